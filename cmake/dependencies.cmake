@@ -1,0 +1,10 @@
+# Every dependency is a Debian package; scripts/deps.sh installs them.
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
+find_package(msgpack REQUIRED)          # target msgpackc-cxx (header-only)
+find_package(GTest REQUIRED)
+if(NOT BROOD_ONLY_WIRE)
+  find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
+  find_package(nlohmann_json REQUIRED)
+  find_package(benchmark REQUIRED)
+endif()

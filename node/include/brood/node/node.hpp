@@ -1,0 +1,20 @@
+#pragma once
+// Running a node: bind the sockets, fork the workers, keep them alive, stop and reload on signals.
+//   SIGINT / SIGTERM / SIGQUIT : graceful stop (in-flight requests finish, then reload-mercy, then
+//                                SIGKILL), exit status 0.
+//   SIGHUP                     : graceful reload of the workers; the listening sockets stay open,
+//                                so no connection is refused.
+// A worker that dies is respawned. Log lines (stderr) that tools and tests rely on:
+//   "uwsgi socket N bound to TCP address HOST:PORT fd F"  /  "... UNIX address PATH fd F"
+//   "spawned uWSGI worker N (pid: P, cores: 1)"
+//   "node ready"                         (all workers spawned, sockets bound)
+#include "brood/node/config.hpp"
+#include "brood/node/router.hpp"
+
+namespace brood::node {
+
+// Runs until stopped; returns the process exit status. Never calls exit() (workers are ended
+// with _exit after fork). REQUIRES: !cfg.sockets.empty().
+int run_node(const node_config& cfg, const router& r);
+
+}  // namespace brood::node
