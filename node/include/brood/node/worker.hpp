@@ -1,0 +1,47 @@
+#pragma once
+// A worker: accepts connections on the node's listening sockets and answers requests with the
+// router, all on one io_context (one thread). Slow clients never hold it: reads and writes are
+// asynchronous and bounded by socket-timeout; handlers run one at a time.
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "brood/node/asio.hpp"
+#include "brood/node/config.hpp"
+#include "brood/node/router.hpp"
+
+namespace brood::node {
+
+class worker {
+ public:
+  // Takes ownership of `listen_fds` (listening sockets, already bound). `r` and `cfg` must
+  // outlive the worker.
+  worker(asio::io_context& io, const router& r, const node_config& cfg, std::vector<int> listen_fds);
+  ~worker();
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  // Starts accepting. REQUIRES: called once, before io.run().
+  void start();
+  // Stops accepting (closes its listening fds), lets requests in progress finish and be
+  // answered, closes idle connections; when the last connection is gone the io_context runs out
+  // of work. Idempotent.
+  void stop_gracefully();
+  // Closes everything now.
+  void stop_now();
+
+  std::size_t connection_count() const noexcept;
+  // Called after each answered request (the emperor's "loyal" hook, stats). May be empty.
+  void on_request_done(std::function<void()> fn);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// The body of a worker process after fork: INT/TERM/QUIT/HUP stop it gracefully; it exits when
+// its parent dies (PR_SET_PDEATHSIG). Returns the process exit status.
+int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_fds);
+
+}  // namespace brood::node
