@@ -1,0 +1,102 @@
+// The node's process management on real processes: respawn, graceful stop, reload under load.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "brood/node/client.hpp"
+#include "node_fixture.hpp"
+
+namespace brood::testing {
+namespace {
+
+using namespace std::chrono;
+using wire::value;
+
+class lifecycle_test : public node_fixture {};
+
+TEST_F(lifecycle_test, KilledWorkerIsRespawned) {
+  auto address = start_node({"--master", "--processes", "2"});
+  auto pids = node().worker_pids();
+  ASSERT_EQ(pids.size(), 2u) << node().all_output();
+  ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
+  auto deadline = steady_clock::now() + 10s;
+  while (node().worker_pids().size() < 3 && steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  auto now = node().worker_pids();
+  ASSERT_EQ(now.size(), 3u) << node().all_output();
+  EXPECT_NE(now[2], pids[0]);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(fresh_echo(address, value(i), 2s)) << i;
+}
+
+TEST_F(lifecycle_test, GracefulStopFinishesTheRequestInFlight) {
+  auto address = start_node({"--master", "--processes", "1"});
+  std::atomic<bool> answered{false};
+  std::thread caller([&] {
+    raw_socket s(address);
+    if (!s.send(message_packet(98, value(wire::map{{value("ms"), value(700)}})))) return;
+    auto r = s.read_packet(5s);
+    answered = r && r->head.modifier1 == 33;
+  });
+  std::this_thread::sleep_for(200ms);  // the request is in the handler now
+  node().signal(SIGTERM);
+  caller.join();
+  EXPECT_TRUE(answered) << node().all_output();
+  auto status = node().wait_exit(10s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
+TEST_F(lifecycle_test, StopIsBoundedByMercy) {
+  auto address = start_node({"--master", "--reload-mercy", "1"});
+  std::thread caller([&] {
+    raw_socket s(address);
+    s.send(message_packet(98, value(wire::map{{value("ms"), value(30000)}})));
+    s.read_packet(5s);
+  });
+  std::this_thread::sleep_for(200ms);
+  auto start = steady_clock::now();
+  node().signal(SIGTERM);
+  auto status = node().wait_exit(10s);
+  caller.join();
+  ASSERT_TRUE(status) << node().all_output();
+  EXPECT_LT(steady_clock::now() - start, 4s);
+}
+
+TEST_F(lifecycle_test, ReloadUnderLoadRefusesNoConnection) {
+  auto address = start_node({"--master", "--processes", "2"});
+  auto before = node().worker_pids();
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::thread load([&] {
+    int i = 0;
+    while (!stop) (fresh_echo(address, value(i++), 3s) ? ok : failed)++;
+  });
+  std::this_thread::sleep_for(300ms);
+  node().signal(SIGHUP);
+  std::this_thread::sleep_for(600ms);
+  node().signal(SIGHUP);
+  std::this_thread::sleep_for(600ms);
+  stop = true;
+  load.join();
+  EXPECT_EQ(failed.load(), 0) << node().all_output();
+  EXPECT_GT(ok.load(), 50);
+  auto after = node().worker_pids();
+  EXPECT_GE(after.size(), before.size() + 4) << node().all_output();
+  EXPECT_TRUE(fresh_echo(address, value("after"), 2s));
+}
+
+TEST_F(lifecycle_test, SigintStopsANodeWithoutMaster) {
+  auto address = start_node();
+  EXPECT_TRUE(echo_ok(address));
+  node().signal(SIGINT);
+  auto status = node().wait_exit(10s);
+  ASSERT_TRUE(status) << node().all_output();
+  EXPECT_TRUE(WIFEXITED(*status));
+}
+
+}  // namespace
+}  // namespace brood::testing
