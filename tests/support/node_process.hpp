@@ -19,8 +19,9 @@ using namespace std::chrono_literals;
 
 class node_process {
  public:
-  // Starts `binary` with `args` (argv[0] excluded). Throws std::runtime_error if fork fails.
-  node_process(std::string binary, std::vector<std::string> args);
+  // Starts `binary` with `args` (argv[0] excluded), pinned to CPU `cpu` when cpu >= 0 (its
+  // children inherit the pinning). Throws std::runtime_error if fork fails.
+  node_process(std::string binary, std::vector<std::string> args, int cpu = -1);
   ~node_process();
   node_process(const node_process&) = delete;
   node_process& operator=(const node_process&) = delete;

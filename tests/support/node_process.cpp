@@ -1,5 +1,6 @@
 #include "node_process.hpp"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,7 +11,7 @@
 
 namespace brood::testing {
 
-node_process::node_process(std::string binary, std::vector<std::string> args) {
+node_process::node_process(std::string binary, std::vector<std::string> args, int cpu) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   std::vector<std::string> argv_store{binary};
@@ -23,6 +24,12 @@ node_process::node_process(std::string binary, std::vector<std::string> args) {
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     ::setpgid(0, 0);
+    if (cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      ::sched_setaffinity(0, sizeof set, &set);
+    }
     ::dup2(fds[1], STDOUT_FILENO);  // stdout and stderr both captured, line by line
     ::dup2(fds[1], STDERR_FILENO);
     ::execv(binary.c_str(), argv.data());

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every benchmark of bench/ from a build directory and prints their BENCH lines.
+# Usage: bench/run_all.sh BUILD_DIR
+set -euo pipefail
+build=${1:-build/release}
+echo "# $(date -u +%Y-%m-%d) $(nproc) vCPUs, $(uname -r)"
+for b in message_latency_bench scatter_bench throughput_bench; do
+  "$build/bench/$b"
+done

@@ -1,0 +1,110 @@
+// Benchmark (c) of issue 2: scatter/gather to 8 local nodes with send_multi_message, p50/p99,
+// against one send_message call measured in the same run. Then one node of the 8 replaced by a
+// dead one (connection refused) and by a stalled one (accepts, never answers): the extra cost
+// over the call timeout. Placement: the OS schedules the 8 nodes and the client over both vCPUs.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "bench_util.hpp"
+#include "brood/node/client.hpp"
+#include "node_process.hpp"
+#include "raw_socket.hpp"
+
+using namespace brood;
+using namespace std::chrono;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string stalled_listener(int& fd) {
+  fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  ::listen(fd, 1024);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  return "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+}
+
+std::vector<double> time_multi(const std::vector<node::target>& targets, milliseconds timeout,
+                               int n, std::size_t expect_ok) {
+  std::vector<double> s;
+  for (int i = 0; i < n; ++i) {
+    auto t = bench::clock::now();
+    auto results = node::send_multi_message(targets, 33, 0, timeout);
+    s.push_back(bench::micros_since(t));
+    std::size_t ok = 0;
+    for (auto& r : results) ok += r ? 1 : 0;
+    if (ok != expect_ok) {
+      std::cerr << "scatter: " << ok << " answers, expected " << expect_ok << "\n";
+      std::exit(1);
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int iterations = argc > 1 ? std::atoi(argv[1]) : 3000;
+  std::vector<std::unique_ptr<testing::node_process>> nodes;
+  std::vector<node::target> targets;
+  for (int i = 0; i < 8; ++i) {
+    nodes.push_back(std::make_unique<testing::node_process>(
+        BROOD_PRIMES_NODE, std::vector<std::string>{"--processes", "1", "--socket", "127.0.0.1:0"}));
+  }
+  for (auto& n : nodes) {
+    auto a = n->wait_bound_address();
+    if (a.empty() || !n->wait_ready()) {
+      std::cerr << n->all_output();
+      return 1;
+    }
+    targets.push_back({a, wire::value(wire::binary{wire::bytes(62, 0x33)})});
+  }
+  std::vector<node::target> one{targets[0]};
+  time_multi(targets, 1s, 300, 8);  // warm up (connections pooled)
+  std::vector<double> single, multi;
+  for (int r = 0; r < 5; ++r) {
+    for (int i = 0; i < iterations / 5; ++i) {
+      auto t = bench::clock::now();
+      if (!node::send_message(targets[0].address, 33, 0, targets[0].message, 1s)) return 1;
+      single.push_back(bench::micros_since(t));
+    }
+    auto m = time_multi(targets, 1s, iterations / 5, 8);
+    multi.insert(multi.end(), m.begin(), m.end());
+  }
+  auto s1 = bench::summarize(single), s8 = bench::summarize(multi);
+  bench::report("scatter_gather_8_nodes",
+                {{"placement", "os-scheduled(2 vCPUs)"}, {"single_p50_us", bench::fixed(s1.p50_us)},
+                 {"single_p99_us", bench::fixed(s1.p99_us)},
+                 {"multi8_p50_us", bench::fixed(s8.p50_us)},
+                 {"multi8_p99_us", bench::fixed(s8.p99_us)},
+                 {"ratio_p50", bench::fixed(s8.p50_us / s1.p50_us, 2)}, {"target_ratio", "3"}});
+
+  auto with_dead = targets;
+  with_dead[3].address = testing::dead_address();
+  auto dead = bench::summarize(time_multi(with_dead, 100ms, 200, 7));
+  int stalled_fd = -1;
+  auto with_stalled = targets;
+  with_stalled[5].address = stalled_listener(stalled_fd);
+  const auto timeout = 100ms;
+  auto stalled = bench::summarize(time_multi(with_stalled, timeout, 30, 7));
+  ::close(stalled_fd);
+  double timeout_us = duration<double, std::micro>(timeout).count();
+  bench::report("scatter_gather_dead_node",
+                {{"timeout_ms", "100"}, {"refused_p50_us", bench::fixed(dead.p50_us)},
+                 {"refused_p99_us", bench::fixed(dead.p99_us)},
+                 {"stalled_p50_us", bench::fixed(stalled.p50_us)},
+                 {"stalled_p99_us", bench::fixed(stalled.p99_us)},
+                 {"stalled_over_timeout_p99_ms", bench::fixed((stalled.p99_us - timeout_us) / 1000, 2)},
+                 {"target_over_timeout_ms", "5"}});
+  return 0;
+}
