@@ -1,6 +1,7 @@
 #pragma once
 // Everything a node needs to run, filled by the CLI from options and ini files.
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct node_config {
   // reload-mercy / worker-reload-mercy: on stop or reload, workers get this long to finish
   // in-flight requests before SIGKILL.
   std::chrono::milliseconds reload_mercy{60000};
+  // The largest request body (body_policy::content_length) a worker buffers; a larger
+  // CONTENT_LENGTH gets a failure reply and the connection is closed.
+  std::size_t max_body_size = 64 * 1024 * 1024;
   std::string procname_prefix;  // cosmetic, unused for now
 };
 

@@ -1,0 +1,36 @@
+#pragma once
+// Ini files as uWSGI reads them: `[section]` headers, `key = value` lines, whole-line comments
+// starting with ';' or '#', repeated keys kept in order. No inline comments, no quoting: the value
+// is the text after '=' with surrounding spaces removed. Includes (`ini = other.ini`) are expanded
+// by the option parser (options.cpp), not here.
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace brood::cli {
+
+// "file.ini" or "file.ini:section" (the ':' must come after the last '/').
+struct ini_spec {
+  std::string path;
+  std::string section;  // empty: the default section ([uwsgi], else [brood])
+};
+ini_spec split_ini_spec(std::string_view spec);
+
+struct ini_line {
+  std::string section;
+  std::string key;
+  std::string value;
+  int line = 0;  // 1-based line number in the file
+};
+
+// Parses ini text. Lines before the first section header are kept with an empty section. Each
+// section header also yields a line with an empty key (so empty sections are seen to exist).
+// Throws option_error naming `file` and the line on a malformed line (no '=', empty key,
+// unterminated section header).
+std::vector<ini_line> parse_ini_text(std::string_view text, const std::string& file);
+
+// Reads spec.path and returns the lines of its section: spec.section, or [uwsgi], or [brood].
+// Throws option_error naming the file when it cannot be read or has no such section.
+std::vector<ini_line> load_ini_section(const ini_spec& spec);
+
+}  // namespace brood::cli

@@ -1,0 +1,33 @@
+#pragma once
+// Option parsing of the node role: the command line and the ini files it names, in order of
+// appearance (a later scalar value wins, repeatable options append), validated by one table
+// (option_table.hpp). Internal to brood_cli; tests include it directly.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "brood/node/config.hpp"
+
+namespace brood::cli {
+
+struct options {
+  node::node_config config;
+  bool help = false;
+  bool version = false;
+};
+
+// Either the parsed options or an error message that names the option, value or file at fault
+// ("unknown option '--foo'", "invalid value 'abc' for option '--processes': not an unsigned
+// integer", "cannot open ini file 'x.ini': No such file or directory").
+struct options_result {
+  std::optional<cli::options> options;
+  std::string error;
+};
+
+// Parses `args` (argv without the program name). Never throws for user errors.
+options_result parse_options(const std::vector<std::string>& args);
+
+// The text `brood --help` prints: usage, subcommands and every option with its help.
+std::string help_text();
+
+}  // namespace brood::cli

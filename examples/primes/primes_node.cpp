@@ -1,0 +1,62 @@
+// A brood node whose C++ handler counts primes: `primes_node --socket 127.0.0.1:0 --master ...`
+// takes every option of `brood`. Messages (modifier1 33), by modifier2 (primes::job):
+//   17  [lo, hi]  ->  {"count": n, "pid": p, "seconds": s}   primes in [lo, hi)
+//    0  anything  ->  the same message back (echo, for benchmarks)
+// Anything else, or a malformed range, fails the call with a named error.
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
+#include "brood/cli/cli.hpp"
+#include "brood/node/router.hpp"
+#include "primes.hpp"
+
+namespace {
+
+using brood::node::handler_error;
+namespace wire = brood::wire;
+
+std::uint64_t range_end(const wire::value& v, const char* which) {
+  if (!v.is_integer()) throw handler_error("TypeError", std::string(which) + " must be an integer");
+  if (v.is<std::int64_t>() && v.as<std::int64_t>() < 0)
+    throw handler_error("ValueError", std::string(which) + " must not be negative");
+  return v.is<std::int64_t>() ? static_cast<std::uint64_t>(v.as<std::int64_t>())
+                              : v.as<std::uint64_t>();
+}
+
+wire::value count_job(const wire::value& message) {
+  if (!message.is<wire::array>() || message.as<wire::array>().size() != 2)
+    throw handler_error("TypeError", "expected [lo, hi], got " + wire::to_string(message));
+  const auto& range = message.as<wire::array>();
+  std::uint64_t lo = range_end(range[0], "lo");
+  std::uint64_t hi = range_end(range[1], "hi");
+  if (lo > hi) throw handler_error("ValueError", "lo > hi in " + wire::to_string(message));
+  if (hi > primes::max_hi || hi - lo > primes::max_width)
+    throw handler_error("ValueError", "range too big: " + wire::to_string(message) +
+                                          " (hi at most " + std::to_string(primes::max_hi) +
+                                          ", width at most " + std::to_string(primes::max_width) +
+                                          ")");
+  auto start = std::chrono::steady_clock::now();
+  std::uint64_t count = primes::count_primes(lo, hi);
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  return wire::map{
+      {"count", count}, {"pid", static_cast<std::int64_t>(getpid())}, {"seconds", took.count()}};
+}
+
+wire::value handle(const wire::value& message, std::uint8_t modifier2) {
+  switch (static_cast<primes::job>(modifier2)) {
+    case primes::job::count:
+      return count_job(message);
+    case primes::job::echo:
+      return message;
+  }
+  throw handler_error("ValueError", "unknown modifier2 " + std::to_string(modifier2) +
+                                        " (17: count primes in [lo, hi], 0: echo)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return brood::cli::run(argc, argv, [](brood::node::router& r) { r.on_message(handle); });
+}

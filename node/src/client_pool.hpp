@@ -1,0 +1,34 @@
+#pragma once
+// Idle kept-alive connections of the sync client, per address string.
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "brood/node/unique_fd.hpp"
+#include "client_endpoint.hpp"
+
+namespace brood::node::client_detail {
+
+// Not thread-safe: each thread uses its own (thread_pool()).
+class idle_pool {
+ public:
+  static constexpr std::size_t per_address = 4;
+  static constexpr std::size_t max_addresses = 1024;
+
+  // An idle connection to `address` that passed idle_connection_alive(), or an empty fd.
+  // Connections that failed the check are closed.
+  unique_fd take(std::string_view address);
+  // Keeps `fd` (a connection that just completed a whole reply) for the next call, unless the
+  // address already has per_address idle connections (then it is closed).
+  void put(std::string_view address, unique_fd fd);
+
+ private:
+  std::unordered_map<std::string, std::vector<unique_fd>, string_hash, std::equal_to<>> idle_;
+};
+
+// The calling thread's pool, closed when the thread exits.
+idle_pool& thread_pool();
+
+}  // namespace brood::node::client_detail

@@ -1,0 +1,256 @@
+#include "master.hpp"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "brood/node/log.hpp"
+#include "brood/node/worker.hpp"
+#include "child_process.hpp"
+
+namespace brood::node {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A worker dying sooner than this after its spawn counts as a crash-loop death.
+constexpr auto fast_death = 1s;
+// Respawn delays of a crash-looping worker: first, doubling up to the cap.
+constexpr auto first_backoff = 100ms;
+constexpr auto max_backoff = 4000ms;
+// A failed fork is retried after this.
+constexpr auto fork_retry = 1s;
+
+// While alive, SIGCHLD has its default disposition: an inherited SIG_IGN would make the kernel
+// reap the workers behind the master's back.
+class sigchld_default {
+ public:
+  sigchld_default() {
+    struct sigaction dfl = {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGCHLD, &dfl, &previous_);
+  }
+  ~sigchld_default() { ::sigaction(SIGCHLD, &previous_, nullptr); }
+  sigchld_default(const sigchld_default&) = delete;
+  sigchld_default& operator=(const sigchld_default&) = delete;
+
+ private:
+  struct sigaction previous_ = {};
+};
+
+long long ms(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+}  // namespace
+
+master::master(const node_config& cfg, const router& r, std::vector<int> listen_fds)
+    : cfg_(cfg),
+      router_(r),
+      listen_fds_(std::move(listen_fds)),
+      signals_({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}),
+      slots_(std::max(1u, cfg.processes)) {}
+
+master::~master() {
+  // Only after a failure (an exception, the loop failing): no worker outlives its master object.
+  kill_all_now();
+  while (!children_.empty()) {
+    pid_t pid = children_.begin()->first;
+    if (::waitpid(pid, nullptr, 0) == pid || errno != EINTR) children_.erase(pid);
+  }
+}
+
+int master::run() {
+  if (signals_.error()) {
+    log("cannot watch signals: ", signals_.error().message());
+    return 1;
+  }
+  sigchld_default chld;
+  loop_.watch(signals_.fd(), [this] { on_signals(); });
+  for (unsigned id = 1; id <= slots_.size(); ++id) spawn(id, false);
+  const auto ec = loop_.run();
+  loop_.unwatch(signals_.fd());
+  if (ec) {
+    log("master loop failed: ", ec.message(), "; killing the workers");
+    return 1;  // the destructor kills and reaps them
+  }
+  return 0;
+}
+
+// ---- event handlers ----------------------------------------------------------------------
+
+void master::on_signals() {
+  for (int signo : signals_.read_pending()) {
+    switch (signo) {
+      case SIGCHLD:
+        for (reaped_child c = reap_one(); c.pid > 0; c = reap_one()) on_child_exit(c.pid, c.status);
+        break;
+      case SIGHUP:
+        on_reload_signal();
+        break;
+      default:
+        on_stop_signal(signo);
+        break;
+    }
+    if (children_.empty() && phase_ == phase::stopping) loop_.stop();
+  }
+}
+
+void master::on_stop_signal(int signo) {
+  if (phase_ == phase::stopping) {
+    log("stop signal ", ::sigabbrev_np(signo), " received again: killing all workers now");
+    kill_all_now();
+    return;
+  }
+  phase_ = phase::stopping;
+  log("SIG", ::sigabbrev_np(signo), " received: gracefully stopping ", children_.size(),
+      " workers...");
+  cancel_respawns();
+  const auto deadline = clock::now() + cfg_.reload_mercy;
+  for (auto& [pid, c] : children_) tell_to_stop(pid, c, deadline);
+  arm_mercy_timer();
+}
+
+void master::on_reload_signal() {
+  if (phase_ != phase::running) {
+    log("SIGHUP ignored: the node is stopping");
+    return;
+  }
+  ++reloads_;
+  log("graceful reload of workers (reload ", reloads_, ")");
+  cancel_respawns();
+  std::vector<pid_t> old;
+  for (auto& [pid, c] : children_)
+    if (!c.retiring) old.push_back(pid);
+  // The new generation first: the listening sockets never lack a worker for long, and they stay
+  // open in the master, so connections wait in the backlog rather than being refused.
+  for (unsigned id = 1; id <= slots_.size(); ++id) {
+    slot_of(id).pid = 0;
+    slot_of(id).fast_deaths = 0;
+    spawn(id, false);
+  }
+  const auto deadline = clock::now() + cfg_.reload_mercy;
+  for (pid_t pid : old) tell_to_stop(pid, children_.at(pid), deadline);
+  arm_mercy_timer();
+}
+
+void master::on_child_exit(pid_t pid, int status) {
+  auto it = children_.find(pid);
+  if (it == children_.end()) return;  // not a worker of ours
+  const child c = it->second;
+  children_.erase(it);
+  if (c.retiring) {
+    bool any_left = std::any_of(children_.begin(), children_.end(),
+                                [](const auto& entry) { return entry.second.retiring; });
+    if (!any_left && phase_ == phase::running) log("workers reloaded (reload ", reloads_, ")");
+    return;
+  }
+  slot_of(c.id).pid = 0;
+  if (phase_ != phase::running) return;
+  log("DAMN ! worker ", c.id, " (pid: ", pid, ") ", describe_exit(status),
+      " :( trying respawn ...");
+  schedule_respawn(c.id, clock::now() - c.spawned);
+}
+
+void master::on_respawn_due(unsigned id) {
+  slot_of(id).respawn_timer = 0;
+  if (phase_ == phase::running && slot_of(id).pid == 0) spawn(id, true);
+}
+
+void master::on_mercy_due() {
+  mercy_timer_ = 0;
+  const auto now = clock::now();
+  for (auto& [pid, c] : children_) {
+    if (!c.kill_at || *c.kill_at > now) continue;
+    log("worker ", c.id, " (pid: ", pid, ") is taking too much time to die...NO MERCY !!!");
+    ::kill(pid, SIGKILL);
+    c.kill_at.reset();
+  }
+  arm_mercy_timer();
+}
+
+// ---- actions -----------------------------------------------------------------------------
+
+// Forks worker `id` of the current generation (`respawn`: replacing one that died).
+bool master::spawn(unsigned id, bool respawn) {
+  std::error_code ec;
+  pid_t pid = fork_child([this, id] { return worker_body(id); }, ec);
+  if (pid < 0) {
+    log("cannot fork worker ", id, ": ", ec.message(), "; retrying in ", ms(fork_retry), " ms");
+    slot_of(id).respawn_timer = loop_.after(fork_retry, [this, id] { on_respawn_due(id); });
+    return false;
+  }
+  children_[pid] = child{id, clock::now(), false, std::nullopt};
+  slot_of(id).pid = pid;
+  if (respawn)
+    log("Respawned uWSGI worker ", id, " (new pid: ", pid, ")");
+  else
+    log("spawned uWSGI worker ", id, " (pid: ", pid, ", cores: 1)");
+  announce_ready_once();
+  return true;
+}
+
+// Runs in the forked child: drop what belongs to the master, then serve.
+int master::worker_body(unsigned id) {
+  signals_.release_in_child();
+  set_log_role("worker " + std::to_string(id));
+  return run_worker(cfg_, router_, listen_fds_);
+}
+
+void master::schedule_respawn(unsigned id, clock::duration lived) {
+  slot& s = slot_of(id);
+  s.fast_deaths = lived < fast_death ? s.fast_deaths + 1 : 0;
+  if (s.fast_deaths <= 1) {
+    spawn(id, true);
+    return;
+  }
+  auto delay = std::min<clock::duration>(first_backoff * (1u << std::min(s.fast_deaths - 2, 10u)),
+                                         max_backoff);
+  log("worker ", id, " keeps dying right after its spawn: respawning it in ", ms(delay), " ms");
+  s.respawn_timer = loop_.after(delay, [this, id] { on_respawn_due(id); });
+}
+
+// SIGTERM (the worker stops accepting and finishes what it has), SIGKILL at `deadline` at the
+// latest.
+void master::tell_to_stop(pid_t pid, child& c, clock::time_point deadline) {
+  c.retiring = true;
+  if (!c.kill_at || *c.kill_at > deadline) c.kill_at = deadline;
+  ::kill(pid, SIGTERM);
+}
+
+// Points the mercy timer at the earliest SIGKILL deadline (or nowhere).
+void master::arm_mercy_timer() {
+  if (mercy_timer_) loop_.cancel(mercy_timer_);
+  mercy_timer_ = 0;
+  std::optional<clock::time_point> first;
+  for (const auto& [pid, c] : children_)
+    if (c.kill_at && (!first || *c.kill_at < *first)) first = c.kill_at;
+  if (first) mercy_timer_ = loop_.at(*first, [this] { on_mercy_due(); });
+}
+
+void master::cancel_respawns() {
+  for (slot& s : slots_) {
+    if (s.respawn_timer) loop_.cancel(s.respawn_timer);
+    s.respawn_timer = 0;
+  }
+}
+
+void master::announce_ready_once() {
+  if (announced_ready_) return;
+  if (std::all_of(slots_.begin(), slots_.end(), [](const slot& s) { return s.pid > 0; })) {
+    announced_ready_ = true;
+    log("node ready");
+  }
+}
+
+void master::kill_all_now() {
+  for (auto& [pid, c] : children_) {
+    ::kill(pid, SIGKILL);
+    c.kill_at.reset();
+  }
+}
+
+}  // namespace brood::node

@@ -1,0 +1,87 @@
+#pragma once
+// The node master: forks cfg.processes workers over already-bound listening sockets, respawns the
+// ones that die, reloads them on SIGHUP and stops them on SIGINT/SIGTERM/SIGQUIT. A state machine
+// driven by an event_loop, one handler per event:
+//   signal (signalfd)      -> on_stop_signal / on_reload_signal / on_child_exit (SIGCHLD, reaped)
+//   timer                  -> on_respawn_due (crash-loop backoff) / on_mercy_due (SIGKILL)
+// Phases: running -> stopping -> (run() returns). A reload happens within `running`: the new
+// generation is spawned first, then the old one is sent SIGTERM ("retiring" workers).
+// Not thread-safe; the master runs on the thread that calls run(), which must be the only
+// thread of the process (workers are forked from it).
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "brood/node/config.hpp"
+#include "brood/node/router.hpp"
+#include "event_loop.hpp"
+#include "signal_source.hpp"
+
+namespace brood::node {
+
+class master {
+ public:
+  // `listen_fds` stay owned by the caller and open until run() returns; workers get copies.
+  master(const node_config& cfg, const router& r, std::vector<int> listen_fds);
+  // Kills (SIGKILL) and reaps the workers still alive: they never outlive the master object.
+  ~master();
+  master(const master&) = delete;
+  master& operator=(const master&) = delete;
+
+  // Spawns the workers and manages them until the node is stopped and every worker is reaped.
+  // Returns the exit status of the node: 0 after a stop by signal, 1 when the signals cannot be
+  // watched or the loop fails. REQUIRES: called once.
+  int run();
+
+ private:
+  using clock = event_loop::clock;
+  enum class phase { running, stopping };
+  struct child {  // a live worker process
+    unsigned id = 0;
+    clock::time_point spawned;
+    bool retiring = false;                     // of an older generation, told to stop
+    std::optional<clock::time_point> kill_at;  // SIGKILL after this (reload-mercy)
+  };
+  struct slot {     // worker id N (1-based) of the current generation
+    pid_t pid = 0;  // 0: not running (respawn pending)
+    unsigned fast_deaths = 0;
+    event_loop::timer_id respawn_timer = 0;
+  };
+
+  // Event handlers.
+  void on_signals();
+  void on_stop_signal(int signo);
+  void on_reload_signal();
+  void on_child_exit(pid_t pid, int status);
+  void on_respawn_due(unsigned id);
+  void on_mercy_due();
+
+  // Actions.
+  bool spawn(unsigned id, bool respawn);
+  int worker_body(unsigned id);
+  void schedule_respawn(unsigned id, clock::duration lived);
+  void tell_to_stop(pid_t pid, child& c, clock::time_point deadline);
+  void arm_mercy_timer();
+  void cancel_respawns();
+  void announce_ready_once();
+  void kill_all_now();
+  slot& slot_of(unsigned id) { return slots_[id - 1]; }
+
+  const node_config& cfg_;
+  const router& router_;
+  std::vector<int> listen_fds_;
+  signal_source signals_;
+  event_loop loop_;
+  phase phase_ = phase::running;
+  std::map<pid_t, child> children_;
+  std::vector<slot> slots_;
+  unsigned reloads_ = 0;
+  bool announced_ready_ = false;
+  event_loop::timer_id mercy_timer_ = 0;
+};
+
+}  // namespace brood::node

@@ -1,0 +1,103 @@
+// run_node: bind the sockets, then either serve in this process (no master, one process) or run
+// the master that forks and manages the workers.
+#include "brood/node/node.hpp"
+
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "brood/node/address.hpp"
+#include "brood/node/listener.hpp"
+#include "brood/node/log.hpp"
+#include "brood/node/worker.hpp"
+#include "master.hpp"
+
+namespace brood::node {
+namespace {
+
+// The node's listening sockets. Closing them (destruction) also removes the unix socket files
+// the node created. Never destroyed in a forked worker (workers end with _exit).
+class socket_set {
+ public:
+  socket_set() = default;
+  socket_set(const socket_set&) = delete;
+  socket_set& operator=(const socket_set&) = delete;
+  ~socket_set() {
+    for (bound_socket& s : sockets_) {
+      s.fd.reset();
+      if (s.addr.type == address::kind::unix_path) ::unlink(s.addr.path.c_str());
+    }
+  }
+
+  // Binds every configured address and logs it. On the first failure logs why and returns false.
+  bool bind_all(const node_config& cfg) {
+    for (const std::string& text : cfg.sockets) {
+      std::string why;
+      auto addr = parse_address(text, &why);
+      if (!addr) {
+        log("invalid socket address \"", text, "\": ", why);
+        return false;
+      }
+      bound_socket s;
+      if (bind_socket(*addr, cfg.listen_queue, s, why)) {
+        log(why);
+        return false;
+      }
+      const bool tcp = s.addr.type == address::kind::tcp;
+      log("uwsgi socket ", sockets_.size(), " bound to ", tcp ? "TCP" : "UNIX", " address ", s.name,
+          " fd ", s.fd.get());
+      sockets_.push_back(std::move(s));
+    }
+    return true;
+  }
+
+  std::vector<int> fds() const {
+    std::vector<int> out;
+    for (const bound_socket& s : sockets_) out.push_back(s.fd.get());
+    return out;
+  }
+
+  // Hands the fds over to a new owner; the unix files are still removed on destruction.
+  std::vector<int> release_fds() {
+    std::vector<int> out;
+    for (bound_socket& s : sockets_) out.push_back(s.fd.release());
+    return out;
+  }
+
+ private:
+  std::vector<bound_socket> sockets_;
+};
+
+// No master: this process is the only worker. INT/TERM/QUIT/HUP stop it (run_worker).
+int serve_alone(const node_config& cfg, const router& r, socket_set& sockets) {
+  log("spawned uWSGI worker 1 (pid: ", ::getpid(), ", cores: 1)");
+  log("node ready");
+  return run_worker(cfg, r, sockets.release_fds());
+}
+
+}  // namespace
+
+int run_node(const node_config& cfg, const router& r) {
+  const bool alone = !cfg.master && cfg.processes <= 1;
+  set_log_role(alone ? "worker 1" : "master");
+  int status = 1;
+  {
+    socket_set sockets;
+    if (cfg.sockets.empty()) {
+      log("no socket configured: nothing to serve");
+      return 1;
+    }
+    if (!sockets.bind_all(cfg)) return 1;
+    if (alone) {
+      status = serve_alone(cfg, r, sockets);
+    } else {
+      master m(cfg, r, sockets.fds());
+      status = m.run();
+    }
+  }
+  log("goodbye to uWSGI.");
+  return status;
+}
+
+}  // namespace brood::node

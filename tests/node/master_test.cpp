@@ -1,0 +1,250 @@
+// run_node with a master: N workers serve, a killed worker is respawned, SIGTERM lets the request
+// in flight finish, SIGHUP reloads without refusing a connection, reload-mercy ends stuck workers.
+// Each test runs the node in a forked child (its own process group) whose stderr the test reads;
+// the test process is a child subreaper, so the workers are reaped too.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "brood/node/log.hpp"
+#include "brood/node/node.hpp"
+#include "node_harness.hpp"
+
+namespace brood::node {
+namespace {
+
+using namespace std::chrono_literals;
+using test::call;
+using test::node_process;
+
+// The handler of every test node: "pid" -> its pid; "sleep" -> its pid after 500 ms; "hang" ->
+// never answers; "crash" -> the worker dies; anything else is echoed.
+router make_router() {
+  router r;
+  r.on_message([](const wire::value& m, std::uint8_t) -> wire::value {
+    const std::string cmd = m.is<std::string>() ? m.as<std::string>() : "";
+    if (cmd == "sleep") {
+      log("handler sleeping");
+      std::this_thread::sleep_for(500ms);
+    } else if (cmd == "hang") {
+      log("handler hanging");
+      for (;;) ::pause();
+    } else if (cmd == "crash") {
+      ::_exit(3);
+    } else if (cmd != "pid") {
+      return m;
+    }
+    return static_cast<std::int64_t>(::getpid());
+  });
+  return r;
+}
+
+node_config tcp_config(unsigned processes) {
+  node_config cfg;
+  cfg.sockets = {"127.0.0.1:0"};
+  cfg.processes = processes;
+  cfg.master = true;
+  return cfg;
+}
+
+class master_test : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0); }
+  void TearDown() override { node_.kill_all(); }
+
+  // Starts the node and waits until it is ready; the TCP port it bound is in port_.
+  void start(const node_config& cfg) {
+    node_.start([cfg] { return run_node(cfg, make_router()); });
+    ASSERT_TRUE(node_.wait_for("node ready")) << node_.all_lines();
+    port_ = node_.tcp_port();
+    ASSERT_NE(port_, 0) << node_.all_lines();
+  }
+
+  std::int64_t pid_call(const char* what = "pid") {
+    auto v = call(port_, what);
+    return v && v->is_integer() ? v->as_int64() : -1;
+  }
+
+  node_process node_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(master_test, workers_serve_concurrently) {
+  start(tcp_config(3));
+  const auto pids = node_.worker_pids();
+  const std::set<pid_t> spawned(pids.begin(), pids.end());
+  EXPECT_EQ(spawned.size(), 3u) << node_.all_lines();
+  // While one worker sleeps in a handler, another one answers.
+  std::atomic<std::int64_t> sleeper{0};
+  std::thread slow([&] { sleeper = pid_call("sleep"); });
+  ASSERT_TRUE(node_.wait_for("handler sleeping"));
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::int64_t quick = pid_call();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 400ms);
+  slow.join();
+  EXPECT_GT(quick, 0);
+  EXPECT_GT(sleeper.load(), 0);
+  EXPECT_NE(quick, sleeper.load());
+  EXPECT_TRUE(spawned.count(quick));
+  EXPECT_TRUE(spawned.count(sleeper.load()));
+  for (int i = 0; i < 30; ++i) EXPECT_TRUE(spawned.count(pid_call()));
+}
+
+TEST_F(master_test, killed_worker_is_respawned) {
+  start(tcp_config(2));
+  const std::int64_t victim = pid_call();
+  ASSERT_GT(victim, 0);
+  ASSERT_EQ(::kill(static_cast<pid_t>(victim), SIGKILL), 0);
+  ASSERT_TRUE(node_.wait_for("Respawned uWSGI worker")) << node_.all_lines();
+  EXPECT_TRUE(node_.wait_for("killed by signal 9"));
+  EXPECT_EQ(node_.worker_pids().size(), 3u);  // two spawned, one respawned
+  for (int i = 0; i < 20; ++i) {
+    const std::int64_t pid = pid_call();
+    EXPECT_GT(pid, 0);
+    EXPECT_NE(pid, victim);
+  }
+}
+
+TEST_F(master_test, crash_loop_respawn_is_delayed) {
+  start(tcp_config(1));
+  EXPECT_FALSE(call(port_, "crash"));  // dies young: respawned at once
+  ASSERT_TRUE(node_.wait_for("Respawned uWSGI worker 1"));
+  EXPECT_FALSE(call(port_, "crash"));  // dies young again: respawn delayed
+  ASSERT_TRUE(node_.wait_for("keeps dying right after its spawn")) << node_.all_lines();
+  ASSERT_TRUE(node_.wait_for("Respawned uWSGI worker 1", 2));
+  EXPECT_GT(pid_call(), 0);
+}
+
+TEST_F(master_test, stop_lets_the_request_in_flight_finish) {
+  start(tcp_config(2));
+  std::atomic<std::int64_t> answer{0};
+  std::thread slow([&] { answer = pid_call("sleep"); });
+  ASSERT_TRUE(node_.wait_for("handler sleeping"));
+  ASSERT_EQ(::kill(node_.pid(), SIGTERM), 0);
+  slow.join();
+  EXPECT_GT(answer.load(), 0);
+  auto status = node_.wait_exit(5s);
+  ASSERT_TRUE(status) << node_.all_lines();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+  EXPECT_TRUE(node_.wait_for("goodbye"));
+  EXPECT_FALSE(call(port_, "pid"));  // the sockets are closed
+}
+
+TEST_F(master_test, reload_under_load_refuses_nothing) {
+  start(tcp_config(2));
+
+  std::atomic<bool> done{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::string first_failure;
+  std::thread client([&] {
+    while (!done) {
+      std::string why;
+      if (auto v = call(port_, "pid", &why); v && v->is_integer()) {
+        ++ok;
+      } else if (failed++ == 0) {
+        first_failure = why;
+      }
+    }
+  });
+  // About 1.5 s of load around two reloads.
+  std::this_thread::sleep_for(400ms);
+  ASSERT_EQ(::kill(node_.pid(), SIGHUP), 0);
+  EXPECT_TRUE(node_.wait_for("workers reloaded (reload 1)")) << node_.all_lines();
+  std::this_thread::sleep_for(400ms);
+  ASSERT_EQ(::kill(node_.pid(), SIGHUP), 0);
+  EXPECT_TRUE(node_.wait_for("workers reloaded (reload 2)")) << node_.all_lines();
+  std::this_thread::sleep_for(400ms);
+  done = true;
+  client.join();
+  EXPECT_EQ(failed.load(), 0) << failed.load() << " of " << ok.load() + failed.load()
+                              << " calls failed, the first with: " << first_failure;
+  EXPECT_GT(ok.load(), 20);
+  const auto pids = node_.worker_pids();  // 3 generations of 2
+  ASSERT_EQ(pids.size(), 6u) << node_.all_lines();
+  const std::set<pid_t> current(pids.end() - 2, pids.end());
+  for (int i = 0; i < 20; ++i) {
+    const std::int64_t pid = pid_call();
+    EXPECT_TRUE(current.count(pid)) << pid << " is not of the last generation";
+  }
+}
+
+TEST_F(master_test, reload_mercy_kills_a_stuck_worker) {
+  node_config cfg = tcp_config(1);
+  cfg.reload_mercy = 500ms;
+  start(cfg);
+  std::thread stuck([&] { call(port_, "hang"); });
+  ASSERT_TRUE(node_.wait_for("handler hanging"));
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(node_.pid(), SIGHUP), 0);
+  ASSERT_TRUE(node_.wait_for("NO MERCY", 1, 3s)) << node_.all_lines();
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 450ms);
+  EXPECT_TRUE(node_.wait_for("workers reloaded (reload 1)"));
+  stuck.join();  // its connection dies with the worker
+  EXPECT_GT(pid_call(), 0);
+}
+
+TEST_F(master_test, second_stop_signal_kills_at_once) {
+  start(tcp_config(1));  // reload-mercy stays at 60 s
+  std::thread stuck([&] { call(port_, "hang"); });
+  ASSERT_TRUE(node_.wait_for("handler hanging"));
+  ASSERT_EQ(::kill(node_.pid(), SIGINT), 0);
+  ASSERT_TRUE(node_.wait_for("gracefully stopping"));
+  ASSERT_EQ(::kill(node_.pid(), SIGQUIT), 0);
+  auto status = node_.wait_exit(3s);
+  stuck.join();
+  ASSERT_TRUE(status) << node_.all_lines();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+}
+
+TEST_F(master_test, unix_socket_node_removes_its_file) {
+  char tmpl[] = "/tmp/brood_master_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/node.sock";
+  node_config cfg = tcp_config(2);
+  cfg.sockets.push_back(path);
+  start(cfg);
+  EXPECT_TRUE(node_.wait_for("bound to UNIX address " + path));
+  auto v = test::call_unix(path, "hello");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, wire::value("hello"));
+  ASSERT_EQ(::kill(node_.pid(), SIGTERM), 0);
+  ASSERT_TRUE(node_.wait_exit(5s));
+  EXPECT_FALSE(std::filesystem::exists(path));
+  std::filesystem::remove_all(tmpl);
+}
+
+TEST_F(master_test, without_master_the_node_serves_in_process) {
+  node_config cfg = tcp_config(1);
+  cfg.master = false;
+  start(cfg);
+  EXPECT_EQ(pid_call(), node_.pid());
+  ASSERT_EQ(::kill(node_.pid(), SIGINT), 0);
+  auto status = node_.wait_exit(5s);
+  ASSERT_TRUE(status) << node_.all_lines();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+}
+
+TEST_F(master_test, bind_failure_ends_the_node_with_status_1) {
+  node_config cfg;
+  cfg.sockets = {"127.0.0.1:0", "bad..host:3031"};
+  cfg.processes = 2;
+  node_.start([cfg] { return run_node(cfg, make_router()); });
+  auto status = node_.wait_exit(5s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << *status;
+  EXPECT_TRUE(node_.wait_for("cannot bind bad..host:3031")) << node_.all_lines();
+  EXPECT_TRUE(node_.worker_pids().empty());
+}
+
+}  // namespace
+}  // namespace brood::node

@@ -1,0 +1,102 @@
+// run_worker in a forked process: serves, stops gracefully on INT/TERM/QUIT/HUP with status 0,
+// and a request in flight is answered first.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <thread>
+
+#include "serve_fixture.hpp"
+
+namespace brood::test {
+namespace {
+
+using wire::value;
+
+class worker_process_test : public ::testing::Test {
+ protected:
+  worker_process_test() {
+    router_.on_message([](const value& message, std::uint8_t m2) {
+      if (m2 == 3) std::this_thread::sleep_for(300ms);
+      return message;
+    });
+    cfg_.socket_timeout = 1s;
+  }
+
+  ~worker_process_test() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // Forks a process running run_worker on a fresh loopback listener.
+  endpoint spawn() {
+    endpoint where;
+    const int fd = listen_tcp_loopback(where);
+    EXPECT_GE(fd, 0);
+    pid_ = ::fork();
+    if (pid_ == 0) ::_exit(node::run_worker(cfg_, router_, {fd}));
+    ::close(fd);
+    return where;
+  }
+
+  // The exit status of the worker, or -1 if it has not exited normally within `timeout`.
+  int wait_exit(milliseconds timeout) {
+    const auto end = steady::now() + timeout;
+    int status = 0;
+    while (steady::now() < end) {
+      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return -1;
+  }
+
+  node::router router_;
+  node::node_config cfg_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(worker_process_test, ServesAndExitsWithZeroOnEachStopSignal) {
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) {
+    raw_client c(spawn());
+    ASSERT_TRUE(c.send(message_packet(0, value(sig))));
+    auto reply = c.read_packet();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply_value(*reply), value(sig));
+    ::kill(pid_, sig);
+    EXPECT_TRUE(c.closed_by_peer()) << sig;
+    EXPECT_EQ(wait_exit(2s), 0) << "signal " << sig;
+  }
+}
+
+TEST_F(worker_process_test, RequestInFlightIsAnsweredBeforeExit) {
+  raw_client c(spawn());
+  ASSERT_TRUE(c.send(wire::bytes{100, 0, 0, 0}));  // the worker is up and serving
+  ASSERT_TRUE(c.read_exact(4));
+  ASSERT_TRUE(c.send(message_packet(3, value("slow"))));
+  std::this_thread::sleep_for(100ms);  // let the handler start; it sleeps 300 ms
+  ::kill(pid_, SIGTERM);
+  auto reply = c.read_packet();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply_value(*reply), value("slow"));
+  c.close();
+  EXPECT_EQ(wait_exit(2s), 0);
+}
+
+TEST_F(worker_process_test, SecondSignalStopsAtOnce) {
+  cfg_.socket_timeout = 3s;
+  raw_client c(spawn());
+  ASSERT_TRUE(c.send(wire::bytes{33, 10, 0, 0}));  // a partial request holds a graceful stop
+  std::this_thread::sleep_for(100ms);
+  ::kill(pid_, SIGTERM);
+  std::this_thread::sleep_for(100ms);
+  ::kill(pid_, SIGTERM);
+  EXPECT_EQ(wait_exit(500ms), 0);
+}
+
+}  // namespace
+}  // namespace brood::test
