@@ -19,7 +19,8 @@ class vars_test : public ::testing::Test {
   // A block of n records "kI" = "vI".
   static bytes block_of(std::size_t n, std::vector<std::string>& storage) {
     storage.clear();
-    for (std::size_t i = 0; i < n; ++i) storage.push_back("k" + std::to_string(i));
+    for (std::size_t i = 0; i < n; ++i)
+      storage.push_back(std::string("k").append(std::to_string(i)));
     std::vector<var> vars;
     for (const auto& k : storage) vars.push_back({k, k});
     bytes b;

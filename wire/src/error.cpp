@@ -8,21 +8,36 @@ class wire_category_impl final : public std::error_category {
   const char* name() const noexcept override { return "brood.wire"; }
   std::string message(int ev) const override {
     switch (static_cast<errc>(ev)) {
-      case errc::ok: return "ok";
-      case errc::size_exceeds_buffer: return "packet size exceeds buffer-size";
-      case errc::zero_key_length: return "zero key length in vars block";
-      case errc::truncated_length: return "length field truncated";
-      case errc::key_overrun: return "key overruns the block";
-      case errc::value_overrun: return "value overruns the block";
-      case errc::item_overrun: return "array item overruns the block";
-      case errc::too_many_vars: return "too many vars (max-vars)";
-      case errc::field_too_long: return "field longer than 65535 bytes";
-      case errc::payload_too_long: return "payload longer than 65535 bytes";
-      case errc::msgpack_malformed: return "malformed msgpack";
-      case errc::msgpack_truncated: return "truncated msgpack";
-      case errc::msgpack_trailing: return "trailing bytes after msgpack object";
-      case errc::msgpack_too_deep: return "msgpack nesting too deep";
-      case errc::msgpack_unsupported: return "unsupported msgpack type";
+      case errc::ok:
+        return "ok";
+      case errc::size_exceeds_buffer:
+        return "packet size exceeds buffer-size";
+      case errc::zero_key_length:
+        return "zero key length in vars block";
+      case errc::truncated_length:
+        return "length field truncated";
+      case errc::key_overrun:
+        return "key overruns the block";
+      case errc::value_overrun:
+        return "value overruns the block";
+      case errc::item_overrun:
+        return "array item overruns the block";
+      case errc::too_many_vars:
+        return "too many vars (max-vars)";
+      case errc::field_too_long:
+        return "field longer than 65535 bytes";
+      case errc::payload_too_long:
+        return "payload longer than 65535 bytes";
+      case errc::msgpack_malformed:
+        return "malformed msgpack";
+      case errc::msgpack_truncated:
+        return "truncated msgpack";
+      case errc::msgpack_trailing:
+        return "trailing bytes after msgpack object";
+      case errc::msgpack_too_deep:
+        return "msgpack nesting too deep";
+      case errc::msgpack_unsupported:
+        return "unsupported msgpack type";
     }
     return "unknown wire error";
   }
