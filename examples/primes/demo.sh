@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build=${1:?usage: demo.sh BUILD_DIR [RANGE]}
-range=${2:-8000000}
+range=${2:-16000000}
 node_bin=$build/examples/primes/primes_node
 demo_bin=$build/examples/primes/primes_demo
 brood_bin=$build/cli/brood

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "brood/node/client.hpp"
@@ -21,7 +22,7 @@ namespace wire = brood::wire;
 using clock_type = std::chrono::steady_clock;
 
 struct settings {
-  std::uint64_t range = 8'000'000;
+  std::uint64_t range = 16'000'000;
   std::chrono::milliseconds timeout{120'000};
   std::vector<std::string> addresses;
 };
@@ -138,7 +139,8 @@ int main(int argc, char** argv) {
   }
   std::printf("one node (%s): %llu primes, wall time %.3f s\n", s->addresses.front().c_str(),
               (unsigned long long)a->count, one_wall);
-  std::printf("speedup with %zu nodes: %.2fx\n", s->addresses.size(), one_wall / scatter_wall);
+  std::printf("speedup with %zu nodes on %u CPU cores: %.2fx\n", s->addresses.size(),
+              std::thread::hardware_concurrency(), one_wall / scatter_wall);
   if (a->count != *total) {
     std::printf("MISMATCH: scattered total %llu != one node %llu\n", (unsigned long long)*total,
                 (unsigned long long)a->count);
