@@ -9,6 +9,8 @@ namespace primes {
 enum class job : std::uint8_t {
   echo = 0,    // the message comes back unchanged (benchmarks)
   count = 17,  // message [lo, hi] -> {"count": n, "pid": p, "seconds": s}
+  sleep = 98,  // message {"ms": n} -> sleeps n ms, then the worker pid (tests: requests in flight)
+  pid = 99,    // anything -> the worker pid (tests: which worker answered)
 };
 
 // Ranges the node accepts: 0 <= lo <= hi <= max_hi and hi - lo <= max_width.

@@ -2,11 +2,14 @@
 // takes every option of `brood`. Messages (modifier1 33), by modifier2 (primes::job):
 //   17  [lo, hi]  ->  {"count": n, "pid": p, "seconds": s}   primes in [lo, hi)
 //    0  anything  ->  the same message back (echo, for benchmarks)
+//   98  {"ms": n} ->  sleeps n ms (at most 60 s), then the worker pid (tests)
+//   99  anything  ->  the worker pid (tests)
 // Anything else, or a malformed range, fails the call with a named error.
 #include <unistd.h>
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "brood/cli/cli.hpp"
 #include "brood/node/router.hpp"
@@ -44,15 +47,30 @@ wire::value count_job(const wire::value& message) {
       {"count", count}, {"pid", static_cast<std::int64_t>(getpid())}, {"seconds", took.count()}};
 }
 
+wire::value sleep_job(const wire::value& message) {
+  std::int64_t ms = -1;
+  if (message.is<wire::map>())
+    for (const auto& [k, v] : message.as<wire::map>())
+      if (k == wire::value("ms") && v.is_integer()) ms = v.as_int64();
+  if (ms < 0 || ms > 60000) throw handler_error("ValueError", "expected {\"ms\": 0..60000}");
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return static_cast<std::int64_t>(getpid());
+}
+
 wire::value handle(const wire::value& message, std::uint8_t modifier2) {
   switch (static_cast<primes::job>(modifier2)) {
     case primes::job::count:
       return count_job(message);
     case primes::job::echo:
       return message;
+    case primes::job::sleep:
+      return sleep_job(message);
+    case primes::job::pid:
+      return static_cast<std::int64_t>(getpid());
   }
-  throw handler_error("ValueError", "unknown modifier2 " + std::to_string(modifier2) +
-                                        " (17: count primes in [lo, hi], 0: echo)");
+  throw handler_error("ValueError",
+                      "unknown modifier2 " + std::to_string(modifier2) +
+                          " (17: count primes in [lo, hi], 0: echo, 98: sleep, 99: pid)");
 }
 
 }  // namespace
