@@ -13,12 +13,18 @@ class call_category_impl final : public std::error_category {
   const char* name() const noexcept override { return "brood.call"; }
   std::string message(int ev) const override {
     switch (static_cast<call_errc>(ev)) {
-      case call_errc::timeout: return "no answer within the timeout";
-      case call_errc::refused: return "connection refused or address unreachable";
-      case call_errc::protocol: return "invalid reply";
-      case call_errc::remote: return "the node answered a failure";
-      case call_errc::io: return "the connection broke mid-call";
-      case call_errc::bad_request: return "the call could not be encoded";
+      case call_errc::timeout:
+        return "no answer within the timeout";
+      case call_errc::refused:
+        return "connection refused or address unreachable";
+      case call_errc::protocol:
+        return "invalid reply";
+      case call_errc::remote:
+        return "the node answered a failure";
+      case call_errc::io:
+        return "the connection broke mid-call";
+      case call_errc::bad_request:
+        return "the call could not be encoded";
     }
     return "unknown call error";
   }
@@ -49,7 +55,8 @@ call_error timeout_error(std::string_view address, milliseconds timeout) {
 call_error connect_error(std::string_view address, int err) {
   std::string addr(address);
   switch (err) {
-    case ECONNREFUSED: return make(call_errc::refused, "connection refused by " + addr);
+    case ECONNREFUSED:
+      return make(call_errc::refused, "connection refused by " + addr);
     case ENOENT:
       return make(call_errc::refused, "connection refused by " + addr + " (no such socket file)");
     case ENETUNREACH:
@@ -61,7 +68,8 @@ call_error connect_error(std::string_view address, int err) {
     case ENOTSOCK:
     case ENOTDIR:
       return make(call_errc::refused, "cannot reach " + addr + ": " + std::strerror(err));
-    default: return make(call_errc::io, "cannot connect to " + addr + ": " + std::strerror(err));
+    default:
+      return make(call_errc::io, "cannot connect to " + addr + ": " + std::strerror(err));
   }
 }
 
@@ -75,7 +83,8 @@ call_error closed_error(std::string_view address) {
 }
 
 call_error cut_reply_error(std::string_view address) {
-  return make(call_errc::io, std::string(address) + " closed the connection in the middle of a reply");
+  return make(call_errc::io,
+              std::string(address) + " closed the connection in the middle of a reply");
 }
 
 call_error io_error(std::string_view address, int err) {
@@ -89,17 +98,20 @@ call_error protocol_error(std::string_view address, std::string_view why) {
 }
 
 call_error remote_error(std::string_view address, std::string type, std::string_view message) {
-  call_error e = make(call_errc::remote, "remote error from " + std::string(address) + ": " +
-                                             type + ": " + std::string(message));
+  call_error e = make(call_errc::remote, "remote error from " + std::string(address) + ": " + type +
+                                             ": " + std::string(message));
   e.remote_type = std::move(type);
   return e;
 }
 
-call_error bad_request_error(std::string why) { return make(call_errc::bad_request, std::move(why)); }
+call_error bad_request_error(std::string why) {
+  return make(call_errc::bad_request, std::move(why));
+}
 
 call_error canceled_error(std::string_view address) {
   return {std::make_error_code(std::errc::operation_canceled),
-          "call to " + std::string(address) + " canceled: the client was destroyed", {}};
+          "call to " + std::string(address) + " canceled: the client was destroyed",
+          {}};
 }
 
 }  // namespace client_detail

@@ -46,8 +46,9 @@ client::client(asio::io_context& io) : impl_(std::make_unique<impl>()) {
 }
 
 client::~client() {
-  // Pending calls end with operation_canceled once the strand runs the shutdown.
-  asio::dispatch(impl_->state->strand, [st = impl_->state] { st->shutdown(); });
+  // Pending calls end with operation_canceled once the strand runs the shutdown (posted, so no
+  // callback runs inside this destructor).
+  asio::post(impl_->state->strand, [st = impl_->state] { st->shutdown(); });
 }
 
 void client::start_send_packet(std::string address, std::uint8_t m1, std::uint8_t m2,
@@ -72,17 +73,15 @@ void client::start_send_message(std::string address, std::uint8_t m1, std::uint8
     return impl_->post_error(std::move(done), std::move(*err));
   }
   auto finish = [done = std::move(done), m1](std::optional<call_error> err,
-                                             const cd::reply_buffer& reply,
-                                             std::string_view addr) {
+                                             const cd::reply_buffer& reply, std::string_view addr) {
     done(err ? message_result(std::move(*err)) : cd::message_from_reply(addr, m1, reply));
   };
   cd::async_call::launch(std::make_shared<cd::async_call>(
       impl_->state, std::move(address), std::move(request), timeout, std::move(finish)));
 }
 
-void client::start_send_multi_message(std::vector<target> targets, std::uint8_t m1,
-                                      std::uint8_t m2, milliseconds timeout,
-                                      multi_callback done) {
+void client::start_send_multi_message(std::vector<target> targets, std::uint8_t m1, std::uint8_t m2,
+                                      milliseconds timeout, multi_callback done) {
   auto g = std::make_shared<gather>();
   g->slots.resize(targets.size());
   g->remaining = targets.size();

@@ -36,8 +36,12 @@ std::optional<generic_socket> async_state::take(std::string_view address) {
 
 void async_state::put(std::string_view address, generic_socket s) {
   constexpr std::size_t per_address = 4;
+  constexpr std::size_t max_addresses = 1024;
   auto it = idle.find(address);
-  if (it == idle.end()) it = idle.emplace(std::string(address), std::vector<generic_socket>{}).first;
+  if (it == idle.end()) {
+    if (idle.size() >= max_addresses) idle.clear();
+    it = idle.emplace(std::string(address), std::vector<generic_socket>{}).first;
+  }
   if (it->second.size() < per_address) it->second.push_back(std::move(s));
 }
 
@@ -94,10 +98,9 @@ void async_call::on_connect(const error_code& ec) {
 }
 
 void async_call::write() {
-  asio::async_write(socket_, asio::buffer(request_),
-                    [self = shared_from_this()](const error_code& ec, std::size_t) {
-                      self->on_write(ec);
-                    });
+  asio::async_write(
+      socket_, asio::buffer(request_),
+      [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_write(ec); });
 }
 
 void async_call::on_write(const error_code& ec) {
@@ -109,10 +112,9 @@ void async_call::on_write(const error_code& ec) {
 
 void async_call::read() {
   std::span<wire::byte> space = reply_.space();
-  socket_.async_read_some(asio::buffer(space.data(), space.size()),
-                          [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                            self->on_read(ec, n);
-                          });
+  socket_.async_read_some(
+      asio::buffer(space.data(), space.size()),
+      [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 void async_call::on_read(const error_code& ec, std::size_t n) {

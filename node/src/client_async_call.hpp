@@ -46,8 +46,8 @@ struct async_state {
 // `done` runs exactly once, on the strand: (nullopt, complete reply) or (error, -).
 class async_call : public std::enable_shared_from_this<async_call> {
  public:
-  using completion = std::function<void(std::optional<call_error>, const reply_buffer&,
-                                        std::string_view address)>;
+  using completion =
+      std::function<void(std::optional<call_error>, const reply_buffer&, std::string_view address)>;
 
   async_call(std::shared_ptr<async_state> st, std::string address, wire::bytes request,
              std::chrono::milliseconds timeout, completion done);

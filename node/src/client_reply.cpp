@@ -49,8 +49,8 @@ std::optional<call_error> build_packet_request(wire::bytes& out, std::uint8_t m1
   return std::nullopt;
 }
 
-std::optional<call_error> build_message_request(wire::bytes& out, std::uint8_t m1,
-                                                std::uint8_t m2, const wire::value& message) {
+std::optional<call_error> build_message_request(wire::bytes& out, std::uint8_t m1, std::uint8_t m2,
+                                                const wire::value& message) {
   out.clear();
   if (wire::append_value_packet(out, m1, m2, message)) {
     return bad_request_error("message too large: its msgpack form exceeds 65535 bytes");

@@ -45,8 +45,8 @@ class reply_buffer {
 // of `message`) exceeds 65535 bytes.
 std::optional<call_error> build_packet_request(wire::bytes& out, std::uint8_t m1, std::uint8_t m2,
                                                wire::bytes_view payload);
-std::optional<call_error> build_message_request(wire::bytes& out, std::uint8_t m1,
-                                                std::uint8_t m2, const wire::value& message);
+std::optional<call_error> build_message_request(wire::bytes& out, std::uint8_t m1, std::uint8_t m2,
+                                                const wire::value& message);
 
 // The reply of send_packet: header and payload as received. REQUIRES: r.complete().
 packet packet_from_reply(const reply_buffer& r);

@@ -22,6 +22,17 @@ scratch& thread_scratch() {
   return s;
 }
 
+struct multi_scratch {
+  static constexpr std::size_t kept_slots = 64;
+  std::vector<wire::bytes> requests;
+  std::vector<cd::reply_buffer> replies;
+};
+
+multi_scratch& thread_multi_scratch() {
+  thread_local multi_scratch s;
+  return s;
+}
+
 // Runs one exchange of the already framed `s.request`; the reply lands in `s.reply`.
 std::optional<call_error> exchange(std::string_view address, scratch& s, milliseconds timeout) {
   cd::sync_call c;
@@ -64,8 +75,13 @@ std::vector<message_result> send_multi_message(const std::vector<target>& target
                                                std::uint8_t modifier1, std::uint8_t modifier2,
                                                milliseconds timeout) {
   const std::size_t n = targets.size();
-  std::vector<wire::bytes> requests(n);
-  std::vector<cd::reply_buffer> replies(n);
+  // Up to kept_slots, request and reply buffers are the thread's, reused from call to call.
+  multi_scratch local;
+  multi_scratch& s = n <= multi_scratch::kept_slots ? thread_multi_scratch() : local;
+  std::vector<wire::bytes>& requests = s.requests;
+  std::vector<cd::reply_buffer>& replies = s.replies;
+  if (requests.size() < n) requests.resize(n);
+  if (replies.size() < n) replies.resize(n);
   std::vector<cd::sync_call> calls(n);
   for (std::size_t i = 0; i < n; ++i) {
     calls[i].address = targets[i].address;

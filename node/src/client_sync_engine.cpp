@@ -117,7 +117,8 @@ class engine {
       int err = n == 0 ? 0 : errno;
       if (err == EINTR) continue;
       if (err == EAGAIN || err == EWOULDBLOCK) return;
-      if (c.reply->started()) return fail(c, err == 0 ? cut_reply_error(c.address) : io_error(c.address, err));
+      if (c.reply->started())
+        return fail(c, err == 0 ? cut_reply_error(c.address) : io_error(c.address, err));
       if ((err == 0 || peer_gone(err)) && retry(c)) return;
       return fail(c, err == 0 ? closed_error(c.address) : io_error(c.address, err));
     }
@@ -130,9 +131,12 @@ class engine {
         if (err != 0) return fail(c, connect_error(c.address, err));
         return write(c);
       }
-      case phase::writing: return write(c);
-      case phase::reading: return read(c);
-      default: return;
+      case phase::writing:
+        return write(c);
+      case phase::reading:
+        return read(c);
+      default:
+        return;
     }
   }
 

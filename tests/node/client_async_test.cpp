@@ -76,8 +76,8 @@ TEST_F(client_async_test, use_future_with_io_on_another_thread) {
   {
     client c(io_);
     for (int i = 0; i < 10; ++i) {
-      std::future<message_result> f = c.async_send_message(server.address(), marshal, 0,
-                                                           wire::value(i), 2000ms, asio::use_future);
+      std::future<message_result> f = c.async_send_message(
+          server.address(), marshal, 0, wire::value(i), 2000ms, asio::use_future);
       ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
       message_result r = f.get();
       ASSERT_TRUE(r) << r.error().message;
@@ -104,13 +104,13 @@ TEST_F(client_async_test, completion_token_callback) {
 TEST_F(client_async_test, callbacks_never_run_inline) {
   client c(io_);
   bool called = false;
-  c.start_send_message("127.0.0.1:99999", marshal, 0, wire::value(1), 100ms,
-                       [&](message_result r) {
-                         called = true;
-                         EXPECT_EQ(r.error().code, call_errc::bad_request);
-                       });
-  c.start_send_message("127.0.0.1:1", marshal, 0, wire::value(std::string(70000, 'x')), 100ms,
-                       [&](message_result r) { EXPECT_EQ(r.error().code, call_errc::bad_request); });
+  c.start_send_message("127.0.0.1:99999", marshal, 0, wire::value(1), 100ms, [&](message_result r) {
+    called = true;
+    EXPECT_EQ(r.error().code, call_errc::bad_request);
+  });
+  c.start_send_message(
+      "127.0.0.1:1", marshal, 0, wire::value(std::string(70000, 'x')), 100ms,
+      [&](message_result r) { EXPECT_EQ(r.error().code, call_errc::bad_request); });
   EXPECT_FALSE(called);
   io_.run_for(1s);
   EXPECT_TRUE(called);
@@ -233,6 +233,32 @@ TEST_F(client_async_test, send_packet_returns_the_raw_reply) {
   ASSERT_TRUE(*out) << out->error().message;
   EXPECT_EQ((*out)->head, (wire::header{17, 3, 4}));
   EXPECT_EQ((*out)->payload, (wire::bytes{9, 8, 7}));
+}
+
+TEST_F(client_async_test, concurrent_calls_with_io_on_two_threads) {
+  test_server tcp(echo);
+  test_server unix_server(echo, dir_.path + "/m.sock");
+  auto guard = asio::make_work_guard(io_);
+  std::thread a([this] { io_.run(); });
+  std::thread b([this] { io_.run(); });
+  {
+    client c(io_);
+    std::vector<std::future<message_result>> futures;
+    for (int i = 0; i < 40; ++i) {
+      futures.push_back(c.async_send_message(i % 2 ? tcp.address() : unix_server.address(), marshal,
+                                             0, wire::value(i), 2000ms, asio::use_future));
+    }
+    for (int i = 0; i < 40; ++i) {
+      ASSERT_EQ(futures[i].wait_for(5s), std::future_status::ready);
+      message_result r = futures[i].get();
+      ASSERT_TRUE(r) << r.error().message;
+      EXPECT_EQ(*r, wire::value(i));
+    }
+  }
+  guard.reset();
+  io_.stop();
+  a.join();
+  b.join();
 }
 
 }  // namespace

@@ -44,9 +44,12 @@ struct action {
 
 // A framed packet [m1, size, m2] + payload.
 inline wire::bytes packet_bytes(std::uint8_t m1, std::uint8_t m2, wire::bytes_view payload) {
-  wire::bytes out{m1, static_cast<wire::byte>(payload.size() & 0xff),
-                  static_cast<wire::byte>(payload.size() >> 8), m2};
-  out.insert(out.end(), payload.begin(), payload.end());
+  wire::bytes out(wire::header_size + payload.size());
+  out[0] = m1;
+  out[1] = static_cast<wire::byte>(payload.size() & 0xff);
+  out[2] = static_cast<wire::byte>(payload.size() >> 8);
+  out[3] = m2;
+  std::copy(payload.begin(), payload.end(), out.begin() + wire::header_size);
   return out;
 }
 
@@ -168,7 +171,8 @@ class test_server {
       wire::header h = wire::decode_header(c.buf);
       std::size_t total = wire::header_size + h.size;
       if (c.buf.size() < total) return true;
-      action a = handler_(h, wire::bytes_view(c.buf).subspan(wire::header_size, h.size), c.served++);
+      action a =
+          handler_(h, wire::bytes_view(c.buf).subspan(wire::header_size, h.size), c.served++);
       c.buf.erase(c.buf.begin(), c.buf.begin() + static_cast<std::ptrdiff_t>(total));
       if (a.what == action::kind::close) return false;
       if (a.what == action::kind::stall) {
