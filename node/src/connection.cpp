@@ -40,7 +40,8 @@ connection::connection(socket_type socket, std::string peer, const router& r,
       owner_(owner),
       timer_step_(std::max<clock::duration>(std::min(cfg.socket_timeout, cfg.keepalive_timeout),
                                             milliseconds(1))),
-      buf_(cfg.limits.buffer_size + wire::header_size) {}
+      normal_size_(std::min<std::size_t>(cfg.limits.buffer_size, 4096) + wire::header_size),
+      buf_(normal_size_) {}
 
 void connection::start() {
   deadline_ = clock::now() + cfg_.socket_timeout;  // a fresh connection must start in time
@@ -48,19 +49,21 @@ void connection::start() {
   read_more();
 }
 
+// A connection that has not sent its first request yet is kept: its client connected before the
+// stop (often while a reload moves the listening socket to new workers) and expects an answer;
+// it gets socket-timeout to send the request, then the usual deadline applies.
 void connection::stop_gracefully() {
   stopping_ = true;
-  if (phase_ == phase::idle) close();
+  if (phase_ == phase::idle && answered_any_) close();
 }
 
 void connection::stop_now() { close(); }
 
 void connection::read_more() {
   if (end_ == buf_.size()) make_room(end_ - begin_ + 1);
-  socket_.async_read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_),
-                          [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                            self->on_read(ec, n);
-                          });
+  socket_.async_read_some(
+      asio::buffer(buf_.data() + end_, buf_.size() - end_),
+      [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 void connection::on_read(const error_code& ec, std::size_t n) {
@@ -107,6 +110,9 @@ bool connection::frame_request(wire::header& head, std::size_t& total) {
       return false;
     }
     if (!res.is_done()) {
+      if (in.size() >= wire::header_size) {  // the size is known: make room for the packet
+        make_room(wire::header_size + wire::decode_header(in).size);
+      }
       read_more();
       return false;
     }
@@ -136,8 +142,8 @@ bool connection::measure_body(wire::bytes_view payload, std::size_t& body) {
     refuse("invalid vars block: " + res.why);
     return false;
   }
-  const auto length = parse_length(wire::find_var(vars_, "CONTENT_LENGTH").value,
-                                   cfg_.max_body_size);
+  const auto length =
+      parse_length(wire::find_var(vars_, "CONTENT_LENGTH").value, cfg_.max_body_size);
   if (!length) {
     refuse("request body larger than the limit of " + std::to_string(cfg_.max_body_size) +
            " bytes");
@@ -174,10 +180,9 @@ void connection::write(reply r) {
   out_ = std::move(r);
   phase_ = phase::writing;
   deadline_ = clock::now() + cfg_.socket_timeout;
-  asio::async_write(socket_, asio::buffer(out_.data),
-                    [self = shared_from_this()](const error_code& ec, std::size_t) {
-                      self->on_written(ec);
-                    });
+  asio::async_write(
+      socket_, asio::buffer(out_.data),
+      [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_written(ec); });
 }
 
 void connection::on_written(const error_code& ec) {
@@ -197,13 +202,13 @@ void connection::on_written(const error_code& ec) {
 
 void connection::become_idle() {
   begin_ = end_ = 0;
+  answered_any_ = true;
   if (stopping_) {
     close();
     return;
   }
-  const std::size_t normal = cfg_.limits.buffer_size + wire::header_size;
-  if (buf_.size() > normal) {  // a large body grew it
-    buf_.resize(normal);
+  if (buf_.size() > normal_size_) {  // a large packet or body grew it
+    buf_.resize(normal_size_);
     buf_.shrink_to_fit();
   }
   phase_ = phase::idle;
@@ -251,8 +256,8 @@ void connection::on_timer(const error_code& ec) {
 
 void connection::on_deadline() {
   if (phase_ == phase::reading) {
-    log("request from ", peer_, " not received within socket-timeout (",
-        to_ms(cfg_.socket_timeout), " ms): connection closed");
+    log("request from ", peer_, " not received within socket-timeout (", to_ms(cfg_.socket_timeout),
+        " ms): connection closed");
   } else if (phase_ == phase::writing) {
     log("reply to ", peer_, " not taken within socket-timeout (", to_ms(cfg_.socket_timeout),
         " ms): connection closed");

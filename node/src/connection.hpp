@@ -80,12 +80,14 @@ class connection : public std::enable_shared_from_this<connection> {
   connection_owner& owner_;
   clock::duration timer_step_;  // the timer never sleeps longer, so deadlines only move later
   clock::time_point deadline_;
+  const std::size_t normal_size_;  // buf_ size between requests; grown for larger ones
   phase phase_ = phase::idle;
   bool stopping_ = false;
-  wire::bytes buf_;           // received bytes: [begin_, end_) not yet consumed
+  bool answered_any_ = false;  // a request was answered on this connection
+  wire::bytes buf_;  // received bytes: [begin_, end_) not yet consumed
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
-  std::size_t expected_ = 0;  // whole size of the request at begin_, once known (0: not yet)
+  std::size_t expected_ = 0;     // whole size of the request at begin_, once known (0: not yet)
   std::vector<wire::var> vars_;  // scratch for CONTENT_LENGTH lookups
   reply out_;                    // the reply being written
 };

@@ -82,6 +82,13 @@ TEST_F(worker_test, OneShotClientsThatCloseAfterTheReplyAreServed) {
   EXPECT_TRUE(eventually([&] { return done == 6; })) << done;
 }
 
+TEST_F(worker_test, LargerBufferSizeAcceptsLargerPackets) {
+  cfg_.limits.buffer_size = 32768;
+  raw_client c(start_tcp());
+  for (int i = 0; i < 2; ++i) expect_echo(c, value(std::string(20000 + i, 'b')));
+  expect_echo(c, value("small again"));
+}
+
 TEST_F(worker_test, PipelinedRequestsInOneWriteAreAnsweredInOrder) {
   raw_client c(start_tcp());
   wire::bytes both{100, 0, 0, 0};

@@ -116,7 +116,7 @@ bool node_process::wait_ready(std::chrono::milliseconds timeout) {
 }
 
 std::vector<pid_t> node_process::worker_pids() {
-  std::regex re("spawned uWSGI worker \\d+ \\(pid: (\\d+)");
+  std::regex re("(?:spawned uWSGI worker \\d+ \\(pid|Respawned uWSGI worker \\d+ \\(new pid): (\\d+)");
   std::lock_guard lock(mutex_);
   std::vector<pid_t> pids;
   for (auto& l : lines_) {

@@ -39,7 +39,8 @@ class node_process {
   std::string wait_bound_address(int socket_index = 0, std::chrono::milliseconds timeout = 10s);
   // Waits for "node ready".
   bool wait_ready(std::chrono::milliseconds timeout = 10s);
-  // Worker pids seen so far in "spawned uWSGI worker N (pid: P" lines.
+  // Worker pids seen so far in "spawned uWSGI worker N (pid: P" and
+  // "Respawned uWSGI worker N (new pid: P" lines, in order.
   std::vector<pid_t> worker_pids();
 
   void signal(int sig);
