@@ -16,6 +16,7 @@
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace brood::bench {
 
@@ -75,15 +76,19 @@ void set_nodelay(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+// A thread per connection, each a blocking read/write loop: the leanest ping-pong, and kept-alive
+// connections do not block new ones.
 [[noreturn]] void serve_blocking(int listen_fd, std::size_t size) {
-  std::vector<std::uint8_t> buf(size);
   for (;;) {
     int c = ::accept(listen_fd, nullptr, nullptr);
     if (c < 0) continue;
     set_nodelay(c);
-    while (read_full(c, buf.data(), size) && write_full(c, buf.data(), size)) {
-    }
-    ::close(c);
+    std::thread([c, size] {
+      std::vector<std::uint8_t> buf(size);
+      while (read_full(c, buf.data(), size) && write_full(c, buf.data(), size)) {
+      }
+      ::close(c);
+    }).detach();
   }
 }
 

@@ -1,6 +1,7 @@
 // Benchmarks (a) and (b) of issue 2: send_message round trip, 64-byte msgpack payload, C++ echo
 // handler, against a raw TCP ping-pong of the same 68 bytes measured in the same run with the same
 // CPU placement. (a) one kept-alive connection; (b) a new connection per call.
+// References: (a) a blocking read/write loop; (b) an epoll echo server.
 // Placements: same-cpu (client, node and raw server all on CPU 0) and cross-cpu (servers on
 // CPU 1, client on CPU 0).
 #include <cstdlib>
@@ -93,6 +94,8 @@ void run(const placement& p, int iterations) {
     std::exit(1);
   }
   bench::raw_echo_server raw(packet_bytes, p.server_cpu);
+  // New connections: an epoll server (no thread or process created per connection).
+  bench::raw_echo_server raw_epoll(packet_bytes, p.server_cpu, 1, /*blocking=*/false);
   bench::pin_to_cpu(p.client_cpu);
   bench::raw_client raw_conn(raw.address());
 
@@ -104,7 +107,7 @@ void run(const placement& p, int iterations) {
     append(bk, brood_keepalive(address, iterations / rounds));
     append(rk, raw_keepalive(raw_conn, iterations / rounds));
     append(bn, brood_new_connection(address, iterations / rounds / 4));
-    append(rn, raw_new_connection(raw.address(), iterations / rounds / 4));
+    append(rn, raw_new_connection(raw_epoll.address(), iterations / rounds / 4));
   }
   auto b = bench::summarize(bk), r = bench::summarize(rk);
   auto bnew = bench::summarize(bn), rnew = bench::summarize(rn);

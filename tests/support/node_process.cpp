@@ -1,6 +1,7 @@
 #include "node_process.hpp"
 
 #include <sched.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@ node_process::node_process(std::string binary, std::vector<std::string> args, in
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test or benchmark that started it
     if (cpu >= 0) {
       cpu_set_t set;
       CPU_ZERO(&set);
