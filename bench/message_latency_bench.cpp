@@ -85,9 +85,8 @@ void append(std::vector<double>& a, const std::vector<double>& b) {
 }
 
 void run(const placement& p, int iterations) {
-  testing::node_process node(BROOD_PRIMES_NODE,
-                             {"--master", "--processes", "1", "--socket", "127.0.0.1:0"},
-                             p.server_cpu);
+  testing::node_process node(
+      BROOD_PRIMES_NODE, {"--master", "--processes", "1", "--socket", "127.0.0.1:0"}, p.server_cpu);
   std::string address = node.wait_bound_address();
   if (address.empty() || !node.wait_ready()) {
     std::cerr << node.all_output();
@@ -111,16 +110,20 @@ void run(const placement& p, int iterations) {
   }
   auto b = bench::summarize(bk), r = bench::summarize(rk);
   auto bnew = bench::summarize(bn), rnew = bench::summarize(rn);
-  std::string where = std::string("client=cpu") + std::to_string(p.client_cpu) +
-                      ",servers=cpu" + std::to_string(p.server_cpu);
-  bench::report("send_message_keepalive",
-                {{"placement", p.name}, {"pinning", where}, {"brood_p50_us", bench::fixed(b.p50_us)},
-                 {"brood_p99_us", bench::fixed(b.p99_us)}, {"raw_p50_us", bench::fixed(r.p50_us)},
-                 {"raw_p99_us", bench::fixed(r.p99_us)},
-                 {"ratio_p50", bench::fixed(b.p50_us / r.p50_us, 2)},
-                 {"target_ratio", "1.3"}, {"n", std::to_string(b.n)}});
+  std::string where = std::string("client=cpu") + std::to_string(p.client_cpu) + ",servers=cpu" +
+                      std::to_string(p.server_cpu);
+  bench::report("send_message_keepalive", {{"placement", p.name},
+                                           {"pinning", where},
+                                           {"brood_p50_us", bench::fixed(b.p50_us)},
+                                           {"brood_p99_us", bench::fixed(b.p99_us)},
+                                           {"raw_p50_us", bench::fixed(r.p50_us)},
+                                           {"raw_p99_us", bench::fixed(r.p99_us)},
+                                           {"ratio_p50", bench::fixed(b.p50_us / r.p50_us, 2)},
+                                           {"target_ratio", "1.3"},
+                                           {"n", std::to_string(b.n)}});
   bench::report("send_message_new_connection",
-                {{"placement", p.name}, {"pinning", where},
+                {{"placement", p.name},
+                 {"pinning", where},
                  {"brood_p50_us", bench::fixed(bnew.p50_us)},
                  {"brood_p99_us", bench::fixed(bnew.p99_us)},
                  {"raw_p50_us", bench::fixed(rnew.p50_us)},
@@ -133,6 +136,7 @@ void run(const placement& p, int iterations) {
 
 int main(int argc, char** argv) {
   int iterations = argc > 1 ? std::atoi(argv[1]) : 20000;
-  for (const placement& p : {placement{"same-cpu", 0, 0}, placement{"cross-cpu", 0, 1}}) run(p, iterations);
+  for (const placement& p : {placement{"same-cpu", 0, 0}, placement{"cross-cpu", 0, 1}})
+    run(p, iterations);
   return 0;
 }

@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
   std::vector<node::target> targets;
   for (int i = 0; i < 8; ++i) {
     nodes.push_back(std::make_unique<testing::node_process>(
-        BROOD_PRIMES_NODE, std::vector<std::string>{"--processes", "1", "--socket", "127.0.0.1:0"}));
+        BROOD_PRIMES_NODE,
+        std::vector<std::string>{"--processes", "1", "--socket", "127.0.0.1:0"}));
   }
   for (auto& n : nodes) {
     auto a = n->wait_bound_address();
@@ -82,12 +83,13 @@ int main(int argc, char** argv) {
     multi.insert(multi.end(), m.begin(), m.end());
   }
   auto s1 = bench::summarize(single), s8 = bench::summarize(multi);
-  bench::report("scatter_gather_8_nodes",
-                {{"placement", "os-scheduled(2 vCPUs)"}, {"single_p50_us", bench::fixed(s1.p50_us)},
-                 {"single_p99_us", bench::fixed(s1.p99_us)},
-                 {"multi8_p50_us", bench::fixed(s8.p50_us)},
-                 {"multi8_p99_us", bench::fixed(s8.p99_us)},
-                 {"ratio_p50", bench::fixed(s8.p50_us / s1.p50_us, 2)}, {"target_ratio", "3"}});
+  bench::report("scatter_gather_8_nodes", {{"placement", "os-scheduled(2 vCPUs)"},
+                                           {"single_p50_us", bench::fixed(s1.p50_us)},
+                                           {"single_p99_us", bench::fixed(s1.p99_us)},
+                                           {"multi8_p50_us", bench::fixed(s8.p50_us)},
+                                           {"multi8_p99_us", bench::fixed(s8.p99_us)},
+                                           {"ratio_p50", bench::fixed(s8.p50_us / s1.p50_us, 2)},
+                                           {"target_ratio", "3"}});
 
   auto with_dead = targets;
   with_dead[3].address = testing::dead_address();
@@ -99,12 +101,14 @@ int main(int argc, char** argv) {
   auto stalled = bench::summarize(time_multi(with_stalled, timeout, 30, 7));
   ::close(stalled_fd);
   double timeout_us = duration<double, std::micro>(timeout).count();
-  bench::report("scatter_gather_dead_node",
-                {{"timeout_ms", "100"}, {"refused_p50_us", bench::fixed(dead.p50_us)},
-                 {"refused_p99_us", bench::fixed(dead.p99_us)},
-                 {"stalled_p50_us", bench::fixed(stalled.p50_us)},
-                 {"stalled_p99_us", bench::fixed(stalled.p99_us)},
-                 {"stalled_over_timeout_p99_ms", bench::fixed((stalled.p99_us - timeout_us) / 1000, 2)},
-                 {"target_over_timeout_ms", "5"}});
+  bench::report(
+      "scatter_gather_dead_node",
+      {{"timeout_ms", "100"},
+       {"refused_p50_us", bench::fixed(dead.p50_us)},
+       {"refused_p99_us", bench::fixed(dead.p99_us)},
+       {"stalled_p50_us", bench::fixed(stalled.p50_us)},
+       {"stalled_p99_us", bench::fixed(stalled.p99_us)},
+       {"stalled_over_timeout_p99_ms", bench::fixed((stalled.p99_us - timeout_us) / 1000, 2)},
+       {"target_over_timeout_ms", "5"}});
   return 0;
 }

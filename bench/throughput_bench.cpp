@@ -77,9 +77,10 @@ int main(int argc, char** argv) {
   run_clients(500ms, brood_call{address});  // warm up
   double b = run_clients(seconds, brood_call{address});
   double r = run_clients(seconds, raw_call{raw.address()});
-  bench::report("requests_per_second_16_clients",
-                {{"placement", "os-scheduled(2 vCPUs)"}, {"workers", "2"},
-                 {"brood_rps", bench::fixed(b, 0)}, {"raw_epoll_2proc_rps", bench::fixed(r, 0)},
-                 {"ratio", bench::fixed(b / r, 2)}});
+  bench::report("requests_per_second_16_clients", {{"placement", "os-scheduled(2 vCPUs)"},
+                                                   {"workers", "2"},
+                                                   {"brood_rps", bench::fixed(b, 0)},
+                                                   {"raw_epoll_2proc_rps", bench::fixed(r, 0)},
+                                                   {"ratio", bench::fixed(b / r, 2)}});
   return 0;
 }

@@ -84,7 +84,7 @@ class connection : public std::enable_shared_from_this<connection> {
   phase phase_ = phase::idle;
   bool stopping_ = false;
   bool answered_any_ = false;  // a request was answered on this connection
-  wire::bytes buf_;  // received bytes: [begin_, end_) not yet consumed
+  wire::bytes buf_;            // received bytes: [begin_, end_) not yet consumed
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   std::size_t expected_ = 0;     // whole size of the request at begin_, once known (0: not yet)

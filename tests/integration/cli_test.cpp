@@ -85,8 +85,8 @@ TEST_F(cli_test, NodeFromIniSectionAnswersCallAndPing) {
   EXPECT_NE(ping.output.find("PONG"), std::string::npos) << ping.output;
 
   // The plain brood node has no message handler: the call fails with a remote error, exit 1.
-  auto call = run_brood({"call", address, "--modifier1", "33", "--modifier2", "17", "--json",
-                         "[1, 2]"});
+  auto call =
+      run_brood({"call", address, "--modifier1", "33", "--modifier2", "17", "--json", "[1, 2]"});
   EXPECT_EQ(call.status, 1) << call.output;
 }
 

@@ -62,9 +62,10 @@ TEST_F(scatter_test, DeadAndStalledNodesCostAtMostTheTimeout) {
   auto b = start_node();
   stalled_listener stalled;
   std::string dead = dead_address();
-  std::vector<node::target> targets{
-      {a, value("first")}, {dead, value("dead")}, {stalled.address(), value("stalled")},
-      {b, value("last")}};
+  std::vector<node::target> targets{{a, value("first")},
+                                    {dead, value("dead")},
+                                    {stalled.address(), value("stalled")},
+                                    {b, value("last")}};
   const auto timeout = 500ms;
   auto start = steady_clock::now();
   auto results = node::send_multi_message(targets, 33, 0, timeout);

@@ -1,8 +1,8 @@
 #include "node_process.hpp"
 
 #include <sched.h>
-#include <sys/prctl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,7 +118,8 @@ bool node_process::wait_ready(std::chrono::milliseconds timeout) {
 }
 
 std::vector<pid_t> node_process::worker_pids() {
-  std::regex re("(?:spawned uWSGI worker \\d+ \\(pid|Respawned uWSGI worker \\d+ \\(new pid): (\\d+)");
+  std::regex re(
+      "(?:spawned uWSGI worker \\d+ \\(pid|Respawned uWSGI worker \\d+ \\(new pid): (\\d+)");
   std::lock_guard lock(mutex_);
   std::vector<pid_t> pids;
   for (auto& l : lines_) {

@@ -66,11 +66,10 @@ class client {
   using message_callback = std::function<void(message_result)>;
   using multi_callback = std::function<void(std::vector<message_result>)>;
 
-  void start_send_packet(std::string address, std::uint8_t m1, std::uint8_t m2,
-                         wire::bytes payload, milliseconds timeout, packet_callback done);
+  void start_send_packet(std::string address, std::uint8_t m1, std::uint8_t m2, wire::bytes payload,
+                         milliseconds timeout, packet_callback done);
   void start_send_message(std::string address, std::uint8_t m1, std::uint8_t m2,
-                          const wire::value& message, milliseconds timeout,
-                          message_callback done);
+                          const wire::value& message, milliseconds timeout, message_callback done);
   void start_send_multi_message(std::vector<target> targets, std::uint8_t m1, std::uint8_t m2,
                                 milliseconds timeout, multi_callback done);
 

@@ -25,8 +25,8 @@ struct request {
 };
 
 struct reply {
-  wire::bytes data;         // bytes to write as they are (framed packet, or raw HTTP)
-  bool keep_alive = true;   // false: close the connection once written
+  wire::bytes data;        // bytes to write as they are (framed packet, or raw HTTP)
+  bool keep_alive = true;  // false: close the connection once written
 };
 
 // How the connection finds the request body that follows the payload.

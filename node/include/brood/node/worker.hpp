@@ -17,7 +17,8 @@ class worker {
  public:
   // Takes ownership of `listen_fds` (listening sockets, already bound). `r` and `cfg` must
   // outlive the worker.
-  worker(asio::io_context& io, const router& r, const node_config& cfg, std::vector<int> listen_fds);
+  worker(asio::io_context& io, const router& r, const node_config& cfg,
+         std::vector<int> listen_fds);
   ~worker();
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
