@@ -2,10 +2,6 @@
 // against one send_message call measured in the same run. Then one node of the 8 replaced by a
 // dead one (connection refused) and by a stalled one (accepts, never answers): the extra cost
 // over the call timeout. Placement: the OS schedules the 8 nodes and the client over both vCPUs.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -21,18 +17,6 @@ using namespace std::chrono;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string stalled_listener(int& fd) {
-  fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  ::listen(fd, 1024);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  return "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
-}
 
 std::vector<double> time_multi(const std::vector<node::target>& targets, milliseconds timeout,
                                int n, std::size_t expect_ok) {
@@ -94,12 +78,11 @@ int main(int argc, char** argv) {
   auto with_dead = targets;
   with_dead[3].address = testing::dead_address();
   auto dead = bench::summarize(time_multi(with_dead, 100ms, 200, 7));
-  int stalled_fd = -1;
+  testing::stalled_listener stalled_node;
   auto with_stalled = targets;
-  with_stalled[5].address = stalled_listener(stalled_fd);
+  with_stalled[5].address = stalled_node.address();
   const auto timeout = 100ms;
   auto stalled = bench::summarize(time_multi(with_stalled, timeout, 30, 7));
-  ::close(stalled_fd);
   double timeout_us = duration<double, std::micro>(timeout).count();
   bench::report(
       "scatter_gather_dead_node",

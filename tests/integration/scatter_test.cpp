@@ -1,8 +1,4 @@
 // send_multi_message against real nodes, with one dead and one stalled target.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 
@@ -14,28 +10,6 @@ namespace {
 
 using namespace std::chrono;
 using wire::value;
-
-// A listening socket nobody accepts on: connects succeed (backlog) and nothing is ever answered.
-class stalled_listener {
- public:
-  stalled_listener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-    ::listen(fd_, 16);
-    socklen_t len = sizeof sa;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    address_ = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
-  }
-  ~stalled_listener() { ::close(fd_); }
-  const std::string& address() const { return address_; }
-
- private:
-  int fd_;
-  std::string address_;
-};
 
 class scatter_test : public node_fixture {};
 

@@ -15,20 +15,15 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::action;
+using testing::clock_type;
+using testing::echo;
+using testing::marshal;
+using testing::ms_since;
 using testing::packet_bytes;
+using testing::stall;
 using testing::test_server;
-using clock_type = std::chrono::steady_clock;
 
-constexpr std::uint8_t marshal = wire::to_byte(wire::modifier1::message_marshal);
 constexpr std::uint8_t response = wire::to_byte(wire::modifier1::response);
-
-action echo(const wire::header& h, wire::bytes_view p, int) {
-  return action::reply(packet_bytes(h.modifier1, h.modifier2, p));
-}
-
-long long ms_since(clock_type::time_point t0) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0).count();
-}
 
 wire::value sample() {
   return wire::value(wire::map{{wire::value("n"), wire::value(42)},

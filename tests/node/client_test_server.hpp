@@ -23,11 +23,13 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+
 #include <vector>
 
 #include "brood/node/unique_fd.hpp"
 #include "brood/wire/bytes.hpp"
 #include "brood/wire/header.hpp"
+#include "brood/wire/modifier.hpp"
 
 namespace brood::testing {
 
@@ -246,5 +248,18 @@ class test_server {
   bool stop_ = false;
   std::thread thread_;
 };
+
+// Handlers and helpers the client tests share.
+using clock_type = std::chrono::steady_clock;
+inline constexpr std::uint8_t marshal = wire::to_byte(wire::modifier1::message_marshal);
+
+inline action echo(const wire::header& h, wire::bytes_view p, int) {
+  return action::reply(packet_bytes(h.modifier1, h.modifier2, p));
+}
+inline action stall(const wire::header&, wire::bytes_view, int) { return action::stall(); }
+
+inline long long ms_since(clock_type::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0).count();
+}
 
 }  // namespace brood::testing

@@ -119,6 +119,20 @@ bool fresh_echo(const std::string& address, const wire::value& v,
   return got == v;
 }
 
+stalled_listener::stalled_listener() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  ::listen(fd_, 1024);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+  address_ = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+}
+
+stalled_listener::~stalled_listener() { ::close(fd_); }
+
 std::string dead_address() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in sa{};

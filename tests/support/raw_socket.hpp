@@ -46,4 +46,19 @@ bool fresh_echo(const std::string& address, const wire::value& v,
 // An unused local TCP port (bound then closed): connecting to it is refused.
 std::string dead_address();
 
+// A listening loopback socket nobody accepts on: connects succeed (backlog) and nothing is ever
+// answered, as a stalled node.
+class stalled_listener {
+ public:
+  stalled_listener();
+  ~stalled_listener();
+  stalled_listener(const stalled_listener&) = delete;
+  stalled_listener& operator=(const stalled_listener&) = delete;
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  std::string address_;
+};
+
 }  // namespace brood::testing
