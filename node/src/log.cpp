@@ -16,7 +16,7 @@ std::mutex& role_mutex() {
 }
 
 std::string& role_storage() {
-  static std::string role = "brood";
+  static std::string role = "main";
   return role;
 }
 
