@@ -47,9 +47,11 @@ long long ms(std::chrono::steady_clock::duration d) {
 
 }  // namespace
 
-master::master(const node_config& cfg, const router& r, std::vector<int> listen_fds)
+master::master(const node_config& cfg, const router& r, const node_hooks& hooks,
+               std::vector<int> listen_fds)
     : cfg_(cfg),
       router_(r),
+      hooks_(hooks),
       listen_fds_(std::move(listen_fds)),
       signals_({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}),
       slots_(std::max(1u, cfg.processes)) {}
@@ -177,7 +179,9 @@ void master::on_mercy_due() {
 // Forks worker `id` of the current generation (`respawn`: replacing one that died).
 bool master::spawn(unsigned id, bool respawn) {
   std::error_code ec;
+  if (hooks_.before_fork) hooks_.before_fork();
   pid_t pid = fork_child([this, id] { return worker_body(id); }, ec);
+  if (hooks_.after_fork_parent) hooks_.after_fork_parent();
   if (pid < 0) {
     log("cannot fork worker ", id, ": ", ec.message(), "; retrying in ", ms(fork_retry), " ms");
     slot_of(id).respawn_timer = loop_.after(fork_retry, [this, id] { on_respawn_due(id); });
@@ -197,6 +201,7 @@ bool master::spawn(unsigned id, bool respawn) {
 int master::worker_body(unsigned id) {
   signals_.release_in_child();
   set_log_role("worker " + std::to_string(id));
+  if (hooks_.worker_start && !hooks_.worker_start(id)) return failed_app_status;
   return run_worker(cfg_, router_, listen_fds_);
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "brood/node/config.hpp"
+#include "brood/node/node.hpp"
 #include "brood/node/router.hpp"
 #include "event_loop.hpp"
 #include "signal_source.hpp"
@@ -26,7 +27,8 @@ namespace brood::node {
 class master {
  public:
   // `listen_fds` stay owned by the caller and open until run() returns; workers get copies.
-  master(const node_config& cfg, const router& r, std::vector<int> listen_fds);
+  master(const node_config& cfg, const router& r, const node_hooks& hooks,
+         std::vector<int> listen_fds);
   // Kills (SIGKILL) and reaps the workers still alive: they never outlive the master object.
   ~master();
   master(const master&) = delete;
@@ -73,6 +75,7 @@ class master {
 
   const node_config& cfg_;
   const router& router_;
+  const node_hooks& hooks_;
   std::vector<int> listen_fds_;
   signal_source signals_;
   event_loop loop_;

@@ -70,15 +70,17 @@ class socket_set {
 };
 
 // No master: this process is the only worker. INT/TERM/QUIT/HUP stop it (run_worker).
-int serve_alone(const node_config& cfg, const router& r, socket_set& sockets) {
+int serve_alone(const node_config& cfg, const router& r, const node_hooks& hooks,
+                socket_set& sockets) {
   log("spawned uWSGI worker 1 (pid: ", ::getpid(), ", cores: 1)");
+  if (hooks.worker_start && !hooks.worker_start(1)) return failed_app_status;
   log("node ready");
   return run_worker(cfg, r, sockets.release_fds());
 }
 
 }  // namespace
 
-int run_node(const node_config& cfg, const router& r) {
+int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
   const bool alone = !cfg.master && cfg.processes <= 1;
   set_log_role(alone ? "worker 1" : "master");
   int status = 1;
@@ -90,9 +92,9 @@ int run_node(const node_config& cfg, const router& r) {
     }
     if (!sockets.bind_all(cfg)) return 1;
     if (alone) {
-      status = serve_alone(cfg, r, sockets);
+      status = serve_alone(cfg, r, hooks, sockets);
     } else {
-      master m(cfg, r, sockets.fds());
+      master m(cfg, r, hooks, sockets.fds());
       status = m.run();
     }
   }

@@ -8,13 +8,25 @@
 //   "uwsgi socket N bound to TCP address HOST:PORT fd F"  /  "... UNIX address PATH fd F"
 //   "spawned uWSGI worker N (pid: P, cores: 1)"
 //   "node ready"                         (all workers spawned, sockets bound)
+#include <functional>
+
 #include "brood/node/config.hpp"
 #include "brood/node/router.hpp"
 
 namespace brood::node {
 
+// Where a host (the Python layer) joins the node's process life. Every hook is optional.
+struct node_hooks {
+  std::function<void()> before_fork;        // master, just before each worker fork
+  std::function<void()> after_fork_parent;  // master, just after each worker fork
+  // In the worker (after fork, or in the only process without a master), before it serves.
+  // lazy-apps loads the application here. Returning false ends the worker with status 22
+  // (uWSGI's FAILED_APP).
+  std::function<bool(unsigned worker_id)> worker_start;
+};
+
 // Runs until stopped; returns the process exit status. Never calls exit() (workers are ended
 // with _exit after fork). REQUIRES: !cfg.sockets.empty().
-int run_node(const node_config& cfg, const router& r);
+int run_node(const node_config& cfg, const router& r, const node_hooks& hooks = {});
 
 }  // namespace brood::node

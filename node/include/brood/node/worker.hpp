@@ -41,6 +41,9 @@ class worker {
   std::unique_ptr<impl> impl_;
 };
 
+// uWSGI's FAILED_APP exit status: the application could not be loaded.
+inline constexpr int failed_app_status = 22;
+
 // The body of a worker process after fork: INT/TERM/QUIT/HUP stop it gracefully; it exits when
 // its parent dies (PR_SET_PDEATHSIG). Returns the process exit status.
 int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_fds);
