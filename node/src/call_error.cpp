@@ -101,6 +101,7 @@ call_error remote_error(std::string_view address, std::string type, std::string_
   call_error e = make(call_errc::remote, "remote error from " + std::string(address) + ": " + type +
                                              ": " + std::string(message));
   e.remote_type = std::move(type);
+  e.remote_message = std::string(message);
   return e;
 }
 

@@ -1,6 +1,26 @@
 #include "client_pool.hpp"
 
+#include <pthread.h>
+
+#include <atomic>
+#include <mutex>
+
 namespace brood::node::client_detail {
+namespace {
+
+// Bumped in the child of every fork(): a pool filled before the fork must not be used after it,
+// or parent and child would share connections and read each other's replies.
+std::atomic<unsigned> fork_generation{0};
+
+void on_fork_child() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+unsigned current_generation() {
+  static std::once_flag registered;
+  std::call_once(registered, [] { ::pthread_atfork(nullptr, nullptr, on_fork_child); });
+  return fork_generation.load(std::memory_order_relaxed);
+}
+
+}  // namespace
 
 unique_fd idle_pool::take(std::string_view address) {
   auto it = idle_.find(address);
@@ -24,8 +44,16 @@ void idle_pool::put(std::string_view address, unique_fd fd) {
   if (it->second.size() < per_address) it->second.push_back(std::move(fd));
 }
 
+void idle_pool::forget_after_fork(unsigned generation) {
+  if (generation == generation_) return;
+  // Closing our copies leaves the parent's connections untouched (no shutdown()).
+  idle_.clear();
+  generation_ = generation;
+}
+
 idle_pool& thread_pool() {
   thread_local idle_pool pool;
+  pool.forget_after_fork(current_generation());
   return pool;
 }
 

@@ -23,12 +23,16 @@ class idle_pool {
   // Keeps `fd` (a connection that just completed a whole reply) for the next call, unless the
   // address already has per_address idle connections (then it is closed).
   void put(std::string_view address, unique_fd fd);
+  // Drops every idle connection when `generation` (bumped in each forked child) changed since
+  // the pool was filled: connections inherited through fork() belong to the parent.
+  void forget_after_fork(unsigned generation);
 
  private:
+  unsigned generation_ = 0;
   std::unordered_map<std::string, std::vector<unique_fd>, string_hash, std::equal_to<>> idle_;
 };
 
-// The calling thread's pool, closed when the thread exits.
+// The calling thread's pool, closed when the thread exits; emptied in a forked child.
 idle_pool& thread_pool();
 
 }  // namespace brood::node::client_detail

@@ -22,8 +22,9 @@ std::error_code make_error_code(call_errc e) noexcept;
 
 struct call_error {
   std::error_code code;
-  std::string message;      // what happened, with the address ("timeout after 200 ms to ...")
-  std::string remote_type;  // call_errc::remote: the remote exception's type
+  std::string message;         // what happened, with the address ("timeout after 200 ms to ...")
+  std::string remote_type;     // call_errc::remote: the remote exception's type
+  std::string remote_message;  // call_errc::remote: the remote exception's bare message
 };
 
 // Thrown by result::value() on an error slot.

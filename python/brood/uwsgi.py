@@ -1,0 +1,188 @@
+"""uWSGI's Python API for the classic cluster examples, on brood.
+
+`from brood import uwsgi` anywhere; inside a brood node plain `import uwsgi` gives this module.
+
+Client side (uWSGI 0.9 semantics, UWSGI_FACTS.md section 2.2): send_uwsgi_message and
+send_multi_uwsgi_message never raise for a failed node (it gives None, in its slot for the multi
+form); only an object that cannot travel raises TypeError, before anything is sent. A timeout of
+0 means 1 second. Objects travel as msgpack instead of marshal (docs/protocol.md).
+
+Node side: `uwsgi.message_manager_marshal = fn` is called as fn(obj, modifier2) for modifier1 33;
+`uwsgi.register_rpc(name, fn)` exports fn for modifier1 173 (uwsgi.rpc from brood or uWSGI).
+"""
+import struct
+import sys
+import traceback
+
+from . import _brood
+
+SPOOL_OK = -2
+SPOOL_RETRY = -1
+SPOOL_IGNORE = 0
+
+MESSAGE_MARSHAL = 33  # modifier1 of marshalled (msgpack) messages
+SPOOLER = 17  # modifier1 of remote spooler requests
+RPC = 173  # modifier1 of RPC calls
+_RESPONSE = 255  # modifier1 of generic replies: m2 0 failure, m2 != 0 success
+
+# The node host reads these.
+message_manager_marshal = None  # fn(obj, modifier2) -> answer, for modifier1 33
+opt = {}  # the node's options
+numproc = 1  # the node's worker count
+
+# RPC functions registered in this process: name (bytes) -> (fn, argc).
+_rpc_functions = {}
+# uwsgi.rpc() waits as long as uWSGI's default socket-timeout.
+_rpc_timeout = 4.0
+
+
+def _seconds(timeout):
+    """uWSGI 0.9: a timeout of 0 (or less, or None) means 1 second."""
+    timeout = float(timeout or 0)
+    return timeout if timeout > 0 else 1.0
+
+
+def _address(host, port):
+    if isinstance(host, bytes):
+        host = host.decode()
+    return host if port is None else "%s:%d" % (host, port)
+
+
+def _as_bytes(value, what):
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    raise TypeError("%s must be bytes or str, not '%s'" % (what, type(value).__name__))
+
+
+def _encode_vars(d):
+    """A uwsgi vars block: [u16 LE key_len][key][u16 LE val_len][val] for each item."""
+    parts = []
+    for key, value in d.items():
+        k = _as_bytes(key, "a spooler key")
+        v = _as_bytes(value, "the spooler value of %r" % (key,))
+        if not k or len(k) > 0xFFFF or len(v) > 0xFFFF:
+            raise ValueError("spooler key %r or its value is empty or over 65535 bytes" % (key,))
+        parts += [struct.pack("<H", len(k)), k, struct.pack("<H", len(v)), v]
+    return b"".join(parts)
+
+
+def _encode_array(items):
+    """A uwsgi array: [u16 LE len][bytes] for each item."""
+    parts = []
+    for item in items:
+        if len(item) > 0xFFFF:
+            raise ValueError("an RPC argument is over 65535 bytes")
+        parts += [struct.pack("<H", len(item)), item]
+    return b"".join(parts)
+
+
+def _spool_remote(address, modifier2, message, timeout):
+    body = _encode_vars(message)
+    try:
+        m1, m2, payload = _brood.send_packet(address, SPOOLER, modifier2, body, timeout)
+    except _brood.Error:
+        return None
+    if m1 == _RESPONSE:
+        return True if m2 else None
+    try:
+        return _brood.decode(payload)
+    except ValueError:
+        return None
+
+
+def send_uwsgi_message(host, port, modifier1, modifier2, message, timeout=0):
+    """Sends message to the node host:port and returns its answer, or None if the call failed.
+
+    modifier1 17 with a dict enqueues a task on a remote spooler (the dict travels as a uwsgi
+    vars block): True when the spooler accepted it, None otherwise. Any other modifier1 sends
+    message as msgpack; a generic success reply (255, m2 != 0) gives True.
+    port None: host is a whole address ("host:port" or a unix socket path).
+    """
+    address = _address(host, port)
+    seconds = _seconds(timeout)
+    if modifier1 == SPOOLER and isinstance(message, dict):
+        return _spool_remote(address, modifier2, message, seconds)
+    try:
+        return _brood.send_message(address, modifier1, modifier2, message, seconds)
+    except _brood.Error:
+        return None
+
+
+def send_multi_uwsgi_message(clusters, modifier1, modifier2, timeout=0):
+    """Sends each (host, port, message) of clusters at once; returns a tuple of the answers in
+    the same order, None in the slot of a node that failed (the others still answer)."""
+    targets = [(_address(host, port), message) for host, port, message in clusters]
+    answers = _brood.send_multi_message(targets, modifier1, modifier2, _seconds(timeout))
+    return tuple(None if isinstance(a, _brood.Error) else a for a in answers)
+
+
+# The uWSGI 0.9 names (renamed in uWSGI in 2010).
+send_message = send_uwsgi_message
+send_multi_message = send_multi_uwsgi_message
+
+
+def register_rpc(name, fn, argc=0):
+    """Exports fn as the RPC function `name`: uwsgi.rpc(node, name, *args) calls fn(*args) with
+    bytes arguments; fn answers bytes (str is sent UTF-8 encoded). Returns True."""
+    if not callable(fn):
+        raise TypeError("RPC function %r is not callable" % (name,))
+    _rpc_functions[_as_bytes(name, "an RPC name")] = (fn, argc)
+    return True
+
+
+def rpc_list():
+    """The names of the RPC functions registered in this process (bytes, as uWSGI)."""
+    return tuple(_rpc_functions)
+
+
+def _rpc_invoke(name, args):
+    """Runs the registered RPC function `name` (bytes or str) with args (a sequence of bytes).
+
+    Returns its answer as bytes, or None when it answered neither bytes nor str. Raises
+    LookupError for an unknown name; the function's own exceptions propagate. Used for local
+    calls and by the node host for modifier1 173.
+    """
+    entry = _rpc_functions.get(_as_bytes(name, "an RPC name"))
+    if entry is None:
+        raise LookupError("no RPC function named %r" % (name,))
+    answer = entry[0](*args)
+    if isinstance(answer, (bytes, bytearray, memoryview)):
+        return bytes(answer)
+    if isinstance(answer, str):
+        return answer.encode("utf-8")
+    return None
+
+
+def call(name, *args):
+    """Calls a locally registered RPC function; None if it is unknown, fails (its traceback is
+    printed) or answers neither bytes nor str."""
+    byte_args = [_as_bytes(a, "an RPC argument") for a in args]
+    try:
+        return _rpc_invoke(name, byte_args)
+    except LookupError:
+        return None
+    except Exception:
+        traceback.print_exc(file=sys.stderr)
+        return None
+
+
+def rpc(node, name, *args):
+    """Calls the RPC function `name` on node ("host:port"; None or "" for this process) with
+    bytes (or str) arguments. Returns the answer's bytes, or None when the call failed, as uWSGI:
+    unknown function, exception in it, no answer, unreachable node, timeout."""
+    if isinstance(node, bytes):
+        node = node.decode()
+    if not node:
+        return call(name, *args)
+    items = [_as_bytes(name, "an RPC name")] + [_as_bytes(a, "an RPC argument") for a in args]
+    try:
+        m1, _, payload = _brood.send_packet(node, RPC, 0, _encode_array(items), _rpc_timeout)
+    except _brood.Error:
+        return None
+    if m1 == _RESPONSE or not payload:
+        return None
+    return payload
