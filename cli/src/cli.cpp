@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "brood/node/node.hpp"
+#include "brood/python/host.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 
@@ -27,7 +28,14 @@ int run_node_role(const options& opts, const router_setup& setup) {
   }
   node::router router(opts.config.limits);
   if (setup) setup(router);
-  return node::run_node(opts.config, router);
+  if (!opts.app.wanted()) return node::run_node(opts.config, router);
+#ifdef BROOD_WITH_PYTHON
+  python::host host(opts.app, router);  // throws with the traceback when the app cannot load
+  return node::run_node(opts.config, router, host.hooks());
+#else
+  std::cerr << "brood: this brood was built without Python (module, wsgi-file)\n";
+  return status_usage;
+#endif
 }
 
 int run_role(const std::vector<std::string>& args, const router_setup& setup) {

@@ -1,8 +1,11 @@
 #include "option_table.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "option_values.hpp"
 
@@ -18,6 +21,10 @@ constexpr std::pair<std::string_view, std::string_view> aliases[] = {
     {"uwsgi-socket", "socket"},
     {"workers", "processes"},
     {"worker-reload-mercy", "reload-mercy"},
+    {"file", "wsgi-file"},          // Python
+    {"pp", "pythonpath"},           // Python
+    {"python-path", "pythonpath"},  // Python
+    {"plugins", "plugin"},          // uWSGI ini files
 };
 
 po::options_description build_table() {
@@ -53,13 +60,62 @@ po::options_description build_table() {
           "worker-reload-mercy", uint_value(0, max_seconds)->value_name("SECONDS"),
           "same as --reload-mercy");
 
+  po::options_description python("Python", help_width, help_width / 2);
+  python.add_options()  //
+      ("module,w", string_list_value()->value_name("MODULE[:CALLABLE]"),
+       "import a Python module in the node (its WSGI callable, if it has one, serves "
+       "modifier1 0); repeatable")("wsgi-file", po::value<std::string>()->value_name("FILE"),
+                                   "load a Python file as the node's WSGI application")(
+          "file", po::value<std::string>()->value_name("FILE"), "same as --wsgi-file")(
+          "callable", po::value<std::string>()->default_value("application")->value_name("NAME"),
+          "name of the WSGI callable in the module or file")(
+          "pythonpath", string_list_value()->value_name("DIR"),
+          "add a directory to the Python module search path; repeatable")(
+          "pp", string_list_value()->value_name("DIR"), "same as --pythonpath")(
+          "python-path", string_list_value()->value_name("DIR"), "same as --pythonpath")(
+          "lazy-apps", flag_value(),
+          "load the application in each worker after fork, instead of once in the master")(
+          "plugin", string_list_value()->value_name("NAMES"),
+          "uWSGI plugins to load: python and python3 are accepted (Python is built in), "
+          "any other is an error")("plugins", string_list_value()->value_name("NAMES"),
+                                   "same as --plugin");
+
   po::options_description all;
-  all.add(general).add(node);
+  all.add(general).add(node).add(python);
   return all;
 }
 
 std::uint64_t number(const po::variables_map& vm, const char* name) {
   return vm[name].as<std::uint64_t>();
+}
+
+// True for the names of uWSGI's Python plugins: python, python3, python311, python3.11.
+bool python_plugin(std::string_view name) {
+  if (name.substr(0, 6) != "python") return false;
+  for (char c : name.substr(6))
+    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '.') return false;
+  return true;
+}
+
+// Every plugin named must be a Python one (a value may list several: "python3,http").
+void check_plugins(const po::variables_map& vm) {
+  if (!vm.count("plugin")) return;
+  for (const std::string& value : vm["plugin"].as<std::vector<std::string>>()) {
+    std::size_t start = 0;
+    while (start <= value.size()) {
+      std::size_t end = value.find_first_of(", ", start);
+      if (end == std::string::npos) end = value.size();
+      std::string_view name(value.data() + start, end - start);
+      if (!name.empty() && !python_plugin(name))
+        throw option_error("plugin '" + std::string(name) +
+                           "' is not available: brood has Python built in and no other plugins");
+      start = end + 1;
+    }
+  }
+}
+
+std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
+  return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
 }  // namespace
@@ -88,6 +144,17 @@ node::node_config to_node_config(const po::variables_map& vm) {
   cfg.keepalive_timeout = seconds(number(vm, "keepalive-timeout"));
   cfg.reload_mercy = seconds(number(vm, "reload-mercy"));
   return cfg;
+}
+
+python::app_options to_app_options(const po::variables_map& vm) {
+  check_plugins(vm);
+  python::app_options app;
+  app.modules = strings(vm, "module");
+  if (vm.count("wsgi-file")) app.wsgi_file = vm["wsgi-file"].as<std::string>();
+  app.callable = vm["callable"].as<std::string>();
+  app.pythonpath = strings(vm, "pythonpath");
+  app.lazy_apps = vm["lazy-apps"].as<bool>();
+  return app;
 }
 
 }  // namespace brood::cli

@@ -7,6 +7,7 @@
 #include <boost/program_options.hpp>
 
 #include "brood/node/config.hpp"
+#include "brood/python/host.hpp"
 
 namespace brood::cli {
 
@@ -19,5 +20,9 @@ std::string canonical_option(std::string_view name);
 
 // Builds the node configuration from stored (and notified) options.
 node::node_config to_node_config(const boost::program_options::variables_map& vm);
+
+// The Python application options (module, wsgi-file, callable, pythonpath, lazy-apps). Throws
+// option_error for a `plugin` value other than python/python3 (uWSGI ini files name them).
+python::app_options to_app_options(const boost::program_options::variables_map& vm);
 
 }  // namespace brood::cli

@@ -137,6 +137,7 @@ options_result parse_options(const std::vector<std::string>& args) {
     po::variables_map vm = store_entries(c.take(), option_table());
     cli::options out;
     out.config = to_node_config(vm);
+    out.app = to_app_options(vm);
     out.help = vm["help"].as<bool>();
     out.version = vm["version"].as<bool>();
     return {std::move(out), {}};

@@ -7,11 +7,13 @@
 #include <vector>
 
 #include "brood/node/config.hpp"
+#include "brood/python/host.hpp"
 
 namespace brood::cli {
 
 struct options {
   node::node_config config;
+  python::app_options app;  // wanted() when the node runs Python code
   bool help = false;
   bool version = false;
 };

@@ -1,0 +1,104 @@
+// Building the WSGI environ from a vars block.
+#include "environ.hpp"
+
+#include <strings.h>
+
+#include <utility>
+
+namespace brood::python {
+namespace {
+
+constexpr std::size_t max_cached_keys = 512;
+
+py::object interned(std::string_view s) {
+  PyObject* o = PyUnicode_DecodeLatin1(s.data(), static_cast<Py_ssize_t>(s.size()), nullptr);
+  if (!o) throw py::error_already_set();
+  PyUnicode_InternInPlace(&o);
+  return py::reinterpret_steal<py::object>(o);
+}
+
+py::object latin1(std::string_view s) {
+  PyObject* o = PyUnicode_DecodeLatin1(s.data(), static_cast<Py_ssize_t>(s.size()), nullptr);
+  if (!o) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(o);
+}
+
+void set_item(py::dict& d, py::handle k, py::handle v) {
+  if (PyDict_SetItem(d.ptr(), k.ptr(), v.ptr()) != 0) throw py::error_already_set();
+}
+
+// HTTPS as uWSGI reads it: "on" (any case) or a value starting with '1'.
+bool https_on(std::string_view v) {
+  return (v.size() >= 2 && ::strncasecmp(v.data(), "on", 2) == 0) || (!v.empty() && v[0] == '1');
+}
+
+// True when `path` is `mount` or lies below it ("/app" holds "/app" and "/app/x", not "/apple").
+bool mounted_under(std::string_view path, std::string_view mount) {
+  if (mount.empty() || path.substr(0, mount.size()) != mount) return false;
+  return path.size() == mount.size() || path[mount.size()] == '/' || mount.back() == '/';
+}
+
+}  // namespace
+
+environ_builder::environ_builder()
+    : bytes_io_(py::module_::import("io").attr("BytesIO")),
+      version_(py::make_tuple(1, 0)),
+      http_(interned("http")),
+      https_(interned("https")),
+      k_input_(interned("wsgi.input")),
+      k_errors_(interned("wsgi.errors")),
+      k_version_(interned("wsgi.version")),
+      k_scheme_(interned("wsgi.url_scheme")),
+      k_multithread_(interned("wsgi.multithread")),
+      k_multiprocess_(interned("wsgi.multiprocess")),
+      k_run_once_(interned("wsgi.run_once")),
+      k_path_info_(interned("PATH_INFO")) {}
+
+py::handle environ_builder::key(std::string_view k) {
+  if (auto it = keys_.find(k); it != keys_.end()) return it->second;
+  if (keys_.size() >= max_cached_keys) keys_.clear();
+  return keys_.emplace(std::string(k), interned(k)).first->second;
+}
+
+py::dict environ_builder::build(const std::vector<wire::var>& vars, wire::bytes_view body,
+                                bool strip_script_name) {
+  py::dict env;
+  std::string_view script_name, path_info, scheme, https;
+  bool have_path_info = false;
+  for (const wire::var& v : vars) {
+    set_item(env, key(v.key), latin1(v.value));
+    if (v.key == "SCRIPT_NAME")
+      script_name = v.value;
+    else if (v.key == "PATH_INFO")
+      path_info = v.value, have_path_info = true;
+    else if (v.key == "UWSGI_SCHEME")
+      scheme = v.value;
+    else if (v.key == "HTTPS")
+      https = v.value;
+  }
+  if (strip_script_name && have_path_info && mounted_under(path_info, script_name))
+    set_item(env, k_path_info_, latin1(path_info.substr(script_name.size())));
+  if (scheme.empty()) scheme = https_on(https) ? "https" : "http";
+  add_wsgi_keys(env, body, scheme);
+  return env;
+}
+
+void environ_builder::add_wsgi_keys(py::dict& env, wire::bytes_view body, std::string_view scheme) {
+  py::object input =
+      body.empty() ? bytes_io_() : bytes_io_(py::bytes(wire::as_chars(body).data(), body.size()));
+  set_item(env, k_input_, input);
+  PyObject* err = PySys_GetObject("stderr");  // borrowed
+  set_item(env, k_errors_, err ? py::handle(err) : py::handle(Py_None));
+  set_item(env, k_version_, version_);
+  if (scheme == "http")
+    set_item(env, k_scheme_, http_);
+  else if (scheme == "https")
+    set_item(env, k_scheme_, https_);
+  else
+    set_item(env, k_scheme_, latin1(scheme));
+  set_item(env, k_multithread_, Py_False);
+  set_item(env, k_multiprocess_, Py_True);
+  set_item(env, k_run_once_, Py_False);
+}
+
+}  // namespace brood::python

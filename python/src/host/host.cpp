@@ -1,0 +1,151 @@
+// brood::python::host: the embedded interpreter's life across the node's fork, and the Python
+// handlers on the router.
+//
+// GIL protocol: the constructor ends with the GIL released (`saved` holds the main thread state).
+// Around each fork the master takes it back so the fork happens with the GIL held (PyOS_BeforeFork
+// / PyOS_AfterFork_Parent); the child reinitialises Python (PyOS_AfterFork_Child), loads the app
+// with lazy-apps, and releases it again. Request handlers take it with py::gil_scoped_acquire.
+#include "brood/python/host.hpp"
+
+#include <unistd.h>
+
+#include <stdexcept>
+#include <string>
+
+#include <pybind11/embed.h>
+
+#include "app_loader.hpp"
+#include "brood/node/log.hpp"
+#include "brood/wire/modifier.hpp"
+#include "interpreter.hpp"
+#include "message_handlers.hpp"
+#include "py_error.hpp"
+#include "start_response.hpp"
+#include "wsgi_handler.hpp"
+
+namespace brood::python {
+
+namespace py = pybind11;
+
+struct __attribute__((visibility("hidden"))) host::impl {
+  impl(const app_options& o, const wire::limits& lim) : opts(o), wsgi(lim) {
+    try {
+      start_interpreter(opts.pythonpath);
+    } catch (...) {
+      if (Py_IsInitialized()) stop_interpreter();
+      throw;
+    }
+    interpreter_running = true;
+  }
+
+  ~impl() {
+    if (::getpid() != owner_pid) return;  // a forked child never finalizes (it ends with _exit)
+    if (saved) PyEval_RestoreThread(saved);
+    saved = nullptr;
+    if (messages) messages->clear();
+    messages.reset();
+    wsgi.clear();
+    if (interpreter_running) stop_interpreter();
+  }
+
+  // Loads the application; a failure becomes std::runtime_error with the traceback.
+  // REQUIRES: the GIL is held.
+  void load() {
+    try {
+      wsgi.set_app(load_application(opts));
+    } catch (const py::error_already_set& e) {
+      throw std::runtime_error("cannot load the Python application:\n" + traceback_text(e));
+    }
+  }
+
+  void release_gil() { saved = PyEval_SaveThread(); }
+  void acquire_gil() {
+    PyEval_RestoreThread(saved);
+    saved = nullptr;
+  }
+
+  bool worker_start() {
+    if (::getpid() != owner_pid) {
+      PyOS_AfterFork_Child();  // this thread held the GIL at fork: it holds it again now
+      saved = nullptr;
+    } else {
+      acquire_gil();  // no master: the node serves in this very process
+    }
+    bool ok = true;
+    if (opts.lazy_apps) {
+      try {
+        load();
+      } catch (const std::exception& e) {
+        node::log(e.what());
+        ok = false;
+      }
+    }
+    release_gil();
+    return ok;
+  }
+
+  // Puts the handlers on the router; they live as long as this object.
+  void route(node::router& r) {
+    using wire::modifier1;
+    r.on_message([this](const wire::value& message, std::uint8_t m2) {
+      return messages->marshal(message, m2);
+    });
+    auto answer_wsgi = [this](const node::request& req) { return wsgi.handle(req); };
+    r.on_packet(wire::to_byte(modifier1::wsgi), answer_wsgi, node::body_policy::content_length);
+    r.on_packet(wire::to_byte(modifier1::manage_path_info), answer_wsgi,
+                node::body_policy::content_length);
+    r.on_packet(wire::to_byte(modifier1::rpc),
+                [this](const node::request& req) { return messages->rpc(req); });
+  }
+
+  app_options opts;
+  const pid_t owner_pid = ::getpid();
+  bool interpreter_running = false;
+  PyThreadState* saved = nullptr;
+  wsgi_handler wsgi;
+  std::unique_ptr<message_handlers> messages;
+};
+
+namespace {
+
+// The private module brood._host (the StartResponse type of WSGI requests).
+void install_host_module() {
+  static py::module_::module_def def;
+  py::module_ internal = py::module_::create_extension_module("brood._host", nullptr, &def);
+  define_start_response(internal);
+  py::module_::import("sys").attr("modules")["brood._host"] = internal;
+}
+
+}  // namespace
+
+host::host(const app_options& opts, node::router& r)
+    : impl_(std::make_unique<impl>(opts, r.limits())) {
+  try {
+    install_host_module();
+    impl_->messages = std::make_unique<message_handlers>(uwsgi_module(), r.limits());
+  } catch (const py::error_already_set& e) {
+    throw std::runtime_error("cannot set up Python in the node:\n" + traceback_text(e));
+  }
+  if (!opts.lazy_apps) impl_->load();
+  impl_->release_gil();
+  impl_->route(r);
+}
+
+host::~host() = default;
+
+node::node_hooks host::hooks() {
+  impl* self = impl_.get();
+  node::node_hooks h;
+  h.before_fork = [self] {
+    self->acquire_gil();
+    PyOS_BeforeFork();
+  };
+  h.after_fork_parent = [self] {
+    PyOS_AfterFork_Parent();
+    self->release_gil();
+  };
+  h.worker_start = [self](unsigned) { return self->worker_start(); };
+  return h;
+}
+
+}  // namespace brood::python

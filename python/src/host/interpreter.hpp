@@ -1,0 +1,30 @@
+#pragma once
+// The interpreter embedded in a node process, and what its Python code finds there:
+//   sys.path  = the pythonpath options, the current directory (as uWSGI), then the usual
+//               entries, then the folder holding the `brood` package (build tree or install)
+//   sys.modules["brood._brood"]  the native module, built into this binary
+//   sys.modules["uwsgi"]         brood.uwsgi, so that plain `import uwsgi` works
+// Signals are left to the node (Python installs no handler); stdout/stderr are unbuffered.
+#include <string>
+#include <vector>
+
+#include <pybind11/pybind11.h>
+
+namespace brood::python {
+
+namespace py = pybind11;
+
+// Starts the interpreter in this process and prepares the modules above. On return this
+// thread holds the GIL. Throws std::runtime_error (with the Python traceback) when the
+// interpreter or the `brood` package cannot be set up. REQUIRES: no interpreter is running.
+void start_interpreter(const std::vector<std::string>& pythonpath);
+
+// The module brood.uwsgi (the object `import uwsgi` gives). REQUIRES: start_interpreter ran,
+// the GIL is held.
+py::module_ uwsgi_module();
+
+// Finalizes the interpreter (atexit handlers run). REQUIRES: the GIL is held by this thread and
+// no py::object of ours is alive.
+void stop_interpreter() noexcept;
+
+}  // namespace brood::python

@@ -1,0 +1,127 @@
+// Running a WSGI application for one uwsgi request and writing its raw HTTP response.
+#include "wsgi_handler.hpp"
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "brood/node/log.hpp"
+#include "brood/wire/modifier.hpp"
+#include "py_error.hpp"
+#include "start_response.hpp"
+
+namespace brood::python {
+namespace {
+
+constexpr std::string_view default_protocol = "HTTP/1.0";
+constexpr std::string_view error_tail =
+    " 500 Internal Server Error\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n"
+    "Internal Server Error";
+
+void append(wire::bytes& out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
+
+// The status line's protocol: the last SERVER_PROTOCOL var, else HTTP/1.0 (as uWSGI).
+std::string_view protocol_of(const std::vector<wire::var>& vars) {
+  std::string_view protocol = default_protocol;
+  for (const wire::var& v : vars)
+    if (v.key == "SERVER_PROTOCOL" && !v.value.empty()) protocol = v.value;
+  return protocol;
+}
+
+// uWSGI's answer when the application fails before it produced anything.
+node::reply error_reply(std::string_view protocol) {
+  node::reply out;
+  out.keep_alive = false;
+  append(out.data, protocol);
+  append(out.data, error_tail);
+  return out;
+}
+
+node::reply http_reply(std::string_view protocol, const wsgi_response& resp) {
+  node::reply out;
+  out.keep_alive = false;
+  out.data.reserve(protocol.size() + resp.status.size() + resp.headers.size() + resp.body.size() +
+                   5);
+  append(out.data, protocol);
+  out.data.push_back(' ');
+  append(out.data, resp.status);
+  append(out.data, "\r\n");
+  append(out.data, resp.headers);
+  append(out.data, "\r\n");
+  append(out.data, resp.body);
+  return out;
+}
+
+// Appends every chunk of the application's result to the body. A bytes result is the body
+// itself (as uWSGI outside its strict mode).
+void consume(py::handle result, wsgi_response& resp) {
+  if (PyBytes_Check(result.ptr())) {
+    append_body_chunk(resp, result);
+    return;
+  }
+  py::object it = py::reinterpret_steal<py::object>(PyObject_GetIter(result.ptr()));
+  if (!it) throw py::error_already_set();
+  while (PyObject* chunk = PyIter_Next(it.ptr())) {
+    py::object owned = py::reinterpret_steal<py::object>(chunk);
+    append_body_chunk(resp, owned);
+  }
+  if (PyErr_Occurred()) throw py::error_already_set();
+}
+
+// Calls result.close() when it has one (PEP 3333); a failure there is only logged.
+void close_result(py::handle result) {
+  if (!result || !PyObject_HasAttrString(result.ptr(), "close")) return;
+  try {
+    result.attr("close")();
+  } catch (const py::error_already_set& e) {
+    log_python_error(e, "WSGI close()");
+  }
+}
+
+}  // namespace
+
+void wsgi_handler::set_app(py::object app) { app_ = std::move(app); }
+
+void wsgi_handler::clear() {
+  app_ = py::object();
+  environ_.reset();
+}
+
+std::optional<node::reply> wsgi_handler::handle(const node::request& r) {
+  if (!wire::decode_vars(r.payload, limits_, vars_).is_done()) return std::nullopt;
+  py::gil_scoped_acquire gil;
+  return run_app(r, vars_);
+}
+
+node::reply wsgi_handler::run_app(const node::request& r, const std::vector<wire::var>& vars) {
+  const std::string_view protocol = protocol_of(vars);
+  if (!app_ || app_.is_none()) {
+    node::log("--- no python application found, check your startup logs for errors ---");
+    return error_reply(protocol);
+  }
+  py::object start_response;
+  py::object result;
+  try {
+    if (!environ_) environ_ = std::make_unique<environ_builder>();
+    const bool strip = r.head.modifier1 == wire::to_byte(wire::modifier1::manage_path_info);
+    py::dict env = environ_->build(vars, r.body, strip);
+    start_response = new_start_response();
+    result = app_(env, start_response);
+    consume(result, response_of(start_response));
+    close_result(result);
+  } catch (const py::error_already_set& e) {
+    log_python_error(e, "WSGI application");
+    close_result(result);
+    if (!start_response || !response_of(start_response).started ||
+        !response_of(start_response).body_started())
+      return error_reply(protocol);
+  }
+  wsgi_response& resp = response_of(start_response);
+  if (!resp.started) {
+    node::log("WSGI application did not call start_response()");
+    return error_reply(protocol);
+  }
+  return http_reply(protocol, resp);
+}
+
+}  // namespace brood::python

@@ -1,0 +1,47 @@
+#pragma once
+// The WSGI application behind modifier1 0 and 30 (PEP 3333), answering with a raw HTTP response
+// as uWSGI writes it (UWSGI_FACTS.md §1.4):
+//   "<SERVER_PROTOCOL or HTTP/1.0> <status>\r\n" + "Name: value\r\n"... + "\r\n" + body
+// and then closing the connection. An application that fails before producing body bytes (or
+// that is missing) gets uWSGI's 500 response; its traceback goes to the log. A failure after
+// body bytes were produced sends what was produced, as uWSGI does.
+// Not thread-safe: one handler per worker process, called one request at a time.
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <pybind11/pybind11.h>
+
+#include "brood/node/router.hpp"
+#include "brood/wire/limits.hpp"
+#include "brood/wire/vars.hpp"
+#include "environ.hpp"
+
+namespace brood::python {
+
+namespace py = pybind11;
+
+// Hidden like the pybind11 objects it holds (the library is built with default visibility).
+class __attribute__((visibility("hidden"))) wsgi_handler {
+ public:
+  explicit wsgi_handler(wire::limits lim) : limits_(lim) {}
+
+  // The callable to serve; None: no application (every request gets the 500 answer).
+  // REQUIRES: the GIL is held.
+  void set_app(py::object app);
+  // Drops the Python objects. REQUIRES: the GIL is held.
+  void clear();
+
+  // Answers one request; takes the GIL. nullopt for a vars block that does not decode.
+  std::optional<node::reply> handle(const node::request& r);
+
+ private:
+  node::reply run_app(const node::request& r, const std::vector<wire::var>& vars);
+
+  wire::limits limits_;
+  py::object app_;
+  std::unique_ptr<environ_builder> environ_;  // created with the first request (needs the GIL)
+  std::vector<wire::var> vars_;               // scratch, reused by every request
+};
+
+}  // namespace brood::python
