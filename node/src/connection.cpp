@@ -31,7 +31,7 @@ std::optional<std::size_t> parse_length(std::string_view text, std::size_t cap) 
 }  // namespace
 
 connection::connection(socket_type socket, std::string peer, const router& r,
-                       const node_config& cfg, connection_owner& owner)
+                       const node_config& cfg, connection_owner& owner, bool tcp)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       peer_(std::move(peer)),
@@ -41,7 +41,9 @@ connection::connection(socket_type socket, std::string peer, const router& r,
       timer_step_(std::max<clock::duration>(std::min(cfg.socket_timeout, cfg.keepalive_timeout),
                                             milliseconds(1))),
       normal_size_(std::min<std::size_t>(cfg.limits.buffer_size, 4096) + wire::header_size),
-      buf_(normal_size_) {}
+      buf_(normal_size_) {
+  tcp_ = tcp;
+}
 
 void connection::start() {
   deadline_ = clock::now() + cfg_.socket_timeout;  // a fresh connection must start in time
@@ -202,6 +204,10 @@ void connection::on_written(const error_code& ec) {
 
 void connection::become_idle() {
   begin_ = end_ = 0;
+  if (!answered_any_ && tcp_) {  // kept alive: later replies must not wait for Nagle
+    error_code ignored;
+    socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  }
   answered_any_ = true;
   if (stopping_) {
     close();
@@ -216,9 +222,16 @@ void connection::become_idle() {
   read_more();
 }
 
-// After a final reply: half-close and read until the peer closes too (or socket-timeout), so
-// unread request bytes cannot turn the close into a reset that destroys the reply.
+// After a final reply. With nothing unread the connection closes now (as uWSGI does). Otherwise
+// it half-closes and reads until the peer closes too (or socket-timeout), so unread request
+// bytes cannot turn the close into a reset that destroys the reply.
 void connection::drain() {
+  // A graceful stop may cut a kept-alive client that pipelined more: check the socket then.
+  error_code ec;
+  if (begin_ == end_ && (!stopping_ || (socket_.available(ec) == 0 && !ec))) {
+    close();
+    return;
+  }
   phase_ = phase::draining;
   deadline_ = clock::now() + cfg_.socket_timeout;
   error_code ignored;

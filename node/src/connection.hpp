@@ -39,8 +39,10 @@ class connection : public std::enable_shared_from_this<connection> {
 
   // `peer` is what handlers see as request::peer. `r`, `cfg` and `owner` must outlive every
   // handler of this connection that can still run (the owner stops it before it goes away).
+  // `tcp`: TCP_NODELAY is set once the connection is kept alive for a second request (a one-shot
+  // connection writes a single reply, which Nagle never holds back).
   connection(socket_type socket, std::string peer, const router& r, const node_config& cfg,
-             connection_owner& owner);
+             connection_owner& owner, bool tcp);
 
   // Starts reading. REQUIRES: called once, the connection held by a shared_ptr.
   void start();
@@ -84,7 +86,8 @@ class connection : public std::enable_shared_from_this<connection> {
   phase phase_ = phase::idle;
   bool stopping_ = false;
   bool answered_any_ = false;  // a request was answered on this connection
-  wire::bytes buf_;            // received bytes: [begin_, end_) not yet consumed
+  bool tcp_ = false;
+  wire::bytes buf_;  // received bytes: [begin_, end_) not yet consumed
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   std::size_t expected_ = 0;     // whole size of the request at begin_, once known (0: not yet)

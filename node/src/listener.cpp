@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -121,6 +122,8 @@ void unlink_stale_socket(const raw_address& a, const std::string& path) {
   if (!live) ::unlink(path.c_str());
 }
 
+constexpr int defer_accept_seconds = 5;
+
 // socket + SO_REUSEADDR + bind + listen. On failure `why` gets the failing step's reason; `fd`
 // stays open only when bind succeeded (a unix socket file then exists).
 std::error_code bind_listen(const raw_address& a, int backlog, unique_fd& fd, std::string& why) {
@@ -139,6 +142,12 @@ std::error_code bind_listen(const raw_address& a, int backlog, unique_fd& fd, st
   if (::listen(fd.get(), backlog) != 0) {
     why = "listen failed";
     return last_error();
+  }
+  if (a.family() != AF_UNIX) {
+    // Accept a connection only once its first request bytes are in: the worker's first read then
+    // succeeds, and connections that send nothing never wake a worker. Best effort.
+    int seconds = defer_accept_seconds;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof(seconds));
   }
   return {};
 }

@@ -137,11 +137,9 @@ void worker::impl::on_accept(const std::shared_ptr<listener>& l, const error_cod
 }
 
 void worker::impl::serve(listener& l, generic::socket s) {
-  error_code ignored;
-  if (l.tcp) s.set_option(asio::ip::tcp::no_delay(true), ignored);
   std::string peer = l.tcp ? describe(l.peer.data(), l.peer.size()) : l.name;
-  auto c =
-      std::make_shared<detail::connection>(std::move(s), std::move(peer), router_, cfg_, *this);
+  auto c = std::make_shared<detail::connection>(std::move(s), std::move(peer), router_, cfg_, *this,
+                                                l.tcp);
   connections_.emplace(c.get(), c);
   c->start();
 }
