@@ -23,6 +23,8 @@ build: deps $(BUILD)/build.ninja
 
 demo: build
 	examples/primes/demo.sh $(BUILD)
+	examples/fibcalc/run.sh $(BUILD)
+	examples/mako/run.sh $(BUILD)
 
 test: test-release test-fuzz
 

@@ -1,0 +1,204 @@
+"""Processes for the Python benchmarks: brood nodes, real uWSGI nodes and helpers, on loopback
+ephemeral ports, pinned to CPUs on request, always killed and reaped.
+
+    with Cluster(build_dir) as c:
+        node = c.brood("--processes", 2, "--module", "echo_app")
+        ref = c.uwsgi("--processes", 2, "--module", "echo_app")
+        status, body = uwsgi_get(node.address, "/?x=1")
+
+Every process runs in its own session and gets SIGKILL when this process dies (PR_SET_PDEATHSIG);
+Cluster.close() kills each session and reaps it. Output goes to a log file per process.
+"""
+import ctypes
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3"
+_BOUND = re.compile(r"uwsgi socket 0 bound to TCP address (\S+):(\d+)")
+_PR_SET_PDEATHSIG = 1
+
+
+def all_cpus():
+    return sorted(os.sched_getaffinity(0))
+
+
+def pin_session(pid, cpus):
+    """Sets the CPU affinity of every thread of every process in session `pid` (a node's master
+    and its workers, with their threads). cpus None: every CPU."""
+    cpus = set(cpus) if cpus is not None else set(all_cpus())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[3]) != pid:  # field 6 of stat: the session id
+                continue
+            for tid in os.listdir("/proc/%s/task" % entry):
+                os.sched_setaffinity(int(tid), cpus)
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+
+
+class Process:
+    """One started program; its output in `log`. address: socket 0 of a node, once bound."""
+
+    def __init__(self, argv, log, cpus=None, env=None, cwd=None):
+        self.argv = [str(a) for a in argv]
+        self.log = log
+        self.address = None
+
+        def setup():  # in the child, before exec
+            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+            if cpus is not None:
+                os.sched_setaffinity(0, cpus)
+
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                         start_new_session=True, preexec_fn=setup)
+        self.pid = self.proc.pid
+
+    def output(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_for(self, pattern, timeout=15.0, count=1):
+        """Waits until `pattern` appears `count` times in the output; returns the last match."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            matches = list(regex.finditer(self.output()))
+            if len(matches) >= count:
+                return matches[count - 1]
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("%s: no %r in its output (exit %s):\n%s" % (
+                    self.argv[0], pattern, self.proc.poll(), self.output()[-3000:]))
+            time.sleep(0.05)
+
+    def pin(self, cpus):
+        pin_session(self.pid, cpus)
+
+    def stop(self):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+
+
+class Cluster:
+    """Starts and owns processes; close() (or leaving the with block) stops them all."""
+
+    def __init__(self, build_dir):
+        self.build = os.path.abspath(build_dir)
+        self.brood_bin = os.path.join(self.build, "cli", "brood")
+        self.python_dir = os.path.join(self.build, "python")
+        self.tmp = tempfile.mkdtemp(prefix="brood-bench-")
+        self.procs = []
+        self.env = dict(os.environ, PYTHONPATH=self.python_dir + ":" + HERE,
+                        PYTHONDONTWRITEBYTECODE="1")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        for p in self.procs:
+            p.stop()
+        self.procs = []
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start(self, name, argv, cpus=None, env=None):
+        p = Process(argv, os.path.join(self.tmp, "%s-%d.log" % (name, len(self.procs))), cpus,
+                    env or self.env, self.tmp)
+        self.procs.append(p)
+        return p
+
+    def _bound(self, p):
+        m = p.wait_for(_BOUND.pattern)
+        p.address = "%s:%s" % (m.group(1), m.group(2))
+        return p
+
+    def brood(self, *args, cpus=None, env=None):
+        """A brood node on 127.0.0.1:<ephemeral>, ready (it answers) when this returns."""
+        p = self.start("brood", [self.brood_bin, "--socket", "127.0.0.1:0", "--pythonpath", HERE,
+                                 *args], cpus, env)
+        self._bound(p)
+        p.wait_for(r"node ready")
+        return p
+
+    def uwsgi(self, *args, processes=1, cpus=None, env=None):
+        """A real uWSGI node (python3 and rpc plugins, request logging off) with `processes`
+        workers on 127.0.0.1:<ephemeral>, every worker spawned when this returns."""
+        if not shutil.which("uwsgi"):
+            raise RuntimeError("uwsgi is not installed (Debian uwsgi-core, uwsgi-plugin-python3)")
+        p = self.start("uwsgi", ["uwsgi", "--plugin", "python3,rpc", "--master",
+                                 "--processes", processes, "--disable-logging",
+                                 "--socket", "127.0.0.1:0", "--pythonpath", HERE, *args],
+                       cpus, env)
+        self._bound(p)
+        p.wait_for(r"spawned uWSGI worker %d " % processes)
+        return p
+
+    def python(self, script, *args, cpus=None):
+        """A Python helper that prints "listening on HOST:PORT"."""
+        p = self.start("python", [PYTHON, os.path.join(HERE, script), *args], cpus)
+        m = p.wait_for(r"listening on (\S+)")
+        p.address = m.group(1)
+        return p
+
+
+def _vars_block(env):
+    out = []
+    for key, value in env.items():
+        k, v = key.encode(), value.encode()
+        out += [struct.pack("<H", len(k)), k, struct.pack("<H", len(v)), v]
+    return b"".join(out)
+
+
+def uwsgi_get(address, uri="/", timeout=60.0):
+    """One GET over the uwsgi protocol (modifier1 0) to a WSGI node: (status code, body)."""
+    host, port = address.rsplit(":", 1)
+    path, _, query = uri.partition("?")
+    block = _vars_block({"REQUEST_METHOD": "GET", "REQUEST_URI": uri, "PATH_INFO": path,
+                         "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1",
+                         "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+                         "REMOTE_ADDR": "127.0.0.1"})
+    with socket.create_connection((host, int(port)), timeout) as s:
+        s.sendall(struct.pack("<BHB", 0, len(block), 0) + block)
+        chunks = []
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].split(b" ")
+    return (int(status[1]) if len(status) > 1 else 0), body
+
+
+def bench_line(name, **figures):
+    """Prints and returns one machine-readable line: "BENCH name key=value ..."."""
+    line = "BENCH %s %s" % (name, " ".join("%s=%s" % kv for kv in figures.items()))
+    print(line, flush=True)
+    return line
+
+
+def note(text):
+    print("# " + text, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit("cluster.py is a library for the bench/python scripts")

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs the Python benchmarks of issue 3 from a build directory, prints their BENCH lines, and
+# appends them with the date to bench/RESULTS.md under "## Issue 3 (Python)" (set
+# BROOD_BENCH_RECORD=0 to leave RESULTS.md alone).
+#   bench/python/run_all.sh BUILD_DIR
+# Needs real uWSGI (Debian uwsgi-core, uwsgi-plugin-python3) and a C compiler (for uwsgi_load).
+set -euo pipefail
+
+build=$(cd "${1:-build/release}" && pwd)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+results=$here/../RESULTS.md
+python=${PYTHON:-/usr/bin/python3}
+[[ -x $build/cli/brood && -d $build/python/brood ]] ||
+  { echo "run_all.sh: brood or its Python package is not built in $build" >&2; exit 2; }
+command -v uwsgi >/dev/null ||
+  { echo "run_all.sh: uwsgi is not installed (scripts/deps.sh installs it)" >&2; exit 2; }
+
+mkdir -p "$build/bench/python"
+load_client=$build/bench/python/uwsgi_load
+if [[ ! -x $load_client || $here/uwsgi_load.c -nt $load_client ]]; then
+  cc -O2 -Wall -Wextra -o "$load_client" "$here/uwsgi_load.c"
+fi
+
+export PYTHONPATH=$build/python${PYTHONPATH:+:$PYTHONPATH}
+export PYTHONDONTWRITEBYTECODE=1
+out=$(mktemp "${TMPDIR:-/tmp}/brood-pybench.XXXXXX")
+trap 'rm -f "$out"' EXIT
+
+{
+  echo "# $(date -u +%Y-%m-%d) $(nproc) vCPUs, $(uname -r), $(uwsgi --version | sed 's/^/uWSGI /')"
+  "$python" "$here/rpc_bench.py" "$build"
+  "$python" "$here/wsgi_bench.py" "$build" "$load_client"
+  "$python" "$here/fibcalc_bench.py" "$build"
+} | tee "$out"
+
+if [[ ${BROOD_BENCH_RECORD:-1} != 0 ]]; then
+  grep -qx '## Issue 3 (Python)' "$results" 2>/dev/null ||
+    printf '\n## Issue 3 (Python)\n\nRun by `bench/python/run_all.sh BUILD_DIR`.\n' >>"$results"
+  {
+    printf '\n### %s\n\n```\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    cat "$out"
+    printf '```\n'
+  } >>"$results"
+  echo "appended to $results"
+fi
