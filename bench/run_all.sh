@@ -7,3 +7,6 @@ echo "# $(date -u +%Y-%m-%d) $(nproc) vCPUs, $(uname -r)"
 for b in message_latency_bench scatter_bench throughput_bench; do
   "$build/bench/$b"
 done
+# The Python benchmarks (issue 3): brood vs real uWSGI, measured in the same run.
+bench_dir=$(dirname "$0")
+"$bench_dir/python/run_all.sh" "$build"
