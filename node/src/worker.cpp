@@ -133,7 +133,12 @@ void worker::impl::on_accept(const std::shared_ptr<listener>& l, const error_cod
     return;
   }
   serve(*l, std::move(s));
-  accept_next(l);
+  // Accept the next connection only after the work already queued (this connection's first
+  // read, its handler) has run: accepting now could take a second request into this worker while
+  // it is about to block in a handler, leaving an idle worker without it.
+  asio::post(io_, [l] {
+    if (l->owner) l->owner->accept_next(l);
+  });
 }
 
 void worker::impl::serve(listener& l, generic::socket s) {

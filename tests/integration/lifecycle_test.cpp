@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "brood/node/client.hpp"
+#include "brood/wire/msgpack_codec.hpp"
 #include "node_fixture.hpp"
 
 namespace brood::testing {
@@ -96,6 +97,37 @@ TEST_F(lifecycle_test, SigintStopsANodeWithoutMaster) {
   auto status = node().wait_exit(10s);
   ASSERT_TRUE(status) << node().all_output();
   EXPECT_TRUE(WIFEXITED(*status));
+}
+
+}  // namespace
+}  // namespace brood::testing
+
+namespace brood::testing {
+namespace {
+
+// Two requests arriving together at a node with two idle workers run in parallel, one per
+// worker: a worker never takes a second connection just before blocking in a handler.
+TEST_F(lifecycle_test, SimultaneousRequestsRunOnDifferentWorkers) {
+  auto address = start_node({"--master", "--processes", "2"});
+  for (int round = 0; round < 6; ++round) {
+    std::vector<std::int64_t> pids(2, 0);
+    auto start = steady_clock::now();
+    std::vector<std::thread> callers;
+    for (int i = 0; i < 2; ++i)
+      callers.emplace_back([&, i] {
+        raw_socket s(address);
+        s.send(message_packet(98, value(wire::map{{value("ms"), value(300)}})));
+        auto r = s.read_packet(5s);
+        wire::value pid;
+        if (r && wire::decode_msgpack(r->payload, wire::limits{}, pid).is_done())
+          pids[i] = pid.as_int64();
+      });
+    for (auto& t : callers) t.join();
+    auto took = steady_clock::now() - start;
+    EXPECT_NE(pids[0], 0);
+    EXPECT_NE(pids[0], pids[1]) << "round " << round << ": both ran in one worker";
+    EXPECT_LT(took, 550ms) << "round " << round << ": the two requests ran one after the other";
+  }
 }
 
 }  // namespace
