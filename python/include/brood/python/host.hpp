@@ -16,8 +16,8 @@
 namespace brood::python {
 
 struct app_options {
-  std::vector<std::string> modules;  // module / -w: "pkg.mod" or "pkg.mod:callable"
-  std::string wsgi_file;             // wsgi-file / file: a path to a .py file
+  std::vector<std::string> modules;      // module / -w: "pkg.mod" or "pkg.mod:callable"
+  std::string wsgi_file;                 // wsgi-file / file: a path to a .py file
   std::string callable = "application";  // callable: the WSGI callable's name
   std::vector<std::string> pythonpath;   // pythonpath / pp: added to sys.path
   bool lazy_apps = false;                // lazy-apps: load in each worker after fork
