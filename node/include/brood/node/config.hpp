@@ -25,7 +25,6 @@ struct node_config {
   // The largest request body (body_policy::content_length) a worker buffers; a larger
   // CONTENT_LENGTH gets a failure reply and the connection is closed.
   std::size_t max_body_size = 64 * 1024 * 1024;
-  std::string procname_prefix;  // cosmetic, unused for now
 };
 
 }  // namespace brood::node
