@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "brood/node/router.hpp"
+#include "brood/node/spool.hpp"
 
 namespace brood::cli {
 
@@ -15,5 +16,8 @@ using router_setup = std::function<void(node::router&)>;
 // option, bad value, missing ini file) are printed to stderr naming what was wrong, status 2.
 // Never calls exit().
 int run(int argc, char** argv, const router_setup& setup = {});
+// The same, for programs that also run spooler tasks with their own C++ handler (used when the
+// node has `spooler` dirs and no Python app sets uwsgi.spooler).
+int run(int argc, char** argv, const router_setup& setup, const node::spool_handler& spooler);
 
 }  // namespace brood::cli

@@ -8,10 +8,15 @@
 //   "uwsgi socket N bound to TCP address HOST:PORT fd F"  /  "... UNIX address PATH fd F"
 //   "spawned uWSGI worker N (pid: P, cores: 1)"
 //   "node ready"                         (all workers spawned, sockets bound)
+// With cfg.spooler.dirs, the master also runs the spooler processes (brood/node/spooler.hpp),
+// forked before the workers, stopped with them, respawned when they die:
+//   "spawned the uWSGI spooler on dir DIR with pid P"
 #include <functional>
+#include <string>
 
 #include "brood/node/config.hpp"
 #include "brood/node/router.hpp"
+#include "brood/node/spool.hpp"
 
 namespace brood::node {
 
@@ -23,6 +28,11 @@ struct node_hooks {
   // lazy-apps loads the application here. Returning false ends the worker with status 22
   // (uWSGI's FAILED_APP).
   std::function<bool(unsigned worker_id)> worker_start;
+  // In each spooler process after fork, before it runs tasks (lazy-apps loads the app here).
+  // Returning false ends the process with status 22.
+  std::function<bool(const std::string& spooler_dir)> spooler_start;
+  // Runs the tasks in the spooler processes (the Python host: the uwsgi.spooler callable).
+  spool_handler spooler;
 };
 
 // Runs until stopped; returns the process exit status. Never calls exit() (workers are ended

@@ -23,6 +23,9 @@ enum class errc {
   msgpack_trailing,         // bytes left after the msgpack object
   msgpack_too_deep,         // nesting deeper than limits::max_depth
   msgpack_unsupported,      // a msgpack type brood's value cannot hold
+  spool_truncated,          // a spool file shorter than its header says
+  spool_not_a_task,         // a spool file whose modifier1 is not 17
+  spool_bad_checksum,       // a spool file whose brood_checksum is malformed or wrong
 };
 
 const std::error_category& wire_category() noexcept;
