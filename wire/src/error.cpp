@@ -38,6 +38,12 @@ class wire_category_impl final : public std::error_category {
         return "msgpack nesting too deep";
       case errc::msgpack_unsupported:
         return "unsupported msgpack type";
+      case errc::spool_truncated:
+        return "spool file truncated";
+      case errc::spool_not_a_task:
+        return "not a spool task (modifier1 is not 17)";
+      case errc::spool_bad_checksum:
+        return "spool file checksum malformed or wrong";
     }
     return "unknown wire error";
   }
