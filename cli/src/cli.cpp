@@ -1,12 +1,17 @@
-// brood::cli::run: picks the role from argv (call, ping, --help, --version, or a node).
+// brood::cli::run: picks the role from argv (call, ping, spool, --help, --version, or a node).
 #include "brood/cli/cli.hpp"
 
 #include <exception>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "brood/node/node.hpp"
+#include "brood/node/spool_client.hpp"
+#include "brood/node/spool_store.hpp"
 #include "brood/python/host.hpp"
 #include "commands.hpp"
 #include "options.hpp"
@@ -21,26 +26,55 @@ namespace {
 constexpr int status_failure = 1;
 constexpr int status_usage = 2;
 
-int run_node_role(const options& opts, const router_setup& setup) {
+// The store modifier1 17 writes into: every spooler and spooler-external dir, or null when the
+// node has none. A dir that cannot be created or resolved is reported (status 2).
+std::optional<std::shared_ptr<const node::spool_store>> open_spool_store(
+    const node::spooler_config& cfg, int& status) {
+  if (!cfg.any()) return std::shared_ptr<const node::spool_store>();
+  std::vector<std::string> dirs = cfg.dirs;
+  dirs.insert(dirs.end(), cfg.external_dirs.begin(), cfg.external_dirs.end());
+  try {
+    return std::make_shared<const node::spool_store>(dirs);
+  } catch (const std::system_error& e) {
+    std::cerr << "brood: cannot use the spooler dir: " << e.what() << "\n";
+    status = status_usage;
+    return std::nullopt;
+  }
+}
+
+// The C++ spooler handler, unless the Python app set one (uwsgi.spooler).
+node::node_hooks with_spooler(node::node_hooks hooks, const node::spool_handler& spooler) {
+  if (!hooks.spooler) hooks.spooler = spooler;
+  return hooks;
+}
+
+int run_node_role(const options& opts, const router_setup& setup,
+                  const node::spool_handler& spooler) {
   if (opts.config.sockets.empty()) {
     std::cerr << "brood: no socket configured (use --socket ADDR)\n";
     return status_usage;
   }
+  int status = 0;
+  auto store = open_spool_store(opts.config.spooler, status);
+  if (!store) return status;
   node::router router(opts.config.limits);
+  node::serve_remote_spool(router, std::move(*store));  // before setup: a program may replace it
   if (setup) setup(router);
-  if (!opts.app.wanted()) return node::run_node(opts.config, router);
+  if (!opts.app.wanted()) return node::run_node(opts.config, router, with_spooler({}, spooler));
 #ifdef BROOD_WITH_PYTHON
   python::host host(opts.app, router);  // throws with the traceback when the app cannot load
-  return node::run_node(opts.config, router, host.hooks());
+  return node::run_node(opts.config, router, with_spooler(host.hooks(), spooler));
 #else
   std::cerr << "brood: this brood was built without Python (module, wsgi-file)\n";
   return status_usage;
 #endif
 }
 
-int run_role(const std::vector<std::string>& args, const router_setup& setup) {
+int run_role(const std::vector<std::string>& args, const router_setup& setup,
+             const node::spool_handler& spooler) {
   if (!args.empty() && args.front() == "call") return run_call({args.begin() + 1, args.end()});
   if (!args.empty() && args.front() == "ping") return run_ping({args.begin() + 1, args.end()});
+  if (!args.empty() && args.front() == "spool") return run_spool({args.begin() + 1, args.end()});
   options_result parsed = parse_options(args);
   if (!parsed.options) {
     std::cerr << "brood: " << parsed.error << "\n";
@@ -54,15 +88,17 @@ int run_role(const std::vector<std::string>& args, const router_setup& setup) {
     std::cout << "brood " << BROOD_VERSION << "\n";
     return 0;
   }
-  return run_node_role(*parsed.options, setup);
+  return run_node_role(*parsed.options, setup, spooler);
 }
 
 }  // namespace
 
-int run(int argc, char** argv, const router_setup& setup) {
+int run(int argc, char** argv, const router_setup& setup) { return run(argc, argv, setup, {}); }
+
+int run(int argc, char** argv, const router_setup& setup, const node::spool_handler& spooler) {
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   try {
-    return run_role(args, setup);
+    return run_role(args, setup, spooler);
   } catch (const std::exception& e) {
     std::cerr << "brood: " << e.what() << "\n";
     return status_failure;

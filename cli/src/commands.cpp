@@ -9,6 +9,7 @@
 
 #include "brood/node/address.hpp"
 #include "brood/node/client.hpp"
+#include "brood/node/spool_client.hpp"
 #include "brood/wire/modifier.hpp"
 #include "json_value.hpp"
 #include "option_values.hpp"
@@ -25,11 +26,16 @@ int usage_error(const std::string& what) {
 
 // Parses a subcommand's words: exactly one ADDR and the options of `desc`.
 // Throws option_error / po::error on bad usage.
+// With `with_vars`, the words after ADDR are kept as "vars".
 po::variables_map parse_words(const std::vector<std::string>& args, po::options_description desc,
-                              const char* command) {
+                              const char* command, bool with_vars = false) {
   desc.add_options()("address", po::value<std::string>(), "");
   po::positional_options_description positional;
   positional.add("address", 1);
+  if (with_vars) {
+    desc.add_options()("vars", po::value<std::vector<std::string>>(), "");
+    positional.add("vars", -1);
+  }
   int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).positional(positional).style(style).run(),
@@ -95,6 +101,33 @@ po::options_description ping_options() {
   return desc;
 }
 
+po::options_description spool_options() {
+  po::options_description desc(
+      "brood spool ADDR KEY=VALUE...: enqueue a task on the spooler of the node at ADDR");
+  desc.add_options()                                             //
+      ("help,h", po::bool_switch(), "print this help and exit")  //
+      ("body", po::value<std::string>()->value_name("TEXT"),
+       "the task's body (sent as the var \"body\")")(
+          "timeout", seconds_value()->default_value(default_timeout_seconds),
+          "give up after this many seconds");
+  return desc;
+}
+
+// The task vars of `brood spool`: every KEY=VALUE word (VALUE may contain '=', may be empty).
+std::optional<node::spool_vars> spool_task_vars(const po::variables_map& vm, int& status) {
+  node::spool_vars vars;
+  if (!vm.count("vars")) return vars;
+  for (const std::string& word : vm["vars"].as<std::vector<std::string>>()) {
+    std::size_t eq = word.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      status = usage_error("spool: expected KEY=VALUE, got '" + word + "'");
+      return std::nullopt;
+    }
+    vars.emplace_back(word.substr(0, eq), word.substr(eq + 1));
+  }
+  return vars;
+}
+
 // The message `brood call` sends: --json, --string, or nil.
 std::optional<wire::value> call_message(const po::variables_map& vm, int& status) {
   if (vm.count("json") && vm.count("string")) {
@@ -130,6 +163,29 @@ int run_call(const std::vector<std::string>& args) {
     return 1;
   }
   std::cout << value_to_json(*answer) << "\n";
+  return 0;
+}
+
+int run_spool(const std::vector<std::string>& args) {
+  int status = 0;
+  auto desc = spool_options();
+  auto vm =
+      parse_or_report([&] { return parse_words(args, desc, "spool", true); }, "spool", status);
+  if (!vm) return status;
+  if ((*vm)["help"].as<bool>()) {
+    std::cout << "Usage: brood spool ADDR KEY=VALUE... [OPTIONS]\n" << desc;
+    return 0;
+  }
+  auto vars = spool_task_vars(*vm, status);
+  if (!vars) return status;
+  const std::string address = (*vm)["address"].as<std::string>();
+  const std::string body = vm->count("body") ? (*vm)["body"].as<std::string>() : std::string();
+  auto answer = node::spool(address, *vars, body, to_timeout(*vm));
+  if (!answer) {
+    std::cerr << "brood: spool to " << address << " failed: " << describe(answer.error()) << "\n";
+    return 1;
+  }
+  std::cout << "spooled\n";
   return 0;
 }
 

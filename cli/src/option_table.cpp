@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "option_values.hpp"
+#include "spooler_options.hpp"
 
 namespace brood::cli {
 namespace {
@@ -25,6 +26,7 @@ constexpr std::pair<std::string_view, std::string_view> aliases[] = {
     {"pp", "pythonpath"},           // Python
     {"python-path", "pythonpath"},  // Python
     {"plugins", "plugin"},          // uWSGI ini files
+    {"spooler-freq", "spooler-frequency"},
 };
 
 po::options_description build_table() {
@@ -81,7 +83,7 @@ po::options_description build_table() {
                                    "same as --plugin");
 
   po::options_description all;
-  all.add(general).add(node).add(python);
+  all.add(general).add(node).add(spooler_option_group(help_width)).add(python);
   return all;
 }
 
@@ -143,6 +145,8 @@ node::node_config to_node_config(const po::variables_map& vm) {
   cfg.socket_timeout = seconds(number(vm, "socket-timeout"));
   cfg.keepalive_timeout = seconds(number(vm, "keepalive-timeout"));
   cfg.reload_mercy = seconds(number(vm, "reload-mercy"));
+  cfg.spooler = to_spooler_config(vm);
+  if (!cfg.spooler.dirs.empty()) cfg.master = true;  // spooler processes need the master (uWSGI)
   return cfg;
 }
 

@@ -155,11 +155,15 @@ std::string help_text() {
   s << "Usage: brood [OPTIONS]             run a node (at least one --socket)\n"
        "       brood call ADDR [OPTIONS]   send one message, print the answer as JSON\n"
        "       brood ping ADDR [OPTIONS]   ping a node\n"
-       "       (`brood call --help` and `brood ping --help` list their options)\n"
+       "       brood spool ADDR KEY=VALUE... [OPTIONS]\n"
+       "                                   enqueue a task on a node's spooler\n"
+       "       (`brood call --help`, `brood ping --help`, `brood spool --help` list their\n"
+       "       options)\n"
        "\n"
        "Options have uWSGI's names. They come from the command line and from ini files\n"
        "(--ini FILE[:SECTION]) in order of appearance: a later value replaces an earlier\n"
-       "one, repeatable options (socket, ini) add up. In an ini file write `key = value`.\n"
+       "one, repeatable options (socket, ini, spooler) add up. In an ini file write\n"
+       "`key = value`.\n"
        "\n"
     << option_table();
   return s.str();
