@@ -5,14 +5,20 @@
 //   98  {"ms": n} ->  sleeps n ms (at most 60 s), then the worker pid (tests)
 //   99  anything  ->  the worker pid (tests)
 // Anything else, or a malformed range, fails the call with a named error.
+// With `--spooler DIR`, its spooler tasks (tests) append the task's "id" var and a newline to the
+// file named by its "log" var, sleep "ms" milliseconds if given, and return SPOOL_OK.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "brood/cli/cli.hpp"
 #include "brood/node/router.hpp"
+#include "brood/node/spool.hpp"
 #include "primes.hpp"
 
 namespace {
@@ -73,8 +79,30 @@ wire::value handle(const wire::value& message, std::uint8_t modifier2) {
                           " (17: count primes in [lo, hi], 0: echo, 98: sleep, 99: pid)");
 }
 
+std::string task_var(const brood::node::spool_task& task, std::string_view key) {
+  for (const auto& [k, v] : task.vars)
+    if (k == key) return v;
+  return {};
+}
+
+// The spooler handler: one O_APPEND write per run, so concurrent runs never interleave a line.
+int spool_task(const brood::node::spool_task& task) {
+  const std::string log = task_var(task, "log");
+  if (log.empty()) throw std::runtime_error("the task has no \"log\" var");
+  const std::string line = task_var(task, "id") + "\n";
+  const int fd = ::open(log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open " + log);
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!written) throw std::runtime_error("cannot write " + log);
+  if (const std::string ms = task_var(task, "ms"); !ms.empty())
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::stoll(ms)));
+  return static_cast<int>(brood::node::spool_result::ok);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  return brood::cli::run(argc, argv, [](brood::node::router& r) { r.on_message(handle); });
+  return brood::cli::run(
+      argc, argv, [](brood::node::router& r) { r.on_message(handle); }, spool_task);
 }

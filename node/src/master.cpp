@@ -16,11 +16,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A worker dying sooner than this after its spawn counts as a crash-loop death.
-constexpr auto fast_death = 1s;
-// Respawn delays of a crash-looping worker: first, doubling up to the cap.
-constexpr auto first_backoff = 100ms;
-constexpr auto max_backoff = 4000ms;
 // A failed fork is retried after this.
 constexpr auto fork_retry = 1s;
 
@@ -54,6 +49,7 @@ master::master(const node_config& cfg, const router& r, const node_hooks& hooks,
       hooks_(hooks),
       listen_fds_(std::move(listen_fds)),
       signals_({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}),
+      spoolers_(cfg, hooks, loop_, signals_),
       slots_(std::max(1u, cfg.processes)) {}
 
 master::~master() {
@@ -71,6 +67,7 @@ int master::run() {
     return 1;
   }
   sigchld_default chld;
+  if (!spoolers_.start()) return 1;
   loop_.watch(signals_.fd(), [this] { on_signals(); });
   for (unsigned id = 1; id <= slots_.size(); ++id) spawn(id, false);
   const auto ec = loop_.run();
@@ -88,7 +85,8 @@ void master::on_signals() {
   for (int signo : signals_.read_pending()) {
     switch (signo) {
       case SIGCHLD:
-        for (reaped_child c = reap_one(); c.pid > 0; c = reap_one()) on_child_exit(c.pid, c.status);
+        for (reaped_child c = reap_one(); c.pid > 0; c = reap_one())
+          if (!spoolers_.on_exit(c.pid, c.status)) on_child_exit(c.pid, c.status);
         break;
       case SIGHUP:
         on_reload_signal();
@@ -97,7 +95,7 @@ void master::on_signals() {
         on_stop_signal(signo);
         break;
     }
-    if (children_.empty() && phase_ == phase::stopping) loop_.stop();
+    if (all_stopped() && phase_ == phase::stopping) loop_.stop();
   }
 }
 
@@ -113,6 +111,7 @@ void master::on_stop_signal(int signo) {
   cancel_respawns();
   const auto deadline = clock::now() + cfg_.reload_mercy;
   for (auto& [pid, c] : children_) tell_to_stop(pid, c, deadline);
+  spoolers_.stop(deadline, false);
   arm_mercy_timer();
 }
 
@@ -131,11 +130,12 @@ void master::on_reload_signal() {
   // open in the master, so connections wait in the backlog rather than being refused.
   for (unsigned id = 1; id <= slots_.size(); ++id) {
     slot_of(id).pid = 0;
-    slot_of(id).fast_deaths = 0;
+    slot_of(id).backoff.reset();
     spawn(id, false);
   }
   const auto deadline = clock::now() + cfg_.reload_mercy;
   for (pid_t pid : old) tell_to_stop(pid, children_.at(pid), deadline);
+  spoolers_.stop(deadline, true);  // each restarts once it has finished its task
   arm_mercy_timer();
 }
 
@@ -207,13 +207,11 @@ int master::worker_body(unsigned id) {
 
 void master::schedule_respawn(unsigned id, clock::duration lived) {
   slot& s = slot_of(id);
-  s.fast_deaths = lived < fast_death ? s.fast_deaths + 1 : 0;
-  if (s.fast_deaths <= 1) {
+  const auto delay = s.backoff.on_death(lived);
+  if (delay == clock::duration::zero()) {
     spawn(id, true);
     return;
   }
-  auto delay = std::min<clock::duration>(first_backoff * (1u << std::min(s.fast_deaths - 2, 10u)),
-                                         max_backoff);
   log("worker ", id, " keeps dying right after its spawn: respawning it in ", ms(delay), " ms");
   s.respawn_timer = loop_.after(delay, [this, id] { on_respawn_due(id); });
 }
@@ -256,6 +254,7 @@ void master::kill_all_now() {
     ::kill(pid, SIGKILL);
     c.kill_at.reset();
   }
+  spoolers_.kill_all_now();
 }
 
 }  // namespace brood::node

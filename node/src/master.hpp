@@ -6,6 +6,7 @@
 //   timer                  -> on_respawn_due (crash-loop backoff) / on_mercy_due (SIGKILL)
 // Phases: running -> stopping -> (run() returns). A reload happens within `running`: the new
 // generation is spawned first, then the old one is sent SIGTERM ("retiring" workers).
+// The spooler processes (master_spoolers) are forked before the workers and stopped with them.
 // Not thread-safe; the master runs on the thread that calls run(), which must be the only
 // thread of the process (workers are forked from it).
 #include <sys/types.h>
@@ -20,6 +21,8 @@
 #include "brood/node/node.hpp"
 #include "brood/node/router.hpp"
 #include "event_loop.hpp"
+#include "master_spoolers.hpp"
+#include "respawn_backoff.hpp"
 #include "signal_source.hpp"
 
 namespace brood::node {
@@ -34,9 +37,10 @@ class master {
   master(const master&) = delete;
   master& operator=(const master&) = delete;
 
-  // Spawns the workers and manages them until the node is stopped and every worker is reaped.
-  // Returns the exit status of the node: 0 after a stop by signal, 1 when the signals cannot be
-  // watched or the loop fails. REQUIRES: called once.
+  // Spawns the spooler processes and the workers and manages them until the node is stopped and
+  // every one is reaped. Returns the exit status of the node: 0 after a stop by signal, 1 when
+  // the signals cannot be watched, a spooler dir cannot be used or the loop fails. REQUIRES: called
+  // once.
   int run();
 
  private:
@@ -50,7 +54,7 @@ class master {
   };
   struct slot {     // worker id N (1-based) of the current generation
     pid_t pid = 0;  // 0: not running (respawn pending)
-    unsigned fast_deaths = 0;
+    respawn_backoff backoff;
     event_loop::timer_id respawn_timer = 0;
   };
 
@@ -71,6 +75,7 @@ class master {
   void cancel_respawns();
   void announce_ready_once();
   void kill_all_now();
+  bool all_stopped() const { return children_.empty() && spoolers_.none_alive(); }
   slot& slot_of(unsigned id) { return slots_[id - 1]; }
 
   const node_config& cfg_;
@@ -79,6 +84,7 @@ class master {
   std::vector<int> listen_fds_;
   signal_source signals_;
   event_loop loop_;
+  master_spoolers spoolers_;
   phase phase_ = phase::running;
   std::map<pid_t, child> children_;
   std::vector<slot> slots_;

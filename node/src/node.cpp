@@ -81,7 +81,8 @@ int serve_alone(const node_config& cfg, const router& r, const node_hooks& hooks
 }  // namespace
 
 int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
-  const bool alone = !cfg.master && cfg.processes <= 1;
+  // Spooler processes need a master (as in uWSGI).
+  const bool alone = !cfg.master && cfg.processes <= 1 && cfg.spooler.dirs.empty();
   set_log_role(alone ? "worker 1" : "master");
   int status = 1;
   {

@@ -1,0 +1,161 @@
+// At-least-once delivery under SIGKILL: a real primes_node with a spooler runs 2400 tasks (half
+// written straight into its dir with spool_store, half enqueued over the network with modifier1
+// 17) while the test SIGKILLs its spooler process at random moments. Every acknowledged task must
+// have run at least once, and no task file may be left behind.
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "brood/node/spool_client.hpp"
+#include "brood/node/spool_store.hpp"
+#include "brood/wire/spool_file.hpp"
+#include "node_fixture.hpp"
+
+namespace brood::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono;
+
+constexpr int tasks_per_producer = 1200;
+constexpr int min_kills = 8;
+
+class spooler_kill_test : public node_fixture {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/brood_spooler_kill_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    dir_ = root_ + "/spool";
+    log_ = root_ + "/runs.log";
+  }
+  void TearDown() override {
+    nodes_.clear();  // kills and reaps the node and its children
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  // The pid in the last "spawned the uWSGI spooler on dir DIR with pid P" line (0: none yet).
+  pid_t last_spooler_pid() {
+    static const std::regex re("spawned the uWSGI spooler on dir \\S+ with pid (\\d+)");
+    const std::string out = node().all_output();
+    pid_t pid = 0;
+    for (auto it = std::sregex_iterator(out.begin(), out.end(), re); it != std::sregex_iterator();
+         ++it)
+      pid = std::stoi((*it)[1]);
+    return pid;
+  }
+  std::size_t spawn_count() {
+    return node().count_lines(std::regex("spawned the uWSGI spooler on dir"));
+  }
+
+  node::spool_vars task(int id) const {
+    // Busy enough that many kills land mid-task.
+    return {{"id", std::to_string(id)}, {"log", log_}, {"ms", id % 5 == 0 ? "5" : "1"}};
+  }
+
+  // Task files left in the spool dir (priority subdirs included).
+  std::size_t tasks_left() {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir_, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec) break;
+      const std::string name = it->path().filename().string();
+      if (it->path().parent_path().filename() == "failed" ||
+          it->path().parent_path().filename() == "quarantine")
+        continue;
+      n += name.starts_with(wire::spool_file_prefix);
+    }
+    return n;
+  }
+
+  std::string root_, dir_, log_;
+};
+
+TEST_F(spooler_kill_test, every_acknowledged_task_runs_despite_sigkills) {
+  const auto started = steady_clock::now();
+  const std::string address =
+      start_node({"--spooler", dir_, "--spooler-retry-delay", "20", "--spooler-quiet"});
+  ASSERT_GT(last_spooler_pid(), 0) << node().all_output();
+  const node::spool_store store({dir_});
+
+  std::atomic<int> producing{2};
+  std::vector<int> acked_local, acked_remote;
+  std::atomic<int> refused{0};
+  std::string first_refusal;
+  std::thread local([&] {
+    for (int id = 0; id < tasks_per_producer; ++id)
+      if (store.enqueue(task(id), {})) acked_local.push_back(id);
+    --producing;
+  });
+  std::thread remote([&] {
+    for (int id = tasks_per_producer; id < 2 * tasks_per_producer; ++id) {
+      auto r = node::spool(address, task(id), {}, 5000ms);
+      if (r && *r) {
+        acked_remote.push_back(id);
+      } else if (refused++ == 0) {
+        first_refusal = r ? "refused" : r.error().message;
+      }
+    }
+    --producing;
+  });
+
+  // SIGKILL the current spooler at random moments while the tasks come in (at least
+  // min_kills times), each time once its successor is up. Kills within 1 s of a spawn make the
+  // master's crash-loop backoff delay the respawn: the tasks wait, none is lost.
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> pause_ms(300, 1500);
+  int killed = 0;
+  for (; killed < min_kills || producing > 0; ++killed) {
+    std::this_thread::sleep_for(milliseconds(pause_ms(rng)));
+    const std::size_t before = spawn_count();
+    const pid_t victim = last_spooler_pid();
+    ASSERT_EQ(::kill(victim, SIGKILL), 0) << victim;
+    const auto deadline = steady_clock::now() + 10s;
+    while (spawn_count() == before && steady_clock::now() < deadline)
+      std::this_thread::sleep_for(2ms);
+    ASSERT_GT(spawn_count(), before) << "no spooler respawned\n" << node().all_output();
+  }
+  local.join();
+  remote.join();
+  const auto produced = steady_clock::now();
+  EXPECT_EQ(refused.load(), 0) << first_refusal;
+  EXPECT_EQ(acked_local.size() + acked_remote.size(), 2u * tasks_per_producer);
+
+  // Every task file goes away once its task ran (a killed run is retried after 20 ms).
+  const auto end = started + 55s;
+  while (tasks_left() > 0 && steady_clock::now() < end) std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(tasks_left(), 0u) << "tasks left after " << killed << " kills\n"
+                              << node().all_output().substr(0, 20000);
+  std::set<int> ran;
+  std::size_t runs = 0;
+  std::ifstream in(log_);
+  for (std::string line; std::getline(in, line); ++runs) ran.insert(std::stoi(line));
+  int missing = 0;
+  for (const auto* acked : {&acked_local, &acked_remote})
+    for (int id : *acked) missing += ran.count(id) == 0;
+  EXPECT_EQ(missing, 0) << "of " << 2 * tasks_per_producer << " acknowledged tasks";
+  EXPECT_FALSE(fs::exists(dir_ + "/quarantine")) << node().all_output();
+  EXPECT_FALSE(fs::exists(dir_ + "/failed")) << node().all_output();
+  EXPECT_GE(runs, ran.size());
+  EXPECT_LE(runs - ran.size(), static_cast<std::size_t>(killed)) << "at most one rerun per kill";
+  std::cout << "[ spooler ] " << ran.size() << " tasks, " << runs << " runs, " << killed
+            << " SIGKILLs; enqueued in " << duration_cast<milliseconds>(produced - started).count()
+            << " ms, all done in "
+            << duration_cast<milliseconds>(steady_clock::now() - started).count() << " ms\n";
+}
+
+}  // namespace
+}  // namespace brood::testing
