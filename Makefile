@@ -25,6 +25,7 @@ demo: build
 	examples/primes/demo.sh $(BUILD)
 	examples/fibcalc/run.sh $(BUILD)
 	examples/mako/run.sh $(BUILD)
+	examples/spooler/run.sh $(BUILD)
 
 test: test-release test-fuzz
 

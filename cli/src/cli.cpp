@@ -62,7 +62,8 @@ int run_node_role(const options& opts, const router_setup& setup,
   if (setup) setup(router);
   if (!opts.app.wanted()) return node::run_node(opts.config, router, with_spooler({}, spooler));
 #ifdef BROOD_WITH_PYTHON
-  python::host host(opts.app, router);  // throws with the traceback when the app cannot load
+  // Throws with the traceback when the app cannot load.
+  python::host host(opts.app, router, opts.config);
   return node::run_node(opts.config, router, with_spooler(host.hooks(), spooler));
 #else
   std::cerr << "brood: this brood was built without Python (module, wsgi-file)\n";

@@ -9,12 +9,18 @@ form); only an object that cannot travel raises TypeError, before anything is se
 
 Node side: `uwsgi.message_manager_marshal = fn` is called as fn(obj, modifier2) for modifier1 33;
 `uwsgi.register_rpc(name, fn)` exports fn for modifier1 173 (uwsgi.rpc from brood or uWSGI).
+
+Spooler (uWSGI 2.0.21 with Python 3, UWSGI_FACTS.md section 3): uwsgi.spool(dict) writes a task
+durably into the node's spooler dir and returns its path (bytes); `uwsgi.spooler = fn` runs the
+tasks in the node's spooler processes (fn(task) -> SPOOL_OK / SPOOL_RETRY / SPOOL_IGNORE).
 """
+import os
 import struct
 import sys
 import traceback
 
 from . import _brood
+from ._spool import task_pairs
 
 SPOOL_OK = -2
 SPOOL_RETRY = -1
@@ -29,6 +35,13 @@ _RESPONSE = 255  # modifier1 of generic replies: m2 0 failure, m2 != 0 success
 message_manager_marshal = None  # fn(obj, modifier2) -> answer, for modifier1 33
 opt = {}  # the node's options
 numproc = 1  # the node's worker count
+
+# The spooler callable, run for each task in a spooler process: fn(task) -> int. task holds
+# the task's vars (bytes keys and values), 'spooler_task_name' (the file name, bytes), 'body'
+# (bytes) when the task has one, and 'spooler_attempt' (int, 1 on the first run; brood).
+spooler = None
+spoolers = ()  # the node's spooler dirs as bytes realpaths (spooler-external dirs too)
+_spooler_dir = None  # in a spooler process: the dir it runs (str)
 
 # RPC functions registered in this process: name (bytes) -> (fn, argc).
 _rpc_functions = {}
@@ -186,3 +199,113 @@ def rpc(node, name, *args):
     if m1 == _RESPONSE or not payload:
         return None
     return payload
+
+
+# ---- the spooler ----
+
+def _describe_node(processes, spooler_dirs, external_dirs):
+    """Called by the node host before the application loads."""
+    global numproc, spoolers
+    numproc = processes
+    spoolers = tuple(os.fsencode(d) for d in _brood._spool_dirs())
+    for name, dirs in (("spooler", spooler_dirs), ("spooler-external", external_dirs)):
+        values = [os.fsencode(d) for d in dirs]
+        if values:
+            opt[name] = values[0] if len(values) == 1 else values
+
+
+def _enter_spooler(directory):
+    """Called by the node host in each spooler process, before lazy-apps load the app."""
+    global _spooler_dir
+    _spooler_dir = os.path.realpath(directory)
+
+
+def spool(*args, **kwargs):
+    """Writes a task durably into this node's spooler (spool(dict) or spool(key=value, ...)) and
+    returns the task file's path (bytes). The special keys: `spooler` (the target dir),
+    `priority` (digits: a priority subdir, run first), `at` (Unix time: not before), `body`
+    (bytes: the task's raw body). Keys and values are bytes (str is UTF-8 encoded, numbers
+    written in decimal). Raises ValueError as uWSGI: "The argument of spooler callable must be a
+    dictionary", "spooler callable dictionary must contains only bytes", "unable to spool job".
+    """
+    if args:
+        task = args[0]
+        if not isinstance(task, dict):
+            raise ValueError("The argument of spooler callable must be a dictionary")
+    else:
+        task = kwargs
+    pairs, body = task_pairs(task, [os.fsdecode(d) for d in spoolers])
+    return os.fsencode(_brood._spool_local(pairs, body))
+
+
+send_to_spooler = spool
+
+
+def set_spooler_frequency(seconds):
+    """Accepted for uWSGI compatibility; returns True. brood's spooler starts a task as soon as
+    its file appears and wakes at every `at` / retry due time, so this changes nothing: the
+    full rescan period is the spooler-frequency option."""
+    int(seconds)
+    return True
+
+
+def i_am_the_spooler():
+    """True in a spooler process, else None (as uWSGI)."""
+    return True if _spooler_dir is not None else None
+
+
+def spooler_pids():
+    """The pid of every spooler process of this node (0 for one not running); [] without."""
+    return [pid for _, pid in _brood._spooler_board()]
+
+
+def spooler_pid():
+    """This process's pid in a spooler process, else the first spooler process's pid (0 if
+    none)."""
+    if _spooler_dir is not None:
+        return os.getpid()
+    pids = spooler_pids()
+    return pids[0] if pids else 0
+
+
+def _task_files(directory):
+    """The task files of a spooler dir and of its numeric (priority) subdirs."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        try:
+            if entry.name.startswith("uwsgi_spoolfile_on_") and entry.is_file(follow_symlinks=False):
+                found.append(os.fsencode(entry.path))
+            elif entry.name.isdigit() and entry.is_dir(follow_symlinks=False):
+                found.extend(_task_files(entry.path))
+        except OSError:
+            continue
+    return found
+
+
+def spooler_jobs():
+    """The paths (bytes) of the tasks waiting in this spooler process's dir (elsewhere: the
+    node's first spooler dir), priority subdirs included."""
+    directory = _spooler_dir or (os.fsdecode(spoolers[0]) if spoolers else None)
+    return _task_files(directory) if directory else []
+
+
+def spooler_get_task(path):
+    """The task at path as the spooler callable would get it ('spooler_task_name' is the path as
+    given), or None when it is no readable task file."""
+    name = os.fsencode(path)
+    real = os.fsdecode(name)
+    if _spooler_dir is not None and not os.path.isabs(real) and not os.path.exists(real):
+        real = os.path.join(_spooler_dir, real)
+    found = _brood._read_spool_file(real)
+    if found is None:
+        return None
+    pairs, body = found
+    task = dict(pairs)
+    task["spooler_task_name"] = name
+    if body:
+        task["body"] = body
+    return task

@@ -1,6 +1,7 @@
-"""The example clusters run: examples/fibcalc/run.sh (n**4096 over brood nodes, speedup) and
-examples/mako/run.sh (a web node has a template node render its page), on small inputs. Each
-script starts its own nodes and must stop them on exit."""
+"""The example clusters run: examples/fibcalc/run.sh (n**4096 over brood nodes, speedup),
+examples/mako/run.sh (a web node has a template node render its page) and examples/spooler/run.sh
+(web nodes enqueue tasks onto one spooler node), on small inputs. Each script starts its own
+nodes and must stop them on exit."""
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ import pytest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 FIBCALC = os.path.join(ROOT, "examples", "fibcalc")
 MAKO = os.path.join(ROOT, "examples", "mako")
+SPOOLER = os.path.join(ROOT, "examples", "spooler")
 
 
 @pytest.fixture(scope="module")
@@ -86,4 +88,24 @@ def test_mako_page_is_rendered_by_the_template_node(build_dir):
     assert "<h1>The first 7 Fibonacci numbers</h1>" in out
     assert re.findall(r"<li>(\d+)</li>", out) == ["0", "1", "1", "2", "3", "5", "8"]
     assert "Rendered by the template node" in out
+    assert_stopped(m.groups())
+
+
+def test_spooler_runs_the_tasks_the_web_nodes_enqueue(build_dir):
+    code, out = run_script(os.path.join(SPOOLER, "run.sh"), build_dir, 5)
+    assert code == 0, out
+    m = re.search(r"^spooler node: (\S+), web nodes: (\S+) (\S+)$", out, re.M)
+    assert m, out
+    queued = re.findall(r"^(web\d) queued job (\d+) \(fib (\d+)\) on the spooler node$", out, re.M)
+    assert [(w, int(j)) for w, j, _ in queued] == [
+        ("web1", 1), ("web2", 2), ("web1", 3), ("web2", 4), ("web1", 5)], out
+    ran = re.findall(r"^job (\d+) from (web\d): fib\((\d+)\) = (\d+) in [\d.]+ s "
+                     r"\(spooler pid (\d+), attempt 1\)$", out, re.M)
+    assert sorted((int(j), w, n) for j, w, n, _, _ in ran) == [
+        (int(j), w, n) for w, j, n in queued], out
+    fib = [0, 1]
+    while len(fib) < 40:
+        fib.append(fib[-1] + fib[-2])
+    assert all(int(v) == fib[int(n)] for _, _, n, v, _ in ran), out
+    assert "all 5 tasks ran on the spooler node" in out
     assert_stopped(m.groups())

@@ -2,6 +2,7 @@
 
 #include "client_bindings.hpp"
 #include "errors.hpp"
+#include "spool_bindings.hpp"
 
 namespace brood::python {
 
@@ -11,6 +12,7 @@ void define_module(pybind11::module_& m) {
       "Use it through the package `brood`.";
   define_errors(m);
   define_client(m);
+  define_spool(m);
 }
 
 }  // namespace brood::python

@@ -9,17 +9,21 @@
 
 #include <unistd.h>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
 #include <pybind11/embed.h>
+#include <pybind11/stl.h>
 
 #include "app_loader.hpp"
 #include "brood/node/log.hpp"
 #include "brood/wire/modifier.hpp"
+#include "core/spool_bindings.hpp"
 #include "interpreter.hpp"
 #include "message_handlers.hpp"
 #include "py_error.hpp"
+#include "spooler_handler.hpp"
 #include "start_response.hpp"
 #include "wsgi_handler.hpp"
 
@@ -44,6 +48,9 @@ struct __attribute__((visibility("hidden"))) host::impl {
     saved = nullptr;
     if (messages) messages->clear();
     messages.reset();
+    if (spooler) spooler->clear();
+    spooler.reset();
+    set_local_spool_store(nullptr);
     wsgi.clear();
     if (interpreter_running) stop_interpreter();
   }
@@ -64,7 +71,9 @@ struct __attribute__((visibility("hidden"))) host::impl {
     saved = nullptr;
   }
 
-  bool worker_start() {
+  // In a forked child (worker or spooler process), or in the lone process without a master:
+  // takes the GIL back, runs `enter` (may be empty), loads the app with lazy-apps, releases it.
+  bool child_start(const char* enter, const std::string& arg) {
     if (::getpid() != owner_pid) {
       PyOS_AfterFork_Child();  // this thread held the GIL at fork: it holds it again now
       saved = nullptr;
@@ -72,13 +81,15 @@ struct __attribute__((visibility("hidden"))) host::impl {
       acquire_gil();  // no master: the node serves in this very process
     }
     bool ok = true;
-    if (opts.lazy_apps) {
-      try {
-        load();
-      } catch (const std::exception& e) {
-        node::log(e.what());
-        ok = false;
-      }
+    try {
+      if (enter != nullptr) uwsgi_module().attr(enter)(arg);
+      if (opts.lazy_apps) load();
+    } catch (const py::error_already_set& e) {
+      node::log("cannot start Python in this process:\n", traceback_text(e));
+      ok = false;
+    } catch (const std::exception& e) {
+      node::log(e.what());
+      ok = false;
     }
     release_gil();
     return ok;
@@ -104,6 +115,7 @@ struct __attribute__((visibility("hidden"))) host::impl {
   PyThreadState* saved = nullptr;
   wsgi_handler wsgi;
   std::unique_ptr<message_handlers> messages;
+  std::unique_ptr<spooler_handler> spooler;  // with spooler dirs
 };
 
 namespace {
@@ -116,13 +128,32 @@ void install_host_module() {
   py::module_::import("sys").attr("modules")["brood._host"] = internal;
 }
 
+// The store uwsgi.spool writes with: every spooler and spooler-external dir, or null.
+std::shared_ptr<const node::spool_store> open_store(const node::spooler_config& cfg) {
+  if (!cfg.any()) return nullptr;
+  std::vector<std::string> dirs = cfg.dirs;
+  dirs.insert(dirs.end(), cfg.external_dirs.begin(), cfg.external_dirs.end());
+  return std::make_shared<const node::spool_store>(dirs);
+}
+
+// What the uwsgi module tells the application about its node (numproc, opt['spooler'], ...).
+void describe_node(const node::node_config& cfg) {
+  uwsgi_module().attr("_describe_node")(cfg.processes, cfg.spooler.dirs, cfg.spooler.external_dirs);
+}
+
 }  // namespace
 
-host::host(const app_options& opts, node::router& r)
+host::host(const app_options& opts, node::router& r) : host(opts, r, node::node_config{}) {}
+
+host::host(const app_options& opts, node::router& r, const node::node_config& cfg)
     : impl_(std::make_unique<impl>(opts, r.limits())) {
+  set_local_spool_store(open_store(cfg.spooler));
   try {
     install_host_module();
     impl_->messages = std::make_unique<message_handlers>(uwsgi_module(), r.limits());
+    if (!cfg.spooler.dirs.empty())
+      impl_->spooler = std::make_unique<spooler_handler>(uwsgi_module());
+    describe_node(cfg);
   } catch (const py::error_already_set& e) {
     throw std::runtime_error("cannot set up Python in the node:\n" + traceback_text(e));
   }
@@ -144,7 +175,13 @@ node::node_hooks host::hooks() {
     PyOS_AfterFork_Parent();
     self->release_gil();
   };
-  h.worker_start = [self](unsigned) { return self->worker_start(); };
+  h.worker_start = [self](unsigned) { return self->child_start(nullptr, {}); };
+  if (self->spooler) {
+    h.spooler_start = [self](const std::string& dir) {
+      return self->child_start("_enter_spooler", dir);
+    };
+    h.spooler = [self](const node::spool_task& task) { return self->spooler->run(task); };
+  }
   return h;
 }
 

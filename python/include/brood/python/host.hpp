@@ -5,11 +5,14 @@
 //   modifier1 0 and 30   WSGI (PEP 3333), the reply raw HTTP as uWSGI writes it
 //   modifier1 33         uwsgi.message_manager_marshal(obj, modifier2)
 //   modifier1 173        RPC functions registered with uwsgi.register_rpc(name, fn)
-// Inside the node `import uwsgi` gives the uwsgi compatibility module (brood.uwsgi).
+// and, in the node's spooler processes, runs tasks with the uwsgi.spooler callable.
+// Inside the node `import uwsgi` gives the uwsgi compatibility module (brood.uwsgi); with the
+// node's config, uwsgi.spool writes into its spooler (and spooler-external) dirs.
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "brood/node/config.hpp"
 #include "brood/node/node.hpp"
 #include "brood/node/router.hpp"
 
@@ -30,11 +33,16 @@ class host {
   // Starts the interpreter and, unless lazy_apps, loads the application now. Throws
   // std::runtime_error with the Python traceback text when loading fails.
   host(const app_options& opts, node::router& r);
+  // The same, for the node `cfg` describes: uwsgi.spool and the spooler functions of the uwsgi
+  // module use its spooler dirs (a dir that cannot be created or resolved: std::system_error),
+  // and hooks() runs Python in its spooler processes.
+  host(const app_options& opts, node::router& r, const node::node_config& cfg);
   ~host();
   host(const host&) = delete;
   host& operator=(const host&) = delete;
 
-  // Fork safety (and lazy loading) for run_node.
+  // Fork safety (and lazy loading) for run_node; with a spooler config, spooler_start (lazy
+  // loading, uwsgi.i_am_the_spooler()) and spooler (the uwsgi.spooler callable) too.
   node::node_hooks hooks();
 
  private:
