@@ -1,8 +1,14 @@
-// One client connection: framing, dispatch, keep-alive and deadlines.
+// One client connection: framing, dispatch (direct or deferred), keep-alive and the final close.
+// Its socket I/O and deadline timer are in connection_io.cpp.
 #include "connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <cstring>
 #include <optional>
 
 #include "brood/node/log.hpp"
@@ -13,8 +19,6 @@ namespace brood::node::detail {
 namespace {
 
 using std::chrono::milliseconds;
-
-long long to_ms(milliseconds d) { return static_cast<long long>(d.count()); }
 
 // CONTENT_LENGTH as uWSGI reads it: the leading decimal digits. nullopt when over `cap`.
 std::optional<std::size_t> parse_length(std::string_view text, std::size_t cap) {
@@ -30,10 +34,13 @@ std::optional<std::size_t> parse_length(std::string_view text, std::size_t cap) 
 
 }  // namespace
 
-connection::connection(socket_type socket, std::string peer, const router& r,
+connection::connection(asio::io_context& io, int fd, int family, std::string peer, const router& r,
                        const node_config& cfg, connection_owner& owner, bool tcp)
-    : socket_(std::move(socket)),
-      timer_(socket_.get_executor()),
+    : io_(io),
+      fd_(fd),
+      family_(family),
+      socket_(io),
+      timer_(io),
       peer_(std::move(peer)),
       router_(r),
       cfg_(cfg),
@@ -45,9 +52,12 @@ connection::connection(socket_type socket, std::string peer, const router& r,
   tcp_ = tcp;
 }
 
+connection::~connection() {
+  if (!registered_ && phase_ != phase::closed) ::close(fd_);
+}
+
 void connection::start() {
   deadline_ = clock::now() + cfg_.socket_timeout;  // a fresh connection must start in time
-  arm_timer();
   read_more();
 }
 
@@ -60,13 +70,6 @@ void connection::stop_gracefully() {
 }
 
 void connection::stop_now() { close(); }
-
-void connection::read_more() {
-  if (end_ == buf_.size()) make_room(end_ - begin_ + 1);
-  socket_.async_read_some(
-      asio::buffer(buf_.data() + end_, buf_.size() - end_),
-      [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
-}
 
 void connection::on_read(const error_code& ec, std::size_t n) {
   if (phase_ == phase::closed) return;
@@ -160,10 +163,42 @@ void connection::answer(const wire::header& head, std::size_t total) {
   const request rq{head, wire::bytes_view(payload, head.size),
                    wire::bytes_view(payload + head.size, total - wire::header_size - head.size),
                    peer_};
+  if (router_.defers(head.modifier1)) {
+    begin_ += total;  // rq's views stay valid: buf_ is not touched until the handler returns
+    expected_ = 0;
+    defer(rq);
+    return;
+  }
   std::optional<reply> rep = router_.dispatch(rq);
   begin_ += total;
   expected_ = 0;
   if (!rep) {  // unknown modifier1 (logged by the router): close without a reply
+    close();
+    return;
+  }
+  write(std::move(*rep));
+}
+
+// Starts a deferred handler. Its reply comes back through the io_context, from any thread; until
+// then nothing is read and the timer sets no deadline (handlers are not bounded by
+// socket-timeout). The callback keeps the io_context running but not the connection: a connection
+// stopped meanwhile drops the reply.
+void connection::defer(const request& rq) {
+  phase_ = phase::deferred;
+  deadline_ = clock::time_point::max();
+  reply_callback done = [weak = weak_from_this(),
+                         work = asio::make_work_guard(io_)](std::optional<reply> rep) mutable {
+    asio::post(work.get_executor(), [weak, rep = std::move(rep)]() mutable {
+      if (auto self = weak.lock()) self->on_deferred_reply(std::move(rep));
+    });
+    work.reset();
+  };
+  router_.dispatch_deferred(rq, done);
+}
+
+void connection::on_deferred_reply(std::optional<reply> rep) {
+  if (phase_ != phase::deferred) return;  // closed meanwhile
+  if (!rep) {                             // the handler answers nothing: close without a reply
     close();
     return;
   }
@@ -178,15 +213,6 @@ void connection::refuse(std::string why) {
   write(std::move(r));
 }
 
-void connection::write(reply r) {
-  out_ = std::move(r);
-  phase_ = phase::writing;
-  deadline_ = clock::now() + cfg_.socket_timeout;
-  asio::async_write(
-      socket_, asio::buffer(out_.data),
-      [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_written(ec); });
-}
-
 void connection::on_written(const error_code& ec) {
   if (phase_ == phase::closed) return;
   if (ec) {
@@ -199,14 +225,17 @@ void connection::on_written(const error_code& ec) {
     drain();
     return;
   }
+  // Kept alive: the next requests go through the reactor, one completion each (a pipelined
+  // request is answered after the work already queued, never by recursion).
+  if (!enter_reactor()) return;
   process();  // a pipelined request may be buffered already
 }
 
 void connection::become_idle() {
   begin_ = end_ = 0;
   if (!answered_any_ && tcp_) {  // kept alive: later replies must not wait for Nagle
-    error_code ignored;
-    socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    const int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
   answered_any_ = true;
   if (stopping_) {
@@ -227,64 +256,17 @@ void connection::become_idle() {
 // bytes cannot turn the close into a reset that destroys the reply.
 void connection::drain() {
   // A graceful stop may cut a kept-alive client that pipelined more: check the socket then.
-  error_code ec;
-  if (begin_ == end_ && (!stopping_ || (socket_.available(ec) == 0 && !ec))) {
+  int unread = 0;
+  if (begin_ == end_ && (!stopping_ || (::ioctl(fd_, FIONREAD, &unread) == 0 && unread == 0))) {
     close();
     return;
   }
   phase_ = phase::draining;
   deadline_ = clock::now() + cfg_.socket_timeout;
-  error_code ignored;
-  socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+  if (!enter_reactor()) return;
+  ::shutdown(fd_, SHUT_WR);
   begin_ = end_ = 0;
   read_more();
-}
-
-// Makes [begin_, begin_ + need) fit in buf_ with room to read into.
-void connection::make_room(std::size_t need) {
-  if (buf_.size() - begin_ >= need && end_ < buf_.size()) return;
-  if (begin_ > 0) {
-    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
-    end_ -= begin_;
-    begin_ = 0;
-  }
-  if (buf_.size() < need) buf_.resize(need);
-}
-
-// The timer never sleeps longer than timer_step_, and every deadline is set at least
-// timer_step_ ahead, so moving a deadline never needs a cancel: the timer wakes in time.
-void connection::arm_timer() {
-  timer_.expires_at(std::min(deadline_, clock::now() + timer_step_));
-  timer_.async_wait([self = shared_from_this()](const error_code& ec) { self->on_timer(ec); });
-}
-
-void connection::on_timer(const error_code& ec) {
-  if (ec == asio::error::operation_aborted || phase_ == phase::closed) return;
-  if (clock::now() >= deadline_) {
-    on_deadline();
-    return;
-  }
-  arm_timer();
-}
-
-void connection::on_deadline() {
-  if (phase_ == phase::reading) {
-    log("request from ", peer_, " not received within socket-timeout (", to_ms(cfg_.socket_timeout),
-        " ms): connection closed");
-  } else if (phase_ == phase::writing) {
-    log("reply to ", peer_, " not taken within socket-timeout (", to_ms(cfg_.socket_timeout),
-        " ms): connection closed");
-  }
-  close();
-}
-
-void connection::close() {
-  if (phase_ == phase::closed) return;
-  phase_ = phase::closed;
-  error_code ignored;
-  socket_.close(ignored);
-  timer_.cancel();
-  owner_.connection_closed(*this);
 }
 
 }  // namespace brood::node::detail

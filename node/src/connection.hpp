@@ -2,13 +2,21 @@
 // One accepted client connection of a worker: reads packets, answers them with the router, keeps
 // the connection alive between framed replies. Private to the node module.
 //
+// A fresh connection is served without the reactor first: one read straight from the socket (its
+// request is usually in already: TCP_DEFER_ACCEPT), the handler, one write. A one-shot request
+// answered that way costs recv, send and close, nothing else. The connection enters the reactor
+// (and arms its timer) only when it must wait: the request is incomplete, the reply is not taken
+// at once, or it is kept alive after its first reply.
+//
 // Deadlines (one timer per connection): a request must arrive completely within socket-timeout
 // of its first byte, a reply must be taken within socket-timeout, an idle kept-alive connection
-// is closed after keepalive-timeout (a fresh one after socket-timeout). Thread-safety: every
-// member runs on the worker's io_context thread.
+// is closed after keepalive-timeout (a fresh one after socket-timeout). A deferred handler's
+// request has no deadline while the handler works; its reply then has socket-timeout as usual.
+// Thread-safety: every member runs on the worker's io_context thread.
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,15 +45,22 @@ class connection : public std::enable_shared_from_this<connection> {
  public:
   using socket_type = asio::generic::stream_protocol::socket;
 
+  // Takes ownership of `fd`, a connected non-blocking socket of address family `family`.
   // `peer` is what handlers see as request::peer. `r`, `cfg` and `owner` must outlive every
   // handler of this connection that can still run (the owner stops it before it goes away).
   // `tcp`: TCP_NODELAY is set once the connection is kept alive for a second request (a one-shot
   // connection writes a single reply, which Nagle never holds back).
-  connection(socket_type socket, std::string peer, const router& r, const node_config& cfg,
-             connection_owner& owner, bool tcp);
+  connection(asio::io_context& io, int fd, int family, std::string peer, const router& r,
+             const node_config& cfg, connection_owner& owner, bool tcp);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
 
-  // Starts reading. REQUIRES: called once, the connection held by a shared_ptr.
+  // Starts serving: reads and, when the request is in, runs its handler and writes the reply
+  // before it returns. REQUIRES: called once, the connection held by a shared_ptr.
   void start();
+  // True once the connection is closed (for a one-shot request: answered).
+  bool closed() const noexcept { return phase_ == phase::closed; }
   // Closes it now if idle; otherwise the request in progress is answered first (or runs out of
   // socket-timeout), then it closes.
   void stop_gracefully();
@@ -55,16 +70,22 @@ class connection : public std::enable_shared_from_this<connection> {
  private:
   using clock = std::chrono::steady_clock;
   using error_code = boost::system::error_code;
-  enum class phase { idle, reading, writing, draining, closed };
+  enum class phase { idle, reading, deferred, writing, draining, closed };
 
   void read_more();
+  void read_directly();
   void on_read(const error_code& ec, std::size_t n);
   void process();
   bool frame_request(wire::header& head, std::size_t& total);
   bool measure_body(wire::bytes_view payload, std::size_t& body);
   void answer(const wire::header& head, std::size_t total);
+  void defer(const request& rq);
+  void on_deferred_reply(std::optional<reply> rep);
   void write(reply r);
+  void write_directly();
+  void write_rest();
   void on_written(const error_code& ec);
+  bool enter_reactor();
   void refuse(std::string why);
   void become_idle();
   void drain();
@@ -74,6 +95,11 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_deadline();
   void close();
 
+  asio::io_context& io_;
+  int fd_;  // the connection; owned by socket_ once registered_
+  const int family_;
+  bool registered_ = false;     // socket_ holds fd_ and the timer runs
+  bool read_directly_ = false;  // the one read without the reactor was made
   socket_type socket_;
   asio::steady_timer timer_;
   std::string peer_;
@@ -93,6 +119,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::size_t expected_ = 0;     // whole size of the request at begin_, once known (0: not yet)
   std::vector<wire::var> vars_;  // scratch for CONTENT_LENGTH lookups
   reply out_;                    // the reply being written
+  std::size_t written_ = 0;      // bytes of out_ written so far
 };
 
 }  // namespace brood::node::detail

@@ -68,13 +68,31 @@ router::router(wire::limits lim) : limits_(lim) {
 }
 
 void router::on_packet(std::uint8_t modifier1, packet_handler h, body_policy body) {
-  routes_[modifier1] = route{std::move(h), body};
+  routes_[modifier1] = route{std::move(h), {}, body};
+}
+
+void router::on_deferred_packet(std::uint8_t modifier1, deferred_handler h) {
+  routes_[modifier1] = route{{}, std::move(h), body_policy::none};
 }
 
 void router::on_message(message_handler h) { message_ = std::move(h); }
 
 bool router::handles(std::uint8_t m1) const noexcept {
-  return routes_[m1].handler || m1 == wire::to_byte(modifier1::message_marshal);
+  return routes_[m1].handler || routes_[m1].deferred ||
+         m1 == wire::to_byte(modifier1::message_marshal);
+}
+
+bool router::defers(std::uint8_t m1) const noexcept { return bool(routes_[m1].deferred); }
+
+void router::dispatch_deferred(const request& r, const reply_callback& done) const {
+  const std::uint8_t m1 = r.head.modifier1;
+  bool started = false;
+  std::optional<reply> failed = guarded(m1, [&]() -> std::optional<reply> {
+    routes_[m1].deferred(r, done);
+    started = true;
+    return std::nullopt;
+  });
+  if (!started) done(std::move(failed));
 }
 
 body_policy router::body_for(std::uint8_t m1) const noexcept { return routes_[m1].body; }

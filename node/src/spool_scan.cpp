@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 #include <memory>
+#include <string_view>
 
 #include "brood/wire/spool_file.hpp"
 #include "spool_claim.hpp"
@@ -21,14 +23,26 @@ struct dir_closer {
 };
 using dir_handle = std::unique_ptr<DIR, dir_closer>;
 
-enum class entry_kind { task, priority_dir, other };
+enum class entry_kind { task, priority_dir, stale_temp, other };
+
+// A writer's temp file (docs/spool_format.md) is renamed within milliseconds; one whose inode
+// has not changed for this long was left by a writer killed mid-write and is removed.
+constexpr std::string_view temp_prefix = ".brood_tmp_";
+constexpr time_t stale_temp_age_s = 600;
+
+bool is_stale_temp(const char* name, const struct stat& st) {
+  return std::string_view(name).starts_with(temp_prefix) && S_ISREG(st.st_mode) &&
+         st.st_ctime + stale_temp_age_s < ::time(nullptr);
+}
 
 // Classifies one directory entry; fills `st` for tasks and priority dirs.
 entry_kind classify(int dir_fd, const char* name, bool in_root, struct stat& st) {
   const bool task = is_task_name(name);
   const bool prio = in_root && priority_rank(name).has_value();
-  if (!task && !prio) return entry_kind::other;
+  const bool temp = std::string_view(name).starts_with(temp_prefix);
+  if (!task && !prio && !temp) return entry_kind::other;
   if (::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return entry_kind::other;
+  if (temp) return is_stale_temp(name, st) ? entry_kind::stale_temp : entry_kind::other;
   if (task && S_ISREG(st.st_mode)) return entry_kind::task;
   if (prio && S_ISDIR(st.st_mode)) return entry_kind::priority_dir;
   return entry_kind::other;
@@ -50,6 +64,9 @@ void list(const std::string& dir, std::uint64_t rank, bool in_root, scan_result&
         break;
       case entry_kind::priority_dir:
         out.subdirs.push_back({dir + "/" + e->d_name, *priority_rank(e->d_name)});
+        break;
+      case entry_kind::stale_temp:
+        if (::unlinkat(fd, e->d_name, 0) == 0) out.removed_temps.push_back(dir + "/" + e->d_name);
         break;
       case entry_kind::other:
         break;

@@ -1,7 +1,8 @@
 #pragma once
 // Listing a spooler dir: its task files (names starting uwsgi_spoolfile_on_) and its priority
 // subdirs (all-digit names) with the task files in them. Temp files (".brood_tmp_*"), failed/,
-// quarantine/ and anything else are left out.
+// quarantine/ and anything else are left out; a temp file unchanged for 10 minutes (its writer
+// was killed mid-write) is removed.
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -27,8 +28,9 @@ struct scanned_dir {
 };
 struct scan_result {
   std::vector<scanned_file> files;
-  std::vector<scanned_dir> subdirs;  // the priority subdirs
-  std::string error;                 // the dir could not be read (files may be partial)
+  std::vector<scanned_dir> subdirs;        // the priority subdirs
+  std::string error;                       // the dir could not be read (files may be partial)
+  std::vector<std::string> removed_temps;  // stale temp files removed by this scan
 };
 
 // Lists `dir` and its priority subdirs.

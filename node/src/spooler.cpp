@@ -163,6 +163,8 @@ void spooler_process::full_scan() {
   next_scan_ = mono_clock::now() + period_;
   scan_result found = scan_spool_dir(dir_);
   if (!found.error.empty()) log(runner_.prefix(), " ", found.error);
+  for (const std::string& temp : found.removed_temps)
+    log(runner_.prefix(), " removed ", temp, ": a temp file left by a writer killed mid-write");
   for (const scanned_dir& d : found.subdirs) watch_.watch_subdir(d.path, d.rank);
   queue_.clear();
   ignored_.clear();

@@ -1,13 +1,17 @@
 // The worker: accept loops on the node's listening sockets and the set of live connections.
+// Connections are taken with accept4 (non-blocking, close-on-exec at once) and answered without the
+// reactor when their request is in already; only those that must wait are registered with it.
 #include "brood/node/worker.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -24,6 +28,10 @@ using acceptor_type = asio::basic_socket_acceptor<generic>;
 using error_code = boost::system::error_code;
 
 constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
+// One accept turn takes at most this many connections answered at once, and stops once it has
+// run this long, before the io_context runs the rest of its work.
+constexpr int accept_batch = 16;
+constexpr auto accept_turn = std::chrono::milliseconds(1);
 
 // "127.0.0.1:5555", "[::1]:5555", the unix path ("@name" for an abstract socket), or "?".
 std::string describe(const sockaddr* sa, std::size_t len) {
@@ -50,13 +58,13 @@ std::string describe(const sockaddr* sa, std::size_t len) {
 }  // namespace
 
 struct worker::impl final : detail::connection_owner {
-  // One listening socket; shared with its pending accept, so `owner` is cleared on stop.
+  // One listening socket; shared with its pending wait, so `owner` is cleared on stop.
   struct listener {
     explicit listener(asio::io_context& io) : acceptor(io), retry(io) {}
-    acceptor_type acceptor;
+    acceptor_type acceptor;    // used only to wait for readiness; accept4 takes the connections
     asio::steady_timer retry;  // after an accept error (EMFILE...)
-    generic::endpoint peer;    // filled by the pending accept
     std::string name;          // bound address; the peer of every unix connection
+    int family = AF_UNSPEC;
     bool tcp = false;
     impl* owner = nullptr;
   };
@@ -65,9 +73,10 @@ struct worker::impl final : detail::connection_owner {
       : io_(io), router_(r), cfg_(cfg) {}
 
   void adopt(int fd);
-  static void accept_next(const std::shared_ptr<listener>& l);
-  void on_accept(const std::shared_ptr<listener>& l, const error_code& ec, generic::socket s);
-  void serve(listener& l, generic::socket s);
+  static void accept_some(const std::shared_ptr<listener>& l);
+  static void wait_ready(const std::shared_ptr<listener>& l);
+  static void on_accept_error(const std::shared_ptr<listener>& l, int error);
+  bool serve(listener& l, int fd, const sockaddr_storage& peer, socklen_t peer_len);
   void close_listeners();
   std::vector<std::shared_ptr<detail::connection>> snapshot() const;
 
@@ -99,54 +108,98 @@ void worker::impl::adopt(int fd) {
   auto l = std::make_shared<listener>(io_);
   error_code ec;
   l->acceptor.assign(generic(family, tcp ? IPPROTO_TCP : 0), fd, ec);
-  if (ec) {
-    log("cannot accept on fd ", fd, ": ", ec.message());
-    ::close(fd);
-    return;
+  const int flags = ec ? -1 : ::fcntl(fd, F_GETFL);  // accept4 must never block
+  if (ec || flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    log("cannot accept on fd ", fd, ": ", ec ? ec.message() : std::strerror(errno));
+    if (!l->acceptor.is_open()) ::close(fd);
+    return;  // an assigned fd is closed with the acceptor
   }
   l->name = describe(sa, len);
+  l->family = family;
   l->tcp = tcp;
   l->owner = this;
   listeners_.push_back(std::move(l));
 }
 
-void worker::impl::accept_next(const std::shared_ptr<listener>& l) {
-  l->acceptor.async_accept(l->peer, [l](const error_code& ec, generic::socket s) {
-    if (l->owner) l->owner->on_accept(l, ec, std::move(s));
+// Takes connections while they are waiting and each one is answered at once (at most
+// accept_batch, within accept_turn), then lets the io_context run the other work first. A
+// connection that must wait (request incomplete, reply not taken) also ends the turn: this worker
+// never takes a second connection before the work of the first has run, so an idle worker gets
+// it instead.
+void worker::impl::accept_some(const std::shared_ptr<listener>& l) {
+  const auto turn_end = std::chrono::steady_clock::now() + accept_turn;
+  for (int n = 0; n < accept_batch; ++n) {
+    sockaddr_storage peer;
+    socklen_t peer_len = sizeof peer;
+    const int fd = ::accept4(l->acceptor.native_handle(), reinterpret_cast<sockaddr*>(&peer),
+                             &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      on_accept_error(l, errno);
+      return;
+    }
+    const bool answered = l->owner->serve(*l, fd, peer, peer_len);
+    if (!l->owner) return;  // a handler or the request_done hook stopped the worker
+    if (!answered || std::chrono::steady_clock::now() >= turn_end) break;
+  }
+  asio::post(l->owner->io_, [l] {
+    if (l->owner) accept_some(l);
   });
 }
 
-void worker::impl::on_accept(const std::shared_ptr<listener>& l, const error_code& ec,
-                             generic::socket s) {
-  if (ec == asio::error::operation_aborted) return;
-  if (ec == asio::error::would_block || ec == asio::error::try_again) {
-    accept_next(l);  // another worker process took the connection
-    return;
-  }
-  if (ec) {  // EMFILE, ENFILE, ENOBUFS...: the socket stays open, try again shortly
-    log("accept on ", l->name, " failed: ", ec.message(), "; retrying in ",
-        accept_retry_delay.count(), " ms");
-    l->retry.expires_after(accept_retry_delay);
-    l->retry.async_wait([l](const error_code& wait_ec) {
-      if (!wait_ec && l->owner) accept_next(l);
-    });
-    return;
-  }
-  serve(*l, std::move(s));
-  // Accept the next connection only after the work already queued (this connection's first
-  // read, its handler) has run: accepting now could take a second request into this worker while
-  // it is about to block in a handler, leaving an idle worker without it.
-  asio::post(io_, [l] {
-    if (l->owner) l->owner->accept_next(l);
+// Waits until the listening socket has a connection. The reactor watches it edge-triggered, so
+// this is called only right after accept4 found the backlog empty.
+void worker::impl::wait_ready(const std::shared_ptr<listener>& l) {
+  l->acceptor.async_wait(acceptor_type::wait_read, [l](const error_code& ec) {
+    if (ec == asio::error::operation_aborted || !l->owner) return;
+    if (ec) {
+      on_accept_error(l, ec.value());
+      return;
+    }
+    accept_some(l);
   });
 }
 
-void worker::impl::serve(listener& l, generic::socket s) {
-  std::string peer = l.tcp ? describe(l.peer.data(), l.peer.size()) : l.name;
-  auto c = std::make_shared<detail::connection>(std::move(s), std::move(peer), router_, cfg_, *this,
-                                                l.tcp);
+void worker::impl::on_accept_error(const std::shared_ptr<listener>& l, int error) {
+  switch (error) {
+    case EAGAIN:  // the backlog is empty (or another worker process took the connection)
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+      wait_ready(l);
+      return;
+    case EINTR:  // the connection went away before it was taken (reset, network error): next
+    case ECONNABORTED:
+    case EPROTO:
+    case EPERM:
+    case ENETDOWN:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case ENONET:
+    case ENOPROTOOPT:
+    case EOPNOTSUPP:
+      asio::post(l->owner->io_, [l] {
+        if (l->owner) accept_some(l);
+      });
+      return;
+    default:  // EMFILE, ENFILE, ENOBUFS...: the socket stays open, try again shortly
+      log("accept on ", l->name, " failed: ", std::strerror(error), "; retrying in ",
+          accept_retry_delay.count(), " ms");
+      l->retry.expires_after(accept_retry_delay);
+      l->retry.async_wait([l](const error_code& wait_ec) {
+        if (!wait_ec && l->owner) accept_some(l);
+      });
+  }
+}
+
+// Serves the connection `fd` (owned from now on). True when it was answered and closed at once.
+bool worker::impl::serve(listener& l, int fd, const sockaddr_storage& peer, socklen_t peer_len) {
+  std::string name = l.tcp ? describe(reinterpret_cast<const sockaddr*>(&peer), peer_len) : l.name;
+  auto c = std::make_shared<detail::connection>(io_, fd, l.family, std::move(name), router_, cfg_,
+                                                *this, l.tcp);
   connections_.emplace(c.get(), c);
   c->start();
+  return c->closed();
 }
 
 void worker::impl::close_listeners() {
@@ -176,7 +229,11 @@ worker::worker(asio::io_context& io, const router& r, const node_config& cfg,
 worker::~worker() { stop_now(); }
 
 void worker::start() {
-  for (const auto& l : impl_->listeners_) impl::accept_next(l);
+  for (const auto& l : impl_->listeners_) {
+    asio::post(impl_->io_, [l] {  // the backlog may hold connections already: look first
+      if (l->owner) impl::accept_some(l);
+    });
+  }
 }
 
 void worker::stop_gracefully() {

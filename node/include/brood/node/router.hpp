@@ -39,6 +39,14 @@ enum class body_policy {
 // becomes a failure reply (modifier1 255, modifier2 0) carrying its type and message.
 using packet_handler = std::function<std::optional<reply>(const request&)>;
 
+// Completes a deferred request with its reply (nullopt: close without answering). May be called
+// from any thread, exactly once.
+using reply_callback = std::function<void(std::optional<reply>)>;
+// A handler that answers later, e.g. once a disk write on another thread is done. It must copy
+// what it needs from the request before it returns (the request's views die then). The
+// connection reads nothing more until `done` is called, and a graceful stop waits for it.
+using deferred_handler = std::function<void(const request&, reply_callback done)>;
+
 // Answers a marshalled message: the decoded msgpack value and modifier2 in, the answer out.
 // Throw handler_error (or any std::exception) to make the caller's call fail as a remote error.
 using message_handler = std::function<wire::value(const wire::value& message, std::uint8_t m2)>;
@@ -59,21 +67,28 @@ class router {
 
   // Replaces the handler of `modifier1`.
   void on_packet(std::uint8_t modifier1, packet_handler h, body_policy body = body_policy::none);
+  // Replaces the handler of `modifier1` with one that answers later (body_policy::none).
+  void on_deferred_packet(std::uint8_t modifier1, deferred_handler h);
   // The handler of marshalled messages (modifier1 33).
   void on_message(message_handler h);
 
   bool handles(std::uint8_t modifier1) const noexcept;
   body_policy body_for(std::uint8_t modifier1) const noexcept;
+  bool defers(std::uint8_t modifier1) const noexcept;
 
   // Answers one complete request. An unknown modifier1 logs "unavailable modifier requested: N"
   // and gives nullopt (close). Handler exceptions become failure replies.
   std::optional<reply> dispatch(const request& r) const;
+  // Starts a deferred request. REQUIRES: defers(r.head.modifier1). A handler that throws
+  // completes `done` at once with the failure reply.
+  void dispatch_deferred(const request& r, const reply_callback& done) const;
 
   const wire::limits& limits() const noexcept { return limits_; }
 
  private:
   struct route {
     packet_handler handler;
+    deferred_handler deferred;
     body_policy body = body_policy::none;
   };
   wire::limits limits_;
