@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the Python benchmarks of issue 3 from a build directory, prints their BENCH lines, and
+# Runs the Python benchmarks (issues 3 and 4) from a build directory, prints their BENCH lines, and
 # appends them with the date to bench/RESULTS.md under "## Issue 3 (Python)" (set
 # BROOD_BENCH_RECORD=0 to leave RESULTS.md alone).
 #   bench/python/run_all.sh BUILD_DIR
@@ -31,6 +31,7 @@ trap 'rm -f "$out"' EXIT
   "$python" "$here/rpc_bench.py" "$build"
   "$python" "$here/wsgi_bench.py" "$build" "$load_client"
   "$python" "$here/fibcalc_bench.py" "$build"
+  "$python" "$here/spooler_bench.py" "$build"
 } | tee "$out"
 
 if [[ ${BROOD_BENCH_RECORD:-1} != 0 ]]; then
