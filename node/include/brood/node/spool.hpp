@@ -31,11 +31,11 @@ using spool_vars = std::vector<std::pair<std::string, std::string>>;
 
 // One task as a handler sees it.
 struct spool_task {
-  std::string path;   // absolute path of the task file
-  std::string name;   // its file name (uWSGI's spooler_task_name)
-  std::string dir;    // the spooler dir it belongs to (realpath, no trailing slash)
-  spool_vars vars;    // every var in file order (brood_checksum left out)
-  std::string body;   // the raw body (may be empty)
+  std::string path;      // absolute path of the task file
+  std::string name;      // its file name (uWSGI's spooler_task_name)
+  std::string dir;       // the spooler dir it belongs to (realpath, no trailing slash)
+  spool_vars vars;       // every var in file order (brood_checksum left out)
+  std::string body;      // the raw body (may be empty)
   unsigned attempt = 1;  // 1 on the first run; brood_attempt on later ones
 };
 

@@ -24,9 +24,9 @@ inline constexpr std::string_view spool_checksum_key = "brood_checksum";
 inline constexpr std::size_t spool_max_vars_block = 65535;
 
 struct spool_file_view {
-  header head;             // modifier1 17, size = vars block bytes, modifier2 0
-  std::vector<var> vars;   // the task's vars in file order, the brood_checksum var left out
-  bytes_view body;         // the raw body after the vars block (may be empty)
+  header head;               // modifier1 17, size = vars block bytes, modifier2 0
+  std::vector<var> vars;     // the task's vars in file order, the brood_checksum var left out
+  bytes_view body;           // the raw body after the vars block (may be empty)
   bool checksummed = false;  // a brood_checksum var was present (and matched)
 };
 
