@@ -100,7 +100,10 @@ spool_task_runner::result spool_task_runner::run(spool_claim& c) {
   }
   if (r.what != outcome::ignored) board_.count_task(slot_);
   board_.clear_running(slot_);
-  c.fd.reset();
+  if (r.what == outcome::done)
+    closer_.close_later(std::move(c.fd));  // unlinked: nobody can claim it any more
+  else
+    c.fd.reset();
   return r;
 }
 

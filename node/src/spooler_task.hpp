@@ -12,6 +12,7 @@
 #include "brood/node/spool.hpp"
 #include "brood/node/spool_store.hpp"
 #include "brood/node/spooler.hpp"
+#include "deferred_closer.hpp"
 #include "spool_claim.hpp"
 
 namespace brood::node {
@@ -66,6 +67,7 @@ class spool_task_runner {
   const spool_handler& handler_;
   std::string dir_;
   std::string prefix_;
+  deferred_closer closer_;  // the last close of a deleted task file, off the task path
 };
 
 }  // namespace brood::node
