@@ -10,6 +10,7 @@
 
 #include "../../cli/src/options.hpp"
 #include "brood/cli/cli.hpp"
+#include "options_fixture.hpp"
 
 namespace brood::cli {
 namespace {
@@ -17,36 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::seconds;
 
-class OptionsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "brood-options-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // Writes `text` to DIR/name and returns its path.
-  std::string write(const std::string& name, const std::string& text) {
-    fs::path p = dir_ / name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
-  }
-
-  static node::node_config parse(const std::vector<std::string>& args) {
-    options_result r = parse_options(args);
-    EXPECT_TRUE(r.options.has_value()) << r.error;
-    return r.options ? r.options->config : node::node_config{};
-  }
-
-  static std::string error_of(const std::vector<std::string>& args) {
-    options_result r = parse_options(args);
-    EXPECT_FALSE(r.options.has_value());
-    return r.error;
-  }
-
-  fs::path dir_;
-};
+using OptionsTest = OptionsFixture;
 
 TEST_F(OptionsTest, DefaultsMatchUwsgi) {
   options_result r = parse_options({});
