@@ -60,7 +60,9 @@ po::options_description build_table() {
           "reload-mercy", uint_value(0, max_seconds)->default_value(60)->value_name("SECONDS"),
           "on stop or reload, give workers this long to finish their requests, then kill them")(
           "worker-reload-mercy", uint_value(0, max_seconds)->value_name("SECONDS"),
-          "same as --reload-mercy");
+          "same as --reload-mercy")(
+          "heartbeat", uint_value(0, max_seconds)->default_value(0)->value_name("SECONDS"),
+          "as an emperor's vassal, each worker sends a heartbeat this often (0: never)");
 
   po::options_description python("Python", help_width, help_width / 2);
   python.add_options()  //
@@ -145,6 +147,7 @@ node::node_config to_node_config(const po::variables_map& vm) {
   cfg.socket_timeout = seconds(number(vm, "socket-timeout"));
   cfg.keepalive_timeout = seconds(number(vm, "keepalive-timeout"));
   cfg.reload_mercy = seconds(number(vm, "reload-mercy"));
+  cfg.heartbeat = seconds(number(vm, "heartbeat"));
   cfg.spooler = to_spooler_config(vm);
   if (!cfg.spooler.dirs.empty()) cfg.master = true;  // spooler processes need the master (uWSGI)
   return cfg;

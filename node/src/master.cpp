@@ -10,6 +10,8 @@
 #include "brood/node/log.hpp"
 #include "brood/node/worker.hpp"
 #include "child_process.hpp"
+#include "vassal_worker.hpp"
+#include "worker_process.hpp"
 
 namespace brood::node {
 namespace {
@@ -43,14 +45,15 @@ long long ms(std::chrono::steady_clock::duration d) {
 }  // namespace
 
 master::master(const node_config& cfg, const router& r, const node_hooks& hooks,
-               std::vector<int> listen_fds)
+               std::vector<int> listen_fds, emperor_link& emperor)
     : cfg_(cfg),
       router_(r),
       hooks_(hooks),
       listen_fds_(std::move(listen_fds)),
       signals_({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}),
       spoolers_(cfg, hooks, loop_, signals_),
-      slots_(std::max(1u, cfg.processes)) {}
+      slots_(std::max(1u, cfg.processes)),
+      emperor_(emperor) {}
 
 master::~master() {
   // Only after a failure (an exception, the loop failing): no worker outlives its master object.
@@ -69,14 +72,16 @@ int master::run() {
   sigchld_default chld;
   if (!spoolers_.start()) return 1;
   loop_.watch(signals_.fd(), [this] { on_signals(); });
+  if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
   for (unsigned id = 1; id <= slots_.size(); ++id) spawn(id, false);
   const auto ec = loop_.run();
   loop_.unwatch(signals_.fd());
+  if (emperor_.active()) loop_.unwatch(emperor_.fd());
   if (ec) {
     log("master loop failed: ", ec.message(), "; killing the workers");
     return 1;  // the destructor kills and reaps them
   }
-  return 0;
+  return exit_status_;
 }
 
 // ---- event handlers ----------------------------------------------------------------------
@@ -105,14 +110,7 @@ void master::on_stop_signal(int signo) {
     kill_all_now();
     return;
   }
-  phase_ = phase::stopping;
-  log("SIG", ::sigabbrev_np(signo), " received: gracefully stopping ", children_.size(),
-      " workers...");
-  cancel_respawns();
-  const auto deadline = clock::now() + cfg_.reload_mercy;
-  for (auto& [pid, c] : children_) tell_to_stop(pid, c, deadline);
-  spoolers_.stop(deadline, false);
-  arm_mercy_timer();
+  stop_gracefully(std::string("SIG") + ::sigabbrev_np(signo) + " received");
 }
 
 void master::on_reload_signal() {
@@ -137,6 +135,7 @@ void master::on_reload_signal() {
   for (pid_t pid : old) tell_to_stop(pid, children_.at(pid), deadline);
   spoolers_.stop(deadline, true);  // each restarts once it has finished its task
   arm_mercy_timer();
+  if (old.empty()) reload_completed();
 }
 
 void master::on_child_exit(pid_t pid, int status) {
@@ -147,7 +146,7 @@ void master::on_child_exit(pid_t pid, int status) {
   if (c.retiring) {
     bool any_left = std::any_of(children_.begin(), children_.end(),
                                 [](const auto& entry) { return entry.second.retiring; });
-    if (!any_left && phase_ == phase::running) log("workers reloaded (reload ", reloads_, ")");
+    if (!any_left && phase_ == phase::running) reload_completed();
     return;
   }
   slot_of(c.id).pid = 0;
@@ -176,6 +175,35 @@ void master::on_mercy_due() {
 
 // ---- actions -----------------------------------------------------------------------------
 
+// SIGTERM to every worker and spooler, SIGKILL after reload-mercy; no respawn any more.
+void master::stop_gracefully(const std::string& why) {
+  if (phase_ == phase::stopping) return;
+  phase_ = phase::stopping;
+  log(why, ": gracefully stopping ", children_.size(), " workers...");
+  cancel_respawns();
+  const auto deadline = clock::now() + cfg_.reload_mercy;
+  for (auto& [pid, c] : children_) tell_to_stop(pid, c, deadline);
+  spoolers_.stop(deadline, false);
+  arm_mercy_timer();
+}
+
+// SIGKILL to every worker and spooler now; no respawn any more.
+void master::stop_now(const std::string& why) {
+  log(why, ": killing all workers now");
+  if (phase_ != phase::stopping) {
+    phase_ = phase::stopping;
+    cancel_respawns();
+    spoolers_.stop(clock::now(), false);
+  }
+  kill_all_now();
+}
+
+// The old generation is gone: the node runs the new one only.
+void master::reload_completed() {
+  log("workers reloaded (reload ", reloads_, ")");
+  emperor_.send(vassal_message::ready);
+}
+
 // Forks worker `id` of the current generation (`respawn`: replacing one that died).
 bool master::spawn(unsigned id, bool respawn) {
   std::error_code ec;
@@ -202,7 +230,9 @@ int master::worker_body(unsigned id) {
   signals_.release_in_child();
   set_log_role("worker " + std::to_string(id));
   if (hooks_.worker_start && !hooks_.worker_start(id)) return failed_app_status;
-  return run_worker(cfg_, router_, listen_fds_);
+  return run_worker(cfg_, router_, listen_fds_, [this, id](asio::io_context& io, worker& w) {
+    return vassal_worker::make(io, w, emperor_, id, cfg_.heartbeat);
+  });
 }
 
 void master::schedule_respawn(unsigned id, clock::duration lived) {
@@ -246,6 +276,7 @@ void master::announce_ready_once() {
   if (std::all_of(slots_.begin(), slots_.end(), [](const slot& s) { return s.pid > 0; })) {
     announced_ready_ = true;
     log("node ready");
+    emperor_.send(vassal_message::ready);
   }
 }
 

@@ -4,6 +4,10 @@
 // driven by an event_loop, one handler per event:
 //   signal (signalfd)      -> on_stop_signal / on_reload_signal / on_child_exit (SIGCHLD, reaped)
 //   timer                  -> on_respawn_due (crash-loop backoff) / on_mercy_due (SIGKILL)
+//   emperor channel        -> on_emperor (a vassal only: byte 0 stop now, 1 reload, 2 graceful
+//                             stop, EOF: the emperor is lost, stop now and exit 1)
+// As a vassal it sends ready (1) when all workers are spawned and after each completed reload;
+// its workers send accepting, loyal and heartbeats (vassal_worker.hpp).
 // Phases: running -> stopping -> (run() returns). A reload happens within `running`: the new
 // generation is spawned first, then the old one is sent SIGTERM ("retiring" workers).
 // The spooler processes (master_spoolers) are forked before the workers and stopped with them.
@@ -20,6 +24,7 @@
 #include "brood/node/config.hpp"
 #include "brood/node/node.hpp"
 #include "brood/node/router.hpp"
+#include "emperor_link.hpp"
 #include "event_loop.hpp"
 #include "master_spoolers.hpp"
 #include "respawn_backoff.hpp"
@@ -30,17 +35,18 @@ namespace brood::node {
 class master {
  public:
   // `listen_fds` stay owned by the caller and open until run() returns; workers get copies.
+  // `emperor` (inactive when not a vassal) must outlive the master.
   master(const node_config& cfg, const router& r, const node_hooks& hooks,
-         std::vector<int> listen_fds);
+         std::vector<int> listen_fds, emperor_link& emperor);
   // Kills (SIGKILL) and reaps the workers still alive: they never outlive the master object.
   ~master();
   master(const master&) = delete;
   master& operator=(const master&) = delete;
 
   // Spawns the spooler processes and the workers and manages them until the node is stopped and
-  // every one is reaped. Returns the exit status of the node: 0 after a stop by signal, 1 when
-  // the signals cannot be watched, a spooler dir cannot be used or the loop fails. REQUIRES: called
-  // once.
+  // every one is reaped. Returns the exit status of the node: 0 after a stop by signal or by the
+  // emperor's command, 1 when the emperor is lost (EOF on its channel), the signals cannot be
+  // watched, a spooler dir cannot be used or the loop fails. REQUIRES: called once.
   int run();
 
  private:
@@ -65,8 +71,13 @@ class master {
   void on_child_exit(pid_t pid, int status);
   void on_respawn_due(unsigned id);
   void on_mercy_due();
+  void on_emperor();  // master_emperor.cpp
+  void on_emperor_command(emperor_command c);
 
   // Actions.
+  void stop_gracefully(const std::string& why);
+  void stop_now(const std::string& why);
+  void reload_completed();
   bool spawn(unsigned id, bool respawn);
   int worker_body(unsigned id);
   void schedule_respawn(unsigned id, clock::duration lived);
@@ -90,6 +101,8 @@ class master {
   std::vector<slot> slots_;
   unsigned reloads_ = 0;
   bool announced_ready_ = false;
+  emperor_link& emperor_;
+  int exit_status_ = 0;
   event_loop::timer_id mercy_timer_ = 0;
 };
 

@@ -11,6 +11,7 @@
 #include "brood/node/listener.hpp"
 #include "brood/node/log.hpp"
 #include "brood/node/worker.hpp"
+#include "emperor_link.hpp"
 #include "master.hpp"
 
 namespace brood::node {
@@ -81,8 +82,10 @@ int serve_alone(const node_config& cfg, const router& r, const node_hooks& hooks
 }  // namespace
 
 int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
-  // Spooler processes need a master (as in uWSGI).
-  const bool alone = !cfg.master && cfg.processes <= 1 && cfg.spooler.dirs.empty();
+  // Spooler processes need a master (as in uWSGI); so does the emperor channel of a vassal.
+  emperor_link emperor = emperor_link::from_environment();
+  const bool alone =
+      !cfg.master && cfg.processes <= 1 && cfg.spooler.dirs.empty() && !emperor.active();
   set_log_role(alone ? "worker 1" : "master");
   int status = 1;
   {
@@ -95,7 +98,7 @@ int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
     if (alone) {
       status = serve_alone(cfg, r, hooks, sockets);
     } else {
-      master m(cfg, r, hooks, sockets.fds());
+      master m(cfg, r, hooks, sockets.fds(), emperor);
       status = m.run();
     }
   }

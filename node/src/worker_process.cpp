@@ -8,6 +8,7 @@
 #include "brood/node/log.hpp"
 #include "brood/node/worker.hpp"
 #include "signal_source.hpp"
+#include "worker_process.hpp"
 
 namespace brood::node {
 namespace {
@@ -18,8 +19,9 @@ using error_code = boost::system::error_code;
 // so the io_context runs out of work. Second signal: stop now.
 class signal_watcher {
  public:
-  signal_watcher(asio::io_context& io, worker& w, signal_source& signals)
-      : worker_(w), signals_(signals), fd_(io), poll_(io) {
+  signal_watcher(asio::io_context& io, worker& w, signal_source& signals,
+                 worker_extension* extension)
+      : worker_(w), signals_(signals), extension_(extension), fd_(io), poll_(io) {
     if (signals.fd() >= 0) fd_.assign(signals.fd());  // borrowed: released, never closed
   }
   ~signal_watcher() { finish(); }
@@ -38,10 +40,12 @@ class signal_watcher {
     for (int signo : signals_.read_pending()) {
       if (++count_ == 1) {
         log("signal ", signo, ": stopping gracefully");
+        if (extension_) extension_->stop();
         worker_.stop_gracefully();
         poll_drained();
       } else {
         log("signal ", signo, " again: stopping now");
+        if (extension_) extension_->stop();
         worker_.stop_now();
         finish();
         return;
@@ -73,6 +77,7 @@ class signal_watcher {
 
   worker& worker_;
   signal_source& signals_;
+  worker_extension* extension_;  // may be null
   asio::posix::stream_descriptor fd_;
   asio::steady_timer poll_;
   int count_ = 0;
@@ -81,6 +86,11 @@ class signal_watcher {
 }  // namespace
 
 int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_fds) {
+  return run_worker(cfg, r, std::move(listen_fds), {});
+}
+
+int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_fds,
+               const worker_extension_factory& extend) {
   const pid_t parent = ::getppid();
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) return 0;  // the parent died before the death signal was armed
@@ -88,7 +98,8 @@ int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_
   if (signals.error()) log("cannot watch stop signals: ", signals.error().message());
   asio::io_context io(1);
   worker w(io, r, cfg, std::move(listen_fds));
-  signal_watcher watcher(io, w, signals);
+  std::unique_ptr<worker_extension> extension = extend ? extend(io, w) : nullptr;
+  signal_watcher watcher(io, w, signals, extension.get());
   w.start();
   watcher.start();
   io.run();

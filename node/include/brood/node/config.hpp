@@ -45,6 +45,9 @@ struct node_config {
   // reload-mercy / worker-reload-mercy: on stop or reload, workers get this long to finish
   // in-flight requests before SIGKILL.
   std::chrono::milliseconds reload_mercy{60000};
+  // heartbeat: as a vassal (UWSGI_EMPEROR_FD), every worker sends the heartbeat byte (26) to the
+  // emperor this often while alive. 0: never.
+  std::chrono::seconds heartbeat{0};
   // The largest request body (body_policy::content_length) a worker buffers; a larger
   // CONTENT_LENGTH gets a failure reply and the connection is closed.
   std::size_t max_body_size = 64 * 1024 * 1024;

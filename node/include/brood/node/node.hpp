@@ -11,6 +11,9 @@
 // With cfg.spooler.dirs, the master also runs the spooler processes (brood/node/spooler.hpp),
 // forked before the workers, stopped with them, respawned when they die:
 //   "spawned the uWSGI spooler on dir DIR with pid P"
+// With UWSGI_EMPEROR_FD in the environment the node is an emperor's vassal (always with a master):
+// it speaks brood/node/emperor_protocol.hpp on that fd (docs/config.md, "Running under an
+// emperor"); EOF on it stops the node with exit status 1.
 #include <functional>
 #include <string>
 

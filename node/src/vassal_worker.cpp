@@ -1,0 +1,37 @@
+#include "vassal_worker.hpp"
+
+namespace brood::node {
+
+vassal_worker::vassal_worker(asio::io_context& io, worker& w, const emperor_link& link,
+                             unsigned worker_id, std::chrono::seconds heartbeat)
+    : link_(link), heartbeat_(heartbeat), timer_(io) {
+  w.on_request_done([this] { link_.send_loyal_once(); });
+  if (worker_id == 1) link_.send(vassal_message::accepting);
+  if (heartbeat_.count() > 0) {
+    link_.send(vassal_message::heartbeat);
+    arm_heartbeat();
+  }
+}
+
+void vassal_worker::stop() {
+  stopped_ = true;
+  timer_.cancel();
+}
+
+void vassal_worker::arm_heartbeat() {
+  timer_.expires_after(heartbeat_);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    link_.send(vassal_message::heartbeat);
+    arm_heartbeat();
+  });
+}
+
+std::unique_ptr<worker_extension> vassal_worker::make(asio::io_context& io, worker& w,
+                                                      const emperor_link& link, unsigned worker_id,
+                                                      std::chrono::seconds heartbeat) {
+  if (!link.active()) return nullptr;
+  return std::make_unique<vassal_worker>(io, w, link, worker_id, heartbeat);
+}
+
+}  // namespace brood::node

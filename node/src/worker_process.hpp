@@ -1,0 +1,32 @@
+#pragma once
+// The worker process body with extensions: behaviour a master adds to its workers (the emperor
+// link's accepting, loyal and heartbeat messages) without the worker knowing about it.
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "brood/node/asio.hpp"
+#include "brood/node/config.hpp"
+#include "brood/node/router.hpp"
+#include "brood/node/worker.hpp"
+
+namespace brood::node {
+
+// Lives in one worker process: made after the worker (before it starts accepting), destroyed
+// before it. stop() is called on the first stop signal, once; afterwards the extension must
+// leave no pending work on the io_context, so that the worker can end once it is drained.
+class worker_extension {
+ public:
+  virtual ~worker_extension() = default;
+  virtual void stop() = 0;
+};
+
+// Makes the extension of a worker process; may return nullptr (none).
+using worker_extension_factory =
+    std::function<std::unique_ptr<worker_extension>(asio::io_context& io, worker& w)>;
+
+// run_worker (brood/node/worker.hpp) with an extension made by `extend` (may be empty).
+int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_fds,
+               const worker_extension_factory& extend);
+
+}  // namespace brood::node

@@ -1,0 +1,138 @@
+// Interop: real uWSGI 2.0.21's emperor runs a brood vassal (`uwsgi --emperor DIR
+// --emperor-wrapper brood`). The vassal answers a ping, uWSGI logs it as spawned, accepting and
+// loyal; touching the ini reloads it over the control channel (byte 1) without a failed ping;
+// removing the ini stops it (byte 0). uWSGI is killed with SIGKILL at the end (SIGTERM makes it
+// reload) and every process is reaped. Skipped when uwsgi is not installed.
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "brood/wire/header.hpp"
+#include "brood/wire/modifier.hpp"
+#include "node_process.hpp"
+#include "raw_socket.hpp"
+
+namespace brood::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono;
+
+constexpr const char* uwsgi_binary = "/usr/bin/uwsgi";
+
+// One uwsgi ping (modifier1 100) on a fresh connection; true if the pong came back.
+bool ping_ok(const std::string& address) {
+  raw_socket s(address);
+  if (!s.connected()) return false;
+  wire::header h;
+  h.modifier1 = wire::to_byte(wire::modifier1::ping);
+  auto head = wire::encode_header(h);
+  if (!s.send(wire::bytes(head.begin(), head.end()))) return false;
+  auto reply = s.read_packet(2s);
+  return reply && reply->head.modifier1 == h.modifier1 &&
+         reply->head.modifier2 == wire::to_byte(wire::ping_modifier2::reply);
+}
+
+class emperor_uwsgi_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::access(uwsgi_binary, X_OK) != 0) GTEST_SKIP() << "uwsgi is not installed";
+    ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);  // the vassals are reaped here at the end
+    char tmpl[] = "/tmp/brood_emperor_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    address_ = dead_address();  // a free loopback port, for the vassal to bind
+    ini_ = dir_ / "brood.ini";
+  }
+  void TearDown() override {
+    emperor_.reset();  // SIGKILL to uWSGI's process group (its vassals are in it), reaped
+    const auto end = steady_clock::now() + 5s;
+    while (steady_clock::now() < end) {  // orphaned brood masters and workers
+      pid_t p = ::waitpid(-1, nullptr, WNOHANG);
+      if (p < 0) break;
+      if (p == 0) std::this_thread::sleep_for(10ms);
+    }
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
+  }
+
+  void write_ini() {
+    std::ofstream(ini_) << "[uwsgi]\nsocket = " << address_ << "\nprocesses = 2\n";
+  }
+  void start_emperor() {
+    emperor_ = std::make_unique<node_process>(
+        uwsgi_binary, std::vector<std::string>{"--emperor", dir_.string(), "--emperor-freq", "1",
+                                               "--emperor-wrapper", BROOD_BINARY});
+  }
+  bool logged(const std::string& text, milliseconds timeout = 10s) {
+    return emperor_->wait_for_line(std::regex(text), timeout).has_value();
+  }
+  std::size_t count(const std::string& text) { return emperor_->count_lines(std::regex(text)); }
+
+  fs::path dir_;
+  fs::path ini_;
+  std::string address_;
+  std::unique_ptr<node_process> emperor_;
+};
+
+TEST_F(emperor_uwsgi_test, runs_reloads_and_stops_a_brood_vassal) {
+  write_ini();
+  start_emperor();
+  ASSERT_TRUE(logged(R"(\[emperor\] vassal brood\.ini has been spawned)"))
+      << emperor_->all_output();
+  ASSERT_TRUE(logged(R"(\[emperor\] vassal brood\.ini is ready to accept requests)"))
+      << emperor_->all_output();
+  ASSERT_TRUE(ping_ok(address_)) << emperor_->all_output();
+  ASSERT_TRUE(logged(R"(\[emperor\] vassal brood\.ini is now loyal)")) << emperor_->all_output();
+  const auto first = emperor_->worker_pids();
+  ASSERT_EQ(first.size(), 2u) << emperor_->all_output();
+
+  // Touch: uWSGI compares whole seconds, so move the mtime clearly forward.
+  std::atomic<bool> done{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::thread pinger([&] {
+    while (!done) (ping_ok(address_) ? ok : failed)++;
+  });
+  fs::last_write_time(ini_, fs::last_write_time(ini_) + 5s);
+  EXPECT_TRUE(logged(R"(\[emperor\] reload the uwsgi instance brood\.ini)"))
+      << emperor_->all_output();
+  EXPECT_TRUE(logged(R"(workers reloaded \(reload 1\))")) << emperor_->all_output();
+  const auto spawned = R"(\[emperor\] vassal brood\.ini has been spawned)";
+  const auto end = steady_clock::now() + 5s;  // ready (byte 1) again after the reload
+  while (count(spawned) < 2 && steady_clock::now() < end) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(count(spawned), 2u) << emperor_->all_output();
+  std::this_thread::sleep_for(200ms);
+  done = true;
+  pinger.join();
+  EXPECT_EQ(failed.load(), 0) << "of " << ok.load() + failed.load() << "\n"
+                              << emperor_->all_output();
+  EXPECT_GT(ok.load(), 10);
+  const auto now = emperor_->worker_pids();
+  ASSERT_EQ(now.size(), 4u) << emperor_->all_output();
+  EXPECT_EQ(std::set<pid_t>(first.begin(), first.end()).count(now[2]), 0u);
+  EXPECT_TRUE(ping_ok(address_));
+
+  // Remove: the emperor stops the vassal (byte 0) and the port is closed.
+  fs::remove(ini_);
+  EXPECT_TRUE(logged(R"(\[emperor\] stop the uwsgi instance brood\.ini)"))
+      << emperor_->all_output();
+  EXPECT_TRUE(logged(R"(\[emperor\] removed uwsgi instance brood\.ini)")) << emperor_->all_output();
+  EXPECT_FALSE(ping_ok(address_));
+}
+
+}  // namespace
+}  // namespace brood::testing
