@@ -9,21 +9,6 @@
 namespace brood::testing {
 namespace {
 
-struct run_result {
-  int status = -1;
-  std::string output;
-};
-
-run_result run_brood(std::vector<std::string> args) {
-  node_process p(BROOD_BINARY, std::move(args));
-  auto st = p.wait_exit(10s);
-  run_result r;
-  if (st && WIFEXITED(*st)) r.status = WEXITSTATUS(*st);
-  p.wait_for_line(std::regex("$^"), 200ms);  // let the reader drain the pipe
-  r.output = p.all_output();
-  return r;
-}
-
 class cli_test : public node_fixture {
  protected:
   void TearDown() override {

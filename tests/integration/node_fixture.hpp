@@ -3,8 +3,10 @@
 // primes in [lo, hi), m2 98 sleep {ms} then answer the worker pid, m2 99 the worker pid) on an
 // ephemeral loopback port and waits until it is ready.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,22 @@
 #include "raw_socket.hpp"
 
 namespace brood::testing {
+
+// The exit status (-1: did not exit normally within 10 s) and output of one `brood` command.
+struct run_result {
+  int status = -1;
+  std::string output;
+};
+
+inline run_result run_brood(std::vector<std::string> args) {
+  node_process p(BROOD_BINARY, std::move(args));
+  auto st = p.wait_exit(10s);
+  run_result r;
+  if (st && WIFEXITED(*st)) r.status = WEXITSTATUS(*st);
+  p.wait_for_line(std::regex("$^"), 200ms);  // let the reader drain the pipe
+  r.output = p.all_output();
+  return r;
+}
 
 class node_fixture : public ::testing::Test {
  protected:

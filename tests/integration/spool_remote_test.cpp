@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "brood/node/spool_client.hpp"
+#include "node_fixture.hpp"
 #include "spool_fixture.hpp"
 
 namespace brood::testing {
@@ -150,21 +151,6 @@ TEST_F(spool_remote_test, ConcurrentProducersAllAckedAllPresent) {
 }
 
 // `brood spool ADDR key=value ...`: prints "spooled" (0), the error (1), bad usage (2).
-struct run_result {
-  int status = -1;
-  std::string output;
-};
-
-run_result run_brood(std::vector<std::string> args) {
-  node_process p(BROOD_BINARY, std::move(args));
-  auto st = p.wait_exit(10s);
-  run_result r;
-  if (st && WIFEXITED(*st)) r.status = WEXITSTATUS(*st);
-  p.wait_for_line(std::regex("$^"), 200ms);  // let the reader drain the pipe
-  r.output = p.all_output();
-  return r;
-}
-
 TEST_F(spool_remote_test, CliSubcommand) {
   const std::string address = start_store_node();
   auto ok = run_brood({"spool", address, "task=mail", "to=a=b", "empty=", "--body", "hi there"});

@@ -28,22 +28,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::call;
+using test::make_router;
 using test::node_process;
-
-// "pid" -> the worker's pid; "hang" -> never answers; anything else is echoed.
-router make_router() {
-  router r;
-  r.on_message([](const wire::value& m, std::uint8_t) -> wire::value {
-    const std::string cmd = m.is<std::string>() ? m.as<std::string>() : "";
-    if (cmd == "hang") {
-      log("handler hanging");
-      for (;;) ::pause();
-    }
-    if (cmd != "pid") return m;
-    return static_cast<std::int64_t>(::getpid());
-  });
-  return r;
-}
 
 node_config vassal_config(unsigned processes) {
   node_config cfg;

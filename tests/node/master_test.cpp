@@ -25,29 +25,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::call;
+using test::make_router;
 using test::node_process;
-
-// The handler of every test node: "pid" -> its pid; "sleep" -> its pid after 500 ms; "hang" ->
-// never answers; "crash" -> the worker dies; anything else is echoed.
-router make_router() {
-  router r;
-  r.on_message([](const wire::value& m, std::uint8_t) -> wire::value {
-    const std::string cmd = m.is<std::string>() ? m.as<std::string>() : "";
-    if (cmd == "sleep") {
-      log("handler sleeping");
-      std::this_thread::sleep_for(500ms);
-    } else if (cmd == "hang") {
-      log("handler hanging");
-      for (;;) ::pause();
-    } else if (cmd == "crash") {
-      ::_exit(3);
-    } else if (cmd != "pid") {
-      return m;
-    }
-    return static_cast<std::int64_t>(::getpid());
-  });
-  return r;
-}
 
 node_config tcp_config(unsigned processes) {
   node_config cfg;

@@ -26,12 +26,36 @@
 #include <thread>
 #include <vector>
 
+#include "brood/node/log.hpp"
+#include "brood/node/router.hpp"
 #include "brood/wire/header.hpp"
 #include "brood/wire/message.hpp"
 #include "brood/wire/modifier.hpp"
 #include "brood/wire/msgpack_codec.hpp"
 
 namespace brood::node::test {
+
+// The handler of every test node: "pid" -> its pid; "sleep" -> its pid after 500 ms; "hang" ->
+// never answers; "crash" -> the worker dies; anything else is echoed.
+inline router make_router() {
+  router r;
+  r.on_message([](const wire::value& m, std::uint8_t) -> wire::value {
+    const std::string cmd = m.is<std::string>() ? m.as<std::string>() : "";
+    if (cmd == "sleep") {
+      log("handler sleeping");
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    } else if (cmd == "hang") {
+      log("handler hanging");
+      for (;;) ::pause();
+    } else if (cmd == "crash") {
+      ::_exit(3);
+    } else if (cmd != "pid") {
+      return m;
+    }
+    return static_cast<std::int64_t>(::getpid());
+  });
+  return r;
+}
 
 using std::chrono::milliseconds;
 
