@@ -1,6 +1,9 @@
 // brood::cli::run: picks the role from argv (call, ping, spool, --help, --version, or a node).
 #include "brood/cli/cli.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <exception>
 #include <iostream>
 #include <memory>
@@ -9,6 +12,7 @@
 #include <system_error>
 #include <vector>
 
+#include "brood/emperor/emperor.hpp"
 #include "brood/node/node.hpp"
 #include "brood/node/spool_client.hpp"
 #include "brood/node/spool_store.hpp"
@@ -42,6 +46,13 @@ std::optional<std::shared_ptr<const node::spool_store>> open_spool_store(
   }
 }
 
+// An on-demand vassal gets its socket from the emperor on fd 0 (node::run_node adopts it).
+bool stdin_is_listening_socket() {
+  int listening = 0;
+  socklen_t len = sizeof(listening);
+  return ::getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening;
+}
+
 // The C++ spooler handler, unless the Python app set one (uwsgi.spooler).
 node::node_hooks with_spooler(node::node_hooks hooks, const node::spool_handler& spooler) {
   if (!hooks.spooler) hooks.spooler = spooler;
@@ -50,7 +61,7 @@ node::node_hooks with_spooler(node::node_hooks hooks, const node::spool_handler&
 
 int run_node_role(const options& opts, const router_setup& setup,
                   const node::spool_handler& spooler) {
-  if (opts.config.sockets.empty()) {
+  if (opts.config.sockets.empty() && !stdin_is_listening_socket()) {
     std::cerr << "brood: no socket configured (use --socket ADDR)\n";
     return status_usage;
   }
@@ -71,6 +82,15 @@ int run_node_role(const options& opts, const router_setup& setup,
 #endif
 }
 
+int run_emperor_role(const options& opts) {
+  if (!opts.config.sockets.empty()) {
+    std::cerr << "brood: --emperor and --socket in one process are not supported: run the "
+                 "emperor and the node as separate processes\n";
+    return status_usage;
+  }
+  return emperor::run_emperor(opts.emperor);
+}
+
 int run_role(const std::vector<std::string>& args, const router_setup& setup,
              const node::spool_handler& spooler) {
   if (!args.empty() && args.front() == "call") return run_call({args.begin() + 1, args.end()});
@@ -89,6 +109,7 @@ int run_role(const std::vector<std::string>& args, const router_setup& setup,
     std::cout << "brood " << BROOD_VERSION << "\n";
     return 0;
   }
+  if (!parsed.options->emperor.sources.empty()) return run_emperor_role(*parsed.options);
   return run_node_role(*parsed.options, setup, spooler);
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "emperor_options.hpp"
 #include "option_values.hpp"
 #include "spooler_options.hpp"
 
@@ -27,6 +28,13 @@ constexpr std::pair<std::string_view, std::string_view> aliases[] = {
     {"python-path", "pythonpath"},  // Python
     {"plugins", "plugin"},          // uWSGI ini files
     {"spooler-freq", "spooler-frequency"},
+    {"include", "ini"},  // uWSGI loads any config file; brood reads ini files
+    {"inherit", "ini"},
+    {"stats-server", "stats"},
+    {"vassals-set", "vassal-set"},
+    {"emperor-on-demand-ext", "emperor-on-demand-extension"},
+    {"emperor-on-demand-dir", "emperor-on-demand-directory"},
+    {"emperor-stats-server", "emperor-stats"},
 };
 
 po::options_description build_table() {
@@ -36,7 +44,11 @@ po::options_description build_table() {
                                                                 "print the version and exit")(
           "ini", string_list_value()->value_name("FILE[:SECTION]"),
           "load options from an ini file: its [uwsgi] section, else [brood], or SECTION; "
-          "repeatable, and allowed inside ini files");
+          "repeatable, and allowed inside ini files")(
+          "include", string_list_value()->value_name("FILE[:SECTION]"), "same as --ini")(
+          "inherit", string_list_value()->value_name("FILE[:SECTION]"), "same as --ini")(
+          "set", string_list_value()->value_name("KEY=VALUE"),
+          "set option KEY to VALUE, as `--KEY VALUE` would; repeatable");
 
   po::options_description node("Node", help_width, help_width / 2);
   node.add_options()  //
@@ -62,7 +74,11 @@ po::options_description build_table() {
           "worker-reload-mercy", uint_value(0, max_seconds)->value_name("SECONDS"),
           "same as --reload-mercy")(
           "heartbeat", uint_value(0, max_seconds)->default_value(0)->value_name("SECONDS"),
-          "as an emperor's vassal, each worker sends a heartbeat this often (0: never)");
+          "as an emperor's vassal, each worker sends a heartbeat this often (0: never)")(
+          "stats", po::value<std::string>()->value_name("ADDR"),
+          "serve the node's state as JSON (uWSGI's stats format) on ADDR: HOST:PORT or a unix "
+          "socket path")("stats-server", po::value<std::string>()->value_name("ADDR"),
+                         "same as --stats");
 
   po::options_description python("Python", help_width, help_width / 2);
   python.add_options()  //
@@ -85,7 +101,11 @@ po::options_description build_table() {
                                    "same as --plugin");
 
   po::options_description all;
-  all.add(general).add(node).add(spooler_option_group(help_width)).add(python);
+  all.add(general)
+      .add(node)
+      .add(spooler_option_group(help_width))
+      .add(emperor_option_group(help_width))
+      .add(python);
   return all;
 }
 
@@ -148,6 +168,8 @@ node::node_config to_node_config(const po::variables_map& vm) {
   cfg.keepalive_timeout = seconds(number(vm, "keepalive-timeout"));
   cfg.reload_mercy = seconds(number(vm, "reload-mercy"));
   cfg.heartbeat = seconds(number(vm, "heartbeat"));
+  if (vm.count("stats")) cfg.stats = vm["stats"].as<std::string>();
+  if (!cfg.stats.empty()) cfg.master = true;  // the master serves the stats
   cfg.spooler = to_spooler_config(vm);
   if (!cfg.spooler.dirs.empty()) cfg.master = true;  // spooler processes need the master (uWSGI)
   return cfg;

@@ -1,9 +1,13 @@
 #include "options.hpp"
 
+#include <unistd.h>
+
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <sstream>
 
+#include "emperor_options.hpp"
 #include "ini.hpp"
 #include "option_table.hpp"
 #include "option_values.hpp"
@@ -43,6 +47,21 @@ class collector {
     }
   }
 
+  // Options from the environment, as uWSGI reads them: UWSGI_SOCKET=:3031 is `--socket :3031`
+  // (the name lowercased, '_' read as '-'). Variables naming no option (UWSGI_EMPEROR_FD,
+  // UWSGI_RELOADS...) are not options and are skipped.
+  void add_environment(const std::vector<std::string>& environment) {
+    constexpr std::string_view prefix = "UWSGI_";
+    for (const std::string& kv : environment) {
+      std::size_t eq = kv.find('=');
+      if (eq == std::string::npos || kv.compare(0, prefix.size(), prefix) != 0) continue;
+      std::string name = kv.substr(prefix.size(), eq - prefix.size());
+      for (char& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(c));
+      if (name.empty() || !desc_.find_nothrow(name, false)) continue;
+      add({name, {kv.substr(eq + 1)}, name, "environment variable " + kv.substr(0, eq)});
+    }
+  }
+
   std::vector<entry> take() { return std::move(entries_); }
 
  private:
@@ -51,6 +70,8 @@ class collector {
     check(e);
     if (e.key == "ini") {
       include(e.value.front(), e.where);
+    } else if (e.key == "set") {
+      set(e);
     } else {
       entries_.push_back(std::move(e));
     }
@@ -71,6 +92,20 @@ class collector {
     }
     throw option_error("invalid value '" + joined(e.value) + "' for option '" + e.name + "'" +
                        (e.where.empty() ? "" : " in " + e.where) + ": " + why);
+  }
+
+  // `set KEY=VALUE`: the option KEY with VALUE, from where the `set` was.
+  void set(const entry& e) {
+    const std::string& kv = e.value.front();
+    std::size_t eq = kv.find('=');
+    std::string key = kv.substr(0, eq);
+    if (eq == std::string::npos || key.empty())
+      throw option_error("invalid value '" + kv + "' for option '" + e.name + "': not KEY=VALUE" +
+                         (e.where.empty() ? "" : " in " + e.where));
+    if (key == "set" || !desc_.find_nothrow(key, false))
+      throw option_error("unknown option '" + key + "' in '" + e.name + " " + kv + "'" +
+                         (e.where.empty() ? "" : " in " + e.where));
+    add({key, {kv.substr(eq + 1)}, key, e.where.empty() ? "--set " + kv : e.where});
   }
 
   void include(const std::string& spec, const std::string& from) {
@@ -131,13 +166,22 @@ po::variables_map store_entries(const std::vector<entry>& entries,
 }  // namespace
 
 options_result parse_options(const std::vector<std::string>& args) {
+  std::vector<std::string> environment;
+  for (char** e = environ; e && *e; ++e) environment.emplace_back(*e);
+  return parse_options(args, environment);
+}
+
+options_result parse_options(const std::vector<std::string>& args,
+                             const std::vector<std::string>& environment) {
   try {
     collector c(option_table());
+    c.add_environment(environment);
     c.add_command_line(args);
     po::variables_map vm = store_entries(c.take(), option_table());
     cli::options out;
     out.config = to_node_config(vm);
     out.app = to_app_options(vm);
+    out.emperor = to_emperor_config(vm);
     out.help = vm["help"].as<bool>();
     out.version = vm["version"].as<bool>();
     return {std::move(out), {}};
@@ -153,6 +197,8 @@ options_result parse_options(const std::vector<std::string>& args) {
 std::string help_text() {
   std::ostringstream s;
   s << "Usage: brood [OPTIONS]             run a node (at least one --socket)\n"
+       "       brood --emperor DIR|GLOB [OPTIONS]\n"
+       "                                   run an emperor over the vassal files there\n"
        "       brood call ADDR [OPTIONS]   send one message, print the answer as JSON\n"
        "       brood ping ADDR [OPTIONS]   ping a node\n"
        "       brood spool ADDR KEY=VALUE... [OPTIONS]\n"

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "brood/emperor/config.hpp"
 #include "brood/node/config.hpp"
 #include "brood/python/host.hpp"
 
@@ -13,7 +14,8 @@ namespace brood::cli {
 
 struct options {
   node::node_config config;
-  python::app_options app;  // wanted() when the node runs Python code
+  python::app_options app;          // wanted() when the node runs Python code
+  emperor::emperor_config emperor;  // sources not empty: run an emperor, not a node
   bool help = false;
   bool version = false;
 };
@@ -26,8 +28,12 @@ struct options_result {
   std::string error;
 };
 
-// Parses `args` (argv without the program name). Never throws for user errors.
+// Parses `args` (argv without the program name), after the options given by UWSGI_<NAME>
+// variables of `environment` ("K=V" strings; the first overload reads the process's). Never
+// throws for user errors.
 options_result parse_options(const std::vector<std::string>& args);
+options_result parse_options(const std::vector<std::string>& args,
+                             const std::vector<std::string>& environment);
 
 // The text `brood --help` prints: usage, subcommands and every option with its help.
 std::string help_text();

@@ -14,6 +14,7 @@
 #include "brood/node/log.hpp"
 #include "brood/wire/header.hpp"
 #include "brood/wire/message.hpp"
+#include "brood/wire/modifier.hpp"
 
 namespace brood::node::detail {
 namespace {
@@ -74,6 +75,7 @@ void connection::stop_now() { close(); }
 void connection::on_read(const error_code& ec, std::size_t n) {
   if (phase_ == phase::closed) return;
   if (ec) {  // EOF (mid-request or not), reset, abort: nothing left to answer
+    if (phase_ == phase::reading) owner_.read_failed();
     close();
     return;
   }
@@ -159,6 +161,8 @@ bool connection::measure_body(wire::bytes_view payload, std::size_t& body) {
 }
 
 void connection::answer(const wire::header& head, std::size_t total) {
+  in_request_ = true;
+  request_start_ = owner_.request_started();
   const std::uint8_t* payload = buf_.data() + begin_ + wire::header_size;
   const request rq{head, wire::bytes_view(payload, head.size),
                    wire::bytes_view(payload + head.size, total - wire::header_size - head.size),
@@ -207,6 +211,7 @@ void connection::on_deferred_reply(std::optional<reply> rep) {
 
 // A failure reply for a request that cannot be framed; the connection closes after it.
 void connection::refuse(std::string why) {
+  owner_.read_failed();
   reply r;
   wire::append_error_reply(r.data, "brood.ProtocolError", why);
   r.keep_alive = false;
@@ -219,6 +224,7 @@ void connection::on_written(const error_code& ec) {
     close();
     return;
   }
+  if (in_request_) end_request(true);
   owner_.request_done();
   if (phase_ == phase::closed) return;  // the callback stopped the worker
   if (!out_.keep_alive || stopping_) {
@@ -267,6 +273,19 @@ void connection::drain() {
   ::shutdown(fd_, SHUT_WR);
   begin_ = end_ = 0;
   read_more();
+}
+
+// Records the end of the request being answered: `written` (its reply was written completely),
+// or ended otherwise (closed while its reply was being written: a write error). Its reply (out_)
+// counts as a failure reply when it is one (modifier1 255, modifier2 0).
+void connection::end_request(bool written) {
+  in_request_ = false;
+  const bool replying = phase_ == phase::writing;
+  const bool failure = replying && out_.data.size() >= wire::header_size &&
+                       out_.data[0] == wire::to_byte(wire::modifier1::response) &&
+                       out_.data[3] == wire::to_byte(wire::response_modifier2::failure);
+  const std::size_t tx = written ? out_.data.size() : replying ? written_ : 0;
+  owner_.request_ended(request_start_, tx, failure, replying && !written);
 }
 
 }  // namespace brood::node::detail

@@ -15,6 +15,7 @@
 // Thread-safety: every member runs on the worker's io_context thread.
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,15 @@ class connection_owner {
   virtual void connection_closed(connection& c) = 0;
   // A reply was written completely.
   virtual void request_done() = 0;
+  // Statistics (the stats scoreboard). A framed request is about to be answered; returns its
+  // start, handed back to request_ended.
+  virtual std::int64_t request_started() noexcept = 0;
+  // That request ended (answered, dropped by its handler, or cut): `tx` reply bytes written;
+  // `failure_reply`: its reply is a failure reply; `write_failed`: the reply was not all written.
+  virtual void request_ended(std::int64_t start, std::size_t tx, bool failure_reply,
+                             bool write_failed) noexcept = 0;
+  // A request could not be read: invalid, cut by the peer, or not in within socket-timeout.
+  virtual void read_failed() noexcept = 0;
 
  protected:
   ~connection_owner() = default;
@@ -93,6 +103,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void arm_timer();
   void on_timer(const error_code& ec);
   void on_deadline();
+  void end_request(bool written);
   void close();
 
   asio::io_context& io_;
@@ -120,6 +131,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::vector<wire::var> vars_;  // scratch for CONTENT_LENGTH lookups
   reply out_;                    // the reply being written
   std::size_t written_ = 0;      // bytes of out_ written so far
+  bool in_request_ = false;      // a framed request is being answered (stats)
+  std::int64_t request_start_ = 0;
 };
 
 }  // namespace brood::node::detail

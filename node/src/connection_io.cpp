@@ -126,6 +126,7 @@ void connection::on_timer(const error_code& ec) {
 
 void connection::on_deadline() {
   if (phase_ == phase::reading) {
+    owner_.read_failed();
     log("request from ", peer_, " not received within socket-timeout (", to_ms(cfg_.socket_timeout),
         " ms): connection closed");
   } else if (phase_ == phase::writing) {
@@ -137,6 +138,7 @@ void connection::on_deadline() {
 
 void connection::close() {
   if (phase_ == phase::closed) return;
+  if (in_request_) end_request(false);
   phase_ = phase::closed;
   if (registered_) {
     error_code ignored;

@@ -1,4 +1,4 @@
-#include "event_loop.hpp"
+#include "brood/node/event_loop.hpp"
 
 #include <poll.h>
 

@@ -194,4 +194,48 @@ std::error_code bind_socket(const address& addr, int backlog, bound_socket& out,
   return {};
 }
 
+std::optional<bound_socket> adopt_listening_fd(int fd) {
+  int listening = 0, type = 0;
+  socklen_t len = sizeof(listening);
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
+    return std::nullopt;
+  len = sizeof(type);
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
+    return std::nullopt;
+  sockaddr_storage sa{};
+  len = sizeof(sa);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return std::nullopt;
+  bound_socket out;
+  if (sa.ss_family == AF_UNIX) {
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&sa);
+    out.addr.type = address::kind::unix_path;
+    out.addr.path = un->sun_path;
+    out.name = out.addr.path;
+  } else if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6) {
+    out.name = bound_tcp_name(fd);
+    auto parsed = parse_address(out.name);
+    if (!parsed) return std::nullopt;
+    out.addr = *parsed;
+  } else {
+    return std::nullopt;
+  }
+  out.fd.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  if (!out.fd || ::fcntl(out.fd.get(), F_SETFL, ::fcntl(out.fd.get(), F_GETFL) | O_NONBLOCK) != 0)
+    return std::nullopt;
+  int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, fd);  // dup2 clears close-on-exec on `fd`
+    ::close(null);
+  }
+  return out;
+}
+
+bool names_socket(const address& addr, const bound_socket& s) {
+  if (addr.type != s.addr.type) return false;
+  if (addr.type == address::kind::unix_path) return addr.path == s.addr.path;
+  auto any = [](const std::string& h) { return h.empty() || h == "0.0.0.0"; };
+  return addr.port == s.addr.port &&
+         (addr.host == s.addr.host || (any(addr.host) && any(s.addr.host)));
+}
+
 }  // namespace brood::node

@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "brood/node/child_process.hpp"
 #include "brood/node/log.hpp"
 #include "brood/node/worker.hpp"
-#include "child_process.hpp"
 #include "vassal_worker.hpp"
 #include "worker_process.hpp"
 
@@ -71,6 +71,7 @@ int master::run() {
   }
   sigchld_default chld;
   if (!spoolers_.start()) return 1;
+  if (!start_stats()) return 1;
   loop_.watch(signals_.fd(), [this] { on_signals(); });
   if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
   for (unsigned id = 1; id <= slots_.size(); ++id) spawn(id, false);
@@ -143,6 +144,7 @@ void master::on_child_exit(pid_t pid, int status) {
   if (it == children_.end()) return;  // not a worker of ours
   const child c = it->second;
   children_.erase(it);
+  if (board_) board_->record_exit(c.id, pid);
   if (c.retiring) {
     bool any_left = std::any_of(children_.begin(), children_.end(),
                                 [](const auto& entry) { return entry.second.retiring; });
@@ -217,6 +219,7 @@ bool master::spawn(unsigned id, bool respawn) {
   }
   children_[pid] = child{id, clock::now(), false, std::nullopt};
   slot_of(id).pid = pid;
+  if (board_) board_->record_spawn(id, pid);
   if (respawn)
     log("Respawned uWSGI worker ", id, " (new pid: ", pid, ")");
   else
@@ -228,6 +231,8 @@ bool master::spawn(unsigned id, bool respawn) {
 // Runs in the forked child: drop what belongs to the master, then serve.
 int master::worker_body(unsigned id) {
   signals_.release_in_child();
+  if (stats_) stats_->release_in_child();
+  if (board_) board_->claim(id);
   set_log_role("worker " + std::to_string(id));
   if (hooks_.worker_start && !hooks_.worker_start(id)) return failed_app_status;
   return run_worker(cfg_, router_, listen_fds_, [this, id](asio::io_context& io, worker& w) {

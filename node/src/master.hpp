@@ -11,26 +11,33 @@
 // Phases: running -> stopping -> (run() returns). A reload happens within `running`: the new
 // generation is spawned first, then the old one is sent SIGTERM ("retiring" workers).
 // The spooler processes (master_spoolers) are forked before the workers and stopped with them.
+// With `stats`, the master keeps a scoreboard its workers count into and serves it as uWSGI's
+// stats JSON (stats_server, master_stats.cpp).
 // Not thread-safe; the master runs on the thread that calls run(), which must be the only
 // thread of the process (workers are forked from it).
 #include <sys/types.h>
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "brood/node/config.hpp"
+#include "brood/node/event_loop.hpp"
 #include "brood/node/node.hpp"
 #include "brood/node/router.hpp"
+#include "brood/node/signal_source.hpp"
+#include "brood/node/stats_server.hpp"
 #include "emperor_link.hpp"
-#include "event_loop.hpp"
 #include "master_spoolers.hpp"
 #include "respawn_backoff.hpp"
-#include "signal_source.hpp"
+#include "scoreboard.hpp"
 
 namespace brood::node {
+
+struct worker_stats;
 
 class master {
  public:
@@ -86,6 +93,11 @@ class master {
   void cancel_respawns();
   void announce_ready_once();
   void kill_all_now();
+  // Stats (master_stats.cpp): the scoreboard and the server, when cfg.stats is set.
+  bool start_stats();
+  std::string stats_document();
+  worker_stats worker_snapshot(unsigned id);
+
   bool all_stopped() const { return children_.empty() && spoolers_.none_alive(); }
   slot& slot_of(unsigned id) { return slots_[id - 1]; }
 
@@ -104,6 +116,9 @@ class master {
   emperor_link& emperor_;
   int exit_status_ = 0;
   event_loop::timer_id mercy_timer_ = 0;
+  std::unique_ptr<scoreboard> board_;         // with stats only
+  std::unique_ptr<stats_server> stats_;       // with stats only
+  std::vector<std::uint64_t> last_requests_;  // per worker id, at the previous stats document
 };
 
 }  // namespace brood::node

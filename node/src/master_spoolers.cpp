@@ -9,9 +9,9 @@
 #include <cerrno>
 #include <system_error>
 
+#include "brood/node/child_process.hpp"
 #include "brood/node/log.hpp"
 #include "brood/node/worker.hpp"
-#include "child_process.hpp"
 
 namespace brood::node {
 namespace {
@@ -140,6 +140,7 @@ bool master_spoolers::spawn(std::size_t slot, bool respawn) {
   p.pid = pid;
   p.spawned = clock::now();
   p.harakiri_done = false;
+  if (respawn) ++p.respawns;
   board_->set_pid(slot, pid);
   log(respawn ? "respawned" : "spawned", " the uWSGI spooler on dir ", board_->dir(slot),
       " with pid ", pid);

@@ -7,17 +7,18 @@
 // Driven by the master's event loop; not thread-safe.
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "brood/node/config.hpp"
+#include "brood/node/event_loop.hpp"
 #include "brood/node/node.hpp"
+#include "brood/node/signal_source.hpp"
 #include "brood/node/spool_store.hpp"
 #include "brood/node/spooler.hpp"
-#include "event_loop.hpp"
 #include "respawn_backoff.hpp"
-#include "signal_source.hpp"
 
 namespace brood::node {
 
@@ -44,6 +45,12 @@ class master_spoolers {
   void kill_all_now();
   // True when no spooler process is alive.
   bool none_alive() const noexcept;
+  // The board (nullptr before start() or without spooler processes) and how often the process of
+  // board slot `slot` was respawned (stats).
+  const spooler_board* board() const noexcept { return board_.get(); }
+  std::uint64_t respawns(std::size_t slot) const noexcept {
+    return slot < procs_.size() ? procs_[slot].respawns : 0;
+  }
 
  private:
   struct process {
@@ -54,6 +61,7 @@ class master_spoolers {
     bool restart_on_exit = false;              // told to stop by a reload
     std::optional<clock::time_point> kill_at;  // SIGKILL after this
     bool harakiri_done = false;                // already SIGKILLed for harakiri
+    std::uint64_t respawns = 0;                // spawns after the first (stats)
   };
 
   bool spawn(std::size_t slot, bool respawn);

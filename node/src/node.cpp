@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,10 @@ class socket_set {
     }
   }
 
-  // Binds every configured address and logs it. On the first failure logs why and returns false.
-  bool bind_all(const node_config& cfg) {
+  // Binds every configured address and logs it; a listening socket inherited on fd 0 (an
+  // on-demand vassal's) replaces the configured address it names, or is served in addition.
+  // On the first failure logs why and returns false.
+  bool bind_all(const node_config& cfg, std::optional<bound_socket> inherited) {
     for (const std::string& text : cfg.sockets) {
       std::string why;
       auto addr = parse_address(text, &why);
@@ -40,18 +43,23 @@ class socket_set {
         log("invalid socket address \"", text, "\": ", why);
         return false;
       }
+      if (inherited && names_socket(*addr, *inherited)) {
+        add(std::move(*inherited), "inherited on fd 0 as");
+        inherited.reset();
+        continue;
+      }
       bound_socket s;
       if (bind_socket(*addr, cfg.listen_queue, s, why)) {
         log(why);
         return false;
       }
-      const bool tcp = s.addr.type == address::kind::tcp;
-      log("uwsgi socket ", sockets_.size(), " bound to ", tcp ? "TCP" : "UNIX", " address ", s.name,
-          " fd ", s.fd.get());
-      sockets_.push_back(std::move(s));
+      add(std::move(s), "bound to");
     }
+    if (inherited) add(std::move(*inherited), "inherited on fd 0 as");
     return true;
   }
+
+  bool empty() const noexcept { return sockets_.empty(); }
 
   std::vector<int> fds() const {
     std::vector<int> out;
@@ -67,6 +75,13 @@ class socket_set {
   }
 
  private:
+  void add(bound_socket s, const char* how) {
+    const bool tcp = s.addr.type == address::kind::tcp;
+    log("uwsgi socket ", sockets_.size(), " ", how, " ", tcp ? "TCP" : "UNIX", " address ", s.name,
+        " fd ", s.fd.get());
+    sockets_.push_back(std::move(s));
+  }
+
   std::vector<bound_socket> sockets_;
 };
 
@@ -90,11 +105,11 @@ int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
   int status = 1;
   {
     socket_set sockets;
-    if (cfg.sockets.empty()) {
+    if (!sockets.bind_all(cfg, adopt_listening_fd(STDIN_FILENO))) return 1;
+    if (sockets.empty()) {
       log("no socket configured: nothing to serve");
       return 1;
     }
-    if (!sockets.bind_all(cfg)) return 1;
     if (alone) {
       status = serve_alone(cfg, r, hooks, sockets);
     } else {

@@ -1,4 +1,4 @@
-#include "signal_source.hpp"
+#include "brood/node/signal_source.hpp"
 
 #include <pthread.h>
 #include <sys/signalfd.h>

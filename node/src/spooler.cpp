@@ -16,9 +16,9 @@
 #include <unordered_set>
 
 #include "brood/node/log.hpp"
+#include "brood/node/signal_source.hpp"
 #include "brood/node/spooler.hpp"
 #include "dir_watch.hpp"
-#include "signal_source.hpp"
 #include "spool_claim.hpp"
 #include "spool_queue.hpp"
 #include "spool_scan.hpp"

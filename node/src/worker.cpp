@@ -19,6 +19,7 @@
 
 #include "brood/node/log.hpp"
 #include "connection.hpp"
+#include "scoreboard.hpp"
 
 namespace brood::node {
 namespace {
@@ -84,6 +85,12 @@ struct worker::impl final : detail::connection_owner {
   void request_done() override {
     if (done_) done_();
   }
+  std::int64_t request_started() noexcept override { return stats_.request_started(); }
+  void request_ended(std::int64_t start, std::size_t tx, bool failure_reply,
+                     bool write_failed) noexcept override {
+    stats_.request_ended(start, tx, failure_reply, write_failed);
+  }
+  void read_failed() noexcept override { stats_.read_failed(); }
 
   asio::io_context& io_;
   const router& router_;
@@ -91,6 +98,7 @@ struct worker::impl final : detail::connection_owner {
   std::vector<std::shared_ptr<listener>> listeners_;
   std::unordered_map<detail::connection*, std::shared_ptr<detail::connection>> connections_;
   std::function<void()> done_;
+  slot_recorder stats_;  // this process's stats scoreboard slot, if any
 };
 
 // Wraps a listening fd in an acceptor of its own family (TCP over IPv4/IPv6, or unix).
@@ -203,6 +211,7 @@ bool worker::impl::serve(listener& l, int fd, const sockaddr_storage& peer, sock
 }
 
 void worker::impl::close_listeners() {
+  stats_.set_accepting(false);
   for (auto& l : listeners_) {
     l->owner = nullptr;
     error_code ignored;
@@ -229,6 +238,7 @@ worker::worker(asio::io_context& io, const router& r, const node_config& cfg,
 worker::~worker() { stop_now(); }
 
 void worker::start() {
+  if (!impl_->listeners_.empty()) impl_->stats_.set_accepting(true);
   for (const auto& l : impl_->listeners_) {
     asio::post(impl_->io_, [l] {  // the backlog may hold connections already: look first
       if (l->owner) impl::accept_some(l);

@@ -6,8 +6,8 @@
 #include <chrono>
 
 #include "brood/node/log.hpp"
+#include "brood/node/signal_source.hpp"
 #include "brood/node/worker.hpp"
-#include "signal_source.hpp"
 #include "worker_process.hpp"
 
 namespace brood::node {

@@ -34,19 +34,6 @@ using namespace std::chrono;
 
 constexpr const char* uwsgi_binary = "/usr/bin/uwsgi";
 
-// One uwsgi ping (modifier1 100) on a fresh connection; true if the pong came back.
-bool ping_ok(const std::string& address) {
-  raw_socket s(address);
-  if (!s.connected()) return false;
-  wire::header h;
-  h.modifier1 = wire::to_byte(wire::modifier1::ping);
-  auto head = wire::encode_header(h);
-  if (!s.send(wire::bytes(head.begin(), head.end()))) return false;
-  auto reply = s.read_packet(2s);
-  return reply && reply->head.modifier1 == h.modifier1 &&
-         reply->head.modifier2 == wire::to_byte(wire::ping_modifier2::reply);
-}
-
 class emperor_uwsgi_test : public ::testing::Test {
  protected:
   void SetUp() override {

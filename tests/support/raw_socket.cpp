@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include "brood/wire/message.hpp"
+#include "brood/wire/modifier.hpp"
 #include "brood/wire/msgpack_codec.hpp"
 
 namespace brood::testing {
@@ -88,6 +89,24 @@ std::optional<raw_socket::reply> raw_socket::read_packet(std::chrono::millisecon
   return r;
 }
 
+std::optional<std::string> raw_socket::read_to_eof(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return std::nullopt;
+    if (r == 0) return out;
+    out.append(buf, static_cast<std::size_t>(r));
+  }
+}
+
 bool raw_socket::closed_by_peer(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[256];
@@ -106,6 +125,18 @@ wire::bytes message_packet(std::uint8_t m2, const wire::value& v) {
   wire::bytes out;
   wire::append_value_packet(out, wire::to_byte(wire::modifier1::message_marshal), m2, v);
   return out;
+}
+
+bool ping_ok(const std::string& address, std::chrono::milliseconds timeout) {
+  raw_socket s(address);
+  if (!s.connected()) return false;
+  wire::header h;
+  h.modifier1 = wire::to_byte(wire::modifier1::ping);
+  auto head = wire::encode_header(h);
+  if (!s.send(wire::bytes(head.begin(), head.end()))) return false;
+  auto reply = s.read_packet(timeout);
+  return reply && reply->head.modifier1 == h.modifier1 &&
+         reply->head.modifier2 == wire::to_byte(wire::ping_modifier2::reply);
 }
 
 bool fresh_echo(const std::string& address, const wire::value& v,

@@ -30,6 +30,8 @@ class raw_socket {
     wire::bytes payload;
   };
   std::optional<reply> read_packet(std::chrono::milliseconds timeout);
+  // Reads until the peer closes (a stats server's document); nullopt on error or timeout.
+  std::optional<std::string> read_to_eof(std::chrono::milliseconds timeout);
   // True if the peer closed the connection (EOF or reset) within `timeout`.
   bool closed_by_peer(std::chrono::milliseconds timeout);
   void close();
@@ -43,6 +45,9 @@ wire::bytes message_packet(std::uint8_t m2, const wire::value& v);
 // A round trip on a fresh connection: send `v` with m2 0 (echo), true if the same value returns.
 bool fresh_echo(const std::string& address, const wire::value& v,
                 std::chrono::milliseconds timeout);
+// One uwsgi ping (modifier1 100) on a fresh connection; true if the pong came back in time.
+bool ping_ok(const std::string& address,
+             std::chrono::milliseconds timeout = std::chrono::seconds(2));
 // An unused local TCP port (bound then closed): connecting to it is refused.
 std::string dead_address();
 

@@ -48,6 +48,9 @@ struct node_config {
   // heartbeat: as a vassal (UWSGI_EMPEROR_FD), every worker sends the heartbeat byte (26) to the
   // emperor this often while alive. 0: never.
   std::chrono::seconds heartbeat{0};
+  // stats / stats-server: the master serves the node's state as uWSGI's stats JSON
+  // (UWSGI_FACTS.md §11) on this address (HOST:PORT, or a UNIX socket path). Empty: no stats.
+  std::string stats;
   // The largest request body (body_policy::content_length) a worker buffers; a larger
   // CONTENT_LENGTH gets a failure reply and the connection is closed.
   std::size_t max_body_size = 64 * 1024 * 1024;

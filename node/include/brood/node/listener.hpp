@@ -1,5 +1,6 @@
 #pragma once
 // Binding the node's listening sockets (in the master, before the workers fork).
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -20,5 +21,16 @@ struct bound_socket {
 // made 0666. On failure returns an error and sets `why` ("cannot bind 127.0.0.1:80: Permission
 // denied").
 std::error_code bind_socket(const address& addr, int backlog, bound_socket& out, std::string& why);
+
+// A listening socket handed over by the parent, as an emperor hands an on-demand vassal its
+// socket on fd 0 (UWSGI_FACTS.md §4.4): when `fd` is a listening stream socket (TCP or UNIX),
+// returns it described as bind_socket would (name from getsockname), owning a duplicate
+// (close-on-exec, non-blocking); `fd` itself is replaced by /dev/null. Otherwise nullopt and
+// `fd` is left alone.
+std::optional<bound_socket> adopt_listening_fd(int fd);
+
+// True when the configured `addr` names the socket `s` is bound to: the same UNIX path, or the
+// same TCP port and host (an empty host or "0.0.0.0" matching "0.0.0.0").
+bool names_socket(const address& addr, const bound_socket& s);
 
 }  // namespace brood::node

@@ -39,7 +39,9 @@ struct node_hooks {
 };
 
 // Runs until stopped; returns the process exit status. Never calls exit() (workers are ended
-// with _exit after fork). REQUIRES: !cfg.sockets.empty().
+// with _exit after fork). The node serves cfg.sockets and, when fd 0 is a listening socket (an
+// on-demand vassal's, bound by its emperor), that one too: it replaces the configured address
+// it names. No socket at all: logged, status 1.
 int run_node(const node_config& cfg, const router& r, const node_hooks& hooks = {});
 
 }  // namespace brood::node

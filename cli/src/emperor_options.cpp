@@ -1,0 +1,107 @@
+#include "emperor_options.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "option_values.hpp"
+
+namespace brood::cli {
+namespace {
+
+constexpr std::uint64_t max_seconds = 86400;
+constexpr std::uint64_t max_milliseconds = max_seconds * 1000;
+
+std::uint64_t number(const po::variables_map& vm, const char* name) {
+  return vm[name].as<std::uint64_t>();
+}
+
+std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
+  return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+std::string text(const po::variables_map& vm, const char* name) {
+  return vm.count(name) ? vm[name].as<std::string>() : std::string{};
+}
+
+}  // namespace
+
+po::options_description emperor_option_group(unsigned help_width) {
+  po::options_description e("Emperor", help_width, help_width / 2);
+  e.add_options()  //
+      ("emperor", string_list_value()->value_name("DIR|GLOB"),
+       "run an emperor: start a vassal (`brood --ini FILE`) for each vassal file (*.ini) in DIR "
+       "or matching GLOB, reload it when the file changes, stop it when the file goes; "
+       "repeatable")("emperor-freq",
+                     uint_value(1, max_seconds)->default_value(3)->value_name("SECONDS"),
+                     "rescan the vassal files this often (changes are seen at once anyway)")(
+          "emperor-throttle",
+          uint_value(1, max_milliseconds)->default_value(1000)->value_name("MS"),
+          "respawn delay of a vassal that died without ever serving a request; doubles with "
+          "each further death")(
+          "emperor-max-throttle",
+          uint_value(1, max_milliseconds)->default_value(180000)->value_name("MS"),
+          "the longest respawn delay of a crash-looping vassal")(
+          "emperor-required-heartbeat",
+          uint_value(1, max_seconds)->default_value(30)->value_name("SECONDS"),
+          "kill a vassal that sent a heartbeat and then none for this long")(
+          "emperor-curse-tolerance",
+          uint_value(0, max_seconds)->default_value(30)->value_name("SECONDS"),
+          "kill a vassal still alive this long after it was told to stop")(
+          "emperor-graceful-shutdown", flag_value(),
+          "stop vassals gracefully (let requests finish) instead of at once")(
+          "emperor-no-blacklist", flag_value(), "respawn a crash-looping vassal without delay")(
+          "emperor-wrapper", po::value<std::string>()->value_name("PROGRAM"),
+          "run vassals with PROGRAM (for example /usr/bin/uwsgi) instead of brood")(
+          "vassals-inherit", string_list_value()->value_name("FILE"),
+          "add `--inherit FILE` to every vassal's command line; repeatable")(
+          "vassals-include", string_list_value()->value_name("FILE"),
+          "add `--include FILE` to every vassal's command line; repeatable")(
+          "vassal-set", string_list_value()->value_name("KEY=VALUE"),
+          "add `--set KEY=VALUE` to every vassal's command line; repeatable")(
+          "vassals-set", string_list_value()->value_name("KEY=VALUE"), "same as --vassal-set")(
+          "emperor-on-demand-extension", po::value<std::string>()->value_name("EXT"),
+          "a vassal FILE with a file FILE+EXT is started on its first connection, on the socket "
+          "FILE+EXT names")("emperor-on-demand-ext", po::value<std::string>()->value_name("EXT"),
+                            "same as --emperor-on-demand-extension")(
+          "emperor-on-demand-directory", po::value<std::string>()->value_name("DIR"),
+          "vassal NAME.ini is started on its first connection to the unix socket DIR/NAME.socket")(
+          "emperor-on-demand-dir", po::value<std::string>()->value_name("DIR"),
+          "same as --emperor-on-demand-directory")(
+          "emperor-stats", po::value<std::string>()->value_name("ADDR"),
+          "serve the emperor's state as JSON on ADDR (HOST:PORT or a unix socket path)")(
+          "emperor-stats-server", po::value<std::string>()->value_name("ADDR"),
+          "same as --emperor-stats");
+  return e;
+}
+
+emperor::emperor_config to_emperor_config(const po::variables_map& vm) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  emperor::emperor_config c;
+  c.sources = strings(vm, "emperor");
+  c.freq = seconds(number(vm, "emperor-freq"));
+  c.throttle = milliseconds(number(vm, "emperor-throttle"));
+  c.max_throttle = milliseconds(number(vm, "emperor-max-throttle"));
+  if (c.max_throttle < c.throttle)
+    throw option_error("emperor-max-throttle (" + std::to_string(c.max_throttle.count()) +
+                       " ms) is less than emperor-throttle (" + std::to_string(c.throttle.count()) +
+                       " ms)");
+  c.required_heartbeat = seconds(number(vm, "emperor-required-heartbeat"));
+  c.curse_tolerance = seconds(number(vm, "emperor-curse-tolerance"));
+  c.graceful_shutdown = vm["emperor-graceful-shutdown"].as<bool>();
+  c.no_blacklist = vm["emperor-no-blacklist"].as<bool>();
+  c.wrapper = text(vm, "emperor-wrapper");
+  c.vassals_inherit = strings(vm, "vassals-inherit");
+  c.vassals_include = strings(vm, "vassals-include");
+  c.vassal_set = strings(vm, "vassal-set");
+  c.on_demand_extension = text(vm, "emperor-on-demand-extension");
+  c.on_demand_directory = text(vm, "emperor-on-demand-directory");
+  c.listen_queue = static_cast<int>(number(vm, "listen"));
+  c.stats = text(vm, "emperor-stats");
+  c.mercy = seconds(number(vm, "reload-mercy"));
+  return c;
+}
+
+}  // namespace brood::cli

@@ -1,0 +1,45 @@
+#pragma once
+// Everything an emperor needs to run, filled by the CLI from uWSGI's option names
+// (UWSGI_FACTS.md §4.5, docs/config.md "Emperor").
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace brood::emperor {
+
+struct emperor_config {
+  // emperor = DIR|GLOB (repeatable): where vassal files live. A value naming one directory is
+  // scanned for vassal files (the "dir" monitor); anything else is a glob pattern.
+  std::vector<std::string> sources;
+  // emperor-freq: the fallback full rescan period (inotify reports changes at once).
+  std::chrono::seconds freq{3};
+  // emperor-throttle (ms): the respawn delay of a never-loyal vassal after its first death; it
+  // doubles with each further death up to emperor-max-throttle (ms). uWSGI 2.0 reads the first
+  // value as microseconds by mistake; brood reads milliseconds.
+  std::chrono::milliseconds throttle{1000};
+  std::chrono::milliseconds max_throttle{180000};
+  // emperor-required-heartbeat: a vassal that has sent one heartbeat (26) and then none for this
+  // long gets SIGKILL (and is respawned).
+  std::chrono::seconds required_heartbeat{30};
+  // emperor-curse-tolerance: a vassal told to stop that is still alive after this gets SIGKILL.
+  std::chrono::seconds curse_tolerance{30};
+  bool graceful_shutdown = false;  // emperor-graceful-shutdown: stop with byte 2, not 0
+  bool no_blacklist = false;       // emperor-no-blacklist: never throttle a crash loop
+  // emperor-wrapper: the program run for each vassal (default: this brood binary, /proc/self/exe).
+  std::string wrapper;
+  std::vector<std::string> vassals_inherit;  // vassals-inherit: `--inherit T` after the name
+  std::vector<std::string> vassals_include;  // vassals-include: `--include T` after the name
+  std::vector<std::string> vassal_set;       // vassal-set / vassals-set: `--set K=V` first
+  // emperor-on-demand-extension: a vassal FILE with a file FILE+EXT is on demand; EXT's contents
+  // (up to the first control character) name the socket the emperor binds for it.
+  std::string on_demand_extension;
+  // emperor-on-demand-directory: vassal NAME.ini is on demand with the UNIX socket
+  // DIR/NAME.socket.
+  std::string on_demand_directory;
+  int listen_queue = 100;  // listen: the backlog of on-demand sockets
+  std::string stats;       // emperor-stats / emperor-stats-server ADDR: serve the JSON there
+  // On INT/TERM/QUIT the vassals get this long to stop before SIGKILL (uWSGI: reload-mercy, 30).
+  std::chrono::seconds mercy{30};
+};
+
+}  // namespace brood::emperor

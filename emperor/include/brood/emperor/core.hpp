@@ -1,0 +1,101 @@
+#pragma once
+// The emperor's state machine (UWSGI_FACTS.md §4.3-4.4): one record per vassal (vassal.hpp), one
+// handler per event, every effect on the OS through process_launcher. It never reads a clock:
+// each event carries the moment it happened, and the owner calls on_tick() at next_deadline().
+// That makes every rule testable with fake processes and fake time (tests/emperor).
+//
+// Rules:
+//  * scan: an added file spawns its vassal (an on-demand one binds its socket and waits); a
+//    changed file reloads a running vassal (byte 1) and restarts a throttled or exiled one now;
+//    a removed file stops the vassal (byte 0, or 2 with emperor-graceful-shutdown), SIGKILL after
+//    emperor-curse-tolerance, and the record goes when the process has exited.
+//  * messages: 1 ready, 5 accepting, 17 loyal (clears its blacklist entry), 26 heartbeat (from
+//    then on a silence longer than emperor-required-heartbeat gets SIGKILL), 22 idle (an on-demand
+//    vassal is stopped and goes back to waiting for a connection; another one is stopped and
+//    stays down until its file changes), 2 and 30 are logged (no pushed config, no broodlord yet).
+//  * an unexpected exit: status 26 exiles the vassal (no respawn until its file changes); a vassal
+//    that was loyal is respawned at once; one that never was is blacklisted and respawned after
+//    emperor-throttle, doubling per death up to emperor-max-throttle (one log line per attempt),
+//    or at once with emperor-no-blacklist. An on-demand vassal goes back to waiting.
+//  * a channel EOF from a live process: it is cursed (SIGKILL after curse-tolerance unless it
+//    exits); its exit is then handled as above.
+//  * stop_all (INT/TERM/QUIT): every vassal is told to stop, SIGKILL after `mercy`; finished()
+//    once every process has exited. reload_all (HUP): byte 1 to every running vassal.
+// Not thread-safe.
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "brood/emperor/config.hpp"
+#include "brood/emperor/launcher.hpp"
+#include "brood/emperor/monitor.hpp"
+#include "brood/emperor/vassal.hpp"
+
+namespace brood::emperor {
+
+// When an event happened: the monotonic time for deadlines, the wall time for stats.
+struct moment {
+  std::chrono::steady_clock::time_point mono;
+  std::time_t wall = 0;
+  static moment now() noexcept;
+};
+
+class emperor_core {
+ public:
+  // `self_exe`: the program run when emperor-wrapper is not set. `environment`: the emperor's
+  // environment ("K=V"), for the UWSGI_VASSAL_* rules. `launcher` must outlive the core.
+  emperor_core(emperor_config cfg, process_launcher& launcher, std::string self_exe,
+               std::vector<std::string> environment);
+
+  // Events.
+  void on_scan(const scan_changes& changes, const moment& now);
+  void on_message(pid_t pid, std::uint8_t byte, const moment& now);
+  void on_channel_closed(pid_t pid, const moment& now);
+  void on_exit(pid_t pid, int wait_status, const moment& now);  // a reaped vassal process
+  void on_demand_connection(const std::string& name, const moment& now);
+  void on_tick(const moment& now);   // runs what is due: respawns, curse and heartbeat kills
+  void stop_all(const moment& now);  // Ragnarok; later scans spawn nothing
+  void reload_all(const moment& now);
+  void clear_blacklist();  // SIGURG
+
+  // The earliest moment on_tick() has something to do; nullopt when nothing is pending.
+  std::optional<std::chrono::steady_clock::time_point> next_deadline() const;
+  // After stop_all(): true once every vassal process has exited.
+  bool finished() const noexcept { return stopping_all_ && vassals_.empty(); }
+  bool stopping_all() const noexcept { return stopping_all_; }
+
+  // One line per vassal: name, state, pid, ready/loyal, respawns (the USR1 log).
+  std::string describe() const;
+  const std::map<std::string, vassal>& vassals() const noexcept { return vassals_; }
+  const std::map<std::string, blacklist_entry>& blacklist() const noexcept { return blacklist_; }
+  const emperor_config& config() const noexcept { return cfg_; }
+
+ private:
+  // Per-event helpers (core_*.cpp).
+  void add(const vassal_file& f, const moment& now);
+  void change(const vassal_file& f, const moment& now);
+  void remove(const std::string& name, const moment& now);
+  void spawn(vassal& v, const moment& now);
+  // spawn(), or for an on-demand vassal: bind/arm its socket and wait for a connection.
+  void start(vassal& v, const moment& now);
+  void tell_to_stop(vassal& v, vassal_state next, const moment& now);
+  void after_unexpected_exit(vassal& v, int wait_status, const moment& now);
+  void throttle(vassal& v, const std::string& why, const moment& now);
+  vassal* by_pid(pid_t pid);
+
+  emperor_config cfg_;
+  process_launcher& launcher_;
+  std::string self_exe_;
+  std::vector<std::string> environment_;
+  std::map<std::string, vassal> vassals_;
+  std::map<pid_t, std::string> pids_;  // live process -> vassal name
+  std::map<std::string, blacklist_entry> blacklist_;
+  bool stopping_all_ = false;
+};
+
+}  // namespace brood::emperor

@@ -1,0 +1,70 @@
+#pragma once
+// Finds the vassal files of the `emperor` sources (UWSGI_FACTS.md §4.1) and reports what changed
+// since the previous scan. A source naming one existing directory is a "dir" monitor (vassal
+// names are the file names, paths are DIR/NAME); anything else is a glob pattern (names are the
+// glob results as given). Valid vassal files end in .ini (and .xml .yml .yaml .js .json, which
+// brood cannot parse: their vassals exit with a config error) and are shorter than 255 characters;
+// on-demand companion files (emperor-on-demand-extension) are never vassals. Files are stat()ed
+// (symlinks followed).
+// inotify wakes the emperor at once when a watched directory changes; scan() is the only source
+// of truth, and the emperor also calls it every emperor-freq seconds. Not thread-safe.
+#include <ctime>
+#include <map>
+#include <set>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "brood/node/unique_fd.hpp"
+
+namespace brood::emperor {
+
+struct vassal_file {
+  std::string name;     // unique key of the vassal
+  std::string path;     // what the vassal is started with (`--ini PATH`)
+  std::string monitor;  // the source it came from (stats "monitor")
+  std::time_t mtime = 0;
+  // The on-demand socket address when the vassal is on demand (emperor-on-demand-*), else "".
+  std::string on_demand;
+};
+
+struct scan_changes {
+  std::vector<vassal_file> added;    // not seen by the previous scan
+  std::vector<vassal_file> changed;  // mtime greater than the recorded one, or on_demand changed
+  std::vector<std::string> removed;  // names seen by the previous scan and gone now
+};
+
+class vassal_monitor {
+ public:
+  // `on_demand_extension` / `on_demand_directory`: emperor_config's. Opens a non-blocking
+  // inotify fd watching every directory that holds (or may hold) vassal files of the sources;
+  // when inotify cannot be used, fd() is -1, it is logged once and the periodic scans remain.
+  vassal_monitor(std::vector<std::string> sources, std::string on_demand_extension,
+                 std::string on_demand_directory);
+
+  // -1 when inotify is not available. Readable when a watched directory changed.
+  int fd() const noexcept { return inotify_.get(); }
+  // Empties the inotify fd (call when it is readable, then scan()).
+  void drain() noexcept;
+
+  // Lists every source now and returns the difference with the previous scan (the first scan
+  // reports every file as added). A source that cannot be read is logged and counts as empty.
+  scan_changes scan();
+
+ private:
+  std::vector<std::string> sources_;
+  std::string on_demand_extension_;
+  std::string on_demand_directory_;
+  std::vector<vassal_file> known_;  // by name, sorted
+  // st_mtim.tv_nsec of each known file at the last scan: two writes within one second still
+  // count as a change (vassal_file::mtime keeps whole seconds).
+  std::map<std::string, long> known_nsec_;
+  std::set<std::string> reported_;  // sources whose failure was logged (logged once)
+  node::unique_fd inotify_;
+};
+
+// True when `file_name` has a vassal extension (.ini .xml .yml .yaml .js .json) and is shorter
+// than 255 characters.
+bool is_vassal_name(const std::string& file_name);
+
+}  // namespace brood::emperor

@@ -1,0 +1,31 @@
+#pragma once
+// The real process_launcher: fork + exec with a socketpair channel, and on-demand sockets, their
+// fds watched on the emperor's event_loop.
+#include <memory>
+#include <string>
+
+#include "brood/emperor/launcher.hpp"
+#include "brood/node/event_loop.hpp"
+
+namespace brood::emperor {
+
+class os_launcher final : public process_launcher {
+ public:
+  // `loop` and `events` must outlive the launcher and every handle it returns. `backlog`: the
+  // listen(2) queue of on-demand sockets (emperor_config::listen_queue).
+  os_launcher(node::event_loop& loop, launcher_events& events, int backlog = 100);
+
+  std::unique_ptr<vassal_process> launch(const launch_spec& spec, std::error_code& ec) override;
+  std::unique_ptr<on_demand_socket> listen(const std::string& name, const std::string& address,
+                                           std::error_code& ec) override;
+
+ private:
+  node::event_loop& loop_;
+  launcher_events& events_;
+  int backlog_;
+};
+
+// The path of the running program (/proc/self/exe resolved), for vassals run without a wrapper.
+std::string self_exe();
+
+}  // namespace brood::emperor

@@ -1,0 +1,16 @@
+#pragma once
+// The emperor-stats JSON (UWSGI_FACTS.md §4.6): uWSGI's field names and types, so existing
+// readers work. Top level: version, pid, uid, gid, cwd, emperor (the sources), emperor_tyrant,
+// throttle_level, vassals, blacklist. Per vassal: id, pid, born, last_mod, last_heartbeat, loyal,
+// ready, accepting, last_loyal, last_ready, last_accepting, first_run, last_run, cursed, zerg,
+// on_demand, uid, gid, monitor, respawns. Per blacklist entry: id, throttle_level, attempt,
+// first_attempt, last_attempt.
+#include <string>
+
+#include "brood/emperor/core.hpp"
+
+namespace brood::emperor {
+
+std::string stats_json(const emperor_core& core);
+
+}  // namespace brood::emperor

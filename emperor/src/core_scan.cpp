@@ -1,0 +1,89 @@
+// emperor_core: what a monitor scan found (added, changed and removed vassal files).
+#include "brood/emperor/core.hpp"
+#include "brood/node/log.hpp"
+
+namespace brood::emperor {
+
+void emperor_core::on_scan(const scan_changes& changes, const moment& now) {
+  for (const auto& name : changes.removed) remove(name, now);
+  if (stopping_all_) return;  // Ragnarok: nothing new starts
+  for (const auto& f : changes.added) add(f, now);
+  for (const auto& f : changes.changed) change(f, now);
+}
+
+// A new vassal file starts its vassal. A record still there is a vassal whose file was removed
+// and is back before the old process exited: it starts again once that process is gone.
+void emperor_core::add(const vassal_file& f, const moment& now) {
+  const auto found = vassals_.find(f.name);
+  if (found != vassals_.end()) {
+    vassal& v = found->second;
+    if (v.process && v.state == vassal_state::stopping) {
+      v.file = f;
+      v.state = vassal_state::respawn;
+      v.respawn_at = now.mono;
+      node::log("vassal ", f.name, ": file is back, restarting once the old process exits");
+      return;
+    }
+    change(f, now);
+    return;
+  }
+  vassal& v = vassals_[f.name];
+  v.file = f;
+  node::log("vassal ", f.name, ": found ", f.path, " (", f.monitor, ")");
+  start(v, now);
+}
+
+// A changed vassal file: a running vassal is reloaded (byte 1), or stopped and started again
+// when it moved in or out of on-demand mode; a throttled or exiled one starts now; a waiting
+// on-demand one rebinds when its socket address changed.
+void emperor_core::change(const vassal_file& f, const moment& now) {
+  const auto found = vassals_.find(f.name);
+  if (found == vassals_.end()) {
+    add(f, now);
+    return;
+  }
+  vassal& v = found->second;
+  const bool mode_changed = v.file.on_demand != f.on_demand;
+  v.file = f;
+  switch (v.state) {
+    case vassal_state::running:
+      if (mode_changed) {
+        node::log("vassal ", f.name, ": on-demand socket changed to \"", f.on_demand, "\"");
+        tell_to_stop(v, vassal_state::respawn, now);
+        v.respawn_at = now.mono;
+        return;
+      }
+      node::log("vassal ", f.name, " (pid ", v.process->pid(), "): file changed, reload ",
+                v.process->send(node::emperor_command::reload) ? "sent" : "not sent");
+      return;
+    case vassal_state::respawn:
+    case vassal_state::exiled:
+      node::log("vassal ", f.name, ": file changed, restarting now");
+      v.state = vassal_state::respawn;
+      v.respawn_at = now.mono;
+      if (!v.process) start(v, now);  // else: once the stopping process has exited
+      return;
+    case vassal_state::on_demand:
+      if (mode_changed) start(v, now);
+      return;
+    case vassal_state::stopping:
+    case vassal_state::returning:
+      return;  // the exit handler uses the new file
+  }
+}
+
+// A removed vassal file stops its vassal; the record goes once no process is left.
+void emperor_core::remove(const std::string& name, const moment& now) {
+  const auto found = vassals_.find(name);
+  if (found == vassals_.end()) return;
+  vassal& v = found->second;
+  if (!v.process) {
+    node::log("vassal ", name, ": file removed");
+    vassals_.erase(found);
+    return;
+  }
+  node::log("vassal ", name, " (pid ", v.process->pid(), "): file removed, stopping");
+  tell_to_stop(v, vassal_state::stopping, now);
+}
+
+}  // namespace brood::emperor

@@ -1,0 +1,85 @@
+// emperor_core: starting a vassal's process, waiting on its on-demand socket, and the crash-loop
+// throttle (the blacklist).
+#include <algorithm>
+
+#include "brood/emperor/core.hpp"
+#include "brood/emperor/vassal_command.hpp"
+#include "brood/node/log.hpp"
+
+namespace brood::emperor {
+namespace {
+
+// Forgets everything about the previous process of `v` (a new one starts).
+void reset_process_state(vassal& v) {
+  v.ready = v.accepting = v.loyal = false;
+  v.last_heartbeat = 0;
+  v.cursed = 0;
+}
+
+double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
+
+}  // namespace
+
+void emperor_core::start(vassal& v, const moment& now) {
+  if (v.file.on_demand.empty()) {
+    v.socket.reset();
+    spawn(v, now);
+    return;
+  }
+  if (!v.socket || v.socket->address() != v.file.on_demand) {
+    v.socket.reset();  // closes (and unlinks) the old one before binding the new address
+    std::error_code ec;
+    v.socket = launcher_.listen(v.file.name, v.file.on_demand, ec);
+    if (!v.socket) {
+      throttle(v, "cannot bind on-demand socket " + v.file.on_demand + ": " + ec.message(), now);
+      return;
+    }
+  }
+  reset_process_state(v);
+  v.state = vassal_state::on_demand;
+  v.socket->arm(true);
+  node::log("vassal ", v.file.name, ": on demand, waiting for a connection on ",
+            v.socket->address());
+}
+
+// Launches the vassal's process now (stdin = the on-demand socket when it has one); a launch
+// failure is throttled like a crash.
+void emperor_core::spawn(vassal& v, const moment& now) {
+  launch_spec spec = vassal_command(cfg_, v.file, self_exe_, environment_);
+  if (v.socket) spec.stdin_fd = v.socket->fd();
+  std::error_code ec;
+  v.process = launcher_.launch(spec, ec);
+  if (!v.process) {
+    throttle(v, "cannot start: " + ec.message(), now);
+    return;
+  }
+  pids_[v.process->pid()] = v.file.name;
+  reset_process_state(v);
+  if (v.born == 0) {
+    v.born = now.wall;
+  } else {
+    ++v.respawns;
+  }
+  v.last_run = now.wall;
+  v.spawned_at = now.mono;
+  v.state = vassal_state::running;
+  node::log("vassal ", v.file.name, ": spawned (pid ", v.process->pid(), ")");
+}
+
+// Blacklists `v` (one more attempt: emperor-throttle after the first death, doubling up to
+// emperor-max-throttle) and schedules its next start. Used for exits of never-loyal vassals and
+// for failures to start (those are throttled even with emperor-no-blacklist, or they would spin).
+void emperor_core::throttle(vassal& v, const std::string& why, const moment& now) {
+  blacklist_entry& b = blacklist_[v.file.name];
+  b.name = v.file.name;
+  ++b.attempts;
+  b.throttle = std::min(b.attempts == 1 ? cfg_.throttle : b.throttle * 2, cfg_.max_throttle);
+  if (b.first_attempt == 0) b.first_attempt = now.wall;
+  b.last_attempt = now.wall;
+  v.state = vassal_state::respawn;
+  v.respawn_at = now.mono + b.throttle;
+  node::log("vassal ", v.file.name, ": ", why, "; throttled: attempt ", b.attempts, ", respawn in ",
+            seconds(b.throttle), " s");
+}
+
+}  // namespace brood::emperor

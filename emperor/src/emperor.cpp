@@ -1,0 +1,196 @@
+// run_emperor: the emperor process. One event_loop on one thread drives an emperor_core with
+//   signals (signalfd)     -> on_signals: stop_all / reload_all / clear_blacklist / describe / reap
+//   inotify + freq timer   -> rescan: vassal_monitor::scan -> core.on_scan
+//   vassal channels        -> core.on_message / on_channel_closed (reported by os_launcher)
+//   on-demand sockets      -> core.on_demand_connection (reported by os_launcher)
+//   the core's deadline    -> core.on_tick (one timer, re-armed after every event)
+//   emperor-stats socket   -> stats_json(core) (node::stats_server)
+#include "brood/emperor/emperor.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "brood/emperor/core.hpp"
+#include "brood/emperor/monitor.hpp"
+#include "brood/emperor/os_launcher.hpp"
+#include "brood/emperor/stats.hpp"
+#include "brood/node/child_process.hpp"
+#include "brood/node/event_loop.hpp"
+#include "brood/node/log.hpp"
+#include "brood/node/signal_source.hpp"
+#include "brood/node/stats_server.hpp"
+
+extern char** environ;
+
+namespace brood::emperor {
+namespace {
+
+std::vector<std::string> environment_strings() {
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) out.emplace_back(*e);
+  return out;
+}
+
+class emperor_process final : public launcher_events {
+ public:
+  explicit emperor_process(const emperor_config& cfg)
+      : cfg_(cfg),
+        signals_({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGURG, SIGUSR1, SIGCHLD, SIGWINCH}),
+        launcher_(loop_, *this, cfg.listen_queue),
+        core_(cfg, launcher_, self_exe(), environment_strings()),
+        monitor_(cfg.sources, cfg.on_demand_extension, cfg.on_demand_directory) {}
+
+  int run() {
+    if (signals_.error()) {
+      node::log("cannot watch signals: ", signals_.error().message());
+      return 1;
+    }
+    if (!cfg_.stats.empty() && !start_stats()) return 1;
+    loop_.watch(signals_.fd(), [this] { on_signals(); });
+    if (monitor_.fd() >= 0) loop_.watch(monitor_.fd(), [this] { on_monitor_readable(); });
+    node::log("watching ", describe_sources(), " (rescan every ", cfg_.freq.count(), " s)");
+    on_scan_due();
+    if (auto ec = loop_.run()) {
+      node::log("event loop failed: ", ec.message());
+      return 1;
+    }
+    node::log("the emperor is buried");
+    return 0;
+  }
+
+  // launcher_events
+  void on_message(pid_t pid, std::uint8_t byte) override {
+    core_.on_message(pid, byte, moment::now());
+    after_event();
+  }
+  void on_channel_closed(pid_t pid) override {
+    core_.on_channel_closed(pid, moment::now());
+    after_event();
+  }
+  void on_demand_connection(const std::string& name) override {
+    core_.on_demand_connection(name, moment::now());
+    after_event();
+  }
+
+ private:
+  bool start_stats() {
+    std::string why;
+    stats_ = std::make_unique<node::stats_server>(
+        loop_, cfg_.stats, [this] { return stats_json(core_); }, why);
+    if (stats_->error()) {
+      node::log("cannot serve emperor-stats: ", why);
+      return false;
+    }
+    node::log("emperor-stats on ", stats_->name());
+    return true;
+  }
+
+  std::string describe_sources() const {
+    std::string out;
+    for (const auto& s : cfg_.sources) out += (out.empty() ? "" : ", ") + s;
+    return out;
+  }
+
+  void on_monitor_readable() {
+    monitor_.drain();
+    rescan();
+  }
+
+  void on_scan_due() {
+    rescan();
+    scan_timer_ = loop_.after(cfg_.freq, [this] { on_scan_due(); });
+  }
+
+  void rescan() {
+    if (core_.stopping_all()) return;
+    core_.on_scan(monitor_.scan(), moment::now());
+    after_event();
+  }
+
+  void on_signals() {
+    for (int signo : signals_.read_pending()) on_signal(signo);
+    after_event();
+  }
+
+  void on_signal(int signo) {
+    switch (signo) {
+      case SIGINT:
+      case SIGTERM:
+      case SIGQUIT:
+        core_.stop_all(moment::now());
+        loop_.cancel(scan_timer_);
+        break;
+      case SIGHUP:
+        node::log("reloading every vassal (SIGHUP)");
+        core_.reload_all(moment::now());
+        break;
+      case SIGURG:
+        node::log("blacklist cleared (SIGURG)");
+        core_.clear_blacklist();
+        break;
+      case SIGUSR1:
+        node::log("vassals:\n", core_.describe());
+        break;
+      case SIGWINCH:
+        rescan();
+        break;
+      case SIGCHLD:
+        reap();
+        break;
+      default:
+        break;
+    }
+  }
+
+  void reap() {
+    for (node::reaped_child c = node::reap_one(); c.pid > 0; c = node::reap_one())
+      core_.on_exit(c.pid, c.status, moment::now());
+  }
+
+  // Re-arms the core's timer and ends the loop once a stop has completed.
+  void after_event() {
+    if (core_.finished()) {
+      loop_.stop();
+      return;
+    }
+    auto due = core_.next_deadline();
+    if (due == armed_for_) return;
+    loop_.cancel(tick_timer_);
+    tick_timer_ = 0;
+    armed_for_ = due;
+    if (!due) return;
+    tick_timer_ = loop_.at(*due, [this] {
+      tick_timer_ = 0;
+      armed_for_.reset();
+      core_.on_tick(moment::now());
+      after_event();
+    });
+  }
+
+  const emperor_config& cfg_;
+  node::event_loop loop_;
+  node::signal_source signals_;
+  os_launcher launcher_;
+  emperor_core core_;
+  vassal_monitor monitor_;
+  std::unique_ptr<node::stats_server> stats_;
+  node::event_loop::timer_id scan_timer_ = 0;
+  node::event_loop::timer_id tick_timer_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> armed_for_;
+};
+
+}  // namespace
+
+int run_emperor(const emperor_config& cfg) {
+  node::set_log_role("emperor");
+  emperor_process e(cfg);
+  return e.run();
+}
+
+}  // namespace brood::emperor

@@ -1,0 +1,113 @@
+// vassal_monitor: the scan diff and the inotify wake-ups (see monitor.hpp).
+#include "brood/emperor/monitor.hpp"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "brood/node/log.hpp"
+#include "monitor_scan.hpp"
+
+namespace brood::emperor {
+namespace {
+
+constexpr std::uint32_t watch_mask = IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
+                                     IN_CLOSE_WRITE | IN_ATTRIB | IN_MODIFY | IN_ONLYDIR;
+
+constexpr std::size_t max_vassal_name = 255;
+
+bool ends_with(const std::string& s, const char* suffix) {
+  const std::size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+}  // namespace
+
+bool is_vassal_name(const std::string& file_name) {
+  if (file_name.size() >= max_vassal_name) return false;
+  for (const char* ext : {".ini", ".xml", ".yml", ".yaml", ".js", ".json"})
+    if (ends_with(file_name, ext)) return true;
+  return false;
+}
+
+vassal_monitor::vassal_monitor(std::vector<std::string> sources, std::string on_demand_extension,
+                               std::string on_demand_directory)
+    : sources_(std::move(sources)),
+      on_demand_extension_(std::move(on_demand_extension)),
+      on_demand_directory_(std::move(on_demand_directory)),
+      inotify_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+  if (!inotify_) {
+    node::log("emperor: inotify unavailable (", std::strerror(errno),
+              "): vassal files are only rescanned periodically");
+    return;
+  }
+  for (const auto& source : sources_) {
+    const std::string dir = watch_dir_of(source);
+    if (dir.empty()) {
+      node::log("emperor: ", source, " has wildcards in its directory part: only rescanned ",
+                "periodically");
+    } else if (::inotify_add_watch(inotify_.get(), dir.c_str(), watch_mask) < 0) {
+      node::log("emperor: cannot watch ", dir, " (", std::strerror(errno),
+                "): only rescanned periodically");
+    }
+  }
+}
+
+void vassal_monitor::drain() noexcept {
+  if (!inotify_) return;
+  alignas(inotify_event) std::array<char, 4096> buf;
+  for (;;) {
+    const ssize_t n = ::read(inotify_.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // EAGAIN: empty
+  }
+}
+
+scan_changes vassal_monitor::scan() {
+  std::vector<found_vassal> found;
+  for (const auto& source : sources_) {
+    std::string why;
+    if (list_source(source, on_demand_extension_, found, why)) {
+      reported_.erase(source);
+    } else if (reported_.insert(source).second) {
+      node::log("emperor: ", why);
+    }
+  }
+  // By name; the first source listing a name wins.
+  std::stable_sort(found.begin(), found.end(),
+                   [](const auto& a, const auto& b) { return a.file.name < b.file.name; });
+  found.erase(std::unique(found.begin(), found.end(),
+                          [](const auto& a, const auto& b) { return a.file.name == b.file.name; }),
+              found.end());
+
+  scan_changes changes;
+  std::vector<vassal_file> now;
+  std::map<std::string, long> now_nsec;
+  auto old = known_.begin();
+  for (auto& f : found) {
+    f.file.on_demand =
+        on_demand_address(f.file.path, f.file.name, on_demand_extension_, on_demand_directory_);
+    for (; old != known_.end() && old->name < f.file.name; ++old)
+      changes.removed.push_back(old->name);
+    if (old == known_.end() || old->name != f.file.name) {
+      changes.added.push_back(f.file);
+    } else {
+      if (old->mtime != f.file.mtime || known_nsec_[old->name] != f.mtime_nsec ||
+          old->on_demand != f.file.on_demand)
+        changes.changed.push_back(f.file);
+      ++old;
+    }
+    now_nsec[f.file.name] = f.mtime_nsec;
+    now.push_back(std::move(f.file));
+  }
+  for (; old != known_.end(); ++old) changes.removed.push_back(old->name);
+  known_ = std::move(now);
+  known_nsec_ = std::move(now_nsec);
+  return changes;
+}
+
+}  // namespace brood::emperor

@@ -1,0 +1,104 @@
+// The real process_launcher: fork + exec of vassals with a socketpair channel, and on-demand
+// listening sockets (UWSGI_FACTS.md §4.2).
+#include "brood/emperor/os_launcher.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+
+#include "brood/node/address.hpp"
+#include "brood/node/listener.hpp"
+#include "brood/node/log.hpp"
+#include "os_vassal_process.hpp"
+#include "vassal_exec.hpp"
+
+namespace brood::emperor {
+namespace {
+
+std::error_code last_error() noexcept { return {errno, std::system_category()}; }
+
+// The channel: [0] the emperor's end (non-blocking, close-on-exec), [1] the vassal's end
+// (blocking; close-on-exec until the child clears it), never one of fds 0-2.
+std::error_code make_channel(node::unique_fd& ours, node::unique_fd& theirs) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return last_error();
+  ours.reset(sv[0]);
+  theirs.reset(sv[1]);
+  if (theirs.get() < 3) {  // the emperor runs with a closed stdio fd: move it out of the way
+    node::unique_fd moved(::fcntl(theirs.get(), F_DUPFD_CLOEXEC, 3));
+    if (!moved) return last_error();
+    theirs = std::move(moved);
+  }
+  const int flags = ::fcntl(ours.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(ours.get(), F_SETFL, flags | O_NONBLOCK) != 0) return last_error();
+  return {};
+}
+
+}  // namespace
+
+os_launcher::os_launcher(node::event_loop& loop, launcher_events& events, int backlog)
+    : loop_(loop), events_(events), backlog_(backlog) {}
+
+std::unique_ptr<vassal_process> os_launcher::launch(const launch_spec& spec, std::error_code& ec) {
+  ec.clear();
+  if (spec.argv.empty()) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    node::log("vassal ", spec.name, ": nothing to run (empty argv)");
+    return nullptr;
+  }
+  node::unique_fd ours, theirs;
+  if ((ec = make_channel(ours, theirs))) {
+    node::log("vassal ", spec.name, ": cannot create the channel: ", ec.message());
+    return nullptr;
+  }
+  const exec_plan plan = make_exec_plan(spec, theirs.get());
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ec = last_error();
+    node::log("vassal ", spec.name, ": cannot fork: ", ec.message());
+    return nullptr;
+  }
+  if (pid == 0) exec_vassal(plan);
+  theirs.reset();
+  return std::make_unique<os_vassal_process>(loop_, events_, pid, std::move(ours));
+}
+
+std::unique_ptr<on_demand_socket> os_launcher::listen(const std::string& name,
+                                                      const std::string& address,
+                                                      std::error_code& ec) {
+  ec.clear();
+  std::string why;
+  auto parsed = node::parse_address(address, &why);
+  if (!parsed) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    node::log("on-demand vassal ", name, ": bad socket address: ", why);
+    return nullptr;
+  }
+  node::bound_socket bound;
+  if ((ec = node::bind_socket(*parsed, backlog_, bound, why))) {
+    node::log("on-demand vassal ", name, ": ", why);
+    return nullptr;
+  }
+  std::string unix_path =
+      parsed->type == node::address::kind::unix_path ? parsed->path : std::string();
+  return std::make_unique<on_demand_listener>(loop_, events_, name, address, std::move(unix_path),
+                                              std::move(bound.fd));
+}
+
+std::string self_exe() {
+  std::string buf(PATH_MAX, '\0');
+  for (;;) {
+    const ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size());
+    if (n < 0) return {};
+    if (static_cast<std::size_t>(n) < buf.size()) {
+      buf.resize(static_cast<std::size_t>(n));
+      return buf;
+    }
+    buf.resize(buf.size() * 2);
+  }
+}
+
+}  // namespace brood::emperor

@@ -1,0 +1,77 @@
+// The emperor-stats JSON, with uWSGI 2.0's field names and types (UWSGI_FACTS.md §4.6): every
+// flag and time is a number (uWSGI writes them as integers), pid is signed (-1: no process).
+#include "brood/emperor/stats.hpp"
+
+#include <unistd.h>
+
+#include <climits>
+#include <nlohmann/json.hpp>
+
+namespace brood::emperor {
+namespace {
+
+using nlohmann::json;
+
+std::string current_directory() {
+  char buf[PATH_MAX];
+  return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string();
+}
+
+json vassal_json(const vassal& v) {
+  return {
+      {"id", v.file.name},
+      {"pid", v.process ? static_cast<long long>(v.process->pid()) : -1LL},
+      {"born", static_cast<long long>(v.born)},
+      {"last_mod", static_cast<long long>(v.file.mtime)},
+      {"last_heartbeat", static_cast<long long>(v.last_heartbeat)},
+      {"loyal", v.loyal ? 1 : 0},
+      {"ready", v.ready ? 1 : 0},
+      {"accepting", v.accepting ? 1 : 0},
+      {"last_loyal", static_cast<long long>(v.last_loyal)},
+      {"last_ready", static_cast<long long>(v.last_ready)},
+      {"last_accepting", static_cast<long long>(v.last_accepting)},
+      {"first_run", static_cast<long long>(v.born)},
+      {"last_run", static_cast<long long>(v.last_run)},
+      {"cursed", static_cast<long long>(v.cursed)},
+      {"zerg", 0},
+      {"on_demand", v.file.on_demand},
+      {"uid", static_cast<long long>(::getuid())},
+      {"gid", static_cast<long long>(::getgid())},
+      {"monitor", v.file.monitor},
+      {"respawns", v.respawns},
+  };
+}
+
+json blacklist_json(const blacklist_entry& b) {
+  return {
+      {"id", b.name},
+      {"throttle_level", static_cast<long long>(b.throttle.count())},
+      {"attempt", b.attempts},
+      {"first_attempt", static_cast<long long>(b.first_attempt)},
+      {"last_attempt", static_cast<long long>(b.last_attempt)},
+  };
+}
+
+}  // namespace
+
+std::string stats_json(const emperor_core& core) {
+  json vassals = json::array();
+  for (const auto& [name, v] : core.vassals()) vassals.push_back(vassal_json(v));
+  json blacklist = json::array();
+  for (const auto& [name, b] : core.blacklist()) blacklist.push_back(blacklist_json(b));
+  const json doc = {
+      {"version", BROOD_VERSION},
+      {"pid", static_cast<long long>(::getpid())},
+      {"uid", static_cast<long long>(::getuid())},
+      {"gid", static_cast<long long>(::getgid())},
+      {"cwd", current_directory()},
+      {"emperor", core.config().sources},
+      {"emperor_tyrant", 0},
+      {"throttle_level", 0},
+      {"vassals", std::move(vassals)},
+      {"blacklist", std::move(blacklist)},
+  };
+  return doc.dump();
+}
+
+}  // namespace brood::emperor

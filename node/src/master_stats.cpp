@@ -1,0 +1,170 @@
+// master::stats_document: the node's stats snapshot (scoreboard, sockets, /proc, spoolers) as
+// uWSGI's stats JSON. Runs in the master for each stats connection.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <fstream>
+#include <string>
+#include <system_error>
+
+#include "brood/node/log.hpp"
+#include "master.hpp"
+#include "stats_json.hpp"
+
+#ifndef BROOD_VERSION
+#define BROOD_VERSION "unknown"
+#endif
+
+namespace brood::node {
+namespace {
+
+// "127.0.0.1:3031", "[::1]:3031" or the unix path ("@name" for an abstract one) of a bound socket.
+std::string socket_name(int fd, bool& tcp) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  tcp = false;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
+  char text[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+    tcp = true;
+    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    return std::string(text) + ':' + std::to_string(ntohs(in->sin_port));
+  }
+  if (ss.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    tcp = true;
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    return '[' + std::string(text) + "]:" + std::to_string(ntohs(in6->sin6_port));
+  }
+  if (ss.ss_family != AF_UNIX || len <= offsetof(sockaddr_un, sun_path)) return "?";
+  const auto* un = reinterpret_cast<const sockaddr_un*>(&ss);
+  std::string path(un->sun_path, len - offsetof(sockaddr_un, sun_path));
+  if (!path.empty() && path[0] == '\0') return '@' + path.substr(1);
+  return path.substr(0, path.find('\0'));
+}
+
+// A listening socket's name and backlog. Linux reports a listening TCP socket's current queue
+// in tcpi_unacked and its size in tcpi_sacked; a unix socket's queue is not known here (0).
+socket_stats probe_socket(int fd, int listen_queue, bool& tcp) {
+  socket_stats s;
+  s.name = socket_name(fd, tcp);
+  s.max_queue = static_cast<std::uint64_t>(listen_queue > 0 ? listen_queue : 0);
+  if (!tcp) return s;
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 && info.tcpi_sacked != 0) {
+    s.queue = info.tcpi_unacked;
+    s.max_queue = info.tcpi_sacked;
+  }
+  return s;
+}
+
+// rss and vsz in bytes from /proc/PID/statm (pages); 0 when the process is gone.
+void probe_memory(pid_t pid, worker_stats& w) {
+  if (pid <= 0) return;
+  std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
+  std::uint64_t size = 0;
+  std::uint64_t resident = 0;
+  if (!(statm >> size >> resident)) return;
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  w.vsz = size * page;
+  w.rss = resident * page;
+}
+
+std::string current_dir() {
+  std::string buf(4096, '\0');
+  if (::getcwd(buf.data(), buf.size()) == nullptr) return "";
+  return buf.c_str();
+}
+
+}  // namespace
+
+// Makes the scoreboard (before any worker is forked) and binds the stats server. True without
+// stats; false (logged) when either fails.
+bool master::start_stats() {
+  if (cfg_.stats.empty()) return true;
+  try {
+    board_ = std::make_unique<scoreboard>(slots_.size());
+  } catch (const std::system_error& e) {
+    log(e.what());
+    return false;
+  }
+  last_requests_.assign(slots_.size(), 0);
+  std::string why;
+  stats_ = std::make_unique<stats_server>(
+      loop_, cfg_.stats, [this] { return stats_document(); }, why);
+  if (stats_->error()) {
+    log(why);
+    stats_.reset();
+    return false;
+  }
+  log("*** Stats server enabled on ", stats_->name(), " fd: ", stats_->fd(), " ***");
+  return true;
+}
+
+// The worker of slot `id` as the scoreboard has it; delta_requests counts from the previous
+// document (last_requests_).
+worker_stats master::worker_snapshot(unsigned id) {
+  const scoreboard::slot& s = board_->at(id);
+  worker_stats w;
+  w.id = id;
+  w.pid = s.pid.load();
+  w.accepting = s.accepting.load() != 0;
+  w.requests = s.requests.load();
+  std::uint64_t& last = last_requests_[id - 1];
+  w.delta_requests = w.requests >= last ? w.requests - last : w.requests;
+  last = w.requests;
+  w.exceptions = s.exceptions.load();
+  w.busy = w.pid > 0 && s.in_request.load() > 0;
+  w.request_start = s.request_start_us.load() / 1000000;
+  probe_memory(static_cast<pid_t>(w.pid), w);
+  w.running_time = s.running_us.load();
+  w.last_spawn = s.last_spawn.load();
+  w.respawn_count = s.respawn_count.load();
+  w.tx = s.tx.load();
+  w.avg_rt = w.requests ? w.running_time / w.requests : 0;
+  w.write_errors = s.write_errors.load();
+  w.read_errors = s.read_errors.load();
+  return w;
+}
+
+std::string master::stats_document() {
+  node_stats doc;
+  doc.version = BROOD_VERSION;
+  doc.pid = ::getpid();
+  doc.uid = ::getuid();
+  doc.gid = ::getgid();
+  doc.cwd = current_dir();
+  bool load_known = false;
+  for (int fd : listen_fds_) {
+    bool tcp = false;
+    doc.sockets.push_back(probe_socket(fd, cfg_.listen_queue, tcp));
+    const std::uint64_t queue = doc.sockets.back().queue;
+    if (queue > doc.listen_queue) doc.listen_queue = queue;
+    if (tcp && !load_known) {
+      doc.load = queue;
+      load_known = true;
+    }
+  }
+  for (unsigned id = 1; id <= board_->size(); ++id) doc.workers.push_back(worker_snapshot(id));
+  if (const spooler_board* sb = spoolers_.board()) {
+    for (std::size_t i = 0; i < sb->size(); ++i) {
+      spooler_stats sp;
+      sp.dir = sb->dir(i);
+      sp.pid = sb->pid(i);
+      sp.tasks = sb->tasks_done(i);
+      sp.respawns = spoolers_.respawns(i);
+      sp.running = sp.pid > 0 && !sb->running(i).empty();
+      doc.spoolers.push_back(std::move(sp));
+    }
+  }
+  return stats_json(doc);
+}
+
+}  // namespace brood::node

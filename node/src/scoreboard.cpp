@@ -1,0 +1,79 @@
+// The scoreboard mapping and its master/worker bookkeeping.
+#include "scoreboard.hpp"
+
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <new>
+#include <system_error>
+
+namespace brood::node {
+namespace {
+
+static_assert(std::atomic<std::int32_t>::is_always_lock_free);
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+static_assert(std::atomic<std::int64_t>::is_always_lock_free);
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+// Set once in a forked worker (claim), read when its worker is made.
+std::atomic<scoreboard::slot*> current_slot{nullptr};
+
+std::int64_t unix_seconds() noexcept { return scoreboard_now_us() / 1000000; }
+
+}  // namespace
+
+scoreboard::scoreboard(std::size_t workers) : size_(workers) {
+  bytes_ = std::max<std::size_t>(1, size_) * sizeof(slot);
+  void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    throw std::system_error(errno, std::system_category(), "cannot map the stats scoreboard");
+  slots_ = static_cast<slot*>(p);
+  for (std::size_t i = 0; i < size_; ++i) new (&slots_[i]) slot();
+}
+
+scoreboard::~scoreboard() {
+  // A slot of this board must not outlive it as the current one (tests run workers in-process).
+  for (std::size_t i = 0; i < size_; ++i) {
+    slot* expected = &slots_[i];
+    current_slot.compare_exchange_strong(expected, nullptr);
+  }
+  ::munmap(slots_, bytes_);
+}
+
+void scoreboard::record_spawn(unsigned id, pid_t pid) noexcept {
+  slot& s = at(id);
+  s.pid.store(pid);
+  s.last_spawn.store(unix_seconds());
+  s.respawn_count.fetch_add(1);
+}
+
+void scoreboard::record_exit(unsigned id, pid_t pid) noexcept {
+  slot& s = at(id);
+  std::int32_t owner = pid;
+  if (!s.pid.compare_exchange_strong(owner, 0)) return;  // a newer worker owns the slot
+  s.in_request.store(0);
+  s.accepting.store(0);
+}
+
+void scoreboard::claim(unsigned id) noexcept {
+  slot& s = at(id);
+  s.pid.store(::getpid());
+  s.in_request.store(0);  // whatever a killed predecessor left
+  s.accepting.store(0);
+  current_slot.store(&s);
+}
+
+scoreboard::slot* current_worker_slot() noexcept { return current_slot.load(); }
+
+std::int64_t scoreboard_now_us() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+slot_recorder::slot_recorder() noexcept : slot_(current_worker_slot()), self_(::getpid()) {}
+
+}  // namespace brood::node

@@ -1,0 +1,112 @@
+#pragma once
+// The master's scoreboard: one slot per worker id in an anonymous MAP_SHARED mapping made before
+// the workers fork, so the master (stats server) reads what each worker counts. Made only when
+// the node serves stats: without it a worker records nothing (one null check per request).
+//
+// Writers: the master writes pid, last_spawn and respawn_count when it forks or reaps a worker;
+// a worker adds to the counters of its slot after each request. During a reload the retiring and
+// the new worker of one id share the slot for a while: the counters are fetch_add'ed (both add
+// up), while the per-request state (in_request, request_start, accepting) belongs to the slot's
+// owner, the process whose pid the slot holds. Every field is a lock-free atomic: safe across
+// processes, readers may see one request half-recorded (the counters are not one snapshot).
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace brood::node {
+
+class scoreboard {
+ public:
+  struct slot {
+    alignas(64) std::atomic<std::int32_t> pid{0};   // 0: no worker running
+    std::atomic<std::uint32_t> accepting{0};        // 1 while it accepts connections
+    std::atomic<std::int32_t> in_request{0};        // requests in flight (may read < 0: none)
+    std::atomic<std::int64_t> request_start_us{0};  // the latest started one, unix µs
+    std::atomic<std::uint64_t> requests{0};         // ended requests, answered or not
+    std::atomic<std::uint64_t> exceptions{0};       // answered with a failure reply (255/0)
+    std::atomic<std::uint64_t> tx{0};               // reply bytes written
+    std::atomic<std::uint64_t> running_us{0};       // time spent in requests
+    std::atomic<std::uint64_t> write_errors{0};     // replies that could not be written
+    std::atomic<std::uint64_t> read_errors{0};      // requests that could not be read
+    std::atomic<std::int64_t> last_spawn{0};        // unix seconds of the last fork
+    std::atomic<std::uint64_t> respawn_count{0};    // forks of this id, the first included
+  };
+
+  // `workers` slots (ids 1..workers). Throws std::system_error if the mapping cannot be made.
+  explicit scoreboard(std::size_t workers);
+  ~scoreboard();
+  scoreboard(const scoreboard&) = delete;
+  scoreboard& operator=(const scoreboard&) = delete;
+
+  std::size_t size() const noexcept { return size_; }
+  // REQUIRES: 1 <= id <= size().
+  slot& at(unsigned id) noexcept { return slots_[id - 1]; }
+  const slot& at(unsigned id) const noexcept { return slots_[id - 1]; }
+
+  // Master side: worker `id` was forked as `pid` (counts a spawn), or `pid` was reaped (clears
+  // the slot's per-request state if `pid` still owns it).
+  void record_spawn(unsigned id, pid_t pid) noexcept;
+  void record_exit(unsigned id, pid_t pid) noexcept;
+  // Worker side, in the forked worker before it serves: this process owns slot `id` and records
+  // into it from now on (set as current_worker_slot()).
+  void claim(unsigned id) noexcept;
+
+ private:
+  slot* slots_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t bytes_ = 0;
+};
+
+// The slot this worker process records into; nullptr when it has none (no stats, no master).
+scoreboard::slot* current_worker_slot() noexcept;
+
+// The current time as the scoreboard keeps it: unix µs.
+std::int64_t scoreboard_now_us() noexcept;
+
+// A worker's side of its slot (current_worker_slot() when made): a few relaxed atomic operations
+// and one clock read per call, nothing at all without a slot. Used on the worker's thread.
+class slot_recorder {
+ public:
+  slot_recorder() noexcept;
+
+  // A framed request is about to be answered; returns its start (for request_ended).
+  std::int64_t request_started() noexcept {
+    if (!slot_) return 0;
+    const std::int64_t now = scoreboard_now_us();
+    if (owner()) {
+      slot_->request_start_us.store(now, std::memory_order_relaxed);
+      slot_->in_request.fetch_add(1, std::memory_order_relaxed);
+    }
+    return now;
+  }
+  // The request that started at `start` ended: `tx` reply bytes written; `failure_reply`: the
+  // reply was a failure reply; `write_failed`: the reply could not be written completely.
+  void request_ended(std::int64_t start, std::size_t tx, bool failure_reply,
+                     bool write_failed) noexcept {
+    if (!slot_) return;
+    const std::int64_t took = scoreboard_now_us() - start;
+    constexpr auto relaxed = std::memory_order_relaxed;
+    slot_->requests.fetch_add(1, relaxed);
+    slot_->tx.fetch_add(tx, relaxed);
+    slot_->running_us.fetch_add(took > 0 ? static_cast<std::uint64_t>(took) : 0, relaxed);
+    if (failure_reply) slot_->exceptions.fetch_add(1, relaxed);
+    if (write_failed) slot_->write_errors.fetch_add(1, relaxed);
+    if (owner()) slot_->in_request.fetch_sub(1, relaxed);
+  }
+  void read_failed() noexcept {
+    if (slot_) slot_->read_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  void set_accepting(bool on) noexcept {
+    if (slot_ && owner()) slot_->accepting.store(on ? 1 : 0, std::memory_order_relaxed);
+  }
+
+ private:
+  bool owner() const noexcept { return slot_->pid.load(std::memory_order_relaxed) == self_; }
+
+  scoreboard::slot* slot_;
+  pid_t self_;
+};
+
+}  // namespace brood::node

@@ -1,0 +1,101 @@
+// stats_json: node_stats -> uWSGI's stats document, keys in uWSGI's order (ordered_json).
+#include "stats_json.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace brood::node {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::uint64_t flag(bool b) { return b ? 1 : 0; }
+
+// The one core of a worker: uWSGI's per-core counters; req_info is {} while idle.
+json core_json(const worker_stats& w) {
+  json core;
+  core["id"] = 0;
+  core["requests"] = w.requests;
+  core["static_requests"] = 0;
+  core["routed_requests"] = 0;
+  core["offloaded_requests"] = 0;
+  core["write_errors"] = w.write_errors;
+  core["read_errors"] = w.read_errors;
+  core["in_request"] = flag(w.busy);
+  core["vars"] = json::array({""});  // uWSGI ends the list with an empty string
+  json info = json::object();
+  if (w.busy) info["request_start"] = w.request_start;
+  core["req_info"] = std::move(info);
+  return core;
+}
+
+json worker_json(const worker_stats& w) {
+  json out;
+  out["id"] = w.id;
+  out["pid"] = w.pid;
+  out["accepting"] = flag(w.accepting);
+  out["requests"] = w.requests;
+  out["delta_requests"] = w.delta_requests;
+  out["exceptions"] = w.exceptions;
+  out["harakiri_count"] = 0;
+  out["signals"] = 0;
+  out["signal_queue"] = 0;
+  out["status"] = w.busy ? "busy" : "idle";
+  out["rss"] = w.rss;
+  out["vsz"] = w.vsz;
+  out["running_time"] = w.running_time;
+  out["last_spawn"] = w.last_spawn;
+  out["respawn_count"] = w.respawn_count;
+  out["tx"] = w.tx;
+  out["avg_rt"] = w.avg_rt;
+  out["apps"] = json::array();
+  out["cores"] = json::array({core_json(w)});
+  return out;
+}
+
+json socket_json(const socket_stats& s) {
+  json out;
+  out["name"] = s.name;
+  out["proto"] = s.proto;
+  out["queue"] = s.queue;
+  out["max_queue"] = s.max_queue;
+  out["shared"] = 0;
+  out["can_offload"] = 0;
+  return out;
+}
+
+json spooler_json(const spooler_stats& s) {
+  json out;
+  out["dir"] = s.dir;
+  out["pid"] = s.pid;
+  out["tasks"] = s.tasks;
+  out["respawns"] = s.respawns;
+  out["running"] = flag(s.running);
+  return out;
+}
+
+}  // namespace
+
+std::string stats_json(const node_stats& s) {
+  json doc;
+  doc["version"] = s.version;
+  doc["listen_queue"] = s.listen_queue;
+  doc["listen_queue_errors"] = s.listen_queue_errors;
+  doc["signal_queue"] = s.signal_queue;
+  doc["load"] = s.load;
+  doc["pid"] = s.pid;
+  doc["uid"] = s.uid;
+  doc["gid"] = s.gid;
+  doc["cwd"] = s.cwd;
+  doc["locks"] = json::array();
+  json& sockets = doc["sockets"] = json::array();
+  for (const socket_stats& sock : s.sockets) sockets.push_back(socket_json(sock));
+  json& workers = doc["workers"] = json::array();
+  for (const worker_stats& w : s.workers) workers.push_back(worker_json(w));
+  if (!s.spoolers.empty()) {
+    json& spoolers = doc["spoolers"] = json::array();
+    for (const spooler_stats& sp : s.spoolers) spoolers.push_back(spooler_json(sp));
+  }
+  return doc.dump(1, '\t', false, json::error_handler_t::replace);
+}
+
+}  // namespace brood::node

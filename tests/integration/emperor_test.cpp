@@ -1,0 +1,261 @@
+// The emperor end to end: a real `brood --emperor DIR` starting real brood vassals. Spawn,
+// reload on touch without a failed request, stop on removal, crash-loop throttling with growing
+// delays while another vassal is untouched, exit 26, heartbeat timeout, the emperor's death,
+// signals, and the stats JSON read field by field.
+#include <atomic>
+#include <fstream>
+#include <set>
+
+#include "emperor_fixture.hpp"
+
+namespace brood::testing {
+namespace {
+
+// True once `pid` has exited (gone, or a zombie waiting for its reaper).
+bool gone(pid_t pid) {
+  if (::kill(pid, 0) != 0) return true;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+}
+
+// Writes an executable shell script (an emperor-wrapper standing in for a vassal program).
+std::string write_script(const fs::path& path, const std::string& body) {
+  std::ofstream(path) << "#!/bin/sh\n" << body << "\n";
+  fs::permissions(path, fs::perms::owner_all);
+  return path.string();
+}
+
+using emperor_test = emperor_fixture;
+
+TEST_F(emperor_test, spawns_reloads_without_a_failed_request_and_stops_a_vassal) {
+  const std::string address = write_vassal("a");
+  start_emperor();
+  ASSERT_TRUE(eventually([&] { return ping_ok(address); })) << output();
+  ASSERT_TRUE(eventually([&] {
+    auto v = vassal("a.ini");
+    return v.is_object() && v["ready"] == 1 && v["accepting"] == 1 && v["loyal"] == 1;
+  })) << output();
+  const pid_t pid = vassal("a.ini")["pid"].get<pid_t>();
+  ASSERT_GT(pid, 0);
+
+  std::atomic<bool> done{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::thread pinger([&] {
+    while (!done) (ping_ok(address) ? ok : failed)++;
+  });
+  const auto touched = steady_clock::now();
+  touch("a.ini");
+  EXPECT_TRUE(logged(R"(workers reloaded \(reload 1\))")) << output();
+  const auto reloaded = steady_clock::now() - touched;
+  std::this_thread::sleep_for(200ms);
+  done = true;
+  pinger.join();
+  EXPECT_EQ(failed.load(), 0) << "of " << ok.load() + failed.load() << "\n" << output();
+  EXPECT_GT(ok.load(), 10);
+  EXPECT_LT(reloaded, 2s) << "inotify should report the touch at once";
+  EXPECT_EQ(vassal("a.ini")["pid"].get<pid_t>(), pid) << "a graceful reload keeps the master";
+
+  fs::remove(vassals() / "a.ini");
+  EXPECT_TRUE(eventually([&] { return gone(pid); }, 5s)) << output();
+  EXPECT_TRUE(eventually([&] { return vassal("a.ini").is_null() && stats().is_object(); }, 5s))
+      << output();
+  EXPECT_FALSE(ping_ok(address));
+}
+
+TEST_F(emperor_test, throttles_a_crash_loop_with_growing_delays_and_leaves_others_alone) {
+  const std::string good = write_vassal("good");
+  std::ofstream(vassals() / "bad.ini") << "[uwsgi]\nno-such-option = 1\n";
+  start_emperor();
+  ASSERT_TRUE(eventually([&] { return ping_ok(good); })) << output();
+  // emperor-throttle 200 ms doubling up to 800 ms: the deaths come at growing intervals.
+  ASSERT_TRUE(logged(R"(bad\.ini.*attempt 4)", 10s)) << output();
+  auto v = stats();
+  ASSERT_TRUE(v.is_object()) << output();
+  ASSERT_TRUE(v["blacklist"].is_array());
+  ASSERT_EQ(v["blacklist"].size(), 1u) << v.dump();
+  EXPECT_EQ(v["blacklist"][0]["id"], "bad.ini");
+  EXPECT_GE(v["blacklist"][0]["attempt"].get<int>(), 4);
+  EXPECT_EQ(v["blacklist"][0]["throttle_level"].get<int>(), 800) << v.dump();
+  EXPECT_TRUE(ping_ok(good));
+  EXPECT_EQ(vassal("good.ini")["respawns"], 0);
+  // SIGURG clears the blacklist.
+  emperor_->signal(SIGURG);
+  EXPECT_TRUE(logged("blacklist cleared")) << output();
+}
+
+TEST_F(emperor_test, a_vassal_exiting_with_26_is_not_respawned_until_its_file_changes) {
+  const std::string marker = (dir_ / "runs").string();
+  const std::string wrapper =
+      write_script(dir_ / "exile.sh", "echo run >> " + marker + "\nexit 26");
+  std::ofstream(vassals() / "x.ini") << "[uwsgi]\n";
+  start_emperor({"--emperor-wrapper", wrapper});
+  auto runs = [&] {
+    std::ifstream in(marker);
+    return static_cast<int>(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
+  };
+  ASSERT_TRUE(eventually([&] { return runs() == 1; })) << output();
+  std::this_thread::sleep_for(1500ms);  // more than a rescan and a throttle period
+  EXPECT_EQ(runs(), 1) << output();
+  touch("x.ini");
+  EXPECT_TRUE(eventually([&] { return runs() == 2; })) << output();
+}
+
+TEST_F(emperor_test, kills_a_vassal_whose_heartbeat_stops) {
+  // A vassal program that sends one heartbeat (26) and then hangs.
+  const std::string wrapper =
+      write_script(dir_ / "silent.sh", "printf '\\032' >&$UWSGI_EMPEROR_FD\nexec sleep 60");
+  std::ofstream(vassals() / "h.ini") << "[uwsgi]\n";
+  start_emperor({"--emperor-wrapper", wrapper, "--emperor-required-heartbeat", "1"});
+  ASSERT_TRUE(eventually([&] {
+    auto v = vassal("h.ini");
+    return v.is_object() && v["last_heartbeat"].get<long>() > 0;
+  })) << output();
+  const pid_t first = vassal("h.ini")["pid"].get<pid_t>();
+  EXPECT_TRUE(eventually([&] { return gone(first); }, 5s)) << output();
+  EXPECT_TRUE(eventually([&] {
+    auto v = vassal("h.ini");
+    return v.is_object() && v["respawns"].get<int>() >= 1;
+  })) << output();
+}
+
+TEST_F(emperor_test, vassals_stop_when_the_emperor_dies) {
+  const std::string address = write_vassal("a");
+  start_emperor();
+  ASSERT_TRUE(eventually([&] { return ping_ok(address); })) << output();
+  const pid_t pid = vassal("a.ini")["pid"].get<pid_t>();
+  ASSERT_GT(pid, 0);
+  ::kill(emperor_->pid(), SIGKILL);
+  EXPECT_TRUE(eventually([&] { return gone(pid); }, 5s));
+  EXPECT_FALSE(ping_ok(address));
+}
+
+TEST_F(emperor_test, hup_reloads_every_vassal_and_term_stops_them_all) {
+  const std::string a = write_vassal("a");
+  const std::string b = write_vassal("b");
+  start_emperor();
+  ASSERT_TRUE(eventually([&] { return ping_ok(a) && ping_ok(b); })) << output();
+  const pid_t pa = vassal("a.ini")["pid"].get<pid_t>();
+  const pid_t pb = vassal("b.ini")["pid"].get<pid_t>();
+  emperor_->signal(SIGUSR1);
+  EXPECT_TRUE(logged(R"(a\.ini)")) << output();
+  emperor_->signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] { return count(R"(workers reloaded \(reload 1\))") == 2; }))
+      << output();
+  emperor_->signal(SIGTERM);
+  auto status = emperor_->wait_exit(10s);
+  ASSERT_TRUE(status.has_value()) << output();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << output();
+  EXPECT_TRUE(gone(pa) && gone(pb));
+}
+
+TEST_F(emperor_test, starts_an_on_demand_vassal_on_its_first_connection) {
+  const std::string address = dead_address();
+  // The vassal file names no socket: it serves the one the emperor binds and hands it on fd 0.
+  std::ofstream(vassals() / "od.ini") << "[uwsgi]\nprocesses = 1\n";
+  std::ofstream(vassals() / "od.ini.socket") << address << "\n";
+  start_emperor({"--emperor-on-demand-extension", ".socket"});
+  ASSERT_TRUE(eventually([&] {
+    auto v = vassal("od.ini");
+    return v.is_object() && v["on_demand"] == address;
+  })) << output();
+  EXPECT_LE(vassal("od.ini")["pid"].get<int>(), 0) << "no process before the first connection";
+  EXPECT_TRUE(ping_ok(address, 10s)) << output();
+  EXPECT_GT(vassal("od.ini")["pid"].get<int>(), 0) << output();
+  EXPECT_TRUE(ping_ok(address));
+}
+
+TEST_F(emperor_test, stats_json_has_uwsgi_fields) {
+  write_vassal("a");
+  start_emperor();
+  ASSERT_TRUE(eventually([&] { return vassal("a.ini").is_object(); })) << output();
+  nlohmann::json doc = stats();
+  for (const char* key : {"version", "pid", "uid", "gid", "cwd", "emperor", "emperor_tyrant",
+                          "throttle_level", "vassals", "blacklist"})
+    EXPECT_TRUE(doc.contains(key)) << key << " in " << doc.dump();
+  EXPECT_EQ(doc["pid"].get<pid_t>(), emperor_->pid());
+  ASSERT_TRUE(doc["emperor"].is_array());
+  EXPECT_EQ(doc["emperor"][0], vassals().string());
+  nlohmann::json v = doc["vassals"][0];
+  for (const char* key : {"id",
+                          "pid",
+                          "born",
+                          "last_mod",
+                          "last_heartbeat",
+                          "loyal",
+                          "ready",
+                          "accepting",
+                          "last_loyal",
+                          "last_ready",
+                          "last_accepting",
+                          "first_run",
+                          "last_run",
+                          "cursed",
+                          "zerg",
+                          "on_demand",
+                          "uid",
+                          "gid",
+                          "monitor",
+                          "respawns"})
+    EXPECT_TRUE(v.contains(key)) << key << " in " << v.dump();
+  EXPECT_TRUE(v["id"].is_string());
+  EXPECT_TRUE(v["pid"].is_number_integer());
+  EXPECT_TRUE(v["on_demand"].is_string());
+  EXPECT_EQ(v["monitor"], vassals().string());
+  EXPECT_EQ(
+      v["last_mod"].get<long>(),
+      static_cast<long>(fs::file_time_type::clock::to_sys(fs::last_write_time(vassals() / "a.ini"))
+                            .time_since_epoch() /
+                        1s));
+}
+
+}  // namespace
+}  // namespace brood::testing
+
+namespace brood::testing {
+namespace {
+
+// Interop: real uWSGI 2.0.21 runs as a vassal of brood's emperor (emperor-wrapper
+// /usr/bin/uwsgi): it reports ready and loyal over the channel, reloads on a touch without a
+// failed request, and stops when its file is removed.
+TEST_F(emperor_test, runs_a_real_uwsgi_vassal) {
+  constexpr const char* uwsgi_binary = "/usr/bin/uwsgi";
+  if (::access(uwsgi_binary, X_OK) != 0) GTEST_SKIP() << "uwsgi is not installed";
+  const std::string address = dead_address();
+  std::ofstream(vassals() / "u.ini")
+      << "[uwsgi]\nplugin = ping\nsocket = " << address << "\nmaster = true\nprocesses = 1\n";
+  start_emperor({"--emperor-wrapper", uwsgi_binary});
+  ASSERT_TRUE(eventually([&] { return ping_ok(address); })) << output();
+  ASSERT_TRUE(eventually([&] {
+    auto v = vassal("u.ini");
+    return v.is_object() && v["ready"] == 1 && v["loyal"] == 1;
+  })) << output();
+  const pid_t pid = vassal("u.ini")["pid"].get<pid_t>();
+
+  std::atomic<bool> done{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::thread pinger([&] {
+    while (!done) (ping_ok(address) ? ok : failed)++;
+  });
+  // uWSGI re-execs its master on a reload and then sends accepting (5) again, not ready (1).
+  const long accepting_before = vassal("u.ini")["last_accepting"].get<long>();
+  std::this_thread::sleep_for(1100ms);  // the stats times have a one-second resolution
+  touch("u.ini");
+  EXPECT_TRUE(eventually([&] {
+    auto v = vassal("u.ini");
+    return v.is_object() && v["last_accepting"].get<long>() > accepting_before;
+  })) << output();
+  std::this_thread::sleep_for(200ms);
+  done = true;
+  pinger.join();
+  EXPECT_EQ(failed.load(), 0) << "of " << ok.load() + failed.load() << "\n" << output();
+
+  fs::remove(vassals() / "u.ini");
+  EXPECT_TRUE(eventually([&] { return gone(pid); }, 10s)) << output();
+  EXPECT_FALSE(ping_ok(address));
+}
+
+}  // namespace
+}  // namespace brood::testing
