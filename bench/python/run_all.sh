@@ -32,6 +32,7 @@ trap 'rm -f "$out"' EXIT
   "$python" "$here/wsgi_bench.py" "$build" "$load_client"
   "$python" "$here/fibcalc_bench.py" "$build"
   "$python" "$here/spooler_bench.py" "$build"
+  "$python" "$here/emperor_bench.py" "$build"
 } | tee "$out"
 
 if [[ ${BROOD_BENCH_RECORD:-1} != 0 ]]; then
