@@ -26,6 +26,7 @@ demo: build
 	examples/fibcalc/run.sh $(BUILD)
 	examples/mako/run.sh $(BUILD)
 	examples/spooler/run.sh $(BUILD)
+	examples/emperor/run.sh $(BUILD)
 
 test: test-release test-fuzz
 

@@ -16,9 +16,9 @@
 #include "brood/node/node.hpp"
 #include "brood/node/spool_client.hpp"
 #include "brood/node/spool_store.hpp"
-#include "brood/python/host.hpp"
 #include "commands.hpp"
 #include "options.hpp"
+#include "python_role.hpp"
 
 #ifndef BROOD_VERSION
 #define BROOD_VERSION "unknown"
@@ -53,14 +53,10 @@ bool stdin_is_listening_socket() {
   return ::getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening;
 }
 
-// The C++ spooler handler, unless the Python app set one (uwsgi.spooler).
-node::node_hooks with_spooler(node::node_hooks hooks, const node::spool_handler& spooler) {
-  if (!hooks.spooler) hooks.spooler = spooler;
-  return hooks;
-}
-
-int run_node_role(const options& opts, const router_setup& setup,
-                  const node::spool_handler& spooler) {
+int run_node_role(const options& opts, const std::vector<std::string>& args,
+                  const router_setup& setup, const node::spool_handler& spooler) {
+  if (opts.app.wanted())
+    if (std::optional<int> status = hand_over_python(args)) return *status;
   if (opts.config.sockets.empty() && !stdin_is_listening_socket()) {
     std::cerr << "brood: no socket configured (use --socket ADDR)\n";
     return status_usage;
@@ -71,15 +67,10 @@ int run_node_role(const options& opts, const router_setup& setup,
   node::router router(opts.config.limits);
   node::serve_remote_spool(router, std::move(*store));  // before setup: a program may replace it
   if (setup) setup(router);
-  if (!opts.app.wanted()) return node::run_node(opts.config, router, with_spooler({}, spooler));
-#ifdef BROOD_WITH_PYTHON
-  // Throws with the traceback when the app cannot load.
-  python::host host(opts.app, router, opts.config);
-  return node::run_node(opts.config, router, with_spooler(host.hooks(), spooler));
-#else
-  std::cerr << "brood: this brood was built without Python (module, wsgi-file)\n";
-  return status_usage;
-#endif
+  if (opts.app.wanted()) return run_with_python(opts, router, spooler);
+  node::node_hooks hooks;
+  hooks.spooler = spooler;
+  return node::run_node(opts.config, router, hooks);
 }
 
 int run_emperor_role(const options& opts) {
@@ -110,7 +101,7 @@ int run_role(const std::vector<std::string>& args, const router_setup& setup,
     return 0;
   }
   if (!parsed.options->emperor.sources.empty()) return run_emperor_role(*parsed.options);
-  return run_node_role(*parsed.options, setup, spooler);
+  return run_node_role(*parsed.options, args, setup, spooler);
 }
 
 }  // namespace

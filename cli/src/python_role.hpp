@@ -1,0 +1,30 @@
+#pragma once
+// How a program runs a node's Python application (module, wsgi-file). Two implementations, one
+// linked into each program:
+//  * embedded (python_role_embedded.cpp; `brood-python` and programs linking brood::cli): the
+//    interpreter runs in this process;
+//  * exec (python_role_exec.cpp; the `brood` command): `brood` execs `brood-python` from its own
+//    directory with the same arguments, so nodes, emperors and clients without Python never load
+//    libpython (a process starts in a third of the time).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "brood/node/router.hpp"
+#include "brood/node/spool.hpp"
+#include "options.hpp"
+
+namespace brood::cli {
+
+// Called first for a node that wants Python. nullopt: Python runs in this process, go on with
+// run_with_python(). Otherwise this program cannot run it: exec'd brood-python (never returns
+// on success) or the exit status after a logged failure. `args`: argv without the program name.
+// REQUIRES: nothing of the environment or the fds (UWSGI_EMPEROR_FD, an on-demand fd 0) has
+// been consumed yet.
+std::optional<int> hand_over_python(const std::vector<std::string>& args);
+
+// Loads the app into `router` and runs the node; the C++ `spooler` runs tasks unless the app
+// sets uwsgi.spooler. Throws with the traceback when the app cannot load.
+int run_with_python(const options& opts, node::router& router, const node::spool_handler& spooler);
+
+}  // namespace brood::cli

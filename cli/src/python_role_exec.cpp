@@ -1,0 +1,45 @@
+// The exec Python role (python_role.hpp): `brood` hands a Python node over to `brood-python`.
+#include <limits.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "python_role.hpp"
+
+namespace brood::cli {
+namespace {
+
+constexpr const char* python_program = "brood-python";
+
+// DIR/brood-python, DIR being the directory of this program; "" when it cannot be resolved.
+std::string python_program_path() {
+  char self[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return {};
+  std::string path(self, static_cast<std::size_t>(n));
+  return path.substr(0, path.rfind('/') + 1) + python_program;
+}
+
+}  // namespace
+
+std::optional<int> hand_over_python(const std::vector<std::string>& args) {
+  const std::string program = python_program_path();
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(program.c_str()));
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  if (!program.empty()) ::execv(program.c_str(), argv.data());
+  std::cerr << "brood: this node runs Python (module, wsgi-file), which brood hands over to "
+            << (program.empty() ? python_program : program)
+            << ": cannot run it: " << std::strerror(errno) << "\n";
+  return 2;
+}
+
+int run_with_python(const options&, node::router&, const node::spool_handler&) {
+  std::cerr << "brood: Python runs in brood-python, not in this program\n";
+  return 2;
+}
+
+}  // namespace brood::cli
