@@ -13,18 +13,6 @@ namespace {
 constexpr std::uint64_t max_seconds = 86400;
 constexpr std::uint64_t max_milliseconds = max_seconds * 1000;
 
-std::uint64_t number(const po::variables_map& vm, const char* name) {
-  return vm[name].as<std::uint64_t>();
-}
-
-std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
-  return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>{};
-}
-
-std::string text(const po::variables_map& vm, const char* name) {
-  return vm.count(name) ? vm[name].as<std::string>() : std::string{};
-}
-
 }  // namespace
 
 po::options_description emperor_option_group(unsigned help_width) {

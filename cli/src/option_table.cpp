@@ -109,10 +109,6 @@ po::options_description build_table() {
   return all;
 }
 
-std::uint64_t number(const po::variables_map& vm, const char* name) {
-  return vm[name].as<std::uint64_t>();
-}
-
 // True for the names of uWSGI's Python plugins: python, python3, python311, python3.11.
 bool python_plugin(std::string_view name) {
   if (name.substr(0, 6) != "python") return false;
@@ -136,10 +132,6 @@ void check_plugins(const po::variables_map& vm) {
       start = end + 1;
     }
   }
-}
-
-std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
-  return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
 }  // namespace

@@ -124,4 +124,16 @@ po::typed_value<std::vector<std::string>>* address_list_value() {
 
 po::typed_value<std::vector<std::string>>* string_list_value() { return new list_semantic(false); }
 
+std::uint64_t number(const po::variables_map& vm, const char* name) {
+  return vm[name].as<std::uint64_t>();
+}
+
+std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
+  return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+std::string text(const po::variables_map& vm, const char* name) {
+  return vm.count(name) ? vm[name].as<std::string>() : std::string{};
+}
+
 }  // namespace brood::cli

@@ -50,4 +50,10 @@ po::typed_value<std::vector<std::string>>* address_list_value();
 // Any repeatable string (ini files).
 po::typed_value<std::vector<std::string>>* string_list_value();
 
+// Reading stored options: an uint_value option that has a default; a repeatable string option
+// (empty when absent); a string option ("" when absent).
+std::uint64_t number(const po::variables_map& vm, const char* name);
+std::vector<std::string> strings(const po::variables_map& vm, const char* name);
+std::string text(const po::variables_map& vm, const char* name);
+
 }  // namespace brood::cli

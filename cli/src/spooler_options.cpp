@@ -15,14 +15,6 @@ constexpr std::uint64_t max_seconds = 86400;
 constexpr std::uint64_t max_milliseconds = max_seconds * 1000;
 constexpr std::uint64_t max_count = 1'000'000'000;
 
-std::uint64_t number(const po::variables_map& vm, const char* name) {
-  return vm[name].as<std::uint64_t>();
-}
-
-std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
-  return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>{};
-}
-
 }  // namespace
 
 po::options_description spooler_option_group(unsigned help_width) {

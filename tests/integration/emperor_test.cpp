@@ -151,6 +151,23 @@ TEST_F(emperor_test, hup_reloads_every_vassal_and_term_stops_them_all) {
   EXPECT_TRUE(gone(pa) && gone(pb));
 }
 
+TEST_F(emperor_test, uwsgi_vassal_variables_and_vassal_set_reach_the_vassals) {
+  // UWSGI_VASSAL_PROCESSES=3 in the emperor becomes UWSGI_PROCESSES=3 (an option) in the vassal;
+  // vassal-set adds `--set heartbeat=1` to its command line.
+  const std::string address = dead_address();
+  std::ofstream(vassals() / "a.ini") << "[uwsgi]\nsocket = " << address << "\n";
+  ::setenv("UWSGI_VASSAL_PROCESSES", "3", 1);
+  start_emperor({"--vassal-set", "heartbeat=1"});
+  ::unsetenv("UWSGI_VASSAL_PROCESSES");
+  ASSERT_TRUE(eventually([&] { return ping_ok(address); })) << output();
+  EXPECT_TRUE(eventually([&] { return count(R"(spawned uWSGI worker 3 )") == 1; })) << output();
+  EXPECT_EQ(count(R"(spawned uWSGI worker 4 )"), 0u) << output();
+  EXPECT_TRUE(eventually([&] {
+    auto v = vassal("a.ini");
+    return v.is_object() && v["last_heartbeat"].get<long>() > 0;
+  })) << output();
+}
+
 TEST_F(emperor_test, starts_an_on_demand_vassal_on_its_first_connection) {
   const std::string address = dead_address();
   // The vassal file names no socket: it serves the one the emperor binds and hands it on fd 0.
