@@ -1,15 +1,27 @@
 # Shared by the example scripts (source it): start local nodes on ephemeral loopback ports, find
 # their addresses, wait until they answer, and stop every one of them on any exit, error or Ctrl-C.
-#   REQUIRES: brood_bin (the brood command, used for `brood ping`) set before sourcing.
+#   use_build BUILD_DIR        sets brood_bin and python, checks brood and its Python package are
+#                              built, and puts the package on PYTHONPATH; call first
 #   cluster_init NAME          a log folder and the traps; call once
 #   start_node LOG CMD...      runs CMD in the background, stderr to $logs/LOG; prints nothing
 #   last_pid                   the pid of the node started last
 #   bound_address LOG PID      the "HOST:PORT" the node logged ("uwsgi socket 0 bound to TCP
 #                              address HOST:PORT fd F"), waiting at most 10 s
 #   wait_ready ADDR            waits at most 10 s for the node to answer a ping
+#   start_ready LOG CMD...     start_node, then sets ready_address to the node's address once it
+#                              answers (not in a $(...) subshell: the node must join pids)
 
 pids=()
 logs=""
+
+use_build() {
+  local build=$1
+  brood_bin=$build/cli/brood
+  python=${PYTHON:-/usr/bin/python3}
+  [[ -x $brood_bin ]] || { echo "run.sh: $brood_bin not built (run make build)" >&2; exit 2; }
+  [[ -d $build/python/brood ]] || { echo "run.sh: $build/python/brood not built" >&2; exit 2; }
+  export PYTHONPATH=$build/python${PYTHONPATH:+:$PYTHONPATH}
+}
 
 cluster_stop() {
   local status=$? log
@@ -64,4 +76,12 @@ wait_ready() {
   done
   echo "node $1 does not answer ping" >&2
   return 1
+}
+
+start_ready() {
+  local log=$1
+  shift
+  start_node "$log" "$@"
+  ready_address=$(bound_address "$log" "$(last_pid)")
+  wait_ready "$ready_address"
 }

@@ -9,12 +9,9 @@ set -euo pipefail
 
 build=${1:?usage: run.sh BUILD_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-brood_bin=$build/cli/brood
-python=${PYTHON:-/usr/bin/python3}
-[[ -x $brood_bin ]] || { echo "run.sh: $brood_bin not built (run make build)" >&2; exit 2; }
-export PYTHONPATH=$build/python${PYTHONPATH:+:$PYTHONPATH}
 # shellcheck source=../cluster.sh
 source "$here/../cluster.sh"
+use_build "$build"
 cluster_init emperor
 vassals=$logs/vassals
 mkdir "$vassals"

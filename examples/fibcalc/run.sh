@@ -10,13 +10,9 @@ build=${1:?usage: run.sh BUILD_DIR [NODES] [RANGE]}
 nodes=${2:-2}
 range=${3:-15000}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-brood_bin=$build/cli/brood
-python=${PYTHON:-/usr/bin/python3}
-[[ -x $brood_bin ]] || { echo "run.sh: $brood_bin not built (run make build)" >&2; exit 2; }
-[[ -d $build/python/brood ]] || { echo "run.sh: $build/python/brood not built" >&2; exit 2; }
-export PYTHONPATH=$build/python${PYTHONPATH:+:$PYTHONPATH}
 # shellcheck source=../cluster.sh
 source "$here/../cluster.sh"
+use_build "$build"
 cluster_init fibcalc
 
 for i in $(seq "$nodes"); do

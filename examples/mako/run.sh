@@ -10,23 +10,16 @@ set -euo pipefail
 build=${1:?usage: run.sh BUILD_DIR [COUNT]}
 count=${2:-10}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-brood_bin=$build/cli/brood
-python=${PYTHON:-/usr/bin/python3}
-[[ -x $brood_bin ]] || { echo "run.sh: $brood_bin not built (run make build)" >&2; exit 2; }
-[[ -d $build/python/brood ]] || { echo "run.sh: $build/python/brood not built" >&2; exit 2; }
-export PYTHONPATH=$build/python${PYTHONPATH:+:$PYTHONPATH}
 # shellcheck source=../cluster.sh
 source "$here/../cluster.sh"
+use_build "$build"
 cluster_init mako
 
-start_node template.log "$brood_bin" --socket 127.0.0.1:0 --module template_node --pythonpath "$here"
-template=$(bound_address template.log "$(last_pid)")
-wait_ready "$template"
-
-start_node web.log env MAKO_NODE="$template" "$brood_bin" --socket 127.0.0.1:0 --module web_node \
+start_ready template.log "$brood_bin" --socket 127.0.0.1:0 --module template_node --pythonpath "$here"
+template=$ready_address
+start_ready web.log env MAKO_NODE="$template" "$brood_bin" --socket 127.0.0.1:0 --module web_node \
   --pythonpath "$here"
-web=$(bound_address web.log "$(last_pid)")
-wait_ready "$web"
+web=$ready_address
 echo "template node: $template, web node: $web"
 echo "GET /?n=$count from the web node:"
 
