@@ -25,6 +25,8 @@ class call_category_impl final : public std::error_category {
         return "the connection broke mid-call";
       case call_errc::bad_request:
         return "the call could not be encoded";
+      case call_errc::interrupted:
+        return "interrupted by a signal";
     }
     return "unknown call error";
   }
@@ -46,6 +48,11 @@ std::error_code make_error_code(call_errc e) noexcept {
 }
 
 namespace client_detail {
+
+call_error interrupted_error(std::string_view address) {
+  return make(call_errc::interrupted,
+              "interrupted by a signal while waiting for " + std::string(address));
+}
 
 call_error timeout_error(std::string_view address, milliseconds timeout) {
   return make(call_errc::timeout, "timeout after " + std::to_string(timeout.count()) +

@@ -13,6 +13,8 @@ using std::chrono::milliseconds;
 
 // timeout: "timeout after 200 ms waiting for ADDR".
 call_error timeout_error(std::string_view address, milliseconds timeout);
+// A signal interrupted the wait and the interrupt check (client.hpp) abandoned the call.
+call_error interrupted_error(std::string_view address);
 // A failed connect, by errno: ECONNREFUSED / ENOENT / unreachable -> refused, others -> io.
 call_error connect_error(std::string_view address, int err);
 // refused: the address cannot be reached or resolved; `what` says why.

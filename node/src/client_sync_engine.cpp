@@ -4,11 +4,26 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <vector>
 
+#include "brood/node/client.hpp"
 #include "client_errors.hpp"
 #include "client_pool.hpp"
+
+namespace brood::node {
+namespace {
+
+std::atomic<interrupt_check> interrupt_check_{nullptr};  // set_interrupt_check (client.hpp)
+
+}  // namespace
+
+void set_interrupt_check(interrupt_check check) noexcept {
+  interrupt_check_.store(check, std::memory_order_release);
+}
+
+}  // namespace brood::node
 
 namespace brood::node::client_detail {
 namespace {
@@ -188,7 +203,7 @@ class engine {
     int wait_ms = static_cast<int>(std::min<long long>(left, again ? connect_again_ms : left));
     if (::poll(ts_.pfds.data(), ts_.pfds.size(), wait_ms) < 0) {
       int err = errno;
-      if (err == EINTR) return true;
+      if (err == EINTR) return !abandon_if_interrupted();
       for (sync_call& c : calls_) {
         if (c.state != phase::done) fail(c, io_error(c.address, err));
       }
@@ -201,6 +216,16 @@ class engine {
       for (sync_call& c : calls_) {
         if (c.state == phase::connect_again) connect_fresh(c);
       }
+    }
+    return true;
+  }
+
+  // After EINTR: asks the interrupt check; true when it said stop (every pending call failed).
+  bool abandon_if_interrupted() {
+    interrupt_check check = interrupt_check_.load(std::memory_order_acquire);
+    if (check == nullptr || !check()) return false;
+    for (sync_call& c : calls_) {
+      if (c.state != phase::done) fail(c, interrupted_error(c.address));
     }
     return true;
   }

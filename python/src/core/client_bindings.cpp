@@ -79,6 +79,14 @@ node::result<py::object> answer_of(const wire::value& v, std::string_view addres
                           "bad reply from " + std::string(address) + ": " + why};
 }
 
+// The client's interrupt check (client.hpp): runs Python's signal handlers when a signal broke a
+// call's wait; a handler that raised (Ctrl-C: KeyboardInterrupt) abandons the call, and its
+// exception, left set on this thread, is raised once the binding holds the GIL again.
+bool python_signal_raised() noexcept {
+  py::gil_scoped_acquire gil;
+  return PyErr_CheckSignals() != 0;
+}
+
 py::object send_message(py::handle address, int m1, int m2, py::handle obj, py::handle timeout) {
   std::string addr = address_arg(address);
   std::uint8_t x = modifier_arg(m1, "modifier1"), y = modifier_arg(m2, "modifier2");
@@ -119,6 +127,7 @@ py::list send_multi_message(py::iterable targets, int m1, int m2, py::handle tim
     py::gil_scoped_release nogil;
     rs = node::send_multi_message(ts, x, y, t);
   }
+  if (PyErr_Occurred()) throw py::error_already_set();  // a signal handler raised meanwhile
   py::list out(rs.size());
   for (std::size_t i = 0; i < rs.size(); ++i) {
     const std::string& addr = ts[i].address;
@@ -178,6 +187,7 @@ py::object decode(py::handle data) {
 }  // namespace
 
 void define_client(py::module_& m) {
+  node::set_interrupt_check(&python_signal_raised);
   m.def("send_message", &send_message, py::arg("address"), py::arg("modifier1"),
         py::arg("modifier2"), py::arg("obj"), py::arg("timeout") = 30.0,
         R"(Sends obj to the node at address and returns its answer.

@@ -72,6 +72,8 @@ PyObject* class_for(const node::call_error& e) {
       return classes->connection;
     case call_errc::bad_request:
       return classes->request;
+    case call_errc::interrupted:
+      return classes->error;  // only when no Python signal handler raised (raise_call_error)
   }
   return classes->error;
 }
@@ -112,6 +114,7 @@ py::object error_object(const node::call_error& e, std::string_view address) {
 }
 
 void raise_call_error(const node::call_error& e, std::string_view address) {
+  if (PyErr_Occurred()) throw py::error_already_set();  // a signal handler's (KeyboardInterrupt)
   py::object exc = error_object(e, address);
   PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
   throw py::error_already_set();

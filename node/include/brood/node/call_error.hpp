@@ -15,6 +15,7 @@ enum class call_errc {
   remote,       // the peer answered a failure (its handler raised); see remote_type/message
   io,           // the connection broke mid-call
   bad_request,  // the call could not be encoded (payload over 65535 bytes, bad address)
+  interrupted,  // a signal interrupted the wait and the interrupt check said stop (client.hpp)
 };
 
 const std::error_category& call_category() noexcept;

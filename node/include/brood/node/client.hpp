@@ -53,6 +53,14 @@ std::vector<message_result> send_multi_message(const std::vector<target>& target
 // Pings a node (modifier1 100). The answer is the node's warning text, empty when all is well.
 result<std::string> ping(std::string_view address, milliseconds timeout);
 
+// When a signal interrupts the wait of a sync call above (EINTR), the call asks the interrupt
+// check: true abandons it (every slot still pending fails with call_errc::interrupted), false
+// goes on waiting. One check per process, callable from any thread; null (the default) always
+// goes on. The Python module installs one that runs Python's signal handlers, so Ctrl-C during
+// a call raises KeyboardInterrupt at once instead of after the call's timeout.
+using interrupt_check = bool (*)() noexcept;
+void set_interrupt_check(interrupt_check check) noexcept;
+
 // Asynchronous client for Asio programs. Keeps a pool of connections per address.
 // Thread-safety: use it only from the thread(s) running its io_context, like an Asio socket.
 class client {
