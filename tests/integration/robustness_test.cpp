@@ -71,7 +71,8 @@ TEST_F(robustness_test, OversizePacketIsRefusedWithAnError) {
   auto info = wire::decode_error_reply(r->payload, wire::limits{});
   EXPECT_NE(info.message.find("5000"), std::string::npos) << info.message;
   EXPECT_TRUE(s.closed_by_peer(2s));
-  EXPECT_TRUE(node().count_lines(std::regex("invalid request block size: 5000")) > 0)
+  // The log line is read from the node's stderr by another thread: wait for it.
+  EXPECT_TRUE(node().wait_for_line(std::regex("invalid request block size: 5000"), 5s))
       << node().all_output();
   EXPECT_TRUE(echo_ok(address));
 }
