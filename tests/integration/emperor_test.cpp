@@ -140,7 +140,8 @@ TEST_F(emperor_test, hup_reloads_every_vassal_and_term_stops_them_all) {
   const pid_t pa = vassal("a.ini")["pid"].get<pid_t>();
   const pid_t pb = vassal("b.ini")["pid"].get<pid_t>();
   emperor_->signal(SIGUSR1);
-  EXPECT_TRUE(logged(R"(a\.ini)")) << output();
+  EXPECT_TRUE(logged(R"(^a\.ini running pid [0-9]+ ready)")) << output();
+  EXPECT_TRUE(logged(R"(^b\.ini running pid [0-9]+ ready)")) << output();
   emperor_->signal(SIGHUP);
   EXPECT_TRUE(eventually([&] { return count(R"(workers reloaded \(reload 1\))") == 2; }))
       << output();
