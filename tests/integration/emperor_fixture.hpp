@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,7 +39,7 @@ class emperor_fixture : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     fs::create_directory(dir_ / "vassals");
-    stats_ = dead_address();
+    stats_ = fresh_address();
   }
 
   void TearDown() override {
@@ -75,9 +76,18 @@ class emperor_fixture : public ::testing::Test {
     emperor_ = std::make_unique<node_process>(BROOD_BINARY, args);
   }
 
+  // A free loopback TCP address not handed out before in this test (dead_address alone may
+  // return the same port twice: nothing holds it between the calls).
+  std::string fresh_address() {
+    for (;;) {
+      std::string a = dead_address();
+      if (handed_out_.insert(a).second) return a;
+    }
+  }
+
   // Writes a brood vassal NAME.ini serving a free TCP port; returns the address.
   std::string write_vassal(const std::string& name, const std::string& more = "") {
-    std::string address = dead_address();
+    std::string address = fresh_address();
     std::ofstream(vassals() / (name + ".ini"))
         << "[uwsgi]\nsocket = " << address << "\nprocesses = 1\n"
         << more;
@@ -126,6 +136,7 @@ class emperor_fixture : public ::testing::Test {
   static bool alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
 
   fs::path dir_;
+  std::set<std::string> handed_out_;
   std::string stats_;
   std::unique_ptr<node_process> emperor_;
 };

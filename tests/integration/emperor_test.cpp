@@ -155,7 +155,7 @@ TEST_F(emperor_test, hup_reloads_every_vassal_and_term_stops_them_all) {
 TEST_F(emperor_test, uwsgi_vassal_variables_and_vassal_set_reach_the_vassals) {
   // UWSGI_VASSAL_PROCESSES=3 in the emperor becomes UWSGI_PROCESSES=3 (an option) in the vassal;
   // vassal-set adds `--set heartbeat=1` to its command line.
-  const std::string address = dead_address();
+  const std::string address = fresh_address();
   std::ofstream(vassals() / "a.ini") << "[uwsgi]\nsocket = " << address << "\n";
   ::setenv("UWSGI_VASSAL_PROCESSES", "3", 1);
   start_emperor({"--vassal-set", "heartbeat=1"});
@@ -170,7 +170,7 @@ TEST_F(emperor_test, uwsgi_vassal_variables_and_vassal_set_reach_the_vassals) {
 }
 
 TEST_F(emperor_test, starts_an_on_demand_vassal_on_its_first_connection) {
-  const std::string address = dead_address();
+  const std::string address = fresh_address();
   // The vassal file names no socket: it serves the one the emperor binds and hands it on fd 0.
   std::ofstream(vassals() / "od.ini") << "[uwsgi]\nprocesses = 1\n";
   std::ofstream(vassals() / "od.ini.socket") << address << "\n";
@@ -241,7 +241,7 @@ namespace {
 TEST_F(emperor_test, runs_a_real_uwsgi_vassal) {
   constexpr const char* uwsgi_binary = "/usr/bin/uwsgi";
   if (::access(uwsgi_binary, X_OK) != 0) GTEST_SKIP() << "uwsgi is not installed";
-  const std::string address = dead_address();
+  const std::string address = fresh_address();
   std::ofstream(vassals() / "u.ini")
       << "[uwsgi]\nplugin = ping\nsocket = " << address << "\nmaster = true\nprocesses = 1\n";
   start_emperor({"--emperor-wrapper", uwsgi_binary});
