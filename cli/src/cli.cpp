@@ -1,7 +1,6 @@
 // brood::cli::run: picks the role from argv (call, ping, spool, --help, --version, or a node).
 #include "brood/cli/cli.hpp"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <exception>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "brood/emperor/emperor.hpp"
+#include "brood/node/listener.hpp"
 #include "brood/node/node.hpp"
 #include "brood/node/spool_client.hpp"
 #include "brood/node/spool_store.hpp"
@@ -46,18 +46,12 @@ std::optional<std::shared_ptr<const node::spool_store>> open_spool_store(
   }
 }
 
-// An on-demand vassal gets its socket from the emperor on fd 0 (node::run_node adopts it).
-bool stdin_is_listening_socket() {
-  int listening = 0;
-  socklen_t len = sizeof(listening);
-  return ::getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening;
-}
-
 int run_node_role(const options& opts, const std::vector<std::string>& args,
                   const router_setup& setup, const node::spool_handler& spooler) {
   if (opts.app.wanted())
     if (std::optional<int> status = hand_over_python(args)) return *status;
-  if (opts.config.sockets.empty() && !stdin_is_listening_socket()) {
+  // An on-demand vassal gets its socket from its emperor on fd 0 (run_node adopts it).
+  if (opts.config.sockets.empty() && !node::is_listening_socket(STDIN_FILENO)) {
     std::cerr << "brood: no socket configured (use --socket ADDR)\n";
     return status_usage;
   }

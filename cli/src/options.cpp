@@ -1,12 +1,11 @@
 #include "options.hpp"
 
-#include <unistd.h>
-
 #include <cctype>
 #include <filesystem>
 #include <map>
 #include <sstream>
 
+#include "brood/node/child_process.hpp"
 #include "emperor_options.hpp"
 #include "ini.hpp"
 #include "option_table.hpp"
@@ -166,9 +165,7 @@ po::variables_map store_entries(const std::vector<entry>& entries,
 }  // namespace
 
 options_result parse_options(const std::vector<std::string>& args) {
-  std::vector<std::string> environment;
-  for (char** e = environ; e && *e; ++e) environment.emplace_back(*e);
-  return parse_options(args, environment);
+  return parse_options(args, node::environment_strings());
 }
 
 options_result parse_options(const std::vector<std::string>& args,

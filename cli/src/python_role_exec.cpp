@@ -1,11 +1,11 @@
 // The exec Python role (python_role.hpp): `brood` hands a Python node over to `brood-python`.
-#include <limits.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <iostream>
 
+#include "brood/node/child_process.hpp"
 #include "python_role.hpp"
 
 namespace brood::cli {
@@ -15,11 +15,9 @@ constexpr const char* python_program = "brood-python";
 
 // DIR/brood-python, DIR being the directory of this program; "" when it cannot be resolved.
 std::string python_program_path() {
-  char self[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0) return {};
-  std::string path(self, static_cast<std::size_t>(n));
-  return path.substr(0, path.rfind('/') + 1) + python_program;
+  const std::string self = node::self_exe();
+  if (self.empty()) return {};
+  return self.substr(0, self.rfind('/') + 1) + python_program;
 }
 
 }  // namespace

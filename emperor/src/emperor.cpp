@@ -26,16 +26,8 @@
 #include "brood/node/signal_source.hpp"
 #include "brood/node/stats_server.hpp"
 
-extern char** environ;
-
 namespace brood::emperor {
 namespace {
-
-std::vector<std::string> environment_strings() {
-  std::vector<std::string> out;
-  for (char** e = environ; e && *e; ++e) out.emplace_back(*e);
-  return out;
-}
 
 class emperor_process final : public launcher_events {
  public:
@@ -43,7 +35,7 @@ class emperor_process final : public launcher_events {
       : cfg_(cfg),
         signals_({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGURG, SIGUSR1, SIGCHLD, SIGWINCH}),
         launcher_(loop_, *this, cfg.listen_queue),
-        core_(cfg, launcher_, self_exe(), environment_strings()),
+        core_(cfg, launcher_, node::self_exe(), node::environment_strings()),
         monitor_(cfg.sources, cfg.on_demand_extension, cfg.on_demand_directory) {}
 
   int run() {

@@ -85,28 +85,25 @@ scan_changes vassal_monitor::scan() {
               found.end());
 
   scan_changes changes;
-  std::vector<vassal_file> now;
-  std::map<std::string, long> now_nsec;
+  std::vector<known_file> now;
   auto old = known_.begin();
   for (auto& f : found) {
     f.file.on_demand =
         on_demand_address(f.file.path, f.file.name, on_demand_extension_, on_demand_directory_);
-    for (; old != known_.end() && old->name < f.file.name; ++old)
-      changes.removed.push_back(old->name);
-    if (old == known_.end() || old->name != f.file.name) {
+    for (; old != known_.end() && old->file.name < f.file.name; ++old)
+      changes.removed.push_back(old->file.name);
+    if (old == known_.end() || old->file.name != f.file.name) {
       changes.added.push_back(f.file);
     } else {
-      if (old->mtime != f.file.mtime || known_nsec_[old->name] != f.mtime_nsec ||
-          old->on_demand != f.file.on_demand)
+      if (old->file.mtime != f.file.mtime || old->mtime_nsec != f.mtime_nsec ||
+          old->file.on_demand != f.file.on_demand)
         changes.changed.push_back(f.file);
       ++old;
     }
-    now_nsec[f.file.name] = f.mtime_nsec;
-    now.push_back(std::move(f.file));
+    now.push_back({std::move(f.file), f.mtime_nsec});
   }
-  for (; old != known_.end(); ++old) changes.removed.push_back(old->name);
+  for (; old != known_.end(); ++old) changes.removed.push_back(old->file.name);
   known_ = std::move(now);
-  known_nsec_ = std::move(now_nsec);
   return changes;
 }
 

@@ -88,17 +88,4 @@ std::unique_ptr<on_demand_socket> os_launcher::listen(const std::string& name,
                                               std::move(bound.fd));
 }
 
-std::string self_exe() {
-  std::string buf(PATH_MAX, '\0');
-  for (;;) {
-    const ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size());
-    if (n < 0) return {};
-    if (static_cast<std::size_t>(n) < buf.size()) {
-      buf.resize(static_cast<std::size_t>(n));
-      return buf;
-    }
-    buf.resize(buf.size() * 2);
-  }
-}
-
 }  // namespace brood::emperor

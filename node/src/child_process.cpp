@@ -1,5 +1,6 @@
 #include "brood/node/child_process.hpp"
 
+#include <limits.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,25 @@ std::string describe_exit(int wait_status) {
     return text;
   }
   return "ended with wait status " + std::to_string(wait_status);
+}
+
+std::string self_exe() {
+  std::string buf(PATH_MAX, '\0');
+  for (;;) {
+    const ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size());
+    if (n < 0) return {};
+    if (static_cast<std::size_t>(n) < buf.size()) {
+      buf.resize(static_cast<std::size_t>(n));
+      return buf;
+    }
+    buf.resize(buf.size() * 2);
+  }
+}
+
+std::vector<std::string> environment_strings() {
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) out.emplace_back(*e);
+  return out;
 }
 
 }  // namespace brood::node

@@ -194,12 +194,16 @@ std::error_code bind_socket(const address& addr, int backlog, bound_socket& out,
   return {};
 }
 
-std::optional<bound_socket> adopt_listening_fd(int fd) {
-  int listening = 0, type = 0;
+bool is_listening_socket(int fd) noexcept {
+  int listening = 0;
   socklen_t len = sizeof(listening);
-  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
-    return std::nullopt;
-  len = sizeof(type);
+  return ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening != 0;
+}
+
+std::optional<bound_socket> adopt_listening_fd(int fd) {
+  if (!is_listening_socket(fd)) return std::nullopt;
+  int type = 0;
+  socklen_t len = sizeof(type);
   if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
     return std::nullopt;
   sockaddr_storage sa{};

@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "brood/node/child_process.hpp"
 #include "brood/node/unique_fd.hpp"
 #include "os_launcher_fixture.hpp"
 
@@ -100,7 +101,7 @@ TEST_F(on_demand_socket_test, BadAddressIsRefused) {
 }
 
 TEST_F(on_demand_socket_test, SelfExeIsThisProgram) {
-  const std::string exe = self_exe();
+  const std::string exe = node::self_exe();
   ASSERT_FALSE(exe.empty());
   EXPECT_EQ(exe.front(), '/');
   EXPECT_TRUE(std::filesystem::equivalent(exe, "/proc/self/exe"));

@@ -9,7 +9,6 @@
 // inotify wakes the emperor at once when a watched directory changes; scan() is the only source
 // of truth, and the emperor also calls it every emperor-freq seconds. Not thread-safe.
 #include <ctime>
-#include <map>
 #include <set>
 #include <string>
 #include <system_error>
@@ -55,10 +54,13 @@ class vassal_monitor {
   std::vector<std::string> sources_;
   std::string on_demand_extension_;
   std::string on_demand_directory_;
-  std::vector<vassal_file> known_;  // by name, sorted
-  // st_mtim.tv_nsec of each known file at the last scan: two writes within one second still
-  // count as a change (vassal_file::mtime keeps whole seconds).
-  std::map<std::string, long> known_nsec_;
+  struct known_file {
+    vassal_file file;
+    // st_mtim.tv_nsec at the last scan: two writes within one second still count as a change
+    // (vassal_file::mtime keeps whole seconds).
+    long mtime_nsec = 0;
+  };
+  std::vector<known_file> known_;   // by name, sorted
   std::set<std::string> reported_;  // sources whose failure was logged (logged once)
   node::unique_fd inotify_;
 };

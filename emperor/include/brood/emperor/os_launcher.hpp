@@ -25,7 +25,4 @@ class os_launcher final : public process_launcher {
   int backlog_;
 };
 
-// The path of the running program (/proc/self/exe resolved), for vassals run without a wrapper.
-std::string self_exe();
-
 }  // namespace brood::emperor

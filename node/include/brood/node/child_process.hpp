@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace brood::node {
 
@@ -25,5 +26,11 @@ reaped_child reap_one() noexcept;
 // "exited with status 3" / "killed by signal 9 (Killed)" / "killed by signal 11 (Segmentation
 // fault), core dumped".
 std::string describe_exit(int wait_status);
+
+// The path of the running program (/proc/self/exe resolved); "" when it cannot be read.
+std::string self_exe();
+
+// The process's environment as "K=V" strings, in order.
+std::vector<std::string> environment_strings();
 
 }  // namespace brood::node

@@ -22,6 +22,9 @@ struct bound_socket {
 // denied").
 std::error_code bind_socket(const address& addr, int backlog, bound_socket& out, std::string& why);
 
+// True when `fd` is a socket listening for connections (SO_ACCEPTCONN).
+bool is_listening_socket(int fd) noexcept;
+
 // A listening socket handed over by the parent, as an emperor hands an on-demand vassal its
 // socket on fd 0 (UWSGI_FACTS.md §4.4): when `fd` is a listening stream socket (TCP or UNIX),
 // returns it described as bind_socket would (name from getsockname), owning a duplicate
