@@ -7,37 +7,12 @@ to have run them all (one line each in RESULTS) and prints those lines.
 Exit status 0 when every job ran within --timeout seconds, 1 otherwise.
 """
 import argparse
-import socket
-import struct
+import os
 import sys
 import time
 
-
-def vars_block(env):
-    """A uwsgi vars block: [u16 LE key_len][key][u16 LE value_len][value] for each item."""
-    out = b""
-    for key, value in env.items():
-        k, v = key.encode(), value.encode()
-        out += struct.pack("<H", len(k)) + k + struct.pack("<H", len(v)) + v
-    return out
-
-
-def get(address, path, query, timeout=30):
-    """(status line, body) of a web node's reply to GET path?query."""
-    host, port = address.rsplit(":", 1)
-    block = vars_block({"REQUEST_METHOD": "GET", "REQUEST_URI": path + "?" + query,
-                        "PATH_INFO": path, "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1",
-                        "SERVER_NAME": "localhost", "SERVER_PORT": "80"})
-    with socket.create_connection((host, int(port)), timeout) as s:
-        s.sendall(struct.pack("<BHB", 0, len(block), 0) + block)
-        reply = b""
-        while True:  # the reply is raw HTTP that ends when the node closes the connection
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
-    head, _, body = reply.partition(b"\r\n\r\n")
-    return head.split(b"\r\n", 1)[0].decode("latin-1"), body.decode("utf-8", "replace")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from uwsgi_get import get  # noqa: E402  (examples/uwsgi_get.py)
 
 
 def result_lines(path):
@@ -57,8 +32,8 @@ def main():
     a = p.parse_args()
     for job in range(1, a.tasks + 1):
         web = a.webs[(job - 1) % len(a.webs)]
-        status, body = get(web, "/", "job=%d&n=%d" % (job, 22 + job % 8))
-        sys.stdout.write(body)
+        status, body = get(web, "/?job=%d&n=%d" % (job, 22 + job % 8))
+        sys.stdout.write(body.decode("utf-8", "replace"))
         if " 200 " not in status + " ":
             print("enqueue.py: %s answered %s" % (web, status), file=sys.stderr)
             return 1
