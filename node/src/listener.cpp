@@ -126,7 +126,8 @@ constexpr int defer_accept_seconds = 5;
 
 // socket + SO_REUSEADDR + bind + listen. On failure `why` gets the failing step's reason; `fd`
 // stays open only when bind succeeded (a unix socket file then exists).
-std::error_code bind_listen(const raw_address& a, int backlog, unique_fd& fd, std::string& why) {
+std::error_code bind_listen(const raw_address& a, int backlog, accept_when when, unique_fd& fd,
+                            std::string& why) {
   fd.reset(::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return last_error();
   if (a.family() != AF_UNIX) {
@@ -143,7 +144,7 @@ std::error_code bind_listen(const raw_address& a, int backlog, unique_fd& fd, st
     why = "listen failed";
     return last_error();
   }
-  if (a.family() != AF_UNIX) {
+  if (a.family() != AF_UNIX && when == accept_when::first_bytes) {
     // Accept a connection only once its first request bytes are in: the worker's first read then
     // succeeds, and connections that send nothing never wake a worker. Best effort.
     int seconds = defer_accept_seconds;
@@ -154,7 +155,8 @@ std::error_code bind_listen(const raw_address& a, int backlog, unique_fd& fd, st
 
 }  // namespace
 
-std::error_code bind_socket(const address& addr, int backlog, bound_socket& out, std::string& why) {
+std::error_code bind_socket(const address& addr, int backlog, bound_socket& out, std::string& why,
+                            accept_when when) {
   const std::string shown =
       addr.type == address::kind::tcp ? addr.host + ":" + std::to_string(addr.port) : addr.path;
   raw_address raw;
@@ -176,7 +178,7 @@ std::error_code bind_socket(const address& addr, int backlog, bound_socket& out,
     }
   }
   unique_fd fd;
-  if (!ec) ec = bind_listen(raw, backlog, fd, detail);
+  if (!ec) ec = bind_listen(raw, backlog, when, fd, detail);
   const bool is_unix = addr.type == address::kind::unix_path;
   if (!ec && is_unix && ::chmod(addr.path.c_str(), 0666) != 0) {
     detail = "chmod 0666 failed";

@@ -1,8 +1,6 @@
 // stats_server: accept, write one document, close.
 #include "brood/node/stats_server.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -56,15 +54,11 @@ stats_server::stats_server(event_loop& loop, const std::string& address,
     why = "invalid stats address \"" + address + "\": " + why;
     return;
   }
-  error_ = bind_socket(*addr, stats_backlog, socket_, why);
+  // A stats client sends nothing: its connection is accepted at once.
+  error_ = bind_socket(*addr, stats_backlog, socket_, why, accept_when::connected);
   if (error_) {
     why = "stats server: " + why;
     return;
-  }
-  if (addr->type == address::kind::tcp) {
-    // bind_socket defers accept until the client's first bytes; a stats client sends none.
-    const int off = 0;
-    ::setsockopt(socket_.fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &off, sizeof off);
   }
   loop_.watch(socket_.fd.get(), [this] { on_readable(); });
 }

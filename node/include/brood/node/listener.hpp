@@ -16,11 +16,17 @@ struct bound_socket {
   unique_fd fd;      // listening, non-blocking, close-on-exec
 };
 
+// When a TCP connection is handed to accept(): once its first bytes are in (TCP_DEFER_ACCEPT:
+// uwsgi clients send first, and a connection that sends nothing never wakes a worker), or at
+// once (servers that speak first, such as a stats server).
+enum class accept_when { first_bytes, connected };
+
 // Binds and listens on `addr` with `backlog`. TCP: SO_REUSEADDR, IPv4 or IPv6 by host
-// (empty host: all IPv4 interfaces). Unix: a stale socket file is unlinked first; the file is
-// made 0666. On failure returns an error and sets `why` ("cannot bind 127.0.0.1:80: Permission
-// denied").
-std::error_code bind_socket(const address& addr, int backlog, bound_socket& out, std::string& why);
+// (empty host: all IPv4 interfaces), accepting per `when`. Unix: a stale socket file is unlinked
+// first; the file is made 0666. On failure returns an error and sets `why` ("cannot bind
+// 127.0.0.1:80: Permission denied").
+std::error_code bind_socket(const address& addr, int backlog, bound_socket& out, std::string& why,
+                            accept_when when = accept_when::first_bytes);
 
 // True when `fd` is a socket listening for connections (SO_ACCEPTCONN).
 bool is_listening_socket(int fd) noexcept;
