@@ -1,14 +1,12 @@
 #include "emperor_link.hpp"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <string>
 #include <utility>
 
@@ -36,30 +34,13 @@ emperor_link::emperor_link(unique_fd fd) {
     log("cannot use the emperor channel fd ", fd.get(), ": ", std::strerror(errno));
     return;
   }
-  void* shared = ::mmap(nullptr, sizeof(std::atomic<bool>), PROT_READ | PROT_WRITE,
-                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (shared == MAP_FAILED) {
-    log("cannot map the emperor loyal flag: ", std::strerror(errno));
+  try {
+    loyal_sent_ = shared_array<std::atomic<bool>>(1, "the emperor loyal flag");
+  } catch (const std::system_error& e) {
+    log(e.what());
     return;
   }
-  loyal_sent_ = new (shared) std::atomic<bool>(false);
   fd_ = std::move(fd);
-}
-
-emperor_link::~emperor_link() {
-  if (loyal_sent_) ::munmap(loyal_sent_, sizeof(std::atomic<bool>));
-}
-
-emperor_link::emperor_link(emperor_link&& other) noexcept
-    : fd_(std::move(other.fd_)), loyal_sent_(std::exchange(other.loyal_sent_, nullptr)) {}
-
-emperor_link& emperor_link::operator=(emperor_link&& other) noexcept {
-  if (this != &other) {
-    if (loyal_sent_) ::munmap(loyal_sent_, sizeof(std::atomic<bool>));
-    fd_ = std::move(other.fd_);
-    loyal_sent_ = std::exchange(other.loyal_sent_, nullptr);
-  }
-  return *this;
 }
 
 emperor_link emperor_link::from_environment() {
@@ -87,7 +68,7 @@ void emperor_link::send(vassal_message m) const noexcept {
 }
 
 void emperor_link::send_loyal_once() const noexcept {
-  if (!active() || loyal_sent_->exchange(true)) return;
+  if (!active() || loyal_sent_[0].exchange(true)) return;
   send(vassal_message::loyal);
 }
 

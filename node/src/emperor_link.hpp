@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "brood/node/emperor_protocol.hpp"
+#include "brood/node/shared_array.hpp"
 #include "brood/node/unique_fd.hpp"
 
 namespace brood::node {
@@ -20,9 +21,8 @@ class emperor_link {
   // Adopts `fd` as the channel: makes it close-on-exec and non-blocking and maps the "loyal was
   // sent" flag shared with the processes forked afterwards. An invalid fd gives an inactive link.
   explicit emperor_link(unique_fd fd);
-  ~emperor_link();
-  emperor_link(emperor_link&& other) noexcept;
-  emperor_link& operator=(emperor_link&& other) noexcept;
+  emperor_link(emperor_link&& other) noexcept = default;
+  emperor_link& operator=(emperor_link&& other) noexcept = default;
   emperor_link(const emperor_link&) = delete;
   emperor_link& operator=(const emperor_link&) = delete;
 
@@ -49,7 +49,8 @@ class emperor_link {
 
  private:
   unique_fd fd_;
-  std::atomic<bool>* loyal_sent_ = nullptr;  // MAP_SHARED: shared with the forked workers
+  // Shared with the forked workers; set by the const send_loyal_once().
+  mutable shared_array<std::atomic<bool>> loyal_sent_;
 };
 
 }  // namespace brood::node

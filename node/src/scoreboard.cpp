@@ -1,13 +1,11 @@
 // The scoreboard mapping and its master/worker bookkeeping.
 #include "scoreboard.hpp"
 
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <new>
 #include <system_error>
 
 namespace brood::node {
@@ -25,22 +23,14 @@ std::int64_t unix_seconds() noexcept { return scoreboard_now_us() / 1000000; }
 
 }  // namespace
 
-scoreboard::scoreboard(std::size_t workers) : size_(workers) {
-  bytes_ = std::max<std::size_t>(1, size_) * sizeof(slot);
-  void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED)
-    throw std::system_error(errno, std::system_category(), "cannot map the stats scoreboard");
-  slots_ = static_cast<slot*>(p);
-  for (std::size_t i = 0; i < size_; ++i) new (&slots_[i]) slot();
-}
+scoreboard::scoreboard(std::size_t workers) : slots_(workers, "the stats scoreboard") {}
 
 scoreboard::~scoreboard() {
   // A slot of this board must not outlive it as the current one (tests run workers in-process).
-  for (std::size_t i = 0; i < size_; ++i) {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
     slot* expected = &slots_[i];
     current_slot.compare_exchange_strong(expected, nullptr);
   }
-  ::munmap(slots_, bytes_);
 }
 
 void scoreboard::record_spawn(unsigned id, pid_t pid) noexcept {

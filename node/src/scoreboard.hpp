@@ -15,6 +15,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "brood/node/shared_array.hpp"
+
 namespace brood::node {
 
 class scoreboard {
@@ -40,7 +42,7 @@ class scoreboard {
   scoreboard(const scoreboard&) = delete;
   scoreboard& operator=(const scoreboard&) = delete;
 
-  std::size_t size() const noexcept { return size_; }
+  std::size_t size() const noexcept { return slots_.size(); }
   // REQUIRES: 1 <= id <= size().
   slot& at(unsigned id) noexcept { return slots_[id - 1]; }
   const slot& at(unsigned id) const noexcept { return slots_[id - 1]; }
@@ -54,9 +56,7 @@ class scoreboard {
   void claim(unsigned id) noexcept;
 
  private:
-  slot* slots_ = nullptr;
-  std::size_t size_ = 0;
-  std::size_t bytes_ = 0;
+  shared_array<slot> slots_;
 };
 
 // The slot this worker process records into; nullptr when it has none (no stats, no master).

@@ -2,13 +2,11 @@
 // workers and the spooler processes all see the same slots. Every field is a lock-free atomic
 // (safe across processes); the running-task path is kept in atomic words behind a sequence
 // counter, so a reader never sees a torn path even while its owner rewrites it.
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <new>
 #include <system_error>
 
 #include "brood/node/spooler.hpp"
@@ -37,18 +35,11 @@ struct spooler_board::shared {
   std::atomic<std::uint64_t> path[path_words];
 };
 
-spooler_board::spooler_board(std::vector<std::string> slot_dirs) : dirs_(std::move(slot_dirs)) {
-  bytes_ = std::max<std::size_t>(1, dirs_.size()) * sizeof(shared);
-  void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED)
-    throw std::system_error(errno, std::system_category(), "cannot map the spooler board");
-  mem_ = static_cast<shared*>(p);
-  for (std::size_t i = 0; i < dirs_.size(); ++i) new (&mem_[i]) shared();
-}
+spooler_board::spooler_board(std::vector<std::string> slot_dirs)
+    : dirs_(std::move(slot_dirs)), mem_(dirs_.size(), "the spooler board") {}
 
 spooler_board::~spooler_board() {
   if (current_board.load() == this) current_board.store(nullptr);
-  ::munmap(mem_, bytes_);
 }
 
 std::size_t spooler_board::size() const noexcept { return dirs_.size(); }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "brood/node/config.hpp"
+#include "brood/node/shared_array.hpp"
 #include "brood/node/spool.hpp"
 #include "brood/node/spool_store.hpp"
 
@@ -59,8 +60,7 @@ class spooler_board {
  private:
   struct shared;
   std::vector<std::string> dirs_;
-  shared* mem_ = nullptr;
-  std::size_t bytes_ = 0;
+  shared_array<shared> mem_;
 };
 
 // The node's board in this process (run_node sets it before forking; nullptr when the node has
