@@ -9,7 +9,7 @@
 #include <iostream>
 
 #include "bench_util.hpp"
-#include "brood/node/client.hpp"
+#include "brood/client/client.hpp"
 #include "node_process.hpp"
 #include "raw_socket.hpp"
 
@@ -33,7 +33,7 @@ std::vector<double> brood_keepalive(const std::string& address, int n) {
   s.reserve(n);
   for (int i = 0; i < n; ++i) {
     auto t = bench::clock::now();
-    auto r = node::send_message(address, 33, 0, msg, 2s);
+    auto r = client::send_message(address, 33, 0, msg, 2s);
     s.push_back(bench::micros_since(t));
     if (!r) {
       std::cerr << "brood call failed: " << r.error().message << "\n";

@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "bench_util.hpp"
-#include "brood/node/client.hpp"
+#include "brood/client/client.hpp"
 #include "node_process.hpp"
 #include "raw_socket.hpp"
 
@@ -20,12 +20,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::vector<double> time_multi(const std::vector<node::target>& targets, milliseconds timeout,
+std::vector<double> time_multi(const std::vector<client::target>& targets, milliseconds timeout,
                                int n, std::size_t expect_ok) {
   std::vector<double> s;
   for (int i = 0; i < n; ++i) {
     auto t = bench::clock::now();
-    auto results = node::send_multi_message(targets, 33, 0, timeout);
+    auto results = client::send_multi_message(targets, 33, 0, timeout);
     s.push_back(bench::micros_since(t));
     std::size_t ok = 0;
     for (auto& r : results) ok += r ? 1 : 0;
@@ -45,7 +45,7 @@ struct placement {
 
 void run(const placement& p, int iterations, bool dead_node_figures) {
   std::vector<std::unique_ptr<testing::node_process>> nodes;
-  std::vector<node::target> targets;
+  std::vector<client::target> targets;
   for (int i = 0; i < 8; ++i) {
     nodes.push_back(std::make_unique<testing::node_process>(
         BROOD_PRIMES_NODE, std::vector<std::string>{"--processes", "1", "--socket", "127.0.0.1:0"},
@@ -65,7 +65,7 @@ void run(const placement& p, int iterations, bool dead_node_figures) {
   for (int r = 0; r < 5; ++r) {
     for (int i = 0; i < iterations / 5; ++i) {
       auto t = bench::clock::now();
-      if (!node::send_message(targets[0].address, 33, 0, targets[0].message, 1s)) std::exit(1);
+      if (!client::send_message(targets[0].address, 33, 0, targets[0].message, 1s)) std::exit(1);
       single.push_back(bench::micros_since(t));
     }
     auto m = time_multi(targets, 1s, iterations / 5, 8);

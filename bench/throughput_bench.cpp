@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "bench_util.hpp"
-#include "brood/node/client.hpp"
+#include "brood/client/client.hpp"
 #include "node_process.hpp"
 
 using namespace brood;
@@ -46,7 +46,7 @@ struct brood_call {
   wire::value msg{wire::binary{wire::bytes(62, 0x11)}};
   int open() { return 0; }
   bool once(int) {
-    auto r = node::send_message(address, 33, 0, msg, 2s);
+    auto r = client::send_message(address, 33, 0, msg, 2s);
     if (!r) std::cerr << r.error().message << "\n";
     return bool(r);
   }

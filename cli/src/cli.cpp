@@ -11,11 +11,12 @@
 #include <system_error>
 #include <vector>
 
+#include "brood/client/spool.hpp"
 #include "brood/emperor/emperor.hpp"
-#include "brood/node/listener.hpp"
 #include "brood/node/node.hpp"
-#include "brood/node/spool_client.hpp"
-#include "brood/node/spool_store.hpp"
+#include "brood/node/remote_spool.hpp"
+#include "brood/os/listener.hpp"
+#include "brood/spooler/spool_store.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "python_role.hpp"
@@ -32,13 +33,13 @@ constexpr int status_usage = 2;
 
 // The store modifier1 17 writes into: every spooler and spooler-external dir, or null when the
 // node has none. A dir that cannot be created or resolved is reported (status 2).
-std::optional<std::shared_ptr<const node::spool_store>> open_spool_store(
-    const node::spooler_config& cfg, int& status) {
-  if (!cfg.any()) return std::shared_ptr<const node::spool_store>();
+std::optional<std::shared_ptr<const spooler::spool_store>> open_spool_store(
+    const spooler::spooler_config& cfg, int& status) {
+  if (!cfg.any()) return std::shared_ptr<const spooler::spool_store>();
   std::vector<std::string> dirs = cfg.dirs;
   dirs.insert(dirs.end(), cfg.external_dirs.begin(), cfg.external_dirs.end());
   try {
-    return std::make_shared<const node::spool_store>(dirs);
+    return std::make_shared<const spooler::spool_store>(dirs);
   } catch (const std::system_error& e) {
     std::cerr << "brood: cannot use the spooler dir: " << e.what() << "\n";
     status = status_usage;
@@ -47,11 +48,11 @@ std::optional<std::shared_ptr<const node::spool_store>> open_spool_store(
 }
 
 int run_node_role(const options& opts, const std::vector<std::string>& args,
-                  const router_setup& setup, const node::spool_handler& spooler) {
+                  const router_setup& setup, const spooler::spool_handler& spooler) {
   if (opts.app.wanted())
     if (std::optional<int> status = hand_over_python(args)) return *status;
   // An on-demand vassal gets its socket from its emperor on fd 0 (run_node adopts it).
-  if (opts.config.sockets.empty() && !node::is_listening_socket(STDIN_FILENO)) {
+  if (opts.config.sockets.empty() && !os::is_listening_socket(STDIN_FILENO)) {
     std::cerr << "brood: no socket configured (use --socket ADDR)\n";
     return status_usage;
   }
@@ -77,7 +78,7 @@ int run_emperor_role(const options& opts) {
 }
 
 int run_role(const std::vector<std::string>& args, const router_setup& setup,
-             const node::spool_handler& spooler) {
+             const spooler::spool_handler& spooler) {
   if (!args.empty() && args.front() == "call") return run_call({args.begin() + 1, args.end()});
   if (!args.empty() && args.front() == "ping") return run_ping({args.begin() + 1, args.end()});
   if (!args.empty() && args.front() == "spool") return run_spool({args.begin() + 1, args.end()});
@@ -102,7 +103,7 @@ int run_role(const std::vector<std::string>& args, const router_setup& setup,
 
 int run(int argc, char** argv, const router_setup& setup) { return run(argc, argv, setup, {}); }
 
-int run(int argc, char** argv, const router_setup& setup, const node::spool_handler& spooler) {
+int run(int argc, char** argv, const router_setup& setup, const spooler::spool_handler& spooler) {
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   try {
     return run_role(args, setup, spooler);

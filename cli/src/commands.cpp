@@ -7,9 +7,9 @@
 #include <iostream>
 #include <optional>
 
-#include "brood/node/address.hpp"
-#include "brood/node/client.hpp"
-#include "brood/node/spool_client.hpp"
+#include "brood/client/client.hpp"
+#include "brood/client/spool.hpp"
+#include "brood/os/address.hpp"
 #include "brood/wire/modifier.hpp"
 #include "json_value.hpp"
 #include "option_values.hpp"
@@ -45,7 +45,7 @@ po::variables_map parse_words(const std::vector<std::string>& args, po::options_
     if (!vm.count("address"))
       throw option_error(std::string(command) + ": missing ADDR (brood " + command + " --help)");
     std::string why;
-    if (!node::parse_address(vm["address"].as<std::string>(), &why))
+    if (!os::parse_address(vm["address"].as<std::string>(), &why))
       throw option_error(std::string(command) + ": bad address: " + why);
   }
   return vm;
@@ -71,7 +71,7 @@ std::chrono::milliseconds to_timeout(const po::variables_map& vm) {
       static_cast<std::int64_t>(std::ceil(vm["timeout"].as<double>() * 1000)));
 }
 
-std::string describe(const node::call_error& e) {
+std::string describe(const client::call_error& e) {
   if (e.remote_type.empty() || e.message.find(e.remote_type) != std::string::npos) return e.message;
   return e.remote_type + ": " + e.message;
 }
@@ -114,8 +114,8 @@ po::options_description spool_options() {
 }
 
 // The task vars of `brood spool`: every KEY=VALUE word (VALUE may contain '=', may be empty).
-std::optional<node::spool_vars> spool_task_vars(const po::variables_map& vm, int& status) {
-  node::spool_vars vars;
+std::optional<wire::spool_vars> spool_task_vars(const po::variables_map& vm, int& status) {
+  wire::spool_vars vars;
   if (!vm.count("vars")) return vars;
   for (const std::string& word : vm["vars"].as<std::vector<std::string>>()) {
     std::size_t eq = word.find('=');
@@ -155,7 +155,7 @@ int run_call(const std::vector<std::string>& args) {
   auto message = call_message(*vm, status);
   if (!message) return status;
   const std::string address = (*vm)["address"].as<std::string>();
-  auto answer = node::send_message(
+  auto answer = client::send_message(
       address, static_cast<std::uint8_t>((*vm)["modifier1"].as<std::uint64_t>()),
       static_cast<std::uint8_t>((*vm)["modifier2"].as<std::uint64_t>()), *message, to_timeout(*vm));
   if (!answer) {
@@ -180,7 +180,7 @@ int run_spool(const std::vector<std::string>& args) {
   if (!vars) return status;
   const std::string address = (*vm)["address"].as<std::string>();
   const std::string body = vm->count("body") ? (*vm)["body"].as<std::string>() : std::string();
-  auto answer = node::spool(address, *vars, body, to_timeout(*vm));
+  auto answer = client::spool(address, *vars, body, to_timeout(*vm));
   if (!answer) {
     std::cerr << "brood: spool to " << address << " failed: " << describe(answer.error()) << "\n";
     return 1;
@@ -200,7 +200,7 @@ int run_ping(const std::vector<std::string>& args) {
   }
   const std::string address = (*vm)["address"].as<std::string>();
   auto start = std::chrono::steady_clock::now();
-  auto answer = node::ping(address, to_timeout(*vm));
+  auto answer = client::ping(address, to_timeout(*vm));
   std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
   if (!answer) {
     std::cerr << "brood: ping to " << address << " failed: " << describe(answer.error()) << "\n";

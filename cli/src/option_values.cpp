@@ -5,7 +5,7 @@
 #include <charconv>
 #include <cmath>
 
-#include "brood/node/address.hpp"
+#include "brood/os/address.hpp"
 
 namespace brood::cli {
 namespace {
@@ -88,7 +88,7 @@ class list_semantic : public po::typed_value<std::vector<std::string>> {
     const std::string& s = single_token(tokens);
     if (s.empty()) throw bad_value(s, "empty value");
     std::string why;
-    if (addresses_ && !node::parse_address(s, &why)) throw bad_value(s, why);
+    if (addresses_ && !os::parse_address(s, &why)) throw bad_value(s, why);
     list.push_back(s);
   }
 

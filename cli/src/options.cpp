@@ -5,7 +5,7 @@
 #include <map>
 #include <sstream>
 
-#include "brood/node/child_process.hpp"
+#include "brood/os/child_process.hpp"
 #include "emperor_options.hpp"
 #include "ini.hpp"
 #include "option_table.hpp"
@@ -165,7 +165,7 @@ po::variables_map store_entries(const std::vector<entry>& entries,
 }  // namespace
 
 options_result parse_options(const std::vector<std::string>& args) {
-  return parse_options(args, node::environment_strings());
+  return parse_options(args, os::environment_strings());
 }
 
 options_result parse_options(const std::vector<std::string>& args,

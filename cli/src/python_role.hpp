@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "brood/node/router.hpp"
-#include "brood/node/spool.hpp"
+#include "brood/spooler/spool.hpp"
 #include "options.hpp"
 
 namespace brood::cli {
@@ -25,6 +25,7 @@ std::optional<int> hand_over_python(const std::vector<std::string>& args);
 
 // Loads the app into `router` and runs the node; the C++ `spooler` runs tasks unless the app
 // sets uwsgi.spooler. Throws with the traceback when the app cannot load.
-int run_with_python(const options& opts, node::router& router, const node::spool_handler& spooler);
+int run_with_python(const options& opts, node::router& router,
+                    const spooler::spool_handler& spooler);
 
 }  // namespace brood::cli

@@ -11,7 +11,8 @@ namespace brood::cli {
 
 std::optional<int> hand_over_python(const std::vector<std::string>&) { return std::nullopt; }
 
-int run_with_python(const options& opts, node::router& router, const node::spool_handler& spooler) {
+int run_with_python(const options& opts, node::router& router,
+                    const spooler::spool_handler& spooler) {
 #ifdef BROOD_WITH_PYTHON
   python::host host(opts.app, router, opts.config);
   node::node_hooks hooks = host.hooks();

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <iostream>
 
-#include "brood/node/child_process.hpp"
+#include "brood/os/child_process.hpp"
 #include "python_role.hpp"
 
 namespace brood::cli {
@@ -15,7 +15,7 @@ constexpr const char* python_program = "brood-python";
 
 // DIR/brood-python, DIR being the directory of this program; "" when it cannot be resolved.
 std::string python_program_path() {
-  const std::string self = node::self_exe();
+  const std::string self = os::self_exe();
   if (self.empty()) return {};
   return self.substr(0, self.rfind('/') + 1) + python_program;
 }
@@ -35,7 +35,7 @@ std::optional<int> hand_over_python(const std::vector<std::string>& args) {
   return 2;
 }
 
-int run_with_python(const options&, node::router&, const node::spool_handler&) {
+int run_with_python(const options&, node::router&, const spooler::spool_handler&) {
   std::cerr << "brood: Python runs in brood-python, not in this program\n";
   return 2;
 }

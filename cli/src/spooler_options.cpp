@@ -50,10 +50,10 @@ po::options_description spooler_option_group(unsigned help_width) {
   return spooler;
 }
 
-node::spooler_config to_spooler_config(const po::variables_map& vm) {
+spooler::spooler_config to_spooler_config(const po::variables_map& vm) {
   using std::chrono::milliseconds;
   using std::chrono::seconds;
-  node::spooler_config s;
+  spooler::spooler_config s;
   s.dirs = strings(vm, "spooler");
   s.external_dirs = strings(vm, "spooler-external");
   s.processes = static_cast<unsigned>(number(vm, "spooler-processes"));

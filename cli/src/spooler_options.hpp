@@ -1,6 +1,6 @@
 #pragma once
 // The spooler options (UWSGI_FACTS.md §3.6, plus brood's retry options) and their conversion to
-// node::spooler_config. Part of the one option table (option_table.hpp).
+// spooler::spooler_config. Part of the one option table (option_table.hpp).
 #include <boost/program_options.hpp>
 
 #include "brood/node/config.hpp"
@@ -12,6 +12,6 @@ boost::program_options::options_description spooler_option_group(unsigned help_w
 
 // Builds the spooler configuration from stored options. Throws option_error when the values
 // contradict each other (spooler-retry-max-delay below spooler-retry-delay).
-node::spooler_config to_spooler_config(const boost::program_options::variables_map& vm);
+spooler::spooler_config to_spooler_config(const boost::program_options::variables_map& vm);
 
 }  // namespace brood::cli

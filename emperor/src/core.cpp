@@ -6,7 +6,7 @@
 #include <sstream>
 #include <utility>
 
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 
 namespace brood::emperor {
 
@@ -35,19 +35,18 @@ void emperor_core::tell_to_stop(vassal& v, vassal_state next, const moment& now)
     return;
   }
   const auto command = next == vassal_state::returning || !cfg_.graceful_shutdown
-                           ? node::emperor_command::stop
-                           : node::emperor_command::stop_gracefully;
+                           ? wire::emperor_command::stop
+                           : wire::emperor_command::stop_gracefully;
   const bool sent = v.process->send(command);
   v.cursed = now.wall;
   v.kill_at = now.mono + tolerance;
-  node::log("vassal ", v.file.name, " (pid ", v.process->pid(), "): stop (",
-            static_cast<int>(node::to_byte(command)), ") ", sent ? "sent" : "not sent",
-            ", SIGKILL in ", tolerance.count(), " s unless it exits");
+  os::log("vassal ", v.file.name, " (pid ", v.process->pid(), "): stop (",
+          static_cast<int>(wire::to_byte(command)), ") ", sent ? "sent" : "not sent",
+          ", SIGKILL in ", tolerance.count(), " s unless it exits");
 }
 
 void emperor_core::stop_all(const moment& now) {
-  if (!stopping_all_)
-    node::log("stopping every vassal (Ragnarok), mercy ", cfg_.mercy.count(), " s");
+  if (!stopping_all_) os::log("stopping every vassal (Ragnarok), mercy ", cfg_.mercy.count(), " s");
   stopping_all_ = true;
   for (auto it = vassals_.begin(); it != vassals_.end();) {
     if (it->second.process) {
@@ -62,14 +61,13 @@ void emperor_core::stop_all(const moment& now) {
 void emperor_core::reload_all(const moment&) {
   for (auto& [name, v] : vassals_) {
     if (!v.process || v.state != vassal_state::running) continue;
-    const bool sent = v.process->send(node::emperor_command::reload);
-    node::log("vassal ", name, " (pid ", v.process->pid(), "): reload ",
-              sent ? "sent" : "not sent");
+    const bool sent = v.process->send(wire::emperor_command::reload);
+    os::log("vassal ", name, " (pid ", v.process->pid(), "): reload ", sent ? "sent" : "not sent");
   }
 }
 
 void emperor_core::clear_blacklist() {
-  node::log("blacklist cleared (", blacklist_.size(), " entries)");
+  os::log("blacklist cleared (", blacklist_.size(), " entries)");
   blacklist_.clear();
 }
 

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "brood/emperor/core.hpp"
-#include "brood/node/child_process.hpp"
-#include "brood/node/log.hpp"
+#include "brood/os/child_process.hpp"
+#include "brood/os/log.hpp"
 
 namespace brood::emperor {
 namespace {
@@ -27,21 +27,21 @@ void emperor_core::on_exit(pid_t pid, int wait_status, const moment& now) {
   if (!found) return;  // not a vassal (or already forgotten)
   vassal& v = *found;
   v.process.reset();
-  const std::string how = node::describe_exit(wait_status);
+  const std::string how = os::describe_exit(wait_status);
   switch (v.state) {
     case vassal_state::stopping:
-      node::log("vassal ", v.file.name, " (pid ", pid, "): stopped, ", how);
+      os::log("vassal ", v.file.name, " (pid ", pid, "): stopped, ", how);
       vassals_.erase(std::string(v.file.name));  // a copy: the key dies with the record
       return;
     case vassal_state::returning:
-      node::log("vassal ", v.file.name, " (pid ", pid, "): idle, ", how);
+      os::log("vassal ", v.file.name, " (pid ", pid, "): idle, ", how);
       start(v, now);
       return;
     case vassal_state::exiled:
-      node::log("vassal ", v.file.name, " (pid ", pid, "): ", how, "; down until its file changes");
+      os::log("vassal ", v.file.name, " (pid ", pid, "): ", how, "; down until its file changes");
       return;
     case vassal_state::respawn:
-      node::log("vassal ", v.file.name, " (pid ", pid, "): ", how, "; restarting");
+      os::log("vassal ", v.file.name, " (pid ", pid, "): ", how, "; restarting");
       if (v.respawn_at <= now.mono) start(v, now);
       return;
     case vassal_state::running:
@@ -55,17 +55,17 @@ void emperor_core::on_exit(pid_t pid, int wait_status, const moment& now) {
 // with emperor-no-blacklist) is respawned at once; any other is throttled.
 void emperor_core::after_unexpected_exit(vassal& v, int wait_status, const moment& now) {
   const std::string& name = v.file.name;
-  node::log("vassal ", name, ": died, ", node::describe_exit(wait_status));
+  os::log("vassal ", name, ": died, ", os::describe_exit(wait_status));
   if (exiled_by(wait_status)) {
     v.state = vassal_state::exiled;
-    node::log("vassal ", name, ": exiled (status ", exile_status,
-              "), not respawned until its file changes");
+    os::log("vassal ", name, ": exiled (status ", exile_status,
+            "), not respawned until its file changes");
     return;
   }
   if (!v.file.on_demand.empty()) {
     start(v, now);
   } else if (v.loyal || cfg_.no_blacklist) {
-    node::log("vassal ", name, ": respawning now", v.loyal ? " (it was loyal)" : "");
+    os::log("vassal ", name, ": respawning now", v.loyal ? " (it was loyal)" : "");
     spawn(v, now);
   } else {
     throttle(v, "died before it was loyal", now);

@@ -1,17 +1,17 @@
 // emperor_core: what arrives from the vassals: control channel bytes (UWSGI_FACTS.md §4.3), a
 // channel's EOF, and the first connection on an on-demand socket.
 #include "brood/emperor/core.hpp"
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 
 namespace brood::emperor {
 namespace {
 
-using node::vassal_message;
+using wire::vassal_message;
 
 void on_ready(vassal& v, const moment& now) {
   v.ready = true;
   v.last_ready = now.wall;
-  node::log("vassal ", v.file.name, " (pid ", v.process->pid(), "): ready");
+  os::log("vassal ", v.file.name, " (pid ", v.process->pid(), "): ready");
 }
 
 void on_accepting(vassal& v, const moment& now) {
@@ -22,8 +22,8 @@ void on_accepting(vassal& v, const moment& now) {
 // From the first heartbeat on, a silence longer than emperor-required-heartbeat gets SIGKILL.
 void on_heartbeat(vassal& v, std::chrono::seconds required, const moment& now) {
   if (v.last_heartbeat == 0) {
-    node::log("vassal ", v.file.name, " (pid ", v.process->pid(),
-              "): first heartbeat, SIGKILL after ", required.count(), " s of silence");
+    os::log("vassal ", v.file.name, " (pid ", v.process->pid(),
+            "): first heartbeat, SIGKILL after ", required.count(), " s of silence");
   }
   v.last_heartbeat = now.wall;
   v.heartbeat_due = now.mono + required;
@@ -34,40 +34,39 @@ void on_heartbeat(vassal& v, std::chrono::seconds required, const moment& now) {
 void emperor_core::on_message(pid_t pid, std::uint8_t byte, const moment& now) {
   vassal* v = by_pid(pid);
   if (!v) return;
-  switch (static_cast<vassal_message>(byte)) {
-    case vassal_message::ready:
+  switch (static_cast<wire::vassal_message>(byte)) {
+    case wire::vassal_message::ready:
       on_ready(*v, now);
       return;
-    case vassal_message::accepting:
+    case wire::vassal_message::accepting:
       on_accepting(*v, now);
       return;
-    case vassal_message::heartbeat:
+    case wire::vassal_message::heartbeat:
       on_heartbeat(*v, cfg_.required_heartbeat, now);
       return;
-    case vassal_message::loyal:
+    case wire::vassal_message::loyal:
       v->loyal = true;
       v->last_loyal = now.wall;
-      if (blacklist_.erase(v->file.name) != 0)
-        node::log("vassal ", v->file.name, ": unblacklisted");
-      node::log("vassal ", v->file.name, " (pid ", pid, "): loyal");
+      if (blacklist_.erase(v->file.name) != 0) os::log("vassal ", v->file.name, ": unblacklisted");
+      os::log("vassal ", v->file.name, " (pid ", pid, "): loyal");
       return;
-    case vassal_message::idle:
+    case wire::vassal_message::idle:
       if (v->state != vassal_state::running) return;
-      node::log(
-          "vassal ", v->file.name, " (pid ", pid, "): idle, ",
-          v->file.on_demand.empty() ? "stopping until its file changes" : "back to on-demand");
+      os::log("vassal ", v->file.name, " (pid ", pid, "): idle, ",
+              v->file.on_demand.empty() ? "stopping until its file changes" : "back to on-demand");
       tell_to_stop(*v, v->file.on_demand.empty() ? vassal_state::exiled : vassal_state::returning,
                    now);
       return;
-    case vassal_message::config_request:
-    case vassal_message::sos:
-      node::log("vassal ", v->file.name, " (pid ", pid, "): message ", static_cast<int>(byte),
-                " ignored (",
-                byte == node::to_byte(vassal_message::sos) ? "no broodlord" : "no pushed config",
-                ")");
+    case wire::vassal_message::config_request:
+    case wire::vassal_message::sos:
+      os::log(
+          "vassal ", v->file.name, " (pid ", pid, "): message ", static_cast<int>(byte),
+          " ignored (",
+          byte == wire::to_byte(wire::vassal_message::sos) ? "no broodlord" : "no pushed config",
+          ")");
       return;
   }
-  node::log("vassal ", v->file.name, " (pid ", pid, "): unknown message ", static_cast<int>(byte));
+  os::log("vassal ", v->file.name, " (pid ", pid, "): unknown message ", static_cast<int>(byte));
 }
 
 // The vassal's channel is gone while its process lives: SIGKILL after emperor-curse-tolerance
@@ -77,8 +76,8 @@ void emperor_core::on_channel_closed(pid_t pid, const moment& now) {
   if (!v || v->cursed != 0) return;
   v->cursed = now.wall;
   v->kill_at = now.mono + (stopping_all_ ? cfg_.mercy : cfg_.curse_tolerance);
-  node::log("vassal ", v->file.name, " (pid ", pid, "): channel closed, SIGKILL in ",
-            (v->kill_at - now.mono) / std::chrono::seconds(1), " s unless it exits");
+  os::log("vassal ", v->file.name, " (pid ", pid, "): channel closed, SIGKILL in ",
+          (v->kill_at - now.mono) / std::chrono::seconds(1), " s unless it exits");
 }
 
 void emperor_core::on_demand_connection(const std::string& name, const moment& now) {
@@ -87,7 +86,7 @@ void emperor_core::on_demand_connection(const std::string& name, const moment& n
   vassal& v = found->second;
   if (v.state != vassal_state::on_demand || v.process || !v.socket) return;
   v.socket->arm(false);
-  node::log("vassal ", name, ": connection on ", v.socket->address());
+  os::log("vassal ", name, ": connection on ", v.socket->address());
   spawn(v, now);
 }
 

@@ -1,6 +1,6 @@
 // emperor_core: what a monitor scan found (added, changed and removed vassal files).
 #include "brood/emperor/core.hpp"
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 
 namespace brood::emperor {
 
@@ -21,7 +21,7 @@ void emperor_core::add(const vassal_file& f, const moment& now) {
       v.file = f;
       v.state = vassal_state::respawn;
       v.respawn_at = now.mono;
-      node::log("vassal ", f.name, ": file is back, restarting once the old process exits");
+      os::log("vassal ", f.name, ": file is back, restarting once the old process exits");
       return;
     }
     change(f, now);
@@ -29,7 +29,7 @@ void emperor_core::add(const vassal_file& f, const moment& now) {
   }
   vassal& v = vassals_[f.name];
   v.file = f;
-  node::log("vassal ", f.name, ": found ", f.path, " (", f.monitor, ")");
+  os::log("vassal ", f.name, ": found ", f.path, " (", f.monitor, ")");
   start(v, now);
 }
 
@@ -48,17 +48,17 @@ void emperor_core::change(const vassal_file& f, const moment& now) {
   switch (v.state) {
     case vassal_state::running:
       if (mode_changed) {
-        node::log("vassal ", f.name, ": on-demand socket changed to \"", f.on_demand, "\"");
+        os::log("vassal ", f.name, ": on-demand socket changed to \"", f.on_demand, "\"");
         tell_to_stop(v, vassal_state::respawn, now);
         v.respawn_at = now.mono;
         return;
       }
-      node::log("vassal ", f.name, " (pid ", v.process->pid(), "): file changed, reload ",
-                v.process->send(node::emperor_command::reload) ? "sent" : "not sent");
+      os::log("vassal ", f.name, " (pid ", v.process->pid(), "): file changed, reload ",
+              v.process->send(wire::emperor_command::reload) ? "sent" : "not sent");
       return;
     case vassal_state::respawn:
     case vassal_state::exiled:
-      node::log("vassal ", f.name, ": file changed, restarting now");
+      os::log("vassal ", f.name, ": file changed, restarting now");
       v.state = vassal_state::respawn;
       v.respawn_at = now.mono;
       if (!v.process) start(v, now);  // else: once the stopping process has exited
@@ -78,11 +78,11 @@ void emperor_core::remove(const std::string& name, const moment& now) {
   if (found == vassals_.end()) return;
   vassal& v = found->second;
   if (!v.process) {
-    node::log("vassal ", name, ": file removed");
+    os::log("vassal ", name, ": file removed");
     vassals_.erase(found);
     return;
   }
-  node::log("vassal ", name, " (pid ", v.process->pid(), "): file removed, stopping");
+  os::log("vassal ", name, " (pid ", v.process->pid(), "): file removed, stopping");
   tell_to_stop(v, vassal_state::stopping, now);
 }
 

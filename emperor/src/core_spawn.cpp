@@ -4,7 +4,7 @@
 
 #include "brood/emperor/core.hpp"
 #include "brood/emperor/vassal_command.hpp"
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 
 namespace brood::emperor {
 namespace {
@@ -38,8 +38,7 @@ void emperor_core::start(vassal& v, const moment& now) {
   reset_process_state(v);
   v.state = vassal_state::on_demand;
   v.socket->arm(true);
-  node::log("vassal ", v.file.name, ": on demand, waiting for a connection on ",
-            v.socket->address());
+  os::log("vassal ", v.file.name, ": on demand, waiting for a connection on ", v.socket->address());
 }
 
 // Launches the vassal's process now (stdin = the on-demand socket when it has one); a launch
@@ -63,7 +62,7 @@ void emperor_core::spawn(vassal& v, const moment& now) {
   v.last_run = now.wall;
   v.spawned_at = now.mono;
   v.state = vassal_state::running;
-  node::log("vassal ", v.file.name, ": spawned (pid ", v.process->pid(), ")");
+  os::log("vassal ", v.file.name, ": spawned (pid ", v.process->pid(), ")");
 }
 
 // Blacklists `v` (one more attempt: emperor-throttle after the first death, doubling up to
@@ -78,8 +77,8 @@ void emperor_core::throttle(vassal& v, const std::string& why, const moment& now
   b.last_attempt = now.wall;
   v.state = vassal_state::respawn;
   v.respawn_at = now.mono + b.throttle;
-  node::log("vassal ", v.file.name, ": ", why, "; throttled: attempt ", b.attempts, ", respawn in ",
-            seconds(b.throttle), " s");
+  os::log("vassal ", v.file.name, ": ", why, "; throttled: attempt ", b.attempts, ", respawn in ",
+          seconds(b.throttle), " s");
 }
 
 }  // namespace brood::emperor

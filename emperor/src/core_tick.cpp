@@ -4,7 +4,7 @@
 #include <signal.h>
 
 #include "brood/emperor/core.hpp"
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 
 namespace brood::emperor {
 namespace {
@@ -13,16 +13,16 @@ namespace {
 // until it is reaped).
 void kill_if_cursed_too_long(vassal& v, std::chrono::seconds tolerance, const moment& now) {
   if (!v.process || v.cursed == 0 || now.mono < v.kill_at) return;
-  node::log("vassal ", v.file.name, " (pid ", v.process->pid(),
-            "): still alive after being told to stop, SIGKILL");
+  os::log("vassal ", v.file.name, " (pid ", v.process->pid(),
+          "): still alive after being told to stop, SIGKILL");
   v.process->signal(SIGKILL);
   v.kill_at = now.mono + tolerance;
 }
 
 void kill_if_silent(vassal& v, std::chrono::seconds required, const moment& now) {
   if (!v.process || v.last_heartbeat == 0 || now.mono < v.heartbeat_due) return;
-  node::log("vassal ", v.file.name, " (pid ", v.process->pid(), "): no heartbeat for ",
-            required.count(), " s, SIGKILL");
+  os::log("vassal ", v.file.name, " (pid ", v.process->pid(), "): no heartbeat for ",
+          required.count(), " s, SIGKILL");
   v.process->signal(SIGKILL);
   v.last_heartbeat = 0;  // enforced again only after a new heartbeat
 }

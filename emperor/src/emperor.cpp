@@ -20,11 +20,11 @@
 #include "brood/emperor/monitor.hpp"
 #include "brood/emperor/os_launcher.hpp"
 #include "brood/emperor/stats.hpp"
-#include "brood/node/child_process.hpp"
-#include "brood/node/event_loop.hpp"
-#include "brood/node/log.hpp"
-#include "brood/node/signal_source.hpp"
-#include "brood/node/stats_server.hpp"
+#include "brood/os/child_process.hpp"
+#include "brood/os/event_loop.hpp"
+#include "brood/os/log.hpp"
+#include "brood/os/signal_source.hpp"
+#include "brood/os/stats_server.hpp"
 
 namespace brood::emperor {
 namespace {
@@ -35,24 +35,24 @@ class emperor_process final : public launcher_events {
       : cfg_(cfg),
         signals_({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGURG, SIGUSR1, SIGCHLD, SIGWINCH}),
         launcher_(loop_, *this, cfg.listen_queue),
-        core_(cfg, launcher_, node::self_exe(), node::environment_strings()),
+        core_(cfg, launcher_, os::self_exe(), os::environment_strings()),
         monitor_(cfg.sources, cfg.on_demand_extension, cfg.on_demand_directory) {}
 
   int run() {
     if (signals_.error()) {
-      node::log("cannot watch signals: ", signals_.error().message());
+      os::log("cannot watch signals: ", signals_.error().message());
       return 1;
     }
     if (!cfg_.stats.empty() && !start_stats()) return 1;
     loop_.watch(signals_.fd(), [this] { on_signals(); });
     if (monitor_.fd() >= 0) loop_.watch(monitor_.fd(), [this] { on_monitor_readable(); });
-    node::log("watching ", describe_sources(), " (rescan every ", cfg_.freq.count(), " s)");
+    os::log("watching ", describe_sources(), " (rescan every ", cfg_.freq.count(), " s)");
     on_scan_due();
     if (auto ec = loop_.run()) {
-      node::log("event loop failed: ", ec.message());
+      os::log("event loop failed: ", ec.message());
       return 1;
     }
-    node::log("the emperor is buried");
+    os::log("the emperor is buried");
     return 0;
   }
 
@@ -73,13 +73,13 @@ class emperor_process final : public launcher_events {
  private:
   bool start_stats() {
     std::string why;
-    stats_ = std::make_unique<node::stats_server>(
+    stats_ = std::make_unique<os::stats_server>(
         loop_, cfg_.stats, [this] { return stats_json(core_); }, why);
     if (stats_->error()) {
-      node::log("cannot serve emperor-stats: ", why);
+      os::log("cannot serve emperor-stats: ", why);
       return false;
     }
-    node::log("emperor-stats on ", stats_->name());
+    os::log("emperor-stats on ", stats_->name());
     return true;
   }
 
@@ -119,15 +119,15 @@ class emperor_process final : public launcher_events {
         loop_.cancel(scan_timer_);
         break;
       case SIGHUP:
-        node::log("reloading every vassal (SIGHUP)");
+        os::log("reloading every vassal (SIGHUP)");
         core_.reload_all(moment::now());
         break;
       case SIGURG:
-        node::log("blacklist cleared (SIGURG)");
+        os::log("blacklist cleared (SIGURG)");
         core_.clear_blacklist();
         break;
       case SIGUSR1:
-        node::log("vassals:\n", core_.describe());
+        os::log("vassals:\n", core_.describe());
         break;
       case SIGWINCH:
         rescan();
@@ -141,7 +141,7 @@ class emperor_process final : public launcher_events {
   }
 
   void reap() {
-    for (node::reaped_child c = node::reap_one(); c.pid > 0; c = node::reap_one())
+    for (os::reaped_child c = os::reap_one(); c.pid > 0; c = os::reap_one())
       core_.on_exit(c.pid, c.status, moment::now());
   }
 
@@ -166,21 +166,21 @@ class emperor_process final : public launcher_events {
   }
 
   const emperor_config& cfg_;
-  node::event_loop loop_;
-  node::signal_source signals_;
+  os::event_loop loop_;
+  os::signal_source signals_;
   os_launcher launcher_;
   emperor_core core_;
   vassal_monitor monitor_;
-  std::unique_ptr<node::stats_server> stats_;
-  node::event_loop::timer_id scan_timer_ = 0;
-  node::event_loop::timer_id tick_timer_ = 0;
+  std::unique_ptr<os::stats_server> stats_;
+  os::event_loop::timer_id scan_timer_ = 0;
+  os::event_loop::timer_id tick_timer_ = 0;
   std::optional<std::chrono::steady_clock::time_point> armed_for_;
 };
 
 }  // namespace
 
 int run_emperor(const emperor_config& cfg) {
-  node::set_log_role("emperor");
+  os::set_log_role("emperor");
   emperor_process e(cfg);
   return e.run();
 }

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 #include "monitor_scan.hpp"
 
 namespace brood::emperor {
@@ -41,18 +41,18 @@ vassal_monitor::vassal_monitor(std::vector<std::string> sources, std::string on_
       on_demand_directory_(std::move(on_demand_directory)),
       inotify_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
   if (!inotify_) {
-    node::log("emperor: inotify unavailable (", std::strerror(errno),
-              "): vassal files are only rescanned periodically");
+    os::log("emperor: inotify unavailable (", std::strerror(errno),
+            "): vassal files are only rescanned periodically");
     return;
   }
   for (const auto& source : sources_) {
     const std::string dir = watch_dir_of(source);
     if (dir.empty()) {
-      node::log("emperor: ", source, " has wildcards in its directory part: only rescanned ",
-                "periodically");
+      os::log("emperor: ", source, " has wildcards in its directory part: only rescanned ",
+              "periodically");
     } else if (::inotify_add_watch(inotify_.get(), dir.c_str(), watch_mask) < 0) {
-      node::log("emperor: cannot watch ", dir, " (", std::strerror(errno),
-                "): only rescanned periodically");
+      os::log("emperor: cannot watch ", dir, " (", std::strerror(errno),
+              "): only rescanned periodically");
     }
   }
 }
@@ -74,7 +74,7 @@ scan_changes vassal_monitor::scan() {
     if (list_source(source, on_demand_extension_, found, why)) {
       reported_.erase(source);
     } else if (reported_.insert(source).second) {
-      node::log("emperor: ", why);
+      os::log("emperor: ", why);
     }
   }
   // By name; the first source listing a name wins.

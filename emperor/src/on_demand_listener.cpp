@@ -6,9 +6,9 @@
 
 namespace brood::emperor {
 
-on_demand_listener::on_demand_listener(node::event_loop& loop, launcher_events& events,
+on_demand_listener::on_demand_listener(os::event_loop& loop, launcher_events& events,
                                        std::string name, std::string address, std::string unix_path,
-                                       node::unique_fd fd)
+                                       os::unique_fd fd)
     : loop_(loop),
       events_(events),
       name_(std::move(name)),

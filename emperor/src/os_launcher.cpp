@@ -9,9 +9,9 @@
 #include <cerrno>
 #include <climits>
 
-#include "brood/node/address.hpp"
-#include "brood/node/listener.hpp"
-#include "brood/node/log.hpp"
+#include "brood/os/address.hpp"
+#include "brood/os/listener.hpp"
+#include "brood/os/log.hpp"
 #include "os_vassal_process.hpp"
 #include "vassal_exec.hpp"
 
@@ -22,13 +22,13 @@ std::error_code last_error() noexcept { return {errno, std::system_category()}; 
 
 // The channel: [0] the emperor's end (non-blocking, close-on-exec), [1] the vassal's end
 // (blocking; close-on-exec until the child clears it), never one of fds 0-2.
-std::error_code make_channel(node::unique_fd& ours, node::unique_fd& theirs) {
+std::error_code make_channel(os::unique_fd& ours, os::unique_fd& theirs) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return last_error();
   ours.reset(sv[0]);
   theirs.reset(sv[1]);
   if (theirs.get() < 3) {  // the emperor runs with a closed stdio fd: move it out of the way
-    node::unique_fd moved(::fcntl(theirs.get(), F_DUPFD_CLOEXEC, 3));
+    os::unique_fd moved(::fcntl(theirs.get(), F_DUPFD_CLOEXEC, 3));
     if (!moved) return last_error();
     theirs = std::move(moved);
   }
@@ -39,26 +39,26 @@ std::error_code make_channel(node::unique_fd& ours, node::unique_fd& theirs) {
 
 }  // namespace
 
-os_launcher::os_launcher(node::event_loop& loop, launcher_events& events, int backlog)
+os_launcher::os_launcher(os::event_loop& loop, launcher_events& events, int backlog)
     : loop_(loop), events_(events), backlog_(backlog) {}
 
 std::unique_ptr<vassal_process> os_launcher::launch(const launch_spec& spec, std::error_code& ec) {
   ec.clear();
   if (spec.argv.empty()) {
     ec = std::make_error_code(std::errc::invalid_argument);
-    node::log("vassal ", spec.name, ": nothing to run (empty argv)");
+    os::log("vassal ", spec.name, ": nothing to run (empty argv)");
     return nullptr;
   }
-  node::unique_fd ours, theirs;
+  os::unique_fd ours, theirs;
   if ((ec = make_channel(ours, theirs))) {
-    node::log("vassal ", spec.name, ": cannot create the channel: ", ec.message());
+    os::log("vassal ", spec.name, ": cannot create the channel: ", ec.message());
     return nullptr;
   }
   const exec_plan plan = make_exec_plan(spec, theirs.get());
   const pid_t pid = ::fork();
   if (pid < 0) {
     ec = last_error();
-    node::log("vassal ", spec.name, ": cannot fork: ", ec.message());
+    os::log("vassal ", spec.name, ": cannot fork: ", ec.message());
     return nullptr;
   }
   if (pid == 0) exec_vassal(plan);
@@ -71,19 +71,19 @@ std::unique_ptr<on_demand_socket> os_launcher::listen(const std::string& name,
                                                       std::error_code& ec) {
   ec.clear();
   std::string why;
-  auto parsed = node::parse_address(address, &why);
+  auto parsed = os::parse_address(address, &why);
   if (!parsed) {
     ec = std::make_error_code(std::errc::invalid_argument);
-    node::log("on-demand vassal ", name, ": bad socket address: ", why);
+    os::log("on-demand vassal ", name, ": bad socket address: ", why);
     return nullptr;
   }
-  node::bound_socket bound;
-  if ((ec = node::bind_socket(*parsed, backlog_, bound, why))) {
-    node::log("on-demand vassal ", name, ": ", why);
+  os::bound_socket bound;
+  if ((ec = os::bind_socket(*parsed, backlog_, bound, why))) {
+    os::log("on-demand vassal ", name, ": ", why);
     return nullptr;
   }
   std::string unix_path =
-      parsed->type == node::address::kind::unix_path ? parsed->path : std::string();
+      parsed->type == os::address::kind::unix_path ? parsed->path : std::string();
   return std::make_unique<on_demand_listener>(loop_, events_, name, address, std::move(unix_path),
                                               std::move(bound.fd));
 }

@@ -8,12 +8,12 @@
 #include <csignal>
 #include <cstring>
 
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 
 namespace brood::emperor {
 
-os_vassal_process::os_vassal_process(node::event_loop& loop, launcher_events& events, pid_t pid,
-                                     node::unique_fd channel)
+os_vassal_process::os_vassal_process(os::event_loop& loop, launcher_events& events, pid_t pid,
+                                     os::unique_fd channel)
     : pid_(pid),
       state_(std::make_shared<channel_state>(
           channel_state{loop, events, pid, std::move(channel), true, true})) {
@@ -46,21 +46,21 @@ void os_vassal_process::on_readable(const std::shared_ptr<channel_state>& s) {
   }
 }
 
-bool os_vassal_process::send(node::emperor_command c) noexcept {
-  const std::uint8_t byte = node::to_byte(c);
+bool os_vassal_process::send(wire::emperor_command c) noexcept {
+  const std::uint8_t byte = wire::to_byte(c);
   ssize_t n;
   do {
     n = ::send(state_->fd.get(), &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
   if (n == 1) return true;
   const int err = n < 0 ? errno : EIO;
-  node::log("cannot send command ", int(byte), " to vassal pid ", pid_, ": ", std::strerror(err));
+  os::log("cannot send command ", int(byte), " to vassal pid ", pid_, ": ", std::strerror(err));
   return false;
 }
 
 void os_vassal_process::signal(int signo) noexcept {
   if (pid_ > 0 && ::kill(pid_, signo) != 0 && errno != ESRCH)
-    node::log("cannot send signal ", signo, " to vassal pid ", pid_, ": ", std::strerror(errno));
+    os::log("cannot send signal ", signo, " to vassal pid ", pid_, ": ", std::strerror(errno));
 }
 
 }  // namespace brood::emperor

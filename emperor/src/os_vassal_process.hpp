@@ -7,8 +7,8 @@
 #include <string>
 
 #include "brood/emperor/launcher.hpp"
-#include "brood/node/event_loop.hpp"
-#include "brood/node/unique_fd.hpp"
+#include "brood/os/event_loop.hpp"
+#include "brood/os/unique_fd.hpp"
 
 namespace brood::emperor {
 
@@ -18,24 +18,24 @@ namespace brood::emperor {
 // Handlers may destroy the handle from inside those callbacks.
 class os_vassal_process final : public vassal_process {
  public:
-  os_vassal_process(node::event_loop& loop, launcher_events& events, pid_t pid,
-                    node::unique_fd channel);
+  os_vassal_process(os::event_loop& loop, launcher_events& events, pid_t pid,
+                    os::unique_fd channel);
   ~os_vassal_process() override;
   os_vassal_process(const os_vassal_process&) = delete;
   os_vassal_process& operator=(const os_vassal_process&) = delete;
 
   pid_t pid() const noexcept override { return pid_; }
-  bool send(node::emperor_command c) noexcept override;
+  bool send(wire::emperor_command c) noexcept override;
   void signal(int signo) noexcept override;
 
  private:
   // Shared with the watch handler, so that a handler running after (or while) the handle is
   // destroyed sees `alive == false` and stops.
   struct channel_state {
-    node::event_loop& loop;
+    os::event_loop& loop;
     launcher_events& events;
     pid_t pid;
-    node::unique_fd fd;
+    os::unique_fd fd;
     bool alive = true;    // false once the handle is destroyed
     bool watched = true;  // false once EOF was reported
   };
@@ -50,8 +50,8 @@ class os_vassal_process final : public vassal_process {
 // connection is accepted or the socket disarmed).
 class on_demand_listener final : public on_demand_socket {
  public:
-  on_demand_listener(node::event_loop& loop, launcher_events& events, std::string name,
-                     std::string address, std::string unix_path, node::unique_fd fd);
+  on_demand_listener(os::event_loop& loop, launcher_events& events, std::string name,
+                     std::string address, std::string unix_path, os::unique_fd fd);
   ~on_demand_listener() override;
   on_demand_listener(const on_demand_listener&) = delete;
   on_demand_listener& operator=(const on_demand_listener&) = delete;
@@ -62,14 +62,14 @@ class on_demand_listener final : public on_demand_socket {
   void arm(bool armed) noexcept override;
 
  private:
-  node::event_loop& loop_;
+  os::event_loop& loop_;
   launcher_events& events_;
   std::string name_;
   std::string address_;
   std::string unix_path_;  // non-empty for a UNIX socket: unlinked on destruction
   dev_t unix_dev_ = 0;     // the socket file we bound: a file replaced since is not unlinked
   ino_t unix_ino_ = 0;
-  node::unique_fd fd_;
+  os::unique_fd fd_;
   bool armed_ = false;
 };
 

@@ -11,7 +11,7 @@
 #include <csignal>
 #include <cstring>
 
-#include "brood/node/emperor_protocol.hpp"
+#include "brood/wire/emperor_protocol.hpp"
 
 extern char** environ;
 
@@ -28,11 +28,11 @@ bool contains(const std::vector<std::string>& keys, const std::string& key) {
 // last entry of a key wins) and the channel fd.
 std::vector<std::string> vassal_env(const launch_spec& spec, int channel_fd) {
   std::vector<std::string> dropped = spec.unset;
-  dropped.push_back(node::emperor_fd_env);
+  dropped.push_back(wire::emperor_fd_env);
   std::vector<std::string> set;  // keys of spec.set, last one wins
   for (auto it = spec.set.rbegin(); it != spec.set.rend(); ++it) {
     const std::string key = env_key(*it);
-    if (key == node::emperor_fd_env || contains(dropped, key)) continue;
+    if (key == wire::emperor_fd_env || contains(dropped, key)) continue;
     dropped.push_back(key);
     set.push_back(*it);
   }
@@ -42,7 +42,7 @@ std::vector<std::string> vassal_env(const launch_spec& spec, int channel_fd) {
     if (!contains(dropped, env_key(entry))) env.push_back(std::move(entry));
   }
   env.insert(env.end(), set.rbegin(), set.rend());
-  env.push_back(std::string(node::emperor_fd_env) + "=" + std::to_string(channel_fd));
+  env.push_back(std::string(wire::emperor_fd_env) + "=" + std::to_string(channel_fd));
   return env;
 }
 

@@ -11,13 +11,13 @@
 #include <thread>
 #include <vector>
 
-#include "brood/node/client.hpp"
+#include "brood/client/client.hpp"
 #include "brood/wire/modifier.hpp"
 #include "primes.hpp"
 
 namespace {
 
-namespace node = brood::node;
+namespace client = brood::client;
 namespace wire = brood::wire;
 using clock_type = std::chrono::steady_clock;
 
@@ -82,13 +82,13 @@ constexpr std::uint8_t count_m2 = static_cast<std::uint8_t>(primes::job::count);
 // The scattered run; returns the total, or nullopt when a node failed.
 std::optional<std::uint64_t> scatter(const settings& s, double& wall) {
   const std::uint64_t k = s.addresses.size();
-  std::vector<node::target> targets;
+  std::vector<client::target> targets;
   for (std::uint64_t i = 0; i < k; ++i)
     targets.push_back({s.addresses[i], wire::array{s.range * i / k, s.range * (i + 1) / k}});
   std::printf("scattering [0, %llu) over %llu nodes\n", (unsigned long long)s.range,
               (unsigned long long)k);
   auto start = clock_type::now();
-  auto results = node::send_multi_message(targets, message_m1, count_m2, s.timeout);
+  auto results = client::send_multi_message(targets, message_m1, count_m2, s.timeout);
   wall = since(start);
   std::uint64_t total = 0;
   bool ok = true;
@@ -128,8 +128,8 @@ int main(int argc, char** argv) {
   if (!total) return 1;
 
   auto start = clock_type::now();
-  auto one = node::send_message(s->addresses.front(), message_m1, count_m2,
-                                wire::array{std::uint64_t{0}, s->range}, s->timeout);
+  auto one = client::send_message(s->addresses.front(), message_m1, count_m2,
+                                  wire::array{std::uint64_t{0}, s->range}, s->timeout);
   double one_wall = since(start);
   std::optional<share_answer> a;
   if (one) a = read_answer(*one);

@@ -18,7 +18,7 @@
 
 #include "brood/cli/cli.hpp"
 #include "brood/node/router.hpp"
-#include "brood/node/spool.hpp"
+#include "brood/spooler/spool.hpp"
 #include "primes.hpp"
 
 namespace {
@@ -79,14 +79,14 @@ wire::value handle(const wire::value& message, std::uint8_t modifier2) {
                           " (17: count primes in [lo, hi], 0: echo, 98: sleep, 99: pid)");
 }
 
-std::string task_var(const brood::node::spool_task& task, std::string_view key) {
+std::string task_var(const brood::spooler::spool_task& task, std::string_view key) {
   for (const auto& [k, v] : task.vars)
     if (k == key) return v;
   return {};
 }
 
 // The spooler handler: one O_APPEND write per run, so concurrent runs never interleave a line.
-int spool_task(const brood::node::spool_task& task) {
+int spool_task(const brood::spooler::spool_task& task) {
   const std::string log = task_var(task, "log");
   if (log.empty()) throw std::runtime_error("the task has no \"log\" var");
   const std::string line = task_var(task, "id") + "\n";
@@ -97,7 +97,7 @@ int spool_task(const brood::node::spool_task& task) {
   if (!written) throw std::runtime_error("cannot write " + log);
   if (const std::string ms = task_var(task, "ms"); !ms.empty())
     std::this_thread::sleep_for(std::chrono::milliseconds(std::stoll(ms)));
-  return static_cast<int>(brood::node::spool_result::ok);
+  return static_cast<int>(brood::spooler::spool_result::ok);
 }
 
 }  // namespace

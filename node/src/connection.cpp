@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 #include "brood/wire/header.hpp"
 #include "brood/wire/message.hpp"
 #include "brood/wire/modifier.hpp"
@@ -111,7 +111,7 @@ bool connection::frame_request(wire::header& head, std::size_t& total) {
     const auto res = wire::parse_packet(in, cfg_.limits, head);
     if (res.is_bad()) {
       const auto size = wire::decode_header(in).size;
-      log("invalid request block size: ", size, " (max ", cfg_.limits.buffer_size, ")...skip");
+      os::log("invalid request block size: ", size, " (max ", cfg_.limits.buffer_size, ")...skip");
       refuse("invalid request block size: " + std::to_string(size) + " (max " +
              std::to_string(cfg_.limits.buffer_size) + ")");
       return false;

@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "brood/node/asio.hpp"
 #include "brood/node/config.hpp"
 #include "brood/node/router.hpp"
+#include "brood/os/asio.hpp"
 #include "brood/wire/vars.hpp"
 
 namespace brood::node::detail {

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 #include "connection.hpp"
 
 namespace brood::node::detail {
@@ -88,7 +88,7 @@ bool connection::enter_reactor() {
   error_code ec;
   socket_.assign(asio::generic::stream_protocol(family_, tcp_ ? IPPROTO_TCP : 0), fd_, ec);
   if (ec) {
-    log("cannot watch the connection from ", peer_, ": ", ec.message());
+    os::log("cannot watch the connection from ", peer_, ": ", ec.message());
     close();
     return false;
   }
@@ -127,11 +127,11 @@ void connection::on_timer(const error_code& ec) {
 void connection::on_deadline() {
   if (phase_ == phase::reading) {
     owner_.read_failed();
-    log("request from ", peer_, " not received within socket-timeout (", to_ms(cfg_.socket_timeout),
-        " ms): connection closed");
+    os::log("request from ", peer_, " not received within socket-timeout (",
+            to_ms(cfg_.socket_timeout), " ms): connection closed");
   } else if (phase_ == phase::writing) {
-    log("reply to ", peer_, " not taken within socket-timeout (", to_ms(cfg_.socket_timeout),
-        " ms): connection closed");
+    os::log("reply to ", peer_, " not taken within socket-timeout (", to_ms(cfg_.socket_timeout),
+            " ms): connection closed");
   }
   close();
 }

@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 
 namespace brood::node {
 namespace {
@@ -27,49 +27,50 @@ int parse_fd(const char* text) {
 
 }  // namespace
 
-emperor_link::emperor_link(unique_fd fd) {
+emperor_link::emperor_link(os::unique_fd fd) {
   const int flags = fd.get() >= 0 ? ::fcntl(fd.get(), F_GETFL) : -1;
   if (flags < 0 || ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC) != 0 ||
       ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
-    log("cannot use the emperor channel fd ", fd.get(), ": ", std::strerror(errno));
+    os::log("cannot use the emperor channel fd ", fd.get(), ": ", std::strerror(errno));
     return;
   }
   try {
-    loyal_sent_ = shared_array<std::atomic<bool>>(1, "the emperor loyal flag");
+    loyal_sent_ = os::shared_array<std::atomic<bool>>(1, "the emperor loyal flag");
   } catch (const std::system_error& e) {
-    log(e.what());
+    os::log(e.what());
     return;
   }
   fd_ = std::move(fd);
 }
 
 emperor_link emperor_link::from_environment() {
-  const char* text = std::getenv(emperor_fd_env);
+  const char* text = std::getenv(wire::emperor_fd_env);
   if (!text) return {};
   const std::string value = text;
-  ::unsetenv(emperor_fd_env);
+  ::unsetenv(wire::emperor_fd_env);
   const int fd = parse_fd(value.c_str());
   if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) {
-    log("invalid ", emperor_fd_env, "=\"", value, "\" (not an open fd): not running as a vassal");
+    os::log("invalid ", wire::emperor_fd_env, "=\"", value,
+            "\" (not an open fd): not running as a vassal");
     return {};
   }
-  log("running as a vassal: emperor channel on fd ", fd);
-  return emperor_link(unique_fd(fd));
+  os::log("running as a vassal: emperor channel on fd ", fd);
+  return emperor_link(os::unique_fd(fd));
 }
 
-void emperor_link::send(vassal_message m) const noexcept {
+void emperor_link::send(wire::vassal_message m) const noexcept {
   if (!active()) return;
   const std::uint8_t byte = to_byte(m);
   ssize_t n = ::send(fd_.get(), &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
   if (n < 0 && errno == ENOTSOCK) n = ::write(fd_.get(), &byte, 1);  // a pipe, not a socketpair
   if (n != 1)
-    log("cannot send byte ", static_cast<int>(byte),
-        " to the emperor: ", n < 0 ? std::strerror(errno) : "nothing written");
+    os::log("cannot send byte ", static_cast<int>(byte),
+            " to the emperor: ", n < 0 ? std::strerror(errno) : "nothing written");
 }
 
 void emperor_link::send_loyal_once() const noexcept {
   if (!active() || loyal_sent_[0].exchange(true)) return;
-  send(vassal_message::loyal);
+  send(wire::vassal_message::loyal);
 }
 
 emperor_link::received emperor_link::receive() noexcept {
@@ -78,7 +79,8 @@ emperor_link::received emperor_link::receive() noexcept {
   std::uint8_t buf[64];
   const ssize_t n = ::read(fd_.get(), buf, sizeof buf);
   if (n > 0) {
-    for (ssize_t i = 0; i < n; ++i) out.commands.push_back(static_cast<emperor_command>(buf[i]));
+    for (ssize_t i = 0; i < n; ++i)
+      out.commands.push_back(static_cast<wire::emperor_command>(buf[i]));
   } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
     out.lost = true;
   }

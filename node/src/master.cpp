@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "brood/node/child_process.hpp"
-#include "brood/node/log.hpp"
 #include "brood/node/worker.hpp"
+#include "brood/os/child_process.hpp"
+#include "brood/os/log.hpp"
 #include "vassal_worker.hpp"
 #include "worker_process.hpp"
 
@@ -66,7 +66,7 @@ master::~master() {
 
 int master::run() {
   if (signals_.error()) {
-    log("cannot watch signals: ", signals_.error().message());
+    os::log("cannot watch signals: ", signals_.error().message());
     return 1;
   }
   sigchld_default chld;
@@ -79,7 +79,7 @@ int master::run() {
   loop_.unwatch(signals_.fd());
   if (emperor_.active()) loop_.unwatch(emperor_.fd());
   if (ec) {
-    log("master loop failed: ", ec.message(), "; killing the workers");
+    os::log("master loop failed: ", ec.message(), "; killing the workers");
     return 1;  // the destructor kills and reaps them
   }
   return exit_status_;
@@ -91,7 +91,7 @@ void master::on_signals() {
   for (int signo : signals_.read_pending()) {
     switch (signo) {
       case SIGCHLD:
-        for (reaped_child c = reap_one(); c.pid > 0; c = reap_one())
+        for (os::reaped_child c = os::reap_one(); c.pid > 0; c = os::reap_one())
           if (!spoolers_.on_exit(c.pid, c.status)) on_child_exit(c.pid, c.status);
         break;
       case SIGHUP:
@@ -107,7 +107,7 @@ void master::on_signals() {
 
 void master::on_stop_signal(int signo) {
   if (phase_ == phase::stopping) {
-    log("stop signal ", ::sigabbrev_np(signo), " received again: killing all workers now");
+    os::log("stop signal ", ::sigabbrev_np(signo), " received again: killing all workers now");
     kill_all_now();
     return;
   }
@@ -116,11 +116,11 @@ void master::on_stop_signal(int signo) {
 
 void master::on_reload_signal() {
   if (phase_ != phase::running) {
-    log("SIGHUP ignored: the node is stopping");
+    os::log("SIGHUP ignored: the node is stopping");
     return;
   }
   ++reloads_;
-  log("graceful reload of workers (reload ", reloads_, ")");
+  os::log("graceful reload of workers (reload ", reloads_, ")");
   cancel_respawns();
   std::vector<pid_t> old;
   for (auto& [pid, c] : children_)
@@ -153,8 +153,8 @@ void master::on_child_exit(pid_t pid, int status) {
   }
   slot_of(c.id).pid = 0;
   if (phase_ != phase::running) return;
-  log("DAMN ! worker ", c.id, " (pid: ", pid, ") ", describe_exit(status),
-      " :( trying respawn ...");
+  os::log("DAMN ! worker ", c.id, " (pid: ", pid, ") ", os::describe_exit(status),
+          " :( trying respawn ...");
   schedule_respawn(c.id, clock::now() - c.spawned);
 }
 
@@ -168,7 +168,7 @@ void master::on_mercy_due() {
   const auto now = clock::now();
   for (auto& [pid, c] : children_) {
     if (!c.kill_at || *c.kill_at > now) continue;
-    log("worker ", c.id, " (pid: ", pid, ") is taking too much time to die...NO MERCY !!!");
+    os::log("worker ", c.id, " (pid: ", pid, ") is taking too much time to die...NO MERCY !!!");
     ::kill(pid, SIGKILL);
     c.kill_at.reset();
   }
@@ -181,7 +181,7 @@ void master::on_mercy_due() {
 void master::stop_gracefully(const std::string& why) {
   if (phase_ == phase::stopping) return;
   phase_ = phase::stopping;
-  log(why, ": gracefully stopping ", children_.size(), " workers...");
+  os::log(why, ": gracefully stopping ", children_.size(), " workers...");
   cancel_respawns();
   const auto deadline = clock::now() + cfg_.reload_mercy;
   for (auto& [pid, c] : children_) tell_to_stop(pid, c, deadline);
@@ -191,7 +191,7 @@ void master::stop_gracefully(const std::string& why) {
 
 // SIGKILL to every worker and spooler now; no respawn any more.
 void master::stop_now(const std::string& why) {
-  log(why, ": killing all workers now");
+  os::log(why, ": killing all workers now");
   if (phase_ != phase::stopping) {
     phase_ = phase::stopping;
     cancel_respawns();
@@ -202,18 +202,18 @@ void master::stop_now(const std::string& why) {
 
 // The old generation is gone: the node runs the new one only.
 void master::reload_completed() {
-  log("workers reloaded (reload ", reloads_, ")");
-  emperor_.send(vassal_message::ready);
+  os::log("workers reloaded (reload ", reloads_, ")");
+  emperor_.send(wire::vassal_message::ready);
 }
 
 // Forks worker `id` of the current generation (`respawn`: replacing one that died).
 bool master::spawn(unsigned id, bool respawn) {
   std::error_code ec;
   if (hooks_.before_fork) hooks_.before_fork();
-  pid_t pid = fork_child([this, id] { return worker_body(id); }, ec);
+  pid_t pid = os::fork_child([this, id] { return worker_body(id); }, ec);
   if (hooks_.after_fork_parent) hooks_.after_fork_parent();
   if (pid < 0) {
-    log("cannot fork worker ", id, ": ", ec.message(), "; retrying in ", ms(fork_retry), " ms");
+    os::log("cannot fork worker ", id, ": ", ec.message(), "; retrying in ", ms(fork_retry), " ms");
     slot_of(id).respawn_timer = loop_.after(fork_retry, [this, id] { on_respawn_due(id); });
     return false;
   }
@@ -221,9 +221,9 @@ bool master::spawn(unsigned id, bool respawn) {
   slot_of(id).pid = pid;
   if (board_) board_->record_spawn(id, pid);
   if (respawn)
-    log("Respawned uWSGI worker ", id, " (new pid: ", pid, ")");
+    os::log("Respawned uWSGI worker ", id, " (new pid: ", pid, ")");
   else
-    log("spawned uWSGI worker ", id, " (pid: ", pid, ", cores: 1)");
+    os::log("spawned uWSGI worker ", id, " (pid: ", pid, ", cores: 1)");
   announce_ready_once();
   return true;
 }
@@ -233,7 +233,7 @@ int master::worker_body(unsigned id) {
   signals_.release_in_child();
   if (stats_) stats_->release_in_child();
   if (board_) board_->claim(id);
-  set_log_role("worker " + std::to_string(id));
+  os::set_log_role("worker " + std::to_string(id));
   if (hooks_.worker_start && !hooks_.worker_start(id)) return failed_app_status;
   return run_worker(cfg_, router_, listen_fds_, [this, id](asio::io_context& io, worker& w) {
     return vassal_worker::make(io, w, emperor_, id, cfg_.heartbeat);
@@ -247,7 +247,7 @@ void master::schedule_respawn(unsigned id, clock::duration lived) {
     spawn(id, true);
     return;
   }
-  log("worker ", id, " keeps dying right after its spawn: respawning it in ", ms(delay), " ms");
+  os::log("worker ", id, " keeps dying right after its spawn: respawning it in ", ms(delay), " ms");
   s.respawn_timer = loop_.after(delay, [this, id] { on_respawn_due(id); });
 }
 
@@ -280,8 +280,8 @@ void master::announce_ready_once() {
   if (announced_ready_) return;
   if (std::all_of(slots_.begin(), slots_.end(), [](const slot& s) { return s.pid > 0; })) {
     announced_ready_ = true;
-    log("node ready");
-    emperor_.send(vassal_message::ready);
+    os::log("node ready");
+    emperor_.send(wire::vassal_message::ready);
   }
 }
 

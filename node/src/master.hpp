@@ -25,11 +25,11 @@
 #include <vector>
 
 #include "brood/node/config.hpp"
-#include "brood/node/event_loop.hpp"
 #include "brood/node/node.hpp"
 #include "brood/node/router.hpp"
-#include "brood/node/signal_source.hpp"
-#include "brood/node/stats_server.hpp"
+#include "brood/os/event_loop.hpp"
+#include "brood/os/signal_source.hpp"
+#include "brood/os/stats_server.hpp"
 #include "emperor_link.hpp"
 #include "master_spoolers.hpp"
 #include "respawn_backoff.hpp"
@@ -57,7 +57,7 @@ class master {
   int run();
 
  private:
-  using clock = event_loop::clock;
+  using clock = os::event_loop::clock;
   enum class phase { running, stopping };
   struct child {  // a live worker process
     unsigned id = 0;
@@ -68,7 +68,7 @@ class master {
   struct slot {     // worker id N (1-based) of the current generation
     pid_t pid = 0;  // 0: not running (respawn pending)
     respawn_backoff backoff;
-    event_loop::timer_id respawn_timer = 0;
+    os::event_loop::timer_id respawn_timer = 0;
   };
 
   // Event handlers.
@@ -79,7 +79,7 @@ class master {
   void on_respawn_due(unsigned id);
   void on_mercy_due();
   void on_emperor();  // master_emperor.cpp
-  void on_emperor_command(emperor_command c);
+  void on_emperor_command(wire::emperor_command c);
 
   // Actions.
   void stop_gracefully(const std::string& why);
@@ -105,8 +105,8 @@ class master {
   const router& router_;
   const node_hooks& hooks_;
   std::vector<int> listen_fds_;
-  signal_source signals_;
-  event_loop loop_;
+  os::signal_source signals_;
+  os::event_loop loop_;
   master_spoolers spoolers_;
   phase phase_ = phase::running;
   std::map<pid_t, child> children_;
@@ -115,9 +115,9 @@ class master {
   bool announced_ready_ = false;
   emperor_link& emperor_;
   int exit_status_ = 0;
-  event_loop::timer_id mercy_timer_ = 0;
+  os::event_loop::timer_id mercy_timer_ = 0;
   std::unique_ptr<scoreboard> board_;         // with stats only
-  std::unique_ptr<stats_server> stats_;       // with stats only
+  std::unique_ptr<os::stats_server> stats_;   // with stats only
   std::vector<std::uint64_t> last_requests_;  // per worker id, at the previous stats document
 };
 

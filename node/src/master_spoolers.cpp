@@ -9,9 +9,9 @@
 #include <cerrno>
 #include <system_error>
 
-#include "brood/node/child_process.hpp"
-#include "brood/node/log.hpp"
 #include "brood/node/worker.hpp"
+#include "brood/os/child_process.hpp"
+#include "brood/os/log.hpp"
 
 namespace brood::node {
 namespace {
@@ -33,8 +33,8 @@ long long ms(std::chrono::steady_clock::duration d) {
 
 }  // namespace
 
-master_spoolers::master_spoolers(const node_config& cfg, const node_hooks& hooks, event_loop& loop,
-                                 signal_source& signals)
+master_spoolers::master_spoolers(const node_config& cfg, const node_hooks& hooks,
+                                 os::event_loop& loop, os::signal_source& signals)
     : cfg_(cfg), hooks_(hooks), loop_(loop), signals_(signals) {}
 
 master_spoolers::~master_spoolers() {
@@ -44,26 +44,26 @@ master_spoolers::~master_spoolers() {
     }
     p.pid = 0;
   }
-  if (current_spooler_board() == board_.get()) set_current_spooler_board(nullptr);
+  if (spooler::current_spooler_board() == board_.get()) spooler::set_current_spooler_board(nullptr);
 }
 
 bool master_spoolers::start() {
-  const spooler_config& sc = cfg_.spooler;
+  const spooler::spooler_config& sc = cfg_.spooler;
   if (sc.dirs.empty()) return true;
   std::vector<std::string> all = sc.dirs;
   all.insert(all.end(), sc.external_dirs.begin(), sc.external_dirs.end());
   std::vector<std::string> slot_dirs;
   try {
-    store_ = std::make_unique<spool_store>(all);
+    store_ = std::make_unique<spooler::spool_store>(all);
     for (std::size_t d = 0; d < sc.dirs.size(); ++d)
       for (unsigned i = 0; i < std::max(1u, sc.processes); ++i)
         slot_dirs.push_back(store_->dirs()[d]);
-    board_ = std::make_unique<spooler_board>(slot_dirs);
+    board_ = std::make_unique<spooler::spooler_board>(slot_dirs);
   } catch (const std::system_error& e) {
-    log("cannot run the spooler: ", e.what());
+    os::log("cannot run the spooler: ", e.what());
     return false;
   }
-  set_current_spooler_board(board_.get());
+  spooler::set_current_spooler_board(board_.get());
   procs_.resize(slot_dirs.size());
   for (std::size_t slot = 0; slot < procs_.size(); ++slot) spawn(slot, false);
   if (sc.harakiri.count() > 0) loop_.after(harakiri_period, [this] { on_harakiri_check(); });
@@ -87,8 +87,8 @@ bool master_spoolers::on_exit(pid_t pid, int status) {
     spawn(*slot, false);
     return true;
   }
-  log("spooler (pid: ", pid, ") on dir ", board_->dir(*slot), " ", describe_exit(status),
-      ": respawning it");
+  os::log("spooler (pid: ", pid, ") on dir ", board_->dir(*slot), " ", os::describe_exit(status),
+          ": respawning it");
   schedule_respawn(*slot, status);
   return true;
 }
@@ -129,11 +129,11 @@ bool master_spoolers::spawn(std::size_t slot, bool respawn) {
   process& p = procs_[slot];
   std::error_code ec;
   if (hooks_.before_fork) hooks_.before_fork();
-  const pid_t pid = fork_child([this, slot] { return body(slot); }, ec);
+  const pid_t pid = os::fork_child([this, slot] { return body(slot); }, ec);
   if (hooks_.after_fork_parent) hooks_.after_fork_parent();
   if (pid < 0) {
-    log("cannot fork the spooler on dir ", board_->dir(slot), ": ", ec.message(), "; retrying in ",
-        ms(fork_retry), " ms");
+    os::log("cannot fork the spooler on dir ", board_->dir(slot), ": ", ec.message(),
+            "; retrying in ", ms(fork_retry), " ms");
     p.respawn_timer = loop_.after(fork_retry, [this, slot] { on_respawn_due(slot); });
     return false;
   }
@@ -142,20 +142,20 @@ bool master_spoolers::spawn(std::size_t slot, bool respawn) {
   p.harakiri_done = false;
   if (respawn) ++p.respawns;
   board_->set_pid(slot, pid);
-  log(respawn ? "respawned" : "spawned", " the uWSGI spooler on dir ", board_->dir(slot),
-      " with pid ", pid);
+  os::log(respawn ? "respawned" : "spawned", " the uWSGI spooler on dir ", board_->dir(slot),
+          " with pid ", pid);
   return true;
 }
 
 // Runs in the forked child: drop what belongs to the master, then run tasks.
 int master_spoolers::body(std::size_t slot) {
   signals_.release_in_child();
-  set_log_role("spooler");
+  os::set_log_role("spooler");
   const pid_t parent = ::getppid();
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) return 0;  // the master died before the death signal was armed
   if (hooks_.spooler_start && !hooks_.spooler_start(board_->dir(slot))) return failed_app_status;
-  return run_spooler(cfg_.spooler, *store_, *board_, slot, hooks_.spooler);
+  return spooler::run_spooler(cfg_.spooler, *store_, *board_, slot, hooks_.spooler);
 }
 
 // A clean exit (spooler-max-tasks) is respawned at once; deaths right after the spawn back off.
@@ -168,8 +168,8 @@ void master_spoolers::schedule_respawn(std::size_t slot, int status) {
     spawn(slot, true);
     return;
   }
-  log("the spooler on dir ", board_->dir(slot), " keeps dying right after its spawn: respawning",
-      " it in ", ms(delay), " ms");
+  os::log("the spooler on dir ", board_->dir(slot),
+          " keeps dying right after its spawn: respawning", " it in ", ms(delay), " ms");
   p.respawn_timer = loop_.after(delay, [this, slot] { on_respawn_due(slot); });
 }
 
@@ -192,7 +192,7 @@ void master_spoolers::on_mercy_due() {
   const auto now = clock::now();
   for (process& p : procs_) {
     if (p.pid <= 0 || !p.kill_at || *p.kill_at > now) continue;
-    log("spooler (pid: ", p.pid, ") is taking too much time to die...NO MERCY !!!");
+    os::log("spooler (pid: ", p.pid, ") is taking too much time to die...NO MERCY !!!");
     ::kill(p.pid, SIGKILL);
     p.kill_at.reset();
   }
@@ -205,8 +205,8 @@ void master_spoolers::on_harakiri_check() {
     process& p = procs_[slot];
     const std::int64_t deadline = board_->harakiri_deadline(slot);
     if (p.pid <= 0 || p.harakiri_done || deadline == 0 || deadline > now) continue;
-    log("*** HARAKIRI ON THE SPOOLER (pid: ", p.pid, ") *** task ", board_->running(slot),
-        " ran longer than ", cfg_.spooler.harakiri.count(), " seconds: killing it");
+    os::log("*** HARAKIRI ON THE SPOOLER (pid: ", p.pid, ") *** task ", board_->running(slot),
+            " ran longer than ", cfg_.spooler.harakiri.count(), " seconds: killing it");
     ::kill(p.pid, SIGKILL);
     p.harakiri_done = true;
   }

@@ -1,5 +1,5 @@
 #pragma once
-// The spooler processes of a node master (brood/node/spooler.hpp): the master makes the store
+// The spooler processes of a node master (brood/spooler/spooler.hpp): the master makes the store
 // and the shared board, then forks `spooler-processes` processes per spooler dir before its
 // workers. One that dies is respawned (the master's crash-loop backoff); a reload restarts each
 // once it has finished its task; a stop ends them (SIGTERM, SIGKILL after reload-mercy). With
@@ -13,22 +13,22 @@
 #include <vector>
 
 #include "brood/node/config.hpp"
-#include "brood/node/event_loop.hpp"
 #include "brood/node/node.hpp"
-#include "brood/node/signal_source.hpp"
-#include "brood/node/spool_store.hpp"
-#include "brood/node/spooler.hpp"
+#include "brood/os/event_loop.hpp"
+#include "brood/os/signal_source.hpp"
+#include "brood/spooler/spool_store.hpp"
+#include "brood/spooler/spooler.hpp"
 #include "respawn_backoff.hpp"
 
 namespace brood::node {
 
 class master_spoolers {
  public:
-  using clock = event_loop::clock;
+  using clock = os::event_loop::clock;
 
   // `signals`: the master's, released in each child. Everything must outlive this object.
-  master_spoolers(const node_config& cfg, const node_hooks& hooks, event_loop& loop,
-                  signal_source& signals);
+  master_spoolers(const node_config& cfg, const node_hooks& hooks, os::event_loop& loop,
+                  os::signal_source& signals);
   // SIGKILLs and reaps the processes still alive; forgets the current board.
   ~master_spoolers();
   master_spoolers(const master_spoolers&) = delete;
@@ -47,7 +47,7 @@ class master_spoolers {
   bool none_alive() const noexcept;
   // The board (nullptr before start() or without spooler processes) and how often the process of
   // board slot `slot` was respawned (stats).
-  const spooler_board* board() const noexcept { return board_.get(); }
+  const spooler::spooler_board* board() const noexcept { return board_.get(); }
   std::uint64_t respawns(std::size_t slot) const noexcept {
     return slot < procs_.size() ? procs_[slot].respawns : 0;
   }
@@ -57,7 +57,7 @@ class master_spoolers {
     pid_t pid = 0;  // 0: not running
     clock::time_point spawned;
     respawn_backoff backoff;
-    event_loop::timer_id respawn_timer = 0;
+    os::event_loop::timer_id respawn_timer = 0;
     bool restart_on_exit = false;              // told to stop by a reload
     std::optional<clock::time_point> kill_at;  // SIGKILL after this
     bool harakiri_done = false;                // already SIGKILLed for harakiri
@@ -75,13 +75,13 @@ class master_spoolers {
 
   const node_config& cfg_;
   const node_hooks& hooks_;
-  event_loop& loop_;
-  signal_source& signals_;
-  std::unique_ptr<spool_store> store_;
-  std::unique_ptr<spooler_board> board_;
+  os::event_loop& loop_;
+  os::signal_source& signals_;
+  std::unique_ptr<spooler::spool_store> store_;
+  std::unique_ptr<spooler::spooler_board> board_;
   std::vector<process> procs_;  // one per board slot
   bool stopping_ = false;
-  event_loop::timer_id mercy_timer_ = 0;
+  os::event_loop::timer_id mercy_timer_ = 0;
 };
 
 }  // namespace brood::node

@@ -12,7 +12,7 @@
 #include <string>
 #include <system_error>
 
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 #include "master.hpp"
 #include "stats_json.hpp"
 
@@ -92,19 +92,19 @@ bool master::start_stats() {
   try {
     board_ = std::make_unique<scoreboard>(slots_.size());
   } catch (const std::system_error& e) {
-    log(e.what());
+    os::log(e.what());
     return false;
   }
   last_requests_.assign(slots_.size(), 0);
   std::string why;
-  stats_ = std::make_unique<stats_server>(
+  stats_ = std::make_unique<os::stats_server>(
       loop_, cfg_.stats, [this] { return stats_document(); }, why);
   if (stats_->error()) {
-    log(why);
+    os::log(why);
     stats_.reset();
     return false;
   }
-  log("*** Stats server enabled on ", stats_->name(), " fd: ", stats_->fd(), " ***");
+  os::log("*** Stats server enabled on ", stats_->name(), " fd: ", stats_->fd(), " ***");
   return true;
 }
 
@@ -153,7 +153,7 @@ std::string master::stats_document() {
     }
   }
   for (unsigned id = 1; id <= board_->size(); ++id) doc.workers.push_back(worker_snapshot(id));
-  if (const spooler_board* sb = spoolers_.board()) {
+  if (const spooler::spooler_board* sb = spoolers_.board()) {
     for (std::size_t i = 0; i < sb->size(); ++i) {
       spooler_stats sp;
       sp.dir = sb->dir(i);

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "brood/node/address.hpp"
-#include "brood/node/listener.hpp"
-#include "brood/node/log.hpp"
 #include "brood/node/worker.hpp"
+#include "brood/os/address.hpp"
+#include "brood/os/listener.hpp"
+#include "brood/os/log.hpp"
 #include "emperor_link.hpp"
 #include "master.hpp"
 
@@ -26,31 +26,31 @@ class socket_set {
   socket_set(const socket_set&) = delete;
   socket_set& operator=(const socket_set&) = delete;
   ~socket_set() {
-    for (bound_socket& s : sockets_) {
+    for (os::bound_socket& s : sockets_) {
       s.fd.reset();
-      if (s.addr.type == address::kind::unix_path) ::unlink(s.addr.path.c_str());
+      if (s.addr.type == os::address::kind::unix_path) ::unlink(s.addr.path.c_str());
     }
   }
 
   // Binds every configured address and logs it; a listening socket inherited on fd 0 (an
   // on-demand vassal's) replaces the configured address it names, or is served in addition.
   // On the first failure logs why and returns false.
-  bool bind_all(const node_config& cfg, std::optional<bound_socket> inherited) {
+  bool bind_all(const node_config& cfg, std::optional<os::bound_socket> inherited) {
     for (const std::string& text : cfg.sockets) {
       std::string why;
-      auto addr = parse_address(text, &why);
+      auto addr = os::parse_address(text, &why);
       if (!addr) {
-        log("invalid socket address \"", text, "\": ", why);
+        os::log("invalid socket address \"", text, "\": ", why);
         return false;
       }
-      if (inherited && names_socket(*addr, *inherited)) {
+      if (inherited && os::names_socket(*addr, *inherited)) {
         add(std::move(*inherited), "inherited on fd 0 as");
         inherited.reset();
         continue;
       }
-      bound_socket s;
-      if (bind_socket(*addr, cfg.listen_queue, s, why)) {
-        log(why);
+      os::bound_socket s;
+      if (os::bind_socket(*addr, cfg.listen_queue, s, why)) {
+        os::log(why);
         return false;
       }
       add(std::move(s), "bound to");
@@ -63,34 +63,34 @@ class socket_set {
 
   std::vector<int> fds() const {
     std::vector<int> out;
-    for (const bound_socket& s : sockets_) out.push_back(s.fd.get());
+    for (const os::bound_socket& s : sockets_) out.push_back(s.fd.get());
     return out;
   }
 
   // Hands the fds over to a new owner; the unix files are still removed on destruction.
   std::vector<int> release_fds() {
     std::vector<int> out;
-    for (bound_socket& s : sockets_) out.push_back(s.fd.release());
+    for (os::bound_socket& s : sockets_) out.push_back(s.fd.release());
     return out;
   }
 
  private:
-  void add(bound_socket s, const char* how) {
-    const bool tcp = s.addr.type == address::kind::tcp;
-    log("uwsgi socket ", sockets_.size(), " ", how, " ", tcp ? "TCP" : "UNIX", " address ", s.name,
-        " fd ", s.fd.get());
+  void add(os::bound_socket s, const char* how) {
+    const bool tcp = s.addr.type == os::address::kind::tcp;
+    os::log("uwsgi socket ", sockets_.size(), " ", how, " ", tcp ? "TCP" : "UNIX", " address ",
+            s.name, " fd ", s.fd.get());
     sockets_.push_back(std::move(s));
   }
 
-  std::vector<bound_socket> sockets_;
+  std::vector<os::bound_socket> sockets_;
 };
 
 // No master: this process is the only worker. INT/TERM/QUIT/HUP stop it (run_worker).
 int serve_alone(const node_config& cfg, const router& r, const node_hooks& hooks,
                 socket_set& sockets) {
-  log("spawned uWSGI worker 1 (pid: ", ::getpid(), ", cores: 1)");
+  os::log("spawned uWSGI worker 1 (pid: ", ::getpid(), ", cores: 1)");
   if (hooks.worker_start && !hooks.worker_start(1)) return failed_app_status;
-  log("node ready");
+  os::log("node ready");
   return run_worker(cfg, r, sockets.release_fds());
 }
 
@@ -101,13 +101,13 @@ int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
   emperor_link emperor = emperor_link::from_environment();
   const bool alone =
       !cfg.master && cfg.processes <= 1 && cfg.spooler.dirs.empty() && !emperor.active();
-  set_log_role(alone ? "worker 1" : "master");
+  os::set_log_role(alone ? "worker 1" : "master");
   int status = 1;
   {
     socket_set sockets;
-    if (!sockets.bind_all(cfg, adopt_listening_fd(STDIN_FILENO))) return 1;
+    if (!sockets.bind_all(cfg, os::adopt_listening_fd(STDIN_FILENO))) return 1;
     if (sockets.empty()) {
-      log("no socket configured: nothing to serve");
+      os::log("no socket configured: nothing to serve");
       return 1;
     }
     if (alone) {
@@ -117,7 +117,7 @@ int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
       status = m.run();
     }
   }
-  log("goodbye to uWSGI.");
+  os::log("goodbye to uWSGI.");
   return status;
 }
 

@@ -7,7 +7,7 @@
 #include <memory>
 #include <typeinfo>
 
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 #include "brood/wire/message.hpp"
 #include "brood/wire/modifier.hpp"
 #include "brood/wire/msgpack_codec.hpp"
@@ -57,7 +57,7 @@ std::optional<reply> guarded(std::uint8_t m1, F&& f) {
     type = "unknown";
     message = "unknown exception";
   }
-  log("handler of modifier1 ", static_cast<int>(m1), " failed: ", type, ": ", message);
+  os::log("handler of modifier1 ", static_cast<int>(m1), " failed: ", type, ": ", message);
   return failure_reply(type, message);
 }
 
@@ -103,7 +103,7 @@ std::optional<reply> router::dispatch(const request& r) const {
     return guarded(m1, [&] { return rt.handler(r); });
   }
   if (m1 != wire::to_byte(modifier1::message_marshal)) {
-    log("-- unavailable modifier requested: ", static_cast<int>(m1), " --");
+    os::log("-- unavailable modifier requested: ", static_cast<int>(m1), " --");
     return std::nullopt;
   }
   if (!message_) {

@@ -15,7 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "brood/node/shared_array.hpp"
+#include "brood/os/shared_array.hpp"
 
 namespace brood::node {
 
@@ -56,7 +56,7 @@ class scoreboard {
   void claim(unsigned id) noexcept;
 
  private:
-  shared_array<slot> slots_;
+  os::shared_array<slot> slots_;
 };
 
 // The slot this worker process records into; nullptr when it has none (no stats, no master).

@@ -6,9 +6,9 @@ vassal_worker::vassal_worker(asio::io_context& io, worker& w, const emperor_link
                              unsigned worker_id, std::chrono::seconds heartbeat)
     : link_(link), heartbeat_(heartbeat), timer_(io) {
   w.on_request_done([this] { link_.send_loyal_once(); });
-  if (worker_id == 1) link_.send(vassal_message::accepting);
+  if (worker_id == 1) link_.send(wire::vassal_message::accepting);
   if (heartbeat_.count() > 0) {
-    link_.send(vassal_message::heartbeat);
+    link_.send(wire::vassal_message::heartbeat);
     arm_heartbeat();
   }
 }
@@ -22,7 +22,7 @@ void vassal_worker::arm_heartbeat() {
   timer_.expires_after(heartbeat_);
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
-    link_.send(vassal_message::heartbeat);
+    link_.send(wire::vassal_message::heartbeat);
     arm_heartbeat();
   });
 }

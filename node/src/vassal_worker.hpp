@@ -6,8 +6,8 @@
 #include <chrono>
 #include <memory>
 
-#include "brood/node/asio.hpp"
 #include "brood/node/worker.hpp"
+#include "brood/os/asio.hpp"
 #include "emperor_link.hpp"
 #include "worker_process.hpp"
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 #include "connection.hpp"
 #include "scoreboard.hpp"
 
@@ -109,7 +109,7 @@ void worker::impl::adopt(int fd) {
   const int family = ::getsockname(fd, sa, &len) == 0 ? ss.ss_family : AF_UNSPEC;
   const bool tcp = family == AF_INET || family == AF_INET6;
   if (!tcp && family != AF_UNIX) {
-    log("listening fd ", fd, " is not a TCP or unix socket: not used");
+    os::log("listening fd ", fd, " is not a TCP or unix socket: not used");
     ::close(fd);
     return;
   }
@@ -118,7 +118,7 @@ void worker::impl::adopt(int fd) {
   l->acceptor.assign(generic(family, tcp ? IPPROTO_TCP : 0), fd, ec);
   const int flags = ec ? -1 : ::fcntl(fd, F_GETFL);  // accept4 must never block
   if (ec || flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-    log("cannot accept on fd ", fd, ": ", ec ? ec.message() : std::strerror(errno));
+    os::log("cannot accept on fd ", fd, ": ", ec ? ec.message() : std::strerror(errno));
     if (!l->acceptor.is_open()) ::close(fd);
     return;  // an assigned fd is closed with the acceptor
   }
@@ -191,8 +191,8 @@ void worker::impl::on_accept_error(const std::shared_ptr<listener>& l, int error
       });
       return;
     default:  // EMFILE, ENFILE, ENOBUFS...: the socket stays open, try again shortly
-      log("accept on ", l->name, " failed: ", std::strerror(error), "; retrying in ",
-          accept_retry_delay.count(), " ms");
+      os::log("accept on ", l->name, " failed: ", std::strerror(error), "; retrying in ",
+              accept_retry_delay.count(), " ms");
       l->retry.expires_after(accept_retry_delay);
       l->retry.async_wait([l](const error_code& wait_ec) {
         if (!wait_ec && l->owner) accept_some(l);

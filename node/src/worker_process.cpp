@@ -5,9 +5,9 @@
 
 #include <chrono>
 
-#include "brood/node/log.hpp"
-#include "brood/node/signal_source.hpp"
 #include "brood/node/worker.hpp"
+#include "brood/os/log.hpp"
+#include "brood/os/signal_source.hpp"
 #include "worker_process.hpp"
 
 namespace brood::node {
@@ -19,7 +19,7 @@ using error_code = boost::system::error_code;
 // so the io_context runs out of work. Second signal: stop now.
 class signal_watcher {
  public:
-  signal_watcher(asio::io_context& io, worker& w, signal_source& signals,
+  signal_watcher(asio::io_context& io, worker& w, os::signal_source& signals,
                  worker_extension* extension)
       : worker_(w), signals_(signals), extension_(extension), fd_(io), poll_(io) {
     if (signals.fd() >= 0) fd_.assign(signals.fd());  // borrowed: released, never closed
@@ -39,12 +39,12 @@ class signal_watcher {
   void on_readable() {
     for (int signo : signals_.read_pending()) {
       if (++count_ == 1) {
-        log("signal ", signo, ": stopping gracefully");
+        os::log("signal ", signo, ": stopping gracefully");
         if (extension_) extension_->stop();
         worker_.stop_gracefully();
         poll_drained();
       } else {
-        log("signal ", signo, " again: stopping now");
+        os::log("signal ", signo, " again: stopping now");
         if (extension_) extension_->stop();
         worker_.stop_now();
         finish();
@@ -76,7 +76,7 @@ class signal_watcher {
   }
 
   worker& worker_;
-  signal_source& signals_;
+  os::signal_source& signals_;
   worker_extension* extension_;  // may be null
   asio::posix::stream_descriptor fd_;
   asio::steady_timer poll_;
@@ -94,8 +94,8 @@ int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_
   const pid_t parent = ::getppid();
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) return 0;  // the parent died before the death signal was armed
-  signal_source signals({SIGINT, SIGTERM, SIGQUIT, SIGHUP});
-  if (signals.error()) log("cannot watch stop signals: ", signals.error().message());
+  os::signal_source signals({SIGINT, SIGTERM, SIGQUIT, SIGHUP});
+  if (signals.error()) os::log("cannot watch stop signals: ", signals.error().message());
   asio::io_context io(1);
   worker w(io, r, cfg, std::move(listen_fds));
   std::unique_ptr<worker_extension> extension = extend ? extend(io, w) : nullptr;

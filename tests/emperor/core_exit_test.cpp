@@ -7,9 +7,9 @@
 namespace brood::emperor::testing {
 namespace {
 
-using node::vassal_message;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using wire::vassal_message;
 
 class core_exit_test : public core_fixture {
  protected:
@@ -25,7 +25,7 @@ class core_exit_test : public core_fixture {
 
 TEST_F(core_exit_test, LoyalVassalIsRespawnedAtOnce) {
   add(file("app.ini"), 0);
-  message(rec.pids[0], vassal_message::loyal, 1);
+  message(rec.pids[0], wire::vassal_message::loyal, 1);
   core->on_exit(rec.pids[0], killed(SIGSEGV), at(2));
   ASSERT_EQ(rec.launches.size(), 2u);
   const auto& x = v("app.ini");
@@ -79,7 +79,7 @@ TEST_F(core_exit_test, LoyalClearsTheBlacklistEntry) {
   ASSERT_EQ(core->blacklist().size(), 1u);
   core->on_tick(at(2));
   ASSERT_EQ(rec.launches.size(), 2u);
-  message(rec.pids[1], vassal_message::loyal, 3);
+  message(rec.pids[1], wire::vassal_message::loyal, 3);
   EXPECT_TRUE(core->blacklist().empty());
   core->on_exit(rec.pids[1], exited(1), at(4));
   EXPECT_EQ(rec.launches.size(), 3u);  // loyal: at once
@@ -122,9 +122,9 @@ TEST_F(core_exit_test, HeartbeatIsEnforcedOnlyAfterTheFirstOne) {
   EXPECT_FALSE(core->next_deadline());
   core->on_tick(at(1000));
   EXPECT_TRUE(rec.signals.empty());
-  message(pid, vassal_message::heartbeat, 1000);
+  message(pid, wire::vassal_message::heartbeat, 1000);
   EXPECT_EQ(v("app.ini").last_heartbeat, at(1000).wall);
-  message(pid, vassal_message::heartbeat, 1010);
+  message(pid, wire::vassal_message::heartbeat, 1010);
   EXPECT_EQ(*core->next_deadline(), mono(1040));
   core->on_tick(at(1039.9));
   EXPECT_TRUE(rec.signals.empty());
@@ -139,7 +139,7 @@ TEST_F(core_exit_test, HeartbeatIsEnforcedOnlyAfterTheFirstOne) {
 TEST_F(core_exit_test, ClosedChannelGetsSigkillAfterCurseToleranceIfStillAlive) {
   add(file("app.ini"), 0);
   const pid_t pid = rec.pids[0];
-  message(pid, vassal_message::loyal, 1);
+  message(pid, wire::vassal_message::loyal, 1);
   core->on_channel_closed(pid, at(2));
   EXPECT_EQ(v("app.ini").cursed, at(2).wall);
   EXPECT_EQ(*core->next_deadline(), mono(12));

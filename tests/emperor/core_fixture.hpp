@@ -35,8 +35,8 @@ class fake_process : public vassal_process {
  public:
   fake_process(pid_t pid, launcher_record& r) : pid_(pid), r_(r) {}
   pid_t pid() const noexcept override { return pid_; }
-  bool send(node::emperor_command c) noexcept override {
-    r_.sends[pid_].push_back(node::to_byte(c));
+  bool send(wire::emperor_command c) noexcept override {
+    r_.sends[pid_].push_back(wire::to_byte(c));
     return true;
   }
   void signal(int signo) noexcept override { r_.signals.emplace_back(pid_, signo); }
@@ -134,8 +134,8 @@ class core_fixture : public ::testing::Test {
   void add(const vassal_file& f, double t) { core->on_scan({{f}, {}, {}}, at(t)); }
   void change(const vassal_file& f, double t) { core->on_scan({{}, {f}, {}}, at(t)); }
   void remove(const std::string& name, double t) { core->on_scan({{}, {}, {name}}, at(t)); }
-  void message(pid_t pid, node::vassal_message m, double t) {
-    core->on_message(pid, node::to_byte(m), at(t));
+  void message(pid_t pid, wire::vassal_message m, double t) {
+    core->on_message(pid, wire::to_byte(m), at(t));
   }
 
   const vassal& v(const std::string& name) const { return core->vassals().at(name); }

@@ -6,7 +6,7 @@
 namespace brood::emperor::testing {
 namespace {
 
-using node::vassal_message;
+using wire::vassal_message;
 
 class core_on_demand_test : public core_fixture {
  protected:
@@ -45,7 +45,7 @@ TEST_F(core_on_demand_test, ConnectionLaunchesWithTheSocketOnStdinAndDisarms) {
 
 TEST_F(core_on_demand_test, IdleSendsStopAndTheExitGoesBackToWaiting) {
   const pid_t pid = add_and_connect("app.ini", 0);
-  message(pid, vassal_message::idle, 5);
+  message(pid, wire::vassal_message::idle, 5);
   EXPECT_EQ(sent(pid), (std::vector<std::uint8_t>{0}));
   EXPECT_EQ(v("app.ini").state, vassal_state::returning);
   core->on_exit(pid, exited(0), at(6));
@@ -107,7 +107,7 @@ TEST_F(core_on_demand_test, SocketThatCannotBeBoundIsThrottled) {
 TEST_F(core_on_demand_test, IdleNormalVassalStaysDownUntilItsFileChanges) {
   add(file("app.ini", 1), 0);
   const pid_t pid = rec.pids[0];
-  message(pid, vassal_message::idle, 1);
+  message(pid, wire::vassal_message::idle, 1);
   EXPECT_EQ(sent(pid), (std::vector<std::uint8_t>{2}));  // emperor_stop: graceful here
   core->on_exit(pid, exited(0), at(2));
   EXPECT_EQ(v("app.ini").state, vassal_state::exiled);

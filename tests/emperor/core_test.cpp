@@ -7,7 +7,7 @@
 namespace brood::emperor::testing {
 namespace {
 
-using node::vassal_message;
+using wire::vassal_message;
 
 class core_test : public core_fixture {};
 
@@ -29,12 +29,12 @@ TEST_F(core_test, AddedFileSpawnsItsVassal) {
 TEST_F(core_test, MessagesSetFlags) {
   add(file("app.ini"), 0);
   const pid_t pid = rec.pids[0];
-  message(pid, vassal_message::ready, 1);
-  message(pid, vassal_message::accepting, 2);
-  message(pid, vassal_message::loyal, 3);
-  message(pid, vassal_message::sos, 4);             // logged only
-  message(pid, vassal_message::config_request, 4);  // logged only
-  core->on_message(pid, 99, at(4));                 // unknown: logged only
+  message(pid, wire::vassal_message::ready, 1);
+  message(pid, wire::vassal_message::accepting, 2);
+  message(pid, wire::vassal_message::loyal, 3);
+  message(pid, wire::vassal_message::sos, 4);             // logged only
+  message(pid, wire::vassal_message::config_request, 4);  // logged only
+  core->on_message(pid, 99, at(4));                       // unknown: logged only
   const auto& x = v("app.ini");
   EXPECT_TRUE(x.ready && x.accepting && x.loyal);
   EXPECT_EQ(x.last_ready, at(1).wall);

@@ -8,8 +8,8 @@
 
 #include <cstring>
 
-#include "brood/node/child_process.hpp"
-#include "brood/node/unique_fd.hpp"
+#include "brood/os/child_process.hpp"
+#include "brood/os/unique_fd.hpp"
 #include "os_launcher_fixture.hpp"
 
 namespace brood::emperor {
@@ -18,11 +18,11 @@ namespace {
 class on_demand_socket_test : public os_launcher_test {
  protected:
   // Connects to `s` (TCP on 127.0.0.1 or its UNIX path) and sends one byte; the fd stays open.
-  node::unique_fd connect_to(const on_demand_socket& s, bool tcp) {
+  os::unique_fd connect_to(const on_demand_socket& s, bool tcp) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
     EXPECT_EQ(::getsockname(s.fd(), reinterpret_cast<sockaddr*>(&ss), &len), 0);
-    node::unique_fd c(::socket(tcp ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    os::unique_fd c(::socket(tcp ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (tcp) {
       auto* in = reinterpret_cast<sockaddr_in*>(&ss);
       EXPECT_EQ(in->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
@@ -84,7 +84,7 @@ TEST_F(on_demand_socket_test, StaleUnixSocketIsReplaced) {
   ASSERT_FALSE(std::filesystem::exists(path));
   // A socket file left by a dead process: bind it by hand, then close without unlinking.
   {
-    node::unique_fd raw(::socket(AF_UNIX, SOCK_STREAM, 0));
+    os::unique_fd raw(::socket(AF_UNIX, SOCK_STREAM, 0));
     sockaddr_un un{};
     un.sun_family = AF_UNIX;
     std::strcpy(un.sun_path, path.c_str());
@@ -101,7 +101,7 @@ TEST_F(on_demand_socket_test, BadAddressIsRefused) {
 }
 
 TEST_F(on_demand_socket_test, SelfExeIsThisProgram) {
-  const std::string exe = node::self_exe();
+  const std::string exe = os::self_exe();
   ASSERT_FALSE(exe.empty());
   EXPECT_EQ(exe.front(), '/');
   EXPECT_TRUE(std::filesystem::equivalent(exe, "/proc/self/exe"));

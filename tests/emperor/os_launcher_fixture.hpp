@@ -21,7 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "brood/emperor/os_launcher.hpp"
-#include "brood/node/event_loop.hpp"
+#include "brood/os/event_loop.hpp"
 
 namespace brood::emperor {
 
@@ -71,15 +71,15 @@ class os_launcher_test : public ::testing::Test {
 
   // Runs the loop until `done` or `limit`; true when `done`.
   bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 5s) {
-    const auto deadline = node::event_loop::clock::now() + limit;
+    const auto deadline = os::event_loop::clock::now() + limit;
     bool ok = false;
-    node::event_loop::timer_id pending = 0;
+    os::event_loop::timer_id pending = 0;
     std::function<void()> check = [&] {
       pending = 0;
       if (done()) {
         ok = true;
         loop_.stop();
-      } else if (node::event_loop::clock::now() >= deadline) {
+      } else if (os::event_loop::clock::now() >= deadline) {
         loop_.stop();
       } else {
         pending = loop_.after(2ms, check);
@@ -104,7 +104,7 @@ class os_launcher_test : public ::testing::Test {
   }
 
   std::string dir_;
-  node::event_loop loop_;
+  os::event_loop loop_;
   recorder rec_;
   os_launcher launcher_{loop_, rec_};
 };

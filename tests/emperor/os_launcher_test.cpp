@@ -26,14 +26,14 @@ TEST_F(os_launcher_test, BytesFromTheVassalArriveInOrderThenOneEof) {
 TEST_F(os_launcher_test, CommandsReachTheVassal) {
   const std::string out = dir_ + "/out";
   auto p = sh("head -c 2 <&$UWSGI_EMPEROR_FD | od -An -tu1 > " + out);
-  EXPECT_TRUE(p->send(node::emperor_command::stop));
-  EXPECT_TRUE(p->send(node::emperor_command::reload));
+  EXPECT_TRUE(p->send(wire::emperor_command::stop));
+  EXPECT_TRUE(p->send(wire::emperor_command::reload));
   ASSERT_TRUE(WIFEXITED(wait_exit(p->pid())));
   std::istringstream words(read_file(out));
   std::vector<int> got{std::istream_iterator<int>(words), {}};
   EXPECT_EQ(got, (std::vector<int>{0, 1}));
   ASSERT_TRUE(run_until([&] { return rec_.closed.count(p->pid()) > 0; }));
-  EXPECT_FALSE(p->send(node::emperor_command::stop));  // the peer is gone
+  EXPECT_FALSE(p->send(wire::emperor_command::stop));  // the peer is gone
 }
 
 TEST_F(os_launcher_test, DestroyingTheHandleClosesTheChannel) {
@@ -178,7 +178,7 @@ TEST_F(os_launcher_test, VassalDiesWithItsLauncher) {
   const pid_t middle = ::fork();
   ASSERT_GE(middle, 0);
   if (middle == 0) {  // the short-lived "emperor"
-    node::event_loop loop;
+    os::event_loop loop;
     recorder rec;
     os_launcher launcher{loop, rec};
     launch_spec spec;

@@ -12,7 +12,7 @@ namespace brood::emperor::testing {
 namespace {
 
 using nlohmann::json;
-using node::vassal_message;
+using wire::vassal_message;
 
 class stats_test : public core_fixture {
  protected:
@@ -50,8 +50,8 @@ TEST_F(stats_test, TopLevelFields) {
 
 TEST_F(stats_test, VassalFields) {
   add(file("app.ini", 77), 0);
-  message(rec.pids[0], vassal_message::ready, 1);
-  message(rec.pids[0], vassal_message::heartbeat, 2);
+  message(rec.pids[0], wire::vassal_message::ready, 1);
+  message(rec.pids[0], wire::vassal_message::heartbeat, 2);
   add(file("od.ini", 5, "/run/od.socket"), 0);
   const json vs = stats()["vassals"];
   ASSERT_EQ(vs.size(), 2u);

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <thread>
 
-#include "brood/node/client.hpp"
+#include "brood/client/client.hpp"
 #include "brood/wire/msgpack_codec.hpp"
 #include "node_fixture.hpp"
 

@@ -1,7 +1,7 @@
 // Round trips against a real node: ping, messages, keep-alive and one-shot clients.
 #include <chrono>
 
-#include "brood/node/client.hpp"
+#include "brood/client/client.hpp"
 #include "node_fixture.hpp"
 
 namespace brood::testing {
@@ -20,7 +20,7 @@ TEST_F(message_test, PingIsAnsweredAsUwsgiDoes) {
   auto r = s.read_packet(2s);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->head, (wire::header{100, 0, 1}));
-  auto p = node::ping(address, 2s);
+  auto p = client::ping(address, 2s);
   ASSERT_TRUE(p) << p.error().message;
   EXPECT_EQ(*p, "");
 }
@@ -30,11 +30,11 @@ TEST_F(message_test, MessageRoundTripThroughCppHandler) {
   value nested(wire::map{{value("list"), value(wire::array{value(1), value(-2), value(3.5)})},
                          {value("bin"), value(wire::binary{{0, 1, 2, 255}})},
                          {value("nil"), value()}});
-  auto echo = node::send_message(address, 33, 0, nested, 2s);
+  auto echo = client::send_message(address, 33, 0, nested, 2s);
   ASSERT_TRUE(echo) << echo.error().message;
   EXPECT_EQ(*echo, nested);
 
-  auto primes = node::send_message(address, 33, 17, value(wire::array{value(0), value(100)}), 5s);
+  auto primes = client::send_message(address, 33, 17, value(wire::array{value(0), value(100)}), 5s);
   ASSERT_TRUE(primes) << primes.error().message;
   ASSERT_TRUE(primes->is<wire::map>());
   bool found = false;
@@ -49,9 +49,9 @@ TEST_F(message_test, MessageRoundTripThroughCppHandler) {
 
 TEST_F(message_test, HandlerErrorArrivesAsRemoteError) {
   auto address = start_node();
-  auto r = node::send_message(address, 33, 17, value("not a range"), 2s);
+  auto r = client::send_message(address, 33, 17, value("not a range"), 2s);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, node::call_errc::remote);
+  EXPECT_EQ(r.error().code, client::call_errc::remote);
   EXPECT_FALSE(r.error().message.empty());
   // and the node keeps serving
   EXPECT_TRUE(echo_ok(address));
@@ -79,7 +79,7 @@ TEST_F(message_test, OneShotClientsThatCloseAfterEachReplyWork) {
 TEST_F(message_test, SyncClientReusesItsConnection) {
   auto address = start_node();
   for (int i = 0; i < 50; ++i) {
-    auto r = node::send_message(address, 33, 0, value(i), 2s);
+    auto r = client::send_message(address, 33, 0, value(i), 2s);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(*r, value(i));
   }
@@ -92,7 +92,7 @@ TEST_F(message_test, UnixSocketNode) {
   nodes_.push_back(std::make_unique<node_process>(
       BROOD_PRIMES_NODE, std::vector<std::string>{"--socket", path, "--master"}));
   ASSERT_TRUE(node().wait_ready()) << node().all_output();
-  auto r = node::send_message(path, 33, 0, value("over unix"), 2s);
+  auto r = client::send_message(path, 33, 0, value("over unix"), 2s);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(*r, value("over unix"));
   node().signal(SIGTERM);

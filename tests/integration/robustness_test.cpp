@@ -4,7 +4,7 @@
 #include <chrono>
 #include <thread>
 
-#include "brood/node/client.hpp"
+#include "brood/client/client.hpp"
 #include "brood/wire/message.hpp"
 #include "node_fixture.hpp"
 
@@ -80,7 +80,7 @@ TEST_F(robustness_test, OversizePacketIsRefusedWithAnError) {
 TEST_F(robustness_test, BufferSizeOptionRaisesTheLimit) {
   auto address = start_node({"--buffer-size", "32768"});
   std::string big(20000, 'b');
-  auto r = node::send_message(address, 33, 0, value(big), 2s);
+  auto r = client::send_message(address, 33, 0, value(big), 2s);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(*r, value(big));
 }

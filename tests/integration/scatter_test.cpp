@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "brood/node/client.hpp"
+#include "brood/client/client.hpp"
 #include "node_fixture.hpp"
 
 namespace brood::testing {
@@ -17,10 +17,10 @@ TEST_F(scatter_test, GathersInTargetOrder) {
   auto a = start_node();
   auto b = start_node();
   auto c = start_node();
-  std::vector<node::target> targets{{a, value(wire::array{value(0), value(1000)})},
-                                    {b, value(wire::array{value(1000), value(2000)})},
-                                    {c, value(wire::array{value(2000), value(3000)})}};
-  auto results = node::send_multi_message(targets, 33, 17, 5s);
+  std::vector<client::target> targets{{a, value(wire::array{value(0), value(1000)})},
+                                      {b, value(wire::array{value(1000), value(2000)})},
+                                      {c, value(wire::array{value(2000), value(3000)})}};
+  auto results = client::send_multi_message(targets, 33, 17, 5s);
   ASSERT_EQ(results.size(), 3u);
   std::int64_t total = 0;
   for (auto& r : results) {
@@ -36,21 +36,21 @@ TEST_F(scatter_test, DeadAndStalledNodesCostAtMostTheTimeout) {
   auto b = start_node();
   stalled_listener stalled;
   std::string dead = dead_address();
-  std::vector<node::target> targets{{a, value("first")},
-                                    {dead, value("dead")},
-                                    {stalled.address(), value("stalled")},
-                                    {b, value("last")}};
+  std::vector<client::target> targets{{a, value("first")},
+                                      {dead, value("dead")},
+                                      {stalled.address(), value("stalled")},
+                                      {b, value("last")}};
   const auto timeout = 500ms;
   auto start = steady_clock::now();
-  auto results = node::send_multi_message(targets, 33, 0, timeout);
+  auto results = client::send_multi_message(targets, 33, 0, timeout);
   auto took = duration_cast<milliseconds>(steady_clock::now() - start);
   ASSERT_EQ(results.size(), 4u);
   ASSERT_TRUE(results[0]) << results[0].error().message;
   EXPECT_EQ(*results[0], value("first"));
   ASSERT_FALSE(results[1]);
-  EXPECT_EQ(results[1].error().code, node::call_errc::refused) << results[1].error().message;
+  EXPECT_EQ(results[1].error().code, client::call_errc::refused) << results[1].error().message;
   ASSERT_FALSE(results[2]);
-  EXPECT_EQ(results[2].error().code, node::call_errc::timeout) << results[2].error().message;
+  EXPECT_EQ(results[2].error().code, client::call_errc::timeout) << results[2].error().message;
   ASSERT_TRUE(results[3]) << results[3].error().message;
   EXPECT_EQ(*results[3], value("last"));
   EXPECT_GE(took, timeout - 5ms);
@@ -59,9 +59,9 @@ TEST_F(scatter_test, DeadAndStalledNodesCostAtMostTheTimeout) {
 
 TEST_F(scatter_test, DeadNodeAloneFailsFast) {
   auto a = start_node();
-  std::vector<node::target> targets{{a, value(1)}, {dead_address(), value(2)}};
+  std::vector<client::target> targets{{a, value(1)}, {dead_address(), value(2)}};
   auto start = steady_clock::now();
-  auto results = node::send_multi_message(targets, 33, 0, 2s);
+  auto results = client::send_multi_message(targets, 33, 0, 2s);
   EXPECT_LT(steady_clock::now() - start, 500ms);
   EXPECT_TRUE(results[0]);
   EXPECT_FALSE(results[1]);

@@ -7,7 +7,7 @@
 #include <set>
 #include <thread>
 
-#include "brood/node/spool_client.hpp"
+#include "brood/client/spool.hpp"
 #include "node_fixture.hpp"
 #include "spool_fixture.hpp"
 
@@ -31,8 +31,8 @@ TEST_F(spool_remote_test, AckOnlyOnceTheTaskFileExistsAndDecodes) {
   const std::string address = start_store_node();
   for (int i = 0; i < 20; ++i) {
     const std::string n = std::to_string(i);
-    auto r = node::spool(address, {{"task", n}, {"payload", std::string(i * 100, 'p')}},
-                         "body " + n, 5s);
+    auto r = client::spool(address, {{"task", n}, {"payload", std::string(i * 100, 'p')}},
+                           "body " + n, 5s);
     ASSERT_TRUE(r) << r.error().message << "\n" << proc().all_output();
     // Right after the ack: one more file, complete and checksummed; no temp file left.
     const auto files = task_files(spool_dir());
@@ -55,7 +55,7 @@ TEST_F(spool_remote_test, AckOnlyOnceTheTaskFileExistsAndDecodes) {
 
 TEST_F(spool_remote_test, NodeWithSpoolerDirAcksDurably) {
   const std::string address = start_brood({"--spooler", spool_dir()});
-  auto r = node::spool(address, {{"a", "1"}}, {}, 5s);
+  auto r = client::spool(address, {{"a", "1"}}, {}, 5s);
   ASSERT_TRUE(r) << r.error().message << "\n" << proc().all_output();
   // No handler in the plain brood binary: the task is kept, never lost.
   auto files = task_files(spool_dir());
@@ -74,9 +74,9 @@ TEST_F(spool_remote_test, NoSpoolerAnswersFailureAndKeepsTheConnection) {
   EXPECT_TRUE(proc().wait_for_line(
       std::regex(R"(refused a task from 127\.0\.0\.1:\d+: this node has no spooler)"), 5s))
       << proc().all_output();
-  auto r = node::spool(address, {{"a", "1"}}, {}, 5s);
+  auto r = client::spool(address, {{"a", "1"}}, {}, 5s);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, node::call_errc::remote);
+  EXPECT_EQ(r.error().code, client::call_errc::remote);
   EXPECT_EQ(r.error().remote_type, "SpoolerRefused");
 }
 
@@ -129,7 +129,7 @@ TEST_F(spool_remote_test, ConcurrentProducersAllAckedAllPresent) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < per_producer; ++i) {
         auto r =
-            node::spool(address, {{"id", std::to_string(t) + "-" + std::to_string(i)}}, {}, 10s);
+            client::spool(address, {{"id", std::to_string(t) + "-" + std::to_string(i)}}, {}, 10s);
         if (!r) {
           failures[t] = r.error().message;
           return;

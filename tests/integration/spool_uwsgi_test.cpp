@@ -7,7 +7,7 @@
 #include <fstream>
 #include <thread>
 
-#include "brood/node/spool_client.hpp"
+#include "brood/client/spool.hpp"
 #include "spool_fixture.hpp"
 
 namespace brood::testing {
@@ -77,8 +77,8 @@ TEST_F(spool_uwsgi_test, BroodClientEnqueuesOntoARealUwsgiSpoolerAndTheTasksRun)
   ASSERT_FALSE(address.empty());
   constexpr int tasks = 5;
   for (int i = 0; i < tasks; ++i) {  // one thread: later calls find pooled connections closed
-    auto r = node::spool(address, {{"marker", dir_ + "/markers/" + std::to_string(i)}},
-                         "ran " + std::to_string(i), 5s);
+    auto r = client::spool(address, {{"marker", dir_ + "/markers/" + std::to_string(i)}},
+                           "ran " + std::to_string(i), 5s);
     ASSERT_TRUE(r) << "task " << i << ": " << r.error().message << "\n" << proc().all_output();
   }
   for (int i = 0; i < tasks; ++i) {
@@ -92,7 +92,8 @@ TEST_F(spool_uwsgi_test, BroodClientEnqueuesOntoARealUwsgiSpoolerAndTheTasksRun)
 TEST_F(spool_uwsgi_test, UwsgiRefusesAnUnknownSpoolerWithTheSameAnswer) {
   const std::string address = start_uwsgi();
   ASSERT_FALSE(address.empty());
-  auto r = node::spool(address, {{"spooler", dir_ + "/nowhere"}, {"marker", dir_ + "/x"}}, {}, 5s);
+  auto r =
+      client::spool(address, {{"spooler", dir_ + "/nowhere"}, {"marker", dir_ + "/x"}}, {}, 5s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().remote_type, "SpoolerRefused") << r.error().message;
   // The raw answer is the bare 4-byte failure reply brood's node gives too.

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <regex>
 
-#include "brood/node/spool_client.hpp"
+#include "brood/client/spool.hpp"
 #include "spool_fixture.hpp"
 
 namespace brood::testing {
@@ -58,7 +58,7 @@ TEST_F(spool_write_failure_test, ReadOnlyFilesystemIsRefusedAndLeavesNothing) {
   const std::string address = start_on_tmpfs("mount -o remount,ro " + mnt_);
   ASSERT_FALSE(address.empty());
   expect_private_mount();
-  auto r = node::spool(address, {{"a", "1"}}, "body", 5s);
+  auto r = client::spool(address, {{"a", "1"}}, "body", 5s);
   ASSERT_FALSE(r) << "a task was acked on a read-only filesystem";
   EXPECT_EQ(r.error().remote_type, "SpoolerRefused") << r.error().message;
   EXPECT_TRUE(entries(inside("/spool")).empty());

@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "brood/node/spool_client.hpp"
-#include "brood/node/spool_store.hpp"
+#include "brood/client/spool.hpp"
+#include "brood/spooler/spool_store.hpp"
 #include "brood/wire/spool_file.hpp"
 #include "node_fixture.hpp"
 
@@ -60,7 +60,7 @@ class spooler_kill_test : public node_fixture {
     return node().count_lines(std::regex("spawned the uWSGI spooler on dir"));
   }
 
-  node::spool_vars task(int id) const {
+  wire::spool_vars task(int id) const {
     // Busy enough that many kills land mid-task.
     return {{"id", std::to_string(id)}, {"log", log_}, {"ms", id % 5 == 0 ? "5" : "1"}};
   }
@@ -89,7 +89,7 @@ TEST_F(spooler_kill_test, every_acknowledged_task_runs_despite_sigkills) {
   const std::string address =
       start_node({"--spooler", dir_, "--spooler-retry-delay", "20", "--spooler-quiet"});
   ASSERT_GT(last_spooler_pid(), 0) << node().all_output();
-  const node::spool_store store({dir_});
+  const spooler::spool_store store({dir_});
 
   std::atomic<int> producing{2};
   std::vector<int> acked_local, acked_remote;
@@ -102,7 +102,7 @@ TEST_F(spooler_kill_test, every_acknowledged_task_runs_despite_sigkills) {
   });
   std::thread remote([&] {
     for (int id = tasks_per_producer; id < 2 * tasks_per_producer; ++id) {
-      auto r = node::spool(address, task(id), {}, 5000ms);
+      auto r = client::spool(address, task(id), {}, 5000ms);
       if (r && *r) {
         acked_remote.push_back(id);
       } else if (refused++ == 0) {

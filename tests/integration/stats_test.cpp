@@ -19,9 +19,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "brood/node/address.hpp"
-#include "brood/node/client.hpp"
-#include "brood/node/unique_fd.hpp"
+#include "brood/client/client.hpp"
+#include "brood/os/address.hpp"
+#include "brood/os/unique_fd.hpp"
 #include "node_fixture.hpp"
 
 namespace brood::testing {
@@ -34,11 +34,11 @@ using wire::value;
 // Connects to the stats address (unix path, or HOST:PORT) and reads until the server closes.
 // Empty on any failure or after `timeout`.
 std::string read_stats(const std::string& address, milliseconds timeout = 2s) {
-  auto addr = node::parse_address(address);
+  auto addr = os::parse_address(address);
   if (!addr) return {};
   sockaddr_storage ss{};
   socklen_t len = 0;
-  if (addr->type == node::address::kind::unix_path) {
+  if (addr->type == os::address::kind::unix_path) {
     auto* un = reinterpret_cast<sockaddr_un*>(&ss);
     un->sun_family = AF_UNIX;
     std::strncpy(un->sun_path, addr->path.c_str(), sizeof un->sun_path - 1);
@@ -50,7 +50,7 @@ std::string read_stats(const std::string& address, milliseconds timeout = 2s) {
     if (::inet_pton(AF_INET, addr->host.c_str(), &in->sin_addr) != 1) return {};
     len = sizeof(sockaddr_in);
   }
-  node::unique_fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  os::unique_fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return {};
   std::string out;
   const auto deadline = steady_clock::now() + timeout;
@@ -120,7 +120,7 @@ TEST_F(stats_test, UnixSocketCountsEveryRequest) {
   ASSERT_EQ(stats_, path);
   constexpr int pings = 10;
   constexpr int echoes = 10;
-  for (int i = 0; i < pings; ++i) ASSERT_TRUE(node::ping(address, 2s)) << i;
+  for (int i = 0; i < pings; ++i) ASSERT_TRUE(client::ping(address, 2s)) << i;
   for (int i = 0; i < echoes; ++i) ASSERT_TRUE(fresh_echo(address, value(i), 2s)) << i;
 
   // A worker is accepting from its first accept turn on, which may come after "node ready".
@@ -164,7 +164,7 @@ TEST_F(stats_test, TcpOnEphemeralPortCountsFailures) {
   ASSERT_TRUE(stats_.starts_with("127.0.0.1:")) << stats_;
   ASSERT_NE(stats_, "127.0.0.1:0");
   // modifier2 50 is no job of primes_node: its handler throws, the call fails remotely.
-  auto failed = node::send_message(address, 33, 50, value(1), 2s);
+  auto failed = client::send_message(address, 33, 50, value(1), 2s);
   EXPECT_FALSE(failed.has_value());
   ASSERT_TRUE(fresh_echo(address, value("x"), 2s));
   const json doc = stats_until([](const json& d) { return total_requests(d) == 2; });

@@ -18,9 +18,9 @@
 
 #include <gtest/gtest.h>
 
-#include "brood/node/emperor_protocol.hpp"
-#include "brood/node/log.hpp"
 #include "brood/node/node.hpp"
+#include "brood/os/log.hpp"
+#include "brood/wire/emperor_protocol.hpp"
 #include "node_harness.hpp"
 
 namespace brood::node {
@@ -38,7 +38,7 @@ node_config vassal_config(unsigned processes) {
   return cfg;
 }
 
-constexpr std::uint8_t byte(vassal_message m) { return to_byte(m); }
+constexpr std::uint8_t byte(wire::vassal_message m) { return to_byte(m); }
 
 class emperor_link_test : public ::testing::Test {
  protected:
@@ -59,7 +59,7 @@ class emperor_link_test : public ::testing::Test {
       ::close(emperor);
       ::fcntl(vassal, F_SETFD, 0);  // as an emperor passes it: inherited
       const std::string value = env_value.empty() ? std::to_string(vassal) : env_value;
-      ::setenv(emperor_fd_env, value.c_str(), 1);
+      ::setenv(wire::emperor_fd_env, value.c_str(), 1);
       return run_node(cfg, make_router());
     });
     ::close(vassal);
@@ -87,7 +87,7 @@ class emperor_link_test : public ::testing::Test {
   std::size_t count(std::uint8_t b) const {
     return std::count(received_.begin(), received_.end(), b);
   }
-  void command(emperor_command c) {
+  void command(wire::emperor_command c) {
     const std::uint8_t b = to_byte(c);
     ASSERT_EQ(::write(emperor_, &b, 1), 1);
   }
@@ -111,18 +111,18 @@ class emperor_link_test : public ::testing::Test {
 
 TEST_F(emperor_link_test, sends_ready_accepting_then_loyal_once) {
   start(vassal_config(2));
-  ASSERT_TRUE(wait_byte(byte(vassal_message::ready)));
-  if (count(byte(vassal_message::accepting)) == 0)
-    ASSERT_TRUE(wait_byte(byte(vassal_message::accepting)));
-  EXPECT_EQ(count(byte(vassal_message::loyal)), 0u);  // no request yet
+  ASSERT_TRUE(wait_byte(byte(wire::vassal_message::ready)));
+  if (count(byte(wire::vassal_message::accepting)) == 0)
+    ASSERT_TRUE(wait_byte(byte(wire::vassal_message::accepting)));
+  EXPECT_EQ(count(byte(wire::vassal_message::loyal)), 0u);  // no request yet
   EXPECT_GT(pid_call(), 0);
-  ASSERT_TRUE(wait_byte(byte(vassal_message::loyal))) << node_.all_lines();
+  ASSERT_TRUE(wait_byte(byte(wire::vassal_message::loyal))) << node_.all_lines();
   for (int i = 0; i < 10; ++i) EXPECT_GT(pid_call(), 0);  // both workers answer some
-  EXPECT_FALSE(wait_byte(byte(vassal_message::loyal), 300ms));
-  EXPECT_EQ(count(byte(vassal_message::loyal)), 1u);
-  EXPECT_EQ(count(byte(vassal_message::ready)), 1u);
-  EXPECT_EQ(count(byte(vassal_message::accepting)), 1u);  // worker 1 only
-  EXPECT_EQ(count(byte(vassal_message::heartbeat)), 0u);  // heartbeat is off
+  EXPECT_FALSE(wait_byte(byte(wire::vassal_message::loyal), 300ms));
+  EXPECT_EQ(count(byte(wire::vassal_message::loyal)), 1u);
+  EXPECT_EQ(count(byte(wire::vassal_message::ready)), 1u);
+  EXPECT_EQ(count(byte(wire::vassal_message::accepting)), 1u);  // worker 1 only
+  EXPECT_EQ(count(byte(wire::vassal_message::heartbeat)), 0u);  // heartbeat is off
 }
 
 TEST_F(emperor_link_test, heartbeat_every_second) {
@@ -130,15 +130,15 @@ TEST_F(emperor_link_test, heartbeat_every_second) {
   cfg.heartbeat = std::chrono::seconds(1);
   start(cfg);
   const auto t0 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(wait_byte(byte(vassal_message::heartbeat)));
-  ASSERT_TRUE(wait_byte(byte(vassal_message::heartbeat), 2500ms));
-  ASSERT_TRUE(wait_byte(byte(vassal_message::heartbeat), 2500ms));
+  ASSERT_TRUE(wait_byte(byte(wire::vassal_message::heartbeat)));
+  ASSERT_TRUE(wait_byte(byte(wire::vassal_message::heartbeat), 2500ms));
+  ASSERT_TRUE(wait_byte(byte(wire::vassal_message::heartbeat), 2500ms));
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 1500ms);  // not a burst
 }
 
 TEST_F(emperor_link_test, reload_byte_reloads_without_refusing) {
   start(vassal_config(2));
-  ASSERT_TRUE(wait_byte(byte(vassal_message::ready)));
+  ASSERT_TRUE(wait_byte(byte(wire::vassal_message::ready)));
   const auto before = node_.worker_pids();
   std::atomic<bool> done{false};
   std::atomic<int> ok{0}, failed{0};
@@ -146,9 +146,9 @@ TEST_F(emperor_link_test, reload_byte_reloads_without_refusing) {
     while (!done) (pid_call() > 0 ? ok : failed)++;
   });
   std::this_thread::sleep_for(200ms);
-  command(emperor_command::reload);
+  command(wire::emperor_command::reload);
   EXPECT_TRUE(node_.wait_for("workers reloaded (reload 1)")) << node_.all_lines();
-  EXPECT_TRUE(wait_byte(byte(vassal_message::ready)));  // ready again after the reload
+  EXPECT_TRUE(wait_byte(byte(wire::vassal_message::ready)));  // ready again after the reload
   std::this_thread::sleep_for(200ms);
   done = true;
   client.join();
@@ -159,12 +159,12 @@ TEST_F(emperor_link_test, reload_byte_reloads_without_refusing) {
   const std::set<pid_t> current(after.begin() + 2, after.end());
   for (pid_t old : before) EXPECT_FALSE(current.count(old));
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(current.count(static_cast<pid_t>(pid_call())));
-  EXPECT_EQ(count(byte(vassal_message::ready)), 2u);
+  EXPECT_EQ(count(byte(wire::vassal_message::ready)), 2u);
 }
 
 TEST_F(emperor_link_test, byte_2_stops_gracefully) {
   start(vassal_config(2));
-  command(emperor_command::stop_gracefully);
+  command(wire::emperor_command::stop_gracefully);
   expect_exit(0, 5000ms);
   EXPECT_TRUE(node_.wait_for("the emperor asked to stop gracefully: gracefully stopping"));
 }
@@ -173,7 +173,7 @@ TEST_F(emperor_link_test, byte_0_stops_at_once) {
   start(vassal_config(1));  // reload-mercy stays at 60 s: a graceful stop would hang
   std::thread stuck([&] { call(port_, "hang"); });
   ASSERT_TRUE(node_.wait_for("handler hanging"));
-  command(emperor_command::stop);
+  command(wire::emperor_command::stop);
   expect_exit(0, 3000ms);
   stuck.join();
   EXPECT_TRUE(node_.wait_for("the emperor asked to stop: killing all workers now"));
@@ -191,7 +191,7 @@ TEST_F(emperor_link_test, invalid_fd_is_ignored) {
   start(vassal_config(1), "not-a-number");
   EXPECT_TRUE(node_.wait_for("invalid UWSGI_EMPEROR_FD")) << node_.all_lines();
   EXPECT_GT(pid_call(), 0);
-  EXPECT_FALSE(wait_byte(byte(vassal_message::ready), 200ms));  // nothing is sent on the pair
+  EXPECT_FALSE(wait_byte(byte(wire::vassal_message::ready), 200ms));  // nothing is sent on the pair
 }
 
 }  // namespace

@@ -16,8 +16,8 @@
 
 #include <gtest/gtest.h>
 
-#include "brood/node/log.hpp"
 #include "brood/node/node.hpp"
+#include "brood/os/log.hpp"
 #include "node_harness.hpp"
 
 namespace brood::node {

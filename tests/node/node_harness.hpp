@@ -26,8 +26,8 @@
 #include <thread>
 #include <vector>
 
-#include "brood/node/log.hpp"
 #include "brood/node/router.hpp"
+#include "brood/os/log.hpp"
 #include "brood/wire/header.hpp"
 #include "brood/wire/message.hpp"
 #include "brood/wire/modifier.hpp"
@@ -42,10 +42,10 @@ inline router make_router() {
   r.on_message([](const wire::value& m, std::uint8_t) -> wire::value {
     const std::string cmd = m.is<std::string>() ? m.as<std::string>() : "";
     if (cmd == "sleep") {
-      log("handler sleeping");
+      os::log("handler sleeping");
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     } else if (cmd == "hang") {
-      log("handler hanging");
+      os::log("handler hanging");
       for (;;) ::pause();
     } else if (cmd == "crash") {
       ::_exit(3);

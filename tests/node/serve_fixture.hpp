@@ -23,10 +23,10 @@
 #include <string>
 #include <thread>
 
-#include "brood/node/asio.hpp"
 #include "brood/node/config.hpp"
 #include "brood/node/router.hpp"
 #include "brood/node/worker.hpp"
+#include "brood/os/asio.hpp"
 #include "brood/wire/bytes.hpp"
 #include "brood/wire/header.hpp"
 #include "brood/wire/message.hpp"

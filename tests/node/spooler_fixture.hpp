@@ -25,8 +25,8 @@
 
 #include <gtest/gtest.h>
 
-#include "brood/node/spool_store.hpp"
-#include "brood/node/spooler.hpp"
+#include "brood/spooler/spool_store.hpp"
+#include "brood/spooler/spooler.hpp"
 #include "brood/wire/spool_file.hpp"
 #include "node_harness.hpp"
 
@@ -35,7 +35,7 @@ namespace brood::node::test {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-inline std::string var_of(const spool_vars& vars, std::string_view key) {
+inline std::string var_of(const wire::spool_vars& vars, std::string_view key) {
   for (const auto& [k, v] : vars)
     if (k == key) return v;
   return {};
@@ -90,7 +90,7 @@ class run_records {
 };
 
 // The handler every test spooler runs (in the spooler process).
-inline int test_handler(const spool_task& task, int record_fd) {
+inline int test_handler(const spooler::spool_task& task, int record_fd) {
   const std::string what = var_of(task.vars, "do");
   if (what == "exit_once" && task.attempt == 1) ::_exit(3);
   const std::string line = var_of(task.vars, "id") + " " + std::to_string(task.attempt) + " " +
@@ -101,20 +101,20 @@ inline int test_handler(const spool_task& task, int record_fd) {
     std::this_thread::sleep_for(
         std::chrono::milliseconds(std::atoi(var_of(task.vars, "ms").c_str())));
   if (what == "retry" || (what == "retry_once" && task.attempt == 1))
-    return static_cast<int>(spool_result::retry);
+    return static_cast<int>(spooler::spool_result::retry);
   if (what == "throw_once" && task.attempt == 1) throw std::runtime_error("boom");
-  if (what == "ignore") return static_cast<int>(spool_result::ignore);
-  return static_cast<int>(spool_result::ok);
+  if (what == "ignore") return static_cast<int>(spooler::spool_result::ignore);
+  return static_cast<int>(spooler::spool_result::ok);
 }
 
 // The decoded content of a task file (nullopt if it cannot be read or decoded).
-inline std::optional<spool_vars> read_task_vars(const std::string& path) {
+inline std::optional<wire::spool_vars> read_task_vars(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   wire::spool_file_view view;
   if (!wire::decode_spool_file(wire::as_bytes(bytes), view).is_done()) return std::nullopt;
-  spool_vars out;
+  wire::spool_vars out;
   for (const auto& v : view.vars) out.emplace_back(std::string(v.key), std::string(v.value));
   return out;
 }
@@ -148,7 +148,7 @@ class spooler_fixture : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     root_ = tmpl;
     dir_ = fs::canonical(root_).string() + "/spool";
-    store_ = std::make_unique<spool_store>(std::vector<std::string>{dir_});
+    store_ = std::make_unique<spooler::spool_store>(std::vector<std::string>{dir_});
     cfg_.dirs = {dir_};
     cfg_.retry_delay = 100ms;
     cfg_.retry_max_delay = 1000ms;
@@ -164,7 +164,7 @@ class spooler_fixture : public ::testing::Test {
 
   // Makes the board: `slots` slots on dir_ (call once, before start_spooler).
   void make_board(std::size_t slots = 1) {
-    board_ = std::make_unique<spooler_board>(std::vector<std::string>(slots, dir_));
+    board_ = std::make_unique<spooler::spooler_board>(std::vector<std::string>(slots, dir_));
   }
 
   // Runs run_spooler for `slot` in a forked child with the test handler.
@@ -172,29 +172,30 @@ class spooler_fixture : public ::testing::Test {
     if (!board_) make_board();
     spoolers_.push_back(std::make_unique<node_process>());
     const int fd = records_.write_fd();
-    spooler_config cfg = cfg_;
-    spooler_board* board = board_.get();
-    const spool_store* store = store_.get();
+    spooler::spooler_config cfg = cfg_;
+    spooler::spooler_board* board = board_.get();
+    const spooler::spool_store* store = store_.get();
     spoolers_.back()->start([cfg, board, store, slot, fd] {
-      return run_spooler(cfg, *store, *board, slot,
-                         [fd](const spool_task& t) { return test_handler(t, fd); });
+      return spooler::run_spooler(cfg, *store, *board, slot, [fd](const spooler::spool_task& t) {
+        return test_handler(t, fd);
+      });
     });
     return *spoolers_.back();
   }
 
   // Enqueues a task with vars id=`id` plus `extra`; returns its path.
-  std::string enqueue(const std::string& id, spool_vars extra = {}) {
+  std::string enqueue(const std::string& id, wire::spool_vars extra = {}) {
     extra.insert(extra.begin(), {"id", id});
-    const spool_status s = store_->enqueue(extra, {});
+    const spooler::spool_status s = store_->enqueue(extra, {});
     EXPECT_TRUE(s) << s.message;
     return s.path;
   }
 
   std::string root_;
   std::string dir_;
-  spooler_config cfg_;
-  std::unique_ptr<spool_store> store_;
-  std::unique_ptr<spooler_board> board_;
+  spooler::spooler_config cfg_;
+  std::unique_ptr<spooler::spool_store> store_;
+  std::unique_ptr<spooler::spooler_board> board_;
   run_records records_;
   std::vector<std::unique_ptr<node_process>> spoolers_;
 };

@@ -24,7 +24,7 @@ class spooler_master_test : public spooler_fixture {
     const int fd = records_.write_fd();
     node_.start([cfg, fd] {
       node_hooks hooks;
-      hooks.spooler = [fd](const spool_task& t) { return test_handler(t, fd); };
+      hooks.spooler = [fd](const spooler::spool_task& t) { return test_handler(t, fd); };
       return run_node(cfg, router{}, hooks);
     });
     ASSERT_TRUE(node_.wait_for("node ready")) << node_.all_lines();

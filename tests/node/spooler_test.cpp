@@ -25,11 +25,11 @@ class spooler_test : public spooler_fixture {
         std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
   }
   // Waits for the file at `path` to hold brood_attempt == `attempt`; returns its vars.
-  std::optional<spool_vars> wait_attempt(const std::string& path, unsigned attempt) {
-    std::optional<spool_vars> vars;
+  std::optional<wire::spool_vars> wait_attempt(const std::string& path, unsigned attempt) {
+    std::optional<wire::spool_vars> vars;
     eventually([&] {
       vars = read_task_vars(path);
-      return vars && var_of(*vars, spool_key_attempt) == std::to_string(attempt);
+      return vars && var_of(*vars, wire::spool_key_attempt) == std::to_string(attempt);
     });
     return vars;
   }
@@ -66,7 +66,7 @@ TEST_F(spooler_test, retry_rewrites_the_file_with_backoff_then_runs_again) {
   const auto failed_at = system_clock::now();
   auto vars = wait_attempt(path, 2);
   ASSERT_TRUE(vars) << spoolers_[0]->all_lines();
-  EXPECT_NE(var_of(*vars, spool_key_last_error).find("SPOOL_RETRY"), std::string::npos);
+  EXPECT_NE(var_of(*vars, wire::spool_key_last_error).find("SPOOL_RETRY"), std::string::npos);
   EXPECT_GT(mtime(path), failed_at + 400ms);  // due after the backoff
   auto second = records_.next();
   ASSERT_TRUE(second) << spoolers_[0]->all_lines();
@@ -84,7 +84,7 @@ TEST_F(spooler_test, exception_is_a_retry_with_its_message_as_last_error) {
   ASSERT_TRUE(records_.next());
   auto vars = wait_attempt(path, 2);
   ASSERT_TRUE(vars) << spoolers_[0]->all_lines();
-  EXPECT_EQ(var_of(*vars, spool_key_last_error), "exception: boom");
+  EXPECT_EQ(var_of(*vars, wire::spool_key_last_error), "exception: boom");
   auto again = records_.next();
   ASSERT_TRUE(again);
   EXPECT_EQ(again->attempt, 2u);
@@ -105,7 +105,7 @@ TEST_F(spooler_test, task_moves_to_failed_after_max_attempts) {
   EXPECT_FALSE(fs::exists(path));
   auto vars = read_task_vars(failed);
   ASSERT_TRUE(vars);
-  EXPECT_NE(var_of(*vars, spool_key_last_error).find("SPOOL_RETRY"), std::string::npos);
+  EXPECT_NE(var_of(*vars, wire::spool_key_last_error).find("SPOOL_RETRY"), std::string::npos);
   EXPECT_TRUE(spoolers_[0]->wait_for("failed 3 attempts, moved to " + dir_ + "/failed/"));
   EXPECT_FALSE(records_.next(300ms));  // never runs again
 }

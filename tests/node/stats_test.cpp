@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "../../node/src/scoreboard.hpp"
-#include "../../node/src/stats_json.hpp"
+#include "scoreboard.hpp"
+#include "stats_json.hpp"
 
 namespace brood::node {
 namespace {

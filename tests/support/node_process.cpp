@@ -8,7 +8,7 @@
 
 #include <stdexcept>
 
-#include "brood/node/client.hpp"
+#include "brood/client/client.hpp"
 
 namespace brood::testing {
 
@@ -148,7 +148,7 @@ std::optional<int> node_process::wait_exit(std::chrono::milliseconds timeout) {
 }
 
 bool echo_ok(const std::string& address, std::chrono::milliseconds timeout) {
-  auto r = node::send_message(address, 33, 0, wire::value("ping?"), timeout);
+  auto r = client::send_message(address, 33, 0, wire::value("ping?"), timeout);
   return r && *r == wire::value("ping?");
 }
 

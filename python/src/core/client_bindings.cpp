@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "brood/node/client.hpp"
+#include "brood/client/client.hpp"
 #include "brood/wire/msgpack_codec.hpp"
 #include "convert.hpp"
 #include "errors.hpp"
@@ -66,7 +66,7 @@ class buffer_arg {
 };
 
 // The answer as a Python object; an answer brood cannot turn into one is a protocol error.
-node::result<py::object> answer_of(const wire::value& v, std::string_view address) {
+client::result<py::object> answer_of(const wire::value& v, std::string_view address) {
   std::string why;
   try {
     return from_value(v);
@@ -75,8 +75,8 @@ node::result<py::object> answer_of(const wire::value& v, std::string_view addres
   } catch (py::error_already_set& e) {
     why = e.what();
   }
-  return node::call_error{node::make_error_code(node::call_errc::protocol),
-                          "bad reply from " + std::string(address) + ": " + why};
+  return client::call_error{client::make_error_code(client::call_errc::protocol),
+                            "bad reply from " + std::string(address) + ": " + why};
 }
 
 // The client's interrupt check (client.hpp): runs Python's signal handlers when a signal broke a
@@ -92,24 +92,24 @@ py::object send_message(py::handle address, int m1, int m2, py::handle obj, py::
   std::uint8_t x = modifier_arg(m1, "modifier1"), y = modifier_arg(m2, "modifier2");
   milliseconds t = timeout_arg(timeout);
   wire::value message = to_value(obj);
-  node::message_result r = [&] {
+  client::message_result r = [&] {
     py::gil_scoped_release nogil;
-    return node::send_message(addr, x, y, message, t);
+    return client::send_message(addr, x, y, message, t);
   }();
   if (!r) raise_call_error(r.error(), addr);
-  node::result<py::object> answer = answer_of(*r, addr);
+  client::result<py::object> answer = answer_of(*r, addr);
   if (!answer) raise_call_error(answer.error(), addr);
   return std::move(*answer);
 }
 
 // Converts one (address, obj) target; a TypeError or ValueError names the target's index.
-node::target target_arg(py::handle item, std::size_t i) {
+client::target target_arg(py::handle item, std::size_t i) {
   std::string where = "targets[" + std::to_string(i) + "]";
   if (!PySequence_Check(item.ptr()) || PySequence_Size(item.ptr()) != 2)
     throw py::type_error(where + " must be an (address, obj) pair");
   py::sequence pair = py::reinterpret_borrow<py::sequence>(item);
   try {
-    return node::target{address_arg(pair[0]), to_value(pair[1])};
+    return client::target{address_arg(pair[0]), to_value(pair[1])};
   } catch (const py::type_error& e) {
     throw py::type_error(where + ": " + e.what());
   } catch (const py::value_error& e) {
@@ -120,12 +120,12 @@ node::target target_arg(py::handle item, std::size_t i) {
 py::list send_multi_message(py::iterable targets, int m1, int m2, py::handle timeout) {
   std::uint8_t x = modifier_arg(m1, "modifier1"), y = modifier_arg(m2, "modifier2");
   milliseconds t = timeout_arg(timeout);
-  std::vector<node::target> ts;
+  std::vector<client::target> ts;
   for (py::handle item : targets) ts.push_back(target_arg(item, ts.size()));
-  std::vector<node::message_result> rs;
+  std::vector<client::message_result> rs;
   {
     py::gil_scoped_release nogil;
-    rs = node::send_multi_message(ts, x, y, t);
+    rs = client::send_multi_message(ts, x, y, t);
   }
   if (PyErr_Occurred()) throw py::error_already_set();  // a signal handler raised meanwhile
   py::list out(rs.size());
@@ -135,7 +135,7 @@ py::list send_multi_message(py::iterable targets, int m1, int m2, py::handle tim
       out[i] = error_object(rs[i].error(), addr);
       continue;
     }
-    node::result<py::object> answer = answer_of(*rs[i], addr);
+    client::result<py::object> answer = answer_of(*rs[i], addr);
     out[i] = answer ? std::move(*answer) : error_object(answer.error(), addr);
   }
   return out;
@@ -146,12 +146,12 @@ py::tuple send_packet(py::handle address, int m1, int m2, py::handle payload, py
   std::uint8_t x = modifier_arg(m1, "modifier1"), y = modifier_arg(m2, "modifier2");
   milliseconds t = timeout_arg(timeout);
   buffer_arg body(payload);
-  node::packet_result r = [&] {
+  client::packet_result r = [&] {
     py::gil_scoped_release nogil;
-    return node::send_packet(addr, x, y, body.bytes(), t);
+    return client::send_packet(addr, x, y, body.bytes(), t);
   }();
   if (!r) raise_call_error(r.error(), addr);
-  const node::packet& p = *r;
+  const client::packet& p = *r;
   return py::make_tuple(
       p.head.modifier1, p.head.modifier2,
       py::bytes(reinterpret_cast<const char*>(p.payload.data()), p.payload.size()));
@@ -160,9 +160,9 @@ py::tuple send_packet(py::handle address, int m1, int m2, py::handle payload, py
 py::str ping(py::handle address, py::handle timeout) {
   std::string addr = address_arg(address);
   milliseconds t = timeout_arg(timeout);
-  node::result<std::string> r = [&] {
+  client::result<std::string> r = [&] {
     py::gil_scoped_release nogil;
-    return node::ping(addr, t);
+    return client::ping(addr, t);
   }();
   if (!r) raise_call_error(r.error(), addr);
   return py::reinterpret_steal<py::str>(
@@ -187,7 +187,7 @@ py::object decode(py::handle data) {
 }  // namespace
 
 void define_client(py::module_& m) {
-  node::set_interrupt_check(&python_signal_raised);
+  client::set_interrupt_check(&python_signal_raised);
   m.def("send_message", &send_message, py::arg("address"), py::arg("modifier1"),
         py::arg("modifier2"), py::arg("obj"), py::arg("timeout") = 30.0,
         R"(Sends obj to the node at address and returns its answer.

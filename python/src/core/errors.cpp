@@ -7,7 +7,7 @@ namespace brood::python {
 namespace {
 
 namespace py = pybind11;
-using node::call_errc;
+using client::call_errc;
 
 // The classes, created once by define_errors and kept for the life of the process (never freed:
 // they must outlive every module object and interpreter shutdown order does not matter then).
@@ -57,22 +57,22 @@ error_classes* make_classes() {
   return c;
 }
 
-PyObject* class_for(const node::call_error& e) {
-  if (e.code.category() != node::call_category()) return classes->error;
-  switch (static_cast<call_errc>(e.code.value())) {
-    case call_errc::timeout:
+PyObject* class_for(const client::call_error& e) {
+  if (e.code.category() != client::call_category()) return classes->error;
+  switch (static_cast<client::call_errc>(e.code.value())) {
+    case client::call_errc::timeout:
       return classes->timeout;
-    case call_errc::refused:
+    case client::call_errc::refused:
       return classes->refused;
-    case call_errc::protocol:
+    case client::call_errc::protocol:
       return classes->protocol;
-    case call_errc::remote:
+    case client::call_errc::remote:
       return classes->remote;
-    case call_errc::io:
+    case client::call_errc::io:
       return classes->connection;
-    case call_errc::bad_request:
+    case client::call_errc::bad_request:
       return classes->request;
-    case call_errc::interrupted:
+    case client::call_errc::interrupted:
       return classes->error;  // only when no Python signal handler raised (raise_call_error)
   }
   return classes->error;
@@ -98,7 +98,7 @@ void define_errors(py::module_& m) {
   m.attr("RequestError") = py::handle(classes->request);
 }
 
-py::object error_object(const node::call_error& e, std::string_view address) {
+py::object error_object(const client::call_error& e, std::string_view address) {
   PyObject* cls = class_for(e);
   bool remote = cls == classes->remote;
   std::string text =
@@ -113,7 +113,7 @@ py::object error_object(const node::call_error& e, std::string_view address) {
   return exc;
 }
 
-void raise_call_error(const node::call_error& e, std::string_view address) {
+void raise_call_error(const client::call_error& e, std::string_view address) {
   if (PyErr_Occurred()) throw py::error_already_set();  // a signal handler's (KeyboardInterrupt)
   py::object exc = error_object(e, address);
   PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());

@@ -13,7 +13,7 @@
 
 #include <string_view>
 
-#include "brood/node/call_error.hpp"
+#include "brood/client/call_error.hpp"
 
 namespace brood::python {
 
@@ -21,9 +21,9 @@ namespace brood::python {
 void define_errors(pybind11::module_& m);
 
 // The exception instance describing `e` for a call to `address` (not raised).
-pybind11::object error_object(const node::call_error& e, std::string_view address);
+pybind11::object error_object(const client::call_error& e, std::string_view address);
 
 // Raises that exception: sets the Python error and throws pybind11::error_already_set.
-[[noreturn]] void raise_call_error(const node::call_error& e, std::string_view address);
+[[noreturn]] void raise_call_error(const client::call_error& e, std::string_view address);
 
 }  // namespace brood::python

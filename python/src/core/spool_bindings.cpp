@@ -14,9 +14,9 @@
 #include <string>
 #include <utility>
 
-#include "brood/node/spool_client.hpp"
-#include "brood/node/spooler.hpp"
-#include "brood/node/unique_fd.hpp"
+#include "brood/client/spool.hpp"
+#include "brood/os/unique_fd.hpp"
+#include "brood/spooler/spooler.hpp"
 #include "brood/wire/spool_file.hpp"
 #include "errors.hpp"
 
@@ -27,8 +27,8 @@ namespace py = pybind11;
 using std::chrono::milliseconds;
 
 // The store of this process; set once by the host before Python code runs.
-std::shared_ptr<const node::spool_store>& local_store() {
-  static std::shared_ptr<const node::spool_store> store;
+std::shared_ptr<const spooler::spool_store>& local_store() {
+  static std::shared_ptr<const spooler::spool_store> store;
   return store;
 }
 
@@ -41,8 +41,8 @@ std::string bytes_of(py::handle o, const char* what) {
 }
 
 // A list of (bytes, bytes) pairs, as brood.uwsgi builds it.
-node::spool_vars pairs_arg(py::handle pairs) {
-  node::spool_vars out;
+wire::spool_vars pairs_arg(py::handle pairs) {
+  wire::spool_vars out;
   for (py::handle item : pairs) {
     if (!PyTuple_Check(item.ptr()) || PyTuple_GET_SIZE(item.ptr()) != 2)
       throw py::type_error("a task var must be a (key, value) tuple of bytes");
@@ -60,23 +60,23 @@ milliseconds timeout_arg(double seconds) {
 }
 
 bool spool_remote(const std::string& address, py::handle pairs, py::handle body, double timeout) {
-  node::spool_vars vars = pairs_arg(pairs);
+  wire::spool_vars vars = pairs_arg(pairs);
   std::string raw = bytes_of(body, "body");
   milliseconds t = timeout_arg(timeout);
-  node::result<bool> r = [&] {
+  client::result<bool> r = [&] {
     py::gil_scoped_release nogil;
-    return node::spool(address, vars, raw, t);
+    return client::spool(address, vars, raw, t);
   }();
   if (!r) raise_call_error(r.error(), address);
   return *r;
 }
 
 py::str spool_local(py::handle pairs, py::handle body) {
-  node::spool_vars vars = pairs_arg(pairs);
+  wire::spool_vars vars = pairs_arg(pairs);
   std::string raw = bytes_of(body, "body");
-  std::shared_ptr<const node::spool_store> store = local_store();
+  std::shared_ptr<const spooler::spool_store> store = local_store();
   if (!store) throw py::value_error("unable to spool job: this process has no spooler");
-  node::spool_status s = [&] {
+  spooler::spool_status s = [&] {
     py::gil_scoped_release nogil;  // fsyncs: let other threads run
     return store->enqueue(vars, raw);
   }();
@@ -93,7 +93,7 @@ py::list spool_dirs() {
 
 py::list spooler_board_entries() {
   py::list out;
-  const node::spooler_board* board = node::current_spooler_board();
+  const spooler::spooler_board* board = spooler::current_spooler_board();
   if (board == nullptr) return out;
   for (std::size_t slot = 0; slot < board->size(); ++slot)
     out.append(py::make_tuple(py::str(board->dir(slot)), board->pid(slot)));
@@ -102,7 +102,7 @@ py::list spooler_board_entries() {
 
 // The whole file, or nullopt when it cannot be opened or read (a missing file is no error here).
 std::optional<std::string> read_whole(const std::string& path) {
-  node::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  os::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::nullopt;
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
@@ -136,7 +136,7 @@ py::object read_spool_file(const std::string& path) {
 
 }  // namespace
 
-void set_local_spool_store(std::shared_ptr<const node::spool_store> store) {
+void set_local_spool_store(std::shared_ptr<const spooler::spool_store> store) {
   local_store() = std::move(store);
 }
 

@@ -18,7 +18,7 @@
 
 #include <pybind11/pybind11.h>
 
-#include "brood/node/spool_store.hpp"
+#include "brood/spooler/spool_store.hpp"
 
 namespace brood::python {
 
@@ -28,6 +28,6 @@ void define_spool(pybind11::module_& m);
 // The store _spool_local writes with in this process (null: none, the default). Set by the node
 // host before the application loads; forked children inherit it. Not thread-safe: call it
 // before any Python thread may spool.
-void set_local_spool_store(std::shared_ptr<const node::spool_store> store);
+void set_local_spool_store(std::shared_ptr<const spooler::spool_store> store);
 
 }  // namespace brood::python

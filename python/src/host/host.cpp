@@ -17,7 +17,7 @@
 #include <pybind11/stl.h>
 
 #include "app_loader.hpp"
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 #include "brood/wire/modifier.hpp"
 #include "core/spool_bindings.hpp"
 #include "interpreter.hpp"
@@ -85,10 +85,10 @@ struct __attribute__((visibility("hidden"))) host::impl {
       if (enter != nullptr) uwsgi_module().attr(enter)(arg);
       if (opts.lazy_apps) load();
     } catch (const py::error_already_set& e) {
-      node::log("cannot start Python in this process:\n", traceback_text(e));
+      os::log("cannot start Python in this process:\n", traceback_text(e));
       ok = false;
     } catch (const std::exception& e) {
-      node::log(e.what());
+      os::log(e.what());
       ok = false;
     }
     release_gil();
@@ -129,11 +129,11 @@ void install_host_module() {
 }
 
 // The store uwsgi.spool writes with: every spooler and spooler-external dir, or null.
-std::shared_ptr<const node::spool_store> open_store(const node::spooler_config& cfg) {
+std::shared_ptr<const spooler::spool_store> open_store(const spooler::spooler_config& cfg) {
   if (!cfg.any()) return nullptr;
   std::vector<std::string> dirs = cfg.dirs;
   dirs.insert(dirs.end(), cfg.external_dirs.begin(), cfg.external_dirs.end());
-  return std::make_shared<const node::spool_store>(dirs);
+  return std::make_shared<const spooler::spool_store>(dirs);
 }
 
 // What the uwsgi module tells the application about its node (numproc, opt['spooler'], ...).
@@ -180,7 +180,7 @@ node::node_hooks host::hooks() {
     h.spooler_start = [self](const std::string& dir) {
       return self->child_start("_enter_spooler", dir);
     };
-    h.spooler = [self](const node::spool_task& task) { return self->spooler->run(task); };
+    h.spooler = [self](const spooler::spool_task& task) { return self->spooler->run(task); };
   }
   return h;
 }

@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 #include "brood/wire/array.hpp"
 #include "brood/wire/header.hpp"
 #include "brood/wire/modifier.hpp"
@@ -95,12 +95,12 @@ wire::value message_handlers::marshal(const wire::value& message, std::uint8_t m
 std::optional<node::reply> message_handlers::rpc(const node::request& r) {
   const std::uint8_t m2 = r.head.modifier2;
   if (m2 == to_byte(rpc_modifier2::http) || m2 == to_byte(rpc_modifier2::xmlrpc)) {
-    node::log("RPC over HTTP or XML-RPC (modifier2 ", static_cast<int>(m2), ") is not supported");
+    os::log("RPC over HTTP or XML-RPC (modifier2 ", static_cast<int>(m2), ") is not supported");
     return std::nullopt;
   }
   if (!wire::decode_array(r.payload, limits_, items_).is_done() || items_.empty() ||
       items_.front().empty()) {
-    node::log("Empty RPC request. skip.");
+    os::log("Empty RPC request. skip.");
     return std::nullopt;
   }
   py::gil_scoped_acquire gil;
@@ -131,7 +131,7 @@ std::optional<node::reply> message_handlers::call_rpc(const std::vector<std::str
     if (fn && PyTuple_Check(fn) && PyTuple_GET_SIZE(fn) > 0) fn = PyTuple_GET_ITEM(fn, 0);
   }
   if (!fn) {
-    node::log("RPC function \"", items.front(), "\" is not registered");
+    os::log("RPC function \"", items.front(), "\" is not registered");
     return std::nullopt;
   }
   py::tuple args(items.size() - 1);
@@ -141,8 +141,8 @@ std::optional<node::reply> message_handlers::call_rpc(const std::vector<std::str
   std::string_view data;
   py::object keep;
   if (!result_bytes(result, data, keep)) {
-    node::log("RPC function \"", items.front(), "\" returned ", Py_TYPE(result.ptr())->tp_name,
-              ", not bytes: no answer");
+    os::log("RPC function \"", items.front(), "\" returned ", Py_TYPE(result.ptr())->tp_name,
+            ", not bytes: no answer");
     return std::nullopt;
   }
   const bool framed = modifier2 == to_byte(rpc_modifier2::framed);

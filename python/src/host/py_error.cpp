@@ -1,8 +1,8 @@
 // Traceback text and exception names for Python errors raised inside a node.
 #include "py_error.hpp"
 
-#include "brood/node/log.hpp"
 #include "brood/node/router.hpp"
+#include "brood/os/log.hpp"
 
 namespace brood::python {
 namespace {
@@ -43,7 +43,7 @@ std::string traceback_text(const py::error_already_set& e) {
 }
 
 void log_python_error(const py::error_already_set& e, std::string_view what) {
-  node::log(what, " failed:\n", traceback_text(e));
+  os::log(what, " failed:\n", traceback_text(e));
 }
 
 void rethrow_as_handler_error(const py::error_already_set& e, std::string_view what) {

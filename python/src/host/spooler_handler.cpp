@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 #include "py_error.hpp"
 
 namespace brood::python {
@@ -20,7 +20,7 @@ int int_answer(py::handle answer) {
   long v = PyLong_AsLongAndOverflow(answer.ptr(), &overflow);
   if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
   if (overflow != 0 || v < INT_MIN || v > INT_MAX)
-    return static_cast<int>(node::spool_result::retry);
+    return static_cast<int>(spooler::spool_result::retry);
   return static_cast<int>(v);
 }
 
@@ -34,12 +34,12 @@ void spooler_handler::clear() {
   spooler_name_ = py::object();
 }
 
-py::object spooler_handler::task_dict(const node::spool_task& task) const {
+py::object spooler_handler::task_dict(const spooler::spool_task& task) const {
   py::dict d;
   py::object var_body;
   for (const auto& [key, value] : task.vars) {
     py::bytes v = bytes_of(value);
-    if (key == node::spool_key_body) var_body = v;
+    if (key == wire::spool_key_body) var_body = v;
     d[bytes_of(key)] = std::move(v);
   }
   d["spooler_task_name"] = bytes_of(task.name);
@@ -51,17 +51,17 @@ py::object spooler_handler::task_dict(const node::spool_task& task) const {
   return d;
 }
 
-int spooler_handler::run(const node::spool_task& task) {
+int spooler_handler::run(const spooler::spool_task& task) {
   py::gil_scoped_acquire gil;
   std::string failure;
   try {
     py::object fn = py::getattr(uwsgi_, spooler_name_, py::none());
-    if (fn.is_none()) return static_cast<int>(node::spool_result::ignore);
+    if (fn.is_none()) return static_cast<int>(spooler::spool_result::ignore);
     py::object answer = fn(task_dict(task));
     if (PyLong_Check(answer.ptr())) return int_answer(answer);
     failure =
         std::string("uwsgi.spooler returned '") + Py_TYPE(answer.ptr())->tp_name + "', not an int";
-    node::log("spooler task ", task.name, ": ", failure, " (retry)");
+    os::log("spooler task ", task.name, ": ", failure, " (retry)");
   } catch (const py::error_already_set& e) {
     log_python_error(e, "spooler task " + task.name);
     failure = exception_type_name(e.type()) + ": " + exception_message(e);

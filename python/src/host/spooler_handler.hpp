@@ -15,7 +15,7 @@
 // Takes the GIL. One task at a time per process.
 #include <pybind11/pybind11.h>
 
-#include "brood/node/spool.hpp"
+#include "brood/spooler/spool.hpp"
 
 namespace brood::python {
 
@@ -28,10 +28,10 @@ class __attribute__((visibility("hidden"))) spooler_handler {
   // Drops the Python objects. REQUIRES: the GIL is held.
   void clear();
 
-  int run(const node::spool_task& task);
+  int run(const spooler::spool_task& task);
 
  private:
-  py::object task_dict(const node::spool_task& task) const;
+  py::object task_dict(const spooler::spool_task& task) const;
 
   py::module_ uwsgi_;
   py::object spooler_name_;  // "spooler"

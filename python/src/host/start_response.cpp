@@ -1,7 +1,7 @@
 // start_response and write() of a WSGI request.
 #include "start_response.hpp"
 
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 
 namespace brood::python {
 namespace {
@@ -100,7 +100,7 @@ void append_body_chunk(wsgi_response& r, py::handle chunk) {
     r.body.append(PyByteArray_AS_STRING(c), static_cast<std::size_t>(PyByteArray_GET_SIZE(c)));
   } else if (c != Py_None) {
     std::string text = py::repr(chunk).cast<std::string>();
-    node::log("[ERROR] Unhandled object from iterator: ", text);
+    os::log("[ERROR] Unhandled object from iterator: ", text);
   }
 }
 

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <utility>
 
-#include "brood/node/log.hpp"
+#include "brood/os/log.hpp"
 #include "brood/wire/modifier.hpp"
 #include "py_error.hpp"
 #include "start_response.hpp"
@@ -96,7 +96,7 @@ std::optional<node::reply> wsgi_handler::handle(const node::request& r) {
 node::reply wsgi_handler::run_app(const node::request& r, const std::vector<wire::var>& vars) {
   const std::string_view protocol = protocol_of(vars);
   if (!app_ || app_.is_none()) {
-    node::log("--- no python application found, check your startup logs for errors ---");
+    os::log("--- no python application found, check your startup logs for errors ---");
     return error_reply(protocol);
   }
   py::object start_response;
@@ -118,7 +118,7 @@ node::reply wsgi_handler::run_app(const node::request& r, const std::vector<wire
   }
   wsgi_response& resp = response_of(start_response);
   if (!resp.started) {
-    node::log("WSGI application did not call start_response()");
+    os::log("WSGI application did not call start_response()");
     return error_reply(protocol);
   }
   return http_reply(protocol, resp);

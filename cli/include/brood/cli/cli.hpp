@@ -5,7 +5,7 @@
 #include <functional>
 
 #include "brood/node/router.hpp"
-#include "brood/node/spool.hpp"
+#include "brood/spooler/spool.hpp"
 
 namespace brood::cli {
 
@@ -18,6 +18,6 @@ using router_setup = std::function<void(node::router&)>;
 int run(int argc, char** argv, const router_setup& setup = {});
 // The same, for programs that also run spooler tasks with their own C++ handler (used when the
 // node has `spooler` dirs and no Python app sets uwsgi.spooler).
-int run(int argc, char** argv, const router_setup& setup, const node::spool_handler& spooler);
+int run(int argc, char** argv, const router_setup& setup, const spooler::spool_handler& spooler);
 
 }  // namespace brood::cli

@@ -10,7 +10,7 @@
 #include <system_error>
 #include <vector>
 
-#include "brood/node/emperor_protocol.hpp"
+#include "brood/wire/emperor_protocol.hpp"
 
 namespace brood::emperor {
 
@@ -33,7 +33,7 @@ class vassal_process {
   virtual ~vassal_process() = default;
   virtual pid_t pid() const noexcept = 0;
   // Sends one command byte without blocking. false: the channel is gone or full (logged).
-  virtual bool send(node::emperor_command c) noexcept = 0;
+  virtual bool send(wire::emperor_command c) noexcept = 0;
   // kill(2) of the vassal's pid; a process already gone is ignored.
   virtual void signal(int signo) noexcept = 0;
 };

@@ -14,7 +14,7 @@
 #include <system_error>
 #include <vector>
 
-#include "brood/node/unique_fd.hpp"
+#include "brood/os/unique_fd.hpp"
 
 namespace brood::emperor {
 
@@ -62,7 +62,7 @@ class vassal_monitor {
   };
   std::vector<known_file> known_;   // by name, sorted
   std::set<std::string> reported_;  // sources whose failure was logged (logged once)
-  node::unique_fd inotify_;
+  os::unique_fd inotify_;
 };
 
 // True when `file_name` has a vassal extension (.ini .xml .yml .yaml .js .json) and is shorter

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "brood/emperor/launcher.hpp"
-#include "brood/node/event_loop.hpp"
+#include "brood/os/event_loop.hpp"
 
 namespace brood::emperor {
 
@@ -13,14 +13,14 @@ class os_launcher final : public process_launcher {
  public:
   // `loop` and `events` must outlive the launcher and every handle it returns. `backlog`: the
   // listen(2) queue of on-demand sockets (emperor_config::listen_queue).
-  os_launcher(node::event_loop& loop, launcher_events& events, int backlog = 100);
+  os_launcher(os::event_loop& loop, launcher_events& events, int backlog = 100);
 
   std::unique_ptr<vassal_process> launch(const launch_spec& spec, std::error_code& ec) override;
   std::unique_ptr<on_demand_socket> listen(const std::string& name, const std::string& address,
                                            std::error_code& ec) override;
 
  private:
-  node::event_loop& loop_;
+  os::event_loop& loop_;
   launcher_events& events_;
   int backlog_;
 };

@@ -5,32 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "brood/spooler/config.hpp"
 #include "brood/wire/limits.hpp"
 
 namespace brood::node {
-
-// The spooler options (UWSGI_FACTS.md §3.6, docs/config.md). Empty dirs and external_dirs: no
-// spooler; modifier1 17 is then answered with the failure reply.
-struct spooler_config {
-  std::vector<std::string> dirs;           // spooler / -Q DIR (repeatable): processes run here
-  std::vector<std::string> external_dirs;  // spooler-external DIR: writable, no process
-  unsigned processes = 1;                  // spooler-processes: processes per dir
-  // spooler-frequency / spooler-freq: the full rescan period. brood also wakes at once on a new
-  // file (inotify, SIGUSR1) and at the due time of the earliest `at`/retry it knows of.
-  std::chrono::seconds frequency{30};
-  bool ordered = false;              // spooler-ordered: run tasks in file-name (version) order
-  unsigned max_tasks = 0;            // spooler-max-tasks: a process exits after N tasks (0: never)
-  std::chrono::seconds harakiri{0};  // spooler-harakiri: SIGKILL a task running longer (0: off)
-  std::string chdir;                 // spooler-chdir: working directory while a task runs
-  bool quiet = false;                // spooler-quiet: no per-task log lines
-  // brood: a task that failed this many attempts moves to DIR/failed/ (0: retry forever).
-  unsigned max_attempts = 10;  // spooler-max-attempts
-  // brood: the retry delay after attempt n is min(retry_delay * 2^(n-1), retry_max_delay).
-  std::chrono::milliseconds retry_delay{1000};        // spooler-retry-delay (ms)
-  std::chrono::milliseconds retry_max_delay{300000};  // spooler-retry-max-delay (ms)
-
-  bool any() const noexcept { return !dirs.empty() || !external_dirs.empty(); }
-};
 
 struct node_config {
   std::vector<std::string> sockets;  // socket = ADDR (repeatable)
@@ -54,7 +32,7 @@ struct node_config {
   // The largest request body (body_policy::content_length) a worker buffers; a larger
   // CONTENT_LENGTH gets a failure reply and the connection is closed.
   std::size_t max_body_size = 64 * 1024 * 1024;
-  spooler_config spooler;
+  spooler::spooler_config spooler;
 };
 
 }  // namespace brood::node

@@ -8,18 +8,18 @@
 //   "uwsgi socket N bound to TCP address HOST:PORT fd F"  /  "... UNIX address PATH fd F"
 //   "spawned uWSGI worker N (pid: P, cores: 1)"
 //   "node ready"                         (all workers spawned, sockets bound)
-// With cfg.spooler.dirs, the master also runs the spooler processes (brood/node/spooler.hpp),
+// With cfg.spooler.dirs, the master also runs the spooler processes (brood/spooler/spooler.hpp),
 // forked before the workers, stopped with them, respawned when they die:
 //   "spawned the uWSGI spooler on dir DIR with pid P"
 // With UWSGI_EMPEROR_FD in the environment the node is an emperor's vassal (always with a master):
-// it speaks brood/node/emperor_protocol.hpp on that fd (docs/config.md, "Running under an
+// it speaks brood/wire/emperor_protocol.hpp on that fd (docs/config.md, "Running under an
 // emperor"); EOF on it stops the node with exit status 1.
 #include <functional>
 #include <string>
 
 #include "brood/node/config.hpp"
 #include "brood/node/router.hpp"
-#include "brood/node/spool.hpp"
+#include "brood/spooler/spool.hpp"
 
 namespace brood::node {
 
@@ -35,7 +35,7 @@ struct node_hooks {
   // Returning false ends the process with status 22.
   std::function<bool(const std::string& spooler_dir)> spooler_start;
   // Runs the tasks in the spooler processes (the Python host: the uwsgi.spooler callable).
-  spool_handler spooler;
+  spooler::spool_handler spooler;
 };
 
 // Runs until stopped; returns the process exit status. Never calls exit() (workers are ended

@@ -7,9 +7,9 @@
 #include <memory>
 #include <vector>
 
-#include "brood/node/asio.hpp"
 #include "brood/node/config.hpp"
 #include "brood/node/router.hpp"
+#include "brood/os/asio.hpp"
 
 namespace brood::node {
 

@@ -6,8 +6,10 @@
 // boost::crc_32_type computes it) over the vars block bytes before that var followed by the body.
 // brood writes it as the last var; files without it (written by uWSGI) are accepted unchecked.
 // Pure code: no I/O.
+#include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "brood/wire/bytes.hpp"
@@ -22,6 +24,17 @@ inline constexpr std::string_view spool_file_prefix = "uwsgi_spoolfile_on_";
 inline constexpr std::string_view spool_checksum_key = "brood_checksum";
 // The largest vars block of a spool file (pktsize is a u16).
 inline constexpr std::size_t spool_max_vars_block = 65535;
+
+// Vars special to every spool request (docs/spool_format.md), kept in the file as sent.
+inline constexpr std::string_view spool_key_spooler = "spooler";    // target dir (realpath)
+inline constexpr std::string_view spool_key_priority = "priority";  // digits: DIR/<n>/
+inline constexpr std::string_view spool_key_at = "at";              // unix time: not before
+inline constexpr std::string_view spool_key_body = "body";          // (Python: the raw body)
+// Vars brood adds when it rewrites a task after a failed attempt.
+inline constexpr std::string_view spool_key_attempt = "brood_attempt";        // decimal, >= 2
+inline constexpr std::string_view spool_key_last_error = "brood_last_error";  // text
+
+using spool_vars = std::vector<std::pair<std::string, std::string>>;
 
 struct spool_file_view {
   header head;               // modifier1 17, size = vars block bytes, modifier2 0

@@ -1,0 +1,133 @@
+// The node side of remote enqueue (modifier1 17, UWSGI_FACTS.md §3.4): decode the task's vars
+// block, write it durably through the spool store, answer with uWSGI's bare 4-byte reply.
+// The writes run on a small thread pool of the worker process (a deferred handler): while one
+// task waits for its fsync, the next connections' tasks are written too, and the kernel commits
+// their journal entries together (group commit), instead of one fsync after another.
+#include <unistd.h>
+
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "brood/node/remote_spool.hpp"
+#include "brood/os/asio.hpp"
+#include "brood/os/log.hpp"
+#include "brood/wire/modifier.hpp"
+#include "brood/wire/vars.hpp"
+
+namespace brood::node {
+namespace {
+
+// A spool request's vars are task data, not a web request: uWSGI spools them without a pair
+// limit, bounded only by the u16 packet size (4 bytes per pair at the least).
+wire::limits task_limits() {
+  wire::limits lim;
+  lim.buffer_size = wire::limits::max_buffer_size;
+  lim.max_vars = wire::limits::max_buffer_size / 8 + 1;
+  return lim;
+}
+
+// Concurrent durable writes per worker process. More than the usual number of concurrent
+// producers per worker costs only idle threads.
+constexpr unsigned writer_threads = 8;
+
+// [255, 0, m2]: FF 00 00 01 (durable) or FF 00 00 00 (refused), nothing after it.
+reply bare_reply(wire::response_modifier2 m2) {
+  reply r;
+  const auto head = wire::encode_header(
+      wire::header{wire::to_byte(wire::modifier1::response), 0, wire::to_byte(m2)});
+  r.data.assign(head.begin(), head.end());
+  return r;
+}
+
+reply refuse(const request& rq, const std::string& why) {
+  os::log("spooler: refused a task from ", rq.peer, ": ", why);
+  return bare_reply(wire::response_modifier2::failure);
+}
+
+// Decodes the request's vars block into owned task vars. False (with `why`) when malformed.
+bool task_vars(const request& rq, wire::spool_vars& out, std::string& why) {
+  thread_local std::vector<wire::var> views;
+  const wire::decode_result res = wire::decode_vars(rq.payload, task_limits(), views);
+  if (!res.is_done()) {
+    why = "malformed vars block: " + res.why;
+    return false;
+  }
+  out.clear();
+  out.reserve(views.size());
+  for (const wire::var& v : views) out.emplace_back(v.key, v.value);
+  return true;
+}
+
+// Writes one task; the answer is always one of the two bare replies, whatever fails (never a
+// framed error).
+reply write_task(const spooler::spool_store& store, const wire::spool_vars& vars,
+                 const std::string& peer) {
+  spooler::spool_status st;
+  try {
+    st = store.enqueue(vars, {});
+  } catch (const std::exception& e) {
+    st.error = make_error_code(spooler::spool_errc::write_failed);
+    st.message = std::string("the spool store failed: ") + e.what();
+  }
+  if (st) return bare_reply(wire::response_modifier2::success);
+  os::log("spooler: refused a task from ", peer, ": ",
+          st.message.empty() ? st.error.message() : st.message);
+  return bare_reply(wire::response_modifier2::failure);
+}
+
+// The writer threads of this process, started on first use (after the fork: a worker's own).
+// Thread-safety: submit() may be called from any thread.
+class task_writer {
+ public:
+  explicit task_writer(std::shared_ptr<const spooler::spool_store> store)
+      : store_(std::move(store)) {}
+
+  void submit(wire::spool_vars vars, std::string peer, reply_callback done) {
+    asio::post(pool(), [store = store_, vars = std::move(vars), peer = std::move(peer),
+                        done = std::move(done)] { done(write_task(*store, vars, peer)); });
+  }
+
+ private:
+  asio::thread_pool& pool() {
+    std::lock_guard lock(mu_);
+    if (!pool_ || owner_ != ::getpid()) {
+      // A pool inherited through fork has no threads: leak it (its destructor would wait for
+      // threads that do not exist in this process) and start this process's own.
+      if (pool_ && owner_ != ::getpid()) (void)pool_.release();
+      pool_ = std::make_unique<asio::thread_pool>(writer_threads);
+      owner_ = ::getpid();
+    }
+    return *pool_;
+  }
+
+  std::shared_ptr<const spooler::spool_store> store_;
+  std::mutex mu_;
+  std::unique_ptr<asio::thread_pool> pool_;
+  pid_t owner_ = 0;
+};
+
+}  // namespace
+
+void serve_remote_spool(router& r, std::shared_ptr<const spooler::spool_store> store) {
+  const auto m1 = wire::to_byte(wire::modifier1::spooler);
+  if (!store) {
+    r.on_packet(m1, [](const request& rq) -> std::optional<reply> {
+      return refuse(rq, "this node has no spooler");
+    });
+    return;
+  }
+  auto writer = std::make_shared<task_writer>(std::move(store));
+  r.on_deferred_packet(m1, [writer](const request& rq, reply_callback done) {
+    wire::spool_vars vars;
+    std::string why;
+    if (!task_vars(rq, vars, why)) return done(refuse(rq, why));
+    writer->submit(std::move(vars), std::string(rq.peer), std::move(done));
+  });
+}
+
+}  // namespace brood::node

@@ -1,0 +1,45 @@
+#pragma once
+// Binding the node's listening sockets (in the master, before the workers fork).
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "brood/os/address.hpp"
+#include "brood/os/unique_fd.hpp"
+
+namespace brood::os {
+
+struct bound_socket {
+  address addr;      // as configured
+  std::string name;  // as bound: "127.0.0.1:41234" (port 0 resolved), or the unix path
+  unique_fd fd;      // listening, non-blocking, close-on-exec
+};
+
+// When a TCP connection is handed to accept(): once its first bytes are in (TCP_DEFER_ACCEPT:
+// uwsgi clients send first, and a connection that sends nothing never wakes a worker), or at
+// once (servers that speak first, such as a stats server).
+enum class accept_when { first_bytes, connected };
+
+// Binds and listens on `addr` with `backlog`. TCP: SO_REUSEADDR, IPv4 or IPv6 by host
+// (empty host: all IPv4 interfaces), accepting per `when`. Unix: a stale socket file is unlinked
+// first; the file is made 0666. On failure returns an error and sets `why` ("cannot bind
+// 127.0.0.1:80: Permission denied").
+std::error_code bind_socket(const address& addr, int backlog, bound_socket& out, std::string& why,
+                            accept_when when = accept_when::first_bytes);
+
+// True when `fd` is a socket listening for connections (SO_ACCEPTCONN).
+bool is_listening_socket(int fd) noexcept;
+
+// A listening socket handed over by the parent, as an emperor hands an on-demand vassal its
+// socket on fd 0 (UWSGI_FACTS.md §4.4): when `fd` is a listening stream socket (TCP or UNIX),
+// returns it described as bind_socket would (name from getsockname), owning a duplicate
+// (close-on-exec, non-blocking); `fd` itself is replaced by /dev/null. Otherwise nullopt and
+// `fd` is left alone.
+std::optional<bound_socket> adopt_listening_fd(int fd);
+
+// True when the configured `addr` names the socket `s` is bound to: the same UNIX path, or the
+// same TCP port and host (an empty host or "0.0.0.0" matching "0.0.0.0").
+bool names_socket(const address& addr, const bound_socket& s);
+
+}  // namespace brood::os

@@ -1,0 +1,56 @@
+// Process log: "[brood <role> <pid>] text\n", one write(2) per line.
+#include "brood/os/log.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
+#include <string>
+
+namespace brood::os {
+namespace {
+
+std::mutex& role_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::string& role_storage() {
+  static std::string role = "main";
+  return role;
+}
+
+// Writes all of `line` to stderr. One write(2) unless the kernel takes it in parts.
+void write_all(std::string_view line) {
+  while (!line.empty()) {
+    const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere to log to: drop the line
+    line.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+void set_log_role(std::string role) {
+  std::lock_guard lock(role_mutex());
+  role_storage() = std::move(role);
+}
+
+void log_line(std::string_view text) {
+  std::string line;
+  line.reserve(text.size() + 48);
+  line += "[brood ";
+  {
+    std::lock_guard lock(role_mutex());
+    line += role_storage();
+  }
+  line += ' ';
+  line += std::to_string(::getpid());  // read each time: the pid changes after fork
+  line += "] ";
+  line += text;
+  if (line.back() != '\n') line += '\n';
+  write_all(line);
+}
+
+}  // namespace brood::os

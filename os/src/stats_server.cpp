@@ -1,0 +1,90 @@
+// stats_server: accept, write one document, close.
+#include "brood/os/stats_server.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "brood/os/address.hpp"
+#include "brood/os/log.hpp"
+#include "brood/os/unique_fd.hpp"
+
+namespace brood::os {
+namespace {
+
+constexpr int stats_backlog = 16;
+// A client gets this long to take its document; the master waits no longer on it.
+constexpr std::chrono::milliseconds send_deadline{100};
+// Clients served per readable event; the rest wait for the next turn of the master's loop.
+constexpr int clients_per_turn = 4;
+
+// Writes all of `text` to the non-blocking `fd` within send_deadline. False when it could not.
+bool send_all(int fd, const std::string& text) {
+  const auto deadline = std::chrono::steady_clock::now() + send_deadline;
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::send(fd, text.data() + done, text.size() - done, MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLOUT, 0};
+    ::poll(&p, 1, static_cast<int>(left.count()));
+  }
+  return true;
+}
+
+}  // namespace
+
+stats_server::stats_server(event_loop& loop, const std::string& address,
+                           std::function<std::string()> document, std::string& why)
+    : loop_(loop), document_(std::move(document)) {
+  auto addr = parse_address(address, &why);
+  if (!addr) {
+    error_ = std::make_error_code(std::errc::invalid_argument);
+    why = "invalid stats address \"" + address + "\": " + why;
+    return;
+  }
+  // A stats client sends nothing: its connection is accepted at once.
+  error_ = bind_socket(*addr, stats_backlog, socket_, why, accept_when::connected);
+  if (error_) {
+    why = "stats server: " + why;
+    return;
+  }
+  loop_.watch(socket_.fd.get(), [this] { on_readable(); });
+}
+
+stats_server::~stats_server() {
+  if (!socket_.fd) return;
+  loop_.unwatch(socket_.fd.get());
+  socket_.fd.reset();
+  if (socket_.addr.type == address::kind::unix_path) ::unlink(socket_.addr.path.c_str());
+}
+
+void stats_server::release_in_child() noexcept { socket_.fd.reset(); }
+
+void stats_server::on_readable() {
+  for (int served = 0; served < clients_per_turn;) {
+    unique_fd client(::accept4(socket_.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!client) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+        log("stats server: accept failed: ", std::strerror(errno));
+      return;
+    }
+    ++served;
+    if (!send_all(client.get(), document_()))
+      log("stats server: a client did not take the document; dropped");
+  }
+}
+
+}  // namespace brood::os

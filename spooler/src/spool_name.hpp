@@ -1,0 +1,20 @@
+#pragma once
+// Private to the spool store: names of new spool files, as uWSGI makes them (UWSGI_FACTS.md
+// §3.3): uwsgi_spoolfile_on_<hostname>_<pid>_<counter>_<random>_<sec>_<usec>.
+// Thread-safe and fork-safe: the counter is a per-process atomic, the random number comes from a
+// lock-free per-process generator reseeded (from the pid and the clock) the first time it is used
+// in a process whose pid differs from the one that seeded it.
+#include <string>
+
+namespace brood::spooler {
+
+// The part after the prefix: "<hostname>_<pid>_<counter>_<random>_<sec>_<usec>". Unique among
+// all calls of all processes of this host (pid + counter), even when the clock steps back.
+std::string next_spool_suffix();
+
+// "uwsgi_spoolfile_on_" + suffix: the task file's name.
+std::string spool_file_name(const std::string& suffix);
+// ".brood_tmp_" + suffix: its temp file's name (no scanner picks it up).
+std::string spool_temp_name(const std::string& suffix);
+
+}  // namespace brood::spooler

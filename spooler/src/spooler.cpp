@@ -1,0 +1,261 @@
+// run_spooler: the body of a spooler process. One thread: a poll(2) loop over a signalfd and an
+// inotify fd; between events it runs the due tasks one at a time, in queue order. Sleeping costs
+// no CPU: poll's timeout is the earlier of the next known due time and the next full rescan.
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <optional>
+#include <unordered_set>
+
+#include "brood/os/log.hpp"
+#include "brood/os/signal_source.hpp"
+#include "brood/spooler/spooler.hpp"
+#include "dir_watch.hpp"
+#include "spool_claim.hpp"
+#include "spool_queue.hpp"
+#include "spool_scan.hpp"
+#include "spooler_task.hpp"
+
+namespace brood::spooler {
+namespace {
+
+using namespace std::chrono_literals;
+using sys_clock = std::chrono::system_clock;
+using mono_clock = std::chrono::steady_clock;
+
+std::string real_dir(const std::string& dir) {
+  char buf[PATH_MAX];
+  return ::realpath(dir.c_str(), buf) ? std::string(buf) : dir;
+}
+
+// The priority rank of a task file from where it lies: in `dir` itself, or in DIR/<digits>/.
+std::uint64_t rank_of(const std::string& path, const std::string& dir) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos || (slash == dir.size() && path.compare(0, slash, dir) == 0))
+    return spool_queue::root_rank;
+  const auto parent = path.rfind('/', slash - 1);
+  auto rank = priority_rank(std::string_view(path).substr(parent + 1, slash - parent - 1));
+  return rank.value_or(spool_queue::root_rank);
+}
+
+// HUP/USR2/PIPE/TSTP are ignored in a spooler process (UWSGI_FACTS.md §3.5).
+void ignore_signals() {
+  struct sigaction ign = {};
+  ign.sa_handler = SIG_IGN;
+  for (int s : {SIGHUP, SIGUSR2, SIGPIPE, SIGTSTP}) ::sigaction(s, &ign, nullptr);
+}
+
+class spooler_process {
+ public:
+  spooler_process(const spooler_config& cfg, const spool_store& store, spooler_board& board,
+                  std::size_t slot, const spool_handler& handler)
+      : cfg_(cfg),
+        board_(board),
+        slot_(slot),
+        dir_(real_dir(board.dir(slot))),
+        runner_(cfg, store, board, slot, handler, dir_),
+        signals_({SIGINT, SIGTERM, SIGQUIT, SIGUSR1}),
+        watch_(dir_),
+        queue_(cfg.ordered),
+        period_(std::max<mono_clock::duration>(cfg.frequency, 1s)) {}
+
+  int run();
+
+ private:
+  bool handle_signals();  // false: stop
+  void handle_watch_events();
+  void full_scan();
+  void add_file(const std::string& path, std::uint64_t rank);
+  void recover_crashed();
+  // Claims and runs the first due task; false when none was due.
+  bool run_one();
+  void after_claim_failure(spool_claim& c);
+  void wait_for_events();
+
+  const spooler_config& cfg_;
+  spooler_board& board_;
+  std::size_t slot_;
+  std::string dir_;
+  spool_task_runner runner_;
+  os::signal_source signals_;
+  dir_watch watch_;
+  spool_queue queue_;
+  mono_clock::duration period_;
+  mono_clock::time_point next_scan_;
+  // Files the handler ignored: left alone until the next full scan, whatever event names them.
+  std::unordered_set<std::string> ignored_;
+  unsigned tasks_ = 0;
+  bool fatal_ = false;
+};
+
+int spooler_process::run() {
+  ignore_signals();
+  if (signals_.error()) os::log("cannot watch signals: ", signals_.error().message());
+  if (::chdir(dir_.c_str()) != 0)
+    os::log(runner_.prefix(), " cannot chdir to ", dir_, ": ", std::strerror(errno));
+  if (watch_.error())
+    os::log(runner_.prefix(), " cannot watch ", dir_, " (", watch_.error().message(),
+            "): new tasks wait for the next scan");
+  recover_crashed();
+  full_scan();
+  for (;;) {
+    if (!handle_signals()) return 0;
+    handle_watch_events();
+    if (mono_clock::now() >= next_scan_) full_scan();
+    if (run_one()) {
+      if (fatal_) return 1;
+      if (cfg_.max_tasks != 0 && tasks_ >= cfg_.max_tasks) {
+        os::log(runner_.prefix(), " maximum number of tasks reached (", cfg_.max_tasks,
+                "): recycling the spooler");
+        return 0;
+      }
+      continue;
+    }
+    wait_for_events();
+  }
+}
+
+// Stop signals end the process (after the task in progress: they wait while it runs);
+// SIGUSR1 (sent by uWSGI's writers) rescans when no known task is due.
+bool spooler_process::handle_signals() {
+  bool wake = false;
+  for (int signo : signals_.read_pending()) {
+    if (signo != SIGUSR1) {
+      os::log(runner_.prefix(), " SIG", ::sigabbrev_np(signo), " received: stopping");
+      return false;
+    }
+    wake = true;
+  }
+  if (wake && !queue_.has_due(sys_clock::now())) full_scan();
+  return true;
+}
+
+void spooler_process::handle_watch_events() {
+  for (const dir_watch::event& e : watch_.read_events()) {
+    switch (e.what) {
+      case dir_watch::event::kind::task:
+        add_file(e.path, e.rank);
+        break;
+      case dir_watch::event::kind::subdir: {
+        watch_.watch_subdir(e.path, e.rank);
+        scan_result found;  // files written before the watch was in place
+        scan_files(e.path, e.rank, found);
+        for (const scanned_file& f : found.files)
+          if (!ignored_.count(f.path)) queue_.add(f.path, f.rank, f.mtime);
+        break;
+      }
+      case dir_watch::event::kind::overflow:
+        full_scan();
+        return;
+    }
+  }
+}
+
+void spooler_process::full_scan() {
+  next_scan_ = mono_clock::now() + period_;
+  scan_result found = scan_spool_dir(dir_);
+  if (!found.error.empty()) os::log(runner_.prefix(), " ", found.error);
+  for (const std::string& temp : found.removed_temps)
+    os::log(runner_.prefix(), " removed ", temp, ": a temp file left by a writer killed mid-write");
+  for (const scanned_dir& d : found.subdirs) watch_.watch_subdir(d.path, d.rank);
+  queue_.clear();
+  ignored_.clear();
+  for (const scanned_file& f : found.files) queue_.add(f.path, f.rank, f.mtime);
+}
+
+void spooler_process::add_file(const std::string& path, std::uint64_t rank) {
+  if (ignored_.count(path)) return;
+  struct stat st = {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  queue_.add(path, rank, mtime_of(st));
+}
+
+// The task the previous process of this slot was running when it died counts as a failed
+// attempt, unless its outcome was already recorded (gone, or dated in the future by a retry).
+void spooler_process::recover_crashed() {
+  const std::string path = board_.running(slot_);
+  if (path.empty()) return;
+  spool_claim c = claim_spool_file(path, dir_, sys_clock::now());
+  if (c.status == claim_status::claimed) {
+    os::log(runner_.prefix(), " task ", c.task.name,
+            " was running when the previous spooler process died: counting a failed attempt");
+    runner_.record_failure(c, "spooler crashed while running it");
+  } else if (c.status == claim_status::corrupt) {
+    runner_.quarantine(c);
+  }
+  board_.clear_running(slot_);
+}
+
+bool spooler_process::run_one() {
+  for (;;) {
+    const auto now = sys_clock::now();
+    auto path = queue_.pop_due(now);
+    if (!path) return false;
+    spool_claim c = claim_spool_file(*path, dir_, now);
+    if (c.status != claim_status::claimed) {
+      after_claim_failure(c);
+      continue;
+    }
+    const auto r = runner_.run(c);
+    switch (r.what) {
+      case spool_task_runner::outcome::retry:
+        queue_.add(*path, rank_of(*path, dir_), r.due);
+        break;
+      case spool_task_runner::outcome::fatal:
+        fatal_ = true;
+        break;
+      case spool_task_runner::outcome::ignored:
+        ignored_.insert(*path);
+        break;
+      default:
+        break;
+    }
+    if (r.what != spool_task_runner::outcome::ignored) ++tasks_;
+    return true;
+  }
+}
+
+// gone / busy / failed: forgotten until an event or the next full scan brings it back.
+void spooler_process::after_claim_failure(spool_claim& c) {
+  switch (c.status) {
+    case claim_status::not_due:
+      queue_.add(c.task.path, rank_of(c.task.path, dir_), c.due);
+      break;
+    case claim_status::corrupt:
+      runner_.quarantine(c);
+      break;
+    case claim_status::failed:
+      os::log(runner_.prefix(), " ", c.why);
+      break;
+    default:
+      break;
+  }
+}
+
+void spooler_process::wait_for_events() {
+  auto wait = next_scan_ - mono_clock::now();
+  if (auto due = queue_.next_due())
+    wait = std::min<mono_clock::duration>(wait, *due - sys_clock::now());
+  const long long ms =
+      std::clamp<long long>(std::chrono::ceil<std::chrono::milliseconds>(wait).count(), 0, INT_MAX);
+  pollfd fds[2] = {{signals_.fd(), POLLIN, 0}, {watch_.fd(), POLLIN, 0}};
+  ::poll(fds, 2, static_cast<int>(ms));  // EINTR or an error: the loop looks again
+}
+
+}  // namespace
+
+int run_spooler(const spooler_config& cfg, const spool_store& store, spooler_board& board,
+                std::size_t slot, const spool_handler& handler) {
+  spooler_process p(cfg, store, board, slot, handler);
+  return p.run();
+}
+
+}  // namespace brood::spooler

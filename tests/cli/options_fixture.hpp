@@ -1,0 +1,50 @@
+#pragma once
+// A fixture for option-parsing tests of `brood`: a temp dir for ini files, parse() and
+// error_of(). In-process, no network.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "options.hpp"
+
+namespace brood::cli {
+
+class OptionsFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "brood-options-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Writes `text` to DIR/name and returns its path.
+  std::string write(const std::string& name, const std::string& text) {
+    std::filesystem::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << text;
+    return p.string();
+  }
+
+  // The config of valid options (a test failure when they are not valid).
+  static node::node_config parse(const std::vector<std::string>& args) {
+    options_result r = parse_options(args);
+    EXPECT_TRUE(r.options.has_value()) << r.error;
+    return r.options ? r.options->config : node::node_config{};
+  }
+
+  // The error text of invalid options (a test failure when they are valid).
+  static std::string error_of(const std::vector<std::string>& args) {
+    options_result r = parse_options(args);
+    EXPECT_FALSE(r.options.has_value());
+    return r.error;
+  }
+
+  std::filesystem::path dir_;
+};
+
+}  // namespace brood::cli

@@ -1,0 +1,101 @@
+// parse_address and address::to_string: the address forms uWSGI accepts.
+#include "brood/os/address.hpp"
+
+#include <gtest/gtest.h>
+
+namespace brood::os {
+namespace {
+
+class address_test : public ::testing::Test {
+ protected:
+  address parse_ok(std::string_view text) {
+    std::string why;
+    auto a = os::parse_address(text, &why);
+    EXPECT_TRUE(a.has_value()) << text << ": " << why;
+    return a.value_or(address{});
+  }
+  std::string parse_bad(std::string_view text) {
+    std::string why;
+    auto a = os::parse_address(text, &why);
+    EXPECT_FALSE(a.has_value()) << text;
+    EXPECT_FALSE(why.empty()) << text;
+    return why;
+  }
+};
+
+TEST_F(address_test, host_and_port_is_tcp) {
+  address a = parse_ok("127.0.0.1:3031");
+  EXPECT_EQ(a.type, os::address::kind::tcp);
+  EXPECT_EQ(a.host, "127.0.0.1");
+  EXPECT_EQ(a.port, 3031);
+  EXPECT_EQ(a.to_string(), "127.0.0.1:3031");
+}
+
+TEST_F(address_test, colon_port_means_all_interfaces) {
+  address a = parse_ok(":8000");
+  EXPECT_EQ(a.type, os::address::kind::tcp);
+  EXPECT_TRUE(a.host.empty());
+  EXPECT_EQ(a.port, 8000);
+  EXPECT_EQ(a.to_string(), ":8000");
+}
+
+TEST_F(address_test, hostname_and_port_zero) {
+  address a = parse_ok("localhost:0");
+  EXPECT_EQ(a.host, "localhost");
+  EXPECT_EQ(a.port, 0);
+  EXPECT_EQ(parse_ok("h:65535").port, 65535);
+}
+
+TEST_F(address_test, bracketed_ipv6) {
+  address a = parse_ok("[::1]:3031");
+  EXPECT_EQ(a.type, os::address::kind::tcp);
+  EXPECT_EQ(a.host, "::1");
+  EXPECT_EQ(a.port, 3031);
+  EXPECT_EQ(a.to_string(), "[::1]:3031");
+}
+
+TEST_F(address_test, no_colon_is_unix_path) {
+  address a = parse_ok("/tmp/brood.sock");
+  EXPECT_EQ(a.type, os::address::kind::unix_path);
+  EXPECT_EQ(a.path, "/tmp/brood.sock");
+  EXPECT_EQ(a.to_string(), "/tmp/brood.sock");
+  EXPECT_EQ(parse_ok("relative.sock").path, "relative.sock");
+}
+
+TEST_F(address_test, unix_prefix_is_unix_path_even_with_colons) {
+  address a = parse_ok("unix:/tmp/a:b.sock");
+  EXPECT_EQ(a.type, os::address::kind::unix_path);
+  EXPECT_EQ(a.path, "/tmp/a:b.sock");
+  EXPECT_EQ(a.to_string(), "unix:/tmp/a:b.sock");
+  EXPECT_EQ(parse_ok(a.to_string()), a);
+  EXPECT_EQ(parse_ok("unix:/tmp/x.sock").path, "/tmp/x.sock");
+}
+
+TEST_F(address_test, round_trips) {
+  for (const char* text : {"127.0.0.1:1", ":2", "/a/b", "[fe80::1]:9", "node-7:3031"}) {
+    EXPECT_EQ(parse_ok(text).to_string(), text);
+  }
+}
+
+TEST_F(address_test, port_out_of_range_names_it) {
+  std::string why = parse_bad("127.0.0.1:70000");
+  EXPECT_EQ(why, "port 70000 out of range in \"127.0.0.1:70000\"");
+  parse_bad("127.0.0.1:99999999999999999999");
+}
+
+TEST_F(address_test, bad_forms_are_rejected) {
+  EXPECT_NE(parse_bad("127.0.0.1:abc").find("bad port"), std::string::npos);
+  EXPECT_NE(parse_bad("127.0.0.1:").find("missing port"), std::string::npos);
+  EXPECT_NE(parse_bad("127.0.0.1:-1").find("bad port"), std::string::npos);
+  EXPECT_NE(parse_bad("").find("empty"), std::string::npos);
+  EXPECT_NE(parse_bad("unix:").find("empty"), std::string::npos);
+  parse_bad("[::1:3031");
+}
+
+TEST_F(address_test, why_may_be_null) {
+  EXPECT_FALSE(os::parse_address("x:y", nullptr).has_value());
+  EXPECT_TRUE(os::parse_address("x:1").has_value());
+}
+
+}  // namespace
+}  // namespace brood::os

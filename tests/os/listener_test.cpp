@@ -1,0 +1,200 @@
+// bind_socket: TCP on loopback (port 0 resolved), IPv6 loopback, host names, unix sockets (stale
+// files replaced, live ones kept), and the messages of failures.
+#include "brood/os/listener.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace brood::os {
+namespace {
+
+address tcp(std::string host, std::uint16_t port) {
+  address a;
+  a.type = os::address::kind::tcp;
+  a.host = std::move(host);
+  a.port = port;
+  return a;
+}
+
+address unix_path(std::string path) {
+  address a;
+  a.type = os::address::kind::unix_path;
+  a.path = std::move(path);
+  return a;
+}
+
+std::uint16_t port_of(const std::string& name) {
+  return static_cast<std::uint16_t>(std::stoi(name.substr(name.rfind(':') + 1)));
+}
+
+// Connects a blocking client to 127.0.0.1:port; true when the handshake completes.
+bool can_connect_tcp(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+bool can_connect_unix(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+class listener_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/brood_listener_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string dir_;
+};
+
+TEST_F(listener_test, tcp_port_zero_is_resolved_and_accepts) {
+  os::bound_socket s;
+  std::string why;
+  ASSERT_FALSE(os::bind_socket(tcp("127.0.0.1", 0), 16, s, why)) << why;
+  EXPECT_EQ(s.addr, tcp("127.0.0.1", 0));
+  ASSERT_EQ(s.name.rfind("127.0.0.1:", 0), 0u) << s.name;
+  const std::uint16_t port = port_of(s.name);
+  EXPECT_NE(port, 0);
+  EXPECT_TRUE(::fcntl(s.fd.get(), F_GETFL) & O_NONBLOCK);
+  EXPECT_TRUE(::fcntl(s.fd.get(), F_GETFD) & FD_CLOEXEC);
+  EXPECT_TRUE(can_connect_tcp(port));
+}
+
+TEST_F(listener_test, localhost_is_resolved) {
+  os::bound_socket s;
+  std::string why;
+  ASSERT_FALSE(os::bind_socket(tcp("localhost", 0), 16, s, why)) << why;
+  EXPECT_EQ(s.name.rfind("127.0.0.1:", 0), 0u) << s.name;
+}
+
+TEST_F(listener_test, ipv6_loopback_in_brackets) {
+  int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
+  if (probe < 0) GTEST_SKIP() << "no IPv6 here";
+  ::close(probe);
+  os::bound_socket s;
+  std::string why;
+  if (os::bind_socket(tcp("[::1]", 0), 16, s, why)) GTEST_SKIP() << "no IPv6 loopback: " << why;
+  EXPECT_EQ(s.name.rfind("[::1]:", 0), 0u) << s.name;
+  EXPECT_NE(port_of(s.name), 0);
+}
+
+TEST_F(listener_test, used_port_fails_naming_the_address) {
+  os::bound_socket first;
+  std::string why;
+  ASSERT_FALSE(os::bind_socket(tcp("127.0.0.1", 0), 16, first, why)) << why;
+  const std::uint16_t port = port_of(first.name);
+  os::bound_socket second;
+  auto ec = os::bind_socket(tcp("127.0.0.1", port), 16, second, why);
+  ASSERT_TRUE(ec);
+  EXPECT_EQ(ec, std::errc::address_in_use);
+  EXPECT_NE(why.find("cannot bind 127.0.0.1:" + std::to_string(port)), std::string::npos) << why;
+  EXPECT_NE(why.find(std::strerror(EADDRINUSE)), std::string::npos) << why;
+  EXPECT_FALSE(second.fd);
+}
+
+TEST_F(listener_test, bad_host_fails_without_a_query) {
+  os::bound_socket s;
+  std::string why;
+  EXPECT_TRUE(os::bind_socket(tcp("bad..host", 3031), 16, s, why));
+  EXPECT_NE(why.find("cannot bind bad..host:3031"), std::string::npos) << why;
+  EXPECT_NE(why.find("invalid host name"), std::string::npos) << why;
+  why.clear();
+  EXPECT_TRUE(os::bind_socket(tcp("no host!", 3031), 16, s, why));
+  EXPECT_NE(why.find("no host!"), std::string::npos) << why;
+}
+
+TEST_F(listener_test, unix_socket_is_bound_world_writable) {
+  const std::string path = dir_ + "/node.sock";
+  os::bound_socket s;
+  std::string why;
+  ASSERT_FALSE(os::bind_socket(unix_path(path), 16, s, why)) << why;
+  EXPECT_EQ(s.name, path);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0666u);
+  EXPECT_TRUE(can_connect_unix(path));
+}
+
+TEST_F(listener_test, stale_unix_socket_file_is_replaced) {
+  const std::string path = dir_ + "/stale.sock";
+  {
+    os::bound_socket old;
+    std::string why;
+    ASSERT_FALSE(os::bind_socket(unix_path(path), 16, old, why)) << why;
+  }  // closed, file left behind: nobody listens there any more
+  ASSERT_TRUE(std::filesystem::exists(path));
+  ASSERT_FALSE(can_connect_unix(path));
+  os::bound_socket s;
+  std::string why;
+  ASSERT_FALSE(os::bind_socket(unix_path(path), 16, s, why)) << why;
+  EXPECT_TRUE(can_connect_unix(path));
+}
+
+TEST_F(listener_test, live_unix_socket_is_not_stolen) {
+  const std::string path = dir_ + "/live.sock";
+  os::bound_socket live;
+  std::string why;
+  ASSERT_FALSE(os::bind_socket(unix_path(path), 16, live, why)) << why;
+  os::bound_socket s;
+  auto ec = os::bind_socket(unix_path(path), 16, s, why);
+  EXPECT_EQ(ec, std::errc::address_in_use);
+  EXPECT_NE(why.find("cannot bind " + path), std::string::npos) << why;
+  EXPECT_TRUE(can_connect_unix(path));
+}
+
+TEST_F(listener_test, regular_file_is_not_removed) {
+  const std::string path = dir_ + "/data.txt";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+  }
+  os::bound_socket s;
+  std::string why;
+  EXPECT_TRUE(os::bind_socket(unix_path(path), 16, s, why));
+  EXPECT_TRUE(std::filesystem::is_regular_file(path));
+}
+
+TEST_F(listener_test, too_long_unix_path_fails) {
+  os::bound_socket s;
+  std::string why;
+  EXPECT_TRUE(os::bind_socket(unix_path(dir_ + "/" + std::string(200, 'x')), 16, s, why));
+  EXPECT_NE(why.find("unix socket path"), std::string::npos) << why;
+}
+
+TEST_F(listener_test, missing_directory_fails_with_the_reason) {
+  os::bound_socket s;
+  std::string why;
+  const std::string path = dir_ + "/no/such/dir.sock";
+  EXPECT_EQ(os::bind_socket(unix_path(path), 16, s, why), std::errc::no_such_file_or_directory);
+  EXPECT_NE(why.find("cannot bind " + path + ": "), std::string::npos) << why;
+}
+
+}  // namespace
+}  // namespace brood::os
