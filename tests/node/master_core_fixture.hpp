@@ -36,7 +36,8 @@ class fake_launcher : public master_launcher {
   std::vector<std::pair<pid_t, int>> signals;
   std::vector<std::size_t> spooler_exits;
   std::vector<std::uint8_t> emperor;  // bytes sent
-  // Everything in order: "worker 1 gen 0 -> 1000", "spooler 0 -> 1001", "signal 1000 15".
+  // Everything in order: "worker 1 gen 0 -> 1000", "spooler 0 -> 1001", "signal 1000 15",
+  // "emperor 1".
   std::vector<std::string> events;
   bool fail_fork = false;
   std::map<std::size_t, time_point> deadlines;  // harakiri deadline per spooler slot
@@ -75,6 +76,7 @@ class fake_launcher : public master_launcher {
   }
   void tell_emperor(wire::vassal_message m) noexcept override {
     emperor.push_back(wire::to_byte(m));
+    events.push_back("emperor " + std::to_string(wire::to_byte(m)));
   }
 
  private:

@@ -125,6 +125,7 @@ TEST_F(master_core_reload_test, StopDuringAReloadStopsBothGenerations) {
   EXPECT_EQ(launcher.emperor.size(), 1u);  // no "reloaded" while stopping
   exit(young, exited(0), 3);
   EXPECT_TRUE(core->finished());
+  EXPECT_EQ(launcher.emperor.size(), 1u);
 }
 
 }  // namespace

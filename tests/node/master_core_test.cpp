@@ -15,7 +15,7 @@ TEST_F(master_core_test, StartSpawnsTheSpoolersThenTheWorkersAndAnnouncesReadyOn
   start(3, 2);
   ASSERT_EQ(launcher.events, (std::vector<std::string>{
                                  "spooler 0 -> 1000", "spooler 1 -> 1001", "worker 1 gen 0 -> 1002",
-                                 "worker 2 gen 0 -> 1003", "worker 3 gen 0 -> 1004"}));
+                                 "worker 2 gen 0 -> 1003", "worker 3 gen 0 -> 1004", "emperor 1"}));
   EXPECT_EQ(worker(1), 1002);
   EXPECT_EQ(worker(3), 1004);
   EXPECT_EQ(spooler(1), 1001);
@@ -137,7 +137,8 @@ TEST_F(master_core_test, GracefulStopSendsSigtermThenSigkillAtTheMercyDeadline) 
   exit(sp, killed(SIGKILL), 11.1);
   EXPECT_TRUE(core->finished());
   EXPECT_EQ(core->exit_status(), 0);
-  EXPECT_EQ(worker_spawns(), 2u);  // nothing respawned
+  EXPECT_EQ(launcher.emperor.size(), 1u);  // a stop is no reload
+  EXPECT_EQ(worker_spawns(), 2u);          // nothing respawned
   EXPECT_EQ(spooler_spawns(), 1u);
 }
 
