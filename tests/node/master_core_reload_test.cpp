@@ -128,5 +128,22 @@ TEST_F(master_core_reload_test, StopDuringAReloadStopsBothGenerations) {
   EXPECT_EQ(launcher.emperor.size(), 1u);
 }
 
+TEST_F(master_core_reload_test, FailedForkOfTheNewGenerationIsRetriedAndTheOldOneStillStops) {
+  start(1);
+  const pid_t old = worker(1);
+  launcher.fail_fork = true;
+  core->on_reload_signal(at(5));
+  EXPECT_EQ(worker(1), 0);
+  EXPECT_EQ(signals_to(old), (std::vector<int>{SIGTERM}));
+  EXPECT_EQ(board->state(1), slot_state::stopping);  // the old one still owns the slot
+  ASSERT_TRUE(core->next_deadline());
+  EXPECT_EQ(*core->next_deadline(), mono(6));
+  launcher.fail_fork = false;
+  tick(6);
+  EXPECT_GT(worker(1), 0);
+  EXPECT_EQ(launcher.spawns.back().generation, 1u);
+  EXPECT_EQ(board->at(1).pid.load(), worker(1));
+}
+
 }  // namespace
 }  // namespace brood::node::testing

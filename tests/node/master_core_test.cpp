@@ -227,5 +227,19 @@ TEST_F(master_core_test, KillAllNowSignalsEveryLiveProcessWithoutStopping) {
   EXPECT_EQ(launcher.signals.size(), 3u);
 }
 
+TEST_F(master_core_test, ConfigComesFromTheNodesConfig) {
+  node_config cfg;
+  cfg.processes = 0;
+  cfg.reload_mercy = std::chrono::milliseconds(2500);
+  cfg.spooler.harakiri = std::chrono::seconds(7);
+  const auto c = master_core_config::from(cfg, 3);
+  EXPECT_EQ(c.workers, 1u);  // at least one worker
+  EXPECT_EQ(c.spoolers, 3u);
+  EXPECT_EQ(c.reload_mercy, std::chrono::milliseconds(2500));
+  EXPECT_EQ(c.spooler_harakiri, std::chrono::seconds(7));
+  cfg.processes = 4;
+  EXPECT_EQ(master_core_config::from(cfg, 0).workers, 4u);
+}
+
 }  // namespace
 }  // namespace brood::node::testing
