@@ -85,17 +85,10 @@ std::string current_dir() {
 
 }  // namespace
 
-// Makes the scoreboard (before any worker is forked) and binds the stats server. True without
-// stats; false (logged) when either fails.
+// Binds the stats server. True without stats; false (logged) when it fails.
 bool master::start_stats() {
   if (cfg_.stats.empty()) return true;
-  try {
-    board_ = std::make_unique<scoreboard>(slots_.size());
-  } catch (const std::system_error& e) {
-    os::log(e.what());
-    return false;
-  }
-  last_requests_.assign(slots_.size(), 0);
+  last_requests_.assign(board_->size(), 0);
   std::string why;
   stats_ = std::make_unique<os::stats_server>(
       loop_, cfg_.stats, [this] { return stats_document(); }, why);
@@ -153,13 +146,13 @@ std::string master::stats_document() {
     }
   }
   for (unsigned id = 1; id <= board_->size(); ++id) doc.workers.push_back(worker_snapshot(id));
-  if (const spooler::spooler_board* sb = spoolers_.board()) {
+  if (const spooler::spooler_board* sb = launcher_->spooler_board()) {
     for (std::size_t i = 0; i < sb->size(); ++i) {
       spooler_stats sp;
       sp.dir = sb->dir(i);
       sp.pid = sb->pid(i);
       sp.tasks = sb->tasks_done(i);
-      sp.respawns = spoolers_.respawns(i);
+      sp.respawns = core_->spoolers().at(i).respawns;
       sp.running = sp.pid > 0 && !sb->running(i).empty();
       doc.spoolers.push_back(std::move(sp));
     }

@@ -15,6 +15,7 @@ static_assert(std::atomic<std::int32_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+static_assert(std::atomic<slot_state>::is_always_lock_free);
 
 // Set once in a forked worker (claim), read when its worker is made.
 std::atomic<scoreboard::slot*> current_slot{nullptr};
@@ -33,11 +34,37 @@ scoreboard::~scoreboard() {
   }
 }
 
+const char* to_string(slot_state s) noexcept {
+  switch (s) {
+    case slot_state::empty:
+      return "empty";
+    case slot_state::starting:
+      return "starting";
+    case slot_state::idle:
+      return "idle";
+    case slot_state::busy:
+      return "busy";
+    case slot_state::stopping:
+      return "stopping";
+  }
+  return "?";
+}
+
 void scoreboard::record_spawn(unsigned id, pid_t pid) noexcept {
+  record_spawn(id, pid, unix_seconds());
+}
+
+void scoreboard::record_spawn(unsigned id, pid_t pid, std::int64_t wall_seconds) noexcept {
   slot& s = at(id);
-  s.pid.store(pid);
-  s.last_spawn.store(unix_seconds());
+  // The child may have claimed the slot already (and be accepting): its state stands.
+  if (s.pid.exchange(pid) != pid) s.state.store(slot_state::starting);
+  s.last_spawn.store(wall_seconds);
   s.respawn_count.fetch_add(1);
+}
+
+void scoreboard::record_stopping(unsigned id, pid_t pid) noexcept {
+  slot& s = at(id);
+  if (s.pid.load() == pid) s.state.store(slot_state::stopping);
 }
 
 void scoreboard::record_exit(unsigned id, pid_t pid) noexcept {
@@ -46,6 +73,7 @@ void scoreboard::record_exit(unsigned id, pid_t pid) noexcept {
   if (!s.pid.compare_exchange_strong(owner, 0)) return;  // a newer worker owns the slot
   s.in_request.store(0);
   s.accepting.store(0);
+  s.state.store(slot_state::empty);
 }
 
 void scoreboard::claim(unsigned id) noexcept {
@@ -53,6 +81,7 @@ void scoreboard::claim(unsigned id) noexcept {
   s.pid.store(::getpid());
   s.in_request.store(0);  // whatever a killed predecessor left
   s.accepting.store(0);
+  s.state.store(slot_state::starting);
   current_slot.store(&s);
 }
 

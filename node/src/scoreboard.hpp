@@ -1,14 +1,23 @@
 #pragma once
 // The master's scoreboard: one slot per worker id in an anonymous MAP_SHARED mapping made before
-// the workers fork, so the master (stats server) reads what each worker counts. Made only when
-// the node serves stats: without it a worker records nothing (one null check per request).
+// the workers fork, so the master (stats server, cheaper algorithms) reads what each worker
+// counts. Always made by a master; a worker without a slot (no master) records nothing (one null
+// check per request).
 //
-// Writers: the master writes pid, last_spawn and respawn_count when it forks or reaps a worker;
-// a worker adds to the counters of its slot after each request. During a reload the retiring and
-// the new worker of one id share the slot for a while: the counters are fetch_add'ed (both add
-// up), while the per-request state (in_request, request_start, accepting) belongs to the slot's
-// owner, the process whose pid the slot holds. Every field is a lock-free atomic: safe across
-// processes, readers may see one request half-recorded (the counters are not one snapshot).
+// Writers: the master writes pid, state, last_spawn and respawn_count when it forks, tells to
+// stop or reaps a worker; a worker adds to the counters of its slot after each request. During a
+// reload the retiring and the new worker of one id share the slot for a while: the counters are
+// fetch_add'ed (both add up), while the per-request state (state, in_request, request_start,
+// accepting) belongs to the slot's owner, the process whose pid the slot holds. Every field is a
+// lock-free atomic: safe across processes, readers may see one request half-recorded (the
+// counters are not one snapshot) and a state one transition late.
+//
+// The state of a slot (slot_state):
+//   empty    -> starting   the master forked a worker for it (or the worker claimed it)
+//   starting -> idle       the worker accepts connections
+//   idle    <-> busy       a request is in flight (busy while in_request > 0)
+//   any live -> stopping   the master told the owner to stop, or it closed its listeners
+//   any      -> empty      the master reaped the owner
 #include <sys/types.h>
 
 #include <atomic>
@@ -18,6 +27,11 @@
 #include "brood/os/shared_array.hpp"
 
 namespace brood::node {
+
+enum class slot_state : std::uint32_t { empty, starting, idle, busy, stopping };
+
+// "empty", "starting", "idle", "busy", "stopping".
+const char* to_string(slot_state s) noexcept;
 
 class scoreboard {
  public:
@@ -34,6 +48,7 @@ class scoreboard {
     std::atomic<std::uint64_t> read_errors{0};      // requests that could not be read
     std::atomic<std::int64_t> last_spawn{0};        // unix seconds of the last fork
     std::atomic<std::uint64_t> respawn_count{0};    // forks of this id, the first included
+    std::atomic<slot_state> state{slot_state::empty};
   };
 
   // `workers` slots (ids 1..workers). Throws std::system_error if the mapping cannot be made.
@@ -47,10 +62,14 @@ class scoreboard {
   slot& at(unsigned id) noexcept { return slots_[id - 1]; }
   const slot& at(unsigned id) const noexcept { return slots_[id - 1]; }
 
-  // Master side: worker `id` was forked as `pid` (counts a spawn), or `pid` was reaped (clears
-  // the slot's per-request state if `pid` still owns it).
+  // Master side: worker `id` was forked as `pid` (counts a spawn; `wall_seconds`: unix time of
+  // the fork, read from the clock without it), `pid` was told to stop, or `pid` was reaped
+  // (clears the slot's per-request state). The last two do nothing unless `pid` owns the slot.
   void record_spawn(unsigned id, pid_t pid) noexcept;
+  void record_spawn(unsigned id, pid_t pid, std::int64_t wall_seconds) noexcept;
+  void record_stopping(unsigned id, pid_t pid) noexcept;
   void record_exit(unsigned id, pid_t pid) noexcept;
+  slot_state state(unsigned id) const noexcept { return at(id).state.load(); }
   // Worker side, in the forked worker before it serves: this process owns slot `id` and records
   // into it from now on (set as current_worker_slot()).
   void claim(unsigned id) noexcept;
@@ -78,6 +97,7 @@ class slot_recorder {
     if (owner()) {
       slot_->request_start_us.store(now, std::memory_order_relaxed);
       slot_->in_request.fetch_add(1, std::memory_order_relaxed);
+      move(slot_state::idle, slot_state::busy);
     }
     return now;
   }
@@ -93,17 +113,28 @@ class slot_recorder {
     slot_->running_us.fetch_add(took > 0 ? static_cast<std::uint64_t>(took) : 0, relaxed);
     if (failure_reply) slot_->exceptions.fetch_add(1, relaxed);
     if (write_failed) slot_->write_errors.fetch_add(1, relaxed);
-    if (owner()) slot_->in_request.fetch_sub(1, relaxed);
+    if (owner() && slot_->in_request.fetch_sub(1, relaxed) <= 1)
+      move(slot_state::busy, slot_state::idle);
   }
   void read_failed() noexcept {
     if (slot_) slot_->read_errors.fetch_add(1, std::memory_order_relaxed);
   }
+  // On: the worker accepts connections (starting -> idle). Off: it stopped accepting for good
+  // (closed its listeners): stopping.
   void set_accepting(bool on) noexcept {
-    if (slot_ && owner()) slot_->accepting.store(on ? 1 : 0, std::memory_order_relaxed);
+    if (!slot_ || !owner()) return;
+    slot_->accepting.store(on ? 1 : 0, std::memory_order_relaxed);
+    if (on)
+      move(slot_state::starting, slot_state::idle);
+    else
+      slot_->state.store(slot_state::stopping, std::memory_order_relaxed);
   }
 
  private:
   bool owner() const noexcept { return slot_->pid.load(std::memory_order_relaxed) == self_; }
+  void move(slot_state from, slot_state to) noexcept {
+    slot_->state.compare_exchange_strong(from, to, std::memory_order_relaxed);
+  }
 
   scoreboard::slot* slot_;
   pid_t self_;

@@ -1,0 +1,105 @@
+// master_core: construction, the start, spawning, the deadlines and the SIGKILL of everything.
+// The other events are in master_core_*.cpp.
+#include "master_core.hpp"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "brood/os/log.hpp"
+#include "master_core_detail.hpp"
+
+namespace brood::node {
+
+master_core_config master_core_config::from(const node_config& cfg, std::size_t spooler_slots) {
+  master_core_config c;
+  c.workers = std::max(1u, cfg.processes);
+  c.spoolers = spooler_slots;
+  c.reload_mercy = cfg.reload_mercy;
+  c.spooler_harakiri = cfg.spooler.harakiri;
+  return c;
+}
+
+master_core::master_core(master_core_config cfg, master_launcher& launcher, scoreboard& board)
+    : cfg_(std::move(cfg)),
+      launcher_(launcher),
+      board_(board),
+      workers_(std::max(1u, cfg_.workers)),
+      spoolers_(cfg_.spoolers) {}
+
+void master_core::start_spoolers(const moment& now) {
+  for (std::size_t slot = 0; slot < spoolers_.size(); ++slot) spawn_spooler(slot, false, now);
+  if (spoolers_.size() > 0 && cfg_.spooler_harakiri.count() > 0)
+    harakiri_check_at_ = now.mono + detail::harakiri_period;
+}
+
+void master_core::start_workers(const moment& now) {
+  for (unsigned id = 1; id <= workers_.size(); ++id) spawn_worker(id, false, now);
+}
+
+// Forks worker `id` of the current generation (`respawn`: replacing one that died). A failed
+// fork is retried after fork_retry.
+bool master_core::spawn_worker(unsigned id, bool respawn, const moment& now) {
+  std::error_code ec;
+  const pid_t pid = launcher_.spawn_worker(id, reloads_, ec);
+  if (pid < 0) {
+    os::log("cannot fork worker ", id, ": ", ec.message(), "; retrying in ",
+            detail::ms(detail::fork_retry), " ms");
+    workers_.respawn_at(id - 1, now.mono + detail::fork_retry);
+    return false;
+  }
+  workers_.spawned(id - 1, pid, now.mono, respawn);
+  board_.record_spawn(id, pid, now.wall);
+  if (respawn)
+    os::log("Respawned uWSGI worker ", id, " (new pid: ", pid, ")");
+  else
+    os::log("spawned uWSGI worker ", id, " (pid: ", pid, ", cores: 1)");
+  announce_ready_once();
+  return true;
+}
+
+bool master_core::spawn_spooler(std::size_t slot, bool respawn, const moment& now) {
+  std::error_code ec;
+  const pid_t pid = launcher_.spawn_spooler(slot, ec);
+  if (pid < 0) {
+    os::log("cannot fork the spooler on dir ", launcher_.spooler_dir(slot), ": ", ec.message(),
+            "; retrying in ", detail::ms(detail::fork_retry), " ms");
+    spoolers_.respawn_at(slot, now.mono + detail::fork_retry);
+    return false;
+  }
+  spoolers_.spawned(slot, pid, now.mono, respawn);
+  os::log(respawn ? "respawned" : "spawned", " the uWSGI spooler on dir ",
+          launcher_.spooler_dir(slot), " with pid ", pid);
+  return true;
+}
+
+void master_core::announce_ready_once() {
+  if (announced_ready_ || !workers_.all_running()) return;
+  announced_ready_ = true;
+  os::log("node ready");
+  launcher_.tell_emperor(wire::vassal_message::ready);
+}
+
+void master_core::kill_all_now() {
+  for (const auto& [pid, p] : workers_.processes()) launcher_.signal(pid, SIGKILL);
+  for (const auto& [pid, p] : spoolers_.processes()) launcher_.signal(pid, SIGKILL);
+  workers_.clear_kill_deadlines();
+  spoolers_.clear_kill_deadlines();
+}
+
+std::optional<master_core::time_point> master_core::next_deadline() const {
+  std::optional<time_point> next = workers_.next_deadline();
+  for (const auto& t : {spoolers_.next_deadline(), harakiri_check_at_})
+    if (t && (!next || *t < *next)) next = t;
+  return next;
+}
+
+std::vector<pid_t> master_core::live_pids() const {
+  std::vector<pid_t> out;
+  for (const auto& [pid, p] : workers_.processes()) out.push_back(pid);
+  for (const auto& [pid, p] : spoolers_.processes()) out.push_back(pid);
+  return out;
+}
+
+}  // namespace brood::node

@@ -1,0 +1,124 @@
+#pragma once
+// The node master's state machine: its workers and spooler processes (one process_pool each),
+// one handler per event, every effect on processes through master_launcher. It never reads a
+// clock: each event carries the moment it happened, and the owner (master.hpp) calls on_tick()
+// at next_deadline(). That makes every rule testable with fake processes and fake time
+// (tests/node/master_core_test.cpp).
+//
+// Rules:
+//  * start: the spooler processes (one per spooler board slot), then workers 1..N of generation
+//    0. "node ready" (and byte 1 to the emperor) once every worker slot has a process.
+//  * a worker that exits unasked is respawned: at once, unless it keeps dying sooner than 1 s
+//    after its spawn (respawn_backoff.hpp: 100 ms doubling up to 4 s). A failed fork is retried
+//    after 1 s. A spooler process likewise; one that ended with status 0 is respawned at once.
+//  * reload (SIGHUP, emperor byte 1): a new generation of workers is spawned first, then the old
+//    one gets SIGTERM (SIGKILL after reload-mercy); "workers reloaded" (and byte 1 to the
+//    emperor) once every old worker has exited. Each spooler process gets SIGTERM and is spawned
+//    again once it has exited. Ignored while stopping.
+//  * graceful stop (SIGINT/TERM/QUIT, emperor byte 2): no respawn any more; SIGTERM to every
+//    process, SIGKILL after reload-mercy. A second stop signal: SIGKILL to every process now.
+//  * stop now (emperor byte 0, the emperor lost): SIGKILL to every process now; exit status 1
+//    when the emperor is lost.
+//  * spooler-harakiri: every second, a spooler process whose task outlived its deadline gets
+//    SIGKILL (once per process).
+//  * finished() once stopping and every process has exited.
+// The scoreboard: the core records each worker's spawn, stop and exit in it (the workers record
+// their requests); it never reads it.
+// Not thread-safe.
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "brood/node/config.hpp"
+#include "brood/wire/emperor_protocol.hpp"
+#include "master_launcher.hpp"
+#include "process_pool.hpp"
+#include "scoreboard.hpp"
+
+namespace brood::node {
+
+// When an event happened: the monotonic time for deadlines, the wall time for the scoreboard.
+struct moment {
+  std::chrono::steady_clock::time_point mono;
+  std::time_t wall = 0;
+  static moment now() noexcept;  // the owner's; master_core never calls it
+};
+
+struct master_core_config {
+  unsigned workers = 1;      // worker slots (ids 1..workers); at least 1
+  std::size_t spoolers = 0;  // spooler board slots
+  std::chrono::milliseconds reload_mercy{60000};
+  std::chrono::seconds spooler_harakiri{0};  // 0: off
+
+  // From the node's config, with the spooler board's slot count.
+  static master_core_config from(const node_config& cfg, std::size_t spooler_slots);
+};
+
+class master_core {
+ public:
+  using clock = std::chrono::steady_clock;
+  using time_point = clock::time_point;
+
+  // `launcher` and `board` (at least cfg.workers slots) must outlive the core.
+  master_core(master_core_config cfg, master_launcher& launcher, scoreboard& board);
+
+  // Events.
+  void start_spoolers(const moment& now);  // REQUIRES: once, first
+  void start_workers(const moment& now);   // REQUIRES: once, after start_spoolers
+  // A reaped child. false: not a process of this core (ignored).
+  bool on_exit(pid_t pid, int wait_status, const moment& now);
+  void on_stop_signal(int signo, const moment& now);  // SIGINT, SIGTERM, SIGQUIT
+  void on_reload_signal(const moment& now);           // SIGHUP
+  void on_emperor_command(wire::emperor_command c, const moment& now);
+  void on_emperor_lost(const moment& now);  // EOF on the emperor channel
+  void on_tick(const moment& now);          // respawns, mercy SIGKILLs, harakiri checks
+  // SIGKILL to every live process now, without changing the phase (the owner's failure path).
+  void kill_all_now();
+
+  // The earliest moment on_tick() has something to do; nullopt when nothing is pending.
+  std::optional<time_point> next_deadline() const;
+  bool stopping() const noexcept { return stopping_; }
+  bool finished() const noexcept { return stopping_ && workers_.empty() && spoolers_.empty(); }
+  // The node's exit status once finished: 0, or 1 when the emperor was lost.
+  int exit_status() const noexcept { return exit_status_; }
+  unsigned reloads() const noexcept { return reloads_; }  // also the current generation
+  const process_pool& workers() const noexcept { return workers_; }
+  const process_pool& spoolers() const noexcept { return spoolers_; }
+  std::vector<pid_t> live_pids() const;
+
+ private:
+  // Actions (master_core.cpp).
+  bool spawn_worker(unsigned id, bool respawn, const moment& now);
+  bool spawn_spooler(std::size_t slot, bool respawn, const moment& now);
+  void announce_ready_once();
+  // Stopping and reloading (master_core_stop.cpp).
+  void stop_gracefully(const std::string& why, const moment& now);
+  void stop_now(const std::string& why, const moment& now);
+  void tell_worker_to_stop(pid_t pid, time_point deadline);
+  void stop_spoolers(time_point deadline, bool restart);
+  void reload_completed();
+  // Exits (master_core_exit.cpp).
+  void worker_exited(pid_t pid, const process_pool::exit_info& e, int status, const moment& now);
+  void spooler_exited(pid_t pid, const process_pool::exit_info& e, int status, const moment& now);
+  // Deadlines (master_core_tick.cpp).
+  void kill_past_mercy(const moment& now);
+  void check_harakiri(const moment& now);
+
+  master_core_config cfg_;
+  master_launcher& launcher_;
+  scoreboard& board_;
+  process_pool workers_;   // slot i: worker id i + 1
+  process_pool spoolers_;  // slot i: spooler board slot i
+  bool stopping_ = false;
+  bool announced_ready_ = false;
+  unsigned reloads_ = 0;
+  int exit_status_ = 0;
+  std::optional<time_point> harakiri_check_at_;
+};
+
+}  // namespace brood::node

@@ -1,0 +1,126 @@
+// os_master_launcher: the forks of the node master and what runs in its children.
+#include "os_master_launcher.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "brood/node/worker.hpp"
+#include "brood/os/child_process.hpp"
+#include "brood/os/log.hpp"
+#include "vassal_worker.hpp"
+#include "worker_process.hpp"
+
+namespace brood::node {
+
+os_master_launcher::os_master_launcher(const node_config& cfg, const router& r,
+                                       const node_hooks& hooks, const std::vector<int>& listen_fds,
+                                       emperor_link& emperor, scoreboard& board,
+                                       std::function<void()> release_in_child)
+    : cfg_(cfg),
+      router_(r),
+      hooks_(hooks),
+      listen_fds_(listen_fds),
+      emperor_(emperor),
+      board_(board),
+      release_in_child_(std::move(release_in_child)) {}
+
+os_master_launcher::~os_master_launcher() {
+  if (spooler::current_spooler_board() == spooler_board_.get())
+    spooler::set_current_spooler_board(nullptr);
+}
+
+bool os_master_launcher::prepare_spoolers() {
+  const spooler::spooler_config& sc = cfg_.spooler;
+  if (sc.dirs.empty()) return true;
+  std::vector<std::string> all = sc.dirs;
+  all.insert(all.end(), sc.external_dirs.begin(), sc.external_dirs.end());
+  std::vector<std::string> slot_dirs;
+  try {
+    store_ = std::make_unique<spooler::spool_store>(all);
+    for (std::size_t d = 0; d < sc.dirs.size(); ++d)
+      for (unsigned i = 0; i < std::max(1u, sc.processes); ++i)
+        slot_dirs.push_back(store_->dirs()[d]);
+    spooler_board_ = std::make_unique<spooler::spooler_board>(slot_dirs);
+  } catch (const std::system_error& e) {
+    os::log("cannot run the spooler: ", e.what());
+    return false;
+  }
+  spooler::set_current_spooler_board(spooler_board_.get());
+  return true;
+}
+
+pid_t os_master_launcher::fork_with_hooks(const std::function<int()>& body, std::error_code& ec) {
+  if (hooks_.before_fork) hooks_.before_fork();
+  const pid_t pid = os::fork_child(body, ec);
+  if (hooks_.after_fork_parent) hooks_.after_fork_parent();
+  return pid;
+}
+
+pid_t os_master_launcher::spawn_worker(unsigned id, unsigned /*generation*/, std::error_code& ec) {
+  return fork_with_hooks([this, id] { return worker_body(id); }, ec);
+}
+
+pid_t os_master_launcher::spawn_spooler(std::size_t slot, std::error_code& ec) {
+  const pid_t pid = fork_with_hooks([this, slot] { return spooler_body(slot); }, ec);
+  if (pid > 0) spooler_board_->set_pid(slot, pid);
+  return pid;
+}
+
+void os_master_launcher::signal(pid_t pid, int signo) noexcept { ::kill(pid, signo); }
+
+void os_master_launcher::spooler_exited(std::size_t slot) noexcept {
+  spooler_board_->set_pid(slot, 0);
+  // The harakiri deadline of a dead process must not kill its successor; the running path stays
+  // for the successor's crash recovery.
+  if (spooler_board_->harakiri_deadline(slot) != 0)
+    spooler_board_->set_running(slot, spooler_board_->running(slot), 0);
+}
+
+// The board keeps CLOCK_MONOTONIC nanoseconds: the steady clock's epoch on Linux.
+std::optional<master_launcher::time_point> os_master_launcher::spooler_deadline(
+    std::size_t slot) const noexcept {
+  const std::int64_t ns = spooler_board_->harakiri_deadline(slot);
+  if (ns == 0) return std::nullopt;
+  return time_point(std::chrono::duration_cast<time_point::duration>(std::chrono::nanoseconds(ns)));
+}
+
+std::string os_master_launcher::spooler_dir(std::size_t slot) const {
+  return spooler_board_->dir(slot);
+}
+
+std::string os_master_launcher::spooler_task(std::size_t slot) const {
+  return spooler_board_->running(slot);
+}
+
+void os_master_launcher::tell_emperor(wire::vassal_message m) noexcept { emperor_.send(m); }
+
+// Runs in the forked child: drop what belongs to the master, then serve.
+int os_master_launcher::worker_body(unsigned id) {
+  release_in_child_();
+  board_.claim(id);
+  os::set_log_role("worker " + std::to_string(id));
+  if (hooks_.worker_start && !hooks_.worker_start(id)) return failed_app_status;
+  return run_worker(cfg_, router_, listen_fds_, [this, id](asio::io_context& io, worker& w) {
+    return vassal_worker::make(io, w, emperor_, id, cfg_.heartbeat);
+  });
+}
+
+// Runs in the forked child: drop what belongs to the master, then run tasks.
+int os_master_launcher::spooler_body(std::size_t slot) {
+  release_in_child_();
+  os::set_log_role("spooler");
+  const pid_t parent = ::getppid();
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) return 0;  // the master died before the death signal was armed
+  if (hooks_.spooler_start && !hooks_.spooler_start(spooler_board_->dir(slot)))
+    return failed_app_status;
+  return spooler::run_spooler(cfg_.spooler, *store_, *spooler_board_, slot, hooks_.spooler);
+}
+
+}  // namespace brood::node
