@@ -50,7 +50,6 @@ master::master(const node_config& cfg, const router& r, const node_hooks& hooks,
       router_(r),
       hooks_(hooks),
       listen_fds_(std::move(listen_fds)),
-      signals_({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}),
       spoolers_(cfg, hooks, loop_, signals_),
       slots_(std::max(1u, cfg.processes)),
       emperor_(emperor) {}
@@ -65,21 +64,23 @@ master::~master() {
 }
 
 int master::run() {
-  if (signals_.error()) {
-    os::log("cannot watch signals: ", signals_.error().message());
+  auto signals = os::signal_source::open({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD});
+  if (!signals) {
+    os::log(signals.error().message());
     return 1;
   }
+  signals_ = std::move(*signals);
   sigchld_default chld;
   if (!spoolers_.start()) return 1;
   if (!start_stats()) return 1;
   loop_.watch(signals_.fd(), [this] { on_signals(); });
   if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
   for (unsigned id = 1; id <= slots_.size(); ++id) spawn(id, false);
-  const auto ec = loop_.run();
+  const os::status st = loop_.run();
   loop_.unwatch(signals_.fd());
   if (emperor_.active()) loop_.unwatch(emperor_.fd());
-  if (ec) {
-    os::log("master loop failed: ", ec.message(), "; killing the workers");
+  if (!st.ok()) {
+    os::log("master loop failed: ", st.message(), "; killing the workers");
     return 1;  // the destructor kills and reaps them
   }
   return exit_status_;
@@ -208,15 +209,16 @@ void master::reload_completed() {
 
 // Forks worker `id` of the current generation (`respawn`: replacing one that died).
 bool master::spawn(unsigned id, bool respawn) {
-  std::error_code ec;
   if (hooks_.before_fork) hooks_.before_fork();
-  pid_t pid = os::fork_child([this, id] { return worker_body(id); }, ec);
+  auto forked = os::fork_child([this, id] { return worker_body(id); });
   if (hooks_.after_fork_parent) hooks_.after_fork_parent();
-  if (pid < 0) {
-    os::log("cannot fork worker ", id, ": ", ec.message(), "; retrying in ", ms(fork_retry), " ms");
+  if (!forked) {
+    os::log("cannot fork worker ", id, ": ", forked.error().code().message(), "; retrying in ",
+            ms(fork_retry), " ms");
     slot_of(id).respawn_timer = loop_.after(fork_retry, [this, id] { on_respawn_due(id); });
     return false;
   }
+  const pid_t pid = *forked;
   children_[pid] = child{id, clock::now(), false, std::nullopt};
   slot_of(id).pid = pid;
   if (board_) board_->record_spawn(id, pid);

@@ -44,7 +44,7 @@ master_spoolers::~master_spoolers() {
     }
     p.pid = 0;
   }
-  if (spooler::current_spooler_board() == board_.get()) spooler::set_current_spooler_board(nullptr);
+  if (board_ && hooks_.spooler_board) hooks_.spooler_board(nullptr);
 }
 
 bool master_spoolers::start() {
@@ -63,7 +63,7 @@ bool master_spoolers::start() {
     os::log("cannot run the spooler: ", e.what());
     return false;
   }
-  spooler::set_current_spooler_board(board_.get());
+  if (hooks_.spooler_board) hooks_.spooler_board(board_.get());
   procs_.resize(slot_dirs.size());
   for (std::size_t slot = 0; slot < procs_.size(); ++slot) spawn(slot, false);
   if (sc.harakiri.count() > 0) loop_.after(harakiri_period, [this] { on_harakiri_check(); });
@@ -127,16 +127,16 @@ bool master_spoolers::none_alive() const noexcept {
 
 bool master_spoolers::spawn(std::size_t slot, bool respawn) {
   process& p = procs_[slot];
-  std::error_code ec;
   if (hooks_.before_fork) hooks_.before_fork();
-  const pid_t pid = os::fork_child([this, slot] { return body(slot); }, ec);
+  const auto forked = os::fork_child([this, slot] { return body(slot); });
   if (hooks_.after_fork_parent) hooks_.after_fork_parent();
-  if (pid < 0) {
-    os::log("cannot fork the spooler on dir ", board_->dir(slot), ": ", ec.message(),
-            "; retrying in ", ms(fork_retry), " ms");
+  if (!forked) {
+    os::log("cannot fork the spooler on dir ", board_->dir(slot), ": ",
+            forked.error().code().message(), "; retrying in ", ms(fork_retry), " ms");
     p.respawn_timer = loop_.after(fork_retry, [this, slot] { on_respawn_due(slot); });
     return false;
   }
+  const pid_t pid = *forked;
   p.pid = pid;
   p.spawned = clock::now();
   p.harakiri_done = false;

@@ -29,12 +29,12 @@ class master_spoolers {
   // `signals`: the master's, released in each child. Everything must outlive this object.
   master_spoolers(const node_config& cfg, const node_hooks& hooks, os::event_loop& loop,
                   os::signal_source& signals);
-  // SIGKILLs and reaps the processes still alive; forgets the current board.
+  // SIGKILLs and reaps the processes still alive; tells hooks.spooler_board the board is gone.
   ~master_spoolers();
   master_spoolers(const master_spoolers&) = delete;
   master_spoolers& operator=(const master_spoolers&) = delete;
 
-  // With spooler dirs: makes the store and the board (set as the current board) and forks every
+  // With spooler dirs: makes the store and the board (given to hooks.spooler_board) and forks every
   // spooler process. false (logged) when a dir cannot be used. Without dirs: nothing, true.
   bool start();
   // A reaped child: true if it was a spooler process (then handled: respawned unless stopping).
