@@ -1,9 +1,7 @@
 // Binding the node's listening sockets: TCP (IPv4, IPv6, host names) and unix paths.
 #include "brood/os/listener.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
