@@ -68,10 +68,14 @@ result<socket_address> resolve_tcp(std::string host, std::uint16_t port, resolve
     v4->sin_addr.s_addr = htonl(purpose == resolve_for::bind ? INADDR_ANY : INADDR_LOOPBACK);
     out.size = sizeof(sockaddr_in);
   } else if (!numeric_host(host, out)) {
-    if (!plausible_host_name(host)) return unresolved("invalid host name \"" + host + "\"");
+    // An IPv6 literal with a zone ("fe80::1%eth0") is read by getaddrinfo, never looked up.
+    const bool zoned = host.find(':') != std::string::npos;
+    if (!zoned && !plausible_host_name(host))
+      return unresolved("invalid host name \"" + host + "\"");
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = zoned ? AI_NUMERICHOST : 0;
     addrinfo* list = nullptr;
     if (int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &list); rc != 0)
       return unresolved("cannot resolve host \"" + host + "\": " + ::gai_strerror(rc));

@@ -61,6 +61,16 @@ TEST_F(socket_address_test, ipv6_literal_with_or_without_brackets) {
   EXPECT_EQ(describe(*r), "[::1]:10");
 }
 
+TEST_F(socket_address_test, ipv6_with_a_zone_is_read_without_a_query) {
+  socket_address s = resolve_ok("[fe80::1%lo]:9", resolve_for::connect);
+  EXPECT_EQ(s.family(), AF_INET6);
+  EXPECT_NE(reinterpret_cast<const sockaddr_in6*>(s.get())->sin6_scope_id, 0u);
+  status e = resolve_bad("[fe80::1%no-such-if0]:9", resolve_for::connect);
+  EXPECT_EQ(e.code(), std::errc::address_not_available);
+  EXPECT_EQ(e.message().rfind("cannot resolve host \"fe80::1%no-such-if0\": ", 0), 0u)
+      << e.message();
+}
+
 TEST_F(socket_address_test, localhost_prefers_ipv4) {
   socket_address s = resolve_ok("localhost:77", resolve_for::connect);
   EXPECT_EQ(s.family(), AF_INET);

@@ -27,9 +27,10 @@ enum class resolve_for {
             // abstract socket "name"
 };
 
-// Resolves `a`. TCP: an IPv4 or IPv6 literal (optionally in [..]), or a host name looked up with
-// getaddrinfo (blocking; IPv4 preferred, else the first answer). A host that is not a plausible
-// name (labels of letters, digits, '-' and '_' between single dots) is rejected without a query.
+// Resolves `a`. TCP: an IPv4 or IPv6 literal (optionally in [..], IPv6 with a zone such as
+// "fe80::1%eth0"), or a host name looked up with getaddrinfo (blocking; IPv4 preferred, else the
+// first answer). A host that is not a plausible name (labels of letters, digits, '-' and '_'
+// between single dots) is rejected without a query.
 // Unix: the path, 1..107 bytes. Errors (messages without the address: callers put it in front):
 //   std::errc::address_not_available  "invalid host name \"H\"",
 //                                     "cannot resolve host \"H\": <gai_strerror>"
