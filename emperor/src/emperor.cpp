@@ -4,7 +4,7 @@
 //   vassal channels        -> core.on_message / on_channel_closed (reported by os_launcher)
 //   on-demand sockets      -> core.on_demand_connection (reported by os_launcher)
 //   the core's deadline    -> core.on_tick (one timer, re-armed after every event)
-//   emperor-stats socket   -> stats_json(core) (node::stats_server)
+//   emperor-stats socket   -> stats_json(core) (os::stats_server)
 #include "brood/emperor/emperor.hpp"
 
 #include <signal.h>
