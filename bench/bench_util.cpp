@@ -18,6 +18,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "brood/os/socket_address.hpp"
+
 namespace brood::bench {
 
 stats summarize(std::vector<double> s) {
@@ -148,15 +150,14 @@ raw_echo_server::~raw_echo_server() {
 }
 
 raw_client::raw_client(const std::string& address) {
-  auto colon = address.rfind(':');
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
-  ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+  auto parsed = brood::os::parse_address(address);
+  auto sa = parsed ? brood::os::resolve_address(*parsed, brood::os::resolve_for::connect)
+                   : brood::os::result<brood::os::socket_address>(parsed.error());
+  if (!sa) throw std::runtime_error("raw_client: " + sa.error().message());
+  fd_ = ::socket(sa->family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (::connect(fd_, sa->get(), sa->size) != 0)
     throw std::runtime_error("raw_client: connect to " + address + " failed");
-  set_nodelay(fd_);
+  if (sa->family() != AF_UNIX) set_nodelay(fd_);
 }
 
 raw_client::~raw_client() { ::close(fd_); }

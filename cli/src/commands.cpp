@@ -44,9 +44,8 @@ po::variables_map parse_words(const std::vector<std::string>& args, po::options_
   if (!vm["help"].as<bool>()) {
     if (!vm.count("address"))
       throw option_error(std::string(command) + ": missing ADDR (brood " + command + " --help)");
-    std::string why;
-    if (!os::parse_address(vm["address"].as<std::string>(), &why))
-      throw option_error(std::string(command) + ": bad address: " + why);
+    if (auto a = os::parse_address(vm["address"].as<std::string>()); !a)
+      throw option_error(std::string(command) + ": bad address: " + a.error().message());
   }
   return vm;
 }

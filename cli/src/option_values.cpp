@@ -87,8 +87,9 @@ class list_semantic : public po::typed_value<std::vector<std::string>> {
     auto& list = boost::any_cast<std::vector<std::string>&>(store);
     const std::string& s = single_token(tokens);
     if (s.empty()) throw bad_value(s, "empty value");
-    std::string why;
-    if (addresses_ && !os::parse_address(s, &why)) throw bad_value(s, why);
+    if (addresses_) {
+      if (auto a = os::parse_address(s); !a) throw bad_value(s, a.error().message());
+    }
     list.push_back(s);
   }
 

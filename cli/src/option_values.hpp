@@ -44,7 +44,7 @@ po::typed_value<bool>* flag_value();
 po::typed_value<double>* seconds_value();
 
 // A repeatable socket address ("host:port", ":port", a unix path); each one is checked with
-// node::parse_address.
+// os::parse_address.
 po::typed_value<std::vector<std::string>>* address_list_value();
 
 // Any repeatable string (ini files).

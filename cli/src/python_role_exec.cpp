@@ -15,9 +15,9 @@ constexpr const char* python_program = "brood-python";
 
 // DIR/brood-python, DIR being the directory of this program; "" when it cannot be resolved.
 std::string python_program_path() {
-  const std::string self = os::self_exe();
-  if (self.empty()) return {};
-  return self.substr(0, self.rfind('/') + 1) + python_program;
+  const auto self = os::self_exe();
+  if (!self) return {};
+  return self->substr(0, self->rfind('/') + 1) + python_program;
 }
 
 }  // namespace

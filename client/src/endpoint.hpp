@@ -24,10 +24,10 @@ struct endpoint {
   const sockaddr* sa() const noexcept { return reinterpret_cast<const sockaddr*>(&addr); }
 };
 
-// Resolves `text` (see address.hpp). A TCP host with an empty name (":port") means this machine
-// (127.0.0.1). A host name is resolved with getaddrinfo (blocking), IPv4 preferred. "@name" is a
-// Linux abstract unix socket. Errors: bad_request for an unparsable address or a unix path too
-// long; refused for a host that does not resolve.
+// Resolves `text` with os::parse_address and os::resolve_address (resolve_for::connect): ":port"
+// means this machine (127.0.0.1), a host name is looked up with getaddrinfo (blocking, IPv4
+// preferred), "@name" is a Linux abstract unix socket. Errors: bad_request for an unparsable
+// address or a unix path too long; refused for a host that does not resolve.
 std::optional<call_error> resolve_endpoint(std::string_view text, endpoint& out);
 
 // Hash for heterogeneous lookup of std::string keys by std::string_view.

@@ -4,7 +4,7 @@
 //   vassal channels        -> core.on_message / on_channel_closed (reported by os_launcher)
 //   on-demand sockets      -> core.on_demand_connection (reported by os_launcher)
 //   the core's deadline    -> core.on_tick (one timer, re-armed after every event)
-//   emperor-stats socket   -> stats_json(core) (node::stats_server)
+//   emperor-stats socket   -> stats_json(core) (os::stats_server)
 #include "brood/emperor/emperor.hpp"
 
 #include <signal.h>
@@ -31,25 +31,22 @@ namespace {
 
 class emperor_process final : public launcher_events {
  public:
-  explicit emperor_process(const emperor_config& cfg)
+  // `signals`: opened for the signals on_signal() handles.
+  emperor_process(const emperor_config& cfg, os::signal_source signals, std::string self_exe)
       : cfg_(cfg),
-        signals_({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGURG, SIGUSR1, SIGCHLD, SIGWINCH}),
+        signals_(std::move(signals)),
         launcher_(loop_, *this, cfg.listen_queue),
-        core_(cfg, launcher_, os::self_exe(), os::environment_strings()),
+        core_(cfg, launcher_, std::move(self_exe), os::environment_strings()),
         monitor_(cfg.sources, cfg.on_demand_extension, cfg.on_demand_directory) {}
 
   int run() {
-    if (signals_.error()) {
-      os::log("cannot watch signals: ", signals_.error().message());
-      return 1;
-    }
     if (!cfg_.stats.empty() && !start_stats()) return 1;
     loop_.watch(signals_.fd(), [this] { on_signals(); });
     if (monitor_.fd() >= 0) loop_.watch(monitor_.fd(), [this] { on_monitor_readable(); });
     os::log("watching ", describe_sources(), " (rescan every ", cfg_.freq.count(), " s)");
     on_scan_due();
-    if (auto ec = loop_.run()) {
-      os::log("event loop failed: ", ec.message());
+    if (const os::status st = loop_.run(); !st.ok()) {
+      os::log("event loop failed: ", st.message());
       return 1;
     }
     os::log("the emperor is buried");
@@ -72,13 +69,12 @@ class emperor_process final : public launcher_events {
 
  private:
   bool start_stats() {
-    std::string why;
-    stats_ = std::make_unique<os::stats_server>(
-        loop_, cfg_.stats, [this] { return stats_json(core_); }, why);
-    if (stats_->error()) {
-      os::log("cannot serve emperor-stats: ", why);
+    auto server = os::stats_server::open(loop_, cfg_.stats, [this] { return stats_json(core_); });
+    if (!server) {
+      os::log("cannot serve emperor-stats: ", server.error().message());
       return false;
     }
+    stats_ = std::move(*server);
     os::log("emperor-stats on ", stats_->name());
     return true;
   }
@@ -181,7 +177,15 @@ class emperor_process final : public launcher_events {
 
 int run_emperor(const emperor_config& cfg) {
   os::set_log_role("emperor");
-  emperor_process e(cfg);
+  auto signals = os::signal_source::open(
+      {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGURG, SIGUSR1, SIGCHLD, SIGWINCH});
+  if (!signals) {
+    os::log(signals.error().message());
+    return 1;
+  }
+  auto self = os::self_exe();  // vassals run it, unless emperor-wrapper names another program
+  if (!self) os::log(self.error().message());
+  emperor_process e(cfg, std::move(*signals), self ? std::move(*self) : std::string());
   return e.run();
 }
 

@@ -2,11 +2,8 @@
 #include "brood/emperor/monitor.hpp"
 
 #include <sys/inotify.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cerrno>
 #include <cstring>
 
 #include "brood/os/log.hpp"
@@ -38,34 +35,27 @@ vassal_monitor::vassal_monitor(std::vector<std::string> sources, std::string on_
                                std::string on_demand_directory)
     : sources_(std::move(sources)),
       on_demand_extension_(std::move(on_demand_extension)),
-      on_demand_directory_(std::move(on_demand_directory)),
-      inotify_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
-  if (!inotify_) {
-    os::log("emperor: inotify unavailable (", std::strerror(errno),
+      on_demand_directory_(std::move(on_demand_directory)) {
+  auto inotify = os::inotify_watcher::open();
+  if (!inotify) {
+    os::log("emperor: inotify unavailable (", inotify.error().code().message(),
             "): vassal files are only rescanned periodically");
     return;
   }
+  inotify_ = std::move(*inotify);
   for (const auto& source : sources_) {
     const std::string dir = watch_dir_of(source);
     if (dir.empty()) {
       os::log("emperor: ", source, " has wildcards in its directory part: only rescanned ",
               "periodically");
-    } else if (::inotify_add_watch(inotify_.get(), dir.c_str(), watch_mask) < 0) {
-      os::log("emperor: cannot watch ", dir, " (", std::strerror(errno),
+    } else if (auto wd = inotify_.add(dir, watch_mask); !wd) {
+      os::log("emperor: cannot watch ", dir, " (", wd.error().code().message(),
               "): only rescanned periodically");
     }
   }
 }
 
-void vassal_monitor::drain() noexcept {
-  if (!inotify_) return;
-  alignas(inotify_event) std::array<char, 4096> buf;
-  for (;;) {
-    const ssize_t n = ::read(inotify_.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // EAGAIN: empty
-  }
-}
+void vassal_monitor::drain() noexcept { inotify_.drain(); }
 
 scan_changes vassal_monitor::scan() {
   std::vector<found_vassal> found;

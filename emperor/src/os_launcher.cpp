@@ -70,22 +70,22 @@ std::unique_ptr<on_demand_socket> os_launcher::listen(const std::string& name,
                                                       const std::string& address,
                                                       std::error_code& ec) {
   ec.clear();
-  std::string why;
-  auto parsed = os::parse_address(address, &why);
+  auto parsed = os::parse_address(address);
   if (!parsed) {
-    ec = std::make_error_code(std::errc::invalid_argument);
-    os::log("on-demand vassal ", name, ": bad socket address: ", why);
+    ec = parsed.error().code();
+    os::log("on-demand vassal ", name, ": bad socket address: ", parsed.error().message());
     return nullptr;
   }
-  os::bound_socket bound;
-  if ((ec = os::bind_socket(*parsed, backlog_, bound, why))) {
-    os::log("on-demand vassal ", name, ": ", why);
+  auto bound = os::bind_socket(*parsed, backlog_);
+  if (!bound) {
+    ec = bound.error().code();
+    os::log("on-demand vassal ", name, ": ", bound.error().message());
     return nullptr;
   }
   std::string unix_path =
       parsed->type == os::address::kind::unix_path ? parsed->path : std::string();
   return std::make_unique<on_demand_listener>(loop_, events_, name, address, std::move(unix_path),
-                                              std::move(bound.fd));
+                                              std::move(bound->fd));
 }
 
 }  // namespace brood::emperor

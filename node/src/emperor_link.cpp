@@ -34,12 +34,12 @@ emperor_link::emperor_link(os::unique_fd fd) {
     os::log("cannot use the emperor channel fd ", fd.get(), ": ", std::strerror(errno));
     return;
   }
-  try {
-    loyal_sent_ = os::shared_array<std::atomic<bool>>(1, "the emperor loyal flag");
-  } catch (const std::system_error& e) {
-    os::log(e.what());
+  auto loyal = os::shared_array<std::atomic<bool>>::open(1, "the emperor loyal flag");
+  if (!loyal) {
+    os::log(loyal.error().message());
     return;
   }
+  loyal_sent_ = std::move(*loyal);
   fd_ = std::move(fd);
 }
 

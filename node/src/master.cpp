@@ -42,8 +42,7 @@ master::master(const node_config& cfg, const router& r, const node_hooks& hooks,
       router_(r),
       hooks_(hooks),
       listen_fds_(std::move(listen_fds)),
-      emperor_(emperor),
-      signals_({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}) {}
+      emperor_(emperor) {}
 
 master::~master() {
   if (!core_) return;
@@ -56,10 +55,12 @@ master::~master() {
 }
 
 int master::run() {
-  if (signals_.error()) {
-    os::log("cannot watch signals: ", signals_.error().message());
+  auto signals = os::signal_source::open({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD});
+  if (!signals) {
+    os::log(signals.error().message());
     return 1;
   }
+  signals_ = std::move(*signals);
   sigchld_default chld;
   try {
     board_ = std::make_unique<scoreboard>(std::max(1u, cfg_.processes));
@@ -81,11 +82,11 @@ int master::run() {
   if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
   core_->start_workers(moment::now());
   after_event();
-  const auto ec = loop_.run();
+  const os::status st = loop_.run();
   loop_.unwatch(signals_.fd());
   if (emperor_.active()) loop_.unwatch(emperor_.fd());
-  if (ec) {
-    os::log("master loop failed: ", ec.message(), "; killing the workers");
+  if (!st.ok()) {
+    os::log("master loop failed: ", st.message(), "; killing the workers");
     return 1;  // the destructor kills and reaps them
   }
   return core_->exit_status();

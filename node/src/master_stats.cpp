@@ -89,14 +89,12 @@ std::string current_dir() {
 bool master::start_stats() {
   if (cfg_.stats.empty()) return true;
   last_requests_.assign(board_->size(), 0);
-  std::string why;
-  stats_ = std::make_unique<os::stats_server>(
-      loop_, cfg_.stats, [this] { return stats_document(); }, why);
-  if (stats_->error()) {
-    os::log(why);
-    stats_.reset();
+  auto server = os::stats_server::open(loop_, cfg_.stats, [this] { return stats_document(); });
+  if (!server) {
+    os::log(server.error().message());
     return false;
   }
+  stats_ = std::move(*server);
   os::log("*** Stats server enabled on ", stats_->name(), " fd: ", stats_->fd(), " ***");
   return true;
 }

@@ -37,10 +37,9 @@ class socket_set {
   // On the first failure logs why and returns false.
   bool bind_all(const node_config& cfg, std::optional<os::bound_socket> inherited) {
     for (const std::string& text : cfg.sockets) {
-      std::string why;
-      auto addr = os::parse_address(text, &why);
+      auto addr = os::parse_address(text);
       if (!addr) {
-        os::log("invalid socket address \"", text, "\": ", why);
+        os::log("invalid socket address \"", text, "\": ", addr.error().message());
         return false;
       }
       if (inherited && os::names_socket(*addr, *inherited)) {
@@ -48,12 +47,12 @@ class socket_set {
         inherited.reset();
         continue;
       }
-      os::bound_socket s;
-      if (os::bind_socket(*addr, cfg.listen_queue, s, why)) {
-        os::log(why);
+      auto s = os::bind_socket(*addr, cfg.listen_queue);
+      if (!s) {
+        os::log(s.error().message());
         return false;
       }
-      add(std::move(s), "bound to");
+      add(std::move(*s), "bound to");
     }
     if (inherited) add(std::move(*inherited), "inherited on fd 0 as");
     return true;
@@ -105,7 +104,9 @@ int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
   int status = 1;
   {
     socket_set sockets;
-    if (!sockets.bind_all(cfg, os::adopt_listening_fd(STDIN_FILENO))) return 1;
+    auto inherited = os::adopt_listening_fd(STDIN_FILENO);
+    if (!inherited) os::log(inherited.error().message(), ": serving the configured sockets only");
+    if (!sockets.bind_all(cfg, inherited ? std::move(*inherited) : std::nullopt)) return 1;
     if (sockets.empty()) {
       os::log("no socket configured: nothing to serve");
       return 1;

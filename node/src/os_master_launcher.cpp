@@ -31,8 +31,7 @@ os_master_launcher::os_master_launcher(const node_config& cfg, const router& r,
       release_in_child_(std::move(release_in_child)) {}
 
 os_master_launcher::~os_master_launcher() {
-  if (spooler::current_spooler_board() == spooler_board_.get())
-    spooler::set_current_spooler_board(nullptr);
+  if (spooler_board_ && hooks_.spooler_board) hooks_.spooler_board(nullptr);
 }
 
 bool os_master_launcher::prepare_spoolers() {
@@ -51,15 +50,19 @@ bool os_master_launcher::prepare_spoolers() {
     os::log("cannot run the spooler: ", e.what());
     return false;
   }
-  spooler::set_current_spooler_board(spooler_board_.get());
+  if (hooks_.spooler_board) hooks_.spooler_board(spooler_board_.get());
   return true;
 }
 
 pid_t os_master_launcher::fork_with_hooks(const std::function<int()>& body, std::error_code& ec) {
   if (hooks_.before_fork) hooks_.before_fork();
-  const pid_t pid = os::fork_child(body, ec);
+  const auto forked = os::fork_child(body);
   if (hooks_.after_fork_parent) hooks_.after_fork_parent();
-  return pid;
+  if (!forked) {
+    ec = forked.error().code();
+    return -1;
+  }
+  return *forked;
 }
 
 pid_t os_master_launcher::spawn_worker(unsigned id, unsigned /*generation*/, std::error_code& ec) {

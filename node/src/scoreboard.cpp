@@ -24,7 +24,11 @@ std::int64_t unix_seconds() noexcept { return scoreboard_now_us() / 1000000; }
 
 }  // namespace
 
-scoreboard::scoreboard(std::size_t workers) : slots_(workers, "the stats scoreboard") {}
+scoreboard::scoreboard(std::size_t workers) {
+  auto slots = os::shared_array<slot>::open(workers, "the stats scoreboard");
+  if (!slots) throw std::system_error(slots.error().code(), "cannot map the stats scoreboard");
+  slots_ = std::move(*slots);
+}
 
 scoreboard::~scoreboard() {
   // A slot of this board must not outlive it as the current one (tests run workers in-process).

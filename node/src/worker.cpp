@@ -3,7 +3,6 @@
 // reactor when their request is in already; only those that must wait are registered with it.
 #include "brood/node/worker.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -18,6 +17,7 @@
 #include <unordered_map>
 
 #include "brood/os/log.hpp"
+#include "brood/os/socket_address.hpp"
 #include "connection.hpp"
 #include "scoreboard.hpp"
 
@@ -33,28 +33,6 @@ constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 // run this long, before the io_context runs the rest of its work.
 constexpr int accept_batch = 16;
 constexpr auto accept_turn = std::chrono::milliseconds(1);
-
-// "127.0.0.1:5555", "[::1]:5555", the unix path ("@name" for an abstract socket), or "?".
-std::string describe(const sockaddr* sa, std::size_t len) {
-  char text[INET6_ADDRSTRLEN] = {};
-  if (sa->sa_family == AF_INET && len >= sizeof(sockaddr_in)) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
-    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
-    return std::string(text) + ':' + std::to_string(ntohs(in->sin_port));
-  }
-  if (sa->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-    return '[' + std::string(text) + "]:" + std::to_string(ntohs(in6->sin6_port));
-  }
-  if (sa->sa_family == AF_UNIX && len > offsetof(sockaddr_un, sun_path)) {
-    const auto* un = reinterpret_cast<const sockaddr_un*>(sa);
-    std::string path(un->sun_path, len - offsetof(sockaddr_un, sun_path));
-    if (!path.empty() && path[0] == '\0') return '@' + path.substr(1);
-    return path.substr(0, path.find('\0'));
-  }
-  return "?";
-}
 
 }  // namespace
 
@@ -122,7 +100,7 @@ void worker::impl::adopt(int fd) {
     if (!l->acceptor.is_open()) ::close(fd);
     return;  // an assigned fd is closed with the acceptor
   }
-  l->name = describe(sa, len);
+  l->name = os::describe_socket_address(sa, len);
   l->family = family;
   l->tcp = tcp;
   l->owner = this;
@@ -202,7 +180,9 @@ void worker::impl::on_accept_error(const std::shared_ptr<listener>& l, int error
 
 // Serves the connection `fd` (owned from now on). True when it was answered and closed at once.
 bool worker::impl::serve(listener& l, int fd, const sockaddr_storage& peer, socklen_t peer_len) {
-  std::string name = l.tcp ? describe(reinterpret_cast<const sockaddr*>(&peer), peer_len) : l.name;
+  std::string name =
+      l.tcp ? os::describe_socket_address(reinterpret_cast<const sockaddr*>(&peer), peer_len)
+            : l.name;
   auto c = std::make_shared<detail::connection>(io_, fd, l.family, std::move(name), router_, cfg_,
                                                 *this, l.tcp);
   connections_.emplace(c.get(), c);

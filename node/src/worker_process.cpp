@@ -94,8 +94,11 @@ int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_
   const pid_t parent = ::getppid();
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) return 0;  // the parent died before the death signal was armed
-  os::signal_source signals({SIGINT, SIGTERM, SIGQUIT, SIGHUP});
-  if (signals.error()) os::log("cannot watch stop signals: ", signals.error().message());
+  os::signal_source signals;            // empty (never readable) when the signals cannot be watched
+  if (auto opened = os::signal_source::open({SIGINT, SIGTERM, SIGQUIT, SIGHUP}))
+    signals = std::move(*opened);
+  else
+    os::log("cannot watch stop signals: ", opened.error().code().message());
   asio::io_context io(1);
   worker w(io, r, cfg, std::move(listen_fds));
   std::unique_ptr<worker_extension> extension = extend ? extend(io, w) : nullptr;

@@ -7,9 +7,8 @@ namespace {
 
 constexpr std::string_view unix_prefix = "unix:";
 
-std::optional<address> fail(std::string* why, std::string text) {
-  if (why != nullptr) *why = std::move(text);
-  return std::nullopt;
+status fail(std::string text) {
+  return status(std::make_error_code(std::errc::invalid_argument), std::move(text));
 }
 
 std::string quoted(std::string_view text) {
@@ -22,24 +21,15 @@ std::string quoted(std::string_view text) {
 }
 
 // Parses the decimal port after the last ':' of `text`.
-std::optional<std::uint16_t> parse_port(std::string_view digits, std::string_view text,
-                                        std::string* why) {
-  if (digits.empty()) {
-    fail(why, "missing port in " + quoted(text));
-    return std::nullopt;
-  }
+result<std::uint16_t> parse_port(std::string_view digits, std::string_view text) {
+  if (digits.empty()) return fail("missing port in " + quoted(text));
   for (char c : digits) {
-    if (c < '0' || c > '9') {
-      fail(why, "bad port " + quoted(digits) + " in " + quoted(text));
-      return std::nullopt;
-    }
+    if (c < '0' || c > '9') return fail("bad port " + quoted(digits) + " in " + quoted(text));
   }
   unsigned long port = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  if (ec != std::errc{} || end != digits.data() + digits.size() || port > 65535) {
-    fail(why, "port " + std::string(digits) + " out of range in " + quoted(text));
-    return std::nullopt;
-  }
+  if (ec != std::errc{} || end != digits.data() + digits.size() || port > 65535)
+    return fail("port " + std::string(digits) + " out of range in " + quoted(text));
   return static_cast<std::uint16_t>(port);
 }
 
@@ -60,12 +50,12 @@ std::string address::to_string() const {
   return out + ":" + std::to_string(port);
 }
 
-std::optional<address> parse_address(std::string_view text, std::string* why) {
-  if (text.empty()) return fail(why, "empty address");
+result<address> parse_address(std::string_view text) {
+  if (text.empty()) return fail("empty address");
   address out;
   if (text.starts_with(unix_prefix) || text.find(':') == std::string_view::npos) {
     std::string_view path = text.starts_with(unix_prefix) ? text.substr(unix_prefix.size()) : text;
-    if (path.empty()) return fail(why, "empty unix socket path in " + quoted(text));
+    if (path.empty()) return fail("empty unix socket path in " + quoted(text));
     out.type = address::kind::unix_path;
     out.path = std::string(path);
     return out;
@@ -74,12 +64,12 @@ std::optional<address> parse_address(std::string_view text, std::string* why) {
   std::string_view host = text.substr(0, colon);
   if (host.starts_with('[')) {
     if (!host.ends_with(']') || host.size() < 3) {
-      return fail(why, "bad IPv6 host " + quoted(host) + " in " + quoted(text));
+      return fail("bad IPv6 host " + quoted(host) + " in " + quoted(text));
     }
     host = host.substr(1, host.size() - 2);
   }
-  auto port = parse_port(text.substr(colon + 1), text, why);
-  if (!port) return std::nullopt;
+  auto port = parse_port(text.substr(colon + 1), text);
+  if (!port) return port.error();
   out.type = address::kind::tcp;
   out.host = std::string(host);
   out.port = *port;

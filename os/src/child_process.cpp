@@ -13,14 +13,11 @@
 
 namespace brood::os {
 
-pid_t fork_child(const std::function<int()>& body, std::error_code& ec) {
+result<pid_t> fork_child(const std::function<int()>& body) {
   // Flush first, or the child would write the parent's buffered output a second time.
   std::fflush(nullptr);
   pid_t pid = ::fork();
-  if (pid < 0) {
-    ec = {errno, std::system_category()};
-    return -1;
-  }
+  if (pid < 0) return status::last_errno("cannot fork");
   if (pid > 0) return pid;
   int status = 1;
   try {
@@ -56,11 +53,11 @@ std::string describe_exit(int wait_status) {
   return "ended with wait status " + std::to_string(wait_status);
 }
 
-std::string self_exe() {
+result<std::string> self_exe() {
   std::string buf(PATH_MAX, '\0');
   for (;;) {
     const ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size());
-    if (n < 0) return {};
+    if (n < 0) return status::last_errno("cannot read /proc/self/exe");
     if (static_cast<std::size_t>(n) < buf.size()) {
       buf.resize(static_cast<std::size_t>(n));
       return buf;

@@ -42,12 +42,12 @@ void event_loop::fire_due_timers() {
   }
 }
 
-std::error_code event_loop::dispatch_readable() {
+status event_loop::dispatch_readable() {
   std::vector<pollfd> fds;
   fds.reserve(watched_.size());
   for (const auto& [fd, fn] : watched_) fds.push_back({fd, POLLIN, 0});
   int n = ::poll(fds.data(), fds.size(), poll_timeout_ms());
-  if (n < 0 && errno != EINTR) return {errno, std::system_category()};
+  if (n < 0 && errno != EINTR) return status::last_errno("poll");
   for (int i = 0; n > 0 && i < static_cast<int>(fds.size()); ++i) {
     const pollfd& p = fds[i];
     if (stopped_) break;
@@ -61,10 +61,10 @@ std::error_code event_loop::dispatch_readable() {
   return {};
 }
 
-std::error_code event_loop::run() {
+status event_loop::run() {
   stopped_ = false;
   while (!stopped_) {
-    if (auto ec = dispatch_readable()) return ec;
+    if (auto st = dispatch_readable(); !st.ok()) return st;
     fire_due_timers();
   }
   return {};

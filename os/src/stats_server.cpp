@@ -45,21 +45,21 @@ bool send_all(int fd, const std::string& text) {
 
 }  // namespace
 
-stats_server::stats_server(event_loop& loop, const std::string& address,
-                           std::function<std::string()> document, std::string& why)
-    : loop_(loop), document_(std::move(document)) {
-  auto addr = parse_address(address, &why);
-  if (!addr) {
-    error_ = std::make_error_code(std::errc::invalid_argument);
-    why = "invalid stats address \"" + address + "\": " + why;
-    return;
-  }
+result<std::unique_ptr<stats_server>> stats_server::open(event_loop& loop,
+                                                         const std::string& address,
+                                                         std::function<std::string()> document) {
+  auto addr = parse_address(address);
+  if (!addr) return addr.error().context("invalid stats address \"" + address + "\"");
   // A stats client sends nothing: its connection is accepted at once.
-  error_ = bind_socket(*addr, stats_backlog, socket_, why, accept_when::connected);
-  if (error_) {
-    why = "stats server: " + why;
-    return;
-  }
+  auto bound = bind_socket(*addr, stats_backlog, accept_when::connected);
+  if (!bound) return bound.error().context("stats server");
+  return std::unique_ptr<stats_server>(
+      new stats_server(loop, std::move(document), std::move(*bound)));
+}
+
+stats_server::stats_server(event_loop& loop, std::function<std::string()> document,
+                           bound_socket socket)
+    : loop_(loop), document_(std::move(document)), socket_(std::move(socket)) {
   loop_.watch(socket_.fd.get(), [this] { on_readable(); });
 }
 

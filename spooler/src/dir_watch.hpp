@@ -1,15 +1,16 @@
 #pragma once
-// Watches a spooler dir and its priority subdirs for task files that appear (inotify): a file
-// renamed into place (brood's writers, IN_MOVED_TO), a file closed after writing (uWSGI's
-// writers, IN_CLOSE_WRITE), and new priority subdirs (IN_CREATE / IN_MOVED_TO of a directory in
-// the dir). Not thread-safe.
+// Watches a spooler dir and its priority subdirs for task files that appear (an os inotify
+// watcher): a file renamed into place (brood's writers, IN_MOVED_TO), a file closed after writing
+// (uWSGI's writers, IN_CLOSE_WRITE), and new priority subdirs (IN_CREATE / IN_MOVED_TO of a
+// directory in the dir). What is a task file and what is a priority subdir is the spooler's
+// knowledge (spool_scan.hpp). Move-only; not thread-safe.
 #include <cstdint>
 #include <map>
 #include <string>
-#include <system_error>
 #include <vector>
 
-#include "brood/os/unique_fd.hpp"
+#include "brood/os/inotify.hpp"
+#include "brood/os/status.hpp"
 
 namespace brood::spooler {
 
@@ -26,12 +27,14 @@ class dir_watch {
     std::uint64_t rank = 0;
   };
 
-  // Opens a non-blocking inotify instance watching `dir`. On failure error() is set, fd() is -1
-  // and the spooler falls back to its periodic scans.
-  explicit dir_watch(const std::string& dir);
+  // Watches `dir`. Errors: os::inotify_watcher's ("cannot open inotify: ...", "cannot watch DIR:
+  // ..."); the spooler then falls back to its periodic scans.
+  static os::result<dir_watch> open(const std::string& dir);
 
-  std::error_code error() const noexcept { return error_; }
-  int fd() const noexcept { return fd_.get(); }
+  // Empty: fd() is -1, watches nothing, never has events.
+  dir_watch() = default;
+
+  int fd() const noexcept { return inotify_.fd(); }
 
   // Watches the priority subdir `path` too (idempotent). false: it could not be watched.
   bool watch_subdir(const std::string& path, std::uint64_t rank);
@@ -45,10 +48,9 @@ class dir_watch {
     std::uint64_t rank = 0;
     bool root = false;
   };
-  void decode(const char* buf, std::size_t len, std::vector<event>& out);
+  void interpret(const os::inotify_watcher::event& e, std::vector<event>& out);
 
-  os::unique_fd fd_;
-  std::error_code error_;
+  os::inotify_watcher inotify_;
   std::map<int, watched> watches_;  // by watch descriptor
 };
 

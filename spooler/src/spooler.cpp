@@ -62,14 +62,13 @@ class spooler_process {
         slot_(slot),
         dir_(real_dir(board.dir(slot))),
         runner_(cfg, store, board, slot, handler, dir_),
-        signals_({SIGINT, SIGTERM, SIGQUIT, SIGUSR1}),
-        watch_(dir_),
         queue_(cfg.ordered),
         period_(std::max<mono_clock::duration>(cfg.frequency, 1s)) {}
 
   int run();
 
  private:
+  void open_watches();    // signals and the dir; each left empty (logged) when it fails
   bool handle_signals();  // false: stop
   void handle_watch_events();
   void full_scan();
@@ -85,8 +84,8 @@ class spooler_process {
   std::size_t slot_;
   std::string dir_;
   spool_task_runner runner_;
-  os::signal_source signals_;
-  dir_watch watch_;
+  os::signal_source signals_;  // empty (never readable) when they cannot be watched
+  dir_watch watch_;            // empty when the dir cannot be watched
   spool_queue queue_;
   mono_clock::duration period_;
   mono_clock::time_point next_scan_;
@@ -98,12 +97,7 @@ class spooler_process {
 
 int spooler_process::run() {
   ignore_signals();
-  if (signals_.error()) os::log("cannot watch signals: ", signals_.error().message());
-  if (::chdir(dir_.c_str()) != 0)
-    os::log(runner_.prefix(), " cannot chdir to ", dir_, ": ", std::strerror(errno));
-  if (watch_.error())
-    os::log(runner_.prefix(), " cannot watch ", dir_, " (", watch_.error().message(),
-            "): new tasks wait for the next scan");
+  open_watches();
   recover_crashed();
   full_scan();
   for (;;) {
@@ -121,6 +115,20 @@ int spooler_process::run() {
     }
     wait_for_events();
   }
+}
+
+void spooler_process::open_watches() {
+  if (auto s = os::signal_source::open({SIGINT, SIGTERM, SIGQUIT, SIGUSR1}))
+    signals_ = std::move(*s);
+  else
+    os::log(s.error().message());
+  if (::chdir(dir_.c_str()) != 0)
+    os::log(runner_.prefix(), " cannot chdir to ", dir_, ": ", std::strerror(errno));
+  if (auto w = dir_watch::open(dir_))
+    watch_ = std::move(*w);
+  else
+    os::log(runner_.prefix(), " cannot watch ", dir_, " (", w.error().code().message(),
+            "): new tasks wait for the next scan");
 }
 
 // Stop signals end the process (after the task in progress: they wait while it runs);

@@ -21,8 +21,6 @@ static_assert(std::atomic<std::int32_t>::is_always_lock_free);
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
-std::atomic<const spooler_board*> current_board{nullptr};
-
 }  // namespace
 
 // One slot. `seq` is odd while the owner writes path_len/path (a seqlock).
@@ -35,12 +33,13 @@ struct spooler_board::shared {
   std::atomic<std::uint64_t> path[path_words];
 };
 
-spooler_board::spooler_board(std::vector<std::string> slot_dirs)
-    : dirs_(std::move(slot_dirs)), mem_(dirs_.size(), "the spooler board") {}
-
-spooler_board::~spooler_board() {
-  if (current_board.load() == this) current_board.store(nullptr);
+spooler_board::spooler_board(std::vector<std::string> slot_dirs) : dirs_(std::move(slot_dirs)) {
+  auto mem = os::shared_array<shared>::open(dirs_.size(), "the spooler board");
+  if (!mem) throw std::system_error(mem.error().code(), "cannot map the spooler board");
+  mem_ = std::move(*mem);
 }
+
+spooler_board::~spooler_board() = default;
 
 std::size_t spooler_board::size() const noexcept { return dirs_.size(); }
 
@@ -106,9 +105,5 @@ std::uint64_t spooler_board::tasks_done(std::size_t slot) const noexcept {
 }
 
 void spooler_board::count_task(std::size_t slot) noexcept { mem_[slot].tasks.fetch_add(1); }
-
-const spooler_board* current_spooler_board() noexcept { return current_board.load(); }
-
-void set_current_spooler_board(const spooler_board* board) noexcept { current_board.store(board); }
 
 }  // namespace brood::spooler

@@ -101,7 +101,7 @@ TEST_F(on_demand_socket_test, BadAddressIsRefused) {
 }
 
 TEST_F(on_demand_socket_test, SelfExeIsThisProgram) {
-  const std::string exe = os::self_exe();
+  const std::string exe = os::self_exe().value();
   ASSERT_FALSE(exe.empty());
   EXPECT_EQ(exe.front(), '/');
   EXPECT_TRUE(std::filesystem::equivalent(exe, "/proc/self/exe"));

@@ -86,7 +86,7 @@ class os_launcher_test : public ::testing::Test {
       }
     };
     pending = loop_.after(0ms, check);
-    EXPECT_FALSE(loop_.run());
+    EXPECT_TRUE(loop_.run().ok());
     if (pending) loop_.cancel(pending);
     return ok;
   }

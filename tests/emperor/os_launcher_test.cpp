@@ -189,7 +189,7 @@ TEST_F(os_launcher_test, VassalDiesWithItsLauncher) {
     if (!p) ::_exit(1);
     rec.on_first_message = [&] { loop.stop(); };  // the vassal runs: its death signal is armed
     loop.after(5s, [&] { loop.stop(); });
-    loop.run();
+    (void)loop.run();
     const pid_t vassal = p->pid();
     if (::write(pid_pipe[1], &vassal, sizeof vassal) != sizeof vassal) ::_exit(3);
     ::_exit(rec.messages.empty() ? 2 : 0);

@@ -73,9 +73,9 @@ class listener_test : public ::testing::Test {
 };
 
 TEST_F(listener_test, tcp_port_zero_is_resolved_and_accepts) {
-  os::bound_socket s;
-  std::string why;
-  ASSERT_FALSE(os::bind_socket(tcp("127.0.0.1", 0), 16, s, why)) << why;
+  auto s_r = os::bind_socket(tcp("127.0.0.1", 0), 16);
+  ASSERT_TRUE(s_r.ok()) << s_r.error().message();
+  os::bound_socket s = std::move(*s_r);
   EXPECT_EQ(s.addr, tcp("127.0.0.1", 0));
   ASSERT_EQ(s.name.rfind("127.0.0.1:", 0), 0u) << s.name;
   const std::uint16_t port = port_of(s.name);
@@ -86,9 +86,9 @@ TEST_F(listener_test, tcp_port_zero_is_resolved_and_accepts) {
 }
 
 TEST_F(listener_test, localhost_is_resolved) {
-  os::bound_socket s;
-  std::string why;
-  ASSERT_FALSE(os::bind_socket(tcp("localhost", 0), 16, s, why)) << why;
+  auto s_r = os::bind_socket(tcp("localhost", 0), 16);
+  ASSERT_TRUE(s_r.ok()) << s_r.error().message();
+  os::bound_socket s = std::move(*s_r);
   EXPECT_EQ(s.name.rfind("127.0.0.1:", 0), 0u) << s.name;
 }
 
@@ -96,43 +96,45 @@ TEST_F(listener_test, ipv6_loopback_in_brackets) {
   int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
   if (probe < 0) GTEST_SKIP() << "no IPv6 here";
   ::close(probe);
-  os::bound_socket s;
-  std::string why;
-  if (os::bind_socket(tcp("[::1]", 0), 16, s, why)) GTEST_SKIP() << "no IPv6 loopback: " << why;
+  auto s_r = os::bind_socket(tcp("[::1]", 0), 16);
+  if (!s_r) GTEST_SKIP() << "no IPv6 loopback: " << s_r.error().message();
+  os::bound_socket s = std::move(*s_r);
   EXPECT_EQ(s.name.rfind("[::1]:", 0), 0u) << s.name;
   EXPECT_NE(port_of(s.name), 0);
 }
 
 TEST_F(listener_test, used_port_fails_naming_the_address) {
-  os::bound_socket first;
-  std::string why;
-  ASSERT_FALSE(os::bind_socket(tcp("127.0.0.1", 0), 16, first, why)) << why;
+  auto first_r = os::bind_socket(tcp("127.0.0.1", 0), 16);
+  ASSERT_TRUE(first_r.ok()) << first_r.error().message();
+  os::bound_socket first = std::move(*first_r);
   const std::uint16_t port = port_of(first.name);
-  os::bound_socket second;
-  auto ec = os::bind_socket(tcp("127.0.0.1", port), 16, second, why);
+  auto second = os::bind_socket(tcp("127.0.0.1", port), 16);
+  const std::error_code ec = second.error().code();
+  const std::string& why = second.error().message();
   ASSERT_TRUE(ec);
   EXPECT_EQ(ec, std::errc::address_in_use);
   EXPECT_NE(why.find("cannot bind 127.0.0.1:" + std::to_string(port)), std::string::npos) << why;
   EXPECT_NE(why.find(std::strerror(EADDRINUSE)), std::string::npos) << why;
-  EXPECT_FALSE(second.fd);
+  EXPECT_FALSE(second.ok());  // no socket is made
 }
 
 TEST_F(listener_test, bad_host_fails_without_a_query) {
-  os::bound_socket s;
-  std::string why;
-  EXPECT_TRUE(os::bind_socket(tcp("bad..host", 3031), 16, s, why));
+  auto s = os::bind_socket(tcp("bad..host", 3031), 16);
+  std::string why = s.error().message();
+  EXPECT_FALSE(s.ok());
   EXPECT_NE(why.find("cannot bind bad..host:3031"), std::string::npos) << why;
   EXPECT_NE(why.find("invalid host name"), std::string::npos) << why;
-  why.clear();
-  EXPECT_TRUE(os::bind_socket(tcp("no host!", 3031), 16, s, why));
+  auto t = os::bind_socket(tcp("no host!", 3031), 16);
+  why = t.error().message();
+  EXPECT_FALSE(t.ok());
   EXPECT_NE(why.find("no host!"), std::string::npos) << why;
 }
 
 TEST_F(listener_test, unix_socket_is_bound_world_writable) {
   const std::string path = dir_ + "/node.sock";
-  os::bound_socket s;
-  std::string why;
-  ASSERT_FALSE(os::bind_socket(unix_path(path), 16, s, why)) << why;
+  auto s_r = os::bind_socket(unix_path(path), 16);
+  ASSERT_TRUE(s_r.ok()) << s_r.error().message();
+  os::bound_socket s = std::move(*s_r);
   EXPECT_EQ(s.name, path);
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
@@ -144,26 +146,26 @@ TEST_F(listener_test, unix_socket_is_bound_world_writable) {
 TEST_F(listener_test, stale_unix_socket_file_is_replaced) {
   const std::string path = dir_ + "/stale.sock";
   {
-    os::bound_socket old;
-    std::string why;
-    ASSERT_FALSE(os::bind_socket(unix_path(path), 16, old, why)) << why;
+    auto old_r = os::bind_socket(unix_path(path), 16);
+    ASSERT_TRUE(old_r.ok()) << old_r.error().message();
+    os::bound_socket old = std::move(*old_r);
   }  // closed, file left behind: nobody listens there any more
   ASSERT_TRUE(std::filesystem::exists(path));
   ASSERT_FALSE(can_connect_unix(path));
-  os::bound_socket s;
-  std::string why;
-  ASSERT_FALSE(os::bind_socket(unix_path(path), 16, s, why)) << why;
+  auto s_r = os::bind_socket(unix_path(path), 16);
+  ASSERT_TRUE(s_r.ok()) << s_r.error().message();
+  os::bound_socket s = std::move(*s_r);
   EXPECT_TRUE(can_connect_unix(path));
 }
 
 TEST_F(listener_test, live_unix_socket_is_not_stolen) {
   const std::string path = dir_ + "/live.sock";
-  os::bound_socket live;
-  std::string why;
-  ASSERT_FALSE(os::bind_socket(unix_path(path), 16, live, why)) << why;
-  os::bound_socket s;
-  auto ec = os::bind_socket(unix_path(path), 16, s, why);
-  EXPECT_EQ(ec, std::errc::address_in_use);
+  auto live_r = os::bind_socket(unix_path(path), 16);
+  ASSERT_TRUE(live_r.ok()) << live_r.error().message();
+  os::bound_socket live = std::move(*live_r);
+  auto s = os::bind_socket(unix_path(path), 16);
+  const std::string& why = s.error().message();
+  EXPECT_EQ(s.error().code(), std::errc::address_in_use);
   EXPECT_NE(why.find("cannot bind " + path), std::string::npos) << why;
   EXPECT_TRUE(can_connect_unix(path));
 }
@@ -175,24 +177,22 @@ TEST_F(listener_test, regular_file_is_not_removed) {
     ASSERT_NE(f, nullptr);
     std::fclose(f);
   }
-  os::bound_socket s;
-  std::string why;
-  EXPECT_TRUE(os::bind_socket(unix_path(path), 16, s, why));
+  EXPECT_FALSE(os::bind_socket(unix_path(path), 16).ok());
   EXPECT_TRUE(std::filesystem::is_regular_file(path));
 }
 
 TEST_F(listener_test, too_long_unix_path_fails) {
-  os::bound_socket s;
-  std::string why;
-  EXPECT_TRUE(os::bind_socket(unix_path(dir_ + "/" + std::string(200, 'x')), 16, s, why));
+  auto s = os::bind_socket(unix_path(dir_ + "/" + std::string(200, 'x')), 16);
+  const std::string& why = s.error().message();
+  EXPECT_FALSE(s.ok());
   EXPECT_NE(why.find("unix socket path"), std::string::npos) << why;
 }
 
 TEST_F(listener_test, missing_directory_fails_with_the_reason) {
-  os::bound_socket s;
-  std::string why;
   const std::string path = dir_ + "/no/such/dir.sock";
-  EXPECT_EQ(os::bind_socket(unix_path(path), 16, s, why), std::errc::no_such_file_or_directory);
+  auto s = os::bind_socket(unix_path(path), 16);
+  const std::string& why = s.error().message();
+  EXPECT_EQ(s.error().code(), std::errc::no_such_file_or_directory);
   EXPECT_NE(why.find("cannot bind " + path + ": "), std::string::npos) << why;
 }
 

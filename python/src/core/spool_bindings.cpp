@@ -32,6 +32,11 @@ std::shared_ptr<const spooler::spool_store>& local_store() {
   return store;
 }
 
+const spooler::spooler_board*& local_board() {
+  static const spooler::spooler_board* board = nullptr;
+  return board;
+}
+
 std::string bytes_of(py::handle o, const char* what) {
   if (!PyBytes_Check(o.ptr()))
     throw py::type_error(std::string(what) + " must be bytes, not '" + Py_TYPE(o.ptr())->tp_name +
@@ -93,7 +98,7 @@ py::list spool_dirs() {
 
 py::list spooler_board_entries() {
   py::list out;
-  const spooler::spooler_board* board = spooler::current_spooler_board();
+  const spooler::spooler_board* board = local_board();
   if (board == nullptr) return out;
   for (std::size_t slot = 0; slot < board->size(); ++slot)
     out.append(py::make_tuple(py::str(board->dir(slot)), board->pid(slot)));
@@ -139,6 +144,8 @@ py::object read_spool_file(const std::string& path) {
 void set_local_spool_store(std::shared_ptr<const spooler::spool_store> store) {
   local_store() = std::move(store);
 }
+
+void set_local_spooler_board(const spooler::spooler_board* board) { local_board() = board; }
 
 void define_spool(py::module_& m) {
   m.def("_spool_remote", &spool_remote, py::arg("address"), py::arg("pairs"), py::arg("body"),

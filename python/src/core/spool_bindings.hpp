@@ -19,6 +19,7 @@
 #include <pybind11/pybind11.h>
 
 #include "brood/spooler/spool_store.hpp"
+#include "brood/spooler/spooler.hpp"
 
 namespace brood::python {
 
@@ -29,5 +30,10 @@ void define_spool(pybind11::module_& m);
 // host before the application loads; forked children inherit it. Not thread-safe: call it
 // before any Python thread may spool.
 void set_local_spool_store(std::shared_ptr<const spooler::spool_store> store);
+
+// The board _spooler_board() reads (null: none, the default), given by the node's master through
+// node_hooks::spooler_board before it forks; forked children inherit it. Not thread-safe (the
+// master is single-threaded when it calls it).
+void set_local_spooler_board(const spooler::spooler_board* board);
 
 }  // namespace brood::python

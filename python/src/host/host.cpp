@@ -51,6 +51,7 @@ struct __attribute__((visibility("hidden"))) host::impl {
     if (spooler) spooler->clear();
     spooler.reset();
     set_local_spool_store(nullptr);
+    set_local_spooler_board(nullptr);
     wsgi.clear();
     if (interpreter_running) stop_interpreter();
   }
@@ -176,6 +177,7 @@ node::node_hooks host::hooks() {
     self->release_gil();
   };
   h.worker_start = [self](unsigned) { return self->child_start(nullptr, {}); };
+  h.spooler_board = [](const spooler::spooler_board* board) { set_local_spooler_board(board); };
   if (self->spooler) {
     h.spooler_start = [self](const std::string& dir) {
       return self->child_start("_enter_spooler", dir);

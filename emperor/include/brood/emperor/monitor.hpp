@@ -14,7 +14,7 @@
 #include <system_error>
 #include <vector>
 
-#include "brood/os/unique_fd.hpp"
+#include "brood/os/inotify.hpp"
 
 namespace brood::emperor {
 
@@ -42,7 +42,7 @@ class vassal_monitor {
                  std::string on_demand_directory);
 
   // -1 when inotify is not available. Readable when a watched directory changed.
-  int fd() const noexcept { return inotify_.get(); }
+  int fd() const noexcept { return inotify_.fd(); }
   // Empties the inotify fd (call when it is readable, then scan()).
   void drain() noexcept;
 
@@ -62,7 +62,7 @@ class vassal_monitor {
   };
   std::vector<known_file> known_;   // by name, sorted
   std::set<std::string> reported_;  // sources whose failure was logged (logged once)
-  os::unique_fd inotify_;
+  os::inotify_watcher inotify_;     // empty when inotify cannot be used
 };
 
 // True when `file_name` has a vassal extension (.ini .xml .yml .yaml .js .json) and is shorter

@@ -20,6 +20,7 @@
 #include "brood/node/config.hpp"
 #include "brood/node/router.hpp"
 #include "brood/spooler/spool.hpp"
+#include "brood/spooler/spooler.hpp"
 
 namespace brood::node {
 
@@ -36,6 +37,10 @@ struct node_hooks {
   std::function<bool(const std::string& spooler_dir)> spooler_start;
   // Runs the tasks in the spooler processes (the Python host: the uwsgi.spooler callable).
   spooler::spool_handler spooler;
+  // Master: the board of the node's spooler processes, once made (before any fork: every child
+  // inherits it), and nullptr just before it is destroyed. Never called without spooler dirs.
+  // The Python host gives it to uwsgi.spooler_pids().
+  std::function<void(const spooler::spooler_board*)> spooler_board;
 };
 
 // Runs until stopped; returns the process exit status. Never calls exit() (workers are ended

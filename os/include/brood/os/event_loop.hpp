@@ -7,8 +7,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <system_error>
 #include <vector>
+
+#include "brood/os/status.hpp"
 
 namespace brood::os {
 
@@ -33,8 +34,9 @@ class event_loop {
   // Makes run() return after the current handler.
   void stop() noexcept { stopped_ = true; }
 
-  // Dispatches events until stop(). Returns an error only when poll(2) fails (not EINTR).
-  std::error_code run();
+  // Dispatches events until stop(); then ok. Error: poll(2) failed (not EINTR), "poll:
+  // <strerror>".
+  status run();
 
  private:
   struct timer {
@@ -43,7 +45,7 @@ class event_loop {
   };
   int poll_timeout_ms() const;
   void fire_due_timers();
-  std::error_code dispatch_readable();  // one poll(2), then the handlers of readable fds
+  status dispatch_readable();  // one poll(2), then the handlers of readable fds
 
   std::map<int, std::function<void()>> watched_;
   std::multimap<clock::time_point, timer> timers_;

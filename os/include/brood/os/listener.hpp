@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "brood/os/address.hpp"
+#include "brood/os/status.hpp"
 #include "brood/os/unique_fd.hpp"
 
 namespace brood::os {
@@ -23,10 +24,12 @@ enum class accept_when { first_bytes, connected };
 
 // Binds and listens on `addr` with `backlog`. TCP: SO_REUSEADDR, IPv4 or IPv6 by host
 // (empty host: all IPv4 interfaces), accepting per `when`. Unix: a stale socket file is unlinked
-// first; the file is made 0666. On failure returns an error and sets `why` ("cannot bind
-// 127.0.0.1:80: Permission denied").
-std::error_code bind_socket(const address& addr, int backlog, bound_socket& out, std::string& why,
-                            accept_when when = accept_when::first_bytes);
+// first; the file is made 0666. The address is resolved by resolve_address (resolve_for::bind).
+// Errors: the errno of the failing step, or resolve_address's code, with a message naming the
+// address ("cannot bind 127.0.0.1:80: Permission denied", "cannot bind bad..host:3031: invalid
+// host name \"bad..host\"").
+result<bound_socket> bind_socket(const address& addr, int backlog,
+                                 accept_when when = accept_when::first_bytes);
 
 // True when `fd` is a socket listening for connections (SO_ACCEPTCONN).
 bool is_listening_socket(int fd) noexcept;
@@ -34,9 +37,10 @@ bool is_listening_socket(int fd) noexcept;
 // A listening socket handed over by the parent, as an emperor hands an on-demand vassal its
 // socket on fd 0 (UWSGI_FACTS.md §4.4): when `fd` is a listening stream socket (TCP or UNIX),
 // returns it described as bind_socket would (name from getsockname), owning a duplicate
-// (close-on-exec, non-blocking); `fd` itself is replaced by /dev/null. Otherwise nullopt and
-// `fd` is left alone.
-std::optional<bound_socket> adopt_listening_fd(int fd);
+// (close-on-exec, non-blocking); `fd` itself is replaced by /dev/null. When `fd` is no listening
+// stream socket: an empty optional, `fd` left alone. Error: a listening `fd` that cannot be
+// described or duplicated ("cannot adopt the listening socket on fd 0: ...").
+result<std::optional<bound_socket>> adopt_listening_fd(int fd);
 
 // True when the configured `addr` names the socket `s` is bound to: the same UNIX path, or the
 // same TCP port and host (an empty host or "0.0.0.0" matching "0.0.0.0").

@@ -9,24 +9,31 @@
 #include <cstddef>
 #include <new>
 #include <string>
-#include <system_error>
+#include <string_view>
 #include <utility>
+
+#include "brood/os/status.hpp"
 
 namespace brood::os {
 
 template <class T>
 class shared_array {
  public:
-  shared_array() = default;
-  // Throws std::system_error ("cannot map WHAT: ...") when the mapping cannot be made.
-  shared_array(std::size_t n, const char* what)
-      : size_(n), bytes_(std::max<std::size_t>(1, n) * sizeof(T)) {
-    void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-      throw std::system_error(errno, std::system_category(), std::string("cannot map ") + what);
-    data_ = static_cast<T*>(p);
-    for (std::size_t i = 0; i < n; ++i) new (&data_[i]) T();
+  // Maps `n` objects. `what` names them in the error ("cannot map WHAT: <strerror>").
+  static result<shared_array> open(std::size_t n, std::string_view what) {
+    const std::size_t bytes = std::max<std::size_t>(1, n) * sizeof(T);
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return status::last_errno("cannot map " + std::string(what));
+    shared_array out;
+    out.data_ = static_cast<T*>(p);
+    out.size_ = n;
+    out.bytes_ = bytes;
+    for (std::size_t i = 0; i < n; ++i) new (&out.data_[i]) T();
+    return out;
   }
+
+  // Empty: no mapping, size() 0.
+  shared_array() = default;
   shared_array(shared_array&& o) noexcept
       : data_(std::exchange(o.data_, nullptr)), size_(o.size_), bytes_(o.bytes_) {}
   shared_array& operator=(shared_array&& o) noexcept {

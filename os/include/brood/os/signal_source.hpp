@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "brood/os/status.hpp"
 #include "brood/os/unique_fd.hpp"
 
 namespace brood::os {
@@ -16,15 +17,20 @@ namespace brood::os {
 class signal_source {
  public:
   // Blocks `signals` (remembering the previous mask) and opens a non-blocking, close-on-exec
-  // signalfd for them. On failure error() is set and fd() is -1.
-  explicit signal_source(std::initializer_list<int> signals);
+  // signalfd for them. Error: pthread_sigmask's or signalfd's, "cannot watch signals:
+  // <strerror>" (the mask is then restored).
+  static result<signal_source> open(std::initializer_list<int> signals);
+
+  // Empty: watches nothing, fd() is -1 (a place to move an opened one into).
+  signal_source() = default;
   // Drains what is pending (so unblocking does not deliver it), closes the fd and restores the
-  // previous mask.
+  // previous mask. Destroy in the thread that opened it.
   ~signal_source();
+  signal_source(signal_source&& o) noexcept;
+  signal_source& operator=(signal_source&& o) noexcept;
   signal_source(const signal_source&) = delete;
   signal_source& operator=(const signal_source&) = delete;
 
-  std::error_code error() const noexcept { return error_; }
   int fd() const noexcept { return fd_.get(); }
 
   // The signals received since the last call, in arrival order (empty when none).
@@ -37,9 +43,10 @@ class signal_source {
  private:
   sigset_t previous_{};
   sigset_t set_{};
+  void close() noexcept;  // the destructor's work
+
   bool blocked_ = false;
   unique_fd fd_;
-  std::error_code error_;
 };
 
 }  // namespace brood::os

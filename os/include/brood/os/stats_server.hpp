@@ -6,26 +6,27 @@
 // 100 ms is dropped, and one readable event serves at most a few clients: the owner never waits
 // long on them. Not thread-safe.
 #include <functional>
+#include <memory>
 #include <string>
-#include <system_error>
 
 #include "brood/os/event_loop.hpp"
 #include "brood/os/listener.hpp"
+#include "brood/os/status.hpp"
 
 namespace brood::os {
 
 class stats_server {
  public:
-  // Binds `address` and watches it on `loop`. On failure error() is set and `why` says what.
-  // `document` is called for each connection. `loop` must outlive this object.
-  stats_server(event_loop& loop, const std::string& address, std::function<std::string()> document,
-               std::string& why);
+  // Binds `address` and watches it on `loop`; `document` is called for each connection. `loop`
+  // must outlive the server. Errors: "invalid stats address \"X\": ..." (invalid_argument),
+  // "stats server: cannot bind X: ..." (bind_socket's code).
+  static result<std::unique_ptr<stats_server>> open(event_loop& loop, const std::string& address,
+                                                    std::function<std::string()> document);
   // Stops watching, closes the socket and removes its unix socket file.
   ~stats_server();
   stats_server(const stats_server&) = delete;
   stats_server& operator=(const stats_server&) = delete;
 
-  std::error_code error() const noexcept { return error_; }
   const std::string& name() const noexcept { return socket_.name; }  // as bound
   int fd() const noexcept { return socket_.fd.get(); }
 
@@ -34,12 +35,12 @@ class stats_server {
   void release_in_child() noexcept;
 
  private:
+  stats_server(event_loop& loop, std::function<std::string()> document, bound_socket socket);
   void on_readable();
 
   event_loop& loop_;
   std::function<std::string()> document_;
   bound_socket socket_;
-  std::error_code error_;
 };
 
 }  // namespace brood::os

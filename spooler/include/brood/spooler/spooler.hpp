@@ -33,7 +33,7 @@ namespace brood::spooler {
 class spooler_board {
  public:
   // One slot per entry of `slot_dirs` (the spooler dir of each process). Throws std::system_error
-  // if the mapping cannot be made.
+  // ("cannot map the spooler board: ...") if the mapping cannot be made.
   explicit spooler_board(std::vector<std::string> slot_dirs);
   ~spooler_board();
   spooler_board(const spooler_board&) = delete;
@@ -62,11 +62,6 @@ class spooler_board {
   std::vector<std::string> dirs_;
   os::shared_array<shared> mem_;
 };
-
-// The node's board in this process (run_node sets it before forking; nullptr when the node has
-// no spooler process, e.g. only spooler-external dirs).
-const spooler_board* current_spooler_board() noexcept;
-void set_current_spooler_board(const spooler_board* board) noexcept;
 
 // The body of spooler process `slot` after fork (signals already unblocked as the master's
 // child). Before running anything it checks board.running(slot): a task left there by a

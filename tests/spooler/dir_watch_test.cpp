@@ -1,0 +1,103 @@
+// dir_watch: the spooler's reading of inotify events (task files, priority subdirs and their
+// ranks, what is not a task), on the os inotify watcher.
+#include "dir_watch.hpp"
+
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "brood/wire/spool_file.hpp"
+#include "spool_queue.hpp"
+
+namespace brood::spooler {
+namespace {
+
+class dir_watch_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/brood_dir_watch_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto w = dir_watch::open(dir_);
+    ASSERT_TRUE(w) << w.error().message();
+    watch_ = std::move(*w);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  static void write_file(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+  }
+
+  // Waits up to 2 s for events, then returns what is pending.
+  std::vector<dir_watch::event> wait_events() {
+    pollfd p{watch_.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 2000) != 1) return {};
+    return watch_.read_events();
+  }
+
+  std::string task_name(const char* suffix) const {
+    return std::string(wire::spool_file_prefix) + suffix;
+  }
+
+  std::string dir_;
+  dir_watch watch_;
+};
+
+TEST_F(dir_watch_test, a_task_file_in_the_dir_has_the_root_rank) {
+  write_file(dir_ + "/" + task_name("a"));
+  auto events = wait_events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].what, dir_watch::event::kind::task);
+  EXPECT_EQ(events[0].path, dir_ + "/" + task_name("a"));
+  EXPECT_EQ(events[0].rank, spool_queue::root_rank);
+}
+
+TEST_F(dir_watch_test, other_files_are_no_tasks) {
+  write_file(dir_ + "/notes.txt");
+  write_file(dir_ + "/" + task_name("b"));
+  auto events = wait_events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].path, dir_ + "/" + task_name("b"));
+}
+
+TEST_F(dir_watch_test, a_priority_subdir_is_reported_then_its_tasks_carry_its_rank) {
+  const std::string sub = dir_ + "/5";
+  ASSERT_EQ(::mkdir(sub.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((dir_ + "/not-a-priority").c_str(), 0755), 0);
+  auto events = wait_events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].what, dir_watch::event::kind::subdir);
+  EXPECT_EQ(events[0].path, sub);
+  EXPECT_EQ(events[0].rank, 5u);
+  ASSERT_TRUE(watch_.watch_subdir(sub, 5));
+  EXPECT_TRUE(watch_.watch_subdir(sub, 5));  // idempotent
+  write_file(sub + "/" + task_name("c"));
+  events = wait_events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].what, dir_watch::event::kind::task);
+  EXPECT_EQ(events[0].path, sub + "/" + task_name("c"));
+  EXPECT_EQ(events[0].rank, 5u);
+}
+
+TEST_F(dir_watch_test, a_missing_dir_cannot_be_watched) {
+  auto w = dir_watch::open(dir_ + "/missing");
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code(), std::errc::no_such_file_or_directory);
+  EXPECT_NE(w.error().message().find(dir_ + "/missing"), std::string::npos);
+  dir_watch empty;
+  EXPECT_EQ(empty.fd(), -1);
+  EXPECT_FALSE(empty.watch_subdir(dir_, 1));
+  EXPECT_TRUE(empty.read_events().empty());
+}
+
+}  // namespace
+}  // namespace brood::spooler
