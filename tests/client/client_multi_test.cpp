@@ -29,7 +29,7 @@ class client_multi_test : public ::testing::Test {
   test_server good_tcp_{echo};
   test_server good_unix_{echo, dir_.path + "/good.sock"};
   test_server stalled_{stall};
-  std::string dead_ = testing::refused_address();
+  std::string dead_ = testing::dead_address();
 };
 
 TEST_F(client_multi_test, dead_and_stalled_slots_cost_only_the_timeout) {

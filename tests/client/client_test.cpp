@@ -154,7 +154,7 @@ TEST_F(client_test, foreign_modifier1_is_protocol_error) {
 }
 
 TEST_F(client_test, closed_port_is_refused_at_once) {
-  std::string addr = testing::refused_address();
+  std::string addr = testing::dead_address();
   auto t0 = clock_type::now();
   auto r = client::send_message(addr, marshal, 0, wire::value(1), 2000ms);
   ASSERT_FALSE(r);

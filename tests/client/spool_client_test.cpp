@@ -155,7 +155,7 @@ TEST_F(spool_client_test, too_big_a_task_is_a_bad_request_and_sends_nothing) {
 }
 
 TEST_F(spool_client_test, refused_and_timeout_are_reported) {
-  auto refused = spool(testing::refused_address(), {{"a", "1"}}, {}, 2s);
+  auto refused = spool(testing::dead_address(), {{"a", "1"}}, {}, 2s);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, client::call_errc::refused);
   test_server stalled([](const wire::header&, wire::bytes_view, int) { return action::stall(); });

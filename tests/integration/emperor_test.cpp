@@ -3,6 +3,7 @@
 // delays while another vassal is untouched, exit 26, heartbeat timeout, the emperor's death,
 // signals, and the stats JSON read field by field.
 #include <atomic>
+#include <ctime>
 #include <fstream>
 #include <set>
 
@@ -50,7 +51,8 @@ TEST_F(emperor_test, spawns_reloads_without_a_failed_request_and_stops_a_vassal)
   touch("a.ini");
   EXPECT_TRUE(logged(R"(workers reloaded \(reload 1\))")) << output();
   const auto reloaded = steady_clock::now() - touched;
-  std::this_thread::sleep_for(200ms);
+  const int answered = ok.load();  // and pings go on being answered after it
+  EXPECT_TRUE(eventually([&] { return ok.load() >= answered + 10 || failed.load() > 0; }));
   done = true;
   pinger.join();
   EXPECT_EQ(failed.load(), 0) << "of " << ok.load() + failed.load() << "\n" << output();
@@ -97,7 +99,8 @@ TEST_F(emperor_test, a_vassal_exiting_with_26_is_not_respawned_until_its_file_ch
     return static_cast<int>(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
   };
   ASSERT_TRUE(eventually([&] { return runs() == 1; })) << output();
-  std::this_thread::sleep_for(1500ms);  // more than a rescan and a throttle period
+  // Nothing to wait for: no respawn must happen in more than a rescan and a throttle period.
+  std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(runs(), 1) << output();
   touch("x.ini");
   EXPECT_TRUE(eventually([&] { return runs() == 2; })) << output();
@@ -261,13 +264,15 @@ TEST_F(emperor_test, runs_a_real_uwsgi_vassal) {
   });
   // uWSGI re-execs its master on a reload and then sends accepting (5) again, not ready (1).
   const long accepting_before = vassal("u.ini")["last_accepting"].get<long>();
-  std::this_thread::sleep_for(1100ms);  // the stats times have a one-second resolution
+  // The stats times have a one-second resolution: touch once the clock is past that second.
+  ASSERT_TRUE(eventually([&] { return std::time(nullptr) > accepting_before; }, 2s));
   touch("u.ini");
   EXPECT_TRUE(eventually([&] {
     auto v = vassal("u.ini");
     return v.is_object() && v["last_accepting"].get<long>() > accepting_before;
   })) << output();
-  std::this_thread::sleep_for(200ms);
+  const int answered = ok.load();  // and pings go on being answered after it
+  EXPECT_TRUE(eventually([&] { return ok.load() >= answered + 5 || failed.load() > 0; }));
   done = true;
   pinger.join();
   EXPECT_EQ(failed.load(), 0) << "of " << ok.load() + failed.load() << "\n" << output();
