@@ -72,7 +72,7 @@ class emperor_uwsgi_test : public ::testing::Test {
   std::unique_ptr<node_process> emperor_;
 };
 
-TEST_F(emperor_uwsgi_test, runs_reloads_and_stops_a_brood_vassal) {
+TEST_F(emperor_uwsgi_test, RunsReloadsAndStopsABroodVassal) {
   write_ini();
   start_emperor();
   ASSERT_TRUE(logged(R"(\[emperor\] vassal brood\.ini has been spawned)"))

@@ -84,7 +84,7 @@ class spooler_kill_test : public node_fixture {
   std::string root_, dir_, log_;
 };
 
-TEST_F(spooler_kill_test, every_acknowledged_task_runs_despite_sigkills) {
+TEST_F(spooler_kill_test, EveryAcknowledgedTaskRunsDespiteSigkills) {
   const auto started = steady_clock::now();
   const std::string address =
       start_node({"--spooler", dir_, "--spooler-retry-delay", "20", "--spooler-quiet"});

@@ -111,7 +111,7 @@ class emperor_link_test : public ::testing::Test {
   std::vector<std::uint8_t> received_;
 };
 
-TEST_F(emperor_link_test, sends_ready_accepting_then_loyal_once) {
+TEST_F(emperor_link_test, SendsReadyAcceptingThenLoyalOnce) {
   start(vassal_config(2));
   ASSERT_TRUE(wait_byte(byte(wire::vassal_message::ready)));
   if (count(byte(wire::vassal_message::accepting)) == 0)
@@ -127,7 +127,7 @@ TEST_F(emperor_link_test, sends_ready_accepting_then_loyal_once) {
   EXPECT_EQ(count(byte(wire::vassal_message::heartbeat)), 0u);  // heartbeat is off
 }
 
-TEST_F(emperor_link_test, heartbeat_every_second) {
+TEST_F(emperor_link_test, HeartbeatEverySecond) {
   node_config cfg = vassal_config(1);
   cfg.heartbeat = std::chrono::seconds(1);
   start(cfg);
@@ -138,7 +138,7 @@ TEST_F(emperor_link_test, heartbeat_every_second) {
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 1500ms);  // not a burst
 }
 
-TEST_F(emperor_link_test, reload_byte_reloads_without_refusing) {
+TEST_F(emperor_link_test, ReloadByteReloadsWithoutRefusing) {
   start(vassal_config(2));
   ASSERT_TRUE(wait_byte(byte(wire::vassal_message::ready)));
   const auto before = node_.worker_pids();
@@ -169,14 +169,14 @@ TEST_F(emperor_link_test, reload_byte_reloads_without_refusing) {
   EXPECT_EQ(count(byte(wire::vassal_message::ready)), 2u);
 }
 
-TEST_F(emperor_link_test, byte_2_stops_gracefully) {
+TEST_F(emperor_link_test, Byte2StopsGracefully) {
   start(vassal_config(2));
   command(wire::emperor_command::stop_gracefully);
   expect_exit(0, 5000ms);
   EXPECT_TRUE(node_.wait_for("the emperor asked to stop gracefully: gracefully stopping"));
 }
 
-TEST_F(emperor_link_test, byte_0_stops_at_once) {
+TEST_F(emperor_link_test, Byte0StopsAtOnce) {
   start(vassal_config(1));  // reload-mercy stays at 60 s: a graceful stop would hang
   std::thread stuck([&] { call(address_, "hang"); });
   ASSERT_TRUE(node_.wait_for("handler hanging"));
@@ -186,7 +186,7 @@ TEST_F(emperor_link_test, byte_0_stops_at_once) {
   EXPECT_TRUE(node_.wait_for("the emperor asked to stop: killing all workers now"));
 }
 
-TEST_F(emperor_link_test, eof_stops_with_status_1) {
+TEST_F(emperor_link_test, EofStopsWithStatus1) {
   start(vassal_config(2));
   ::close(emperor_);
   emperor_ = -1;
@@ -194,7 +194,7 @@ TEST_F(emperor_link_test, eof_stops_with_status_1) {
   EXPECT_TRUE(node_.wait_for("emperor lost"));
 }
 
-TEST_F(emperor_link_test, invalid_fd_is_ignored) {
+TEST_F(emperor_link_test, InvalidFdIsIgnored) {
   start(vassal_config(1), "not-a-number");
   EXPECT_TRUE(node_.wait_for("invalid UWSGI_EMPEROR_FD")) << node_.all_output();
   EXPECT_GT(pid_call(), 0);

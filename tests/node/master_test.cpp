@@ -59,7 +59,7 @@ class master_test : public ::testing::Test {
   std::string address_;
 };
 
-TEST_F(master_test, workers_serve_concurrently) {
+TEST_F(master_test, WorkersServeConcurrently) {
   start(tcp_config(3));
   const auto pids = node_.worker_pids();
   const std::set<pid_t> spawned(pids.begin(), pids.end());
@@ -80,7 +80,7 @@ TEST_F(master_test, workers_serve_concurrently) {
   for (int i = 0; i < 30; ++i) EXPECT_TRUE(spawned.count(pid_call()));
 }
 
-TEST_F(master_test, killed_worker_is_respawned) {
+TEST_F(master_test, KilledWorkerIsRespawned) {
   start(tcp_config(2));
   const std::int64_t victim = pid_call();
   ASSERT_GT(victim, 0);
@@ -95,7 +95,7 @@ TEST_F(master_test, killed_worker_is_respawned) {
   }
 }
 
-TEST_F(master_test, crash_loop_respawn_is_delayed) {
+TEST_F(master_test, CrashLoopRespawnIsDelayed) {
   start(tcp_config(1));
   EXPECT_FALSE(call(address_, "crash"));  // dies young: respawned at once
   ASSERT_TRUE(node_.wait_for("Respawned uWSGI worker 1"));
@@ -105,7 +105,7 @@ TEST_F(master_test, crash_loop_respawn_is_delayed) {
   EXPECT_GT(pid_call(), 0);
 }
 
-TEST_F(master_test, stop_lets_the_request_in_flight_finish) {
+TEST_F(master_test, StopLetsTheRequestInFlightFinish) {
   start(tcp_config(2));
   std::atomic<std::int64_t> answer{0};
   std::thread slow([&] { answer = pid_call("sleep"); });
@@ -120,7 +120,7 @@ TEST_F(master_test, stop_lets_the_request_in_flight_finish) {
   EXPECT_FALSE(call(address_, "pid"));  // the sockets are closed
 }
 
-TEST_F(master_test, reload_under_load_refuses_nothing) {
+TEST_F(master_test, ReloadUnderLoadRefusesNothing) {
   start(tcp_config(2));
 
   std::atomic<bool> done{false};
@@ -162,7 +162,7 @@ TEST_F(master_test, reload_under_load_refuses_nothing) {
   }
 }
 
-TEST_F(master_test, reload_mercy_kills_a_stuck_worker) {
+TEST_F(master_test, ReloadMercyKillsAStuckWorker) {
   node_config cfg = tcp_config(1);
   cfg.reload_mercy = 500ms;
   start(cfg);
@@ -177,7 +177,7 @@ TEST_F(master_test, reload_mercy_kills_a_stuck_worker) {
   EXPECT_GT(pid_call(), 0);
 }
 
-TEST_F(master_test, second_stop_signal_kills_at_once) {
+TEST_F(master_test, SecondStopSignalKillsAtOnce) {
   start(tcp_config(1));  // reload-mercy stays at 60 s
   std::thread stuck([&] { call(address_, "hang"); });
   ASSERT_TRUE(node_.wait_for("handler hanging"));
@@ -190,7 +190,7 @@ TEST_F(master_test, second_stop_signal_kills_at_once) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
 }
 
-TEST_F(master_test, unix_socket_node_removes_its_file) {
+TEST_F(master_test, UnixSocketNodeRemovesItsFile) {
   char tmpl[] = "/tmp/brood_master_XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string path = std::string(tmpl) + "/node.sock";
@@ -207,7 +207,7 @@ TEST_F(master_test, unix_socket_node_removes_its_file) {
   std::filesystem::remove_all(tmpl);
 }
 
-TEST_F(master_test, without_master_the_node_serves_in_process) {
+TEST_F(master_test, WithoutMasterTheNodeServesInProcess) {
   node_config cfg = tcp_config(1);
   cfg.master = false;
   start(cfg);
@@ -218,7 +218,7 @@ TEST_F(master_test, without_master_the_node_serves_in_process) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
 }
 
-TEST_F(master_test, bind_failure_ends_the_node_with_status_1) {
+TEST_F(master_test, BindFailureEndsTheNodeWithStatus1) {
   node_config cfg;
   cfg.sockets = {"127.0.0.1:0", "bad..host:3031"};
   cfg.processes = 2;

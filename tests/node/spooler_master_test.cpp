@@ -52,7 +52,7 @@ class spooler_master_test : public spooler_fixture {
   node_process node_;
 };
 
-TEST_F(spooler_master_test, spoolers_are_spawned_before_the_workers_and_run_tasks) {
+TEST_F(spooler_master_test, SpoolersAreSpawnedBeforeTheWorkersAndRunTasks) {
   start_node(2);
   const std::string lines = node_.all_output();
   const auto spooler_at = lines.find("spawned the uWSGI spooler on dir " + dir_ + " with pid ");
@@ -65,7 +65,7 @@ TEST_F(spooler_master_test, spoolers_are_spawned_before_the_workers_and_run_task
   EXPECT_EQ(r->id, "a");
 }
 
-TEST_F(spooler_master_test, killed_spooler_is_respawned) {
+TEST_F(spooler_master_test, KilledSpoolerIsRespawned) {
   start_node();
   const pid_t victim = spooler_pids().at(0);
   ASSERT_EQ(::kill(victim, SIGKILL), 0);
@@ -78,7 +78,7 @@ TEST_F(spooler_master_test, killed_spooler_is_respawned) {
   EXPECT_EQ(r->pid, spooler_pids().back());
 }
 
-TEST_F(spooler_master_test, stop_waits_for_the_running_task) {
+TEST_F(spooler_master_test, StopWaitsForTheRunningTask) {
   start_node();
   const std::string path = enqueue("slow", {{"do", "sleep"}, {"ms", "500"}});
   ASSERT_TRUE(records_.next());
@@ -89,7 +89,7 @@ TEST_F(spooler_master_test, stop_waits_for_the_running_task) {
   EXPECT_FALSE(fs::exists(path));
 }
 
-TEST_F(spooler_master_test, reload_restarts_the_spooler_after_its_task) {
+TEST_F(spooler_master_test, ReloadRestartsTheSpoolerAfterItsTask) {
   start_node();
   const pid_t old = spooler_pids().at(0);
   const std::string path = enqueue("slow", {{"do", "sleep"}, {"ms", "300"}});
@@ -105,7 +105,7 @@ TEST_F(spooler_master_test, reload_restarts_the_spooler_after_its_task) {
   EXPECT_EQ(r->pid, spooler_pids().back());
 }
 
-TEST_F(spooler_master_test, harakiri_kills_a_stuck_task_which_then_runs_again) {
+TEST_F(spooler_master_test, HarakiriKillsAStuckTaskWhichThenRunsAgain) {
   cfg_.harakiri = 1s;
   cfg_.retry_delay = 50ms;
   start_node();

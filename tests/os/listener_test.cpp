@@ -72,7 +72,7 @@ class listener_test : public ::testing::Test {
   std::string dir_;
 };
 
-TEST_F(listener_test, tcp_port_zero_is_resolved_and_accepts) {
+TEST_F(listener_test, TcpPortZeroIsResolvedAndAccepts) {
   os::bound_socket s;
   std::string why;
   ASSERT_FALSE(os::bind_socket(tcp("127.0.0.1", 0), 16, s, why)) << why;
@@ -85,14 +85,14 @@ TEST_F(listener_test, tcp_port_zero_is_resolved_and_accepts) {
   EXPECT_TRUE(can_connect_tcp(port));
 }
 
-TEST_F(listener_test, localhost_is_resolved) {
+TEST_F(listener_test, LocalhostIsResolved) {
   os::bound_socket s;
   std::string why;
   ASSERT_FALSE(os::bind_socket(tcp("localhost", 0), 16, s, why)) << why;
   EXPECT_EQ(s.name.rfind("127.0.0.1:", 0), 0u) << s.name;
 }
 
-TEST_F(listener_test, ipv6_loopback_in_brackets) {
+TEST_F(listener_test, Ipv6LoopbackInBrackets) {
   int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
   if (probe < 0) GTEST_SKIP() << "no IPv6 here";
   ::close(probe);
@@ -103,7 +103,7 @@ TEST_F(listener_test, ipv6_loopback_in_brackets) {
   EXPECT_NE(port_of(s.name), 0);
 }
 
-TEST_F(listener_test, used_port_fails_naming_the_address) {
+TEST_F(listener_test, UsedPortFailsNamingTheAddress) {
   os::bound_socket first;
   std::string why;
   ASSERT_FALSE(os::bind_socket(tcp("127.0.0.1", 0), 16, first, why)) << why;
@@ -117,7 +117,7 @@ TEST_F(listener_test, used_port_fails_naming_the_address) {
   EXPECT_FALSE(second.fd);
 }
 
-TEST_F(listener_test, bad_host_fails_without_a_query) {
+TEST_F(listener_test, BadHostFailsWithoutAQuery) {
   os::bound_socket s;
   std::string why;
   EXPECT_TRUE(os::bind_socket(tcp("bad..host", 3031), 16, s, why));
@@ -128,7 +128,7 @@ TEST_F(listener_test, bad_host_fails_without_a_query) {
   EXPECT_NE(why.find("no host!"), std::string::npos) << why;
 }
 
-TEST_F(listener_test, unix_socket_is_bound_world_writable) {
+TEST_F(listener_test, UnixSocketIsBoundWorldWritable) {
   const std::string path = dir_ + "/node.sock";
   os::bound_socket s;
   std::string why;
@@ -141,7 +141,7 @@ TEST_F(listener_test, unix_socket_is_bound_world_writable) {
   EXPECT_TRUE(can_connect_unix(path));
 }
 
-TEST_F(listener_test, stale_unix_socket_file_is_replaced) {
+TEST_F(listener_test, StaleUnixSocketFileIsReplaced) {
   const std::string path = dir_ + "/stale.sock";
   {
     os::bound_socket old;
@@ -156,7 +156,7 @@ TEST_F(listener_test, stale_unix_socket_file_is_replaced) {
   EXPECT_TRUE(can_connect_unix(path));
 }
 
-TEST_F(listener_test, live_unix_socket_is_not_stolen) {
+TEST_F(listener_test, LiveUnixSocketIsNotStolen) {
   const std::string path = dir_ + "/live.sock";
   os::bound_socket live;
   std::string why;
@@ -168,7 +168,7 @@ TEST_F(listener_test, live_unix_socket_is_not_stolen) {
   EXPECT_TRUE(can_connect_unix(path));
 }
 
-TEST_F(listener_test, regular_file_is_not_removed) {
+TEST_F(listener_test, RegularFileIsNotRemoved) {
   const std::string path = dir_ + "/data.txt";
   {
     std::FILE* f = std::fopen(path.c_str(), "w");
@@ -181,14 +181,14 @@ TEST_F(listener_test, regular_file_is_not_removed) {
   EXPECT_TRUE(std::filesystem::is_regular_file(path));
 }
 
-TEST_F(listener_test, too_long_unix_path_fails) {
+TEST_F(listener_test, TooLongUnixPathFails) {
   os::bound_socket s;
   std::string why;
   EXPECT_TRUE(os::bind_socket(unix_path(dir_ + "/" + std::string(200, 'x')), 16, s, why));
   EXPECT_NE(why.find("unix socket path"), std::string::npos) << why;
 }
 
-TEST_F(listener_test, missing_directory_fails_with_the_reason) {
+TEST_F(listener_test, MissingDirectoryFailsWithTheReason) {
   os::bound_socket s;
   std::string why;
   const std::string path = dir_ + "/no/such/dir.sock";

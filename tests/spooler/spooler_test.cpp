@@ -35,7 +35,7 @@ class spooler_test : public spooler_fixture {
   }
 };
 
-TEST_F(spooler_test, new_task_starts_at_once_and_ok_deletes_it) {
+TEST_F(spooler_test, NewTaskStartsAtOnceAndOkDeletesIt) {
   start_spooler();
   const std::string first = enqueue("first");
   ASSERT_TRUE(records_.next()) << spoolers_[0]->all_output();
@@ -57,7 +57,7 @@ TEST_F(spooler_test, new_task_starts_at_once_and_ok_deletes_it) {
   EXPECT_TRUE(eventually([&] { return board_->tasks_done(0) == 6u; })) << board_->tasks_done(0);
 }
 
-TEST_F(spooler_test, retry_rewrites_the_file_with_backoff_then_runs_again) {
+TEST_F(spooler_test, RetryRewritesTheFileWithBackoffThenRunsAgain) {
   cfg_.retry_delay = 600ms;
   start_spooler();
   const std::string path = enqueue("r", {{"do", "retry_once"}});
@@ -77,7 +77,7 @@ TEST_F(spooler_test, retry_rewrites_the_file_with_backoff_then_runs_again) {
   EXPECT_TRUE(spoolers_[0]->wait_for("next attempt in 600 ms"));
 }
 
-TEST_F(spooler_test, exception_is_a_retry_with_its_message_as_last_error) {
+TEST_F(spooler_test, ExceptionIsARetryWithItsMessageAsLastError) {
   cfg_.retry_delay = 500ms;
   start_spooler();
   const std::string path = enqueue("x", {{"do", "throw_once"}});
@@ -91,7 +91,7 @@ TEST_F(spooler_test, exception_is_a_retry_with_its_message_as_last_error) {
   EXPECT_TRUE(eventually([&] { return !fs::exists(path); }));
 }
 
-TEST_F(spooler_test, task_moves_to_failed_after_max_attempts) {
+TEST_F(spooler_test, TaskMovesToFailedAfterMaxAttempts) {
   cfg_.retry_delay = 20ms;
   start_spooler();
   const std::string path = enqueue("f", {{"do", "retry"}});
@@ -110,7 +110,7 @@ TEST_F(spooler_test, task_moves_to_failed_after_max_attempts) {
   EXPECT_FALSE(records_.next(300ms));  // never runs again
 }
 
-TEST_F(spooler_test, ignore_keeps_the_file_until_the_next_scan) {
+TEST_F(spooler_test, IgnoreKeepsTheFileUntilTheNextScan) {
   start_spooler();
   const std::string path = enqueue("i", {{"do", "ignore"}});
   ASSERT_TRUE(records_.next());
@@ -120,7 +120,7 @@ TEST_F(spooler_test, ignore_keeps_the_file_until_the_next_scan) {
   EXPECT_EQ(read_task_vars(path)->size(), 2u);  // untouched: no attempt recorded
 }
 
-TEST_F(spooler_test, priority_dirs_run_first_lowest_first) {
+TEST_F(spooler_test, PriorityDirsRunFirstLowestFirst) {
   enqueue("root1");
   enqueue("p5", {{"priority", "5"}});
   enqueue("root2");
@@ -141,7 +141,7 @@ TEST_F(spooler_test, priority_dirs_run_first_lowest_first) {
   EXPECT_EQ(r->id, "p7");
 }
 
-TEST_F(spooler_test, ordered_runs_by_file_name) {
+TEST_F(spooler_test, OrderedRunsByFileName) {
   cfg_.ordered = true;
   // Written in place by hand (uWSGI's names): version order, not mtime order.
   for (const char* name : {"uwsgi_spoolfile_on_h_10", "uwsgi_spoolfile_on_h_9"}) {
@@ -160,7 +160,7 @@ TEST_F(spooler_test, ordered_runs_by_file_name) {
   EXPECT_EQ(b->id, "uwsgi_spoolfile_on_h_10");
 }
 
-TEST_F(spooler_test, task_with_at_in_the_future_waits_for_it) {
+TEST_F(spooler_test, TaskWithAtInTheFutureWaitsForIt) {
   start_spooler();
   const std::time_t at = std::time(nullptr) + 2;
   enqueue("later", {{"at", std::to_string(at) + ".7"}});
@@ -177,7 +177,7 @@ TEST_F(spooler_test, task_with_at_in_the_future_waits_for_it) {
   EXPECT_LE(ran, system_clock::from_time_t(at) + 1s);
 }
 
-TEST_F(spooler_test, corrupt_files_are_quarantined_and_the_spooler_goes_on) {
+TEST_F(spooler_test, CorruptFilesAreQuarantinedAndTheSpoolerGoesOn) {
   start_spooler();
   const std::string staging = root_ + "/staging";
   fs::create_directories(staging);
@@ -213,7 +213,7 @@ TEST_F(spooler_test, corrupt_files_are_quarantined_and_the_spooler_goes_on) {
   EXPECT_FALSE(fs::exists(q + "uwsgi_spoolfile_on_torn"));
 }
 
-TEST_F(spooler_test, task_of_a_crashed_spooler_counts_an_attempt_and_runs_again) {
+TEST_F(spooler_test, TaskOfACrashedSpoolerCountsAnAttemptAndRunsAgain) {
   cfg_.retry_delay = 50ms;
   auto& first = start_spooler();
   const std::string path = enqueue("c", {{"do", "exit_once"}});
@@ -232,7 +232,7 @@ TEST_F(spooler_test, task_of_a_crashed_spooler_counts_an_attempt_and_runs_again)
   EXPECT_TRUE(eventually([&] { return board_->running(0).empty(); })) << board_->running(0);
 }
 
-TEST_F(spooler_test, two_processes_on_one_dir_run_each_task_exactly_once) {
+TEST_F(spooler_test, TwoProcessesOnOneDirRunEachTaskExactlyOnce) {
   make_board(2);
   start_spooler(0);
   start_spooler(1);
@@ -253,7 +253,7 @@ TEST_F(spooler_test, two_processes_on_one_dir_run_each_task_exactly_once) {
   EXPECT_TRUE(eventually([&] { return task_files(dir_).empty(); }));
 }
 
-TEST_F(spooler_test, exits_after_max_tasks) {
+TEST_F(spooler_test, ExitsAfterMaxTasks) {
   cfg_.max_tasks = 3;
   for (int i = 0; i < 5; ++i) enqueue(std::to_string(i));
   auto& p = start_spooler();
@@ -265,7 +265,7 @@ TEST_F(spooler_test, exits_after_max_tasks) {
   EXPECT_EQ(task_files(dir_).size(), 2u);
 }
 
-TEST_F(spooler_test, stop_signal_lets_the_running_task_finish) {
+TEST_F(spooler_test, StopSignalLetsTheRunningTaskFinish) {
   cfg_.harakiri = 30s;
   auto& p = start_spooler();
   const std::string path = enqueue("slow", {{"do", "sleep"}, {"ms", "400"}});
@@ -281,7 +281,7 @@ TEST_F(spooler_test, stop_signal_lets_the_running_task_finish) {
   EXPECT_EQ(board_->harakiri_deadline(0), 0);
 }
 
-TEST_F(spooler_test, idle_spooler_uses_no_cpu) {
+TEST_F(spooler_test, IdleSpoolerUsesNoCpu) {
   auto& p = start_spooler();
   enqueue("warm");
   ASSERT_TRUE(records_.next());
