@@ -16,6 +16,8 @@
 
 #include <gtest/gtest.h>
 
+#include "raw_socket.hpp"
+
 namespace brood::os {
 namespace {
 
@@ -38,27 +40,12 @@ std::uint16_t port_of(const std::string& name) {
   return static_cast<std::uint16_t>(std::stoi(name.substr(name.rfind(':') + 1)));
 }
 
-// Connects a blocking client to 127.0.0.1:port; true when the handshake completes.
+// True when a blocking client's connect to 127.0.0.1:port (or to the unix socket `path`)
+// completes.
 bool can_connect_tcp(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
-  ::close(fd);
-  return ok;
+  return testing::raw_socket("127.0.0.1:" + std::to_string(port)).connected();
 }
-
-bool can_connect_unix(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  std::strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
-  ::close(fd);
-  return ok;
-}
+bool can_connect_unix(const std::string& path) { return testing::raw_socket(path).connected(); }
 
 class listener_test : public ::testing::Test {
  protected:
