@@ -38,11 +38,7 @@ moment moment::now() noexcept { return {std::chrono::steady_clock::now(), std::t
 
 master::master(const node_config& cfg, const router& r, const node_hooks& hooks,
                std::vector<int> listen_fds, emperor_link& emperor)
-    : cfg_(cfg),
-      router_(r),
-      hooks_(hooks),
-      listen_fds_(std::move(listen_fds)),
-      emperor_(emperor) {}
+    : cfg_(cfg), router_(r), hooks_(hooks), listen_fds_(std::move(listen_fds)), emperor_(emperor) {}
 
 master::~master() {
   if (!core_) return;

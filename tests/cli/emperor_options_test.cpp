@@ -15,7 +15,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class EmperorOptionsTest : public OptionsFixture {
+class emperor_options_test : public options_fixture {
  protected:
   static emperor::emperor_config emperor_of(const std::vector<std::string>& args,
                                             const std::vector<std::string>& env = {}) {
@@ -25,7 +25,7 @@ class EmperorOptionsTest : public OptionsFixture {
   }
 };
 
-TEST_F(EmperorOptionsTest, DefaultsMatchUwsgi) {
+TEST_F(emperor_options_test, DefaultsMatchUwsgi) {
   const emperor::emperor_config e = emperor_of({});
   EXPECT_TRUE(e.sources.empty());
   EXPECT_EQ(e.freq, seconds(3));
@@ -40,7 +40,7 @@ TEST_F(EmperorOptionsTest, DefaultsMatchUwsgi) {
   EXPECT_EQ(e.listen_queue, 100);
 }
 
-TEST_F(EmperorOptionsTest, CommandLineFillsEveryField) {
+TEST_F(emperor_options_test, CommandLineFillsEveryField) {
   const emperor::emperor_config e = emperor_of({"--emperor",
                                                 "/a",
                                                 "--emperor",
@@ -96,12 +96,12 @@ TEST_F(EmperorOptionsTest, CommandLineFillsEveryField) {
   EXPECT_EQ(e.mercy, seconds(9));
 }
 
-TEST_F(EmperorOptionsTest, MaxThrottleBelowThrottleIsAnError) {
+TEST_F(emperor_options_test, MaxThrottleBelowThrottleIsAnError) {
   EXPECT_EQ(error_of({"--emperor-throttle", "500", "--emperor-max-throttle", "100"}),
             "emperor-max-throttle (100 ms) is less than emperor-throttle (500 ms)");
 }
 
-TEST_F(EmperorOptionsTest, EnvironmentVariablesAreOptionsAndTheCommandLineWins) {
+TEST_F(emperor_options_test, EnvironmentVariablesAreOptionsAndTheCommandLineWins) {
   options_result r =
       parse_options({"--processes", "3"},
                     {"UWSGI_SOCKET=127.0.0.1:3031", "UWSGI_PROCESSES=2", "UWSGI_EMPEROR_FD=7",
@@ -112,13 +112,13 @@ TEST_F(EmperorOptionsTest, EnvironmentVariablesAreOptionsAndTheCommandLineWins) 
   EXPECT_EQ(r.options->config.socket_timeout, seconds(9));
 }
 
-TEST_F(EmperorOptionsTest, ABadEnvironmentValueNamesTheVariable) {
+TEST_F(emperor_options_test, ABadEnvironmentValueNamesTheVariable) {
   options_result r = parse_options({}, {"UWSGI_PROCESSES=lots"});
   ASSERT_FALSE(r.options.has_value());
   EXPECT_NE(r.error.find("environment variable UWSGI_PROCESSES"), std::string::npos) << r.error;
 }
 
-TEST_F(EmperorOptionsTest, SetGivesAnyOption) {
+TEST_F(emperor_options_test, SetGivesAnyOption) {
   const node::node_config c = parse({"--set", "processes=4", "--set", "socket=:3031"});
   EXPECT_EQ(c.processes, 4u);
   EXPECT_EQ(c.sockets, std::vector<std::string>{":3031"});
@@ -126,12 +126,12 @@ TEST_F(EmperorOptionsTest, SetGivesAnyOption) {
   EXPECT_EQ(parse({"--ini", ini}).listen_queue, 77);
 }
 
-TEST_F(EmperorOptionsTest, SetOfAnUnknownOptionOrWithoutEqualsIsAnError) {
+TEST_F(emperor_options_test, SetOfAnUnknownOptionOrWithoutEqualsIsAnError) {
   EXPECT_EQ(error_of({"--set", "bogus=1"}), "unknown option 'bogus' in '--set bogus=1'");
   EXPECT_NE(error_of({"--set", "processes"}).find("not KEY=VALUE"), std::string::npos);
 }
 
-TEST_F(EmperorOptionsTest, IncludeAndInheritReadIniFiles) {
+TEST_F(emperor_options_test, IncludeAndInheritReadIniFiles) {
   const std::string a = write("a.ini", "[uwsgi]\nprocesses = 5\n");
   const std::string b = write("b.ini", "[uwsgi]\nlisten = 33\n");
   const node::node_config c = parse({"--include", a, "--inherit", b});

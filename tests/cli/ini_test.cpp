@@ -9,7 +9,7 @@
 namespace brood::cli {
 namespace {
 
-class IniTest : public ::testing::Test {
+class ini_test : public ::testing::Test {
  protected:
   static std::vector<ini_line> keyed(std::string_view text) {
     std::vector<ini_line> out;
@@ -28,7 +28,7 @@ class IniTest : public ::testing::Test {
   }
 };
 
-TEST_F(IniTest, KeysValuesSectionsAndLineNumbers) {
+TEST_F(ini_test, KeysValuesSectionsAndLineNumbers) {
   auto lines =
       keyed("top = 1\n[uwsgi]\n; c\n# c\n socket = :1 \nsocket=:2\n[ brood ]\nk = a = b\n");
   ASSERT_EQ(lines.size(), 4u);
@@ -44,26 +44,26 @@ TEST_F(IniTest, KeysValuesSectionsAndLineNumbers) {
   EXPECT_EQ(lines[3].line, 8);
 }
 
-TEST_F(IniTest, EmptyValueAndCrLf) {
+TEST_F(ini_test, EmptyValueAndCrLf) {
   auto lines = keyed("[uwsgi]\r\nmaster =\r\nx = y\r\n");
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].value, "");
   EXPECT_EQ(lines[1].value, "y");
 }
 
-TEST_F(IniTest, NoInlineComments) {
+TEST_F(ini_test, NoInlineComments) {
   auto lines = keyed("[uwsgi]\nx = a ; b\n");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].value, "a ; b");
 }
 
-TEST_F(IniTest, MalformedLinesNameFileAndLine) {
+TEST_F(ini_test, MalformedLinesNameFileAndLine) {
   EXPECT_NE(error_of("[uwsgi]\n\njunk\n").find("t.ini line 3"), std::string::npos);
   EXPECT_NE(error_of("[uwsgi\n").find("t.ini line 1"), std::string::npos);
   EXPECT_NE(error_of("[uwsgi]\n = v\n").find("t.ini line 2"), std::string::npos);
 }
 
-TEST_F(IniTest, SplitSpec) {
+TEST_F(ini_test, SplitSpec) {
   EXPECT_EQ(split_ini_spec("a.ini").path, "a.ini");
   EXPECT_EQ(split_ini_spec("a.ini").section, "");
   EXPECT_EQ(split_ini_spec("a.ini:zerg").path, "a.ini");

@@ -12,7 +12,7 @@ namespace {
 
 using wire::value;
 
-class JsonValueTest : public ::testing::Test {
+class json_value_test : public ::testing::Test {
  protected:
   static value from(std::string_view text) {
     json_result r = value_from_json(text);
@@ -28,7 +28,7 @@ class JsonValueTest : public ::testing::Test {
   }
 };
 
-TEST_F(JsonValueTest, Scalars) {
+TEST_F(json_value_test, Scalars) {
   EXPECT_TRUE(from("null").is_nil());
   EXPECT_EQ(from("true"), value(true));
   EXPECT_EQ(from("-5"), value(-5));
@@ -41,7 +41,7 @@ TEST_F(JsonValueTest, Scalars) {
   EXPECT_EQ(value_to_json(value("a\"b")), "\"a\\\"b\"");
 }
 
-TEST_F(JsonValueTest, ArraysAndObjects) {
+TEST_F(json_value_test, ArraysAndObjects) {
   EXPECT_EQ(from("[1, 2]"), value(wire::array{1, 2}));
   EXPECT_EQ(value_to_json(wire::array{1, 2}), "[1,2]");
   value obj = from("{\"b\": 1, \"a\": [true, null]}");
@@ -53,7 +53,7 @@ TEST_F(JsonValueTest, ArraysAndObjects) {
   EXPECT_EQ(value_to_json(obj), "{\"b\":1,\"a\":[true,null]}");
 }
 
-TEST_F(JsonValueTest, RoundTrips) {
+TEST_F(json_value_test, RoundTrips) {
   round_trip(value());
   round_trip(wire::array{1, -2, 3.25, "x", wire::array{}, wire::map{}});
   round_trip(wire::map{{"count", 5}, {"nested", wire::map{{"k", wire::array{true}}}}});
@@ -66,7 +66,7 @@ TEST_F(JsonValueTest, RoundTrips) {
   round_trip(wire::map{{1, "one"}, {"two", 2}});  // a non-string key
 }
 
-TEST_F(JsonValueTest, SpecialForms) {
+TEST_F(json_value_test, SpecialForms) {
   EXPECT_EQ(value_to_json(wire::binary{wire::bytes{'h', 'e', 'l', 'l', 'o'}}),
             "{\"$binary\":\"aGVsbG8=\"}");
   EXPECT_EQ(from("{\"$binary\": \"aGk=\"}"), value(wire::binary{wire::bytes{'h', 'i'}}));
@@ -75,7 +75,7 @@ TEST_F(JsonValueTest, SpecialForms) {
   EXPECT_EQ(value_to_json(wire::map{{1, 2}}), "{\"$map\":[[1,2]]}");
 }
 
-TEST_F(JsonValueTest, InvalidUtf8IsReplaced) {
+TEST_F(json_value_test, InvalidUtf8IsReplaced) {
   std::string text =
       value_to_json(value(std::string("a\xff"
                                       "b")));
@@ -84,7 +84,7 @@ TEST_F(JsonValueTest, InvalidUtf8IsReplaced) {
             "b\"");
 }
 
-TEST_F(JsonValueTest, ErrorsSayWhat) {
+TEST_F(json_value_test, ErrorsSayWhat) {
   EXPECT_NE(value_from_json("[1,").error.find("bad JSON"), std::string::npos);
   EXPECT_FALSE(value_from_json("").value);
   EXPECT_NE(value_from_json("{\"$binary\": \"a\"}").error.find("$binary"), std::string::npos);

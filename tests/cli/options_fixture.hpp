@@ -13,7 +13,7 @@
 
 namespace brood::cli {
 
-class OptionsFixture : public ::testing::Test {
+class options_fixture : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string pattern =

@@ -18,9 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::seconds;
 
-using OptionsTest = OptionsFixture;
+using options_test = options_fixture;
 
-TEST_F(OptionsTest, DefaultsMatchUwsgi) {
+TEST_F(options_test, DefaultsMatchUwsgi) {
   options_result r = parse_options({});
   ASSERT_TRUE(r.options) << r.error;
   const auto& c = r.options->config;
@@ -37,7 +37,7 @@ TEST_F(OptionsTest, DefaultsMatchUwsgi) {
   EXPECT_FALSE(r.options->version);
 }
 
-TEST_F(OptionsTest, LongOptionsFromArgv) {
+TEST_F(options_test, LongOptionsFromArgv) {
   auto c = parse({"--socket", "127.0.0.1:3031", "--processes", "3", "--master", "--buffer-size",
                   "32768", "--max-vars", "100", "--listen", "50", "--socket-timeout", "7",
                   "--keepalive-timeout", "9", "--reload-mercy", "11"});
@@ -52,7 +52,7 @@ TEST_F(OptionsTest, LongOptionsFromArgv) {
   EXPECT_EQ(c.reload_mercy, seconds(11));
 }
 
-TEST_F(OptionsTest, ShortFormsAndEqualsSyntax) {
+TEST_F(options_test, ShortFormsAndEqualsSyntax) {
   auto c = parse({"-s", ":3031", "-p", "2", "-M", "-b", "8192", "-v", "10", "-l", "7", "-z", "3",
                   "--worker-reload-mercy=5"});
   EXPECT_EQ(c.sockets, std::vector<std::string>{":3031"});
@@ -65,7 +65,7 @@ TEST_F(OptionsTest, ShortFormsAndEqualsSyntax) {
   EXPECT_EQ(c.reload_mercy, seconds(5));
 }
 
-TEST_F(OptionsTest, EveryOptionFromIni) {
+TEST_F(options_test, EveryOptionFromIni) {
   auto ini = write("all.ini",
                    "[uwsgi]\nsocket = /tmp/a.sock\nprocesses = 4\nmaster = true\n"
                    "buffer-size = 65535\nmax-vars = 8\nlisten = 20\nsocket-timeout = 2\n"
@@ -82,21 +82,21 @@ TEST_F(OptionsTest, EveryOptionFromIni) {
   EXPECT_EQ(c.reload_mercy, seconds(0));
 }
 
-TEST_F(OptionsTest, SocketRepeatsInOrderOfAppearance) {
+TEST_F(options_test, SocketRepeatsInOrderOfAppearance) {
   auto ini = write("s.ini", "[uwsgi]\nsocket = 127.0.0.1:2\nuwsgi-socket = 127.0.0.1:3\n");
   auto c = parse({"-s", "127.0.0.1:1", "--ini", ini, "--uwsgi-socket", "127.0.0.1:4"});
   EXPECT_EQ(c.sockets,
             (std::vector<std::string>{"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:4"}));
 }
 
-TEST_F(OptionsTest, LaterScalarValueWins) {
+TEST_F(options_test, LaterScalarValueWins) {
   auto ini = write("p.ini", "[uwsgi]\nprocesses = 4\nprocesses = 5\n");
   EXPECT_EQ(parse({"--processes", "2", "--ini", ini}).processes, 5u);
   EXPECT_EQ(parse({"--ini", ini, "--workers", "3"}).processes, 3u);
   EXPECT_EQ(parse({"-p", "2", "-p", "6"}).processes, 6u);
 }
 
-TEST_F(OptionsTest, FlagValues) {
+TEST_F(options_test, FlagValues) {
   auto flag = [&](const std::string& value) {
     return parse({"--ini", write("f.ini", "[uwsgi]\nmaster = " + value + "\n")}).master;
   };
@@ -111,13 +111,13 @@ TEST_F(OptionsTest, FlagValues) {
   EXPECT_NE(error_of({"--master=maybe"}).find("'--master'"), std::string::npos);
 }
 
-TEST_F(OptionsTest, ProcessesAboveOneImplyMaster) {
+TEST_F(options_test, ProcessesAboveOneImplyMaster) {
   EXPECT_TRUE(parse({"--processes", "2"}).master);
   EXPECT_TRUE(parse({"--processes", "2", "--master=false"}).master);
   EXPECT_FALSE(parse({"--processes", "1"}).master);
 }
 
-TEST_F(OptionsTest, SectionsCommentsAndSpacing) {
+TEST_F(options_test, SectionsCommentsAndSpacing) {
   auto ini = write("c.ini",
                    "; a comment\n# another\n[other]\nprocesses = 9\n\n[uwsgi]\r\n"
                    "  processes   =   3  \r\n; processes = 8\n# listen = 1\n[brood]\nlisten = 2\n");
@@ -128,12 +128,12 @@ TEST_F(OptionsTest, SectionsCommentsAndSpacing) {
   EXPECT_EQ(parse({"--ini", ini + ":brood"}).listen_queue, 2);
 }
 
-TEST_F(OptionsTest, BroodSectionIsTheFallback) {
+TEST_F(options_test, BroodSectionIsTheFallback) {
   auto ini = write("b.ini", "[brood]\nprocesses = 7\n");
   EXPECT_EQ(parse({"--ini", ini}).processes, 7u);
 }
 
-TEST_F(OptionsTest, FileWithoutDefaultSectionIsAnError) {
+TEST_F(options_test, FileWithoutDefaultSectionIsAnError) {
   auto ini = write("none.ini", "[zerg]\nprocesses = 7\n");
   std::string e = error_of({"--ini", ini});
   EXPECT_NE(e.find(ini), std::string::npos) << e;
@@ -142,7 +142,7 @@ TEST_F(OptionsTest, FileWithoutDefaultSectionIsAnError) {
   EXPECT_NE(e.find("[nope]"), std::string::npos) << e;
 }
 
-TEST_F(OptionsTest, IniIncludesAnotherIni) {
+TEST_F(options_test, IniIncludesAnotherIni) {
   auto inner = write("inner.ini", "[uwsgi]\nsocket = 127.0.0.1:2\nlisten = 5\n");
   auto outer = write("outer.ini",
                      "[uwsgi]\nsocket = 127.0.0.1:1\nini = " + inner + "\nsocket = 127.0.0.1:3\n");
@@ -151,7 +151,7 @@ TEST_F(OptionsTest, IniIncludesAnotherIni) {
   EXPECT_EQ(c.listen_queue, 5);
 }
 
-TEST_F(OptionsTest, IniIncludeLoopIsAnError) {
+TEST_F(options_test, IniIncludeLoopIsAnError) {
   auto a = (dir_ / "a.ini").string();
   auto b = write("b.ini", "[uwsgi]\nini = " + a + "\n");
   write("a.ini", "[uwsgi]\nini = " + b + "\n");
@@ -162,7 +162,7 @@ TEST_F(OptionsTest, IniIncludeLoopIsAnError) {
   EXPECT_EQ(parse({"--ini", plain, "--ini", plain}).sockets.size(), 2u);
 }
 
-TEST_F(OptionsTest, MissingIniFileIsNamed) {
+TEST_F(options_test, MissingIniFileIsNamed) {
   std::string missing = (dir_ / "missing.ini").string();
   std::string e = error_of({"--ini", missing});
   EXPECT_NE(e.find(missing), std::string::npos) << e;
@@ -172,7 +172,7 @@ TEST_F(OptionsTest, MissingIniFileIsNamed) {
   EXPECT_NE(e.find("o.ini line 2"), std::string::npos) << e;
 }
 
-TEST_F(OptionsTest, UnknownOptionIsNamed) {
+TEST_F(options_test, UnknownOptionIsNamed) {
   EXPECT_NE(error_of({"--frobnicate"}).find("'--frobnicate'"), std::string::npos);
   EXPECT_NE(error_of({"--proc", "2"}).find("'--proc'"), std::string::npos);  // no guessing
   auto ini = write("u.ini", "[uwsgi]\nmaster = 1\nfrobnicate = 3\n");
@@ -181,7 +181,7 @@ TEST_F(OptionsTest, UnknownOptionIsNamed) {
   EXPECT_NE(e.find(ini + " line 3"), std::string::npos) << e;
 }
 
-TEST_F(OptionsTest, BadValuesAreNamed) {
+TEST_F(options_test, BadValuesAreNamed) {
   std::string e = error_of({"--buffer-size", "70000"});
   EXPECT_NE(e.find("'70000'"), std::string::npos) << e;
   EXPECT_NE(e.find("buffer-size"), std::string::npos) << e;
@@ -198,17 +198,17 @@ TEST_F(OptionsTest, BadValuesAreNamed) {
   EXPECT_NE(e.find(ini + " line 3"), std::string::npos) << e;
 }
 
-TEST_F(OptionsTest, MalformedIniLineIsNamed) {
+TEST_F(options_test, MalformedIniLineIsNamed) {
   auto ini = write("m.ini", "[uwsgi]\nmaster\n");
   std::string e = error_of({"--ini", ini});
   EXPECT_NE(e.find(ini + " line 2"), std::string::npos) << e;
 }
 
-TEST_F(OptionsTest, PositionalArgumentIsAnError) {
+TEST_F(options_test, PositionalArgumentIsAnError) {
   EXPECT_NE(error_of({"stray"}).find("'stray'"), std::string::npos);
 }
 
-TEST_F(OptionsTest, HelpListsEveryNodeOption) {
+TEST_F(options_test, HelpListsEveryNodeOption) {
   std::string help = help_text();
   for (const char* name : {"--socket", "--processes", "--master", "--buffer-size", "--max-vars",
                            "--listen", "--socket-timeout", "--keepalive-timeout", "--reload-mercy",
@@ -220,7 +220,7 @@ TEST_F(OptionsTest, HelpListsEveryNodeOption) {
 }
 
 // The public entry point: roles that do not start a node.
-TEST_F(OptionsTest, RunPrintsVersionAndHelp) {
+TEST_F(options_test, RunPrintsVersionAndHelp) {
   std::vector<std::string> words = {"brood", "--version"};
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
@@ -235,7 +235,7 @@ TEST_F(OptionsTest, RunPrintsVersionAndHelp) {
   EXPECT_NE(testing::internal::GetCapturedStdout().find("--buffer-size"), std::string::npos);
 }
 
-TEST_F(OptionsTest, RunRefusesBadUsageWithStatus2) {
+TEST_F(options_test, RunRefusesBadUsageWithStatus2) {
   for (std::vector<std::string> words : {std::vector<std::string>{"brood"},
                                          {"brood", "--bogus"},
                                          {"brood", "-b", "70000"},

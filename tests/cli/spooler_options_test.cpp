@@ -18,9 +18,9 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-using SpoolerOptionsTest = OptionsFixture;
+using spooler_options_test = options_fixture;
 
-TEST_F(SpoolerOptionsTest, DefaultsMatchUwsgi) {
+TEST_F(spooler_options_test, DefaultsMatchUwsgi) {
   const spooler::spooler_config s = parse({}).spooler;
   EXPECT_FALSE(s.any());
   EXPECT_EQ(s.processes, 1u);
@@ -35,7 +35,7 @@ TEST_F(SpoolerOptionsTest, DefaultsMatchUwsgi) {
   EXPECT_EQ(s.retry_max_delay, milliseconds(300000));
 }
 
-TEST_F(SpoolerOptionsTest, CommandLineFillsEveryField) {
+TEST_F(spooler_options_test, CommandLineFillsEveryField) {
   const node::node_config c = parse({"--spooler",
                                      "/a",
                                      "-Q",
@@ -76,14 +76,14 @@ TEST_F(SpoolerOptionsTest, CommandLineFillsEveryField) {
   EXPECT_TRUE(c.master) << "a spooler implies the master, as in uWSGI";
 }
 
-TEST_F(SpoolerOptionsTest, ExternalOnlyNeedsNoMaster) {
+TEST_F(spooler_options_test, ExternalOnlyNeedsNoMaster) {
   const node::node_config c = parse({"--spooler-external", "/c"});
   EXPECT_TRUE(c.spooler.any());
   EXPECT_TRUE(c.spooler.dirs.empty());
   EXPECT_FALSE(c.master);
 }
 
-TEST_F(SpoolerOptionsTest, IniFileWithUwsgiNames) {
+TEST_F(spooler_options_test, IniFileWithUwsgiNames) {
   std::string ini = write("s.ini",
                           "[uwsgi]\n"
                           "spooler = /one\n"
@@ -100,7 +100,7 @@ TEST_F(SpoolerOptionsTest, IniFileWithUwsgiNames) {
   EXPECT_EQ(s.retry_delay, milliseconds(250));
 }
 
-TEST_F(SpoolerOptionsTest, CommandLineAndIniAddUpInOrder) {
+TEST_F(spooler_options_test, CommandLineAndIniAddUpInOrder) {
   std::string ini = write("s.ini", "[uwsgi]\nspooler = /ini\nspooler-freq = 4\n");
   const spooler::spooler_config s =
       parse({"-Q", "/cli", "--ini", ini, "--spooler-frequency", "5"}).spooler;
@@ -108,7 +108,7 @@ TEST_F(SpoolerOptionsTest, CommandLineAndIniAddUpInOrder) {
   EXPECT_EQ(s.frequency, seconds(5));
 }
 
-TEST_F(SpoolerOptionsTest, BadValuesAreNamed) {
+TEST_F(spooler_options_test, BadValuesAreNamed) {
   EXPECT_EQ(error_of({"--spooler-processes", "0"}),
             "invalid value '0' for option '--spooler-processes': must be between 1 and 1024");
   EXPECT_EQ(error_of({"--spooler-frequency", "abc"}),
@@ -120,13 +120,13 @@ TEST_F(SpoolerOptionsTest, BadValuesAreNamed) {
             "spooler-retry-max-delay (10 ms) is less than spooler-retry-delay (1000 ms)");
 }
 
-TEST_F(SpoolerOptionsTest, BadIniValueNamesTheLine) {
+TEST_F(spooler_options_test, BadIniValueNamesTheLine) {
   std::string ini = write("s.ini", "[uwsgi]\nspooler = /x\nspooler-harakiri = soon\n");
   EXPECT_EQ(error_of({"--ini", ini}), "invalid value 'soon' for option 'spooler-harakiri' in " +
                                           ini + " line 3: not an unsigned integer");
 }
 
-TEST_F(SpoolerOptionsTest, HelpListsTheSpoolerOptions) {
+TEST_F(spooler_options_test, HelpListsTheSpoolerOptions) {
   const std::string help = help_text();
   for (const char* name :
        {"--spooler", "-Q", "--spooler-external", "--spooler-processes", "--spooler-frequency",

@@ -30,7 +30,7 @@ bool own_answers(const std::string& address, const std::string& tag, int n) {
 
 // An echo that answers after 3 ms, so that calls of both processes are in flight together.
 testing::action slow_echo(const wire::header& h, wire::bytes_view p, int n) {
-  std::this_thread::sleep_for(3ms);
+  std::this_thread::sleep_for(3ms);  // the slow server: the behaviour under test
   return echo(h, p, n);
 }
 

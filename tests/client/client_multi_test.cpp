@@ -29,10 +29,10 @@ class client_multi_test : public ::testing::Test {
   test_server good_tcp_{echo};
   test_server good_unix_{echo, dir_.path + "/good.sock"};
   test_server stalled_{stall};
-  std::string dead_ = testing::refused_address();
+  std::string dead_ = testing::dead_address();
 };
 
-TEST_F(client_multi_test, dead_and_stalled_slots_cost_only_the_timeout) {
+TEST_F(client_multi_test, DeadAndStalledSlotsCostOnlyTheTimeout) {
   std::vector<target> targets{{good_tcp_.address(), wire::value("a")},
                               {dead_, wire::value("b")},
                               {stalled_.address(), wire::value("c")},
@@ -54,7 +54,7 @@ TEST_F(client_multi_test, dead_and_stalled_slots_cost_only_the_timeout) {
   EXPECT_LT(took, 450);
 }
 
-TEST_F(client_multi_test, all_good_answers_in_order_without_waiting) {
+TEST_F(client_multi_test, AllGoodAnswersInOrderWithoutWaiting) {
   std::vector<target> targets;
   for (int i = 0; i < 6; ++i) {
     targets.push_back({i % 2 ? good_unix_.address() : good_tcp_.address(), wire::value(i)});
@@ -69,7 +69,7 @@ TEST_F(client_multi_test, all_good_answers_in_order_without_waiting) {
   }
 }
 
-TEST_F(client_multi_test, connections_are_reused_across_calls) {
+TEST_F(client_multi_test, ConnectionsAreReusedAcrossCalls) {
   std::vector<target> targets{{good_tcp_.address(), wire::value(1)},
                               {good_unix_.address(), wire::value(2)}};
   for (int round = 0; round < 5; ++round) {
@@ -81,11 +81,11 @@ TEST_F(client_multi_test, connections_are_reused_across_calls) {
   EXPECT_EQ(good_unix_.accepted(), 1);
 }
 
-TEST_F(client_multi_test, empty_targets_give_empty_results) {
+TEST_F(client_multi_test, EmptyTargetsGiveEmptyResults) {
   EXPECT_TRUE(client::send_multi_message({}, marshal, 0, 100ms).empty());
 }
 
-TEST_F(client_multi_test, bad_slots_fail_alone) {
+TEST_F(client_multi_test, BadSlotsFailAlone) {
   std::vector<target> targets{{"127.0.0.1:99999", wire::value(1)},
                               {good_tcp_.address(), wire::value(std::string(70000, 'x'))},
                               {good_tcp_.address(), wire::value(3)}};
@@ -97,7 +97,7 @@ TEST_F(client_multi_test, bad_slots_fail_alone) {
   EXPECT_EQ(*results[2], wire::value(3));
 }
 
-TEST_F(client_multi_test, threads_keep_their_own_pools) {
+TEST_F(client_multi_test, ThreadsKeepTheirOwnPools) {
   std::vector<target> targets{{good_tcp_.address(), wire::value(1)},
                               {good_unix_.address(), wire::value(2)}};
   std::vector<std::thread> threads;

@@ -35,14 +35,14 @@ class client_test : public ::testing::Test {
   testing::temp_dir dir_;
 };
 
-TEST_F(client_test, echo_round_trip_tcp) {
+TEST_F(client_test, EchoRoundTripTcp) {
   test_server server(echo);
   auto r = client::send_message(server.address(), marshal, 7, sample(), 2000ms);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(*r, sample());
 }
 
-TEST_F(client_test, echo_round_trip_unix) {
+TEST_F(client_test, EchoRoundTripUnix) {
   test_server server(echo, dir_.path + "/node.sock");
   auto r = client::send_message(server.address(), marshal, 0, sample(), 2000ms);
   ASSERT_TRUE(r) << r.error().message;
@@ -52,7 +52,7 @@ TEST_F(client_test, echo_round_trip_unix) {
   ASSERT_TRUE(prefixed) << prefixed.error().message;
 }
 
-TEST_F(client_test, reply_larger_than_first_read_and_default_buffer_size) {
+TEST_F(client_test, ReplyLargerThanFirstReadAndDefaultBufferSize) {
   test_server server(echo);
   wire::value big(std::string(60000, 'x'));
   auto r = client::send_message(server.address(), marshal, 0, big, 2000ms);
@@ -60,7 +60,7 @@ TEST_F(client_test, reply_larger_than_first_read_and_default_buffer_size) {
   EXPECT_EQ(*r, big);
 }
 
-TEST_F(client_test, keep_alive_reuses_one_connection) {
+TEST_F(client_test, KeepAliveReusesOneConnection) {
   test_server server(echo);
   for (int i = 0; i < 10; ++i) {
     auto r = client::send_message(server.address(), marshal, 0, wire::value(i), 2000ms);
@@ -70,7 +70,7 @@ TEST_F(client_test, keep_alive_reuses_one_connection) {
   EXPECT_EQ(server.accepted(), 1);
 }
 
-TEST_F(client_test, one_shot_server_closing_after_each_reply_works) {
+TEST_F(client_test, OneShotServerClosingAfterEachReplyWorks) {
   test_server server(echo, {}, /*one_shot=*/true);
   for (int i = 0; i < 10; ++i) {
     auto r = client::send_message(server.address(), marshal, 0, wire::value(i), 2000ms);
@@ -79,7 +79,7 @@ TEST_F(client_test, one_shot_server_closing_after_each_reply_works) {
   EXPECT_EQ(server.accepted(), 10);
 }
 
-TEST_F(client_test, pooled_connection_closed_while_idle_is_replaced) {
+TEST_F(client_test, PooledConnectionClosedWhileIdleIsReplaced) {
   test_server server(echo);
   ASSERT_TRUE(client::send_message(server.address(), marshal, 0, wire::value(1), 2000ms));
   server.drop_connections();
@@ -88,7 +88,7 @@ TEST_F(client_test, pooled_connection_closed_while_idle_is_replaced) {
   EXPECT_EQ(server.accepted(), 2);
 }
 
-TEST_F(client_test, reused_connection_closed_before_reply_is_retried_once) {
+TEST_F(client_test, ReusedConnectionClosedBeforeReplyIsRetriedOnce) {
   // The second request on any connection is dropped unanswered: the reused connection fails,
   // the client retries on a fresh one, where it is the first request.
   test_server server([](const wire::header& h, wire::bytes_view p, int nth) {
@@ -101,7 +101,7 @@ TEST_F(client_test, reused_connection_closed_before_reply_is_retried_once) {
   EXPECT_EQ(server.accepted(), 2);
 }
 
-TEST_F(client_test, fresh_connection_closed_before_reply_is_io_error) {
+TEST_F(client_test, FreshConnectionClosedBeforeReplyIsIoError) {
   test_server server([](const wire::header&, wire::bytes_view, int) { return action::close(); });
   auto r = client::send_message(server.address(), marshal, 0, wire::value(1), 2000ms);
   ASSERT_FALSE(r);
@@ -110,7 +110,7 @@ TEST_F(client_test, fresh_connection_closed_before_reply_is_io_error) {
   EXPECT_EQ(server.accepted(), 1);
 }
 
-TEST_F(client_test, failure_reply_is_remote_error) {
+TEST_F(client_test, FailureReplyIsRemoteError) {
   test_server server([](const wire::header&, wire::bytes_view, int) {
     wire::bytes out;
     wire::append_error_reply(out, "ValueError", "bad input");
@@ -124,7 +124,7 @@ TEST_F(client_test, failure_reply_is_remote_error) {
   EXPECT_THROW((void)r.value(), client::call_exception);
 }
 
-TEST_F(client_test, response_with_nonzero_modifier2_is_true) {
+TEST_F(client_test, ResponseWithNonzeroModifier2IsTrue) {
   test_server server([](const wire::header&, wire::bytes_view, int) {
     return action::reply(packet_bytes(response, 1, {}));
   });
@@ -133,7 +133,7 @@ TEST_F(client_test, response_with_nonzero_modifier2_is_true) {
   EXPECT_EQ(*r, wire::value(true));
 }
 
-TEST_F(client_test, malformed_body_is_protocol_error) {
+TEST_F(client_test, MalformedBodyIsProtocolError) {
   test_server server([](const wire::header& h, wire::bytes_view, int) {
     const wire::bytes junk{0xc1, 0xc1};  // 0xc1 is never valid msgpack
     return action::reply(packet_bytes(h.modifier1, h.modifier2, junk));
@@ -144,7 +144,7 @@ TEST_F(client_test, malformed_body_is_protocol_error) {
   EXPECT_NE(r.error().message.find(server.address()), std::string::npos);
 }
 
-TEST_F(client_test, foreign_modifier1_is_protocol_error) {
+TEST_F(client_test, ForeignModifier1IsProtocolError) {
   test_server server([](const wire::header&, wire::bytes_view p, int) {
     return action::reply(packet_bytes(34, 0, p));
   });
@@ -153,8 +153,8 @@ TEST_F(client_test, foreign_modifier1_is_protocol_error) {
   EXPECT_EQ(r.error().code, client::call_errc::protocol);
 }
 
-TEST_F(client_test, closed_port_is_refused_at_once) {
-  std::string addr = testing::refused_address();
+TEST_F(client_test, ClosedPortIsRefusedAtOnce) {
+  std::string addr = testing::dead_address();
   auto t0 = clock_type::now();
   auto r = client::send_message(addr, marshal, 0, wire::value(1), 2000ms);
   ASSERT_FALSE(r);
@@ -163,20 +163,20 @@ TEST_F(client_test, closed_port_is_refused_at_once) {
   EXPECT_LT(ms_since(t0), 500);
 }
 
-TEST_F(client_test, missing_unix_socket_is_refused) {
+TEST_F(client_test, MissingUnixSocketIsRefused) {
   auto r = client::send_message(dir_.path + "/absent.sock", marshal, 0, wire::value(1), 2000ms);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, client::call_errc::refused);
 }
 
-TEST_F(client_test, bad_address_is_bad_request) {
+TEST_F(client_test, BadAddressIsBadRequest) {
   auto r = client::send_message("127.0.0.1:99999", marshal, 0, wire::value(1), 2000ms);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, client::call_errc::bad_request);
   EXPECT_NE(r.error().message.find("out of range"), std::string::npos);
 }
 
-TEST_F(client_test, stalled_server_times_out_after_the_timeout) {
+TEST_F(client_test, StalledServerTimesOutAfterTheTimeout) {
   test_server server([](const wire::header&, wire::bytes_view, int) { return action::stall(); });
   auto t0 = clock_type::now();
   auto r = client::send_message(server.address(), marshal, 0, wire::value(1), 300ms);
@@ -188,7 +188,7 @@ TEST_F(client_test, stalled_server_times_out_after_the_timeout) {
   EXPECT_LT(took, 450);
 }
 
-TEST_F(client_test, payload_too_big_is_bad_request_and_sends_nothing) {
+TEST_F(client_test, PayloadTooBigIsBadRequestAndSendsNothing) {
   test_server server(echo);
   auto r = client::send_message(server.address(), marshal, 0, wire::value(std::string(70000, 'x')),
                                 2000ms);
@@ -201,7 +201,7 @@ TEST_F(client_test, payload_too_big_is_bad_request_and_sends_nothing) {
   EXPECT_EQ(server.accepted(), 0);
 }
 
-TEST_F(client_test, send_packet_returns_the_raw_reply) {
+TEST_F(client_test, SendPacketReturnsTheRawReply) {
   test_server server(echo);
   const wire::bytes payload{1, 2, 3, 4, 5};
   auto r = client::send_packet(server.address(), 17, 9, payload, 2000ms);
@@ -210,7 +210,7 @@ TEST_F(client_test, send_packet_returns_the_raw_reply) {
   EXPECT_EQ(r->payload, payload);
 }
 
-TEST_F(client_test, ping_returns_the_warning_text) {
+TEST_F(client_test, PingReturnsTheWarningText) {
   std::string warning = "high load";
   test_server server([&](const wire::header& h, wire::bytes_view, int) {
     EXPECT_EQ(h.modifier1, wire::to_byte(wire::modifier1::ping));
@@ -228,14 +228,14 @@ TEST_F(client_test, ping_returns_the_warning_text) {
   EXPECT_EQ(*quiet, "");
 }
 
-TEST_F(client_test, ping_with_wrong_reply_is_protocol_error) {
+TEST_F(client_test, PingWithWrongReplyIsProtocolError) {
   test_server server(echo);  // echoes [100, 0, 0]: modifier2 is not "reply"
   auto r = ping(server.address(), 2000ms);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, client::call_errc::protocol);
 }
 
-TEST_F(client_test, error_category_names_itself) {
+TEST_F(client_test, ErrorCategoryNamesItself) {
   std::error_code ec = client::call_errc::timeout;
   EXPECT_STREQ(ec.category().name(), "brood.call");
   EXPECT_FALSE(ec.message().empty());

@@ -1,7 +1,8 @@
 #pragma once
 // A small uwsgi-packet server for client tests: one thread, raw blocking-free sockets and poll(),
 // on 127.0.0.1:0 or a unix socket. A handler decides each reply; the server counts accepted
-// connections and can drop its open connections on demand.
+// connections and can drop its open connections on demand. (The clients of the other tests are
+// tests/support's raw_socket; a refused address is its dead_address().)
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -30,6 +31,8 @@
 #include "brood/wire/bytes.hpp"
 #include "brood/wire/header.hpp"
 #include "brood/wire/modifier.hpp"
+#include "eventually.hpp"
+#include "raw_socket.hpp"
 
 namespace brood::testing {
 
@@ -68,18 +71,6 @@ struct temp_dir {
   }
   std::string path;
 };
-
-// "127.0.0.1:PORT" of a port that was just bound and closed: connecting is refused.
-inline std::string refused_address() {
-  os::unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len);
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
-}
 
 class test_server {
  public:

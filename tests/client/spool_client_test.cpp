@@ -72,7 +72,7 @@ class spool_client_test : public ::testing::Test {
   const std::string binary_body_{"raw\0b", 5};
 };
 
-TEST_F(spool_client_test, sends_the_vars_block_with_modifier1_17_and_the_body_as_a_var) {
+TEST_F(spool_client_test, SendsTheVarsBlockWithModifier1Equal17AndTheBodyAsAVar) {
   fake_spooler s(false);
   auto r =
       spool(s.address(), {{"task", "resize"}, {"size", "42"}, {"empty", ""}}, binary_body_, 2s);
@@ -87,13 +87,13 @@ TEST_F(spool_client_test, sends_the_vars_block_with_modifier1_17_and_the_body_as
       (std::vector<kv>{{"task", "resize"}, {"size", "42"}, {"empty", ""}, {"body", binary_body_}}));
 }
 
-TEST_F(spool_client_test, no_body_sends_no_body_var) {
+TEST_F(spool_client_test, NoBodySendsNoBodyVar) {
   fake_spooler s(false);
   ASSERT_TRUE(spool(s.address(), {{"a", "1"}}, {}, 2s));
   EXPECT_EQ(decoded(s.payloads().at(0)).size(), 1u);
 }
 
-TEST_F(spool_client_test, failure_reply_is_a_remote_spooler_refused_error) {
+TEST_F(spool_client_test, FailureReplyIsARemoteSpoolerRefusedError) {
   fake_spooler s(false, fail_m2);
   auto r = spool(s.address(), {{"a", "1"}}, {}, 2s);
   ASSERT_FALSE(r);
@@ -102,7 +102,7 @@ TEST_F(spool_client_test, failure_reply_is_a_remote_spooler_refused_error) {
   EXPECT_NE(r.error().message.find(s.address()), std::string::npos) << r.error().message;
 }
 
-TEST_F(spool_client_test, foreign_reply_is_a_protocol_error) {
+TEST_F(spool_client_test, ForeignReplyIsAProtocolError) {
   test_server server([](const wire::header&, wire::bytes_view, int) {
     return action::reply(packet_bytes(100, 1, {}));
   });
@@ -111,7 +111,7 @@ TEST_F(spool_client_test, foreign_reply_is_a_protocol_error) {
   EXPECT_EQ(r.error().code, client::call_errc::protocol);
 }
 
-TEST_F(spool_client_test, server_closing_after_every_answer_like_uwsgi_is_not_a_failure) {
+TEST_F(spool_client_test, ServerClosingAfterEveryAnswerLikeUwsgiIsNotAFailure) {
   fake_spooler s(/*one_shot=*/true);
   for (int i = 0; i < 20; ++i) {
     auto r = spool(s.address(), {{"n", std::to_string(i)}}, {}, 2s);
@@ -121,7 +121,7 @@ TEST_F(spool_client_test, server_closing_after_every_answer_like_uwsgi_is_not_a_
   EXPECT_EQ(s.accepted(), 20);
 }
 
-TEST_F(spool_client_test, pooled_connection_closed_unseen_before_the_next_task_is_retried) {
+TEST_F(spool_client_test, PooledConnectionClosedUnseenBeforeTheNextTaskIsRetried) {
   // The server closes a connection only when a second request arrives on it: the client cannot
   // see the close before writing, gets EOF instead of an answer, and retries on a fresh one.
   test_server server([](const wire::header&, wire::bytes_view, int nth) {
@@ -135,7 +135,7 @@ TEST_F(spool_client_test, pooled_connection_closed_unseen_before_the_next_task_i
   EXPECT_EQ(server.accepted(), 5);
 }
 
-TEST_F(spool_client_test, too_big_a_task_is_a_bad_request_and_sends_nothing) {
+TEST_F(spool_client_test, TooBigATaskIsABadRequestAndSendsNothing) {
   fake_spooler s(false);
   auto big = spool(s.address(), {{"k", std::string(65531, 'x')}}, {}, 2s);
   ASSERT_FALSE(big);
@@ -154,8 +154,8 @@ TEST_F(spool_client_test, too_big_a_task_is_a_bad_request_and_sends_nothing) {
   EXPECT_EQ(s.payloads().at(0).size(), 65535u);
 }
 
-TEST_F(spool_client_test, refused_and_timeout_are_reported) {
-  auto refused = spool(testing::refused_address(), {{"a", "1"}}, {}, 2s);
+TEST_F(spool_client_test, RefusedAndTimeoutAreReported) {
+  auto refused = spool(testing::dead_address(), {{"a", "1"}}, {}, 2s);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, client::call_errc::refused);
   test_server stalled([](const wire::header&, wire::bytes_view, int) { return action::stall(); });

@@ -1,8 +1,8 @@
 #pragma once
 // Fixture of the emperor integration tests: a temp dir of vassal files, a real
 // `brood --emperor DIR` (stderr captured, its vassals' too), its emperor-stats JSON read over
-// TCP, and helpers to write vassal files and wait for conditions with a timeout. The test process
-// is a child subreaper, so vassals orphaned by a killed emperor are reaped here.
+// TCP, and helpers to write vassal files (tests wait for conditions with eventually()). The test
+// process is a child subreaper, so vassals orphaned by a killed emperor are reaped here.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -23,6 +23,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "eventually.hpp"
 #include "node_process.hpp"
 #include "raw_socket.hpp"
 
@@ -43,13 +44,8 @@ class emperor_fixture : public ::testing::Test {
   }
 
   void TearDown() override {
-    emperor_.reset();  // SIGKILL to its process group, reaped
-    const auto end = steady_clock::now() + 5s;
-    while (steady_clock::now() < end) {  // vassals orphaned by the SIGKILL (they get PDEATHSIG)
-      pid_t p = ::waitpid(-1, nullptr, WNOHANG);
-      if (p < 0) break;
-      if (p == 0) std::this_thread::sleep_for(10ms);
-    }
+    emperor_.reset();     // SIGKILL to its process group, reaped
+    reap_all_children();  // vassals orphaned by the SIGKILL (they get PDEATHSIG)
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
@@ -116,15 +112,6 @@ class emperor_fixture : public ::testing::Test {
     for (const auto& v : doc["vassals"])
       if (v.value("id", "") == id) return v;
     return nullptr;
-  }
-
-  static bool eventually(const std::function<bool()>& cond, milliseconds timeout = 10s) {
-    const auto end = steady_clock::now() + timeout;
-    while (steady_clock::now() < end) {
-      if (cond()) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return cond();
   }
 
   bool logged(const std::string& re, milliseconds timeout = 10s) {

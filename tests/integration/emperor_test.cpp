@@ -3,6 +3,7 @@
 // delays while another vassal is untouched, exit 26, heartbeat timeout, the emperor's death,
 // signals, and the stats JSON read field by field.
 #include <atomic>
+#include <ctime>
 #include <fstream>
 #include <set>
 
@@ -30,7 +31,7 @@ std::string write_script(const fs::path& path, const std::string& body) {
 
 using emperor_test = emperor_fixture;
 
-TEST_F(emperor_test, spawns_reloads_without_a_failed_request_and_stops_a_vassal) {
+TEST_F(emperor_test, SpawnsReloadsWithoutAFailedRequestAndStopsAVassal) {
   const std::string address = write_vassal("a");
   start_emperor();
   ASSERT_TRUE(eventually([&] { return ping_ok(address); })) << output();
@@ -50,7 +51,8 @@ TEST_F(emperor_test, spawns_reloads_without_a_failed_request_and_stops_a_vassal)
   touch("a.ini");
   EXPECT_TRUE(logged(R"(workers reloaded \(reload 1\))")) << output();
   const auto reloaded = steady_clock::now() - touched;
-  std::this_thread::sleep_for(200ms);
+  const int answered = ok.load();  // and pings go on being answered after it
+  EXPECT_TRUE(eventually([&] { return ok.load() >= answered + 10 || failed.load() > 0; }));
   done = true;
   pinger.join();
   EXPECT_EQ(failed.load(), 0) << "of " << ok.load() + failed.load() << "\n" << output();
@@ -65,7 +67,7 @@ TEST_F(emperor_test, spawns_reloads_without_a_failed_request_and_stops_a_vassal)
   EXPECT_FALSE(ping_ok(address));
 }
 
-TEST_F(emperor_test, throttles_a_crash_loop_with_growing_delays_and_leaves_others_alone) {
+TEST_F(emperor_test, ThrottlesACrashLoopWithGrowingDelaysAndLeavesOthersAlone) {
   const std::string good = write_vassal("good");
   std::ofstream(vassals() / "bad.ini") << "[uwsgi]\nno-such-option = 1\n";
   start_emperor();
@@ -86,7 +88,7 @@ TEST_F(emperor_test, throttles_a_crash_loop_with_growing_delays_and_leaves_other
   EXPECT_TRUE(logged("blacklist cleared")) << output();
 }
 
-TEST_F(emperor_test, a_vassal_exiting_with_26_is_not_respawned_until_its_file_changes) {
+TEST_F(emperor_test, AVassalExitingWith26IsNotRespawnedUntilItsFileChanges) {
   const std::string marker = (dir_ / "runs").string();
   const std::string wrapper =
       write_script(dir_ / "exile.sh", "echo run >> " + marker + "\nexit 26");
@@ -97,13 +99,14 @@ TEST_F(emperor_test, a_vassal_exiting_with_26_is_not_respawned_until_its_file_ch
     return static_cast<int>(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
   };
   ASSERT_TRUE(eventually([&] { return runs() == 1; })) << output();
-  std::this_thread::sleep_for(1500ms);  // more than a rescan and a throttle period
+  // Nothing to wait for: no respawn must happen in more than a rescan and a throttle period.
+  std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(runs(), 1) << output();
   touch("x.ini");
   EXPECT_TRUE(eventually([&] { return runs() == 2; })) << output();
 }
 
-TEST_F(emperor_test, kills_a_vassal_whose_heartbeat_stops) {
+TEST_F(emperor_test, KillsAVassalWhoseHeartbeatStops) {
   // A vassal program that sends one heartbeat (26) and then hangs.
   const std::string wrapper =
       write_script(dir_ / "silent.sh", "printf '\\032' >&$UWSGI_EMPEROR_FD\nexec sleep 60");
@@ -121,7 +124,7 @@ TEST_F(emperor_test, kills_a_vassal_whose_heartbeat_stops) {
   })) << output();
 }
 
-TEST_F(emperor_test, vassals_stop_when_the_emperor_dies) {
+TEST_F(emperor_test, VassalsStopWhenTheEmperorDies) {
   const std::string address = write_vassal("a");
   start_emperor();
   ASSERT_TRUE(eventually([&] { return ping_ok(address); })) << output();
@@ -132,7 +135,7 @@ TEST_F(emperor_test, vassals_stop_when_the_emperor_dies) {
   EXPECT_FALSE(ping_ok(address));
 }
 
-TEST_F(emperor_test, hup_reloads_every_vassal_and_term_stops_them_all) {
+TEST_F(emperor_test, HupReloadsEveryVassalAndTermStopsThemAll) {
   const std::string a = write_vassal("a");
   const std::string b = write_vassal("b");
   start_emperor();
@@ -152,7 +155,7 @@ TEST_F(emperor_test, hup_reloads_every_vassal_and_term_stops_them_all) {
   EXPECT_TRUE(gone(pa) && gone(pb));
 }
 
-TEST_F(emperor_test, uwsgi_vassal_variables_and_vassal_set_reach_the_vassals) {
+TEST_F(emperor_test, UwsgiVassalVariablesAndVassalSetReachTheVassals) {
   // UWSGI_VASSAL_PROCESSES=3 in the emperor becomes UWSGI_PROCESSES=3 (an option) in the vassal;
   // vassal-set adds `--set heartbeat=1` to its command line.
   const std::string address = fresh_address();
@@ -169,7 +172,7 @@ TEST_F(emperor_test, uwsgi_vassal_variables_and_vassal_set_reach_the_vassals) {
   })) << output();
 }
 
-TEST_F(emperor_test, starts_an_on_demand_vassal_on_its_first_connection) {
+TEST_F(emperor_test, StartsAnOnDemandVassalOnItsFirstConnection) {
   const std::string address = fresh_address();
   // The vassal file names no socket: it serves the one the emperor binds and hands it on fd 0.
   std::ofstream(vassals() / "od.ini") << "[uwsgi]\nprocesses = 1\n";
@@ -185,7 +188,7 @@ TEST_F(emperor_test, starts_an_on_demand_vassal_on_its_first_connection) {
   EXPECT_TRUE(ping_ok(address));
 }
 
-TEST_F(emperor_test, stats_json_has_uwsgi_fields) {
+TEST_F(emperor_test, StatsJsonHasUwsgiFields) {
   write_vassal("a");
   start_emperor();
   ASSERT_TRUE(eventually([&] { return vassal("a.ini").is_object(); })) << output();
@@ -238,7 +241,7 @@ namespace {
 // Interop: real uWSGI 2.0.21 runs as a vassal of brood's emperor (emperor-wrapper
 // /usr/bin/uwsgi): it reports ready and loyal over the channel, reloads on a touch without a
 // failed request, and stops when its file is removed.
-TEST_F(emperor_test, runs_a_real_uwsgi_vassal) {
+TEST_F(emperor_test, RunsARealUwsgiVassal) {
   constexpr const char* uwsgi_binary = "/usr/bin/uwsgi";
   if (::access(uwsgi_binary, X_OK) != 0) GTEST_SKIP() << "uwsgi is not installed";
   const std::string address = fresh_address();
@@ -261,13 +264,15 @@ TEST_F(emperor_test, runs_a_real_uwsgi_vassal) {
   });
   // uWSGI re-execs its master on a reload and then sends accepting (5) again, not ready (1).
   const long accepting_before = vassal("u.ini")["last_accepting"].get<long>();
-  std::this_thread::sleep_for(1100ms);  // the stats times have a one-second resolution
+  // The stats times have a one-second resolution: touch once the clock is past that second.
+  ASSERT_TRUE(eventually([&] { return std::time(nullptr) > accepting_before; }, 2s));
   touch("u.ini");
   EXPECT_TRUE(eventually([&] {
     auto v = vassal("u.ini");
     return v.is_object() && v["last_accepting"].get<long>() > accepting_before;
   })) << output();
-  std::this_thread::sleep_for(200ms);
+  const int answered = ok.load();  // and pings go on being answered after it
+  EXPECT_TRUE(eventually([&] { return ok.load() >= answered + 5 || failed.load() > 0; }));
   done = true;
   pinger.join();
   EXPECT_EQ(failed.load(), 0) << "of " << ok.load() + failed.load() << "\n" << output();

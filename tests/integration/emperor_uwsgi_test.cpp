@@ -23,6 +23,7 @@
 
 #include "brood/wire/header.hpp"
 #include "brood/wire/modifier.hpp"
+#include "eventually.hpp"
 #include "node_process.hpp"
 #include "raw_socket.hpp"
 
@@ -46,13 +47,8 @@ class emperor_uwsgi_test : public ::testing::Test {
     ini_ = dir_ / "brood.ini";
   }
   void TearDown() override {
-    emperor_.reset();  // SIGKILL to uWSGI's process group (its vassals are in it), reaped
-    const auto end = steady_clock::now() + 5s;
-    while (steady_clock::now() < end) {  // orphaned brood masters and workers
-      pid_t p = ::waitpid(-1, nullptr, WNOHANG);
-      if (p < 0) break;
-      if (p == 0) std::this_thread::sleep_for(10ms);
-    }
+    emperor_.reset();     // SIGKILL to uWSGI's process group (its vassals are in it), reaped
+    reap_all_children();  // orphaned brood masters and workers
     std::error_code ec;
     if (!dir_.empty()) fs::remove_all(dir_, ec);
   }
@@ -76,7 +72,7 @@ class emperor_uwsgi_test : public ::testing::Test {
   std::unique_ptr<node_process> emperor_;
 };
 
-TEST_F(emperor_uwsgi_test, runs_reloads_and_stops_a_brood_vassal) {
+TEST_F(emperor_uwsgi_test, RunsReloadsAndStopsABroodVassal) {
   write_ini();
   start_emperor();
   ASSERT_TRUE(logged(R"(\[emperor\] vassal brood\.ini has been spawned)"))
@@ -99,10 +95,11 @@ TEST_F(emperor_uwsgi_test, runs_reloads_and_stops_a_brood_vassal) {
       << emperor_->all_output();
   EXPECT_TRUE(logged(R"(workers reloaded \(reload 1\))")) << emperor_->all_output();
   const auto spawned = R"(\[emperor\] vassal brood\.ini has been spawned)";
-  const auto end = steady_clock::now() + 5s;  // ready (byte 1) again after the reload
-  while (count(spawned) < 2 && steady_clock::now() < end) std::this_thread::sleep_for(20ms);
+  // ready (byte 1) again after the reload
+  eventually([&] { return count(spawned) >= 2; }, 5s);
   EXPECT_EQ(count(spawned), 2u) << emperor_->all_output();
-  std::this_thread::sleep_for(200ms);
+  const int answered = ok.load();  // and pings go on being answered after it
+  EXPECT_TRUE(eventually([&] { return ok.load() >= answered + 10 || failed.load() > 0; }));
   done = true;
   pinger.join();
   EXPECT_EQ(failed.load(), 0) << "of " << ok.load() + failed.load() << "\n"

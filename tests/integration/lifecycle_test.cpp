@@ -6,8 +6,10 @@
 #include <chrono>
 #include <thread>
 
+#include <nlohmann/json.hpp>
 #include "brood/client/client.hpp"
 #include "brood/wire/msgpack_codec.hpp"
+
 #include "node_fixture.hpp"
 
 namespace brood::testing {
@@ -16,16 +18,38 @@ namespace {
 using namespace std::chrono;
 using wire::value;
 
-class lifecycle_test : public node_fixture {};
+class lifecycle_test : public node_fixture {
+ protected:
+  // Starts a node with `extra` options and a stats server; returns the node's address.
+  std::string start_node_with_stats(std::vector<std::string> extra) {
+    extra.insert(extra.end(), {"--stats", "127.0.0.1:0"});
+    std::string address = start_node(extra);
+    auto line = node().wait_for_line(std::regex("Stats server enabled on (\\S+) fd"));
+    EXPECT_TRUE(line) << node().all_output();
+    if (line) stats_ = (*line)[1].str();
+    return address;
+  }
+  // True once the stats server shows a busy worker (a request is in the handler).
+  bool wait_busy_worker() {
+    return eventually([&] {
+      raw_socket s(stats_);
+      const auto doc = nlohmann::json::parse(s.read_to_eof().value_or(""), nullptr, false);
+      if (!doc.is_object() || !doc["workers"].is_array()) return false;
+      for (const auto& w : doc["workers"])
+        if (w.value("status", "") == "busy") return true;
+      return false;
+    });
+  }
+
+  std::string stats_;
+};
 
 TEST_F(lifecycle_test, KilledWorkerIsRespawned) {
   auto address = start_node({"--master", "--processes", "2"});
   auto pids = node().worker_pids();
   ASSERT_EQ(pids.size(), 2u) << node().all_output();
   ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
-  auto deadline = steady_clock::now() + 10s;
-  while (node().worker_pids().size() < 3 && steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
+  eventually([&] { return node().worker_pids().size() >= 3; });
   auto now = node().worker_pids();
   ASSERT_EQ(now.size(), 3u) << node().all_output();
   EXPECT_NE(now[2], pids[0]);
@@ -33,7 +57,7 @@ TEST_F(lifecycle_test, KilledWorkerIsRespawned) {
 }
 
 TEST_F(lifecycle_test, GracefulStopFinishesTheRequestInFlight) {
-  auto address = start_node({"--master", "--processes", "1"});
+  auto address = start_node_with_stats({"--master", "--processes", "1"});
   std::atomic<bool> answered{false};
   std::thread caller([&] {
     raw_socket s(address);
@@ -41,7 +65,7 @@ TEST_F(lifecycle_test, GracefulStopFinishesTheRequestInFlight) {
     auto r = s.read_packet(5s);
     answered = r && r->head.modifier1 == 33;
   });
-  std::this_thread::sleep_for(200ms);  // the request is in the handler now
+  ASSERT_TRUE(wait_busy_worker()) << node().all_output();  // the request is in the handler now
   node().signal(SIGTERM);
   caller.join();
   EXPECT_TRUE(answered) << node().all_output();
@@ -52,13 +76,13 @@ TEST_F(lifecycle_test, GracefulStopFinishesTheRequestInFlight) {
 }
 
 TEST_F(lifecycle_test, StopIsBoundedByMercy) {
-  auto address = start_node({"--master", "--reload-mercy", "1"});
+  auto address = start_node_with_stats({"--master", "--reload-mercy", "1"});
   std::thread caller([&] {
     raw_socket s(address);
     s.send(message_packet(98, value(wire::map{{value("ms"), value(30000)}})));
     s.read_packet(5s);
   });
-  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(wait_busy_worker()) << node().all_output();  // the request is in the handler now
   auto start = steady_clock::now();
   node().signal(SIGTERM);
   auto status = node().wait_exit(10s);
@@ -76,11 +100,20 @@ TEST_F(lifecycle_test, ReloadUnderLoadRefusesNoConnection) {
     int i = 0;
     while (!stop) (fresh_echo(address, value(i++), 3s) ? ok : failed)++;
   });
-  std::this_thread::sleep_for(300ms);
+  // Load before, between and after two reloads: 20 more answered calls each time.
+  auto twenty_more_calls = [&] {
+    const int target = ok.load() + 20;
+    return eventually([&] { return ok.load() >= target || failed.load() > 0; });
+  };
+  EXPECT_TRUE(twenty_more_calls());
   node().signal(SIGHUP);
-  std::this_thread::sleep_for(600ms);
+  EXPECT_TRUE(node().wait_for_line(std::regex(R"(workers reloaded \(reload 1\))")))
+      << node().all_output();
+  EXPECT_TRUE(twenty_more_calls());
   node().signal(SIGHUP);
-  std::this_thread::sleep_for(600ms);
+  EXPECT_TRUE(node().wait_for_line(std::regex(R"(workers reloaded \(reload 2\))")))
+      << node().all_output();
+  EXPECT_TRUE(twenty_more_calls());
   stop = true;
   load.join();
   EXPECT_EQ(failed.load(), 0) << node().all_output();

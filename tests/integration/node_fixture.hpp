@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "eventually.hpp"
 #include "node_process.hpp"
 #include "raw_socket.hpp"
 
@@ -26,7 +27,7 @@ inline run_result run_brood(std::vector<std::string> args) {
   auto st = p.wait_exit(10s);
   run_result r;
   if (st && WIFEXITED(*st)) r.status = WEXITSTATUS(*st);
-  p.wait_for_line(std::regex("$^"), 200ms);  // let the reader drain the pipe
+  p.wait_eof(2s);  // every line read
   r.output = p.all_output();
   return r;
 }

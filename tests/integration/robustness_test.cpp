@@ -20,7 +20,7 @@ TEST_F(robustness_test, SlowlorisDoesNotDelayValidRequests) {
   // 4 trickling connections against 2 workers: the uWSGI 2.0 failure case.
   auto address = start_node({"--master", "--processes", "2", "--socket-timeout", "2"});
   std::atomic<bool> stop{false};
-  std::atomic<int> cut{0};
+  std::atomic<int> cut{0}, sent{0};
   std::vector<std::thread> lorises;
   for (int i = 0; i < 4; ++i) {
     lorises.emplace_back([&] {
@@ -31,18 +31,19 @@ TEST_F(robustness_test, SlowlorisDoesNotDelayValidRequests) {
           ++cut;
           return;
         }
-        std::this_thread::sleep_for(100ms);
+        ++sent;
+        std::this_thread::sleep_for(100ms);  // the trickle: one byte every 100 ms
       }
     });
   }
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] { return sent.load() >= 8; }));  // every loris trickling
   for (int i = 0; i < 20; ++i) {
     auto start = steady_clock::now();
     EXPECT_TRUE(fresh_echo(address, value(i), 2s)) << i;
     EXPECT_LT(steady_clock::now() - start, 300ms) << "request " << i << " was delayed";
   }
   // The server drops the trickling connections after socket-timeout (2 s): their sends fail.
-  std::this_thread::sleep_for(3500ms);
+  eventually([&] { return cut.load() == 4; }, 5s);
   stop = true;
   for (auto& t : lorises) t.join();
   EXPECT_EQ(cut.load(), 4) << node().all_output();

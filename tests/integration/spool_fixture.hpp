@@ -16,6 +16,7 @@
 
 #include "brood/wire/spool_file.hpp"
 #include "brood/wire/vars.hpp"
+#include "eventually.hpp"
 #include "node_process.hpp"
 #include "raw_socket.hpp"
 

@@ -63,12 +63,7 @@ class spool_uwsgi_test : public spool_fixture {
 
   // Waits until `path` exists (the task ran); false after `timeout`.
   static bool wait_for_file(const std::string& path, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!fs::exists(path)) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(20ms);
-    }
-    return true;
+    return eventually([&] { return fs::exists(path); }, timeout);
   }
 };
 

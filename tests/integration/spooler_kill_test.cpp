@@ -84,7 +84,7 @@ class spooler_kill_test : public node_fixture {
   std::string root_, dir_, log_;
 };
 
-TEST_F(spooler_kill_test, every_acknowledged_task_runs_despite_sigkills) {
+TEST_F(spooler_kill_test, EveryAcknowledgedTaskRunsDespiteSigkills) {
   const auto started = steady_clock::now();
   const std::string address =
       start_node({"--spooler", dir_, "--spooler-retry-delay", "20", "--spooler-quiet"});
@@ -119,13 +119,11 @@ TEST_F(spooler_kill_test, every_acknowledged_task_runs_despite_sigkills) {
   std::uniform_int_distribution<int> pause_ms(300, 1500);
   int killed = 0;
   for (; killed < min_kills || producing > 0; ++killed) {
-    std::this_thread::sleep_for(milliseconds(pause_ms(rng)));
+    std::this_thread::sleep_for(milliseconds(pause_ms(rng)));  // a random moment: the behaviour
     const std::size_t before = spawn_count();
     const pid_t victim = last_spooler_pid();
     ASSERT_EQ(::kill(victim, SIGKILL), 0) << victim;
-    const auto deadline = steady_clock::now() + 10s;
-    while (spawn_count() == before && steady_clock::now() < deadline)
-      std::this_thread::sleep_for(2ms);
+    eventually([&] { return spawn_count() != before; }, 10s, 2ms);
     ASSERT_GT(spawn_count(), before) << "no spooler respawned\n" << node().all_output();
   }
   local.join();
@@ -135,8 +133,8 @@ TEST_F(spooler_kill_test, every_acknowledged_task_runs_despite_sigkills) {
   EXPECT_EQ(acked_local.size() + acked_remote.size(), 2u * tasks_per_producer);
 
   // Every task file goes away once its task ran (a killed run is retried after 20 ms).
-  const auto end = started + 55s;
-  while (tasks_left() > 0 && steady_clock::now() < end) std::this_thread::sleep_for(20ms);
+  eventually([&] { return tasks_left() == 0; },
+             duration_cast<milliseconds>(started + 55s - steady_clock::now()), 20ms);
   ASSERT_EQ(tasks_left(), 0u) << "tasks left after " << killed << " kills\n"
                               << node().all_output().substr(0, 20000);
   std::set<int> ran;

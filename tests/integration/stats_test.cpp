@@ -34,36 +34,8 @@ using wire::value;
 // Connects to the stats address (unix path, or HOST:PORT) and reads until the server closes.
 // Empty on any failure or after `timeout`.
 std::string read_stats(const std::string& address, milliseconds timeout = 2s) {
-  auto addr = os::parse_address(address);
-  if (!addr) return {};
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (addr->type == os::address::kind::unix_path) {
-    auto* un = reinterpret_cast<sockaddr_un*>(&ss);
-    un->sun_family = AF_UNIX;
-    std::strncpy(un->sun_path, addr->path.c_str(), sizeof un->sun_path - 1);
-    len = sizeof(sockaddr_un);
-  } else {
-    auto* in = reinterpret_cast<sockaddr_in*>(&ss);
-    in->sin_family = AF_INET;
-    in->sin_port = htons(addr->port);
-    if (::inet_pton(AF_INET, addr->host.c_str(), &in->sin_addr) != 1) return {};
-    len = sizeof(sockaddr_in);
-  }
-  os::unique_fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return {};
-  std::string out;
-  const auto deadline = steady_clock::now() + timeout;
-  for (;;) {
-    const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
-    pollfd p{fd.get(), POLLIN, 0};
-    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return {};
-    char buf[4096];
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n == 0) return out;
-    if (n < 0) return {};
-    out.append(buf, static_cast<std::size_t>(n));
-  }
+  raw_socket s(address);
+  return s.connected() ? s.read_to_eof(timeout).value_or("") : "";
 }
 
 class stats_test : public node_fixture {
@@ -94,13 +66,12 @@ class stats_test : public node_fixture {
   // Reads stats documents until `done` holds for one (returned), or 5 s passed (the last read).
   json stats_until(const std::function<bool(const json&)>& done) {
     json doc;
-    const auto deadline = steady_clock::now() + 5s;
-    do {
-      const std::string text = read_stats(stats_);
-      doc = json::parse(text, nullptr, false);
-      if (!doc.is_discarded() && done(doc)) return doc;
-      std::this_thread::sleep_for(20ms);
-    } while (steady_clock::now() < deadline);
+    eventually(
+        [&] {
+          doc = json::parse(read_stats(stats_), nullptr, false);
+          return !doc.is_discarded() && done(doc);
+        },
+        5s, 20ms);
     return doc;
   }
 

@@ -1,6 +1,7 @@
 // The vassal side of the emperor channel: a socketpair stands in for the emperor, the node runs in
 // a forked child with UWSGI_EMPEROR_FD set to the other end. Checks the bytes the node sends
 // (ready, accepting, loyal, heartbeat) and what it does on the emperor's bytes 0, 1, 2 and on EOF.
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -28,6 +29,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::call;
+using test::eventually;
 using test::make_router;
 using test::node_process;
 
@@ -63,9 +65,9 @@ class emperor_link_test : public ::testing::Test {
       return run_node(cfg, make_router());
     });
     ::close(vassal);
-    ASSERT_TRUE(node_.wait_for("node ready")) << node_.all_lines();
-    port_ = node_.tcp_port();
-    ASSERT_NE(port_, 0) << node_.all_lines();
+    ASSERT_TRUE(node_.wait_for("node ready")) << node_.all_output();
+    address_ = node_.wait_bound_address();
+    ASSERT_NE(address_, "") << node_.all_output();
   }
 
   // Reads the emperor's end until `b` arrives (true) or `timeout` passes; every byte read is kept
@@ -92,31 +94,31 @@ class emperor_link_test : public ::testing::Test {
     ASSERT_EQ(::write(emperor_, &b, 1), 1);
   }
   std::int64_t pid_call(const char* what = "pid") {
-    auto v = call(port_, what);
+    auto v = call(address_, what);
     return v && v->is_integer() ? v->as_int64() : -1;
   }
   void expect_exit(int code, std::chrono::milliseconds within) {
     auto status = node_.wait_exit(within);
-    ASSERT_TRUE(status) << "still running\n" << node_.all_lines();
+    ASSERT_TRUE(status) << "still running\n" << node_.all_output();
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == code)
         << "wait status " << *status << "\n"
-        << node_.all_lines();
+        << node_.all_output();
   }
 
   node_process node_;
   int emperor_ = -1;
-  std::uint16_t port_ = 0;
+  std::string address_;
   std::vector<std::uint8_t> received_;
 };
 
-TEST_F(emperor_link_test, sends_ready_accepting_then_loyal_once) {
+TEST_F(emperor_link_test, SendsReadyAcceptingThenLoyalOnce) {
   start(vassal_config(2));
   ASSERT_TRUE(wait_byte(byte(wire::vassal_message::ready)));
   if (count(byte(wire::vassal_message::accepting)) == 0)
     ASSERT_TRUE(wait_byte(byte(wire::vassal_message::accepting)));
   EXPECT_EQ(count(byte(wire::vassal_message::loyal)), 0u);  // no request yet
   EXPECT_GT(pid_call(), 0);
-  ASSERT_TRUE(wait_byte(byte(wire::vassal_message::loyal))) << node_.all_lines();
+  ASSERT_TRUE(wait_byte(byte(wire::vassal_message::loyal))) << node_.all_output();
   for (int i = 0; i < 10; ++i) EXPECT_GT(pid_call(), 0);  // both workers answer some
   EXPECT_FALSE(wait_byte(byte(wire::vassal_message::loyal), 300ms));
   EXPECT_EQ(count(byte(wire::vassal_message::loyal)), 1u);
@@ -125,7 +127,7 @@ TEST_F(emperor_link_test, sends_ready_accepting_then_loyal_once) {
   EXPECT_EQ(count(byte(wire::vassal_message::heartbeat)), 0u);  // heartbeat is off
 }
 
-TEST_F(emperor_link_test, heartbeat_every_second) {
+TEST_F(emperor_link_test, HeartbeatEverySecond) {
   node_config cfg = vassal_config(1);
   cfg.heartbeat = std::chrono::seconds(1);
   start(cfg);
@@ -136,7 +138,7 @@ TEST_F(emperor_link_test, heartbeat_every_second) {
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 1500ms);  // not a burst
 }
 
-TEST_F(emperor_link_test, reload_byte_reloads_without_refusing) {
+TEST_F(emperor_link_test, ReloadByteReloadsWithoutRefusing) {
   start(vassal_config(2));
   ASSERT_TRUE(wait_byte(byte(wire::vassal_message::ready)));
   const auto before = node_.worker_pids();
@@ -145,33 +147,38 @@ TEST_F(emperor_link_test, reload_byte_reloads_without_refusing) {
   std::thread client([&] {
     while (!done) (pid_call() > 0 ? ok : failed)++;
   });
-  std::this_thread::sleep_for(200ms);
+  // Load before and after the reload: 10 more answered calls each time.
+  auto ten_more_calls = [&] {
+    const int target = ok.load() + 10;
+    return eventually([&] { return ok.load() >= target || failed.load() > 0; });
+  };
+  EXPECT_TRUE(ten_more_calls());
   command(wire::emperor_command::reload);
-  EXPECT_TRUE(node_.wait_for("workers reloaded (reload 1)")) << node_.all_lines();
+  EXPECT_TRUE(node_.wait_for("workers reloaded (reload 1)")) << node_.all_output();
   EXPECT_TRUE(wait_byte(byte(wire::vassal_message::ready)));  // ready again after the reload
-  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(ten_more_calls());
   done = true;
   client.join();
   EXPECT_EQ(failed.load(), 0) << "of " << ok.load() + failed.load();
   EXPECT_GT(ok.load(), 10);
   const auto after = node_.worker_pids();
-  ASSERT_EQ(after.size(), 4u) << node_.all_lines();
+  ASSERT_EQ(after.size(), 4u) << node_.all_output();
   const std::set<pid_t> current(after.begin() + 2, after.end());
   for (pid_t old : before) EXPECT_FALSE(current.count(old));
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(current.count(static_cast<pid_t>(pid_call())));
   EXPECT_EQ(count(byte(wire::vassal_message::ready)), 2u);
 }
 
-TEST_F(emperor_link_test, byte_2_stops_gracefully) {
+TEST_F(emperor_link_test, Byte2StopsGracefully) {
   start(vassal_config(2));
   command(wire::emperor_command::stop_gracefully);
   expect_exit(0, 5000ms);
   EXPECT_TRUE(node_.wait_for("the emperor asked to stop gracefully: gracefully stopping"));
 }
 
-TEST_F(emperor_link_test, byte_0_stops_at_once) {
+TEST_F(emperor_link_test, Byte0StopsAtOnce) {
   start(vassal_config(1));  // reload-mercy stays at 60 s: a graceful stop would hang
-  std::thread stuck([&] { call(port_, "hang"); });
+  std::thread stuck([&] { call(address_, "hang"); });
   ASSERT_TRUE(node_.wait_for("handler hanging"));
   command(wire::emperor_command::stop);
   expect_exit(0, 3000ms);
@@ -179,7 +186,7 @@ TEST_F(emperor_link_test, byte_0_stops_at_once) {
   EXPECT_TRUE(node_.wait_for("the emperor asked to stop: killing all workers now"));
 }
 
-TEST_F(emperor_link_test, eof_stops_with_status_1) {
+TEST_F(emperor_link_test, EofStopsWithStatus1) {
   start(vassal_config(2));
   ::close(emperor_);
   emperor_ = -1;
@@ -187,9 +194,9 @@ TEST_F(emperor_link_test, eof_stops_with_status_1) {
   EXPECT_TRUE(node_.wait_for("emperor lost"));
 }
 
-TEST_F(emperor_link_test, invalid_fd_is_ignored) {
+TEST_F(emperor_link_test, InvalidFdIsIgnored) {
   start(vassal_config(1), "not-a-number");
-  EXPECT_TRUE(node_.wait_for("invalid UWSGI_EMPEROR_FD")) << node_.all_lines();
+  EXPECT_TRUE(node_.wait_for("invalid UWSGI_EMPEROR_FD")) << node_.all_output();
   EXPECT_GT(pid_call(), 0);
   EXPECT_FALSE(wait_byte(byte(wire::vassal_message::ready), 200ms));  // nothing is sent on the pair
 }

@@ -25,6 +25,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::call;
+using test::eventually;
 using test::make_router;
 using test::node_process;
 
@@ -41,28 +42,28 @@ class master_test : public ::testing::Test {
   void SetUp() override { ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0); }
   void TearDown() override { node_.kill_all(); }
 
-  // Starts the node and waits until it is ready; the TCP port it bound is in port_.
+  // Starts the node and waits until it is ready; the TCP address it bound is in address_.
   void start(const node_config& cfg) {
     node_.start([cfg] { return run_node(cfg, make_router()); });
-    ASSERT_TRUE(node_.wait_for("node ready")) << node_.all_lines();
-    port_ = node_.tcp_port();
-    ASSERT_NE(port_, 0) << node_.all_lines();
+    ASSERT_TRUE(node_.wait_for("node ready")) << node_.all_output();
+    address_ = node_.wait_bound_address();
+    ASSERT_NE(address_, "") << node_.all_output();
   }
 
   std::int64_t pid_call(const char* what = "pid") {
-    auto v = call(port_, what);
+    auto v = call(address_, what);
     return v && v->is_integer() ? v->as_int64() : -1;
   }
 
   node_process node_;
-  std::uint16_t port_ = 0;
+  std::string address_;
 };
 
-TEST_F(master_test, workers_serve_concurrently) {
+TEST_F(master_test, WorkersServeConcurrently) {
   start(tcp_config(3));
   const auto pids = node_.worker_pids();
   const std::set<pid_t> spawned(pids.begin(), pids.end());
-  EXPECT_EQ(spawned.size(), 3u) << node_.all_lines();
+  EXPECT_EQ(spawned.size(), 3u) << node_.all_output();
   // While one worker sleeps in a handler, another one answers.
   std::atomic<std::int64_t> sleeper{0};
   std::thread slow([&] { sleeper = pid_call("sleep"); });
@@ -79,12 +80,12 @@ TEST_F(master_test, workers_serve_concurrently) {
   for (int i = 0; i < 30; ++i) EXPECT_TRUE(spawned.count(pid_call()));
 }
 
-TEST_F(master_test, killed_worker_is_respawned) {
+TEST_F(master_test, KilledWorkerIsRespawned) {
   start(tcp_config(2));
   const std::int64_t victim = pid_call();
   ASSERT_GT(victim, 0);
   ASSERT_EQ(::kill(static_cast<pid_t>(victim), SIGKILL), 0);
-  ASSERT_TRUE(node_.wait_for("Respawned uWSGI worker")) << node_.all_lines();
+  ASSERT_TRUE(node_.wait_for("Respawned uWSGI worker")) << node_.all_output();
   EXPECT_TRUE(node_.wait_for("killed by signal 9"));
   EXPECT_EQ(node_.worker_pids().size(), 3u);  // two spawned, one respawned
   for (int i = 0; i < 20; ++i) {
@@ -94,17 +95,17 @@ TEST_F(master_test, killed_worker_is_respawned) {
   }
 }
 
-TEST_F(master_test, crash_loop_respawn_is_delayed) {
+TEST_F(master_test, CrashLoopRespawnIsDelayed) {
   start(tcp_config(1));
-  EXPECT_FALSE(call(port_, "crash"));  // dies young: respawned at once
+  EXPECT_FALSE(call(address_, "crash"));  // dies young: respawned at once
   ASSERT_TRUE(node_.wait_for("Respawned uWSGI worker 1"));
-  EXPECT_FALSE(call(port_, "crash"));  // dies young again: respawn delayed
-  ASSERT_TRUE(node_.wait_for("keeps dying right after its spawn")) << node_.all_lines();
+  EXPECT_FALSE(call(address_, "crash"));  // dies young again: respawn delayed
+  ASSERT_TRUE(node_.wait_for("keeps dying right after its spawn")) << node_.all_output();
   ASSERT_TRUE(node_.wait_for("Respawned uWSGI worker 1", 2));
   EXPECT_GT(pid_call(), 0);
 }
 
-TEST_F(master_test, stop_lets_the_request_in_flight_finish) {
+TEST_F(master_test, StopLetsTheRequestInFlightFinish) {
   start(tcp_config(2));
   std::atomic<std::int64_t> answer{0};
   std::thread slow([&] { answer = pid_call("sleep"); });
@@ -113,13 +114,13 @@ TEST_F(master_test, stop_lets_the_request_in_flight_finish) {
   slow.join();
   EXPECT_GT(answer.load(), 0);
   auto status = node_.wait_exit(5s);
-  ASSERT_TRUE(status) << node_.all_lines();
+  ASSERT_TRUE(status) << node_.all_output();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
   EXPECT_TRUE(node_.wait_for("goodbye"));
-  EXPECT_FALSE(call(port_, "pid"));  // the sockets are closed
+  EXPECT_FALSE(call(address_, "pid"));  // the sockets are closed
 }
 
-TEST_F(master_test, reload_under_load_refuses_nothing) {
+TEST_F(master_test, ReloadUnderLoadRefusesNothing) {
   start(tcp_config(2));
 
   std::atomic<bool> done{false};
@@ -128,28 +129,32 @@ TEST_F(master_test, reload_under_load_refuses_nothing) {
   std::thread client([&] {
     while (!done) {
       std::string why;
-      if (auto v = call(port_, "pid", &why); v && v->is_integer()) {
+      if (auto v = call(address_, "pid", &why); v && v->is_integer()) {
         ++ok;
       } else if (failed++ == 0) {
         first_failure = why;
       }
     }
   });
-  // About 1.5 s of load around two reloads.
-  std::this_thread::sleep_for(400ms);
+  // Load before, between and after two reloads: 10 more answered calls each time.
+  auto ten_more_calls = [&] {
+    const int target = ok.load() + 10;
+    return eventually([&] { return ok.load() >= target || failed.load() > 0; });
+  };
+  EXPECT_TRUE(ten_more_calls());
   ASSERT_EQ(::kill(node_.pid(), SIGHUP), 0);
-  EXPECT_TRUE(node_.wait_for("workers reloaded (reload 1)")) << node_.all_lines();
-  std::this_thread::sleep_for(400ms);
+  EXPECT_TRUE(node_.wait_for("workers reloaded (reload 1)")) << node_.all_output();
+  EXPECT_TRUE(ten_more_calls());
   ASSERT_EQ(::kill(node_.pid(), SIGHUP), 0);
-  EXPECT_TRUE(node_.wait_for("workers reloaded (reload 2)")) << node_.all_lines();
-  std::this_thread::sleep_for(400ms);
+  EXPECT_TRUE(node_.wait_for("workers reloaded (reload 2)")) << node_.all_output();
+  EXPECT_TRUE(ten_more_calls());
   done = true;
   client.join();
   EXPECT_EQ(failed.load(), 0) << failed.load() << " of " << ok.load() + failed.load()
                               << " calls failed, the first with: " << first_failure;
   EXPECT_GT(ok.load(), 20);
   const auto pids = node_.worker_pids();  // 3 generations of 2
-  ASSERT_EQ(pids.size(), 6u) << node_.all_lines();
+  ASSERT_EQ(pids.size(), 6u) << node_.all_output();
   const std::set<pid_t> current(pids.end() - 2, pids.end());
   for (int i = 0; i < 20; ++i) {
     const std::int64_t pid = pid_call();
@@ -157,35 +162,35 @@ TEST_F(master_test, reload_under_load_refuses_nothing) {
   }
 }
 
-TEST_F(master_test, reload_mercy_kills_a_stuck_worker) {
+TEST_F(master_test, ReloadMercyKillsAStuckWorker) {
   node_config cfg = tcp_config(1);
   cfg.reload_mercy = 500ms;
   start(cfg);
-  std::thread stuck([&] { call(port_, "hang"); });
+  std::thread stuck([&] { call(address_, "hang"); });
   ASSERT_TRUE(node_.wait_for("handler hanging"));
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(::kill(node_.pid(), SIGHUP), 0);
-  ASSERT_TRUE(node_.wait_for("NO MERCY", 1, 3s)) << node_.all_lines();
+  ASSERT_TRUE(node_.wait_for("NO MERCY", 1, 3s)) << node_.all_output();
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 450ms);
   EXPECT_TRUE(node_.wait_for("workers reloaded (reload 1)"));
   stuck.join();  // its connection dies with the worker
   EXPECT_GT(pid_call(), 0);
 }
 
-TEST_F(master_test, second_stop_signal_kills_at_once) {
+TEST_F(master_test, SecondStopSignalKillsAtOnce) {
   start(tcp_config(1));  // reload-mercy stays at 60 s
-  std::thread stuck([&] { call(port_, "hang"); });
+  std::thread stuck([&] { call(address_, "hang"); });
   ASSERT_TRUE(node_.wait_for("handler hanging"));
   ASSERT_EQ(::kill(node_.pid(), SIGINT), 0);
   ASSERT_TRUE(node_.wait_for("gracefully stopping"));
   ASSERT_EQ(::kill(node_.pid(), SIGQUIT), 0);
   auto status = node_.wait_exit(3s);
   stuck.join();
-  ASSERT_TRUE(status) << node_.all_lines();
+  ASSERT_TRUE(status) << node_.all_output();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
 }
 
-TEST_F(master_test, unix_socket_node_removes_its_file) {
+TEST_F(master_test, UnixSocketNodeRemovesItsFile) {
   char tmpl[] = "/tmp/brood_master_XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string path = std::string(tmpl) + "/node.sock";
@@ -193,7 +198,7 @@ TEST_F(master_test, unix_socket_node_removes_its_file) {
   cfg.sockets.push_back(path);
   start(cfg);
   EXPECT_TRUE(node_.wait_for("bound to UNIX address " + path));
-  auto v = test::call_unix(path, "hello");
+  auto v = call(path, "hello");
   ASSERT_TRUE(v);
   EXPECT_EQ(*v, wire::value("hello"));
   ASSERT_EQ(::kill(node_.pid(), SIGTERM), 0);
@@ -202,18 +207,18 @@ TEST_F(master_test, unix_socket_node_removes_its_file) {
   std::filesystem::remove_all(tmpl);
 }
 
-TEST_F(master_test, without_master_the_node_serves_in_process) {
+TEST_F(master_test, WithoutMasterTheNodeServesInProcess) {
   node_config cfg = tcp_config(1);
   cfg.master = false;
   start(cfg);
   EXPECT_EQ(pid_call(), node_.pid());
   ASSERT_EQ(::kill(node_.pid(), SIGINT), 0);
   auto status = node_.wait_exit(5s);
-  ASSERT_TRUE(status) << node_.all_lines();
+  ASSERT_TRUE(status) << node_.all_output();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
 }
 
-TEST_F(master_test, bind_failure_ends_the_node_with_status_1) {
+TEST_F(master_test, BindFailureEndsTheNodeWithStatus1) {
   node_config cfg;
   cfg.sockets = {"127.0.0.1:0", "bad..host:3031"};
   cfg.processes = 2;
@@ -221,7 +226,7 @@ TEST_F(master_test, bind_failure_ends_the_node_with_status_1) {
   auto status = node_.wait_exit(5s);
   ASSERT_TRUE(status);
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << *status;
-  EXPECT_TRUE(node_.wait_for("cannot bind bad..host:3031")) << node_.all_lines();
+  EXPECT_TRUE(node_.wait_for("cannot bind bad..host:3031")) << node_.all_output();
   EXPECT_TRUE(node_.worker_pids().empty());
 }
 

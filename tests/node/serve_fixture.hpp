@@ -1,6 +1,7 @@
 #pragma once
 // In-process serving tests: a worker on its own thread and io_context, listening on a socket
-// the test binds (127.0.0.1:0 or a unix path in a temp dir), and blocking raw clients.
+// the test binds (127.0.0.1:0 or a unix path in a temp dir); the tests talk to it with
+// testing::raw_socket.
 // Header-only: every tests/node/*_test.cpp is its own executable.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -32,21 +33,22 @@
 #include "brood/wire/message.hpp"
 #include "brood/wire/msgpack_codec.hpp"
 #include "brood/wire/value.hpp"
+#include "eventually.hpp"
+#include "raw_socket.hpp"
 
 namespace brood::test {
 
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 using steady = std::chrono::steady_clock;
+using testing::message_packet;
+using testing::packet;
+using testing::raw_socket;
+using testing::reply_value;
 
-// Where a listening socket is: a TCP port on 127.0.0.1, or a unix path.
-struct endpoint {
-  std::uint16_t port = 0;
-  std::string path;
-};
-
-// Binds 127.0.0.1:0 and listens (non-blocking, close-on-exec); -1 on error.
-inline int listen_tcp_loopback(endpoint& where) {
+// Binds 127.0.0.1:0 and listens (non-blocking, close-on-exec); -1 on error. `address` gets
+// "127.0.0.1:PORT".
+inline int listen_tcp_loopback(std::string& address) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   sockaddr_in in{};
   in.sin_family = AF_INET;
@@ -57,11 +59,12 @@ inline int listen_tcp_loopback(endpoint& where) {
     if (fd >= 0) ::close(fd);
     return -1;
   }
-  where.port = ntohs(in.sin_port);
+  address = "127.0.0.1:" + std::to_string(ntohs(in.sin_port));
   return fd;
 }
 
-inline int listen_unix(const std::string& path, endpoint& where) {
+// Binds the unix socket `path` and listens; -1 on error.
+inline int listen_unix(const std::string& path) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   sockaddr_un un{};
   un.sun_family = AF_UNIX;
@@ -71,116 +74,7 @@ inline int listen_unix(const std::string& path, endpoint& where) {
     if (fd >= 0) ::close(fd);
     return -1;
   }
-  where.path = path;
   return fd;
-}
-
-struct packet {
-  wire::header head;
-  wire::bytes payload;
-};
-
-// A blocking client socket with bounded waits.
-class raw_client {
- public:
-  explicit raw_client(const endpoint& where) {
-    if (where.path.empty()) {
-      fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_in in{};
-      in.sin_family = AF_INET;
-      in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      in.sin_port = htons(where.port);
-      if (::connect(fd_, reinterpret_cast<sockaddr*>(&in), sizeof in) != 0) close();
-      const int one = 1;
-      if (fd_ >= 0) ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    } else {
-      fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_un un{};
-      un.sun_family = AF_UNIX;
-      std::strncpy(un.sun_path, where.path.c_str(), sizeof un.sun_path - 1);
-      if (::connect(fd_, reinterpret_cast<sockaddr*>(&un), sizeof un) != 0) close();
-    }
-  }
-  ~raw_client() { close(); }
-  raw_client(const raw_client&) = delete;
-  raw_client& operator=(const raw_client&) = delete;
-
-  bool connected() const noexcept { return fd_ >= 0; }
-
-  bool send(wire::bytes_view data) {
-    while (!data.empty()) {
-      const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data = data.subspan(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  // Exactly n bytes within `timeout`; nullopt on EOF, error or timeout.
-  std::optional<wire::bytes> read_exact(std::size_t n, milliseconds timeout = 2s) {
-    const auto end = steady::now() + timeout;
-    wire::bytes out(n);
-    std::size_t got = 0;
-    while (got < n) {
-      if (!wait_readable(end)) return std::nullopt;
-      const ssize_t r = ::recv(fd_, out.data() + got, n - got, 0);
-      if (r <= 0) return std::nullopt;
-      got += static_cast<std::size_t>(r);
-    }
-    return out;
-  }
-
-  std::optional<packet> read_packet(milliseconds timeout = 2s) {
-    const auto end = steady::now() + timeout;
-    auto head = read_exact(wire::header_size, timeout);
-    if (!head) return std::nullopt;
-    packet p{wire::decode_header(*head), {}};
-    auto left = std::chrono::duration_cast<milliseconds>(end - steady::now());
-    auto payload = read_exact(p.head.size, std::max(left, milliseconds(1)));
-    if (!payload) return std::nullopt;
-    p.payload = std::move(*payload);
-    return p;
-  }
-
-  // True when the peer closes (EOF or reset) within `timeout` with no byte arriving first.
-  bool closed_by_peer(milliseconds timeout = 2s) {
-    if (!wait_readable(steady::now() + timeout)) return false;
-    char c;
-    return ::recv(fd_, &c, 1, 0) <= 0;
-  }
-
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  bool wait_readable(steady::time_point end) {
-    for (;;) {
-      const auto left = std::chrono::duration_cast<milliseconds>(end - steady::now()).count();
-      if (left < 0 || fd_ < 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      const int r = ::poll(&p, 1, static_cast<int>(left));
-      if (r > 0) return true;
-      if (r == 0) return false;
-    }
-  }
-
-  int fd_ = -1;
-};
-
-// [33, size, m2] + msgpack(v)
-inline wire::bytes message_packet(std::uint8_t m2, const wire::value& v) {
-  wire::bytes out;
-  EXPECT_FALSE(wire::append_value_packet(out, 33, m2, v));
-  return out;
-}
-
-// The msgpack body of a reply, decoded; nullopt if it is not valid msgpack.
-inline std::optional<wire::value> reply_value(const packet& p) {
-  wire::value v;
-  if (!wire::decode_msgpack(p.payload, wire::limits{}, v).is_done()) return std::nullopt;
-  return v;
 }
 
 class serve_fixture : public ::testing::Test {
@@ -202,16 +96,17 @@ class serve_fixture : public ::testing::Test {
     if (!temp_dir_.empty()) std::filesystem::remove_all(temp_dir_);
   }
 
-  // Starts a worker on a new loopback TCP (or unix) listener. REQUIRES: called once per test.
-  endpoint start_tcp() {
-    endpoint where;
+  // Starts a worker on a new loopback TCP (or unix) listener; returns its address for a
+  // raw_socket. REQUIRES: called once per test.
+  std::string start_tcp() {
+    std::string where;
     const int fd = listen_tcp_loopback(where);
     EXPECT_GE(fd, 0);
     return start(fd, where);
   }
-  endpoint start_unix() {
-    endpoint where;
-    const int fd = listen_unix(temp_dir_ + "/node.sock", where);
+  std::string start_unix() {
+    const std::string where = temp_dir_ + "/node.sock";
+    const int fd = listen_unix(where);
     EXPECT_GE(fd, 0);
     return start(fd, where);
   }
@@ -227,16 +122,14 @@ class serve_fixture : public ::testing::Test {
     return ran.wait_for(2s) == std::future_status::ready;
   }
 
-  // Polls `pred` on the worker's thread until it holds or `timeout` passes.
+  // testing::eventually() with `pred` run on the worker's thread.
   bool eventually(const std::function<bool()>& pred, milliseconds timeout = 2s) {
-    const auto end = steady::now() + timeout;
-    for (;;) {
-      bool ok = false;
-      if (!on_worker_thread([&] { ok = pred(); })) return false;
-      if (ok) return true;
-      if (steady::now() > end) return false;
-      std::this_thread::sleep_for(5ms);
-    }
+    return testing::eventually(
+        [&] {
+          bool ok = false;
+          return on_worker_thread([&] { ok = pred(); }) && ok;
+        },
+        timeout);
   }
 
   // True when the worker's io_context ran out of work within `timeout`.
@@ -251,7 +144,7 @@ class serve_fixture : public ::testing::Test {
   std::string temp_dir_;
 
  private:
-  endpoint start(int fd, endpoint where) {
+  std::string start(int fd, std::string where) {
     worker_ = std::make_unique<node::worker>(io_, router_, cfg_, std::vector<int>{fd});
     worker_->start();
     std::packaged_task<void()> run([this] { io_.run(); });

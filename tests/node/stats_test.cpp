@@ -22,9 +22,9 @@ std::vector<std::string> keys_of(const json& object) {
   return keys;
 }
 
-class StatsJsonTest : public ::testing::Test {
+class stats_json_test : public ::testing::Test {
  protected:
-  StatsJsonTest() {
+  stats_json_test() {
     stats_.version = "0.1.0";
     stats_.pid = 1234;
     stats_.cwd = "/srv";
@@ -48,7 +48,7 @@ class StatsJsonTest : public ::testing::Test {
   node_stats stats_;
 };
 
-TEST_F(StatsJsonTest, TopLevelKeysInUwsgiOrder) {
+TEST_F(stats_json_test, TopLevelKeysInUwsgiOrder) {
   const json doc = parsed();
   EXPECT_EQ(keys_of(doc), (std::vector<std::string>{
                               "version", "listen_queue", "listen_queue_errors", "signal_queue",
@@ -62,7 +62,7 @@ TEST_F(StatsJsonTest, TopLevelKeysInUwsgiOrder) {
   EXPECT_TRUE(doc["locks"].is_array());
 }
 
-TEST_F(StatsJsonTest, SpoolersOnlyWhenThereAreSome) {
+TEST_F(stats_json_test, SpoolersOnlyWhenThereAreSome) {
   stats_.spoolers.push_back({"/var/spool/a", 3001, 7, 1, true});
   const json doc = parsed();
   EXPECT_EQ(keys_of(doc).back(), "spoolers");
@@ -73,7 +73,7 @@ TEST_F(StatsJsonTest, SpoolersOnlyWhenThereAreSome) {
   EXPECT_EQ(sp["running"], 1);
 }
 
-TEST_F(StatsJsonTest, SocketKeys) {
+TEST_F(stats_json_test, SocketKeys) {
   const json doc = parsed();
   const json& s = doc["sockets"].at(0);
   EXPECT_EQ(keys_of(s), (std::vector<std::string>{"name", "proto", "queue", "max_queue", "shared",
@@ -84,7 +84,7 @@ TEST_F(StatsJsonTest, SocketKeys) {
   EXPECT_EQ(s["max_queue"], 100);
 }
 
-TEST_F(StatsJsonTest, WorkerKeysAndTypes) {
+TEST_F(stats_json_test, WorkerKeysAndTypes) {
   const json doc = parsed();
   const json& w = doc["workers"].at(0);
   EXPECT_EQ(keys_of(w),
@@ -108,7 +108,7 @@ TEST_F(StatsJsonTest, WorkerKeysAndTypes) {
   EXPECT_EQ(w["cores"].size(), 1u);
 }
 
-TEST_F(StatsJsonTest, CoreKeysAndRequestInfo) {
+TEST_F(stats_json_test, CoreKeysAndRequestInfo) {
   const json doc = parsed();
   const json& idle = doc["workers"].at(0)["cores"].at(0);
   EXPECT_EQ(keys_of(idle),
@@ -126,26 +126,26 @@ TEST_F(StatsJsonTest, CoreKeysAndRequestInfo) {
   EXPECT_EQ(busy["req_info"], json({{"request_start", 1700000000}}));
 }
 
-TEST_F(StatsJsonTest, InvalidUtf8IsReplacedNotThrown) {
+TEST_F(stats_json_test, InvalidUtf8IsReplacedNotThrown) {
   stats_.cwd = std::string("/srv/\xff");
   EXPECT_NO_THROW(parsed());
 }
 
 // ---- scoreboard --------------------------------------------------------------------------
 
-class ScoreboardTest : public ::testing::Test {
+class scoreboard_test : public ::testing::Test {
  protected:
   scoreboard board_{2};
 };
 
-TEST_F(ScoreboardTest, NoSlotNoRecording) {
+TEST_F(scoreboard_test, NoSlotNoRecording) {
   slot_recorder none;  // this process has not claimed a slot
   EXPECT_EQ(none.request_started(), 0);
   none.request_ended(0, 10, true, true);
   EXPECT_EQ(board_.at(1).requests.load(), 0u);
 }
 
-TEST_F(ScoreboardTest, SpawnAndExitAreCounted) {
+TEST_F(scoreboard_test, SpawnAndExitAreCounted) {
   board_.record_spawn(1, 4242);
   board_.record_spawn(1, 4243);
   EXPECT_EQ(board_.at(1).pid.load(), 4243);
@@ -157,7 +157,7 @@ TEST_F(ScoreboardTest, SpawnAndExitAreCounted) {
   EXPECT_EQ(board_.at(1).pid.load(), 0);
 }
 
-TEST_F(ScoreboardTest, OwnerRecordsRequests) {
+TEST_F(scoreboard_test, OwnerRecordsRequests) {
   board_.claim(2);
   ASSERT_EQ(current_worker_slot(), &board_.at(2));
   slot_recorder rec;
@@ -181,7 +181,7 @@ TEST_F(ScoreboardTest, OwnerRecordsRequests) {
   EXPECT_EQ(board_.at(1).requests.load(), 0u);
 }
 
-TEST_F(ScoreboardTest, NonOwnerCountsButLeavesRequestState) {
+TEST_F(scoreboard_test, NonOwnerCountsButLeavesRequestState) {
   board_.claim(1);
   slot_recorder rec;
   board_.record_spawn(1, ::getpid() + 1);  // a newer worker took the slot
@@ -194,7 +194,7 @@ TEST_F(ScoreboardTest, NonOwnerCountsButLeavesRequestState) {
   EXPECT_EQ(board_.at(1).in_request.load(), 0);
 }
 
-TEST(ScoreboardLifetimeTest, DestroyedBoardIsNoLongerCurrent) {
+TEST(scoreboard_lifetime_test, DestroyedBoardIsNoLongerCurrent) {
   {
     scoreboard board(1);
     board.claim(1);

@@ -49,7 +49,7 @@ class worker_body_test : public serve_fixture {
 
 TEST_F(worker_body_test, BodyFollowingTheVarsReachesTheHandler) {
   auto where = start_tcp();
-  raw_client c(where);
+  raw_socket c(where);
   ASSERT_TRUE(c.send(request_with_body("hello")));
   auto reply = c.read_packet();
   ASSERT_TRUE(reply);
@@ -58,10 +58,10 @@ TEST_F(worker_body_test, BodyFollowingTheVarsReachesTheHandler) {
 }
 
 TEST_F(worker_body_test, BodyArrivingInPiecesAndALargeBodyAreAssembled) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   const auto request = request_with_body("0123456789");
   ASSERT_TRUE(c.send(wire::bytes_view(request).first(request.size() - 6)));
-  std::this_thread::sleep_for(50ms);
+  std::this_thread::sleep_for(50ms);  // the body arrives in two pieces: the behaviour under test
   ASSERT_TRUE(c.send(wire::bytes_view(request).last(6)));
   auto reply = c.read_packet();
   ASSERT_TRUE(reply);
@@ -74,7 +74,7 @@ TEST_F(worker_body_test, BodyArrivingInPiecesAndALargeBodyAreAssembled) {
 }
 
 TEST_F(worker_body_test, RequestPipelinedAfterABodyIsAnswered) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   auto both = request_with_body("abc");
   both.insert(both.end(), {100, 0, 0, 0});
   ASSERT_TRUE(c.send(both));
@@ -87,7 +87,7 @@ TEST_F(worker_body_test, RequestPipelinedAfterABodyIsAnswered) {
 TEST_F(worker_body_test, BodyOverTheLimitIsRefused) {
   cfg_.max_body_size = 100;
   auto where = start_tcp();
-  raw_client c(where);
+  raw_socket c(where);
   ASSERT_TRUE(c.send(request_with_body(std::string(101, 'x'))));
   auto reply = c.read_packet();
   ASSERT_TRUE(reply);
@@ -98,7 +98,7 @@ TEST_F(worker_body_test, BodyOverTheLimitIsRefused) {
 }
 
 TEST_F(worker_body_test, RawReplyWithoutKeepAliveIsFollowedByClose) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(c.send(wire::bytes{raw_http, 0, 0, 0}));
   auto answer = c.read_exact(21);
   ASSERT_TRUE(answer);
@@ -108,10 +108,10 @@ TEST_F(worker_body_test, RawReplyWithoutKeepAliveIsFollowedByClose) {
 
 TEST_F(worker_body_test, HandlerAnsweringNothingClosesTheConnection) {
   auto where = start_tcp();
-  raw_client c(where);
+  raw_socket c(where);
   ASSERT_TRUE(c.send(wire::bytes{silent, 0, 0, 0}));
   EXPECT_TRUE(c.closed_by_peer());
-  raw_client next(where);
+  raw_socket next(where);
   ASSERT_TRUE(next.send(wire::bytes{100, 0, 0, 0}));
   EXPECT_EQ(next.read_exact(4), (wire::bytes{100, 0, 0, 1}));
 }

@@ -44,7 +44,7 @@ class worker_deferred_test : public serve_fixture {
 };
 
 TEST_F(worker_deferred_test, ReplyFromAnotherThreadArrivesAndTheConnectionServesOn) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(c.send(wire::bytes{later, 0, 0, 0}));
     EXPECT_EQ(c.read_exact(4), (wire::bytes{255, 0, 0, 1})) << "request " << i;
@@ -54,27 +54,27 @@ TEST_F(worker_deferred_test, ReplyFromAnotherThreadArrivesAndTheConnectionServes
 }
 
 TEST_F(worker_deferred_test, PipelinedRequestWaitsForTheDeferredReply) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(c.send(wire::bytes{later, 0, 0, 0, 100, 0, 0, 0}));
   EXPECT_EQ(c.read_exact(8), (wire::bytes{255, 0, 0, 1, 100, 0, 0, 1}));
 }
 
 TEST_F(worker_deferred_test, HandlerSlowerThanSocketTimeoutIsStillAnswered) {
   delay_ = cfg_.socket_timeout + 300ms;
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(c.send(wire::bytes{later, 0, 0, 0}));
   EXPECT_EQ(c.read_exact(4, 5s), (wire::bytes{255, 0, 0, 1}));
 }
 
 TEST_F(worker_deferred_test, NoReplyClosesTheConnection) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(c.send(wire::bytes{never, 0, 0, 0}));
   EXPECT_TRUE(c.closed_by_peer());
 }
 
 TEST_F(worker_deferred_test, GracefulStopWaitsForTheDeferredReply) {
   delay_ = 300ms;
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(c.send(wire::bytes{later, 0, 0, 0}));
   ASSERT_TRUE(eventually([this] { return worker_->connection_count() == 1; }));
   ASSERT_TRUE(on_worker_thread([this] { worker_->stop_gracefully(); }));
@@ -85,7 +85,7 @@ TEST_F(worker_deferred_test, GracefulStopWaitsForTheDeferredReply) {
 
 TEST_F(worker_deferred_test, StopNowDropsTheLateReply) {
   delay_ = 200ms;
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(c.send(wire::bytes{later, 0, 0, 0}));
   ASSERT_TRUE(eventually([this] { return worker_->connection_count() == 1; }));
   ASSERT_TRUE(on_worker_thread([this] { worker_->stop_now(); }));

@@ -47,9 +47,10 @@ class worker_direct_test : public serve_fixture {
 };
 
 TEST_F(worker_direct_test, FinalReplyLargerThanTheSocketBufferArrivesWholeThenEof) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(c.send(wire::bytes{big_http, 0, 0, 0}));
-  std::this_thread::sleep_for(100ms);  // not read yet: the worker's first write cannot finish
+  // Not read yet: the worker's first write cannot finish once the reply starts arriving.
+  ASSERT_TRUE(c.readable());
   EXPECT_EQ(connections(), 1u) << "the connection must wait in the reactor for the reader";
   auto answer = c.read_exact(big_size, 10s);
   ASSERT_TRUE(answer);
@@ -61,10 +62,10 @@ TEST_F(worker_direct_test, FinalReplyLargerThanTheSocketBufferArrivesWholeThenEo
 }
 
 TEST_F(worker_direct_test, RequestSentLongAfterTheConnectIsAnswered) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(eventually([this] { return worker_->connection_count() == 1; }))
       << "the worker takes the silent connection and waits for its request";
-  std::this_thread::sleep_for(50ms);
+  std::this_thread::sleep_for(50ms);  // the request comes late: the behaviour under test
   ASSERT_TRUE(c.send(wire::bytes{raw_http, 0, 0, 0}));
   auto answer = c.read_exact(21);
   ASSERT_TRUE(answer);
@@ -77,7 +78,7 @@ TEST_F(worker_direct_test, OneShotRequestsLeaveNoConnectionOrDescriptorBehind) {
   ASSERT_TRUE(on_worker_thread([] {}));  // the worker is running
   const std::size_t before = open_fds();
   for (int i = 0; i < 200; ++i) {
-    raw_client c(where);
+    raw_socket c(where);
     ASSERT_TRUE(c.send(wire::bytes{raw_http, 0, 0, 0}));
     auto answer = c.read_exact(21);
     ASSERT_TRUE(answer) << "request " << i;
@@ -90,7 +91,7 @@ TEST_F(worker_direct_test, OneShotRequestsLeaveNoConnectionOrDescriptorBehind) {
 TEST_F(worker_direct_test, OneShotRequestsOverAUnixSocketAreAnsweredAndClosed) {
   const auto where = start_unix();
   for (int i = 0; i < 20; ++i) {
-    raw_client c(where);
+    raw_socket c(where);
     ASSERT_TRUE(c.send(wire::bytes{raw_http, 0, 0, 0}));
     auto answer = c.read_exact(21);
     ASSERT_TRUE(answer) << "request " << i;
@@ -105,7 +106,7 @@ TEST_F(worker_direct_test, StopFromTheRequestDoneHookStillDeliversTheReply) {
   const auto where = start_tcp();
   ASSERT_TRUE(on_worker_thread(
       [this] { worker_->on_request_done([this] { worker_->stop_gracefully(); }); }));
-  raw_client c(where);
+  raw_socket c(where);
   ASSERT_TRUE(c.send(wire::bytes{raw_http, 0, 0, 0}));
   auto answer = c.read_exact(21);
   ASSERT_TRUE(answer);

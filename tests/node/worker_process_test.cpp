@@ -8,6 +8,8 @@
 
 #include <thread>
 
+#include "brood/os/log.hpp"
+#include "node_process.hpp"
 #include "serve_fixture.hpp"
 
 namespace brood::test {
@@ -19,75 +21,63 @@ class worker_process_test : public ::testing::Test {
  protected:
   worker_process_test() {
     router_.on_message([](const value& message, std::uint8_t m2) {
-      if (m2 == 3) std::this_thread::sleep_for(300ms);
+      if (m2 == 3) {
+        os::log("handler sleeping");
+        std::this_thread::sleep_for(300ms);  // the slow request
+      }
       return message;
     });
     cfg_.socket_timeout = 1s;
   }
 
-  ~worker_process_test() override {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
   // Forks a process running run_worker on a fresh loopback listener, with at most `max_fds`
-  // open files if given.
-  endpoint spawn(rlim_t max_fds = 0) {
-    endpoint where;
+  // open files if given; returns the listener's address.
+  std::string spawn(rlim_t max_fds = 0) {
+    std::string where;
     const int fd = listen_tcp_loopback(where);
     EXPECT_GE(fd, 0);
-    pid_ = ::fork();
-    if (pid_ == 0) {
+    worker_ = std::make_unique<testing::node_process>();
+    worker_->start([this, fd, max_fds] {
       const rlimit limit{max_fds, max_fds};
-      if (max_fds > 0 && ::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(99);
-      ::_exit(node::run_worker(cfg_, router_, {fd}));
-    }
+      if (max_fds > 0 && ::setrlimit(RLIMIT_NOFILE, &limit) != 0) return 99;
+      return node::run_worker(cfg_, router_, {fd});
+    });
     ::close(fd);
     return where;
   }
 
   // The exit status of the worker, or -1 if it has not exited normally within `timeout`.
   int wait_exit(milliseconds timeout) {
-    const auto end = steady::now() + timeout;
-    int status = 0;
-    while (steady::now() < end) {
-      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(5ms);
-    }
-    return -1;
+    const auto status = worker_->wait_exit(timeout);
+    return status && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
   }
+  void signal(int sig) { worker_->signal(sig); }
 
   node::router router_;
   node::node_config cfg_;
-  pid_t pid_ = -1;
+  std::unique_ptr<testing::node_process> worker_;
 };
 
 TEST_F(worker_process_test, ServesAndExitsWithZeroOnEachStopSignal) {
   for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) {
-    raw_client c(spawn());
+    raw_socket c(spawn());
     ASSERT_TRUE(c.send(message_packet(0, value(sig))));
     auto reply = c.read_packet();
     ASSERT_TRUE(reply);
     EXPECT_EQ(reply_value(*reply), value(sig));
-    ::kill(pid_, sig);
+    signal(sig);
     EXPECT_TRUE(c.closed_by_peer()) << sig;
     EXPECT_EQ(wait_exit(2s), 0) << "signal " << sig;
   }
 }
 
 TEST_F(worker_process_test, RequestInFlightIsAnsweredBeforeExit) {
-  raw_client c(spawn());
+  raw_socket c(spawn());
   ASSERT_TRUE(c.send(wire::bytes{100, 0, 0, 0}));  // the worker is up and serving
   ASSERT_TRUE(c.read_exact(4));
   ASSERT_TRUE(c.send(message_packet(3, value("slow"))));
-  std::this_thread::sleep_for(100ms);  // let the handler start; it sleeps 300 ms
-  ::kill(pid_, SIGTERM);
+  ASSERT_TRUE(worker_->wait_for("handler sleeping")) << worker_->all_output();
+  signal(SIGTERM);
   auto reply = c.read_packet();
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply_value(*reply), value("slow"));
@@ -97,12 +87,15 @@ TEST_F(worker_process_test, RequestInFlightIsAnsweredBeforeExit) {
 
 TEST_F(worker_process_test, SecondSignalStopsAtOnce) {
   cfg_.socket_timeout = 3s;
-  raw_client c(spawn());
+  const std::string where = spawn();
+  raw_socket c(where);
+  ASSERT_TRUE(c.send(wire::bytes{100, 0, 0, 0}));  // the worker is up and serving c
+  ASSERT_TRUE(c.read_exact(4));
   ASSERT_TRUE(c.send(wire::bytes{33, 10, 0, 0}));  // a partial request holds a graceful stop
-  std::this_thread::sleep_for(100ms);
-  ::kill(pid_, SIGTERM);
-  std::this_thread::sleep_for(100ms);
-  ::kill(pid_, SIGTERM);
+  EXPECT_TRUE(testing::ping_ok(where));  // the worker's loop turned since the partial arrived
+  signal(SIGTERM);
+  ASSERT_TRUE(worker_->wait_for("stopping gracefully")) << worker_->all_output();
+  signal(SIGTERM);
   EXPECT_EQ(wait_exit(500ms), 0);
 }
 
@@ -117,9 +110,9 @@ TEST_F(worker_process_test, AcceptResumesAfterRunningOutOfFiles) {
   // The sanitizers' own checks need free file descriptors (they probe memory through a pipe).
   if (sanitized) GTEST_SKIP() << "needs a build without sanitizers";
   auto where = spawn(40);
-  std::vector<std::unique_ptr<raw_client>> clients;
+  std::vector<std::unique_ptr<raw_socket>> clients;
   for (int i = 0; i < 50; ++i) {
-    clients.push_back(std::make_unique<raw_client>(where));  // queued in the backlog if needed
+    clients.push_back(std::make_unique<raw_socket>(where));  // queued in the backlog if needed
     ASSERT_TRUE(clients.back()->send(wire::bytes{100, 0, 0, 0}));
   }
   std::vector<bool> answered(clients.size(), false);
@@ -141,7 +134,7 @@ TEST_F(worker_process_test, AcceptResumesAfterRunningOutOfFiles) {
     if (answered[i]) continue;
     EXPECT_EQ(clients[i]->read_exact(4, 2s), (wire::bytes{100, 0, 0, 1})) << i;
   }
-  ::kill(pid_, SIGTERM);
+  signal(SIGTERM);
   clients.clear();
   EXPECT_EQ(wait_exit(2s), 0);
 }

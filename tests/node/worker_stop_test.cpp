@@ -17,16 +17,14 @@ class worker_stop_test : public serve_fixture {
     router_.on_message([this](const value& message, std::uint8_t m2) {
       if (m2 == 3) {
         started_ = true;
-        std::this_thread::sleep_for(300ms);
+        std::this_thread::sleep_for(300ms);  // the request in flight
       }
       return message;
     });
   }
 
   bool wait_started(milliseconds timeout) {
-    const auto end = steady::now() + timeout;
-    while (!started_ && steady::now() < end) std::this_thread::sleep_for(1ms);
-    return started_;
+    return testing::eventually([this] { return started_.load(); }, timeout, 1ms);
   }
 
   void stop_gracefully() {
@@ -38,10 +36,10 @@ class worker_stop_test : public serve_fixture {
 
 TEST_F(worker_stop_test, RequestInFlightIsAnsweredThenTheWorkerEnds) {
   auto where = start_tcp();
-  raw_client idle(where);
+  raw_socket idle(where);
   ASSERT_TRUE(idle.send(wire::bytes{100, 0, 0, 0}));
   ASSERT_TRUE(idle.read_exact(4));
-  raw_client busy(where);
+  raw_socket busy(where);
   ASSERT_TRUE(busy.send(message_packet(3, value("slow"))));
   ASSERT_TRUE(wait_started(2s));
   stop_gracefully();  // runs once the handler returns
@@ -52,18 +50,17 @@ TEST_F(worker_stop_test, RequestInFlightIsAnsweredThenTheWorkerEnds) {
   EXPECT_TRUE(idle.closed_by_peer());
   busy.close();
   EXPECT_TRUE(wait_run_end(2s));
-  raw_client late(where);
+  raw_socket late(where);
   EXPECT_FALSE(late.connected()) << "the listening socket should be closed";
 }
 
 TEST_F(worker_stop_test, PartialRequestMayFinishWithinSocketTimeout) {
   auto where = start_tcp();
-  raw_client c(where);
+  raw_socket c(where);
   const auto packet = message_packet(0, value("split"));
   ASSERT_TRUE(c.send(wire::bytes_view(packet).first(3)));
   ASSERT_TRUE(eventually([&] { return worker_->connection_count() == 1; }));
-  ASSERT_TRUE(on_worker_thread([&] { worker_->stop_gracefully(); }));
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(on_worker_thread([&] { worker_->stop_gracefully(); }));  // stopping from here
   ASSERT_TRUE(c.send(wire::bytes_view(packet).subspan(3)));
   auto reply = c.read_packet();
   ASSERT_TRUE(reply);
@@ -75,7 +72,7 @@ TEST_F(worker_stop_test, PartialRequestMayFinishWithinSocketTimeout) {
 
 TEST_F(worker_stop_test, PartialRequestThatNeverFinishesEndsAtSocketTimeout) {
   auto where = start_tcp();
-  raw_client c(where);
+  raw_socket c(where);
   ASSERT_TRUE(c.send(wire::bytes{33, 10, 0, 0}));
   ASSERT_TRUE(eventually([&] { return worker_->connection_count() == 1; }));
   const auto start = steady::now();
@@ -87,8 +84,8 @@ TEST_F(worker_stop_test, PartialRequestThatNeverFinishesEndsAtSocketTimeout) {
 
 TEST_F(worker_stop_test, StopNowClosesEveryConnection) {
   auto where = start_tcp();
-  raw_client idle(where);
-  raw_client partial(where);
+  raw_socket idle(where);
+  raw_socket partial(where);
   ASSERT_TRUE(partial.send(wire::bytes{33, 10, 0, 0}));
   ASSERT_TRUE(eventually([&] { return worker_->connection_count() == 2; }));
   asio::post(io_, [this] { worker_->stop_now(); });
@@ -99,7 +96,7 @@ TEST_F(worker_stop_test, StopNowClosesEveryConnection) {
 
 TEST_F(worker_stop_test, StopGracefullyIsIdempotent) {
   auto where = start_tcp();
-  raw_client c(where);
+  raw_socket c(where);
   ASSERT_TRUE(c.send(wire::bytes{100, 0, 0, 0}));
   ASSERT_TRUE(c.read_exact(4));
   asio::post(io_, [this] {

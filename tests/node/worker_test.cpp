@@ -20,7 +20,7 @@ class worker_test : public serve_fixture {
   }
 
   // One echo round trip on `c`.
-  static void expect_echo(raw_client& c, const value& v) {
+  static void expect_echo(raw_socket& c, const value& v) {
     ASSERT_TRUE(c.send(message_packet(0, v)));
     auto reply = c.read_packet();
     ASSERT_TRUE(reply);
@@ -31,18 +31,18 @@ class worker_test : public serve_fixture {
 };
 
 TEST_F(worker_test, PingIsAnsweredWithTheExactUwsgiBytes) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(c.send(wire::bytes{100, 0, 0, 0}));
   EXPECT_EQ(c.read_exact(4), (wire::bytes{100, 0, 0, 1}));
 }
 
 TEST_F(worker_test, MessageRoundTripsThroughTheHandler) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   expect_echo(c, value(wire::map{{value("key"), value(wire::array{1, -2, 3.5, "x"})}}));
 }
 
 TEST_F(worker_test, Modifier2ReachesTheHandlerAndComesBack) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(c.send(message_packet(7, value("m"))));
   auto reply = c.read_packet();
   ASSERT_TRUE(reply);
@@ -52,7 +52,7 @@ TEST_F(worker_test, Modifier2ReachesTheHandlerAndComesBack) {
 }
 
 TEST_F(worker_test, HandlerErrorGivesAFailureReplyAndKeepsTheConnection) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(c.send(message_packet(1, value(1))));
   auto reply = c.read_packet();
   ASSERT_TRUE(reply);
@@ -65,7 +65,7 @@ TEST_F(worker_test, HandlerErrorGivesAFailureReplyAndKeepsTheConnection) {
 }
 
 TEST_F(worker_test, KeepAliveServesThreeRequestsOnOneConnection) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   for (int i = 0; i < 3; ++i) expect_echo(c, value(i));
 }
 
@@ -74,23 +74,23 @@ TEST_F(worker_test, OneShotClientsThatCloseAfterTheReplyAreServed) {
   int done = 0;
   worker_->on_request_done([&done] { ++done; });
   for (int i = 0; i < 5; ++i) {
-    raw_client c(where);
+    raw_socket c(where);
     expect_echo(c, value(i));
   }
-  raw_client last(where);
+  raw_socket last(where);
   expect_echo(last, value("last"));
   EXPECT_TRUE(eventually([&] { return done == 6; })) << done;
 }
 
 TEST_F(worker_test, LargerBufferSizeAcceptsLargerPackets) {
   cfg_.limits.buffer_size = 32768;
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   for (int i = 0; i < 2; ++i) expect_echo(c, value(std::string(20000 + i, 'b')));
   expect_echo(c, value("small again"));
 }
 
 TEST_F(worker_test, PipelinedRequestsInOneWriteAreAnsweredInOrder) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   wire::bytes both{100, 0, 0, 0};
   auto message = message_packet(0, value("second"));
   both.insert(both.end(), message.begin(), message.end());
@@ -103,7 +103,7 @@ TEST_F(worker_test, PipelinedRequestsInOneWriteAreAnsweredInOrder) {
 
 TEST_F(worker_test, OversizePacketGetsAFailureReplyThenTheConnectionCloses) {
   auto where = start_tcp();
-  raw_client c(where);
+  raw_socket c(where);
   ASSERT_TRUE(c.send(wire::bytes{33, 0x88, 0x13, 0, 1, 2, 3}));  // 5000 > 4096
   auto reply = c.read_packet();
   ASSERT_TRUE(reply);
@@ -113,12 +113,12 @@ TEST_F(worker_test, OversizePacketGetsAFailureReplyThenTheConnectionCloses) {
   EXPECT_NE(info.message.find("5000"), std::string::npos) << info.message;
   EXPECT_NE(info.message.find("4096"), std::string::npos) << info.message;
   EXPECT_TRUE(c.closed_by_peer());
-  raw_client next(where);
+  raw_socket next(where);
   expect_echo(next, value("next"));
 }
 
 TEST_F(worker_test, GarbageMsgpackGetsAProtocolErrorReply) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(c.send(wire::bytes{33, 5, 0, 0, 0xc1, 0xc1, 0xff, 0x00, 0x93}));
   auto reply = c.read_packet();
   ASSERT_TRUE(reply);
@@ -129,26 +129,26 @@ TEST_F(worker_test, GarbageMsgpackGetsAProtocolErrorReply) {
 
 TEST_F(worker_test, UnknownModifierClosesWithoutReplyAndTheNextClientIsServed) {
   auto where = start_tcp();
-  raw_client c(where);
+  raw_socket c(where);
   ASSERT_TRUE(c.send(wire::bytes{42, 0, 0, 0}));
   EXPECT_TRUE(c.closed_by_peer());
-  raw_client next(where);
+  raw_socket next(where);
   expect_echo(next, value("next"));
 }
 
 TEST_F(worker_test, EofMidRequestJustClosesTheConnection) {
   auto where = start_tcp();
   {
-    raw_client c(where);
+    raw_socket c(where);
     ASSERT_TRUE(c.send(wire::bytes{33, 10, 0, 0, 1}));
   }
-  raw_client next(where);
+  raw_socket next(where);
   expect_echo(next, value("next"));
   EXPECT_TRUE(eventually([&] { return worker_->connection_count() == 1; }));
 }
 
 TEST_F(worker_test, UnixSocketServesPingAndMessages) {
-  raw_client c(start_unix());
+  raw_socket c(start_unix());
   ASSERT_TRUE(c.connected());
   ASSERT_TRUE(c.send(wire::bytes{100, 0, 0, 0}));
   EXPECT_EQ(c.read_exact(4), (wire::bytes{100, 0, 0, 1}));

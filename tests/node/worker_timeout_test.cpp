@@ -20,8 +20,8 @@ class worker_timeout_test : public serve_fixture {
 
 // Sends one byte of a 200-byte message every 200 ms until the server closes the connection;
 // returns how long that took from the first byte, or nothing if it never closed within `limit`.
-std::optional<milliseconds> trickle_until_closed(const endpoint& where, milliseconds limit) {
-  raw_client c(where);
+std::optional<milliseconds> trickle_until_closed(const std::string& where, milliseconds limit) {
+  raw_socket c(where);
   const auto packet = message_packet(0, value(std::string(200, 'x')));
   const auto start = steady::now();
   for (std::size_t b = 0; b < packet.size() && steady::now() - start < limit; ++b) {
@@ -40,8 +40,8 @@ TEST_F(worker_timeout_test, TricklingClientsNeverDelayValidRequests) {
   for (auto& slot : cut) {
     lorises.emplace_back([&where, &slot] { slot = trickle_until_closed(where, 3s); });
   }
-  std::this_thread::sleep_for(100ms);
-  raw_client c(where);
+  ASSERT_TRUE(eventually([&] { return worker_->connection_count() == 4; }));  // all trickling
+  raw_socket c(where);
   for (int i = 0; i < 20; ++i) {
     const auto start = steady::now();
     ASSERT_TRUE(c.send(message_packet(0, value(i))));
@@ -49,7 +49,7 @@ TEST_F(worker_timeout_test, TricklingClientsNeverDelayValidRequests) {
     ASSERT_TRUE(reply) << i;
     EXPECT_EQ(reply_value(*reply), value(i));
     EXPECT_LT(steady::now() - start, 200ms) << "request " << i << " was delayed";
-    std::this_thread::sleep_for(20ms);
+    std::this_thread::sleep_for(20ms);  // requests spread over the lorises' time
   }
   for (auto& t : lorises) t.join();
   for (const auto& took : cut) {
@@ -61,7 +61,7 @@ TEST_F(worker_timeout_test, TricklingClientsNeverDelayValidRequests) {
 
 TEST_F(worker_timeout_test, StalledRequestIsClosedAfterSocketTimeout) {
   auto where = start_tcp();
-  raw_client c(where);
+  raw_socket c(where);
   const auto start = steady::now();
   ASSERT_TRUE(c.send(wire::bytes{33, 10, 0, 0, 1, 2}));  // 10 announced, 2 sent
   EXPECT_TRUE(c.closed_by_peer(3s));
@@ -71,7 +71,7 @@ TEST_F(worker_timeout_test, StalledRequestIsClosedAfterSocketTimeout) {
 }
 
 TEST_F(worker_timeout_test, SilentNewConnectionIsClosedAfterSocketTimeout) {
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   const auto start = steady::now();
   EXPECT_TRUE(c.closed_by_peer(3s));
   EXPECT_GE(steady::now() - start, 900ms);
@@ -79,7 +79,7 @@ TEST_F(worker_timeout_test, SilentNewConnectionIsClosedAfterSocketTimeout) {
 
 TEST_F(worker_timeout_test, IdleKeptAliveConnectionIsClosedAfterKeepaliveTimeout) {
   cfg_.keepalive_timeout = 1500ms;
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(c.send(message_packet(0, value(1))));
   ASSERT_TRUE(c.read_packet());
   const auto start = steady::now();
@@ -90,7 +90,7 @@ TEST_F(worker_timeout_test, IdleKeptAliveConnectionIsClosedAfterKeepaliveTimeout
 
 TEST_F(worker_timeout_test, ShortKeepaliveTimeoutIsHonoured) {
   cfg_.keepalive_timeout = 300ms;  // shorter than socket-timeout
-  raw_client c(start_tcp());
+  raw_socket c(start_tcp());
   ASSERT_TRUE(c.send(message_packet(0, value(1))));
   ASSERT_TRUE(c.read_packet());
   const auto start = steady::now();

@@ -21,7 +21,7 @@ class address_test : public ::testing::Test {
   }
 };
 
-TEST_F(address_test, host_and_port_is_tcp) {
+TEST_F(address_test, HostAndPortIsTcp) {
   address a = parse_ok("127.0.0.1:3031");
   EXPECT_EQ(a.type, os::address::kind::tcp);
   EXPECT_EQ(a.host, "127.0.0.1");
@@ -29,7 +29,7 @@ TEST_F(address_test, host_and_port_is_tcp) {
   EXPECT_EQ(a.to_string(), "127.0.0.1:3031");
 }
 
-TEST_F(address_test, colon_port_means_all_interfaces) {
+TEST_F(address_test, ColonPortMeansAllInterfaces) {
   address a = parse_ok(":8000");
   EXPECT_EQ(a.type, os::address::kind::tcp);
   EXPECT_TRUE(a.host.empty());
@@ -37,14 +37,14 @@ TEST_F(address_test, colon_port_means_all_interfaces) {
   EXPECT_EQ(a.to_string(), ":8000");
 }
 
-TEST_F(address_test, hostname_and_port_zero) {
+TEST_F(address_test, HostnameAndPortZero) {
   address a = parse_ok("localhost:0");
   EXPECT_EQ(a.host, "localhost");
   EXPECT_EQ(a.port, 0);
   EXPECT_EQ(parse_ok("h:65535").port, 65535);
 }
 
-TEST_F(address_test, bracketed_ipv6) {
+TEST_F(address_test, BracketedIpv6) {
   address a = parse_ok("[::1]:3031");
   EXPECT_EQ(a.type, os::address::kind::tcp);
   EXPECT_EQ(a.host, "::1");
@@ -52,7 +52,7 @@ TEST_F(address_test, bracketed_ipv6) {
   EXPECT_EQ(a.to_string(), "[::1]:3031");
 }
 
-TEST_F(address_test, no_colon_is_unix_path) {
+TEST_F(address_test, NoColonIsUnixPath) {
   address a = parse_ok("/tmp/brood.sock");
   EXPECT_EQ(a.type, os::address::kind::unix_path);
   EXPECT_EQ(a.path, "/tmp/brood.sock");
@@ -60,7 +60,7 @@ TEST_F(address_test, no_colon_is_unix_path) {
   EXPECT_EQ(parse_ok("relative.sock").path, "relative.sock");
 }
 
-TEST_F(address_test, unix_prefix_is_unix_path_even_with_colons) {
+TEST_F(address_test, UnixPrefixIsUnixPathEvenWithColons) {
   address a = parse_ok("unix:/tmp/a:b.sock");
   EXPECT_EQ(a.type, os::address::kind::unix_path);
   EXPECT_EQ(a.path, "/tmp/a:b.sock");
@@ -69,19 +69,19 @@ TEST_F(address_test, unix_prefix_is_unix_path_even_with_colons) {
   EXPECT_EQ(parse_ok("unix:/tmp/x.sock").path, "/tmp/x.sock");
 }
 
-TEST_F(address_test, round_trips) {
+TEST_F(address_test, RoundTrips) {
   for (const char* text : {"127.0.0.1:1", ":2", "/a/b", "[fe80::1]:9", "node-7:3031"}) {
     EXPECT_EQ(parse_ok(text).to_string(), text);
   }
 }
 
-TEST_F(address_test, port_out_of_range_names_it) {
+TEST_F(address_test, PortOutOfRangeNamesIt) {
   std::string why = parse_bad("127.0.0.1:70000");
   EXPECT_EQ(why, "port 70000 out of range in \"127.0.0.1:70000\"");
   parse_bad("127.0.0.1:99999999999999999999");
 }
 
-TEST_F(address_test, bad_forms_are_rejected) {
+TEST_F(address_test, BadFormsAreRejected) {
   EXPECT_NE(parse_bad("127.0.0.1:abc").find("bad port"), std::string::npos);
   EXPECT_NE(parse_bad("127.0.0.1:").find("missing port"), std::string::npos);
   EXPECT_NE(parse_bad("127.0.0.1:-1").find("bad port"), std::string::npos);
@@ -90,7 +90,7 @@ TEST_F(address_test, bad_forms_are_rejected) {
   parse_bad("[::1:3031");
 }
 
-TEST_F(address_test, why_may_be_null) {
+TEST_F(address_test, WhyMayBeNull) {
   EXPECT_FALSE(os::parse_address("x:y").ok());
   EXPECT_TRUE(os::parse_address("x:1").ok());
 }

@@ -47,7 +47,7 @@ class inotify_test : public ::testing::Test {
   inotify_watcher watcher_;
 };
 
-TEST_F(inotify_test, open_gives_a_non_blocking_close_on_exec_fd) {
+TEST_F(inotify_test, OpenGivesANonBlockingCloseOnExecFd) {
   ASSERT_GE(watcher_.fd(), 0);
   EXPECT_TRUE(static_cast<bool>(watcher_));
   EXPECT_TRUE(::fcntl(watcher_.fd(), F_GETFL) & O_NONBLOCK);
@@ -55,7 +55,7 @@ TEST_F(inotify_test, open_gives_a_non_blocking_close_on_exec_fd) {
   EXPECT_TRUE(watcher_.read_events().empty());  // nothing yet, and no blocking
 }
 
-TEST_F(inotify_test, a_closed_file_is_reported_with_its_name) {
+TEST_F(inotify_test, AClosedFileIsReportedWithItsName) {
   auto wd = watcher_.add(dir_, IN_CLOSE_WRITE | IN_MOVED_TO);
   ASSERT_TRUE(wd) << wd.error().message();
   write_file(dir_ + "/task_1");
@@ -66,7 +66,7 @@ TEST_F(inotify_test, a_closed_file_is_reported_with_its_name) {
   EXPECT_EQ(events[0].name, "task_1");
 }
 
-TEST_F(inotify_test, a_rename_into_place_is_moved_to) {
+TEST_F(inotify_test, ARenameIntoPlaceIsMovedTo) {
   ASSERT_TRUE(watcher_.add(dir_, IN_MOVED_TO));
   const std::string outside = dir_ + "_outside";
   write_file(outside);
@@ -77,7 +77,7 @@ TEST_F(inotify_test, a_rename_into_place_is_moved_to) {
   EXPECT_EQ(events[0].name, "renamed");
 }
 
-TEST_F(inotify_test, watches_are_told_apart_and_adding_twice_is_one_watch) {
+TEST_F(inotify_test, WatchesAreToldApartAndAddingTwiceIsOneWatch) {
   const std::string sub = dir_ + "/7";
   ASSERT_EQ(::mkdir(sub.c_str(), 0755), 0);
   auto root = watcher_.add(dir_, IN_CLOSE_WRITE);
@@ -94,7 +94,7 @@ TEST_F(inotify_test, watches_are_told_apart_and_adding_twice_is_one_watch) {
   EXPECT_EQ(events[0].name, "a");
 }
 
-TEST_F(inotify_test, a_new_subdir_is_reported_as_a_dir) {
+TEST_F(inotify_test, ANewSubdirIsReportedAsADir) {
   ASSERT_TRUE(watcher_.add(dir_, IN_CREATE | IN_ONLYDIR));
   ASSERT_EQ(::mkdir((dir_ + "/3").c_str(), 0755), 0);
   auto events = wait_events();
@@ -103,7 +103,7 @@ TEST_F(inotify_test, a_new_subdir_is_reported_as_a_dir) {
   EXPECT_EQ(events[0].name, "3");
 }
 
-TEST_F(inotify_test, removing_the_dir_ends_its_watch) {
+TEST_F(inotify_test, RemovingTheDirEndsItsWatch) {
   auto wd = watcher_.add(dir_, IN_CLOSE_WRITE);
   ASSERT_TRUE(wd);
   ASSERT_EQ(::rmdir(dir_.c_str()), 0);
@@ -114,7 +114,7 @@ TEST_F(inotify_test, removing_the_dir_ends_its_watch) {
   EXPECT_EQ(events.back().name, "");
 }
 
-TEST_F(inotify_test, drain_discards_what_is_pending) {
+TEST_F(inotify_test, DrainDiscardsWhatIsPending) {
   ASSERT_TRUE(watcher_.add(dir_, IN_CLOSE_WRITE));
   for (int i = 0; i < 5; ++i) write_file(dir_ + "/f" + std::to_string(i));
   pollfd p{watcher_.fd(), POLLIN, 0};
@@ -124,7 +124,7 @@ TEST_F(inotify_test, drain_discards_what_is_pending) {
   EXPECT_EQ(::poll(&p, 1, 0), 0);
 }
 
-TEST_F(inotify_test, watching_a_missing_dir_names_it) {
+TEST_F(inotify_test, WatchingAMissingDirNamesIt) {
   const std::string missing = dir_ + "/no/such";
   auto wd = watcher_.add(missing, IN_CLOSE_WRITE);
   ASSERT_FALSE(wd);
@@ -133,7 +133,7 @@ TEST_F(inotify_test, watching_a_missing_dir_names_it) {
       << wd.error().message();
 }
 
-TEST_F(inotify_test, an_empty_watcher_watches_nothing) {
+TEST_F(inotify_test, AnEmptyWatcherWatchesNothing) {
   inotify_watcher empty;
   EXPECT_EQ(empty.fd(), -1);
   EXPECT_FALSE(static_cast<bool>(empty));
@@ -144,7 +144,7 @@ TEST_F(inotify_test, an_empty_watcher_watches_nothing) {
   EXPECT_EQ(wd.error().code(), std::errc::bad_file_descriptor);
 }
 
-TEST_F(inotify_test, a_moved_watcher_keeps_its_watches) {
+TEST_F(inotify_test, AMovedWatcherKeepsItsWatches) {
   ASSERT_TRUE(watcher_.add(dir_, IN_CLOSE_WRITE));
   inotify_watcher moved = std::move(watcher_);
   EXPECT_EQ(watcher_.fd(), -1);  // NOLINT: the moved-from state is specified (empty)

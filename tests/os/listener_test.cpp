@@ -16,6 +16,8 @@
 
 #include <gtest/gtest.h>
 
+#include "raw_socket.hpp"
+
 namespace brood::os {
 namespace {
 
@@ -38,27 +40,12 @@ std::uint16_t port_of(const std::string& name) {
   return static_cast<std::uint16_t>(std::stoi(name.substr(name.rfind(':') + 1)));
 }
 
-// Connects a blocking client to 127.0.0.1:port; true when the handshake completes.
+// True when a blocking client's connect to 127.0.0.1:port (or to the unix socket `path`)
+// completes.
 bool can_connect_tcp(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
-  ::close(fd);
-  return ok;
+  return testing::raw_socket("127.0.0.1:" + std::to_string(port)).connected();
 }
-
-bool can_connect_unix(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  std::strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
-  ::close(fd);
-  return ok;
-}
+bool can_connect_unix(const std::string& path) { return testing::raw_socket(path).connected(); }
 
 class listener_test : public ::testing::Test {
  protected:
@@ -72,7 +59,7 @@ class listener_test : public ::testing::Test {
   std::string dir_;
 };
 
-TEST_F(listener_test, tcp_port_zero_is_resolved_and_accepts) {
+TEST_F(listener_test, TcpPortZeroIsResolvedAndAccepts) {
   auto s_r = os::bind_socket(tcp("127.0.0.1", 0), 16);
   ASSERT_TRUE(s_r.ok()) << s_r.error().message();
   os::bound_socket s = std::move(*s_r);
@@ -85,14 +72,14 @@ TEST_F(listener_test, tcp_port_zero_is_resolved_and_accepts) {
   EXPECT_TRUE(can_connect_tcp(port));
 }
 
-TEST_F(listener_test, localhost_is_resolved) {
+TEST_F(listener_test, LocalhostIsResolved) {
   auto s_r = os::bind_socket(tcp("localhost", 0), 16);
   ASSERT_TRUE(s_r.ok()) << s_r.error().message();
   os::bound_socket s = std::move(*s_r);
   EXPECT_EQ(s.name.rfind("127.0.0.1:", 0), 0u) << s.name;
 }
 
-TEST_F(listener_test, ipv6_loopback_in_brackets) {
+TEST_F(listener_test, Ipv6LoopbackInBrackets) {
   int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
   if (probe < 0) GTEST_SKIP() << "no IPv6 here";
   ::close(probe);
@@ -103,7 +90,7 @@ TEST_F(listener_test, ipv6_loopback_in_brackets) {
   EXPECT_NE(port_of(s.name), 0);
 }
 
-TEST_F(listener_test, used_port_fails_naming_the_address) {
+TEST_F(listener_test, UsedPortFailsNamingTheAddress) {
   auto first_r = os::bind_socket(tcp("127.0.0.1", 0), 16);
   ASSERT_TRUE(first_r.ok()) << first_r.error().message();
   os::bound_socket first = std::move(*first_r);
@@ -118,7 +105,7 @@ TEST_F(listener_test, used_port_fails_naming_the_address) {
   EXPECT_FALSE(second.ok());  // no socket is made
 }
 
-TEST_F(listener_test, bad_host_fails_without_a_query) {
+TEST_F(listener_test, BadHostFailsWithoutAQuery) {
   auto s = os::bind_socket(tcp("bad..host", 3031), 16);
   std::string why = s.error().message();
   EXPECT_FALSE(s.ok());
@@ -130,7 +117,7 @@ TEST_F(listener_test, bad_host_fails_without_a_query) {
   EXPECT_NE(why.find("no host!"), std::string::npos) << why;
 }
 
-TEST_F(listener_test, unix_socket_is_bound_world_writable) {
+TEST_F(listener_test, UnixSocketIsBoundWorldWritable) {
   const std::string path = dir_ + "/node.sock";
   auto s_r = os::bind_socket(unix_path(path), 16);
   ASSERT_TRUE(s_r.ok()) << s_r.error().message();
@@ -143,7 +130,7 @@ TEST_F(listener_test, unix_socket_is_bound_world_writable) {
   EXPECT_TRUE(can_connect_unix(path));
 }
 
-TEST_F(listener_test, stale_unix_socket_file_is_replaced) {
+TEST_F(listener_test, StaleUnixSocketFileIsReplaced) {
   const std::string path = dir_ + "/stale.sock";
   {
     auto old_r = os::bind_socket(unix_path(path), 16);
@@ -158,7 +145,7 @@ TEST_F(listener_test, stale_unix_socket_file_is_replaced) {
   EXPECT_TRUE(can_connect_unix(path));
 }
 
-TEST_F(listener_test, live_unix_socket_is_not_stolen) {
+TEST_F(listener_test, LiveUnixSocketIsNotStolen) {
   const std::string path = dir_ + "/live.sock";
   auto live_r = os::bind_socket(unix_path(path), 16);
   ASSERT_TRUE(live_r.ok()) << live_r.error().message();
@@ -170,7 +157,7 @@ TEST_F(listener_test, live_unix_socket_is_not_stolen) {
   EXPECT_TRUE(can_connect_unix(path));
 }
 
-TEST_F(listener_test, regular_file_is_not_removed) {
+TEST_F(listener_test, RegularFileIsNotRemoved) {
   const std::string path = dir_ + "/data.txt";
   {
     std::FILE* f = std::fopen(path.c_str(), "w");
@@ -181,14 +168,14 @@ TEST_F(listener_test, regular_file_is_not_removed) {
   EXPECT_TRUE(std::filesystem::is_regular_file(path));
 }
 
-TEST_F(listener_test, too_long_unix_path_fails) {
+TEST_F(listener_test, TooLongUnixPathFails) {
   auto s = os::bind_socket(unix_path(dir_ + "/" + std::string(200, 'x')), 16);
   const std::string& why = s.error().message();
   EXPECT_FALSE(s.ok());
   EXPECT_NE(why.find("unix socket path"), std::string::npos) << why;
 }
 
-TEST_F(listener_test, missing_directory_fails_with_the_reason) {
+TEST_F(listener_test, MissingDirectoryFailsWithTheReason) {
   const std::string path = dir_ + "/no/such/dir.sock";
   auto s = os::bind_socket(unix_path(path), 16);
   const std::string& why = s.error().message();

@@ -29,7 +29,7 @@ class open_test : public ::testing::Test {
   }
 };
 
-TEST_F(open_test, signal_source_blocks_reads_and_restores) {
+TEST_F(open_test, SignalSourceBlocksReadsAndRestores) {
   ASSERT_FALSE(blocked(SIGUSR2));
   {
     auto s = signal_source::open({SIGUSR2});
@@ -43,7 +43,7 @@ TEST_F(open_test, signal_source_blocks_reads_and_restores) {
   EXPECT_FALSE(blocked(SIGUSR2));
 }
 
-TEST_F(open_test, a_moved_signal_source_keeps_the_mask_until_its_new_owner_ends) {
+TEST_F(open_test, AMovedSignalSourceKeepsTheMaskUntilItsNewOwnerEnds) {
   signal_source target;
   EXPECT_EQ(target.fd(), -1);
   EXPECT_TRUE(target.read_pending().empty());
@@ -58,7 +58,7 @@ TEST_F(open_test, a_moved_signal_source_keeps_the_mask_until_its_new_owner_ends)
   EXPECT_FALSE(blocked(SIGUSR2));
 }
 
-TEST_F(open_test, shared_array_is_shared_with_a_forked_child) {
+TEST_F(open_test, SharedArrayIsSharedWithAForkedChild) {
   auto a = shared_array<std::atomic<int>>::open(3, "the test array");
   ASSERT_TRUE(a) << a.error().message();
   EXPECT_EQ(a->size(), 3u);
@@ -74,7 +74,7 @@ TEST_F(open_test, shared_array_is_shared_with_a_forked_child) {
   EXPECT_EQ((*a)[2].load(), 42);
 }
 
-TEST_F(open_test, stats_server_errors_name_the_address) {
+TEST_F(open_test, StatsServerErrorsNameTheAddress) {
   event_loop loop;
   auto bad = stats_server::open(loop, "127.0.0.1:99999", [] { return std::string("{}"); });
   ASSERT_FALSE(bad);
@@ -92,13 +92,13 @@ TEST_F(open_test, stats_server_errors_name_the_address) {
       << second.error().message();
 }
 
-TEST_F(open_test, self_exe_is_an_absolute_path) {
+TEST_F(open_test, SelfExeIsAnAbsolutePath) {
   auto exe = self_exe();
   ASSERT_TRUE(exe) << exe.error().message();
   EXPECT_EQ(exe->front(), '/');
 }
 
-TEST_F(open_test, adopting_what_is_not_a_listening_socket_gives_nothing) {
+TEST_F(open_test, AdoptingWhatIsNotAListeningSocketGivesNothing) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   auto none = adopt_listening_fd(fds[0]);
@@ -108,7 +108,7 @@ TEST_F(open_test, adopting_what_is_not_a_listening_socket_gives_nothing) {
   ::close(fds[1]);
 }
 
-TEST_F(open_test, event_loop_run_is_ok_when_stopped) {
+TEST_F(open_test, EventLoopRunIsOkWhenStopped) {
   event_loop loop;
   loop.after(std::chrono::milliseconds(1), [&] { loop.stop(); });
   const status st = loop.run();

@@ -37,19 +37,19 @@ class socket_address_test : public ::testing::Test {
   }
 };
 
-TEST_F(socket_address_test, ipv4_literal) {
+TEST_F(socket_address_test, Ipv4Literal) {
   socket_address s = resolve_ok("127.0.0.1:3031", resolve_for::connect);
   EXPECT_EQ(s.family(), AF_INET);
   EXPECT_EQ(s.size, sizeof(sockaddr_in));
   EXPECT_EQ(describe(s), "127.0.0.1:3031");
 }
 
-TEST_F(socket_address_test, empty_host_is_any_to_bind_and_loopback_to_connect) {
+TEST_F(socket_address_test, EmptyHostIsAnyToBindAndLoopbackToConnect) {
   EXPECT_EQ(describe(resolve_ok(":8000", resolve_for::bind)), "0.0.0.0:8000");
   EXPECT_EQ(describe(resolve_ok(":8000", resolve_for::connect)), "127.0.0.1:8000");
 }
 
-TEST_F(socket_address_test, ipv6_literal_with_or_without_brackets) {
+TEST_F(socket_address_test, Ipv6LiteralWithOrWithoutBrackets) {
   socket_address s = resolve_ok("[::1]:9", resolve_for::connect);
   EXPECT_EQ(s.family(), AF_INET6);
   EXPECT_EQ(describe(s), "[::1]:9");
@@ -61,7 +61,7 @@ TEST_F(socket_address_test, ipv6_literal_with_or_without_brackets) {
   EXPECT_EQ(describe(*r), "[::1]:10");
 }
 
-TEST_F(socket_address_test, ipv6_with_a_zone_is_read_without_a_query) {
+TEST_F(socket_address_test, Ipv6WithAZoneIsReadWithoutAQuery) {
   socket_address s = resolve_ok("[fe80::1%lo]:9", resolve_for::connect);
   EXPECT_EQ(s.family(), AF_INET6);
   EXPECT_NE(reinterpret_cast<const sockaddr_in6*>(s.get())->sin6_scope_id, 0u);
@@ -71,13 +71,13 @@ TEST_F(socket_address_test, ipv6_with_a_zone_is_read_without_a_query) {
       << e.message();
 }
 
-TEST_F(socket_address_test, localhost_prefers_ipv4) {
+TEST_F(socket_address_test, LocalhostPrefersIpv4) {
   socket_address s = resolve_ok("localhost:77", resolve_for::connect);
   EXPECT_EQ(s.family(), AF_INET);
   EXPECT_EQ(describe(s), "127.0.0.1:77");
 }
 
-TEST_F(socket_address_test, implausible_host_is_rejected_without_a_query) {
+TEST_F(socket_address_test, ImplausibleHostIsRejectedWithoutAQuery) {
   for (const char* text : {"bad..host:1", "no host!:1", ".lead:1", "a/b:1"}) {
     status e = resolve_bad(text, resolve_for::connect);
     EXPECT_EQ(e.code(), std::errc::address_not_available) << text;
@@ -85,21 +85,21 @@ TEST_F(socket_address_test, implausible_host_is_rejected_without_a_query) {
   }
 }
 
-TEST_F(socket_address_test, unknown_host_says_it_cannot_be_resolved) {
+TEST_F(socket_address_test, UnknownHostSaysItCannotBeResolved) {
   status e = resolve_bad("no-such-host.invalid:1", resolve_for::connect);
   EXPECT_EQ(e.code(), std::errc::address_not_available);
   EXPECT_EQ(e.message().rfind("cannot resolve host \"no-such-host.invalid\": ", 0), 0u)
       << e.message();
 }
 
-TEST_F(socket_address_test, unix_path) {
+TEST_F(socket_address_test, UnixPath) {
   socket_address s = resolve_ok("/tmp/brood.sock", resolve_for::bind);
   EXPECT_EQ(s.family(), AF_UNIX);
   EXPECT_EQ(s.size, offsetof(sockaddr_un, sun_path) + std::string("/tmp/brood.sock").size() + 1);
   EXPECT_EQ(describe(s), "/tmp/brood.sock");
 }
 
-TEST_F(socket_address_test, at_name_is_abstract_only_to_connect) {
+TEST_F(socket_address_test, AtNameIsAbstractOnlyToConnect) {
   socket_address c = resolve_ok("@brood", resolve_for::connect);
   EXPECT_EQ(c.size, offsetof(sockaddr_un, sun_path) + 6);
   EXPECT_EQ(reinterpret_cast<const sockaddr_un*>(c.get())->sun_path[0], '\0');
@@ -109,14 +109,14 @@ TEST_F(socket_address_test, at_name_is_abstract_only_to_connect) {
   EXPECT_EQ(reinterpret_cast<const sockaddr_un*>(b.get())->sun_path[0], '@');
 }
 
-TEST_F(socket_address_test, too_long_unix_path_says_the_limit) {
+TEST_F(socket_address_test, TooLongUnixPathSaysTheLimit) {
   const std::string path = "/tmp/" + std::string(200, 'x');
   status e = resolve_bad(path, resolve_for::connect);
   EXPECT_EQ(e.code(), std::errc::filename_too_long);
   EXPECT_EQ(e.message(), "unix socket path must be 1..107 bytes long (it has 205)");
 }
 
-TEST_F(socket_address_test, describe_of_an_unknown_family_or_short_length) {
+TEST_F(socket_address_test, DescribeOfAnUnknownFamilyOrShortLength) {
   sockaddr_storage ss{};
   ss.ss_family = AF_PACKET;
   EXPECT_EQ(describe_socket_address(reinterpret_cast<const sockaddr*>(&ss), sizeof ss), "?");

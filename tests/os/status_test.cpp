@@ -21,35 +21,35 @@ class status_test : public ::testing::Test {
   }
 };
 
-TEST_F(status_test, default_is_ok_without_message) {
+TEST_F(status_test, DefaultIsOkWithoutMessage) {
   status s;
   EXPECT_TRUE(s.ok());
   EXPECT_FALSE(s.code());
   EXPECT_EQ(s.message(), "");
 }
 
-TEST_F(status_test, error_keeps_code_and_message) {
+TEST_F(status_test, ErrorKeepsCodeAndMessage) {
   status s(std::make_error_code(std::errc::address_in_use), "cannot bind x:1: in use");
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(s.code(), std::errc::address_in_use);
   EXPECT_EQ(s.message(), "cannot bind x:1: in use");
 }
 
-TEST_F(status_test, from_errno_says_what_and_why) {
+TEST_F(status_test, FromErrnoSaysWhatAndWhy) {
   status s = status::from_errno(ENOENT, "cannot open /nowhere");
   EXPECT_EQ(s.code(), std::errc::no_such_file_or_directory);
   EXPECT_EQ(s.code().category(), std::system_category());
   EXPECT_EQ(s.message(), std::string("cannot open /nowhere: ") + std::strerror(ENOENT));
 }
 
-TEST_F(status_test, last_errno_reads_errno) {
+TEST_F(status_test, LastErrnoReadsErrno) {
   errno = EACCES;
   status s = status::last_errno("cannot read f");
   EXPECT_EQ(s.code(), std::errc::permission_denied);
   EXPECT_EQ(s.message(), std::string("cannot read f: ") + std::strerror(EACCES));
 }
 
-TEST_F(status_test, context_puts_where_in_front) {
+TEST_F(status_test, ContextPutsWhereInFront) {
   status s = status::from_errno(EMFILE, "cannot open inotify").context("spooler /var/spool");
   EXPECT_EQ(s.code(), std::errc::too_many_files_open);
   EXPECT_EQ(s.message().rfind("spooler /var/spool: cannot open inotify: ", 0), 0u) << s.message();
@@ -57,7 +57,7 @@ TEST_F(status_test, context_puts_where_in_front) {
   EXPECT_EQ(status().context("anything").message(), "");
 }
 
-TEST_F(status_test, result_holds_a_value) {
+TEST_F(status_test, ResultHoldsAValue) {
   result<int> r = half(8);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(static_cast<bool>(r));
@@ -66,7 +66,7 @@ TEST_F(status_test, result_holds_a_value) {
   EXPECT_TRUE(r.error().ok());
 }
 
-TEST_F(status_test, result_holds_an_error) {
+TEST_F(status_test, ResultHoldsAnError) {
   result<int> r = half(3);
   EXPECT_FALSE(r.ok());
   EXPECT_FALSE(static_cast<bool>(r));
@@ -75,7 +75,7 @@ TEST_F(status_test, result_holds_an_error) {
   EXPECT_THROW(static_cast<void>(r.value()), std::bad_variant_access);
 }
 
-TEST_F(status_test, result_of_a_move_only_owner) {
+TEST_F(status_test, ResultOfAMoveOnlyOwner) {
   result<std::unique_ptr<int>> r = std::make_unique<int>(7);
   ASSERT_TRUE(r);
   std::unique_ptr<int> p = std::move(*r);
@@ -83,7 +83,7 @@ TEST_F(status_test, result_of_a_move_only_owner) {
   EXPECT_EQ(*std::move(result<std::unique_ptr<int>>(std::make_unique<int>(9))).value(), 9);
 }
 
-TEST_F(status_test, error_converts_between_results) {
+TEST_F(status_test, ErrorConvertsBetweenResults) {
   auto inner = half(5);
   result<std::string> outer = inner ? result<std::string>(std::to_string(*inner))
                                     : result<std::string>(inner.error().context("halving"));

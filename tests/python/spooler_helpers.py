@@ -9,10 +9,9 @@ tasks on request (GET /spool?k=v..., /remote?target=HOST:PORT&k=v...) and answer
 """
 import json
 import os
-import time
 from urllib.parse import urlencode
 
-from node_helpers import wsgi_request
+from support import eventually, wsgi_request
 
 TASKS_MODULE = r'''
 import json
@@ -163,21 +162,13 @@ def records(out, name):
 
 def wait_records(out, name, count=1, timeout=15.0, node=None):
     """Waits until task `name` wrote at least `count` lines; returns them."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = records(out, name)
-        if len(found) >= count:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError("task %r ran %d times, expected %d%s" % (
-                name, len(found), count, "\n" + node.output() if node else ""))
-        time.sleep(0.02)
+    if not eventually(lambda: len(records(out, name)) >= count, timeout, 0.02):
+        raise AssertionError("task %r ran %d times, expected %d%s" % (
+            name, len(records(out, name)), count, "\n" + node.output() if node else ""))
+    return records(out, name)
 
 
 def wait_path(path, timeout=15.0, gone=False):
     """Waits until path exists (gone=True: no longer exists)."""
-    deadline = time.monotonic() + timeout
-    while os.path.exists(path) == gone:
-        if time.monotonic() > deadline:
-            raise AssertionError("%s still %s" % (path, "exists" if gone else "missing"))
-        time.sleep(0.02)
+    if not eventually(lambda: os.path.exists(path) != gone, timeout, 0.02):
+        raise AssertionError("%s still %s" % (path, "exists" if gone else "missing"))

@@ -14,9 +14,10 @@ import os
 import shutil
 import socket
 import textwrap
-import time
 
 import pytest
+
+from support import eventually, listening
 
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
 UWSGI_PYTHON_PLUGIN = "/usr/lib/uwsgi/plugins/python3_plugin.so"
@@ -108,18 +109,9 @@ def _start_backend(kind, factory, app_dir):
 
 
 def _wait_for_socket(path, nginx, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if os.path.exists(path):
-            try:
-                with socket.socket(socket.AF_UNIX) as s:
-                    s.connect(path)
-                return
-            except OSError:
-                pass
-        if nginx.proc.poll() is not None:
-            break
-        time.sleep(0.05)
+    if eventually(lambda: listening(path) or nginx.proc.poll() is not None, timeout, 0.05) and \
+            nginx.proc.poll() is None:
+        return
     pytest.fail("nginx does not listen on %s:\n%s" % (path, nginx.output()))
 
 

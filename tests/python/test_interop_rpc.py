@@ -12,12 +12,12 @@ modifier1 173 only with the rpc plugin loaded (--plugin python3,rpc).
 import json
 import os
 import shutil
-import socket
-import struct
 import textwrap
 from urllib.parse import urlencode
 
 import pytest
+
+from support import exchange, vars_block
 
 UWSGI_PYTHON_PLUGIN = "/usr/lib/uwsgi/plugins/python3_plugin.so"
 
@@ -62,29 +62,13 @@ RPC_CALLER = textwrap.dedent("""\
     """)
 
 
-def _vars_block(env):
-    out = b""
-    for key, value in env.items():
-        k, v = key.encode(), value.encode()
-        out += struct.pack("<H", len(k)) + k + struct.pack("<H", len(v)) + v
-    return out
-
-
 def uwsgi_get(address, uri, timeout=20):
     """One GET over the uwsgi protocol (modifier1 0): (status line, body)."""
-    host, port = address.rsplit(":", 1)
     path, _, query = uri.partition("?")
-    block = _vars_block({"REQUEST_METHOD": "GET", "REQUEST_URI": uri, "PATH_INFO": path,
-                         "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1",
-                         "SERVER_NAME": "localhost", "SERVER_PORT": "80"})
-    with socket.create_connection((host, int(port)), timeout) as s:
-        s.sendall(struct.pack("<BHB", 0, len(block), 0) + block)
-        reply = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
+    block = vars_block([("REQUEST_METHOD", "GET"), ("REQUEST_URI", uri), ("PATH_INFO", path),
+                        ("QUERY_STRING", query), ("SERVER_PROTOCOL", "HTTP/1.1"),
+                        ("SERVER_NAME", "localhost"), ("SERVER_PORT", "80")])
+    reply = exchange(address, 0, block, timeout=timeout)
     head, _, body = reply.partition(b"\r\n\r\n")
     return head.split(b"\r\n", 1)[0].decode("latin-1"), body
 

@@ -6,9 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
+
+from support import eventually
 
 PYTHON = "/usr/bin/python3"
 
@@ -20,7 +21,7 @@ listener.bind(("127.0.0.1", 0))
 listener.listen(16)
 address = "127.0.0.1:%d" % listener.getsockname()[1]
 call = sys.argv[1]
-print("calling", flush=True)
+print("calling", listener.getsockname()[1], flush=True)
 start = time.monotonic()
 try:
     if call == "send_message":
@@ -35,13 +36,28 @@ except KeyboardInterrupt:
 """
 
 
+def request_waiting(port):
+    """True when a connection to 127.0.0.1:port holds received bytes nobody read yet (the
+    listener never accepts: the request waits in the backlog)."""
+    local = "0100007F:%04X" % port
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            rx_queue = int(fields[4].split(":")[1], 16)
+            if fields[1] == local and fields[3] == "01" and rx_queue > 0:
+                return True
+    return False
+
+
 @pytest.mark.parametrize("call", ["send_message", "send_multi_message", "ping"])
 def test_ctrl_c_interrupts_a_waiting_call(call):
     proc = subprocess.Popen([PYTHON, "-c", CALLER, call], stdout=subprocess.PIPE, text=True,
                             env=dict(os.environ))
     try:
-        assert proc.stdout.readline().strip() == "calling"
-        time.sleep(0.5)  # the call is waiting for the answer by now
+        word, port = proc.stdout.readline().split()
+        assert word == "calling"
+        # The call is waiting for the answer once its request sits unread at the listener.
+        assert eventually(lambda: request_waiting(int(port)))
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=10)
     finally:

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 import brood
-from node_helpers import write_module
+from support import write_module
 
 SERVER = """
     import os

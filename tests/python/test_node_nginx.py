@@ -2,12 +2,10 @@
 import http.client
 import os
 import shutil
-import socket
-import time
 
 import pytest
 
-from node_helpers import write_module
+from support import eventually, free_port, listening, write_module
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 
@@ -47,22 +45,11 @@ http {{
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_listening(port, node, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if node.proc.poll() is not None:
-                break
-            time.sleep(0.02)
+    address = "127.0.0.1:%d" % port
+    if eventually(lambda: listening(address) or node.proc.poll() is not None, timeout, 0.02) and \
+            node.proc.poll() is None:
+        return
     pytest.fail("nginx is not listening on %d:\n%s" % (port, node.output()))
 
 

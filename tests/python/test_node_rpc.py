@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from brood import uwsgi
-from node_helpers import rpc_request, write_module, wsgi_request
+from support import rpc_request, write_module, wsgi_request
 
 FUNCTIONS = """
     import os

@@ -3,7 +3,7 @@ it, failures, and the ways to name the application (--wsgi-file, --module pkg.mo
 --callable)."""
 import pytest
 
-from node_helpers import INTERNAL_ERROR_TAIL, write_module, wsgi_request
+from support import INTERNAL_ERROR_TAIL, write_module, wsgi_request
 
 APP = """
     import os

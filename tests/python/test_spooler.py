@@ -11,7 +11,7 @@ import time
 import pytest
 
 import brood
-from node_helpers import write_module
+from support import write_module
 from spooler_helpers import TASKS_MODULE, get, records, wait_path, wait_records
 
 
@@ -124,7 +124,8 @@ def test_ignore_keeps_the_file(start_node, brood_binary, app):
     node = spooler_node(start_node, brood_binary, app)
     path = get(node, "/spool", name="ignored", kind="ignore")["result"]
     wait_records(out, "ignored", node=node)
-    time.sleep(0.3)  # an ignored task is not run again before the next full scan (30 s)
+    # Nothing to wait for: an ignored task is not run again before the next full scan (30 s).
+    time.sleep(0.3)
     assert os.path.exists(path) and len(records(out, "ignored")) == 1
 
 

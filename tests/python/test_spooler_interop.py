@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 import brood
-from node_helpers import write_module
+from support import write_module
 from spooler_helpers import TASKS_MODULE, get, wait_path, wait_records
 
 PLUGINS = "/usr/lib/uwsgi/plugins"

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from brood import uwsgi
+from support import vars_block
 
 ECHO, COUNT, SLEEP = 0, 17, 98
 
@@ -107,11 +108,6 @@ def count_primes(lo, hi):
 
 
 # ---- the remote spooler (modifier1 17) ----
-
-def vars_block(pairs):
-    return b"".join(struct.pack("<H", len(k)) + k + struct.pack("<H", len(v)) + v
-                    for k, v in pairs)
-
 
 def test_remote_spooler_call(fake_node):
     spooler = fake_node(lambda m1, m2, payload: struct.pack("<BHB", 255, 0, 1))

@@ -52,7 +52,7 @@ class dir_watch_test : public ::testing::Test {
   dir_watch watch_;
 };
 
-TEST_F(dir_watch_test, a_task_file_in_the_dir_has_the_root_rank) {
+TEST_F(dir_watch_test, ATaskFileInTheDirHasTheRootRank) {
   write_file(dir_ + "/" + task_name("a"));
   auto events = wait_events();
   ASSERT_EQ(events.size(), 1u);
@@ -61,7 +61,7 @@ TEST_F(dir_watch_test, a_task_file_in_the_dir_has_the_root_rank) {
   EXPECT_EQ(events[0].rank, spool_queue::root_rank);
 }
 
-TEST_F(dir_watch_test, other_files_are_no_tasks) {
+TEST_F(dir_watch_test, OtherFilesAreNoTasks) {
   write_file(dir_ + "/notes.txt");
   write_file(dir_ + "/" + task_name("b"));
   auto events = wait_events();
@@ -69,7 +69,7 @@ TEST_F(dir_watch_test, other_files_are_no_tasks) {
   EXPECT_EQ(events[0].path, dir_ + "/" + task_name("b"));
 }
 
-TEST_F(dir_watch_test, a_priority_subdir_is_reported_then_its_tasks_carry_its_rank) {
+TEST_F(dir_watch_test, APrioritySubdirIsReportedThenItsTasksCarryItsRank) {
   const std::string sub = dir_ + "/5";
   ASSERT_EQ(::mkdir(sub.c_str(), 0755), 0);
   ASSERT_EQ(::mkdir((dir_ + "/not-a-priority").c_str(), 0755), 0);
@@ -88,7 +88,7 @@ TEST_F(dir_watch_test, a_priority_subdir_is_reported_then_its_tasks_carry_its_ra
   EXPECT_EQ(events[0].rank, 5u);
 }
 
-TEST_F(dir_watch_test, a_missing_dir_cannot_be_watched) {
+TEST_F(dir_watch_test, AMissingDirCannotBeWatched) {
   auto w = dir_watch::open(dir_ + "/missing");
   ASSERT_FALSE(w);
   EXPECT_EQ(w.error().code(), std::errc::no_such_file_or_directory);

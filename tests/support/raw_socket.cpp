@@ -5,9 +5,11 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "brood/wire/message.hpp"
 #include "brood/wire/modifier.hpp"
@@ -15,6 +17,8 @@
 
 namespace brood::testing {
 namespace {
+
+using steady = std::chrono::steady_clock;
 
 sockaddr_in to_sockaddr(const std::string& address) {
   auto colon = address.rfind(':');
@@ -29,15 +33,25 @@ sockaddr_in to_sockaddr(const std::string& address) {
 }  // namespace
 
 raw_socket::raw_socket(const std::string& address) {
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  auto sa = to_sockaddr(address);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd_);
-    fd_ = -1;
+  const bool unix_path = address.find('/') != std::string::npos;
+  fd_ = ::socket(unix_path ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int rc;
+  if (unix_path) {
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    std::strncpy(un.sun_path, address.c_str(), sizeof un.sun_path - 1);
+    rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&un), sizeof un);
+  } else {
+    auto sa = to_sockaddr(address);
+    rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  }
+  if (rc != 0) {
+    error_ = errno;
+    close();
     return;
   }
   int one = 1;
-  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!unix_path) ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 raw_socket::~raw_socket() { close(); }
@@ -48,58 +62,72 @@ void raw_socket::close() {
 }
 
 bool raw_socket::send(wire::bytes_view data) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
+    if (n <= 0) {
+      error_ = errno;
+      return false;
+    }
+    data = data.subspan(static_cast<std::size_t>(n));
   }
   return true;
 }
 
+bool raw_socket::wait_readable(steady::time_point end) {
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(end - steady::now()).count();
+    if (left < 0 || fd_ < 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(left));
+    if (r > 0) return true;
+    if (r == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+bool raw_socket::readable(std::chrono::milliseconds timeout) {
+  return wait_readable(steady::now() + timeout);
+}
+
 std::optional<wire::bytes> raw_socket::read_exact(std::size_t n,
                                                   std::chrono::milliseconds timeout) {
+  const auto end = steady::now() + timeout;
   wire::bytes out(n);
   std::size_t done = 0;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
   while (done < n) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    ssize_t r = ::recv(fd_, out.data() + done, n - done, 0);
+    if (!wait_readable(end)) return std::nullopt;
+    const ssize_t r = ::recv(fd_, out.data() + done, n - done, 0);
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return std::nullopt;
+    if (r <= 0) {
+      error_ = r == 0 ? 0 : errno;
+      return std::nullopt;
+    }
     done += static_cast<std::size_t>(r);
   }
   return out;
 }
 
-std::optional<raw_socket::reply> raw_socket::read_packet(std::chrono::milliseconds timeout) {
+std::optional<packet> raw_socket::read_packet(std::chrono::milliseconds timeout) {
+  const auto end = steady::now() + timeout;
   auto head = read_exact(wire::header_size, timeout);
   if (!head) return std::nullopt;
-  reply r{wire::decode_header(*head), {}};
-  if (r.head.size > 0) {
-    auto payload = read_exact(r.head.size, timeout);
-    if (!payload) return std::nullopt;
-    r.payload = std::move(*payload);
-  }
-  return r;
+  packet p{wire::decode_header(*head), {}};
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - steady::now());
+  auto payload = read_exact(p.head.size, std::max(left, std::chrono::milliseconds(1)));
+  if (!payload) return std::nullopt;
+  p.payload = std::move(*payload);
+  return p;
 }
 
 std::optional<std::string> raw_socket::read_to_eof(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto end = steady::now() + timeout;
   std::string out;
   char buf[4096];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
+    if (!wait_readable(end)) return std::nullopt;
+    const ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return std::nullopt;
     if (r == 0) return out;
@@ -108,23 +136,44 @@ std::optional<std::string> raw_socket::read_to_eof(std::chrono::milliseconds tim
 }
 
 bool raw_socket::closed_by_peer(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buf[256];
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
-    if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) return true;
-  }
+  if (!wait_readable(steady::now() + timeout)) return false;
+  char c;
+  ssize_t r;
+  do r = ::recv(fd_, &c, 1, 0);
+  while (r < 0 && errno == EINTR);
+  return r <= 0;
 }
 
 wire::bytes message_packet(std::uint8_t m2, const wire::value& v) {
   wire::bytes out;
   wire::append_value_packet(out, wire::to_byte(wire::modifier1::message_marshal), m2, v);
   return out;
+}
+
+std::optional<wire::value> reply_value(const packet& p) {
+  wire::value v;
+  wire::limits lim;
+  lim.buffer_size = wire::limits::max_buffer_size;
+  if (!wire::decode_msgpack(p.payload, lim, v).is_done()) return std::nullopt;
+  return v;
+}
+
+std::optional<wire::value> call(const std::string& address, const wire::value& message,
+                                std::string* why, std::chrono::milliseconds timeout) {
+  auto fail = [&](const std::string& text, int error) -> std::optional<wire::value> {
+    if (why) *why = text + (error ? std::string(": ") + std::strerror(error) : "");
+    return std::nullopt;
+  };
+  raw_socket s(address);
+  if (!s.connected()) return fail("connect", s.error());
+  if (!s.send(message_packet(0, message))) return fail("send", s.error());
+  auto reply = s.read_packet(timeout);
+  if (!reply) return fail(s.error() ? "recv" : "no reply (closed or timed out)", s.error());
+  if (reply->head.modifier1 == wire::to_byte(wire::modifier1::response))
+    return fail("failure reply", 0);
+  auto v = reply_value(*reply);
+  if (!v) return fail("bad msgpack reply", 0);
+  return v;
 }
 
 bool ping_ok(const std::string& address, std::chrono::milliseconds timeout) {
@@ -145,9 +194,7 @@ bool fresh_echo(const std::string& address, const wire::value& v,
   if (!s.connected() || !s.send(message_packet(0, v))) return false;
   auto r = s.read_packet(timeout);
   if (!r || r->head.modifier1 != 33) return false;
-  wire::value got;
-  if (!wire::decode_msgpack(r->payload, wire::limits{}, got).is_done()) return false;
-  return got == v;
+  return reply_value(*r) == v;
 }
 
 stalled_listener::stalled_listener() {

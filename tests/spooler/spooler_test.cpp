@@ -11,7 +11,7 @@
 
 #include "spooler_fixture.hpp"
 
-namespace brood::node::test {
+namespace brood::spooler::test {
 namespace {
 
 using std::chrono::system_clock;
@@ -35,17 +35,17 @@ class spooler_test : public spooler_fixture {
   }
 };
 
-TEST_F(spooler_test, new_task_starts_at_once_and_ok_deletes_it) {
+TEST_F(spooler_test, NewTaskStartsAtOnceAndOkDeletesIt) {
   start_spooler();
   const std::string first = enqueue("first");
-  ASSERT_TRUE(records_.next()) << spoolers_[0]->all_lines();
+  ASSERT_TRUE(records_.next()) << spoolers_[0]->all_output();
   EXPECT_TRUE(eventually([&] { return !fs::exists(first); }));
   // The spooler is idle now (its next full scan is 30 s away): a new task starts within ms.
   for (int i = 0; i < 5; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     const std::string path = enqueue("t" + std::to_string(i));
     auto r = records_.next(2000ms);
-    ASSERT_TRUE(r) << spoolers_[0]->all_lines();
+    ASSERT_TRUE(r) << spoolers_[0]->all_output();
     EXPECT_EQ(r->id, "t" + std::to_string(i));
     EXPECT_EQ(r->attempt, 1u);
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 200ms);
@@ -57,19 +57,19 @@ TEST_F(spooler_test, new_task_starts_at_once_and_ok_deletes_it) {
   EXPECT_TRUE(eventually([&] { return board_->tasks_done(0) == 6u; })) << board_->tasks_done(0);
 }
 
-TEST_F(spooler_test, retry_rewrites_the_file_with_backoff_then_runs_again) {
+TEST_F(spooler_test, RetryRewritesTheFileWithBackoffThenRunsAgain) {
   cfg_.retry_delay = 600ms;
   start_spooler();
   const std::string path = enqueue("r", {{"do", "retry_once"}});
   auto first = records_.next();
-  ASSERT_TRUE(first) << spoolers_[0]->all_lines();
+  ASSERT_TRUE(first) << spoolers_[0]->all_output();
   const auto failed_at = system_clock::now();
   auto vars = wait_attempt(path, 2);
-  ASSERT_TRUE(vars) << spoolers_[0]->all_lines();
+  ASSERT_TRUE(vars) << spoolers_[0]->all_output();
   EXPECT_NE(var_of(*vars, wire::spool_key_last_error).find("SPOOL_RETRY"), std::string::npos);
   EXPECT_GT(mtime(path), failed_at + 400ms);  // due after the backoff
   auto second = records_.next();
-  ASSERT_TRUE(second) << spoolers_[0]->all_lines();
+  ASSERT_TRUE(second) << spoolers_[0]->all_output();
   EXPECT_EQ(second->attempt, 2u);
   EXPECT_GE(system_clock::now() - failed_at, 500ms);
   EXPECT_TRUE(eventually([&] { return !fs::exists(path); }));
@@ -77,13 +77,13 @@ TEST_F(spooler_test, retry_rewrites_the_file_with_backoff_then_runs_again) {
   EXPECT_TRUE(spoolers_[0]->wait_for("next attempt in 600 ms"));
 }
 
-TEST_F(spooler_test, exception_is_a_retry_with_its_message_as_last_error) {
+TEST_F(spooler_test, ExceptionIsARetryWithItsMessageAsLastError) {
   cfg_.retry_delay = 500ms;
   start_spooler();
   const std::string path = enqueue("x", {{"do", "throw_once"}});
   ASSERT_TRUE(records_.next());
   auto vars = wait_attempt(path, 2);
-  ASSERT_TRUE(vars) << spoolers_[0]->all_lines();
+  ASSERT_TRUE(vars) << spoolers_[0]->all_output();
   EXPECT_EQ(var_of(*vars, wire::spool_key_last_error), "exception: boom");
   auto again = records_.next();
   ASSERT_TRUE(again);
@@ -91,17 +91,17 @@ TEST_F(spooler_test, exception_is_a_retry_with_its_message_as_last_error) {
   EXPECT_TRUE(eventually([&] { return !fs::exists(path); }));
 }
 
-TEST_F(spooler_test, task_moves_to_failed_after_max_attempts) {
+TEST_F(spooler_test, TaskMovesToFailedAfterMaxAttempts) {
   cfg_.retry_delay = 20ms;
   start_spooler();
   const std::string path = enqueue("f", {{"do", "retry"}});
   for (unsigned attempt = 1; attempt <= 3; ++attempt) {
     auto r = records_.next();
-    ASSERT_TRUE(r) << spoolers_[0]->all_lines();
+    ASSERT_TRUE(r) << spoolers_[0]->all_output();
     EXPECT_EQ(r->attempt, attempt);
   }
   const std::string failed = dir_ + "/failed/" + fs::path(path).filename().string();
-  ASSERT_TRUE(eventually([&] { return fs::exists(failed); })) << spoolers_[0]->all_lines();
+  ASSERT_TRUE(eventually([&] { return fs::exists(failed); })) << spoolers_[0]->all_output();
   EXPECT_FALSE(fs::exists(path));
   auto vars = read_task_vars(failed);
   ASSERT_TRUE(vars);
@@ -110,7 +110,7 @@ TEST_F(spooler_test, task_moves_to_failed_after_max_attempts) {
   EXPECT_FALSE(records_.next(300ms));  // never runs again
 }
 
-TEST_F(spooler_test, ignore_keeps_the_file_until_the_next_scan) {
+TEST_F(spooler_test, IgnoreKeepsTheFileUntilTheNextScan) {
   start_spooler();
   const std::string path = enqueue("i", {{"do", "ignore"}});
   ASSERT_TRUE(records_.next());
@@ -120,7 +120,7 @@ TEST_F(spooler_test, ignore_keeps_the_file_until_the_next_scan) {
   EXPECT_EQ(read_task_vars(path)->size(), 2u);  // untouched: no attempt recorded
 }
 
-TEST_F(spooler_test, priority_dirs_run_first_lowest_first) {
+TEST_F(spooler_test, PriorityDirsRunFirstLowestFirst) {
   enqueue("root1");
   enqueue("p5", {{"priority", "5"}});
   enqueue("root2");
@@ -130,18 +130,18 @@ TEST_F(spooler_test, priority_dirs_run_first_lowest_first) {
   std::vector<std::string> order;
   for (int i = 0; i < 5; ++i) {
     auto r = records_.next();
-    ASSERT_TRUE(r) << spoolers_[0]->all_lines();
+    ASSERT_TRUE(r) << spoolers_[0]->all_output();
     order.push_back(r->id);
   }
   EXPECT_EQ(order, (std::vector<std::string>{"p1", "p5", "p5b", "root1", "root2"}));
   // A new priority dir made while the spooler runs is watched too.
   enqueue("p7", {{"priority", "7"}});
   auto r = records_.next(2000ms);
-  ASSERT_TRUE(r) << spoolers_[0]->all_lines();
+  ASSERT_TRUE(r) << spoolers_[0]->all_output();
   EXPECT_EQ(r->id, "p7");
 }
 
-TEST_F(spooler_test, ordered_runs_by_file_name) {
+TEST_F(spooler_test, OrderedRunsByFileName) {
   cfg_.ordered = true;
   // Written in place by hand (uWSGI's names): version order, not mtime order.
   for (const char* name : {"uwsgi_spoolfile_on_h_10", "uwsgi_spoolfile_on_h_9"}) {
@@ -155,12 +155,12 @@ TEST_F(spooler_test, ordered_runs_by_file_name) {
   start_spooler();
   auto a = records_.next();
   auto b = records_.next();
-  ASSERT_TRUE(a && b) << spoolers_[0]->all_lines();
+  ASSERT_TRUE(a && b) << spoolers_[0]->all_output();
   EXPECT_EQ(a->id, "uwsgi_spoolfile_on_h_9");
   EXPECT_EQ(b->id, "uwsgi_spoolfile_on_h_10");
 }
 
-TEST_F(spooler_test, task_with_at_in_the_future_waits_for_it) {
+TEST_F(spooler_test, TaskWithAtInTheFutureWaitsForIt) {
   start_spooler();
   const std::time_t at = std::time(nullptr) + 2;
   enqueue("later", {{"at", std::to_string(at) + ".7"}});
@@ -169,7 +169,7 @@ TEST_F(spooler_test, task_with_at_in_the_future_waits_for_it) {
   ASSERT_TRUE(first);
   EXPECT_EQ(first->id, "now");
   auto later = records_.next(4000ms);
-  ASSERT_TRUE(later) << spoolers_[0]->all_lines();
+  ASSERT_TRUE(later) << spoolers_[0]->all_output();
   EXPECT_EQ(later->id, "later");
   // (system_clock, not time(): glibc's time() reads a coarse clock that may lag behind.)
   const auto ran = system_clock::now();
@@ -177,7 +177,7 @@ TEST_F(spooler_test, task_with_at_in_the_future_waits_for_it) {
   EXPECT_LE(ran, system_clock::from_time_t(at) + 1s);
 }
 
-TEST_F(spooler_test, corrupt_files_are_quarantined_and_the_spooler_goes_on) {
+TEST_F(spooler_test, CorruptFilesAreQuarantinedAndTheSpoolerGoesOn) {
   start_spooler();
   const std::string staging = root_ + "/staging";
   fs::create_directories(staging);
@@ -200,31 +200,31 @@ TEST_F(spooler_test, corrupt_files_are_quarantined_and_the_spooler_goes_on) {
   EXPECT_TRUE(eventually([&] {
     return fs::exists(q + "uwsgi_spoolfile_on_garbage") &&
            fs::exists(q + "uwsgi_spoolfile_on_flipped");
-  })) << spoolers_[0]->all_lines();
+  })) << spoolers_[0]->all_output();
   EXPECT_TRUE(spoolers_[0]->wait_for("corrupt task file uwsgi_spoolfile_on_garbage"));
   EXPECT_TRUE(spoolers_[0]->wait_for("corrupt task file uwsgi_spoolfile_on_flipped"));
-  EXPECT_TRUE(spoolers_[0]->all_lines().find("checksum") != std::string::npos)
-      << spoolers_[0]->all_lines();
+  EXPECT_TRUE(spoolers_[0]->all_output().find("checksum") != std::string::npos)
+      << spoolers_[0]->all_output();
   enqueue("after");
   auto r = records_.next();
-  ASSERT_TRUE(r) << spoolers_[0]->all_lines();
+  ASSERT_TRUE(r) << spoolers_[0]->all_output();
   EXPECT_EQ(r->id, "after");
   EXPECT_TRUE(fs::exists(dir_ + "/uwsgi_spoolfile_on_torn"));
   EXPECT_FALSE(fs::exists(q + "uwsgi_spoolfile_on_torn"));
 }
 
-TEST_F(spooler_test, task_of_a_crashed_spooler_counts_an_attempt_and_runs_again) {
+TEST_F(spooler_test, TaskOfACrashedSpoolerCountsAnAttemptAndRunsAgain) {
   cfg_.retry_delay = 50ms;
   auto& first = start_spooler();
   const std::string path = enqueue("c", {{"do", "exit_once"}});
   auto status = first.wait_exit(5000ms);
-  ASSERT_TRUE(status) << first.all_lines();
+  ASSERT_TRUE(status) << first.all_output();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 3);
   EXPECT_EQ(board_->running(0), path);
   EXPECT_TRUE(fs::exists(path));
   auto& second = start_spooler();
   auto r = records_.next();
-  ASSERT_TRUE(r) << second.all_lines();
+  ASSERT_TRUE(r) << second.all_output();
   EXPECT_EQ(r->id, "c");
   EXPECT_EQ(r->attempt, 2u);
   EXPECT_TRUE(second.wait_for("was running when the previous spooler process died"));
@@ -232,7 +232,7 @@ TEST_F(spooler_test, task_of_a_crashed_spooler_counts_an_attempt_and_runs_again)
   EXPECT_TRUE(eventually([&] { return board_->running(0).empty(); })) << board_->running(0);
 }
 
-TEST_F(spooler_test, two_processes_on_one_dir_run_each_task_exactly_once) {
+TEST_F(spooler_test, TwoProcessesOnOneDirRunEachTaskExactlyOnce) {
   make_board(2);
   start_spooler(0);
   start_spooler(1);
@@ -242,7 +242,7 @@ TEST_F(spooler_test, two_processes_on_one_dir_run_each_task_exactly_once) {
   std::set<int> pids;
   for (int i = 0; i < tasks; ++i) {
     auto r = records_.next();
-    ASSERT_TRUE(r) << i << " runs\n" << spoolers_[0]->all_lines() << spoolers_[1]->all_lines();
+    ASSERT_TRUE(r) << i << " runs\n" << spoolers_[0]->all_output() << spoolers_[1]->all_output();
     ++runs[r->id];
     pids.insert(r->pid);
   }
@@ -253,19 +253,19 @@ TEST_F(spooler_test, two_processes_on_one_dir_run_each_task_exactly_once) {
   EXPECT_TRUE(eventually([&] { return task_files(dir_).empty(); }));
 }
 
-TEST_F(spooler_test, exits_after_max_tasks) {
+TEST_F(spooler_test, ExitsAfterMaxTasks) {
   cfg_.max_tasks = 3;
   for (int i = 0; i < 5; ++i) enqueue(std::to_string(i));
   auto& p = start_spooler();
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(records_.next()) << p.all_lines();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(records_.next()) << p.all_output();
   auto status = p.wait_exit(5000ms);
-  ASSERT_TRUE(status) << p.all_lines();
+  ASSERT_TRUE(status) << p.all_output();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
   EXPECT_TRUE(p.wait_for("maximum number of tasks reached (3)"));
   EXPECT_EQ(task_files(dir_).size(), 2u);
 }
 
-TEST_F(spooler_test, stop_signal_lets_the_running_task_finish) {
+TEST_F(spooler_test, StopSignalLetsTheRunningTaskFinish) {
   cfg_.harakiri = 30s;
   auto& p = start_spooler();
   const std::string path = enqueue("slow", {{"do", "sleep"}, {"ms", "400"}});
@@ -274,18 +274,19 @@ TEST_F(spooler_test, stop_signal_lets_the_running_task_finish) {
   EXPECT_GT(board_->harakiri_deadline(0), 0);
   ASSERT_EQ(::kill(p.pid(), SIGTERM), 0);
   auto status = p.wait_exit(5000ms);
-  ASSERT_TRUE(status) << p.all_lines();
+  ASSERT_TRUE(status) << p.all_output();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
   EXPECT_FALSE(fs::exists(path));  // it finished and was deleted
   EXPECT_EQ(board_->running(0), "");
   EXPECT_EQ(board_->harakiri_deadline(0), 0);
 }
 
-TEST_F(spooler_test, idle_spooler_uses_no_cpu) {
+TEST_F(spooler_test, IdleSpoolerUsesNoCpu) {
   auto& p = start_spooler();
   enqueue("warm");
   ASSERT_TRUE(records_.next());
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(eventually([&] { return task_files(dir_).empty() && board_->running(0).empty(); }))
+      << p.all_output();  // done with the task: idle from here
   auto cpu = [&] {
     std::ifstream stat("/proc/" + std::to_string(p.pid()) + "/stat");
     std::string s((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
@@ -297,9 +298,9 @@ TEST_F(spooler_test, idle_spooler_uses_no_cpu) {
     return ticks;
   };
   const long before = cpu();
-  std::this_thread::sleep_for(500ms);
+  std::this_thread::sleep_for(500ms);  // the idle period measured
   EXPECT_LE(cpu() - before, 1);
 }
 
 }  // namespace
-}  // namespace brood::node::test
+}  // namespace brood::spooler::test

@@ -1,5 +1,6 @@
 #pragma once
-// Fixture for the spooler tests: a real temporary spool dir written with spool_store, a
+// Fixture for the spooler tests (tests/spooler, and the node's spooler_master_test): a real
+// temporary spool dir written with spool_store, a
 // spooler_board made before any fork, and a test handler that reports every run on a pipe as
 // one line "<id> <attempt> <pid>". What the handler does is chosen by the task's vars:
 //   do=ok (default) | retry | retry_once | throw_once | ignore | exit_once (the process _exit()s
@@ -28,12 +29,15 @@
 #include "brood/spooler/spool_store.hpp"
 #include "brood/spooler/spooler.hpp"
 #include "brood/wire/spool_file.hpp"
-#include "node_harness.hpp"
+#include "eventually.hpp"
+#include "node_process.hpp"
 
-namespace brood::node::test {
+namespace brood::spooler::test {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using testing::eventually;
+using testing::node_process;
 
 inline std::string var_of(const wire::spool_vars& vars, std::string_view key) {
   for (const auto& [k, v] : vars)
@@ -119,17 +123,6 @@ inline std::optional<wire::spool_vars> read_task_vars(const std::string& path) {
   return out;
 }
 
-// Polls `ok` every 5 ms until it holds or `timeout` passes.
-inline bool eventually(const std::function<bool()>& ok,
-                       std::chrono::milliseconds timeout = 5000ms) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (!ok()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 // The task files (uwsgi_spoolfile_on_*) directly in `dir`.
 inline std::vector<std::string> task_files(const std::string& dir) {
   std::vector<std::string> out;
@@ -200,4 +193,4 @@ class spooler_fixture : public ::testing::Test {
   std::vector<std::unique_ptr<node_process>> spoolers_;
 };
 
-}  // namespace brood::node::test
+}  // namespace brood::spooler::test
