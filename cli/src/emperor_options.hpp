@@ -1,5 +1,5 @@
 #pragma once
-// The emperor options (UWSGI_FACTS.md §4.5) and their conversion to emperor::emperor_config.
+// The emperor options (docs/uwsgi-compat.md §4.5) and their conversion to emperor::emperor_config.
 // Part of the one option table (option_table.hpp).
 #include <boost/program_options.hpp>
 

@@ -1,6 +1,6 @@
 #pragma once
-// The spooler options (UWSGI_FACTS.md §3.6, plus brood's retry options) and their conversion to
-// spooler::spooler_config. Part of the one option table (option_table.hpp).
+// The spooler options (docs/uwsgi-compat.md §3.6, plus brood's retry options) and their conversion
+// to spooler::spooler_config. Part of the one option table (option_table.hpp).
 #include <boost/program_options.hpp>
 
 #include "brood/node/config.hpp"

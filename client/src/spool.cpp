@@ -1,4 +1,4 @@
-// spool(): remote enqueue onto a brood or uWSGI spooler (modifier1 17, UWSGI_FACTS.md §3.4),
+// spool(): remote enqueue onto a brood or uWSGI spooler (modifier1 17, docs/protocol.md §10),
 // over the sync client's engine and its per-thread pool of kept-alive connections.
 #include <span>
 #include <string>

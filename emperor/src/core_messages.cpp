@@ -1,4 +1,4 @@
-// emperor_core: what arrives from the vassals: control channel bytes (UWSGI_FACTS.md §4.3), a
+// emperor_core: what arrives from the vassals: control channel bytes (docs/protocol.md §11), a
 // channel's EOF, and the first connection on an on-demand socket.
 #include "brood/emperor/core.hpp"
 #include "brood/os/log.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// Listing the vassal files of one `emperor` source (UWSGI_FACTS.md §4.1). Internal to the
+// Listing the vassal files of one `emperor` source (docs/uwsgi-compat.md §4.1). Internal to the
 // emperor module; used by vassal_monitor.
 #include <string>
 #include <vector>

@@ -1,5 +1,5 @@
 // The real process_launcher: fork + exec of vassals with a socketpair channel, and on-demand
-// listening sockets (UWSGI_FACTS.md §4.2).
+// listening sockets (docs/uwsgi-compat.md §4.2, §4.4).
 #include "brood/emperor/os_launcher.hpp"
 
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-// The emperor-stats JSON, with uWSGI 2.0's field names and types (UWSGI_FACTS.md §4.6): every
+// The emperor-stats JSON, with uWSGI 2.0's field names and types (docs/uwsgi-compat.md §4.6): every
 // flag and time is a number (uWSGI writes them as integers), pid is signed (-1: no process).
 #include "brood/emperor/stats.hpp"
 

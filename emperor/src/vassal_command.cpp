@@ -12,7 +12,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// The option that loads a config file of this name (UWSGI_FACTS.md §4.2 step 5).
+// The option that loads a config file of this name (docs/uwsgi-compat.md §4.2 step 5).
 const char* type_flag(std::string_view path) {
   if (ends_with(path, ".ini")) return "--ini";
   if (ends_with(path, ".xml")) return "--xml";

@@ -1,6 +1,6 @@
 #pragma once
-// What a forked vassal does between fork and exec (UWSGI_FACTS.md §4.2). Everything it needs is
-// prepared in the parent (exec_plan), so the child only makes system calls.
+// What a forked vassal does between fork and exec (docs/uwsgi-compat.md §4.2). Everything it needs
+// is prepared in the parent (exec_plan), so the child only makes system calls.
 #include <sys/types.h>
 
 #include <string>

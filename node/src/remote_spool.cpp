@@ -1,4 +1,4 @@
-// The node side of remote enqueue (modifier1 17, UWSGI_FACTS.md §3.4): decode the task's vars
+// The node side of remote enqueue (modifier1 17, docs/protocol.md §10): decode the task's vars
 // block, write it durably through the spool store, answer with uWSGI's bare 4-byte reply.
 // The writes run on a small thread pool of the worker process (a deferred handler): while one
 // task waits for its fsync, the next connections' tasks are written too, and the kernel commits

@@ -1,5 +1,5 @@
 #pragma once
-// The node's stats document: uWSGI's stats-server JSON (UWSGI_FACTS.md §11) with uWSGI's key
+// The node's stats document: uWSGI's stats-server JSON (docs/uwsgi-compat.md §11) with uWSGI's key
 // names, order and types, so existing readers (uwsgitop, telegraf, netdata...) work on brood.
 // Built from a plain snapshot (node_stats) that the master fills; pure, no I/O.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// A worker's side of the emperor channel (UWSGI_FACTS.md §4.3): worker 1 sends accepting (5)
+// A worker's side of the emperor channel (docs/protocol.md §11): worker 1 sends accepting (5)
 // when it starts, any worker sends loyal (17) after the first request completed in the node
 // (once per node lifetime), and with `heartbeat` > 0 every worker sends heartbeat (26) every
 // that many seconds until it is told to stop. Runs on the worker's io_context; not thread-safe.

@@ -2,7 +2,7 @@
 
 `from brood import uwsgi` anywhere; inside a brood node plain `import uwsgi` gives this module.
 
-Client side (uWSGI 0.9 semantics, UWSGI_FACTS.md section 2.2): send_uwsgi_message and
+Client side (uWSGI 0.9 semantics, docs/uwsgi-compat.md section 2.2): send_uwsgi_message and
 send_multi_uwsgi_message never raise for a failed node (it gives None, in its slot for the multi
 form); only an object that cannot travel raises TypeError, before anything is sent. A timeout of
 0 means 1 second. Objects travel as msgpack instead of marshal (docs/protocol.md).
@@ -10,7 +10,7 @@ form); only an object that cannot travel raises TypeError, before anything is se
 Node side: `uwsgi.message_manager_marshal = fn` is called as fn(obj, modifier2) for modifier1 33;
 `uwsgi.register_rpc(name, fn)` exports fn for modifier1 173 (uwsgi.rpc from brood or uWSGI).
 
-Spooler (uWSGI 2.0.21 with Python 3, UWSGI_FACTS.md section 3): uwsgi.spool(dict) writes a task
+Spooler (uWSGI 2.0.21 with Python 3, docs/uwsgi-compat.md section 3): uwsgi.spool(dict) writes a task
 durably into the node's spooler dir and returns its path (bytes); `uwsgi.spooler = fn` runs the
 tasks in the node's spooler processes (fn(task) -> SPOOL_OK / SPOOL_RETRY / SPOOL_IGNORE).
 """

@@ -1,5 +1,5 @@
 #pragma once
-// Private to the spool store: names of new spool files, as uWSGI makes them (UWSGI_FACTS.md
+// Private to the spool store: names of new spool files, as uWSGI makes them (docs/uwsgi-compat.md
 // §3.3): uwsgi_spoolfile_on_<hostname>_<pid>_<counter>_<random>_<sec>_<usec>.
 // Thread-safe and fork-safe: the counter is a per-process atomic, the random number comes from a
 // lock-free per-process generator reseeded (from the pid and the clock) the first time it is used

@@ -46,7 +46,7 @@ std::uint64_t rank_of(const std::string& path, const std::string& dir) {
   return rank.value_or(spool_queue::root_rank);
 }
 
-// HUP/USR2/PIPE/TSTP are ignored in a spooler process (UWSGI_FACTS.md §3.5).
+// HUP/USR2/PIPE/TSTP are ignored in a spooler process (docs/uwsgi-compat.md §3.5).
 void ignore_signals() {
   struct sigaction ign = {};
   ign.sa_handler = SIG_IGN;

@@ -1,6 +1,6 @@
-// The emperor options of `brood` (UWSGI_FACTS.md §4.5), `set`, `include`/`inherit`, and options
-// from UWSGI_* environment variables: defaults, every field, aliases, and errors that name what
-// is wrong. In-process, no network.
+// The emperor options of `brood` (docs/uwsgi-compat.md §4.5), `set`, `include`/`inherit`, and
+// options from UWSGI_* environment variables: defaults, every field, aliases, and errors that name
+// what is wrong. In-process, no network.
 #include <gtest/gtest.h>
 
 #include <string>

@@ -1,4 +1,4 @@
-// The spooler options of `brood` (UWSGI_FACTS.md §3.6 plus brood's retry options): defaults,
+// The spooler options of `brood` (docs/uwsgi-compat.md §3.6 plus brood's retry options): defaults,
 // the command line, ini files, aliases, and errors that name the option. In-process, no network.
 #include <gtest/gtest.h>
 #include <stdlib.h>

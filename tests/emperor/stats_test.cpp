@@ -1,4 +1,4 @@
-// stats_json: uWSGI 2.0's emperor-stats field names and types (UWSGI_FACTS.md §4.6).
+// stats_json: uWSGI 2.0's emperor-stats field names and types (docs/uwsgi-compat.md §4.6).
 #include "brood/emperor/stats.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// vassal_command: the argv and environment of a vassal (UWSGI_FACTS.md §4.2).
+// vassal_command: the argv and environment of a vassal (docs/uwsgi-compat.md §4.2).
 #include "brood/emperor/vassal_command.hpp"
 
 #include <gtest/gtest.h>

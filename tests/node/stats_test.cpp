@@ -1,5 +1,6 @@
 // The stats document (node/src/stats_json.cpp): uWSGI's keys in uWSGI's order with uWSGI's
-// types (UWSGI_FACTS.md §11), and the scoreboard a worker records into (node/src/scoreboard.cpp).
+// types (docs/uwsgi-compat.md §11), and the scoreboard a worker records into
+// (node/src/scoreboard.cpp).
 #include <unistd.h>
 
 #include <string>

@@ -1,4 +1,4 @@
-// The durable spool store (spool_store.hpp, docs/spool_format.md, UWSGI_FACTS.md §3.2-3.3).
+// The durable spool store (spool_store.hpp, docs/spool_format.md, docs/uwsgi-compat.md §3.2-3.3).
 #include "brood/spooler/spool_store.hpp"
 
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-// The uwsgi array (UWSGI_FACTS.md §1.3): [u16 LE len][bytes] repeated.
+// The uwsgi array (docs/protocol.md §3): [u16 LE len][bytes] repeated.
 #include "brood/wire/array.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// The 4-byte uwsgi header and incremental packet framing (UWSGI_FACTS.md §1.1-1.2).
+// The 4-byte uwsgi header and incremental packet framing (docs/protocol.md §1, §4).
 #include "brood/wire/header.hpp"
 
 #include <gtest/gtest.h>

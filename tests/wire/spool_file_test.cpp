@@ -1,4 +1,4 @@
-// The spool file codec (UWSGI_FACTS.md §3.3, docs/spool_format.md).
+// The spool file codec (docs/uwsgi-compat.md §3.3, docs/spool_format.md).
 #include "brood/wire/spool_file.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// The uwsgi vars block (UWSGI_FACTS.md §1.3) and its limits (§1.2).
+// The uwsgi vars block (docs/protocol.md §2) and its limits (§4).
 #include "brood/wire/vars.hpp"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 #pragma once
-// Private helpers of the wire module: u16 little-endian fields (UWSGI_FACTS.md §1.1).
+// Private helpers of the wire module: u16 little-endian fields (docs/protocol.md §1).
 #include <cstddef>
 #include <cstdint>
 

@@ -1,5 +1,5 @@
 #pragma once
-// The spooler functions of module `brood._brood` (UWSGI_FACTS.md §3, docs/spool_format.md).
+// The spooler functions of module `brood._brood` (docs/uwsgi-compat.md §3, docs/spool_format.md).
 // The Python layer (brood.spool, brood.uwsgi.spool, ...) converts dicts to (bytes, bytes) pairs
 // and calls these; they do the I/O:
 //   _spool_remote(address, pairs, body, timeout) -> True    modifier1 17 onto a remote spooler;

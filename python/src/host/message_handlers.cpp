@@ -16,7 +16,7 @@ namespace {
 
 constexpr std::size_t max_payload = 65535;
 
-// modifier2 of an RPC request (UWSGI_FACTS.md §1.6); every other value answers raw, as uWSGI.
+// modifier2 of an RPC request (docs/protocol.md §9); every other value answers raw, as uWSGI.
 enum class rpc_modifier2 : std::uint8_t { framed = 0, raw = 1, http = 2, xmlrpc = 3 };
 
 constexpr std::uint8_t to_byte(rpc_modifier2 m) { return static_cast<std::uint8_t>(m); }

@@ -1,5 +1,5 @@
 #pragma once
-// The Python spooler callable, run for each task in a spooler process (UWSGI_FACTS.md §3.1).
+// The Python spooler callable, run for each task in a spooler process (docs/uwsgi-compat.md §3.1).
 // uwsgi.spooler is looked up for every task (the application may assign it at any time) and
 // called with one dict, as uWSGI 2.0 with Python 3 builds it:
 //   every var of the task file     bytes key -> bytes value (special keys and brood_attempt /

@@ -1,6 +1,6 @@
 #pragma once
 // The WSGI application behind modifier1 0 and 30 (PEP 3333), answering with a raw HTTP response
-// as uWSGI writes it (UWSGI_FACTS.md §1.4):
+// as uWSGI writes it (docs/protocol.md §8):
 //   "<SERVER_PROTOCOL or HTTP/1.0> <status>\r\n" + "Name: value\r\n"... + "\r\n" + body
 // and then closing the connection. An application that fails before producing body bytes (or
 // that is missing) gets uWSGI's 500 response; its traceback goes to the log. A failure after

@@ -1,5 +1,5 @@
 #pragma once
-// Remote enqueue (modifier1 17, UWSGI_FACTS.md §3.4): the client call.
+// Remote enqueue (modifier1 17, docs/protocol.md §10): the client call.
 #include <chrono>
 #include <memory>
 #include <string_view>

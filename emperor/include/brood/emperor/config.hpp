@@ -1,6 +1,6 @@
 #pragma once
 // Everything an emperor needs to run, filled by the CLI from uWSGI's option names
-// (UWSGI_FACTS.md §4.5, docs/config.md "Emperor").
+// (docs/uwsgi-compat.md §4.5, docs/config.md "Emperor").
 #include <chrono>
 #include <string>
 #include <vector>

@@ -1,8 +1,9 @@
 #pragma once
-// The emperor's state machine (UWSGI_FACTS.md §4.3-4.4): one record per vassal (vassal.hpp), one
-// handler per event, every effect on the OS through process_launcher. It never reads a clock:
-// each event carries the moment it happened, and the owner calls on_tick() at next_deadline().
-// That makes every rule testable with fake processes and fake time (tests/emperor).
+// The emperor's state machine (docs/protocol.md §11 and docs/uwsgi-compat.md §4.4): one record per
+// vassal (vassal.hpp), one handler per event, every effect on the OS through process_launcher. It
+// never reads a clock: each event carries the moment it happened, and the owner calls on_tick() at
+// next_deadline(). That makes every rule testable with fake processes and fake time
+// (tests/emperor).
 //
 // Rules:
 //  * scan: an added file spawns its vassal (an on-demand one binds its socket and waits); a

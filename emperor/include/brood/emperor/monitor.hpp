@@ -1,8 +1,8 @@
 #pragma once
-// Finds the vassal files of the `emperor` sources (UWSGI_FACTS.md §4.1) and reports what changed
-// since the previous scan. A source naming one existing directory is a "dir" monitor (vassal
-// names are the file names, paths are DIR/NAME); anything else is a glob pattern (names are the
-// glob results as given). Valid vassal files end in .ini (and .xml .yml .yaml .js .json, which
+// Finds the vassal files of the `emperor` sources (docs/uwsgi-compat.md §4.1) and reports what
+// changed since the previous scan. A source naming one existing directory is a "dir" monitor
+// (vassal names are the file names, paths are DIR/NAME); anything else is a glob pattern (names are
+// the glob results as given). Valid vassal files end in .ini (and .xml .yml .yaml .js .json, which
 // brood cannot parse: their vassals exit with a config error) and are shorter than 255 characters;
 // on-demand companion files (emperor-on-demand-extension) are never vassals. Files are stat()ed
 // (symlinks followed).

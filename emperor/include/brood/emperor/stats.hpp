@@ -1,5 +1,5 @@
 #pragma once
-// The emperor-stats JSON (UWSGI_FACTS.md §4.6): uWSGI's field names and types, so existing
+// The emperor-stats JSON (docs/uwsgi-compat.md §4.6): uWSGI's field names and types, so existing
 // readers work. Top level: version, pid, uid, gid, cwd, emperor (the sources), emperor_tyrant,
 // throttle_level, vassals, blacklist. Per vassal: id, pid, born, last_mod, last_heartbeat, loyal,
 // ready, accepting, last_loyal, last_ready, last_accepting, first_run, last_run, cursed, zerg,

@@ -1,5 +1,5 @@
 #pragma once
-// How a vassal is started (UWSGI_FACTS.md §4.2): its argv and its environment changes.
+// How a vassal is started (docs/uwsgi-compat.md §4.2): its argv and its environment changes.
 #include <string>
 
 #include "brood/emperor/config.hpp"

@@ -27,7 +27,7 @@ struct node_config {
   // emperor this often while alive. 0: never.
   std::chrono::seconds heartbeat{0};
   // stats / stats-server: the master serves the node's state as uWSGI's stats JSON
-  // (UWSGI_FACTS.md §11) on this address (HOST:PORT, or a UNIX socket path). Empty: no stats.
+  // (docs/uwsgi-compat.md §11) on this address (HOST:PORT, or a UNIX socket path). Empty: no stats.
   std::string stats;
   // The largest request body (body_policy::content_length) a worker buffers; a larger
   // CONTENT_LENGTH gets a failure reply and the connection is closed.

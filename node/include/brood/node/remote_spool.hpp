@@ -1,5 +1,5 @@
 #pragma once
-// Remote enqueue (modifier1 17, UWSGI_FACTS.md §3.4): the node's handler.
+// Remote enqueue (modifier1 17, docs/protocol.md §10): the node's handler.
 #include <memory>
 
 #include "brood/node/router.hpp"

@@ -35,7 +35,7 @@ result<bound_socket> bind_socket(const address& addr, int backlog,
 bool is_listening_socket(int fd) noexcept;
 
 // A listening socket handed over by the parent, as an emperor hands an on-demand vassal its
-// socket on fd 0 (UWSGI_FACTS.md §4.4): when `fd` is a listening stream socket (TCP or UNIX),
+// socket on fd 0 (docs/uwsgi-compat.md §4.4): when `fd` is a listening stream socket (TCP or UNIX),
 // returns it described as bind_socket would (name from getsockname), owning a duplicate
 // (close-on-exec, non-blocking); `fd` itself is replaced by /dev/null. When `fd` is no listening
 // stream socket: an empty optional, `fd` left alone. Error: a listening `fd` that cannot be

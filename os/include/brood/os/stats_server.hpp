@@ -2,9 +2,9 @@
 // A stats server (a node's `stats = ADDR`, the emperor's `emperor-stats`): a listening socket
 // (TCP if ADDR contains ':', else a unix path) watched on the owner's event_loop. Each connection
 // gets one JSON document, built when it is accepted, and is closed (uWSGI's protocol,
-// UWSGI_FACTS.md §11 and §4.6; no stats-http). A client that does not take the document within
-// 100 ms is dropped, and one readable event serves at most a few clients: the owner never waits
-// long on them. Not thread-safe.
+// docs/uwsgi-compat.md §11 and §4.6; no stats-http). A client that does not take the document
+// within 100 ms is dropped, and one readable event serves at most a few clients: the owner never
+// waits long on them. Not thread-safe.
 #include <functional>
 #include <memory>
 #include <string>

@@ -6,7 +6,7 @@
 
 namespace brood::spooler {
 
-// The spooler options (UWSGI_FACTS.md §3.6, docs/config.md). Empty dirs and external_dirs: no
+// The spooler options (docs/uwsgi-compat.md §3.6, docs/config.md). Empty dirs and external_dirs: no
 // spooler; modifier1 17 is then answered with the failure reply.
 struct spooler_config {
   std::vector<std::string> dirs;           // spooler / -Q DIR (repeatable): processes run here

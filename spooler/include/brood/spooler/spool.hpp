@@ -1,6 +1,6 @@
 #pragma once
 // The spooler's task model, shared by the store (writers), the spooler processes (runners) and
-// hosts (the Python layer). UWSGI_FACTS.md §3, docs/spool_format.md.
+// hosts (the Python layer). docs/uwsgi-compat.md §3, docs/spool_format.md.
 #include <functional>
 #include <string>
 #include <string_view>

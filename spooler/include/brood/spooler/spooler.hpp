@@ -1,7 +1,7 @@
 #pragma once
-// Spooler processes (UWSGI_FACTS.md §3.5, with brood's delivery rules of docs/spool_format.md).
-// The master forks `processes` spooler processes per spooler dir and respawns one that dies.
-// A spooler process:
+// Spooler processes (docs/uwsgi-compat.md §3.5, with brood's delivery rules of
+// docs/spool_format.md). The master forks `processes` spooler processes per spooler dir and
+// respawns one that dies. A spooler process:
 //   - starts a task as soon as its file appears (inotify IN_MOVED_TO / IN_CLOSE_WRITE, SIGUSR1),
 //     at its `at` / retry due time (mtime), and rescans everything every spooler-frequency;
 //   - runs priority subdirs (numeric names, lower first) before the dir's own files; FIFO by

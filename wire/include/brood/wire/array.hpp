@@ -1,5 +1,5 @@
 #pragma once
-// The uwsgi array (UWSGI_FACTS.md §1.3): repeated [u16 LE len][bytes], no keys. Used by RPC
+// The uwsgi array (docs/protocol.md §3): repeated [u16 LE len][bytes], no keys. Used by RPC
 // (modifier1 173) and the fork server.
 #include <string_view>
 #include <vector>

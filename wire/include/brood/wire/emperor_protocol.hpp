@@ -1,5 +1,5 @@
 #pragma once
-// The emperor <-> vassal control channel, byte for byte as uWSGI 2.0 (UWSGI_FACTS.md §4.2-4.3).
+// The emperor <-> vassal control channel, byte for byte as uWSGI 2.0 (docs/protocol.md §11).
 // The emperor makes a socketpair(AF_UNIX, SOCK_STREAM) per vassal, keeps one end and passes the
 // other to the vassal as the number in the environment variable UWSGI_EMPEROR_FD. Every message
 // is one byte, in either direction; there is no framing and no reply. EOF on either end means the

@@ -1,5 +1,5 @@
 #pragma once
-// The 4-byte uwsgi packet header (UWSGI_FACTS.md §1.1): modifier1, u16 LE size, modifier2.
+// The 4-byte uwsgi packet header (docs/protocol.md §1): modifier1, u16 LE size, modifier2.
 #include <array>
 #include <cstdint>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Decoder limits, named and defaulted as uWSGI's options (UWSGI_FACTS.md §1.2).
+// Decoder limits, named and defaulted as uWSGI's options (docs/protocol.md §4).
 #include <cstddef>
 
 namespace brood::wire {

@@ -1,5 +1,5 @@
 #pragma once
-// uwsgi modifier1 values brood knows (UWSGI_FACTS.md §1.6) and the modifier2 values that have a
+// uwsgi modifier1 values brood knows (docs/protocol.md §9) and the modifier2 values that have a
 // fixed meaning for them. Never write these as bare numbers.
 #include <cstdint>
 

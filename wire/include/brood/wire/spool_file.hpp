@@ -1,7 +1,7 @@
 #pragma once
-// The spool file (UWSGI_FACTS.md §3.3, docs/spool_format.md): one task per file, laid out as a
-// uwsgi packet: header [modifier1 17, u16 LE size of the vars block, modifier2 0], the vars block,
-// then an optional raw body (everything after the vars up to the end of the file).
+// The spool file (docs/uwsgi-compat.md §3.3, docs/spool_format.md): one task per file, laid out as
+// a uwsgi packet: header [modifier1 17, u16 LE size of the vars block, modifier2 0], the vars
+// block, then an optional raw body (everything after the vars up to the end of the file).
 // brood adds one var, brood_checksum = "crc32:XXXXXXXX" (8 lowercase hex digits, CRC-32 as
 // boost::crc_32_type computes it) over the vars block bytes before that var followed by the body.
 // brood writes it as the last var; files without it (written by uWSGI) are accepted unchecked.

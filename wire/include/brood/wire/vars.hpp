@@ -1,5 +1,5 @@
 #pragma once
-// The uwsgi vars block (UWSGI_FACTS.md §1.3): records of [u16 LE key_len][key][u16 LE
+// The uwsgi vars block (docs/protocol.md §2): records of [u16 LE key_len][key][u16 LE
 // val_len][val].
 #include <string_view>
 #include <vector>
