@@ -2,32 +2,23 @@
 // A fixture for option-parsing tests of `brood`: a temp dir for ini files, parse() and
 // error_of(). In-process, no network.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "options.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::cli {
 
 class options_fixture : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "brood-options-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // Writes `text` to DIR/name and returns its path.
   std::string write(const std::string& name, const std::string& text) {
-    std::filesystem::path p = dir_ / name;
+    std::string p = dir_ / name;
     std::ofstream(p, std::ios::binary) << text;
-    return p.string();
+    return p;
   }
 
   // The config of valid options (a test failure when they are not valid).
@@ -44,7 +35,7 @@ class options_fixture : public ::testing::Test {
     return r.error;
   }
 
-  std::filesystem::path dir_;
+  testing::temp_dir dir_{"brood-options-"};
 };
 
 }  // namespace brood::cli

@@ -152,7 +152,7 @@ TEST_F(options_test, IniIncludesAnotherIni) {
 }
 
 TEST_F(options_test, IniIncludeLoopIsAnError) {
-  auto a = (dir_ / "a.ini").string();
+  auto a = dir_ / "a.ini";
   auto b = write("b.ini", "[uwsgi]\nini = " + a + "\n");
   write("a.ini", "[uwsgi]\nini = " + b + "\n");
   std::string e = error_of({"--ini", a});
@@ -163,7 +163,7 @@ TEST_F(options_test, IniIncludeLoopIsAnError) {
 }
 
 TEST_F(options_test, MissingIniFileIsNamed) {
-  std::string missing = (dir_ / "missing.ini").string();
+  std::string missing = dir_ / "missing.ini";
   std::string e = error_of({"--ini", missing});
   EXPECT_NE(e.find(missing), std::string::npos) << e;
   auto outer = write("o.ini", "[uwsgi]\nini = " + missing + "\n");
@@ -224,15 +224,15 @@ TEST_F(options_test, RunPrintsVersionAndHelp) {
   std::vector<std::string> words = {"brood", "--version"};
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
-  testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStdout();
   EXPECT_EQ(run(static_cast<int>(argv.size()), argv.data()), 0);
-  EXPECT_EQ(testing::internal::GetCapturedStdout().rfind("brood ", 0), 0u);
+  EXPECT_EQ(::testing::internal::GetCapturedStdout().rfind("brood ", 0), 0u);
 
   words[1] = "--help";
   argv = {words[0].data(), words[1].data()};
-  testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStdout();
   EXPECT_EQ(run(2, argv.data()), 0);
-  EXPECT_NE(testing::internal::GetCapturedStdout().find("--buffer-size"), std::string::npos);
+  EXPECT_NE(::testing::internal::GetCapturedStdout().find("--buffer-size"), std::string::npos);
 }
 
 TEST_F(options_test, RunRefusesBadUsageWithStatus2) {
@@ -243,9 +243,9 @@ TEST_F(options_test, RunRefusesBadUsageWithStatus2) {
                                          {"brood", "ping", "127.0.0.1:1", "--timeout", "x"}}) {
     std::vector<char*> argv;
     for (auto& w : words) argv.push_back(w.data());
-    testing::internal::CaptureStderr();
+    ::testing::internal::CaptureStderr();
     EXPECT_EQ(run(static_cast<int>(argv.size()), argv.data()), 2) << words.back();
-    EXPECT_EQ(testing::internal::GetCapturedStderr().rfind("brood: ", 0), 0u) << words.back();
+    EXPECT_EQ(::testing::internal::GetCapturedStderr().rfind("brood: ", 0), 0u) << words.back();
   }
 }
 

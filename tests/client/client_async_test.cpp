@@ -16,15 +16,7 @@
 namespace brood::client {
 namespace {
 
-using namespace std::chrono_literals;
-using testing::action;
-using testing::clock_type;
-using testing::echo;
-using testing::marshal;
-using testing::ms_since;
-using testing::packet_bytes;
-using testing::stall;
-using testing::test_server;
+using namespace testing::client_tests;
 
 class client_async_test : public ::testing::Test {
  protected:
@@ -52,12 +44,12 @@ class client_async_test : public ::testing::Test {
   }
 
   asio::io_context io_;
-  testing::temp_dir dir_;
+  testing::temp_dir dir_{"brood_client_"};
 };
 
 TEST_F(client_async_test, CallbackRoundTripTcpAndUnix) {
   test_server tcp(echo);
-  test_server unix_server(echo, dir_.path + "/n.sock");
+  test_server unix_server(echo, dir_ / "n.sock");
   async_client c(io_);
   for (const auto& addr : {tcp.address(), unix_server.address()}) {
     auto r = call(c, addr, wire::value("hello"));
@@ -170,7 +162,7 @@ TEST_F(client_async_test, StalledServerTimesOut) {
 
 TEST_F(client_async_test, MultiGathersInOrderWithinTheTimeout) {
   test_server good(echo);
-  test_server good_unix(echo, dir_.path + "/g.sock");
+  test_server good_unix(echo, dir_ / "g.sock");
   test_server stalled(stall);
   async_client c(io_);
   std::vector<target> targets{{good.address(), wire::value(0)},
@@ -237,7 +229,7 @@ TEST_F(client_async_test, SendPacketReturnsTheRawReply) {
 
 TEST_F(client_async_test, ConcurrentCallsWithIoOnTwoThreads) {
   test_server tcp(echo);
-  test_server unix_server(echo, dir_.path + "/m.sock");
+  test_server unix_server(echo, dir_ / "m.sock");
   auto guard = asio::make_work_guard(io_);
   std::thread a([this] { io_.run(); });
   std::thread b([this] { io_.run(); });

@@ -13,10 +13,7 @@
 namespace brood::client {
 namespace {
 
-using namespace std::chrono_literals;
-using testing::echo;
-using testing::marshal;
-using testing::test_server;
+using namespace testing::client_tests;
 
 // Calls `address` n times with "<tag>-i"; true if every answer is its own request.
 bool own_answers(const std::string& address, const std::string& tag, int n) {

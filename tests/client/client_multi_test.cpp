@@ -13,21 +13,13 @@
 namespace brood::client {
 namespace {
 
-using namespace std::chrono_literals;
-using testing::action;
-using testing::clock_type;
-using testing::echo;
-using testing::marshal;
-using testing::ms_since;
-using testing::packet_bytes;
-using testing::stall;
-using testing::test_server;
+using namespace testing::client_tests;
 
 class client_multi_test : public ::testing::Test {
  protected:
-  testing::temp_dir dir_;
+  testing::temp_dir dir_{"brood_client_"};
   test_server good_tcp_{echo};
-  test_server good_unix_{echo, dir_.path + "/good.sock"};
+  test_server good_unix_{echo, dir_ / "good.sock"};
   test_server stalled_{stall};
   std::string dead_ = testing::dead_address();
 };

@@ -13,15 +13,7 @@
 namespace brood::client {
 namespace {
 
-using namespace std::chrono_literals;
-using testing::action;
-using testing::clock_type;
-using testing::echo;
-using testing::marshal;
-using testing::ms_since;
-using testing::packet_bytes;
-using testing::stall;
-using testing::test_server;
+using namespace testing::client_tests;
 
 constexpr std::uint8_t response = wire::to_byte(wire::modifier1::response);
 
@@ -32,7 +24,7 @@ wire::value sample() {
 
 class client_test : public ::testing::Test {
  protected:
-  testing::temp_dir dir_;
+  testing::temp_dir dir_{"brood_client_"};
 };
 
 TEST_F(client_test, EchoRoundTripTcp) {
@@ -43,7 +35,7 @@ TEST_F(client_test, EchoRoundTripTcp) {
 }
 
 TEST_F(client_test, EchoRoundTripUnix) {
-  test_server server(echo, dir_.path + "/node.sock");
+  test_server server(echo, dir_ / "node.sock");
   auto r = client::send_message(server.address(), marshal, 0, sample(), 2000ms);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(*r, sample());
@@ -164,7 +156,7 @@ TEST_F(client_test, ClosedPortIsRefusedAtOnce) {
 }
 
 TEST_F(client_test, MissingUnixSocketIsRefused) {
-  auto r = client::send_message(dir_.path + "/absent.sock", marshal, 0, wire::value(1), 2000ms);
+  auto r = client::send_message(dir_ / "absent.sock", marshal, 0, wire::value(1), 2000ms);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, client::call_errc::refused);
 }

@@ -15,9 +15,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -33,6 +31,7 @@
 #include "brood/wire/modifier.hpp"
 #include "eventually.hpp"
 #include "raw_socket.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::testing {
 
@@ -57,20 +56,6 @@ inline wire::bytes packet_bytes(std::uint8_t m1, std::uint8_t m2, wire::bytes_vi
   std::copy(payload.begin(), payload.end(), out.begin() + wire::header_size);
   return out;
 }
-
-// A fresh directory for unix sockets, removed with its contents.
-struct temp_dir {
-  temp_dir() {
-    char tmpl[] = "/tmp/brood_client_XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::string path;
-};
 
 class test_server {
  public:
@@ -252,5 +237,19 @@ inline action stall(const wire::header&, wire::bytes_view, int) { return action:
 inline long long ms_since(clock_type::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0).count();
 }
+
+// The names a client test (in namespace brood::client) takes from here, with one
+// `using namespace testing::client_tests;`.
+namespace client_tests {
+using namespace std::chrono_literals;
+using brood::testing::action;
+using brood::testing::clock_type;
+using brood::testing::echo;
+using brood::testing::marshal;
+using brood::testing::ms_since;
+using brood::testing::packet_bytes;
+using brood::testing::stall;
+using brood::testing::test_server;
+}  // namespace client_tests
 
 }  // namespace brood::testing

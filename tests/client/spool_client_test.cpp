@@ -16,10 +16,7 @@
 namespace brood::client {
 namespace {
 
-using namespace std::chrono_literals;
-using testing::action;
-using testing::packet_bytes;
-using testing::test_server;
+using namespace testing::client_tests;
 
 constexpr std::uint8_t spooler_m1 = wire::to_byte(wire::modifier1::spooler);
 constexpr std::uint8_t response = wire::to_byte(wire::modifier1::response);

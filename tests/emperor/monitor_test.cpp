@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_dir.hpp"
+
 namespace brood::emperor {
 namespace {
 
@@ -24,23 +26,16 @@ std::vector<std::string> names(const std::vector<vassal_file>& files) {
 
 class monitor_test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/brood-monitor-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   void write(const std::string& name, const std::string& text = "[uwsgi]\n") {
-    std::ofstream(dir_ + "/" + name) << text;
+    std::ofstream(dir_ / name) << text;
   }
   // Sets the mtime of `name` to `sec`.`nsec`.
   void set_mtime(const std::string& name, time_t sec, long nsec) {
     timespec times[2] = {{sec, nsec}, {sec, nsec}};
-    ASSERT_EQ(::utimensat(AT_FDCWD, (dir_ + "/" + name).c_str(), times, 0), 0);
+    ASSERT_EQ(::utimensat(AT_FDCWD, (dir_ / name).c_str(), times, 0), 0);
   }
 
-  std::string dir_;
+  testing::temp_dir dir_{"brood-monitor-"};
 };
 
 TEST(is_vassal_name, ExtensionsAndLength) {
@@ -56,13 +51,13 @@ TEST_F(monitor_test, DirSourceReportsAddedChangedRemoved) {
   write("a.ini");
   write("b.ini");
   write("notes.txt");
-  std::filesystem::create_directory(dir_ + "/dir.ini");  // not a regular file
-  vassal_monitor m({dir_ + "/"}, "", "");
+  std::filesystem::create_directory(dir_ / "dir.ini");  // not a regular file
+  vassal_monitor m({dir_.path() + "/"}, "", "");
   auto first = m.scan();
   EXPECT_EQ(names(first.added), (std::vector<std::string>{"a.ini", "b.ini"}));
   ASSERT_EQ(first.added.size(), 2u);
-  EXPECT_EQ(first.added[0].path, dir_ + "/a.ini");
-  EXPECT_EQ(first.added[0].monitor, dir_ + "/");
+  EXPECT_EQ(first.added[0].path, dir_ / "a.ini");
+  EXPECT_EQ(first.added[0].monitor, dir_.path() + "/");
   EXPECT_EQ(first.added[0].on_demand, "");
   EXPECT_TRUE(first.changed.empty());
   EXPECT_TRUE(first.removed.empty());
@@ -71,7 +66,7 @@ TEST_F(monitor_test, DirSourceReportsAddedChangedRemoved) {
   EXPECT_TRUE(idle.added.empty() && idle.changed.empty() && idle.removed.empty());
 
   set_mtime("a.ini", 2000000000, 0);
-  std::filesystem::remove(dir_ + "/b.ini");
+  std::filesystem::remove(dir_ / "b.ini");
   write("c.ini");
   auto next = m.scan();
   EXPECT_EQ(names(next.added), std::vector<std::string>{"c.ini"});
@@ -84,7 +79,7 @@ TEST_F(monitor_test, DirSourceReportsAddedChangedRemoved) {
 TEST_F(monitor_test, TwoTouchesWithinOneSecondAreTwoChanges) {
   write("a.ini");
   set_mtime("a.ini", 2000000000, 100);
-  vassal_monitor m({dir_}, "", "");
+  vassal_monitor m({dir_.path()}, "", "");
   EXPECT_EQ(m.scan().added.size(), 1u);
   set_mtime("a.ini", 2000000000, 200);
   auto changes = m.scan();
@@ -98,20 +93,20 @@ TEST_F(monitor_test, GlobSourceNamesAreThePaths) {
   write("b.ini");
   write("c.xml");
   write("d.txt");
-  const std::string pattern = dir_ + "/*.ini";
-  vassal_monitor m({pattern, dir_ + "/d.*"}, "", "");
+  const std::string pattern = dir_ / "*.ini";
+  vassal_monitor m({pattern, dir_ / "d.*"}, "", "");
   auto first = m.scan();
-  EXPECT_EQ(names(first.added), (std::vector<std::string>{dir_ + "/a.ini", dir_ + "/b.ini"}));
+  EXPECT_EQ(names(first.added), (std::vector<std::string>{dir_ / "a.ini", dir_ / "b.ini"}));
   ASSERT_FALSE(first.added.empty());
-  EXPECT_EQ(first.added[0].path, dir_ + "/a.ini");
+  EXPECT_EQ(first.added[0].path, dir_ / "a.ini");
   EXPECT_EQ(first.added[0].monitor, pattern);
 }
 
 TEST_F(monitor_test, MissingSourceIsEmpty) {
-  vassal_monitor m({dir_ + "/nowhere/*.ini", dir_ + "/nowhere"}, "", "");
+  vassal_monitor m({dir_ / "nowhere/*.ini", dir_ / "nowhere"}, "", "");
   auto first = m.scan();
   EXPECT_TRUE(first.added.empty());
-  std::filesystem::create_directory(dir_ + "/nowhere");
+  std::filesystem::create_directory(dir_ / "nowhere");
   write("nowhere/late.ini");
   EXPECT_EQ(m.scan().added.size(), 2u);  // both sources now see it, under their own names
 }
@@ -120,7 +115,7 @@ TEST_F(monitor_test, OnDemandExtensionGivesTheAddress) {
   write("a.ini");
   write("b.ini");
   write("a.ini.socket", "127.0.0.1:3031\nignored");
-  vassal_monitor m({dir_}, ".socket", "");
+  vassal_monitor m({dir_.path()}, ".socket", "");
   auto first = m.scan();
   ASSERT_EQ(first.added.size(), 2u);  // the companion file is no vassal
   EXPECT_EQ(first.added[0].on_demand, "127.0.0.1:3031");
@@ -133,14 +128,14 @@ TEST_F(monitor_test, OnDemandExtensionGivesTheAddress) {
 
 TEST_F(monitor_test, OnDemandDirectoryGivesASocketPerVassal) {
   write("app.ini");
-  vassal_monitor m({dir_ + "/*.ini"}, "", "/run/sockets/");
+  vassal_monitor m({dir_ / "*.ini"}, "", "/run/sockets/");
   auto first = m.scan();
   ASSERT_EQ(first.added.size(), 1u);
   EXPECT_EQ(first.added[0].on_demand, "/run/sockets/app.socket");
 }
 
 TEST_F(monitor_test, InotifyWakesOnANewFile) {
-  vassal_monitor m({dir_}, "", "");
+  vassal_monitor m({dir_.path()}, "", "");
   ASSERT_GE(m.fd(), 0);
   pollfd p{m.fd(), POLLIN, 0};
   EXPECT_EQ(::poll(&p, 1, 0), 0);
@@ -153,7 +148,7 @@ TEST_F(monitor_test, InotifyWakesOnANewFile) {
 }
 
 TEST_F(monitor_test, InotifyWatchesTheDirectoryOfAGlob) {
-  vassal_monitor m({dir_ + "/*.ini"}, "", "");
+  vassal_monitor m({dir_ / "*.ini"}, "", "");
   ASSERT_GE(m.fd(), 0);
   write("new.ini");
   pollfd p{m.fd(), POLLIN, 0};

@@ -56,7 +56,7 @@ TEST_F(on_demand_socket_test, TcpConnectionIsReportedWhileArmed) {
 }
 
 TEST_F(on_demand_socket_test, UnixSocketIsWorldWritableAndUnlinkedOnDestruction) {
-  const std::string path = dir_ + "/od.socket";
+  const std::string path = dir_ / "od.socket";
   { std::ofstream stale(path); }  // a leftover non-socket file is not overwritten...
   std::error_code ec;
   EXPECT_EQ(launcher_.listen("od.ini", path, ec), nullptr);
@@ -76,7 +76,7 @@ TEST_F(on_demand_socket_test, UnixSocketIsWorldWritableAndUnlinkedOnDestruction)
 }
 
 TEST_F(on_demand_socket_test, StaleUnixSocketIsReplaced) {
-  const std::string path = dir_ + "/od.socket";
+  const std::string path = dir_ / "od.socket";
   std::error_code ec;
   auto first = launcher_.listen("od.ini", path, ec);
   ASSERT_NE(first, nullptr) << ec.message();

@@ -8,8 +8,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -22,6 +20,7 @@
 
 #include "brood/emperor/os_launcher.hpp"
 #include "brood/os/event_loop.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::emperor {
 
@@ -62,13 +61,6 @@ inline std::string read_file(const std::string& path) {
 
 class os_launcher_test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/brood-os-launcher-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // Runs the loop until `done` or `limit`; true when `done`.
   bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 5s) {
     const auto deadline = os::event_loop::clock::now() + limit;
@@ -103,7 +95,7 @@ class os_launcher_test : public ::testing::Test {
     return p;
   }
 
-  std::string dir_;
+  testing::temp_dir dir_{"brood-os-launcher-"};
   os::event_loop loop_;
   recorder rec_;
   os_launcher launcher_{loop_, rec_};

@@ -24,7 +24,7 @@ TEST_F(os_launcher_test, BytesFromTheVassalArriveInOrderThenOneEof) {
 }
 
 TEST_F(os_launcher_test, CommandsReachTheVassal) {
-  const std::string out = dir_ + "/out";
+  const std::string out = dir_ / "out";
   auto p = sh("head -c 2 <&$UWSGI_EMPEROR_FD | od -An -tu1 > " + out);
   EXPECT_TRUE(p->send(wire::emperor_command::stop));
   EXPECT_TRUE(p->send(wire::emperor_command::reload));
@@ -64,7 +64,7 @@ TEST_F(os_launcher_test, EnvironmentRulesAreApplied) {
   ::setenv("UWSGI_EMPEROR_FD", "999", 1);
   launch_spec spec;
   spec.name = "env.ini";
-  const std::string out = dir_ + "/env";
+  const std::string out = dir_ / "env";
   spec.argv = {"/bin/sh", "-c", "env > " + out};
   spec.unset = {"BROOD_TEST_DROP"};
   spec.set = {"BROOD_TEST_KEEP=replaced", "BROOD_TEST_NEW=n", "UWSGI_EMPEROR_FD=5"};
@@ -93,7 +93,7 @@ TEST_F(os_launcher_test, OnlyStdioAndTheChannelAreInherited) {
   ASSERT_GE(leak, 3);
   const int high_leak = 50;
   ASSERT_EQ(::dup2(leak, high_leak), high_leak);
-  const std::string out = dir_ + "/fds";
+  const std::string out = dir_ / "fds";
   auto p = sh("for fd in 0 1 2 $UWSGI_EMPEROR_FD " + std::to_string(leak) + " " +
               std::to_string(high_leak) + "; do [ -e /proc/$$/fd/$fd ] && echo $fd; done > " + out +
               "; echo $UWSGI_EMPEROR_FD >> " + out);
@@ -118,7 +118,7 @@ TEST_F(os_launcher_test, SignalMaskAndDispositionsAreReset) {
   }, old_action{};
   ignore.sa_handler = SIG_IGN;
   ASSERT_EQ(::sigaction(SIGUSR2, &ignore, &old_action), 0);
-  const std::string out = dir_ + "/status";
+  const std::string out = dir_ / "status";
   auto p = sh("exec grep -E '^Sig(Blk|Ign):' /proc/self/status > " + out);
   ::sigaction(SIGUSR2, &old_action, nullptr);
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
@@ -136,7 +136,7 @@ TEST_F(os_launcher_test, StdinFdBecomesFdZero) {
   ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
   ASSERT_EQ(::write(pipe_fds[1], "hello\n", 6), 6);
   ::close(pipe_fds[1]);
-  const std::string out = dir_ + "/stdin";
+  const std::string out = dir_ / "stdin";
   auto p = sh("cat > " + out, pipe_fds[0]);
   ::close(pipe_fds[0]);
   ASSERT_TRUE(WIFEXITED(wait_exit(p->pid())));
@@ -144,7 +144,7 @@ TEST_F(os_launcher_test, StdinFdBecomesFdZero) {
 }
 
 TEST_F(os_launcher_test, DefaultStdinIsDevNull) {
-  const std::string out = dir_ + "/stdin";
+  const std::string out = dir_ / "stdin";
   auto p = sh("readlink /proc/$$/fd/0 > " + out);
   ASSERT_TRUE(WIFEXITED(wait_exit(p->pid())));
   EXPECT_EQ(read_file(out), "/dev/null\n");
@@ -153,7 +153,7 @@ TEST_F(os_launcher_test, DefaultStdinIsDevNull) {
 TEST_F(os_launcher_test, ExecFailureExitsWith26) {
   launch_spec spec;
   spec.name = "missing.ini";
-  spec.argv = {dir_ + "/no-such-program"};
+  spec.argv = {dir_ / "no-such-program"};
   std::error_code ec;
   auto p = launcher_.launch(spec, ec);
   ASSERT_NE(p, nullptr) << ec.message();

@@ -5,25 +5,19 @@
 #include <fstream>
 
 #include "node_fixture.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::testing {
 namespace {
 
 class cli_test : public node_fixture {
  protected:
-  void TearDown() override {
-    if (!dir_.empty()) std::system(("rm -rf " + dir_).c_str());
-  }
   std::string temp_file(const std::string& name, const std::string& text) {
-    if (dir_.empty()) {
-      char tmpl[] = "/tmp/brood-cli-XXXXXX";
-      dir_ = ::mkdtemp(tmpl);
-    }
-    std::string path = dir_ + "/" + name;
+    std::string path = dir_ / name;
     std::ofstream(path) << text;
     return path;
   }
-  std::string dir_;
+  temp_dir dir_{"brood-cli-"};
 };
 
 TEST_F(cli_test, VersionAndHelp) {

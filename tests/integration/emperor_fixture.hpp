@@ -26,6 +26,7 @@
 #include "eventually.hpp"
 #include "node_process.hpp"
 #include "raw_socket.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::testing {
 
@@ -36,9 +37,6 @@ class emperor_fixture : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-    char tmpl[] = "/tmp/brood_emperor_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     fs::create_directory(dir_ / "vassals");
     stats_ = fresh_address();
   }
@@ -46,8 +44,6 @@ class emperor_fixture : public ::testing::Test {
   void TearDown() override {
     emperor_.reset();     // SIGKILL to its process group, reaped
     reap_all_children();  // vassals orphaned by the SIGKILL (they get PDEATHSIG)
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   fs::path vassals() const { return dir_ / "vassals"; }
@@ -122,7 +118,7 @@ class emperor_fixture : public ::testing::Test {
 
   static bool alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
 
-  fs::path dir_;
+  temp_dir dir_{"brood_emperor_"};
   std::set<std::string> handed_out_;
   std::string stats_;
   std::unique_ptr<node_process> emperor_;

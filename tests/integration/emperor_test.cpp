@@ -89,7 +89,7 @@ TEST_F(emperor_test, ThrottlesACrashLoopWithGrowingDelaysAndLeavesOthersAlone) {
 }
 
 TEST_F(emperor_test, AVassalExitingWith26IsNotRespawnedUntilItsFileChanges) {
-  const std::string marker = (dir_ / "runs").string();
+  const std::string marker = dir_ / "runs";
   const std::string wrapper =
       write_script(dir_ / "exile.sh", "echo run >> " + marker + "\nexit 26");
   std::ofstream(vassals() / "x.ini") << "[uwsgi]\n";

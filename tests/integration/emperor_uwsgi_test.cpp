@@ -11,7 +11,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -26,6 +25,7 @@
 #include "eventually.hpp"
 #include "node_process.hpp"
 #include "raw_socket.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::testing {
 namespace {
@@ -40,17 +40,12 @@ class emperor_uwsgi_test : public ::testing::Test {
   void SetUp() override {
     if (::access(uwsgi_binary, X_OK) != 0) GTEST_SKIP() << "uwsgi is not installed";
     ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);  // the vassals are reaped here at the end
-    char tmpl[] = "/tmp/brood_emperor_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     address_ = dead_address();  // a free loopback port, for the vassal to bind
     ini_ = dir_ / "brood.ini";
   }
   void TearDown() override {
     emperor_.reset();     // SIGKILL to uWSGI's process group (its vassals are in it), reaped
     reap_all_children();  // orphaned brood masters and workers
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
   }
 
   void write_ini() {
@@ -58,7 +53,7 @@ class emperor_uwsgi_test : public ::testing::Test {
   }
   void start_emperor() {
     emperor_ = std::make_unique<node_process>(
-        uwsgi_binary, std::vector<std::string>{"--emperor", dir_.string(), "--emperor-freq", "1",
+        uwsgi_binary, std::vector<std::string>{"--emperor", dir_.path(), "--emperor-freq", "1",
                                                "--emperor-wrapper", BROOD_BINARY});
   }
   bool logged(const std::string& text, milliseconds timeout = 10s) {
@@ -66,7 +61,7 @@ class emperor_uwsgi_test : public ::testing::Test {
   }
   std::size_t count(const std::string& text) { return emperor_->count_lines(std::regex(text)); }
 
-  fs::path dir_;
+  temp_dir dir_{"brood_emperor_"};
   fs::path ini_;
   std::string address_;
   std::unique_ptr<node_process> emperor_;

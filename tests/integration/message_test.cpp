@@ -3,6 +3,7 @@
 
 #include "brood/client/client.hpp"
 #include "node_fixture.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::testing {
 namespace {
@@ -86,9 +87,8 @@ TEST_F(message_test, SyncClientReusesItsConnection) {
 }
 
 TEST_F(message_test, UnixSocketNode) {
-  char dir_template[] = "/tmp/brood-it-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr);
-  std::string path = std::string(dir_template) + "/node.sock";
+  const temp_dir dir("brood-it-");
+  std::string path = dir / "node.sock";
   nodes_.push_back(std::make_unique<node_process>(
       BROOD_PRIMES_NODE, std::vector<std::string>{"--socket", path, "--master"}));
   ASSERT_TRUE(node().wait_ready()) << node().all_output();
@@ -97,8 +97,6 @@ TEST_F(message_test, UnixSocketNode) {
   EXPECT_EQ(*r, value("over unix"));
   node().signal(SIGTERM);
   EXPECT_TRUE(node().wait_exit(10s));
-  ::unlink(path.c_str());
-  ::rmdir(dir_template);
 }
 
 }  // namespace

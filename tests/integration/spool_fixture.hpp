@@ -3,7 +3,6 @@
 // with their output captured, and helpers to look at spool dirs and to frame spool requests.
 #include <dirent.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -19,6 +18,7 @@
 #include "eventually.hpp"
 #include "node_process.hpp"
 #include "raw_socket.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::testing {
 
@@ -26,15 +26,8 @@ namespace fs = std::filesystem;
 
 class spool_fixture : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/brood-spool-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
   void TearDown() override {
-    procs_.clear();  // SIGKILL and reap first: their private mounts go with them
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+    procs_.clear();  // SIGKILL and reap before dir_ goes: their private mounts go with them
   }
 
   // Starts `binary` with `args` and waits for its first bound TCP address ("" on failure).
@@ -108,7 +101,7 @@ class spool_fixture : public ::testing::Test {
   static inline const wire::bytes ack{0xFF, 0x00, 0x00, 0x01};
   static inline const wire::bytes refusal{0xFF, 0x00, 0x00, 0x00};
 
-  std::string dir_;
+  temp_dir dir_{"brood-spool-"};
   std::vector<std::unique_ptr<node_process>> procs_;
 };
 

@@ -19,7 +19,7 @@ using kv = std::pair<std::string, std::string>;
 
 class spool_remote_test : public spool_fixture {
  protected:
-  std::string spool_dir() const { return dir_ + "/spool"; }
+  std::string spool_dir() const { return dir_ / "spool"; }
   // A node that accepts tasks into spool_dir() and runs no spooler process, so the files stay.
   std::string start_store_node(std::vector<std::string> extra = {}) {
     extra.insert(extra.begin(), {"--spooler-external", spool_dir()});
@@ -83,7 +83,7 @@ TEST_F(spool_remote_test, NoSpoolerAnswersFailureAndKeepsTheConnection) {
 TEST_F(spool_remote_test, UnknownSpoolerVarIsRefusedAndWritesNothing) {
   const std::string address = start_store_node();
   raw_socket s(address);
-  EXPECT_EQ(exchange(s, spool_packet(vars_block({{"spooler", dir_ + "/elsewhere"}, {"a", "1"}}))),
+  EXPECT_EQ(exchange(s, spool_packet(vars_block({{"spooler", dir_ / "elsewhere"}, {"a", "1"}}))),
             refusal);
   EXPECT_TRUE(task_files(spool_dir()).empty());
   EXPECT_TRUE(proc().wait_for_line(std::regex(R"(refused a task from 127\.0\.0\.1:\d+: .+)"), 5s));
@@ -176,7 +176,7 @@ TEST_F(spool_remote_test, CliSubcommand) {
 }
 
 TEST_F(spool_remote_test, UnusableSpoolerDirStopsTheNodeWithStatus2) {
-  const std::string file = dir_ + "/not-a-dir";
+  const std::string file = dir_ / "not-a-dir";
   std::ofstream(file) << "x";
   auto r = run_brood({"--socket", "127.0.0.1:0", "--spooler", file + "/spool"});
   EXPECT_EQ(r.status, 2) << r.output;

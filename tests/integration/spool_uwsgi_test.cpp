@@ -45,17 +45,17 @@ class spool_uwsgi_test : public spool_fixture {
         GTEST_SKIP() << f
                      << " is missing (Debian packages uwsgi-core, "
                         "uwsgi-plugin-python3)";
-    fs::create_directory(dir_ + "/py");
-    fs::create_directory(dir_ + "/markers");
-    std::ofstream(dir_ + "/py/task.py") << task_py;
+    fs::create_directory(dir_ / "py");
+    fs::create_directory(dir_ / "markers");
+    std::ofstream(dir_ / "py/task.py") << task_py;
   }
 
   // Starts uWSGI with a spooler on DIR/spool; returns its address once its worker is up.
   std::string start_uwsgi() {
     std::string address =
         start(uwsgi_binary, {"--plugin", "python3,spooler", "--master", "--socket", "127.0.0.1:0",
-                             "--spooler", dir_ + "/spool", "--spooler-frequency", "1",
-                             "--python-path", dir_ + "/py", "--import", "task"});
+                             "--spooler", dir_ / "spool", "--spooler-frequency", "1",
+                             "--python-path", dir_ / "py", "--import", "task"});
     EXPECT_TRUE(proc().wait_for_line(std::regex("spawned uWSGI worker 1"), 10s))
         << proc().all_output();
     return address;
@@ -72,12 +72,12 @@ TEST_F(spool_uwsgi_test, BroodClientEnqueuesOntoARealUwsgiSpoolerAndTheTasksRun)
   ASSERT_FALSE(address.empty());
   constexpr int tasks = 5;
   for (int i = 0; i < tasks; ++i) {  // one thread: later calls find pooled connections closed
-    auto r = client::spool(address, {{"marker", dir_ + "/markers/" + std::to_string(i)}},
+    auto r = client::spool(address, {{"marker", dir_ / "markers/" + std::to_string(i)}},
                            "ran " + std::to_string(i), 5s);
     ASSERT_TRUE(r) << "task " << i << ": " << r.error().message << "\n" << proc().all_output();
   }
   for (int i = 0; i < tasks; ++i) {
-    const std::string marker = dir_ + "/markers/" + std::to_string(i);
+    const std::string marker = dir_ / "markers/" + std::to_string(i);
     ASSERT_TRUE(wait_for_file(marker, 15s)) << "task " << i << " never ran\n"
                                             << proc().all_output();
     EXPECT_EQ(read_file(marker), "ran " + std::to_string(i));
@@ -87,13 +87,12 @@ TEST_F(spool_uwsgi_test, BroodClientEnqueuesOntoARealUwsgiSpoolerAndTheTasksRun)
 TEST_F(spool_uwsgi_test, UwsgiRefusesAnUnknownSpoolerWithTheSameAnswer) {
   const std::string address = start_uwsgi();
   ASSERT_FALSE(address.empty());
-  auto r =
-      client::spool(address, {{"spooler", dir_ + "/nowhere"}, {"marker", dir_ + "/x"}}, {}, 5s);
+  auto r = client::spool(address, {{"spooler", dir_ / "nowhere"}, {"marker", dir_ / "x"}}, {}, 5s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().remote_type, "SpoolerRefused") << r.error().message;
   // The raw answer is the bare 4-byte failure reply brood's node gives too.
   raw_socket s(address);
-  EXPECT_EQ(exchange(s, spool_packet(vars_block({{"spooler", dir_ + "/nowhere"}}))), refusal);
+  EXPECT_EQ(exchange(s, spool_packet(vars_block({{"spooler", dir_ / "nowhere"}}))), refusal);
 }
 
 }  // namespace

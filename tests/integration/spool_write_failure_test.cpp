@@ -25,7 +25,7 @@ class spool_write_failure_test : public spool_fixture {
         std::string(unshare_binary) + " -m --propagation private true >/dev/null 2>&1";
     if (std::system(probe.c_str()) != 0)
       GTEST_SKIP() << "unshare -m does not work here (no mount namespaces)";
-    mnt_ = dir_ + "/mnt";
+    mnt_ = dir_ / "mnt";
     fs::create_directory(mnt_);
   }
 

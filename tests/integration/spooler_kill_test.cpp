@@ -3,7 +3,6 @@
 // 17) while the test SIGKILLs its spooler process at random moments. Every acknowledged task must
 // have run at least once, and no task file may be left behind.
 #include <signal.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -21,6 +20,7 @@
 #include "brood/spooler/spool_store.hpp"
 #include "brood/wire/spool_file.hpp"
 #include "node_fixture.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::testing {
 namespace {
@@ -33,17 +33,8 @@ constexpr int min_kills = 8;
 
 class spooler_kill_test : public node_fixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/brood_spooler_kill_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    dir_ = root_ + "/spool";
-    log_ = root_ + "/runs.log";
-  }
   void TearDown() override {
-    nodes_.clear();  // kills and reaps the node and its children
-    std::error_code ec;
-    fs::remove_all(root_, ec);
+    nodes_.clear();  // kills and reaps the node and its children before root_ goes
   }
 
   // The pid in the last "spawned the uWSGI spooler on dir DIR with pid P" line (0: none yet).
@@ -81,7 +72,9 @@ class spooler_kill_test : public node_fixture {
     return n;
   }
 
-  std::string root_, dir_, log_;
+  temp_dir root_{"brood_spooler_kill_"};
+  std::string dir_ = root_ / "spool";
+  std::string log_ = root_ / "runs.log";
 };
 
 TEST_F(spooler_kill_test, EveryAcknowledgedTaskRunsDespiteSigkills) {

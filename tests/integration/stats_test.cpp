@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include "brood/os/address.hpp"
 #include "brood/os/unique_fd.hpp"
 #include "node_fixture.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::testing {
 namespace {
@@ -40,17 +40,6 @@ std::string read_stats(const std::string& address, milliseconds timeout = 2s) {
 
 class stats_test : public node_fixture {
  protected:
-  ~stats_test() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
-  // A fresh private directory for unix socket paths.
-  std::string temp_dir() {
-    char tmpl[] = "/tmp/brood-stats-XXXXXX";
-    if (::mkdtemp(tmpl)) dir_ = tmpl;
-    return dir_;
-  }
-
   // Starts a node with `extra` options plus "--stats <stats>"; returns the node's address and
   // sets stats_ to the stats address as bound (from the log).
   std::string start_with_stats(const std::string& stats, std::vector<std::string> extra) {
@@ -81,12 +70,12 @@ class stats_test : public node_fixture {
     return n;
   }
 
-  std::string dir_;
+  temp_dir dir_{"brood-stats-"};  // a private directory for unix socket paths
   std::string stats_;
 };
 
 TEST_F(stats_test, UnixSocketCountsEveryRequest) {
-  const std::string path = temp_dir() + "/stats.sock";
+  const std::string path = dir_ / "stats.sock";
   const std::string address = start_with_stats(path, {"--processes", "2"});
   ASSERT_EQ(stats_, path);
   constexpr int pings = 10;
@@ -145,7 +134,7 @@ TEST_F(stats_test, TcpOnEphemeralPortCountsFailures) {
 }
 
 TEST_F(stats_test, BusyWorkerShowsItsRequest) {
-  const std::string path = temp_dir() + "/stats.sock";
+  const std::string path = dir_ / "stats.sock";
   const std::string address = start_with_stats(path, {"--processes", "1"});
   std::thread caller([&] {
     raw_socket s(address);
@@ -165,7 +154,7 @@ TEST_F(stats_test, BusyWorkerShowsItsRequest) {
 }
 
 TEST_F(stats_test, RespawnedWorkerIsCounted) {
-  const std::string path = temp_dir() + "/stats.sock";
+  const std::string path = dir_ / "stats.sock";
   start_with_stats(path, {"--processes", "1"});
   const pid_t first = node().worker_pids().at(0);
   ASSERT_EQ(::kill(first, SIGKILL), 0);

@@ -19,6 +19,7 @@
 #include "brood/node/node.hpp"
 #include "brood/os/log.hpp"
 #include "node_harness.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::node {
 namespace {
@@ -191,9 +192,8 @@ TEST_F(master_test, SecondStopSignalKillsAtOnce) {
 }
 
 TEST_F(master_test, UnixSocketNodeRemovesItsFile) {
-  char tmpl[] = "/tmp/brood_master_XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string path = std::string(tmpl) + "/node.sock";
+  const testing::temp_dir dir("brood_master_");
+  const std::string path = dir / "node.sock";
   node_config cfg = tcp_config(2);
   cfg.sockets.push_back(path);
   start(cfg);
@@ -204,7 +204,6 @@ TEST_F(master_test, UnixSocketNodeRemovesItsFile) {
   ASSERT_EQ(::kill(node_.pid(), SIGTERM), 0);
   ASSERT_TRUE(node_.wait_exit(5s));
   EXPECT_FALSE(std::filesystem::exists(path));
-  std::filesystem::remove_all(tmpl);
 }
 
 TEST_F(master_test, WithoutMasterTheNodeServesInProcess) {

@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -16,7 +15,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
 #include <functional>
 #include <future>
 #include <memory>
@@ -35,6 +33,7 @@
 #include "brood/wire/value.hpp"
 #include "eventually.hpp"
 #include "raw_socket.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::test {
 
@@ -82,8 +81,6 @@ class serve_fixture : public ::testing::Test {
   serve_fixture() {
     cfg_.socket_timeout = 1s;
     cfg_.keepalive_timeout = 5s;
-    char dir[] = "/tmp/brood-worker-test-XXXXXX";
-    if (::mkdtemp(dir)) temp_dir_ = dir;
   }
 
   ~serve_fixture() override {
@@ -93,7 +90,6 @@ class serve_fixture : public ::testing::Test {
       thread_.join();
     }
     worker_.reset();
-    if (!temp_dir_.empty()) std::filesystem::remove_all(temp_dir_);
   }
 
   // Starts a worker on a new loopback TCP (or unix) listener; returns its address for a
@@ -105,7 +101,7 @@ class serve_fixture : public ::testing::Test {
     return start(fd, where);
   }
   std::string start_unix() {
-    const std::string where = temp_dir_ + "/node.sock";
+    const std::string where = dir_ / "node.sock";
     const int fd = listen_unix(where);
     EXPECT_GE(fd, 0);
     return start(fd, where);
@@ -141,7 +137,7 @@ class serve_fixture : public ::testing::Test {
   node::node_config cfg_;
   asio::io_context io_;
   std::unique_ptr<node::worker> worker_;
-  std::string temp_dir_;
+  testing::temp_dir dir_{"brood-worker-test-"};
 
  private:
   std::string start(int fd, std::string where) {

@@ -8,11 +8,12 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "temp_dir.hpp"
 
 namespace brood::os {
 namespace {
@@ -20,14 +21,10 @@ namespace {
 class inotify_test : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/brood_inotify_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     auto w = inotify_watcher::open();
     ASSERT_TRUE(w) << w.error().message();
     watcher_ = std::move(*w);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   static void write_file(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "w");
@@ -43,7 +40,7 @@ class inotify_test : public ::testing::Test {
     return watcher_.read_events();
   }
 
-  std::string dir_;
+  testing::temp_dir dir_{"brood_inotify_"};
   inotify_watcher watcher_;
 };
 
@@ -56,9 +53,9 @@ TEST_F(inotify_test, OpenGivesANonBlockingCloseOnExecFd) {
 }
 
 TEST_F(inotify_test, AClosedFileIsReportedWithItsName) {
-  auto wd = watcher_.add(dir_, IN_CLOSE_WRITE | IN_MOVED_TO);
+  auto wd = watcher_.add(dir_.path(), IN_CLOSE_WRITE | IN_MOVED_TO);
   ASSERT_TRUE(wd) << wd.error().message();
-  write_file(dir_ + "/task_1");
+  write_file(dir_ / "task_1");
   auto events = wait_events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].wd, *wd);
@@ -67,10 +64,10 @@ TEST_F(inotify_test, AClosedFileIsReportedWithItsName) {
 }
 
 TEST_F(inotify_test, ARenameIntoPlaceIsMovedTo) {
-  ASSERT_TRUE(watcher_.add(dir_, IN_MOVED_TO));
-  const std::string outside = dir_ + "_outside";
+  ASSERT_TRUE(watcher_.add(dir_.path(), IN_MOVED_TO));
+  const std::string outside = dir_.path() + "_outside";
   write_file(outside);
-  ASSERT_EQ(std::rename(outside.c_str(), (dir_ + "/renamed").c_str()), 0);
+  ASSERT_EQ(std::rename(outside.c_str(), (dir_ / "renamed").c_str()), 0);
   auto events = wait_events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_TRUE(events[0].mask & IN_MOVED_TO);
@@ -78,9 +75,9 @@ TEST_F(inotify_test, ARenameIntoPlaceIsMovedTo) {
 }
 
 TEST_F(inotify_test, WatchesAreToldApartAndAddingTwiceIsOneWatch) {
-  const std::string sub = dir_ + "/7";
+  const std::string sub = dir_ / "7";
   ASSERT_EQ(::mkdir(sub.c_str(), 0755), 0);
-  auto root = watcher_.add(dir_, IN_CLOSE_WRITE);
+  auto root = watcher_.add(dir_.path(), IN_CLOSE_WRITE);
   auto child = watcher_.add(sub, IN_CLOSE_WRITE);
   ASSERT_TRUE(root && child);
   EXPECT_NE(*root, *child);
@@ -95,8 +92,8 @@ TEST_F(inotify_test, WatchesAreToldApartAndAddingTwiceIsOneWatch) {
 }
 
 TEST_F(inotify_test, ANewSubdirIsReportedAsADir) {
-  ASSERT_TRUE(watcher_.add(dir_, IN_CREATE | IN_ONLYDIR));
-  ASSERT_EQ(::mkdir((dir_ + "/3").c_str(), 0755), 0);
+  ASSERT_TRUE(watcher_.add(dir_.path(), IN_CREATE | IN_ONLYDIR));
+  ASSERT_EQ(::mkdir((dir_ / "3").c_str(), 0755), 0);
   auto events = wait_events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_TRUE(events[0].mask & IN_ISDIR);
@@ -104,9 +101,9 @@ TEST_F(inotify_test, ANewSubdirIsReportedAsADir) {
 }
 
 TEST_F(inotify_test, RemovingTheDirEndsItsWatch) {
-  auto wd = watcher_.add(dir_, IN_CLOSE_WRITE);
+  auto wd = watcher_.add(dir_.path(), IN_CLOSE_WRITE);
   ASSERT_TRUE(wd);
-  ASSERT_EQ(::rmdir(dir_.c_str()), 0);
+  ASSERT_EQ(::rmdir(dir_.path().c_str()), 0);
   auto events = wait_events();
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back().wd, *wd);
@@ -115,8 +112,8 @@ TEST_F(inotify_test, RemovingTheDirEndsItsWatch) {
 }
 
 TEST_F(inotify_test, DrainDiscardsWhatIsPending) {
-  ASSERT_TRUE(watcher_.add(dir_, IN_CLOSE_WRITE));
-  for (int i = 0; i < 5; ++i) write_file(dir_ + "/f" + std::to_string(i));
+  ASSERT_TRUE(watcher_.add(dir_.path(), IN_CLOSE_WRITE));
+  for (int i = 0; i < 5; ++i) write_file(dir_ / "f" + std::to_string(i));
   pollfd p{watcher_.fd(), POLLIN, 0};
   ASSERT_EQ(::poll(&p, 1, 2000), 1);
   watcher_.drain();
@@ -125,7 +122,7 @@ TEST_F(inotify_test, DrainDiscardsWhatIsPending) {
 }
 
 TEST_F(inotify_test, WatchingAMissingDirNamesIt) {
-  const std::string missing = dir_ + "/no/such";
+  const std::string missing = dir_ / "no/such";
   auto wd = watcher_.add(missing, IN_CLOSE_WRITE);
   ASSERT_FALSE(wd);
   EXPECT_EQ(wd.error().code(), std::errc::no_such_file_or_directory);
@@ -139,16 +136,16 @@ TEST_F(inotify_test, AnEmptyWatcherWatchesNothing) {
   EXPECT_FALSE(static_cast<bool>(empty));
   EXPECT_TRUE(empty.read_events().empty());
   empty.drain();
-  auto wd = empty.add(dir_, IN_CLOSE_WRITE);
+  auto wd = empty.add(dir_.path(), IN_CLOSE_WRITE);
   ASSERT_FALSE(wd);
   EXPECT_EQ(wd.error().code(), std::errc::bad_file_descriptor);
 }
 
 TEST_F(inotify_test, AMovedWatcherKeepsItsWatches) {
-  ASSERT_TRUE(watcher_.add(dir_, IN_CLOSE_WRITE));
+  ASSERT_TRUE(watcher_.add(dir_.path(), IN_CLOSE_WRITE));
   inotify_watcher moved = std::move(watcher_);
   EXPECT_EQ(watcher_.fd(), -1);  // NOLINT: the moved-from state is specified (empty)
-  write_file(dir_ + "/x");
+  write_file(dir_ / "x");
   pollfd p{moved.fd(), POLLIN, 0};
   ASSERT_EQ(::poll(&p, 1, 2000), 1);
   auto events = moved.read_events();

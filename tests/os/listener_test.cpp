@@ -9,7 +9,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -17,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "raw_socket.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::os {
 namespace {
@@ -49,14 +49,7 @@ bool can_connect_unix(const std::string& path) { return testing::raw_socket(path
 
 class listener_test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/brood_listener_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string dir_;
+  testing::temp_dir dir_{"brood_listener_"};
 };
 
 TEST_F(listener_test, TcpPortZeroIsResolvedAndAccepts) {
@@ -118,7 +111,7 @@ TEST_F(listener_test, BadHostFailsWithoutAQuery) {
 }
 
 TEST_F(listener_test, UnixSocketIsBoundWorldWritable) {
-  const std::string path = dir_ + "/node.sock";
+  const std::string path = dir_ / "node.sock";
   auto s_r = os::bind_socket(unix_path(path), 16);
   ASSERT_TRUE(s_r.ok()) << s_r.error().message();
   os::bound_socket s = std::move(*s_r);
@@ -131,7 +124,7 @@ TEST_F(listener_test, UnixSocketIsBoundWorldWritable) {
 }
 
 TEST_F(listener_test, StaleUnixSocketFileIsReplaced) {
-  const std::string path = dir_ + "/stale.sock";
+  const std::string path = dir_ / "stale.sock";
   {
     auto old_r = os::bind_socket(unix_path(path), 16);
     ASSERT_TRUE(old_r.ok()) << old_r.error().message();
@@ -146,7 +139,7 @@ TEST_F(listener_test, StaleUnixSocketFileIsReplaced) {
 }
 
 TEST_F(listener_test, LiveUnixSocketIsNotStolen) {
-  const std::string path = dir_ + "/live.sock";
+  const std::string path = dir_ / "live.sock";
   auto live_r = os::bind_socket(unix_path(path), 16);
   ASSERT_TRUE(live_r.ok()) << live_r.error().message();
   os::bound_socket live = std::move(*live_r);
@@ -158,7 +151,7 @@ TEST_F(listener_test, LiveUnixSocketIsNotStolen) {
 }
 
 TEST_F(listener_test, RegularFileIsNotRemoved) {
-  const std::string path = dir_ + "/data.txt";
+  const std::string path = dir_ / "data.txt";
   {
     std::FILE* f = std::fopen(path.c_str(), "w");
     ASSERT_NE(f, nullptr);
@@ -169,14 +162,14 @@ TEST_F(listener_test, RegularFileIsNotRemoved) {
 }
 
 TEST_F(listener_test, TooLongUnixPathFails) {
-  auto s = os::bind_socket(unix_path(dir_ + "/" + std::string(200, 'x')), 16);
+  auto s = os::bind_socket(unix_path(dir_ / std::string(200, 'x')), 16);
   const std::string& why = s.error().message();
   EXPECT_FALSE(s.ok());
   EXPECT_NE(why.find("unix socket path"), std::string::npos) << why;
 }
 
 TEST_F(listener_test, MissingDirectoryFailsWithTheReason) {
-  const std::string path = dir_ + "/no/such/dir.sock";
+  const std::string path = dir_ / "no/such/dir.sock";
   auto s = os::bind_socket(unix_path(path), 16);
   const std::string& why = s.error().message();
   EXPECT_EQ(s.error().code(), std::errc::no_such_file_or_directory);

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -15,6 +14,7 @@
 
 #include "brood/wire/spool_file.hpp"
 #include "spool_queue.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::spooler {
 namespace {
@@ -22,14 +22,10 @@ namespace {
 class dir_watch_test : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/brood_dir_watch_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto w = dir_watch::open(dir_);
+    auto w = dir_watch::open(dir_.path());
     ASSERT_TRUE(w) << w.error().message();
     watch_ = std::move(*w);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   static void write_file(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "w");
@@ -48,31 +44,31 @@ class dir_watch_test : public ::testing::Test {
     return std::string(wire::spool_file_prefix) + suffix;
   }
 
-  std::string dir_;
+  testing::temp_dir dir_{"brood_dir_watch_"};
   dir_watch watch_;
 };
 
 TEST_F(dir_watch_test, ATaskFileInTheDirHasTheRootRank) {
-  write_file(dir_ + "/" + task_name("a"));
+  write_file(dir_ / task_name("a"));
   auto events = wait_events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].what, dir_watch::event::kind::task);
-  EXPECT_EQ(events[0].path, dir_ + "/" + task_name("a"));
+  EXPECT_EQ(events[0].path, dir_ / task_name("a"));
   EXPECT_EQ(events[0].rank, spool_queue::root_rank);
 }
 
 TEST_F(dir_watch_test, OtherFilesAreNoTasks) {
-  write_file(dir_ + "/notes.txt");
-  write_file(dir_ + "/" + task_name("b"));
+  write_file(dir_ / "notes.txt");
+  write_file(dir_ / task_name("b"));
   auto events = wait_events();
   ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].path, dir_ + "/" + task_name("b"));
+  EXPECT_EQ(events[0].path, dir_ / task_name("b"));
 }
 
 TEST_F(dir_watch_test, APrioritySubdirIsReportedThenItsTasksCarryItsRank) {
-  const std::string sub = dir_ + "/5";
+  const std::string sub = dir_ / "5";
   ASSERT_EQ(::mkdir(sub.c_str(), 0755), 0);
-  ASSERT_EQ(::mkdir((dir_ + "/not-a-priority").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((dir_ / "not-a-priority").c_str(), 0755), 0);
   auto events = wait_events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].what, dir_watch::event::kind::subdir);
@@ -89,13 +85,13 @@ TEST_F(dir_watch_test, APrioritySubdirIsReportedThenItsTasksCarryItsRank) {
 }
 
 TEST_F(dir_watch_test, AMissingDirCannotBeWatched) {
-  auto w = dir_watch::open(dir_ + "/missing");
+  auto w = dir_watch::open(dir_ / "missing");
   ASSERT_FALSE(w);
   EXPECT_EQ(w.error().code(), std::errc::no_such_file_or_directory);
-  EXPECT_NE(w.error().message().find(dir_ + "/missing"), std::string::npos);
+  EXPECT_NE(w.error().message().find(dir_ / "missing"), std::string::npos);
   dir_watch empty;
   EXPECT_EQ(empty.fd(), -1);
-  EXPECT_FALSE(empty.watch_subdir(dir_, 1));
+  EXPECT_FALSE(empty.watch_subdir(dir_.path(), 1));
   EXPECT_TRUE(empty.read_events().empty());
 }
 

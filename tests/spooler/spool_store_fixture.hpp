@@ -23,6 +23,7 @@
 
 #include "brood/spooler/spool_store.hpp"
 #include "brood/wire/spool_file.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::spooler::testing_spool {
 
@@ -114,18 +115,9 @@ inline int run_in_child(const std::function<int()>& body,
 
 class spool_store_fixture : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/brood_spool_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = std::filesystem::canonical(tmpl).string();
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
-  }
-  std::string under(const std::string& name) const { return root_ + "/" + name; }
+  std::string under(const std::string& name) const { return root_ / name; }
 
-  std::string root_;
+  testing::temp_dir root_{"brood_spool_test_"};
 };
 
 }  // namespace brood::spooler::testing_spool

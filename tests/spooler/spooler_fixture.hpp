@@ -31,6 +31,7 @@
 #include "brood/wire/spool_file.hpp"
 #include "eventually.hpp"
 #include "node_process.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::spooler::test {
 
@@ -137,10 +138,7 @@ class spooler_fixture : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-    char tmpl[] = "/tmp/brood_spooler_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    dir_ = fs::canonical(root_).string() + "/spool";
+    dir_ = root_ / "spool";
     store_ = std::make_unique<spooler::spool_store>(std::vector<std::string>{dir_});
     cfg_.dirs = {dir_};
     cfg_.retry_delay = 100ms;
@@ -151,8 +149,6 @@ class spooler_fixture : public ::testing::Test {
     for (auto& p : spoolers_)  // all at once: kill_all waits for every child to be gone
       if (p->pid() > 0) ::kill(-p->pid(), SIGKILL);
     for (auto& p : spoolers_) p->kill_all();
-    std::error_code ec;
-    fs::remove_all(root_, ec);
   }
 
   // Makes the board: `slots` slots on dir_ (call once, before start_spooler).
@@ -184,7 +180,7 @@ class spooler_fixture : public ::testing::Test {
     return s.path;
   }
 
-  std::string root_;
+  testing::temp_dir root_{"brood_spooler_test_"};
   std::string dir_;
   spooler::spooler_config cfg_;
   std::unique_ptr<spooler::spool_store> store_;

@@ -179,7 +179,7 @@ TEST_F(spooler_test, TaskWithAtInTheFutureWaitsForIt) {
 
 TEST_F(spooler_test, CorruptFilesAreQuarantinedAndTheSpoolerGoesOn) {
   start_spooler();
-  const std::string staging = root_ + "/staging";
+  const std::string staging = root_ / "staging";
   fs::create_directories(staging);
   // Not a task at all (modifier1 is not 17).
   std::ofstream(staging + "/uwsgi_spoolfile_on_garbage") << "this is no spool file";
