@@ -1,10 +1,8 @@
 // master::stats_document: the node's stats snapshot (scoreboard, sockets, /proc, spoolers) as
 // uWSGI's stats JSON. Runs in the master for each stats connection.
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -13,6 +11,7 @@
 #include <system_error>
 
 #include "brood/os/log.hpp"
+#include "brood/os/socket_address.hpp"
 #include "master.hpp"
 #include "stats_json.hpp"
 
@@ -23,37 +22,20 @@
 namespace brood::node {
 namespace {
 
-// "127.0.0.1:3031", "[::1]:3031" or the unix path ("@name" for an abstract one) of a bound socket.
-std::string socket_name(int fd, bool& tcp) {
+// True for a TCP (IPv4 or IPv6) socket.
+bool is_tcp(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  tcp = false;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
-  char text[INET6_ADDRSTRLEN] = {};
-  if (ss.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
-    tcp = true;
-    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
-    return std::string(text) + ':' + std::to_string(ntohs(in->sin_port));
-  }
-  if (ss.ss_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-    tcp = true;
-    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-    return '[' + std::string(text) + "]:" + std::to_string(ntohs(in6->sin6_port));
-  }
-  if (ss.ss_family != AF_UNIX || len <= offsetof(sockaddr_un, sun_path)) return "?";
-  const auto* un = reinterpret_cast<const sockaddr_un*>(&ss);
-  std::string path(un->sun_path, len - offsetof(sockaddr_un, sun_path));
-  if (!path.empty() && path[0] == '\0') return '@' + path.substr(1);
-  return path.substr(0, path.find('\0'));
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
+  return ss.ss_family == AF_INET || ss.ss_family == AF_INET6;
 }
 
 // A listening socket's name and backlog. Linux reports a listening TCP socket's current queue
 // in tcpi_unacked and its size in tcpi_sacked; a unix socket's queue is not known here (0).
 socket_stats probe_socket(int fd, int listen_queue, bool& tcp) {
   socket_stats s;
-  s.name = socket_name(fd, tcp);
+  s.name = os::local_name(fd);
+  tcp = is_tcp(fd);
   s.max_queue = static_cast<std::uint64_t>(listen_queue > 0 ? listen_queue : 0);
   if (!tcp) return s;
   tcp_info info{};
