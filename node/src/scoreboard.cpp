@@ -20,8 +20,6 @@ static_assert(std::atomic<slot_state>::is_always_lock_free);
 // Set once in a forked worker (claim), read when its worker is made.
 std::atomic<scoreboard::slot*> current_slot{nullptr};
 
-std::int64_t unix_seconds() noexcept { return scoreboard_now_us() / 1000000; }
-
 }  // namespace
 
 scoreboard::scoreboard(std::size_t workers) {
@@ -52,10 +50,6 @@ const char* to_string(slot_state s) noexcept {
       return "stopping";
   }
   return "?";
-}
-
-void scoreboard::record_spawn(unsigned id, pid_t pid) noexcept {
-  record_spawn(id, pid, unix_seconds());
 }
 
 void scoreboard::record_spawn(unsigned id, pid_t pid, std::int64_t wall_seconds) noexcept {

@@ -62,10 +62,10 @@ class scoreboard {
   slot& at(unsigned id) noexcept { return slots_[id - 1]; }
   const slot& at(unsigned id) const noexcept { return slots_[id - 1]; }
 
-  // Master side: worker `id` was forked as `pid` (counts a spawn; `wall_seconds`: unix time of
-  // the fork, read from the clock without it), `pid` was told to stop, or `pid` was reaped
-  // (clears the slot's per-request state). The last two do nothing unless `pid` owns the slot.
-  void record_spawn(unsigned id, pid_t pid) noexcept;
+  // Master side: worker `id` was forked as `pid` (counts a spawn; `wall_seconds`: the fork's
+  // unix time, passed in so that the master's state machine reads no clock), `pid` was told to
+  // stop, or `pid` was reaped (clears the slot's per-request state). The last two do nothing unless
+  // `pid` owns the slot.
   void record_spawn(unsigned id, pid_t pid, std::int64_t wall_seconds) noexcept;
   void record_stopping(unsigned id, pid_t pid) noexcept;
   void record_exit(unsigned id, pid_t pid) noexcept;

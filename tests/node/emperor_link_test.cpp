@@ -114,8 +114,9 @@ class emperor_link_test : public ::testing::Test {
 TEST_F(emperor_link_test, SendsReadyAcceptingThenLoyalOnce) {
   start(vassal_config(2));
   ASSERT_TRUE(wait_byte(byte(wire::vassal_message::ready)));
-  if (count(byte(wire::vassal_message::accepting)) == 0)
+  if (count(byte(wire::vassal_message::accepting)) == 0) {
     ASSERT_TRUE(wait_byte(byte(wire::vassal_message::accepting)));
+  }
   EXPECT_EQ(count(byte(wire::vassal_message::loyal)), 0u);  // no request yet
   EXPECT_GT(pid_call(), 0);
   ASSERT_TRUE(wait_byte(byte(wire::vassal_message::loyal))) << node_.all_output();

@@ -2,6 +2,7 @@
 // types (docs/uwsgi-compat.md §11), and the scoreboard a worker records into
 // (node/src/scoreboard.cpp).
 #include <unistd.h>
+#include <ctime>
 
 #include <string>
 #include <vector>
@@ -147,8 +148,8 @@ TEST_F(scoreboard_test, NoSlotNoRecording) {
 }
 
 TEST_F(scoreboard_test, SpawnAndExitAreCounted) {
-  board_.record_spawn(1, 4242);
-  board_.record_spawn(1, 4243);
+  board_.record_spawn(1, 4242, std::time(nullptr));
+  board_.record_spawn(1, 4243, std::time(nullptr));
   EXPECT_EQ(board_.at(1).pid.load(), 4243);
   EXPECT_EQ(board_.at(1).respawn_count.load(), 2u);
   EXPECT_GT(board_.at(1).last_spawn.load(), 1600000000);
@@ -185,7 +186,7 @@ TEST_F(scoreboard_test, OwnerRecordsRequests) {
 TEST_F(scoreboard_test, NonOwnerCountsButLeavesRequestState) {
   board_.claim(1);
   slot_recorder rec;
-  board_.record_spawn(1, ::getpid() + 1);  // a newer worker took the slot
+  board_.record_spawn(1, ::getpid() + 1, std::time(nullptr));  // a newer worker took the slot
   const std::int64_t start = rec.request_started();
   rec.set_accepting(true);
   EXPECT_EQ(board_.at(1).in_request.load(), 0);
