@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "brood/node/cheaper_config.hpp"
 #include "brood/spooler/config.hpp"
 #include "brood/wire/limits.hpp"
 
@@ -33,6 +34,18 @@ struct node_config {
   // CONTENT_LENGTH gets a failure reply and the connection is closed.
   std::size_t max_body_size = 64 * 1024 * 1024;
   spooler::spooler_config spooler;
+  // cheaper*, memory-report: adaptive worker pools (cheaper_config.hpp). Implies master.
+  cheaper_config cheaper;
+  // check-interval: how often the master runs its periodic checks (the cheaper algorithms of
+  // uWSGI, idle); 1..86400 s.
+  std::chrono::seconds check_interval{1};
+  // idle: after this long without a request (and none in flight) every worker stops and the
+  // master waits for the next connection to spawn them again (cheap mode). 0: never.
+  std::chrono::seconds idle{0};
+  // die-on-idle: instead of cheap mode, the node stops (a vassal asks its emperor, byte 22).
+  bool die_on_idle = false;
+  // master-fifo PATH (repeatable): the master's control FIFOs; slot i is the i-th path (0..9).
+  std::vector<std::string> master_fifo;
 };
 
 }  // namespace brood::node
