@@ -31,20 +31,20 @@ enum class pool_slot {
 struct pool_worker {
   unsigned id = 0;  // 1-based
   pool_slot state = pool_slot::cheap;
-  std::uint64_t running_us = 0;        // time spent in completed requests, all processes of the id
-  std::int64_t request_start_us = 0;   // busy: the start of the request in flight (unix µs)
-  std::uint64_t requests = 0;          // completed requests, all processes of the id
-  std::uint64_t rss = 0;               // bytes; 0 unless memory-report
+  std::uint64_t running_us = 0;       // time spent in completed requests, all processes of the id
+  std::int64_t request_start_us = 0;  // busy: the start of the request in flight (unix µs)
+  std::uint64_t requests = 0;         // completed requests, all processes of the id
+  std::uint64_t rss = 0;              // bytes; 0 unless memory-report
 };
 
 struct pool_snapshot {
   using time_point = std::chrono::steady_clock::time_point;
 
-  time_point now;             // steady clock: for the algorithms' own timers
-  std::int64_t now_us = 0;    // unix µs: the clock of request_start_us
+  time_point now;                    // steady clock: for the algorithms' own timers
+  std::int64_t now_us = 0;           // unix µs: the clock of request_start_us
   std::vector<pool_worker> workers;  // every slot, id order (ids 1..processes)
-  std::uint64_t backlog = 0;  // the longest listen queue over the node's sockets now
-  bool can_spawn = true;      // false at or above cheaper-rss-limit-soft
+  std::uint64_t backlog = 0;         // the longest listen queue over the node's sockets now
+  bool can_spawn = true;             // false at or above cheaper-rss-limit-soft
 
   unsigned count(pool_slot s) const noexcept;
   unsigned active() const noexcept;  // starting + idle + busy

@@ -34,7 +34,10 @@ class sigchld_default {
 
 }  // namespace
 
-moment moment::now() noexcept { return {std::chrono::steady_clock::now(), std::time(nullptr)}; }
+moment moment::now() noexcept {
+  const std::int64_t us = scoreboard_now_us();
+  return {std::chrono::steady_clock::now(), static_cast<std::time_t>(us / 1000000), us};
+}
 
 master::master(const node_config& cfg, const router& r, const node_hooks& hooks,
                std::vector<int> listen_fds, emperor_link& emperor)
@@ -59,16 +62,19 @@ int master::run() {
   signals_ = std::move(*signals);
   sigchld_default chld;
   try {
-    board_ = std::make_unique<scoreboard>(std::max(1u, cfg_.processes));
+    const bool pressure = cfg_.cheaper.enabled() && cfg_.cheaper.algo == cheaper_algo::brood;
+    board_ = std::make_unique<scoreboard>(std::max(1u, cfg_.processes), pressure);
   } catch (const std::system_error& e) {
     os::log(e.what());
     return 1;
   }
-  launcher_ = std::make_unique<os_master_launcher>(cfg_, router_, hooks_, listen_fds_, emperor_,
-                                                   *board_, [this] {
-                                                     signals_.release_in_child();
-                                                     if (stats_) stats_->release_in_child();
-                                                   });
+  launcher_ = std::make_unique<os_master_launcher>(
+      cfg_, router_, hooks_, listen_fds_, emperor_, *board_,
+      [this] {
+        signals_.release_in_child();
+        if (stats_) stats_->release_in_child();
+      },
+      [this](bool on) { wait_for_connection(on); });
   if (!launcher_->prepare_spoolers()) return 1;
   core_ = std::make_unique<master_core>(master_core_config::from(cfg_, launcher_->spooler_slots()),
                                         *launcher_, *board_);
@@ -76,11 +82,14 @@ int master::run() {
   if (!start_stats()) return 1;
   loop_.watch(signals_.fd(), [this] { on_signals(); });
   if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
+  if (board_->pressure_fd() >= 0) loop_.watch(board_->pressure_fd(), [this] { on_pressure(); });
   core_->start_workers(moment::now());
   after_event();
   const os::status st = loop_.run();
   loop_.unwatch(signals_.fd());
   if (emperor_.active()) loop_.unwatch(emperor_.fd());
+  if (board_->pressure_fd() >= 0) loop_.unwatch(board_->pressure_fd());
+  wait_for_connection(false);
   if (!st.ok()) {
     os::log("master loop failed: ", st.message(), "; killing the workers");
     return 1;  // the destructor kills and reaps them
@@ -115,6 +124,26 @@ void master::on_emperor() {
     loop_.unwatch(emperor_.fd());  // level-triggered EOF would fire forever
     core_->on_emperor_lost(moment::now());
   }
+  after_event();
+}
+
+void master::on_pressure() {
+  if (board_->take_pressure()) core_->on_pressure(moment::now());
+  after_event();
+}
+
+void master::wait_for_connection(bool on) {
+  for (int fd : listen_fds_) {
+    if (on)
+      loop_.watch(fd, [this] { on_listen_ready(); });
+    else
+      loop_.unwatch(fd);
+  }
+}
+
+// Cheap mode: a connection waits on a listening socket (the workers will accept it).
+void master::on_listen_ready() {
+  core_->on_connection_waiting(moment::now());
   after_event();
 }
 

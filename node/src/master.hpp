@@ -6,6 +6,8 @@
 //                     SIGINT/SIGTERM/SIGQUIT -> on_stop_signal; SIGHUP -> on_reload_signal
 //   one timer      -> on_tick, armed at master_core::next_deadline() after every event
 //   emperor link   -> on_emperor_command per byte; EOF -> on_emperor_lost (a vassal only)
+//   pressure fd    -> on_pressure (the scoreboard's: the last idle worker took a request)
+//   listen sockets -> on_connection_waiting, watched only in cheap mode
 // and serves the stats JSON (stats_server, master_stats.cpp) from the scoreboard, which is always
 // kept (its workers count into it). run() returns once master_core::finished().
 // Not thread-safe; the master runs on the thread that calls run(), which must be the only
@@ -55,6 +57,10 @@ class master {
   void on_signals();
   void on_emperor();
   void on_timer();
+  void on_pressure();
+  void on_listen_ready();
+  // Cheap mode: watch the listening sockets (on) or stop watching them.
+  void wait_for_connection(bool on);
   // After every event: the timer at the core's next deadline; the loop stopped once finished.
   void after_event();
   // Stats (master_stats.cpp): the server, when cfg.stats is set.

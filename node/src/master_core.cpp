@@ -18,6 +18,10 @@ master_core_config master_core_config::from(const node_config& cfg, std::size_t 
   c.spoolers = spooler_slots;
   c.reload_mercy = cfg.reload_mercy;
   c.spooler_harakiri = cfg.spooler.harakiri;
+  c.cheaper = cfg.cheaper;
+  c.check_interval = cfg.check_interval;
+  c.idle = cfg.idle;
+  c.die_on_idle = cfg.die_on_idle;
   return c;
 }
 
@@ -26,7 +30,10 @@ master_core::master_core(master_core_config cfg, master_launcher& launcher, scor
       launcher_(launcher),
       board_(board),
       workers_(std::max(1u, cfg_.workers)),
-      spoolers_(cfg_.spoolers) {}
+      spoolers_(cfg_.spoolers) {
+  if (cfg_.cheaper.enabled() && cfg_.cheaper.cheaper < workers_.size())
+    algo_ = make_cheaper_algorithm(cfg_.cheaper, static_cast<unsigned>(workers_.size()));
+}
 
 void master_core::start_spoolers(const moment& now) {
   for (std::size_t slot = 0; slot < spoolers_.size(); ++slot) spawn_spooler(slot, false, now);
@@ -34,8 +41,19 @@ void master_core::start_spoolers(const moment& now) {
     harakiri_check_at_ = now.mono + detail::harakiri_period;
 }
 
+// Workers 1..cheaper-initial with cheaper (the other slots are cheaped), else every slot.
 void master_core::start_workers(const moment& now) {
-  for (unsigned id = 1; id <= workers_.size(); ++id) spawn_worker(id, false, now);
+  const auto slots = static_cast<unsigned>(workers_.size());
+  unsigned initial = slots;
+  if (algo_)
+    initial = std::clamp(cfg_.cheaper.initial ? cfg_.cheaper.initial : cfg_.cheaper.cheaper,
+                         cfg_.cheaper.cheaper, slots);
+  for (unsigned id = initial + 1; id <= slots; ++id) {
+    workers_.set_cheaped(id - 1, true);
+    board_.record_cheap(id);
+  }
+  for (unsigned id = 1; id <= initial; ++id) spawn_worker(id, false, now);
+  start_cheaper(now);
 }
 
 // Forks worker `id` of the current generation (`respawn`: replacing one that died). A failed
@@ -51,6 +69,7 @@ bool master_core::spawn_worker(unsigned id, bool respawn, const moment& now) {
   }
   workers_.spawned(id - 1, pid, now.mono, respawn);
   board_.record_spawn(id, pid, now.wall);
+  if (paused_) launcher_.signal(pid, SIGSTOP);
   if (respawn)
     os::log("Respawned uWSGI worker ", id, " (new pid: ", pid, ")");
   else
@@ -90,7 +109,8 @@ void master_core::kill_all_now() {
 
 std::optional<master_core::time_point> master_core::next_deadline() const {
   std::optional<time_point> next = workers_.next_deadline();
-  for (const auto& t : {spoolers_.next_deadline(), harakiri_check_at_})
+  for (const auto& t :
+       {spoolers_.next_deadline(), harakiri_check_at_, check_at_, recheck_at_, chain_poll_at_})
     if (t && (!next || *t < *next)) next = t;
   return next;
 }

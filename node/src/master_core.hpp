@@ -22,20 +22,40 @@
 //  * spooler-harakiri: every second, a spooler process whose task outlived its deadline gets
 //    SIGKILL (once per process).
 //  * finished() once stopping and every process has exited.
-// The scoreboard: the core records each worker's spawn, stop and exit in it (the workers record
-// their requests); it never reads it.
+//  * cheaper (cfg.cheaper.enabled()): workers 1..cheaper-initial start, the other slots are
+//    cheaped. The algorithm (cheaper_algorithm.hpp) runs every check-interval, and brood's also
+//    on a pressure event (the last idle worker took a request) and when it asks to (recheck).
+//    Before it: at or above cheaper-rss-limit-hard one worker is cheaped, at or above -soft
+//    nothing is spawned; a FIFO +/- is applied instead of the algorithm. A spawn takes the
+//    cheaped slots in id order; a cheap takes idle workers only, the oldest spawn first: the
+//    worker gets SIGTERM, stops accepting, finishes what it holds and exits (no request is
+//    cut); it is not respawned. A worker that dies unasked is respawned as before.
+//  * idle (cfg.idle): at a check with no request in flight and no request ended for more than
+//    `idle`, every worker is cheaped (cheap mode) and the master waits for a connection
+//    (master_launcher::wait_for_connection); the first one wakes the node: `cheaper` workers
+//    (or every slot without cheaper) are spawned and take it from the listen queue. With
+//    die-on-idle the node instead asks its emperor to stop it (byte 22), or stops by itself
+//    (exit status 0) when it has no emperor.
+//  * pause (FIFO p): SIGSTOP to every worker, SIGCONT on the next p; no cheaper decision while
+//    paused. A chain reload (FIFO c) replaces the workers one slot at a time: the next slot
+//    only once the new worker of the previous one is accepting.
+// The scoreboard: the core records each worker's spawn, stop, cheap and exit in it (the workers
+// record their requests), and reads it for the cheaper algorithms, idle and the chain reload.
 // Not thread-safe.
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "brood/node/config.hpp"
 #include "brood/wire/emperor_protocol.hpp"
+#include "cheaper_algorithm.hpp"
 #include "master_launcher.hpp"
 #include "process_pool.hpp"
 #include "scoreboard.hpp"
@@ -46,6 +66,7 @@ namespace brood::node {
 struct moment {
   std::chrono::steady_clock::time_point mono;
   std::time_t wall = 0;
+  std::int64_t wall_us = 0;      // the same wall time in unix µs (the scoreboard's request clock)
   static moment now() noexcept;  // the owner's; master_core never calls it
 };
 
@@ -54,6 +75,10 @@ struct master_core_config {
   std::size_t spoolers = 0;  // spooler board slots
   std::chrono::milliseconds reload_mercy{60000};
   std::chrono::seconds spooler_harakiri{0};  // 0: off
+  cheaper_config cheaper;                    // enabled(): adaptive pool
+  std::chrono::milliseconds check_interval{1000};
+  std::chrono::seconds idle{0};  // 0: never idle
+  bool die_on_idle = false;
 
   // From the node's config, with the spooler board's slot count.
   static master_core_config from(const node_config& cfg, std::size_t spooler_slots);
@@ -76,7 +101,24 @@ class master_core {
   void on_reload_signal(const moment& now);           // SIGHUP
   void on_emperor_command(wire::emperor_command c, const moment& now);
   void on_emperor_lost(const moment& now);  // EOF on the emperor channel
-  void on_tick(const moment& now);          // respawns, mercy SIGKILLs, harakiri checks
+  void on_tick(const moment& now);  // respawns, mercy SIGKILLs, harakiri, cheaper and idle checks
+  // The last idle worker took a request (the scoreboard's pressure event).
+  void on_pressure(const moment& now);
+  // In cheap mode, a connection waits on a listening socket: the workers are spawned again.
+  void on_connection_waiting(const moment& now);
+
+  // Operator commands (the master FIFO).
+  enum class reload_kind { graceful, brutal };
+  // A reload of the workers (with `spoolers`, the spooler processes too); brutal: the old
+  // workers get SIGKILL instead of SIGTERM. SIGHUP is reload(graceful, true).
+  void reload(reload_kind kind, bool spoolers, const moment& now);
+  void chain_reload(const moment& now);
+  void stop_brutally(const moment& now);             // as emperor byte 0, exit status 0
+  void cheaper_delta(int delta, const moment& now);  // FIFO + (1) and - (-1)
+  void go_cheap(const moment& now);                  // cheap mode now
+  void toggle_pause(const moment& now);
+  void ask_reinforcements();  // SOS (byte 30) to the emperor
+  void log_status() const;    // one line per worker
   // SIGKILL to every live process now, without changing the phase (the owner's failure path).
   void kill_all_now();
 
@@ -89,6 +131,12 @@ class master_core {
   unsigned reloads() const noexcept { return reloads_; }  // also the current generation
   const process_pool& workers() const noexcept { return workers_; }
   const process_pool& spoolers() const noexcept { return spoolers_; }
+  bool paused() const noexcept { return paused_; }
+  bool sleeping() const noexcept { return sleeping_; }  // cheap mode
+  // The cheaper algorithm's name ("" without cheaper) and its last decision.
+  const char* cheaper_name() const noexcept;
+  const cheaper_decision& last_decision() const noexcept { return last_decision_; }
+  std::time_t last_decision_wall() const noexcept { return last_decision_wall_; }
   std::vector<pid_t> live_pids() const;
 
  private:
@@ -108,6 +156,19 @@ class master_core {
   // Deadlines (master_core_tick.cpp).
   void kill_past_mercy(const moment& now);
   void check_harakiri(const moment& now);
+  // Cheaper (master_core_cheaper.cpp).
+  void start_cheaper(const moment& now);
+  void run_check(const moment& now);
+  void evaluate(const moment& now, bool check);
+  pool_snapshot snapshot(const moment& now);
+  void apply(int workers, const moment& now);
+  unsigned spawn_cheaped(unsigned n, const moment& now);
+  unsigned cheap_idle(unsigned n, const moment& now);
+  // Idle and cheap mode (master_core_idle.cpp).
+  void check_idle(const moment& now);
+  void enter_cheap_mode(const std::string& why, const moment& now);
+  // The chain reload's next step (master_core_idle.cpp).
+  void chain_step(const moment& now);
 
   master_core_config cfg_;
   master_launcher& launcher_;
@@ -119,6 +180,23 @@ class master_core {
   unsigned reloads_ = 0;
   int exit_status_ = 0;
   std::optional<time_point> harakiri_check_at_;
+  // Cheaper and idle.
+  std::unique_ptr<cheaper_algorithm> algo_;
+  int fifo_delta_ = 0;
+  cheaper_decision last_decision_;
+  std::time_t last_decision_wall_ = 0;
+  std::optional<time_point> check_at_;    // the next periodic check
+  std::optional<time_point> recheck_at_;  // the algorithm's own
+  bool sleeping_ = false;                 // cheap mode: waiting for a connection
+  bool paused_ = false;
+  bool asked_to_die_ = false;
+  std::uint64_t idle_requests_ = 0;  // the request count when it last changed
+  time_point idle_since_{};
+  // The chain reload: the slot being replaced and the old process; polled until its successor
+  // accepts.
+  std::optional<std::size_t> chain_slot_;
+  pid_t chain_old_ = 0;
+  std::optional<time_point> chain_poll_at_;
 };
 
 }  // namespace brood::node

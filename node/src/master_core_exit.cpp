@@ -26,11 +26,19 @@ void master_core::worker_exited(pid_t pid, const process_pool::exit_info& e, int
                                 const moment& now) {
   const unsigned id = static_cast<unsigned>(e.slot + 1);
   board_.record_exit(id, pid);
+  if (e.was.cheaped) {  // its slot was cheaped: not respawned
+    if (workers_.at(e.slot).cheaped && workers_.at(e.slot).pid == 0) board_.record_cheap(id);
+    return;
+  }
   if (e.was.retiring) {
     if (!workers_.any_retiring() && !stopping_) reload_completed();
     return;
   }
   if (stopping_) return;
+  if (!e.current) {  // replaced already (a chain reload): its successor serves the slot
+    os::log("worker ", id, " (pid: ", pid, ") ", os::describe_exit(status), " while replaced");
+    return;
+  }
   os::log("DAMN ! worker ", id, " (pid: ", pid, ") ", os::describe_exit(status),
           " :( trying respawn ...");
   const auto delay = workers_.on_death(e.slot, now.mono - e.was.spawned, false);

@@ -16,13 +16,21 @@ void master_core::on_stop_signal(int signo, const moment& now) {
   stop_gracefully(std::string("SIG") + ::sigabbrev_np(signo) + " received", now);
 }
 
-void master_core::on_reload_signal(const moment& now) {
+void master_core::on_reload_signal(const moment& now) { reload(reload_kind::graceful, true, now); }
+
+// A new generation of workers is spawned first (for every slot not cheaped), then the old one is
+// told to stop (graceful: SIGTERM, SIGKILL after reload-mercy; brutal: SIGKILL now).
+void master_core::reload(reload_kind kind, bool spoolers, const moment& now) {
   if (stopping_) {
-    os::log("SIGHUP ignored: the node is stopping");
+    os::log("reload ignored: the node is stopping");
     return;
   }
+  if (paused_) toggle_pause(now);
+  chain_slot_.reset();
+  chain_poll_at_.reset();
   ++reloads_;
-  os::log("graceful reload of workers (reload ", reloads_, ")");
+  const bool brutal = kind == reload_kind::brutal;
+  os::log(brutal ? "brutal" : "graceful", " reload of workers (reload ", reloads_, ")");
   workers_.cancel_respawns();
   std::vector<pid_t> old;
   for (const auto& [pid, p] : workers_.processes())
@@ -30,12 +38,16 @@ void master_core::on_reload_signal(const moment& now) {
   // The new generation first: the listening sockets never lack a worker for long, and they stay
   // open in the master, so connections wait in the backlog rather than being refused.
   for (unsigned id = 1; id <= workers_.size(); ++id) {
+    if (workers_.at(id - 1).cheaped) continue;
     workers_.detach(id - 1);
     spawn_worker(id, false, now);
   }
-  const auto deadline = now.mono + cfg_.reload_mercy;
-  for (pid_t pid : old) tell_worker_to_stop(pid, deadline);
-  stop_spoolers(deadline, true);  // each restarts once it has finished its task
+  const auto deadline = brutal ? now.mono : now.mono + cfg_.reload_mercy;
+  for (pid_t pid : old) {
+    tell_worker_to_stop(pid, deadline);
+    if (brutal) launcher_.signal(pid, SIGKILL);
+  }
+  if (spoolers) stop_spoolers(deadline, true);  // each restarts once it has finished its task
   if (old.empty()) reload_completed();
 }
 
@@ -65,7 +77,9 @@ void master_core::on_emperor_lost(const moment& now) {
 // SIGTERM to every worker and spooler, SIGKILL after reload-mercy; no respawn any more.
 void master_core::stop_gracefully(const std::string& why, const moment& now) {
   if (stopping_) return;
+  if (paused_) toggle_pause(now);
   stopping_ = true;
+  if (sleeping_) launcher_.wait_for_connection(false);
   os::log(why, ": gracefully stopping ", workers_.processes().size(), " workers...");
   workers_.cancel_respawns();
   const auto deadline = now.mono + cfg_.reload_mercy;
@@ -80,6 +94,7 @@ void master_core::stop_now(const std::string& why, const moment& now) {
   os::log(why, ": killing all workers now");
   if (!stopping_) {
     stopping_ = true;
+    if (sleeping_) launcher_.wait_for_connection(false);
     workers_.cancel_respawns();
     stop_spoolers(now.mono, false);
   }

@@ -1,5 +1,6 @@
 // master_core: deadlines (next_deadline() says when): respawns and fork retries, SIGKILL of the
-// processes still alive at their mercy deadline, the spooler-harakiri check.
+// processes still alive at their mercy deadline, the spooler-harakiri check, the chain reload's
+// polls, the periodic (cheaper, idle) check and the cheaper algorithm's own rechecks.
 #include <signal.h>
 
 #include "brood/os/log.hpp"
@@ -10,7 +11,7 @@ namespace brood::node {
 
 void master_core::on_tick(const moment& now) {
   for (std::size_t slot : workers_.take_due_respawns(now.mono))
-    if (!stopping_ && workers_.at(slot).pid == 0)
+    if (!stopping_ && workers_.at(slot).pid == 0 && !workers_.at(slot).cheaped)
       spawn_worker(static_cast<unsigned>(slot + 1), true, now);
   for (std::size_t slot : spoolers_.take_due_respawns(now.mono))
     if (!stopping_ && spoolers_.at(slot).pid == 0) spawn_spooler(slot, true, now);
@@ -18,6 +19,19 @@ void master_core::on_tick(const moment& now) {
   if (harakiri_check_at_ && now.mono >= *harakiri_check_at_) {
     check_harakiri(now);
     harakiri_check_at_ = now.mono + detail::harakiri_period;
+  }
+  if (chain_poll_at_ && now.mono >= *chain_poll_at_) chain_step(now);
+  if (stopping_) {
+    check_at_.reset();
+    recheck_at_.reset();
+    return;
+  }
+  if (check_at_ && now.mono >= *check_at_) {
+    check_at_ = now.mono + cfg_.check_interval;
+    run_check(now);
+  } else if (recheck_at_ && now.mono >= *recheck_at_) {
+    recheck_at_.reset();
+    evaluate(now, false);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -43,6 +44,16 @@ class master_launcher {
 
   // One byte to the emperor (does nothing when the node is not a vassal).
   virtual void tell_emperor(wire::vassal_message m) noexcept = 0;
+  // The node is an emperor's vassal (tell_emperor reaches someone).
+  virtual bool has_emperor() const noexcept = 0;
+
+  // The cheaper subsystem's view of the OS: the longest listen queue over the node's sockets
+  // now (connections not accepted yet), and a worker's resident memory in bytes (0: unknown).
+  virtual std::uint64_t listen_backlog() noexcept = 0;
+  virtual std::uint64_t worker_rss(pid_t pid) noexcept = 0;
+  // Cheap mode: on, the master watches the listening sockets and reports the first connection
+  // waiting there (master_core::on_connection_waiting); off, it stops watching them.
+  virtual void wait_for_connection(bool on) = 0;
 };
 
 }  // namespace brood::node

@@ -95,6 +95,8 @@ worker_stats master::worker_snapshot(unsigned id) {
   last = w.requests;
   w.exceptions = s.exceptions.load();
   w.busy = w.pid > 0 && s.in_request.load() > 0;
+  w.cheap = w.pid == 0 && s.state.load() == slot_state::cheap;
+  w.paused = w.pid > 0 && core_->paused();
   w.request_start = s.request_start_us.load() / 1000000;
   probe_memory(static_cast<pid_t>(w.pid), w);
   w.running_time = s.running_us.load();
@@ -136,6 +138,21 @@ std::string master::stats_document() {
       sp.running = sp.pid > 0 && !sb->running(i).empty();
       doc.spoolers.push_back(std::move(sp));
     }
+  }
+  if (core_->cheaper_name()[0] != '\0' || core_->sleeping()) {
+    cheaper_stats& c = doc.cheaper;
+    c.algo = core_->cheaper_name();
+    c.cheaper = cfg_.cheaper.cheaper;
+    c.processes = static_cast<unsigned>(core_->workers().size());
+    for (std::size_t i = 0; i < core_->workers().size(); ++i)
+      c.active += core_->workers().at(i).pid > 0 ? 1 : 0;
+    c.cheap_mode = core_->sleeping();
+    const cheaper_decision& d = core_->last_decision();
+    if (d.workers != 0)
+      c.last_decision = (d.workers > 0 ? "spawn " : "cheap ") +
+                        std::to_string(d.workers > 0 ? d.workers : -d.workers) +
+                        (d.why.empty() ? "" : ": " + d.why);
+    c.last_decision_at = core_->last_decision_wall();
   }
   return stats_json(doc);
 }

@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <string>
 #include <system_error>
 #include <utility>
 
 #include "brood/node/worker.hpp"
 #include "brood/os/child_process.hpp"
+#include "brood/os/listen_queue.hpp"
 #include "brood/os/log.hpp"
 #include "vassal_worker.hpp"
 #include "worker_process.hpp"
@@ -21,14 +23,16 @@ namespace brood::node {
 os_master_launcher::os_master_launcher(const node_config& cfg, const router& r,
                                        const node_hooks& hooks, const std::vector<int>& listen_fds,
                                        emperor_link& emperor, scoreboard& board,
-                                       std::function<void()> release_in_child)
+                                       std::function<void()> release_in_child,
+                                       std::function<void(bool)> wait_for_connection)
     : cfg_(cfg),
       router_(r),
       hooks_(hooks),
       listen_fds_(listen_fds),
       emperor_(emperor),
       board_(board),
-      release_in_child_(std::move(release_in_child)) {}
+      release_in_child_(std::move(release_in_child)),
+      wait_for_connection_(std::move(wait_for_connection)) {}
 
 os_master_launcher::~os_master_launcher() {
   if (spooler_board_ && hooks_.spooler_board) hooks_.spooler_board(nullptr);
@@ -102,6 +106,28 @@ std::string os_master_launcher::spooler_task(std::size_t slot) const {
 }
 
 void os_master_launcher::tell_emperor(wire::vassal_message m) noexcept { emperor_.send(m); }
+
+bool os_master_launcher::has_emperor() const noexcept { return emperor_.active(); }
+
+std::uint64_t os_master_launcher::listen_backlog() noexcept {
+  std::uint64_t longest = 0;
+  for (int fd : listen_fds_)
+    if (const auto q = os::listen_queue(fd)) longest = std::max(longest, q->queue);
+  return longest;
+}
+
+// From /proc/PID/statm (pages); 0 when the process is gone.
+std::uint64_t os_master_launcher::worker_rss(pid_t pid) noexcept {
+  std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
+  std::uint64_t size = 0;
+  std::uint64_t resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+void os_master_launcher::wait_for_connection(bool on) {
+  if (wait_for_connection_) wait_for_connection_(on);
+}
 
 // Runs in the forked child: drop what belongs to the master, then serve.
 int os_master_launcher::worker_body(unsigned id) {

@@ -2,7 +2,8 @@
 // The real master_launcher: forks the worker bodies (serving the node's sockets, with the
 // emperor link's worker extension) and the spooler process bodies, around the host's fork hooks
 // (node_hooks); owns the spool store and the spooler board shared with the spooler processes;
-// sends the emperor's bytes over the node's emperor_link.
+// sends the emperor's bytes over the node's emperor_link; measures the listen queues and the
+// workers' memory for the cheaper subsystem.
 // Not thread-safe; used by the master's thread, which must be the only thread of the process.
 #include <functional>
 #include <memory>
@@ -26,7 +27,8 @@ class os_master_launcher : public master_launcher {
   // stay open (the workers get copies).
   os_master_launcher(const node_config& cfg, const router& r, const node_hooks& hooks,
                      const std::vector<int>& listen_fds, emperor_link& emperor, scoreboard& board,
-                     std::function<void()> release_in_child);
+                     std::function<void()> release_in_child,
+                     std::function<void(bool)> wait_for_connection);
   // Forgets the spooler board as the current one. Kills nothing: the master_core's owner does.
   ~os_master_launcher() override;
   os_master_launcher(const os_master_launcher&) = delete;
@@ -47,6 +49,10 @@ class os_master_launcher : public master_launcher {
   std::string spooler_dir(std::size_t slot) const override;
   std::string spooler_task(std::size_t slot) const override;
   void tell_emperor(wire::vassal_message m) noexcept override;
+  bool has_emperor() const noexcept override;
+  std::uint64_t listen_backlog() noexcept override;
+  std::uint64_t worker_rss(pid_t pid) noexcept override;
+  void wait_for_connection(bool on) override;
 
  private:
   pid_t fork_with_hooks(const std::function<int()>& body, std::error_code& ec);
@@ -60,6 +66,7 @@ class os_master_launcher : public master_launcher {
   emperor_link& emperor_;
   scoreboard& board_;
   std::function<void()> release_in_child_;
+  std::function<void(bool)> wait_for_connection_;  // the master shell watches the sockets
   std::unique_ptr<spooler::spool_store> store_;
   std::unique_ptr<spooler::spooler_board> spooler_board_;
 };

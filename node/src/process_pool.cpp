@@ -18,11 +18,13 @@ process_pool::process* process_pool::find(pid_t pid) noexcept {
 }
 
 bool process_pool::all_running() const noexcept {
-  return std::all_of(slots_.begin(), slots_.end(), [](const slot& s) { return s.pid > 0; });
+  return std::all_of(slots_.begin(), slots_.end(),
+                     [](const slot& s) { return s.cheaped || s.pid > 0; });
 }
 
 bool process_pool::any_retiring() const noexcept {
-  return std::any_of(live_.begin(), live_.end(), [](const auto& p) { return p.second.retiring; });
+  return std::any_of(live_.begin(), live_.end(),
+                     [](const auto& p) { return p.second.retiring && !p.second.cheaped; });
 }
 
 void process_pool::spawned(std::size_t i, pid_t pid, time_point now, bool respawn) {
@@ -68,6 +70,16 @@ void process_pool::tell_to_stop(pid_t pid, time_point deadline, bool restart) {
   p.retiring = true;
   p.restart_on_exit = restart;
   if (!p.kill_at || *p.kill_at > deadline) p.kill_at = deadline;
+}
+
+void process_pool::cheap(pid_t pid, time_point deadline) {
+  process& p = live_.at(pid);
+  tell_to_stop(pid, deadline, false);
+  p.cheaped = true;
+  slot& s = slots_[p.slot];
+  if (s.pid == pid) s.pid = 0;
+  s.cheaped = true;
+  s.respawn_at.reset();
 }
 
 void process_pool::cancel_respawns() noexcept {

@@ -32,6 +32,7 @@ class process_pool {
     respawn_backoff backoff;
     std::optional<time_point> respawn_at;  // a respawn (or a fork retry) is due then
     std::uint64_t respawns = 0;            // spawns marked as respawns (stats)
+    bool cheaped = false;  // not needed now (cheaper, idle): no respawn, no reload spawn
   };
   struct process {  // a live process
     std::size_t slot = 0;
@@ -40,6 +41,7 @@ class process_pool {
     bool restart_on_exit = false;       // its slot is spawned again once it exits (a reload)
     std::optional<time_point> kill_at;  // SIGKILL due then (mercy)
     bool killed_early = false;          // SIGKILLed before any stop (harakiri): not again
+    bool cheaped = false;               // retiring because its slot was cheaped, not a reload
   };
   struct exit_info {
     std::size_t slot = 0;
@@ -55,9 +57,12 @@ class process_pool {
   const std::map<pid_t, process>& processes() const noexcept { return live_; }
   process* find(pid_t pid) noexcept;
   bool empty() const noexcept { return live_.empty(); }
-  // Every slot has a current process.
+  // Every slot not cheaped has a current process.
   bool all_running() const noexcept;
+  // A process retires for a reload (told to stop, not because its slot was cheaped).
   bool any_retiring() const noexcept;
+  // Slot `i` is (not) needed now: a cheaped slot is neither respawned nor reloaded.
+  void set_cheaped(std::size_t i, bool cheaped) noexcept { slots_[i].cheaped = cheaped; }
 
   // `pid` was spawned for slot `i` at `now` and becomes its current process (a retry or respawn
   // pending for the slot is dropped). `respawn`: counted in slot::respawns.
@@ -77,6 +82,9 @@ class process_pool {
   // `pid` is told to stop (retiring): SIGKILL at `deadline` at the latest (an earlier deadline
   // stands). `restart`: its slot is spawned again once it exits. REQUIRES: find(pid).
   void tell_to_stop(pid_t pid, time_point deadline, bool restart);
+  // `pid` (the current process of its slot) is cheaped: its slot is detached and cheaped, and the
+  // process retires (SIGKILL at `deadline` at the latest). REQUIRES: find(pid).
+  void cheap(pid_t pid, time_point deadline);
   void cancel_respawns() noexcept;
   // Forgets every SIGKILL deadline (everything was just SIGKILLed).
   void clear_kill_deadlines() noexcept;

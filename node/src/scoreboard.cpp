@@ -1,6 +1,7 @@
 // The scoreboard mapping and its master/worker bookkeeping.
 #include "scoreboard.hpp"
 
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,13 +20,21 @@ static_assert(std::atomic<slot_state>::is_always_lock_free);
 
 // Set once in a forked worker (claim), read when its worker is made.
 std::atomic<scoreboard::slot*> current_slot{nullptr};
+std::atomic<scoreboard*> current_board{nullptr};
 
 }  // namespace
 
-scoreboard::scoreboard(std::size_t workers) {
+scoreboard::scoreboard(std::size_t workers, bool pressure) {
   auto slots = os::shared_array<slot>::open(workers, "the stats scoreboard");
   if (!slots) throw std::system_error(slots.error().code(), "cannot map the stats scoreboard");
   slots_ = std::move(*slots);
+  auto header = os::shared_array<scoreboard::header>::open(1, "the scoreboard header");
+  if (!header) throw std::system_error(header.error().code(), "cannot map the scoreboard header");
+  header_ = std::move(*header);
+  if (!pressure) return;
+  // Not close-on-exec: the workers are forked, never exec'd, and write it.
+  pressure_fd_ = os::unique_fd(::eventfd(0, EFD_NONBLOCK));
+  if (!pressure_fd_) throw std::system_error(errno, std::system_category(), "eventfd");
 }
 
 scoreboard::~scoreboard() {
@@ -34,6 +43,8 @@ scoreboard::~scoreboard() {
     slot* expected = &slots_[i];
     current_slot.compare_exchange_strong(expected, nullptr);
   }
+  scoreboard* self = this;
+  current_board.compare_exchange_strong(self, nullptr);
 }
 
 const char* to_string(slot_state s) noexcept {
@@ -48,6 +59,8 @@ const char* to_string(slot_state s) noexcept {
       return "busy";
     case slot_state::stopping:
       return "stopping";
+    case slot_state::cheap:
+      return "cheap";
   }
   return "?";
 }
@@ -74,6 +87,29 @@ void scoreboard::record_exit(unsigned id, pid_t pid) noexcept {
   s.state.store(slot_state::empty);
 }
 
+void scoreboard::record_cheap(unsigned id) noexcept {
+  slot& s = at(id);
+  if (s.pid.load() == 0) s.state.store(slot_state::cheap);
+}
+
+bool scoreboard::take_pressure() noexcept {
+  if (!pressure_fd_) return false;
+  std::uint64_t n = 0;
+  const bool got = ::read(pressure_fd_.get(), &n, sizeof n) == sizeof n;
+  header_[0].pressure_pending.store(0);
+  return got;
+}
+
+void scoreboard::note_busy() noexcept {
+  if (!pressure_fd_) return;
+  for (std::size_t i = 0; i < slots_.size(); ++i)
+    if (slots_[i].state.load(std::memory_order_relaxed) == slot_state::idle) return;
+  std::uint32_t none = 0;
+  if (!header_[0].pressure_pending.compare_exchange_strong(none, 1)) return;
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(pressure_fd_.get(), &one, sizeof one);
+}
+
 void scoreboard::claim(unsigned id) noexcept {
   slot& s = at(id);
   s.pid.store(::getpid());
@@ -81,9 +117,11 @@ void scoreboard::claim(unsigned id) noexcept {
   s.accepting.store(0);
   s.state.store(slot_state::starting);
   current_slot.store(&s);
+  current_board.store(this);
 }
 
 scoreboard::slot* current_worker_slot() noexcept { return current_slot.load(); }
+scoreboard* current_worker_board() noexcept { return current_board.load(); }
 
 std::int64_t scoreboard_now_us() noexcept {
   timespec ts{};
@@ -91,6 +129,7 @@ std::int64_t scoreboard_now_us() noexcept {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-slot_recorder::slot_recorder() noexcept : slot_(current_worker_slot()), self_(::getpid()) {}
+slot_recorder::slot_recorder() noexcept
+    : slot_(current_worker_slot()), board_(current_worker_board()), self_(::getpid()) {}
 
 }  // namespace brood::node

@@ -18,6 +18,12 @@
 //   idle    <-> busy       a request is in flight (busy while in_request > 0)
 //   any live -> stopping   the master told the owner to stop, or it closed its listeners
 //   any      -> empty      the master reaped the owner
+//   empty    -> cheap      the master does not need a worker in the slot now (cheaper, idle)
+//
+// Pressure events (with cheaper's event-driven algorithm): a worker that takes a request and
+// thereby leaves no slot idle writes to an eventfd the master watches (pressure_fd()), once until
+// the master takes the event (take_pressure()). So the master learns at once that the pool is
+// exhausted, without polling.
 #include <sys/types.h>
 
 #include <atomic>
@@ -25,12 +31,13 @@
 #include <cstdint>
 
 #include "brood/os/shared_array.hpp"
+#include "brood/os/unique_fd.hpp"
 
 namespace brood::node {
 
-enum class slot_state : std::uint32_t { empty, starting, idle, busy, stopping };
+enum class slot_state : std::uint32_t { empty, starting, idle, busy, stopping, cheap };
 
-// "empty", "starting", "idle", "busy", "stopping".
+// "empty", "starting", "idle", "busy", "stopping", "cheap".
 const char* to_string(slot_state s) noexcept;
 
 class scoreboard {
@@ -51,8 +58,9 @@ class scoreboard {
     std::atomic<slot_state> state{slot_state::empty};
   };
 
-  // `workers` slots (ids 1..workers). Throws std::system_error if the mapping cannot be made.
-  explicit scoreboard(std::size_t workers);
+  // `workers` slots (ids 1..workers); `pressure`: with pressure events (an eventfd). Throws
+  // std::system_error if the mapping or the eventfd cannot be made.
+  explicit scoreboard(std::size_t workers, bool pressure = false);
   ~scoreboard();
   scoreboard(const scoreboard&) = delete;
   scoreboard& operator=(const scoreboard&) = delete;
@@ -69,14 +77,31 @@ class scoreboard {
   void record_spawn(unsigned id, pid_t pid, std::int64_t wall_seconds) noexcept;
   void record_stopping(unsigned id, pid_t pid) noexcept;
   void record_exit(unsigned id, pid_t pid) noexcept;
+  // The slot has no worker and needs none now (state cheap); nothing when a worker owns it.
+  void record_cheap(unsigned id) noexcept;
+  // The eventfd a worker writes when it took the last idle slot; -1 without pressure events.
+  int pressure_fd() const noexcept { return pressure_fd_.get(); }
+  // Master side: consumes a pending pressure event (true when there was one) and re-arms it.
+  bool take_pressure() noexcept;
+  // Worker side: a worker just became busy. When no slot is idle any more, one pressure event.
+  void note_busy() noexcept;
   slot_state state(unsigned id) const noexcept { return at(id).state.load(); }
   // Worker side, in the forked worker before it serves: this process owns slot `id` and records
   // into it from now on (set as current_worker_slot()).
   void claim(unsigned id) noexcept;
 
  private:
+  struct header {
+    std::atomic<std::uint32_t> pressure_pending{0};  // 1: an event is written, not taken yet
+  };
   os::shared_array<slot> slots_;
+  os::shared_array<header> header_;
+  os::unique_fd pressure_fd_;
 };
+
+// The scoreboard this worker process records into (set with its slot by claim()); nullptr when
+// it has none.
+scoreboard* current_worker_board() noexcept;
 
 // The slot this worker process records into; nullptr when it has none (no stats, no master).
 scoreboard::slot* current_worker_slot() noexcept;
@@ -97,7 +122,7 @@ class slot_recorder {
     if (owner()) {
       slot_->request_start_us.store(now, std::memory_order_relaxed);
       slot_->in_request.fetch_add(1, std::memory_order_relaxed);
-      move(slot_state::idle, slot_state::busy);
+      if (move(slot_state::idle, slot_state::busy) && board_) board_->note_busy();
     }
     return now;
   }
@@ -132,11 +157,12 @@ class slot_recorder {
 
  private:
   bool owner() const noexcept { return slot_->pid.load(std::memory_order_relaxed) == self_; }
-  void move(slot_state from, slot_state to) noexcept {
-    slot_->state.compare_exchange_strong(from, to, std::memory_order_relaxed);
+  bool move(slot_state from, slot_state to) noexcept {
+    return slot_->state.compare_exchange_strong(from, to, std::memory_order_relaxed);
   }
 
   scoreboard::slot* slot_;
+  scoreboard* board_;
   pid_t self_;
 };
 

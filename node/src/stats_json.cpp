@@ -39,7 +39,7 @@ json worker_json(const worker_stats& w) {
   out["harakiri_count"] = 0;
   out["signals"] = 0;
   out["signal_queue"] = 0;
-  out["status"] = w.busy ? "busy" : "idle";
+  out["status"] = w.cheap ? "cheap" : w.busy ? "busy" : w.paused ? "pause" : "idle";
   out["rss"] = w.rss;
   out["vsz"] = w.vsz;
   out["running_time"] = w.running_time;
@@ -94,6 +94,16 @@ std::string stats_json(const node_stats& s) {
   if (!s.spoolers.empty()) {
     json& spoolers = doc["spoolers"] = json::array();
     for (const spooler_stats& sp : s.spoolers) spoolers.push_back(spooler_json(sp));
+  }
+  if (!s.cheaper.algo.empty() || s.cheaper.cheap_mode) {
+    json& c = doc["cheaper"];
+    c["algo"] = s.cheaper.algo;
+    c["cheaper"] = s.cheaper.cheaper;
+    c["processes"] = s.cheaper.processes;
+    c["active"] = s.cheaper.active;
+    c["cheap_mode"] = flag(s.cheaper.cheap_mode);
+    c["last_decision"] = s.cheaper.last_decision;
+    c["last_decision_at"] = s.cheaper.last_decision_at;
   }
   return doc.dump(1, '\t', false, json::error_handler_t::replace);
 }

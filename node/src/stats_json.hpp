@@ -6,6 +6,8 @@
 // What brood has not: daemons, caches, metrics, crons and legions are never written; locks and
 // apps are empty lists; harakiri_count, signals and signal_queue are 0. One core per worker
 // (brood's worker is one thread); its vars are [""] (the request's vars stay in the worker).
+// brood adds, after "spoolers", a "cheaper" object when cheaper is on or the node is cheap:
+// {algo, cheaper, processes, active, cheap_mode, last_decision, last_decision_at}.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,6 +29,8 @@ struct worker_stats {
   std::uint64_t delta_requests = 0;  // since the previous stats document
   std::uint64_t exceptions = 0;
   bool busy = false;               // a request in flight ("busy", else "idle")
+  bool cheap = false;              // cheaped: no process ("cheap", pid 0)
+  bool paused = false;             // paused and not busy ("pause")
   std::int64_t request_start = 0;  // unix seconds of the request in flight (when busy)
   std::uint64_t rss = 0;           // bytes
   std::uint64_t vsz = 0;           // bytes
@@ -47,6 +51,17 @@ struct spooler_stats {
   bool running = false;  // a task in progress
 };
 
+// brood's addition: the cheaper subsystem's state (the "cheaper" object; absent when off).
+struct cheaper_stats {
+  std::string algo;  // "" : cheaper is off
+  unsigned cheaper = 0;
+  unsigned processes = 0;
+  unsigned active = 0;  // workers with a process that is not stopping
+  bool cheap_mode = false;
+  std::string last_decision;          // "spawn 6: 2 busy + 6 queued: want 8, have 2"; "" : none yet
+  std::int64_t last_decision_at = 0;  // unix seconds
+};
+
 struct node_stats {
   std::string version;
   std::uint64_t listen_queue = 0;  // the longest backlog over the sockets now
@@ -60,6 +75,7 @@ struct node_stats {
   std::vector<socket_stats> sockets;
   std::vector<worker_stats> workers;
   std::vector<spooler_stats> spoolers;  // empty: the "spoolers" key is left out
+  cheaper_stats cheaper;
 };
 
 // The JSON document (indented with tabs, as uWSGI's). Invalid UTF-8 in strings is replaced.

@@ -41,6 +41,10 @@ class fake_launcher : public master_launcher {
   std::vector<std::string> events;
   bool fail_fork = false;
   std::map<std::size_t, time_point> deadlines;  // harakiri deadline per spooler slot
+  bool vassal = false;                          // has_emperor()
+  std::uint64_t backlog = 0;                    // listen_backlog()
+  std::map<pid_t, std::uint64_t> rss;           // worker_rss()
+  bool waiting_for_connection = false;          // wait_for_connection()
 
   pid_t spawn_worker(unsigned id, unsigned generation, std::error_code& ec) override {
     const pid_t pid = next(ec);
@@ -77,6 +81,16 @@ class fake_launcher : public master_launcher {
   void tell_emperor(wire::vassal_message m) noexcept override {
     emperor.push_back(wire::to_byte(m));
     events.push_back("emperor " + std::to_string(wire::to_byte(m)));
+  }
+  bool has_emperor() const noexcept override { return vassal; }
+  std::uint64_t listen_backlog() noexcept override { return backlog; }
+  std::uint64_t worker_rss(pid_t pid) noexcept override {
+    const auto it = rss.find(pid);
+    return it == rss.end() ? 0 : it->second;
+  }
+  void wait_for_connection(bool on) override {
+    waiting_for_connection = on;
+    events.push_back(on ? "wait for connection" : "stop waiting");
   }
 
  private:
@@ -127,7 +141,8 @@ class master_core_fixture : public ::testing::Test {
   static moment at(double s) {
     const auto d = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(s));
-    return {origin() + d, static_cast<std::time_t>(1700000000 + s)};
+    return {origin() + d, static_cast<std::time_t>(1700000000 + s),
+            static_cast<std::int64_t>((1700000000 + s) * 1e6)};
   }
   static time_point origin() { return time_point{} + std::chrono::hours(1000); }
   static time_point mono(double s) { return at(s).mono; }
