@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "cheaper_options.hpp"
 #include "emperor_options.hpp"
 #include "option_values.hpp"
 #include "spooler_options.hpp"
@@ -103,6 +104,7 @@ po::options_description build_table() {
   po::options_description all;
   all.add(general)
       .add(node)
+      .add(cheaper_option_group(help_width))
       .add(spooler_option_group(help_width))
       .add(emperor_option_group(help_width))
       .add(python);
@@ -164,6 +166,7 @@ node::node_config to_node_config(const po::variables_map& vm) {
   if (!cfg.stats.empty()) cfg.master = true;  // the master serves the stats
   cfg.spooler = to_spooler_config(vm);
   if (!cfg.spooler.dirs.empty()) cfg.master = true;  // spooler processes need the master (uWSGI)
+  apply_cheaper_options(vm, cfg);                    // after processes; may imply master
   return cfg;
 }
 

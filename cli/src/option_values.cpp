@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <utility>
 
 #include "brood/os/address.hpp"
 
@@ -58,6 +59,26 @@ class flag_semantic : public po::typed_value<bool> {
   }
 };
 
+class choice_semantic : public po::typed_value<std::string> {
+ public:
+  explicit choice_semantic(std::vector<std::string> choices)
+      : po::typed_value<std::string>(nullptr), choices_(std::move(choices)) {}
+
+  void xparse(boost::any& store, const std::vector<std::string>& tokens) const override {
+    const std::string& s = single_token(tokens);
+    if (std::find(choices_.begin(), choices_.end(), s) != choices_.end()) {
+      store = s;
+      return;
+    }
+    std::string list;
+    for (const std::string& c : choices_) list += (list.empty() ? "" : ", ") + c;
+    throw bad_value(s, "must be one of " + list);
+  }
+
+ private:
+  std::vector<std::string> choices_;
+};
+
 class seconds_semantic : public po::typed_value<double> {
  public:
   seconds_semantic() : po::typed_value<double>(nullptr) {}
@@ -108,6 +129,12 @@ po::typed_value<std::uint64_t>* uint_value(std::uint64_t lo, std::uint64_t hi) {
 po::typed_value<bool>* flag_value() {
   auto* v = new flag_semantic();
   v->implicit_value(true, "true")->default_value(false, "false")->value_name("BOOL");
+  return v;
+}
+
+po::typed_value<std::string>* choice_value(std::vector<std::string> choices) {
+  auto* v = new choice_semantic(std::move(choices));
+  v->value_name("NAME");
   return v;
 }
 

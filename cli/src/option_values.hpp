@@ -36,6 +36,10 @@ class bad_value : public po::error_with_option_name {
 // An unsigned integer in [lo, hi] (decimal digits only: no sign, no spaces, no suffix).
 po::typed_value<std::uint64_t>* uint_value(std::uint64_t lo, std::uint64_t hi);
 
+// One word out of `choices` (exact, case-sensitive); any other is refused with the list
+// ("must be one of a, b, c"). REQUIRES: choices is not empty.
+po::typed_value<std::string>* choice_value(std::vector<std::string> choices);
+
 // A flag: `--name` alone or an empty ini value means true; otherwise true/false, 1/0, yes/no,
 // on/off. Defaults to false.
 po::typed_value<bool>* flag_value();
