@@ -63,6 +63,8 @@ pool_snapshot master_core::snapshot(const moment& now) {
   s.now = now.mono;
   s.now_us = now.wall_us;
   s.workers.reserve(workers_.size());
+  const cheaper_config& c = cfg_.cheaper;
+  const bool reads_rss = c.memory_report || c.rss_limit_soft > 0 || c.rss_limit_hard > 0;
   for (unsigned id = 1; id <= workers_.size(); ++id) {
     const process_pool::slot& slot = workers_.at(id - 1);
     const scoreboard::slot& b = board_.at(id);
@@ -72,7 +74,7 @@ pool_snapshot master_core::snapshot(const moment& now) {
     w.running_us = b.running_us.load();
     w.request_start_us = b.request_start_us.load();
     w.requests = b.requests.load();
-    if (cfg_.cheaper.memory_report && slot.pid > 0) w.rss = launcher_.worker_rss(slot.pid);
+    if (reads_rss && slot.pid > 0) w.rss = launcher_.worker_rss(slot.pid);
     s.workers.push_back(w);
   }
   s.backlog = launcher_.listen_backlog();
