@@ -1,15 +1,14 @@
 // master::stats_document: the node's stats snapshot (scoreboard, sockets, /proc, spoolers) as
 // uWSGI's stats JSON. Runs in the master for each stats connection.
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <system_error>
 
+#include "brood/os/listen_queue.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/socket_address.hpp"
 #include "master.hpp"
@@ -22,27 +21,18 @@
 namespace brood::node {
 namespace {
 
-// True for a TCP (IPv4 or IPv6) socket.
-bool is_tcp(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
-  return ss.ss_family == AF_INET || ss.ss_family == AF_INET6;
-}
-
-// A listening socket's name and backlog. Linux reports a listening TCP socket's current queue
-// in tcpi_unacked and its size in tcpi_sacked; a unix socket's queue is not known here (0).
-socket_stats probe_socket(int fd, int listen_queue, bool& tcp) {
+// A listening socket's name and accept queue (os::listen_queue: TCP and unix stream sockets).
+// When it cannot be measured, queue is 0, max_queue the configured listen_queue and `measured`
+// false.
+socket_stats probe_socket(int fd, int listen_queue, bool& measured) {
   socket_stats s;
   s.name = os::local_name(fd);
-  tcp = is_tcp(fd);
   s.max_queue = static_cast<std::uint64_t>(listen_queue > 0 ? listen_queue : 0);
-  if (!tcp) return s;
-  tcp_info info{};
-  socklen_t len = sizeof info;
-  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 && info.tcpi_sacked != 0) {
-    s.queue = info.tcpi_unacked;
-    s.max_queue = info.tcpi_sacked;
+  const std::optional<os::listen_queue_info> q = os::listen_queue(fd);
+  measured = q.has_value();
+  if (q) {
+    s.queue = q->queue;
+    s.max_queue = q->max;
   }
   return s;
 }
@@ -118,11 +108,11 @@ std::string master::stats_document() {
   doc.cwd = current_dir();
   bool load_known = false;
   for (int fd : listen_fds_) {
-    bool tcp = false;
-    doc.sockets.push_back(probe_socket(fd, cfg_.listen_queue, tcp));
+    bool measured = false;
+    doc.sockets.push_back(probe_socket(fd, cfg_.listen_queue, measured));
     const std::uint64_t queue = doc.sockets.back().queue;
     if (queue > doc.listen_queue) doc.listen_queue = queue;
-    if (tcp && !load_known) {
+    if (measured && !load_known) {
       doc.load = queue;
       load_known = true;
     }
