@@ -79,7 +79,7 @@ int master::run() {
   core_ = std::make_unique<master_core>(master_core_config::from(cfg_, launcher_->spooler_slots()),
                                         *launcher_, *board_);
   core_->start_spoolers(moment::now());
-  if (!start_stats()) return 1;
+  if (!start_stats() || !start_fifo()) return 1;
   loop_.watch(signals_.fd(), [this] { on_signals(); });
   if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
   if (board_->pressure_fd() >= 0) loop_.watch(board_->pressure_fd(), [this] { on_pressure(); });
@@ -90,6 +90,7 @@ int master::run() {
   if (emperor_.active()) loop_.unwatch(emperor_.fd());
   if (board_->pressure_fd() >= 0) loop_.unwatch(board_->pressure_fd());
   wait_for_connection(false);
+  fifo_.reset();
   if (!st.ok()) {
     os::log("master loop failed: ", st.message(), "; killing the workers");
     return 1;  // the destructor kills and reaps them

@@ -8,6 +8,7 @@
 //   emperor link   -> on_emperor_command per byte; EOF -> on_emperor_lost (a vassal only)
 //   pressure fd    -> on_pressure (the scoreboard's: the last idle worker took a request)
 //   listen sockets -> on_connection_waiting, watched only in cheap mode
+//   master FIFO    -> one core event per command byte (master_commands.cpp)
 // and serves the stats JSON (stats_server, master_stats.cpp) from the scoreboard, which is always
 // kept (its workers count into it). run() returns once master_core::finished().
 // Not thread-safe; the master runs on the thread that calls run(), which must be the only
@@ -27,6 +28,7 @@
 #include "brood/os/stats_server.hpp"
 #include "emperor_link.hpp"
 #include "master_core.hpp"
+#include "master_fifo.hpp"
 #include "os_master_launcher.hpp"
 #include "scoreboard.hpp"
 
@@ -61,6 +63,9 @@ class master {
   void on_listen_ready();
   // Cheap mode: watch the listening sockets (on) or stop watching them.
   void wait_for_connection(bool on);
+  // The master FIFO (master_commands.cpp): opened when cfg.master_fifo is set.
+  bool start_fifo();
+  void on_fifo_command(fifo_command c);
   // After every event: the timer at the core's next deadline; the loop stopped once finished.
   void after_event();
   // Stats (master_stats.cpp): the server, when cfg.stats is set.
@@ -80,6 +85,7 @@ class master {
   std::unique_ptr<master_core> core_;
   os::event_loop::timer_id timer_ = 0;
   std::unique_ptr<os::stats_server> stats_;   // with stats only
+  std::unique_ptr<master_fifo> fifo_;         // with master-fifo only
   std::vector<std::uint64_t> last_requests_;  // per worker id, at the previous stats document
 };
 

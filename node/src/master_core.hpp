@@ -113,6 +113,7 @@ class master_core {
   // workers get SIGKILL instead of SIGTERM. SIGHUP is reload(graceful, true).
   void reload(reload_kind kind, bool spoolers, const moment& now);
   void chain_reload(const moment& now);
+  void shutdown(const moment& now);                  // as SIGTERM (a second one: SIGKILL now)
   void stop_brutally(const moment& now);             // as emperor byte 0, exit status 0
   void cheaper_delta(int delta, const moment& now);  // FIFO + (1) and - (-1)
   void go_cheap(const moment& now);                  // cheap mode now

@@ -137,6 +137,15 @@ void master_core::chain_step(const moment& now) {
   os::log("chain reload done (reload ", reloads_, ")");
 }
 
+void master_core::shutdown(const moment& now) {
+  if (stopping_) {
+    os::log("shutdown asked again: killing all workers now");
+    kill_all_now();
+    return;
+  }
+  stop_gracefully("graceful shutdown", now);
+}
+
 void master_core::stop_brutally(const moment& now) { stop_now("brutal shutdown", now); }
 
 void master_core::ask_reinforcements() {

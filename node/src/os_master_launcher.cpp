@@ -13,7 +13,6 @@
 
 #include "brood/node/worker.hpp"
 #include "brood/os/child_process.hpp"
-#include "brood/os/listen_queue.hpp"
 #include "brood/os/log.hpp"
 #include "vassal_worker.hpp"
 #include "worker_process.hpp"
@@ -32,7 +31,13 @@ os_master_launcher::os_master_launcher(const node_config& cfg, const router& r,
       emperor_(emperor),
       board_(board),
       release_in_child_(std::move(release_in_child)),
-      wait_for_connection_(std::move(wait_for_connection)) {}
+      wait_for_connection_(std::move(wait_for_connection)) {
+  // Without the netlink socket only TCP listeners are measured.
+  if (auto probe = os::listen_queue_probe::open())
+    probe_ = std::move(*probe);
+  else
+    os::log(probe.error().message(), ": unix sockets' listen queues are not measured");
+}
 
 os_master_launcher::~os_master_launcher() {
   if (spooler_board_ && hooks_.spooler_board) hooks_.spooler_board(nullptr);
@@ -112,7 +117,7 @@ bool os_master_launcher::has_emperor() const noexcept { return emperor_.active()
 std::uint64_t os_master_launcher::listen_backlog() noexcept {
   std::uint64_t longest = 0;
   for (int fd : listen_fds_)
-    if (const auto q = os::listen_queue(fd)) longest = std::max(longest, q->queue);
+    if (const auto q = probe_.query(fd)) longest = std::max(longest, q->queue);
   return longest;
 }
 
@@ -132,6 +137,7 @@ void os_master_launcher::wait_for_connection(bool on) {
 // Runs in the forked child: drop what belongs to the master, then serve.
 int os_master_launcher::worker_body(unsigned id) {
   release_in_child_();
+  probe_ = {};
   board_.claim(id);
   os::set_log_role("worker " + std::to_string(id));
   if (hooks_.worker_start && !hooks_.worker_start(id)) return failed_app_status;
@@ -143,6 +149,7 @@ int os_master_launcher::worker_body(unsigned id) {
 // Runs in the forked child: drop what belongs to the master, then run tasks.
 int os_master_launcher::spooler_body(std::size_t slot) {
   release_in_child_();
+  probe_ = {};
   os::set_log_role("spooler");
   const pid_t parent = ::getppid();
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);

@@ -12,6 +12,7 @@
 #include "brood/node/config.hpp"
 #include "brood/node/node.hpp"
 #include "brood/node/router.hpp"
+#include "brood/os/listen_queue.hpp"
 #include "brood/spooler/spool_store.hpp"
 #include "brood/spooler/spooler.hpp"
 #include "emperor_link.hpp"
@@ -67,6 +68,7 @@ class os_master_launcher : public master_launcher {
   scoreboard& board_;
   std::function<void()> release_in_child_;
   std::function<void(bool)> wait_for_connection_;  // the master shell watches the sockets
+  os::listen_queue_probe probe_;                   // measures the listen queues
   std::unique_ptr<spooler::spool_store> store_;
   std::unique_ptr<spooler::spooler_board> spooler_board_;
 };
