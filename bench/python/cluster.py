@@ -139,9 +139,10 @@ class Cluster:
         p.wait_for(r"node ready")
         return p
 
-    def uwsgi(self, *args, processes=1, cpus=None, env=None):
+    def uwsgi(self, *args, processes=1, cpus=None, env=None, ready=None):
         """A real uWSGI node (python3 and rpc plugins, request logging off) with `processes`
-        workers on 127.0.0.1:<ephemeral>, every worker spawned when this returns."""
+        workers on 127.0.0.1:<ephemeral>, every worker spawned when this returns (ready: the
+        number of workers to wait for instead, e.g. cheaper-initial)."""
         if not shutil.which("uwsgi"):
             raise RuntimeError("uwsgi is not installed (Debian uwsgi-core, uwsgi-plugin-python3)")
         p = self.start("uwsgi", ["uwsgi", "--plugin", "python3,rpc", "--master",
@@ -149,7 +150,7 @@ class Cluster:
                                  "--socket", "127.0.0.1:0", "--pythonpath", HERE, *args],
                        cpus, env)
         self._bound(p)
-        p.wait_for(r"spawned uWSGI worker %d " % processes)
+        p.wait_for(r"spawned uWSGI worker %d " % (ready or processes))
         return p
 
     def python(self, script, *args, cpus=None):

@@ -4,6 +4,9 @@
 # BROOD_BENCH_RECORD=0 to leave RESULTS.md alone).
 #   bench/python/run_all.sh BUILD_DIR
 # Needs real uWSGI (Debian uwsgi-core, uwsgi-plugin-python3) and a C compiler (for uwsgi_load).
+# The cheaper benchmark (issue 11, cheaper_bench.py) takes ~15 minutes and is opt-in: set
+# BROOD_BENCH_CHEAPER=1 (all algorithms and shapes) or BROOD_BENCH_CHEAPER="ARGS" (its options,
+# e.g. "--algos spare,brood --shapes step").
 set -euo pipefail
 
 build=$(cd "${1:-build/release}" && pwd)
@@ -33,6 +36,12 @@ trap 'rm -f "$out"' EXIT
   "$python" "$here/fibcalc_bench.py" "$build"
   "$python" "$here/spooler_bench.py" "$build"
   "$python" "$here/emperor_bench.py" "$build"
+  case ${BROOD_BENCH_CHEAPER:-0} in
+    0) ;;
+    1) "$python" "$here/cheaper_bench.py" "$build" ;;
+    *) read -ra cheaper_args <<<"$BROOD_BENCH_CHEAPER"
+       "$python" "$here/cheaper_bench.py" "$build" "${cheaper_args[@]}" ;;
+  esac
 } | tee "$out"
 
 if [[ ${BROOD_BENCH_RECORD:-1} != 0 ]]; then
