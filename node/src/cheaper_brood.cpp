@@ -5,7 +5,8 @@
 //   demand = busy workers + connections waiting in the listen queue (snapshot.backlog)
 //   want   = clamp(demand + 1, cheaper, processes)
 //            (one idle worker beyond the demand, so the next request never waits for a fork)
-//   for every level k <= want: last_needed[k] = now  (the last time the pool needed k workers)
+//   for every level k <= want: last_needed[k] = now  (the last time the pool needed k workers;
+//   at the first evaluation also for k <= active: cheaper-initial workers stay one window)
 //
 //   grow:   want > active (starting counts as active) and spawning allowed:
 //           spawn want - active at once (cheaper-step does not limit this algorithm)
@@ -64,8 +65,12 @@ class brood_algorithm final : public cheaper_algorithm {
     const std::uint64_t demand = busy + s.backlog;
     const unsigned want =
         static_cast<unsigned>(std::clamp<std::uint64_t>(demand + 1, cheaper_, processes_));
-    for (unsigned k = 1; k <= want; ++k) last_needed_[k] = s.now;
     const unsigned active = s.active();
+    // The workers running at the first evaluation (cheaper-initial) count as needed then: they
+    // stay for one window unless the load needs them longer.
+    const unsigned needed_now = started_ ? want : std::max(want, std::min(active, processes_));
+    started_ = true;
+    for (unsigned k = 1; k <= needed_now; ++k) last_needed_[k] = s.now;
     const unsigned keep = kept_level(s.now);
     cheaper_decision d;
     const std::string demand_text = std::to_string(busy) + " busy + " + std::to_string(s.backlog) +
@@ -113,6 +118,7 @@ class brood_algorithm final : public cheaper_algorithm {
   unsigned cheaper_;
   unsigned processes_;
   std::chrono::steady_clock::duration window_;
+  bool started_ = false;  // decide() ran once
   // [k]: the last evaluation at which the pool needed k workers; [0] unused.
   std::vector<std::optional<time_point>> last_needed_;
 };

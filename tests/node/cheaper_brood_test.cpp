@@ -74,6 +74,17 @@ TEST_F(cheaper_brood_test, KeepsOneIdleWorkerBeyondTheDemand) {
   EXPECT_EQ(check().workers, 0);
 }
 
+TEST_F(cheaper_brood_test, CheaperInitialWorkersStayOneWindow) {
+  const auto t0 = pool.now();
+  pool.shape(0, 4);  // cheaper-initial 4, no load
+  cheaper_decision d = check();
+  EXPECT_EQ(d.workers, 0);
+  EXPECT_EQ(d.recheck_at, t0 + 8s);
+  pool.advance(8s);
+  d = check();
+  EXPECT_EQ(d.workers, -2);
+}
+
 TEST_F(cheaper_brood_test, CheapsAllTheExcessWhenTheWindowExpires) {
   const auto t0 = pool.now();
   pool.shape(8, 0);
