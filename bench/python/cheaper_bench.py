@@ -79,13 +79,8 @@ def stats_doc(path, timeout=2.0):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(path)
-        chunks = []
-        while True:
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    return json.loads(b"".join(chunks).decode("utf-8", "replace"), strict=False)
+        doc = cluster.read_to_eof(s)
+    return json.loads(doc.decode("utf-8", "replace"), strict=False)
 
 
 def count_workers(doc):

@@ -169,6 +169,16 @@ def _vars_block(env):
     return b"".join(out)
 
 
+def read_to_eof(sock):
+    """Everything `sock` sends until it closes."""
+    chunks = []
+    while True:
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
 def uwsgi_get(address, uri="/", timeout=60.0):
     """One GET over the uwsgi protocol (modifier1 0) to a WSGI node: (status code, body)."""
     host, port = address.rsplit(":", 1)
@@ -179,13 +189,8 @@ def uwsgi_get(address, uri="/", timeout=60.0):
                          "REMOTE_ADDR": "127.0.0.1"})
     with socket.create_connection((host, int(port)), timeout) as s:
         s.sendall(struct.pack("<BHB", 0, len(block), 0) + block)
-        chunks = []
-        while True:
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+        reply = read_to_eof(s)
+    head, _, body = reply.partition(b"\r\n\r\n")
     status = head.split(b"\r\n", 1)[0].split(b" ")
     return (int(status[1]) if len(status) > 1 else 0), body
 
