@@ -57,52 +57,36 @@ TEST_F(cheaper_options_test, DefaultsMatchUwsgi) {
   EXPECT_FALSE(c.master);
 }
 
-TEST_F(cheaper_options_test, CommandLineFillsEveryField) {
-  const node::node_config c = parse({"-p",
-                                     "8",
-                                     "--cheaper",
-                                     "2",
-                                     "--cheaper-initial",
-                                     "4",
-                                     "--cheaper-step",
-                                     "3",
-                                     "--cheaper-overload",
-                                     "5",
-                                     "--cheaper-algo",
-                                     "busyness",
-                                     "--cheaper-idle",
-                                     "7",
-                                     "--memory-report",
-                                     "--cheaper-rss-limit-soft",
-                                     "1000",
-                                     "--cheaper-rss-limit-hard",
-                                     "2000",
-                                     "--cheaper-busyness-max",
-                                     "70",
-                                     "--cheaper-busyness-min",
-                                     "20",
-                                     "--cheaper-busyness-multiplier",
-                                     "6",
-                                     "--cheaper-busyness-penalty",
-                                     "4",
-                                     "--cheaper-busyness-verbose",
-                                     "--cheaper-busyness-backlog-alert",
-                                     "12",
-                                     "--cheaper-busyness-backlog-multiplier",
-                                     "5",
-                                     "--cheaper-busyness-backlog-step",
-                                     "2",
-                                     "--cheaper-busyness-backlog-nonzero",
-                                     "30",
-                                     "--check-interval",
-                                     "2",
-                                     "--idle",
-                                     "90",
-                                     "--die-on-idle",
-                                     "--master-fifo",
-                                     "/run/a.fifo",
-                                     "--master-fifo",
-                                     "/run/b.fifo"});
+// Every option with a value other than its default ("" : a flag), as the command line and an ini
+// file give them.
+const std::vector<std::pair<std::string, std::string>> every_option = {
+    {"processes", "8"},
+    {"cheaper", "2"},
+    {"cheaper-initial", "4"},
+    {"cheaper-step", "3"},
+    {"cheaper-overload", "5"},
+    {"cheaper-algo", "busyness"},
+    {"cheaper-idle", "7"},
+    {"memory-report", ""},
+    {"cheaper-rss-limit-soft", "268435456"},
+    {"cheaper-rss-limit-hard", "536870912"},
+    {"cheaper-busyness-max", "70"},
+    {"cheaper-busyness-min", "20"},
+    {"cheaper-busyness-multiplier", "6"},
+    {"cheaper-busyness-penalty", "4"},
+    {"cheaper-busyness-verbose", ""},
+    {"cheaper-busyness-backlog-alert", "12"},
+    {"cheaper-busyness-backlog-multiplier", "5"},
+    {"cheaper-busyness-backlog-step", "2"},
+    {"cheaper-busyness-backlog-nonzero", "30"},
+    {"check-interval", "2"},
+    {"idle", "90"},
+    {"die-on-idle", ""},
+    {"master-fifo", "/run/a.fifo"},
+    {"master-fifo", "/run/b.fifo"},
+};
+
+void expect_every_option(const node::node_config& c) {
   const node::cheaper_config& ch = c.cheaper;
   EXPECT_TRUE(ch.enabled());
   EXPECT_EQ(ch.cheaper, 2u);
@@ -112,8 +96,8 @@ TEST_F(cheaper_options_test, CommandLineFillsEveryField) {
   EXPECT_EQ(ch.algo, cheaper_algo::busyness);
   EXPECT_EQ(ch.idle, seconds(7));
   EXPECT_TRUE(ch.memory_report);
-  EXPECT_EQ(ch.rss_limit_soft, 1000u);
-  EXPECT_EQ(ch.rss_limit_hard, 2000u);
+  EXPECT_EQ(ch.rss_limit_soft, 268435456u);
+  EXPECT_EQ(ch.rss_limit_hard, 536870912u);
   EXPECT_EQ(ch.busyness.max, 70u);
   EXPECT_EQ(ch.busyness.min, 20u);
   EXPECT_EQ(ch.busyness.multiplier, 6u);
@@ -130,58 +114,20 @@ TEST_F(cheaper_options_test, CommandLineFillsEveryField) {
   EXPECT_TRUE(c.master);
 }
 
+TEST_F(cheaper_options_test, CommandLineFillsEveryField) {
+  std::vector<std::string> args;
+  for (const auto& [key, value] : every_option) {
+    args.push_back("--" + key);
+    if (!value.empty()) args.push_back(value);
+  }
+  expect_every_option(parse(args));
+}
+
 TEST_F(cheaper_options_test, IniFileWithUwsgiNames) {
-  std::string ini = write("c.ini",
-                          "[uwsgi]\n"
-                          "processes = 10\n"
-                          "cheaper = 3\n"
-                          "cheaper-initial = 5\n"
-                          "cheaper-step = 2\n"
-                          "cheaper-overload = 4\n"
-                          "cheaper-algo = spare2\n"
-                          "cheaper-idle = 12\n"
-                          "memory-report = true\n"
-                          "cheaper-rss-limit-soft = 268435456\n"
-                          "cheaper-rss-limit-hard = 536870912\n"
-                          "cheaper-busyness-max = 80\n"
-                          "cheaper-busyness-min = 10\n"
-                          "cheaper-busyness-multiplier = 20\n"
-                          "cheaper-busyness-penalty = 1\n"
-                          "cheaper-busyness-verbose =\n"
-                          "cheaper-busyness-backlog-alert = 50\n"
-                          "cheaper-busyness-backlog-multiplier = 2\n"
-                          "cheaper-busyness-backlog-step = 3\n"
-                          "cheaper-busyness-backlog-nonzero = 15\n"
-                          "check-interval = 3\n"
-                          "idle = 600\n"
-                          "die-on-idle = 1\n"
-                          "master-fifo = /tmp/x.fifo\n"
-                          "master-fifo = /tmp/y.fifo\n");
-  const node::node_config c = parse({"--ini", ini});
-  const node::cheaper_config& ch = c.cheaper;
-  EXPECT_EQ(ch.cheaper, 3u);
-  EXPECT_EQ(ch.initial, 5u);
-  EXPECT_EQ(ch.step, 2u);
-  EXPECT_EQ(ch.overload, 4u);
-  EXPECT_EQ(ch.algo, cheaper_algo::spare2);
-  EXPECT_EQ(ch.idle, seconds(12));
-  EXPECT_TRUE(ch.memory_report);
-  EXPECT_EQ(ch.rss_limit_soft, 268435456u);
-  EXPECT_EQ(ch.rss_limit_hard, 536870912u);
-  EXPECT_EQ(ch.busyness.max, 80u);
-  EXPECT_EQ(ch.busyness.min, 10u);
-  EXPECT_EQ(ch.busyness.multiplier, 20u);
-  EXPECT_EQ(ch.busyness.penalty, 1u);
-  EXPECT_TRUE(ch.busyness.verbose);
-  EXPECT_EQ(ch.busyness.backlog_alert, 50u);
-  EXPECT_EQ(ch.busyness.backlog_multiplier, 2u);
-  EXPECT_EQ(ch.busyness.backlog_step, 3u);
-  EXPECT_EQ(ch.busyness.backlog_nonzero, seconds(15));
-  EXPECT_EQ(c.check_interval, seconds(3));
-  EXPECT_EQ(c.idle, seconds(600));
-  EXPECT_TRUE(c.die_on_idle);
-  EXPECT_EQ(c.master_fifo, (std::vector<std::string>{"/tmp/x.fifo", "/tmp/y.fifo"}));
-  EXPECT_TRUE(c.master);
+  std::string text = "[uwsgi]\n";
+  for (const auto& [key, value] : every_option)
+    text += key + " = " + (value.empty() ? "true" : value) + "\n";
+  expect_every_option(parse({"--ini", write("c.ini", text)}));
 }
 
 TEST_F(cheaper_options_test, EnvironmentVariablesAreOptions) {
