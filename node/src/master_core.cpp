@@ -22,6 +22,7 @@ master_core_config master_core_config::from(const node_config& cfg, std::size_t 
   c.check_interval = cfg.check_interval;
   c.idle = cfg.idle;
   c.die_on_idle = cfg.die_on_idle;
+  c.heartbeat = cfg.heartbeat;
   return c;
 }
 
@@ -109,8 +110,8 @@ void master_core::kill_all_now() {
 
 std::optional<master_core::time_point> master_core::next_deadline() const {
   std::optional<time_point> next = workers_.next_deadline();
-  for (const auto& t :
-       {spoolers_.next_deadline(), harakiri_check_at_, check_at_, recheck_at_, chain_poll_at_})
+  for (const auto& t : {spoolers_.next_deadline(), harakiri_check_at_, check_at_, recheck_at_,
+                        chain_poll_at_, heartbeat_at_})
     if (t && (!next || *t < *next)) next = t;
   return next;
 }

@@ -35,7 +35,8 @@
 //    (master_launcher::wait_for_connection); the first one wakes the node: `cheaper` workers
 //    (or every slot without cheaper) are spawned and take it from the listen queue. With
 //    die-on-idle the node instead asks its emperor to stop it (byte 22), or stops by itself
-//    (exit status 0) when it has no emperor.
+//    (exit status 0) when it has no emperor. While cheap, the master sends the heartbeats its
+//    workers would send.
 //  * pause (FIFO p): SIGSTOP to every worker, SIGCONT on the next p; no cheaper decision while
 //    paused. A chain reload (FIFO c) replaces the workers one slot at a time: the next slot
 //    only once the new worker of the previous one is accepting.
@@ -79,6 +80,8 @@ struct master_core_config {
   std::chrono::milliseconds check_interval{1000};
   std::chrono::seconds idle{0};  // 0: never idle
   bool die_on_idle = false;
+  // heartbeat: the workers send it; in cheap mode (no worker) the master sends it instead.
+  std::chrono::seconds heartbeat{0};
 
   // From the node's config, with the spooler board's slot count.
   static master_core_config from(const node_config& cfg, std::size_t spooler_slots);
@@ -168,6 +171,7 @@ class master_core {
   // Idle and cheap mode (master_core_idle.cpp).
   void check_idle(const moment& now);
   void enter_cheap_mode(const std::string& why, const moment& now);
+  void send_heartbeat(const moment& now);
   // The chain reload's next step (master_core_idle.cpp).
   void chain_step(const moment& now);
 
@@ -198,6 +202,7 @@ class master_core {
   std::optional<std::size_t> chain_slot_;
   pid_t chain_old_ = 0;
   std::optional<time_point> chain_poll_at_;
+  std::optional<time_point> heartbeat_at_;  // cheap mode with heartbeat: the master's next one
 };
 
 }  // namespace brood::node

@@ -64,6 +64,7 @@ void master_core::enter_cheap_mode(const std::string& why, const moment& now) {
     }
   }
   sleeping_ = true;
+  if (cfg_.heartbeat.count() > 0) heartbeat_at_ = now.mono;
   recheck_at_.reset();
   chain_slot_.reset();
   chain_poll_at_.reset();
@@ -72,9 +73,16 @@ void master_core::enter_cheap_mode(const std::string& why, const moment& now) {
 
 void master_core::go_cheap(const moment& now) { enter_cheap_mode("master FIFO C", now); }
 
+// Cheap mode: no worker sends the heartbeat, so the master does.
+void master_core::send_heartbeat(const moment& now) {
+  heartbeat_at_ = now.mono + cfg_.heartbeat;
+  launcher_.tell_emperor(wire::vassal_message::heartbeat);
+}
+
 void master_core::on_connection_waiting(const moment& now) {
   if (!sleeping_) return;
   sleeping_ = false;
+  heartbeat_at_.reset();
   launcher_.wait_for_connection(false);
   const unsigned n = algo_ ? cfg_.cheaper.cheaper : static_cast<unsigned>(workers_.size());
   os::log("a connection is waiting: waking up ", n, " workers");

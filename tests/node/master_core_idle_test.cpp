@@ -115,6 +115,25 @@ TEST_F(master_core_idle_test, GoCheapStopsTheWorkersAtOnce) {
   EXPECT_TRUE(got(1001, SIGTERM));
 }
 
+TEST_F(master_core_idle_test, InCheapModeTheMasterSendsTheHeartbeats) {
+  launcher.vassal = true;
+  master_core_config cfg = config(1);
+  cfg.heartbeat = std::chrono::seconds(2);
+  make_core(cfg);
+  start_core(0);
+  core->go_cheap(at(1));
+  ASSERT_EQ(core->next_deadline(), mono(1));
+  tick(1);
+  EXPECT_EQ(launcher.emperor, (std::vector<std::uint8_t>{1, 26}));
+  tick(2);
+  EXPECT_EQ(launcher.emperor.size(), 2u);
+  tick(3);
+  EXPECT_EQ(launcher.emperor, (std::vector<std::uint8_t>{1, 26, 26}));
+  core->on_connection_waiting(at(4));
+  tick(6);
+  EXPECT_EQ(launcher.emperor.size(), 3u);  // the workers send them again
+}
+
 TEST_F(master_core_idle_test, StopInCheapModeStopsWaitingAndFinishes) {
   start(1);
   core->go_cheap(at(1));
