@@ -114,6 +114,29 @@ TEST_F(master_fifo_test, PauseHoldsRequestsUntilResumed) {
   EXPECT_EQ(settled_pids(2).size(), 2u) << output();
 }
 
+// A reload or a stop of a paused node resumes the workers first (a stopped process would never
+// see its SIGTERM).
+TEST_F(master_fifo_test, ReloadAndStopResumeAPausedNode) {
+  const std::string address = start_with_fifo({"--processes", "2"});
+  const auto before = settled_pids(2);
+  ASSERT_EQ(before.size(), 2u) << output();
+  ASSERT_TRUE(send("pr"));
+  EXPECT_TRUE(logged("resuming the workers")) << output();
+  EXPECT_TRUE(logged(R"(workers reloaded \(reload 1\))")) << output();
+  const auto after = settled_pids(2);
+  EXPECT_EQ(after.size(), 2u) << output();
+  EXPECT_TRUE(disjoint(before, after)) << output();
+  EXPECT_TRUE(fresh_echo(address, value("x"), 2s)) << output();
+
+  ASSERT_TRUE(send("pq"));
+  const auto status = node().wait_exit(5s);
+  ASSERT_TRUE(status) << output();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status << "\n" << output();
+  EXPECT_TRUE(node().wait_eof(2s));
+  EXPECT_EQ(count("resuming the workers"), 2u) << output();
+  EXPECT_EQ(count("NO MERCY"), 0u) << output();
+}
+
 TEST_F(master_fifo_test, ChainReloadReplacesEveryWorkerWithoutFailingARequest) {
   const std::string address = start_with_fifo({"--processes", "3"});
   const auto before = settled_pids(3);
@@ -171,6 +194,32 @@ TEST_F(master_fifo_test, ReloadLettersReplaceTheWorkers) {
     pool = next;
   }
   EXPECT_EQ(count("DAMN"), 0u) << output();
+}
+
+// Reloads of a cheaper node replace the running workers only: cheaped slots stay cheap.
+TEST_F(master_fifo_test, ReloadsOfACheaperNodeKeepTheCheapedSlots) {
+  const std::string address =
+      start_with_fifo({"--processes", "3", "--cheaper", "1", "--cheaper-algo", "manual"});
+  auto pool = settled_pids(1);
+  ASSERT_EQ(pool.size(), 1u) << output();
+  int reload = 0;
+  for (const char letter : {'c', 'r', 'W'}) {
+    ++reload;
+    ASSERT_TRUE(send(std::string(1, letter)));
+    EXPECT_TRUE(logged(R"((chain reload done|workers reloaded) \(reload )" +
+                       std::to_string(reload) + R"(\))"))
+        << letter << "\n"
+        << output();
+    const json doc = stats_until([&](const json& d) {
+      return settled(d, 1) && with_status(d, "cheap") == 2 && pids(d) != pool;
+    });
+    EXPECT_TRUE(settled(doc, 1)) << letter << "\n" << doc.dump(1) << output();
+    EXPECT_EQ(with_status(doc, "cheap"), 2) << letter << "\n" << doc.dump(1);
+    EXPECT_TRUE(disjoint(pool, pids(doc))) << letter << "\n" << output();
+    EXPECT_TRUE(fresh_echo(address, value(reload), 2s)) << letter << "\n" << output();
+    pool = pids(doc);
+  }
+  EXPECT_EQ(node().worker_pids().size(), 4u) << output();
 }
 
 TEST_F(master_fifo_test, GracefulShutdownFinishesTheRequestAndExitsZero) {
@@ -256,6 +305,29 @@ TEST_F(master_fifo_test, GoCheapLetterStopsEveryWorkerUntilAConnection) {
   const auto after = settled_pids(2);
   EXPECT_EQ(after.size(), 2u) << output();
   EXPECT_TRUE(disjoint(before, after)) << output();
+}
+
+// C with a request in flight: its worker finishes it before it stops; several connections at
+// once wake the node and are all served.
+TEST_F(master_fifo_test, GoCheapFinishesTheRequestInFlightAndWakesForABurst) {
+  const std::string address = start_with_fifo({"--processes", "2"});
+  ASSERT_EQ(settled_pids(2).size(), 2u) << output();
+  auto held = sleep_call(address, 800);
+  ASSERT_EQ(
+      with_status(stats_until([](const json& d) { return with_status(d, "busy") == 1; }), "busy"),
+      1)
+      << output();
+  ASSERT_TRUE(send("C"));
+  EXPECT_TRUE(logged("going cheap")) << output();
+  EXPECT_GT(held.get(), 0) << "the request in flight was cut\n" << output();
+  const json cheap = stats_until([](const json& d) { return with_status(d, "cheap") == 2; });
+  ASSERT_EQ(with_status(cheap, "cheap"), 2) << cheap.dump(1) << output();
+
+  std::vector<std::future<std::int64_t>> burst;
+  for (int i = 0; i < 5; ++i) burst.push_back(sleep_call(address, 100, 5s));
+  for (auto& r : burst) EXPECT_GT(r.get(), 0) << output();
+  EXPECT_EQ(count_once("a connection is waiting: waking up 2 workers", 1), 1u) << output();
+  EXPECT_EQ(count("NO MERCY"), 0u) << output();
 }
 
 TEST_F(master_fifo_test, LettersWithoutASubsystemAreLogged) {
