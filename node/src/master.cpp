@@ -73,6 +73,7 @@ int master::run() {
       [this] {
         signals_.release_in_child();
         if (stats_) stats_->release_in_child();
+        if (fifo_) fifo_->release_in_child();
       },
       [this](bool on) { wait_for_connection(on); });
   if (!launcher_->prepare_spoolers()) return 1;
