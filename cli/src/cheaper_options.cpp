@@ -116,7 +116,15 @@ void add_idle_and_fifo(po::options_description& g) {
           "(cheap mode; 0: never); implies master")(
           "die-on-idle", flag_value(), "when idle, stop the node instead of going cheap")(
           "master-fifo", string_list_value()->value_name("PATH"),
-          "a control FIFO of the master; repeatable, at most 10 (slots 0 to 9); implies master");
+          "a control FIFO of the master; repeatable, at most 10 (slots 0 to 9); implies master")(
+          "vassal-sos",
+          uint_value(0, max_seconds)->default_value(d.vassal_sos.count())->value_name("SECONDS"),
+          "as a vassal, ask the emperor for reinforcements once every worker has been busy this "
+          "long (0: never)")(
+          "vassal-sos-backlog",
+          uint_value(0, max_backlog)->default_value(d.vassal_sos_backlog)->value_name("N"),
+          "as a vassal, ask the emperor for reinforcements while N connections wait in the "
+          "listen queue (0: never)");
 }
 
 // The cheaper_config of the stored options, without the checks that involve processes.
@@ -200,8 +208,10 @@ void apply_cheaper_options(const po::variables_map& vm, node::node_config& cfg) 
   cfg.idle = seconds(number(vm, "idle"));
   cfg.die_on_idle = vm["die-on-idle"].as<bool>();
   cfg.master_fifo = master_fifos(vm);
+  cfg.vassal_sos = seconds(number(vm, "vassal-sos"));
+  cfg.vassal_sos_backlog = static_cast<unsigned>(number(vm, "vassal-sos-backlog"));
   if (cheaper_option_given(vm) || cfg.cheaper.memory_report || cfg.idle.count() > 0 ||
-      !cfg.master_fifo.empty())
+      !cfg.master_fifo.empty() || cfg.vassal_sos.count() > 0 || cfg.vassal_sos_backlog > 0)
     cfg.master = true;
 }
 

@@ -62,7 +62,9 @@ int master::run() {
   signals_ = std::move(*signals);
   sigchld_default chld;
   try {
-    const bool pressure = cfg_.cheaper.enabled() && cfg_.cheaper.algo == cheaper_algo::brood;
+    // Pressure events for brood's cheaper algorithm and for the SOS triggers.
+    const bool pressure = (cfg_.cheaper.enabled() && cfg_.cheaper.algo == cheaper_algo::brood) ||
+                          cfg_.vassal_sos.count() > 0 || cfg_.vassal_sos_backlog > 0;
     board_ = std::make_unique<scoreboard>(std::max(1u, cfg_.processes), pressure);
   } catch (const std::system_error& e) {
     os::log(e.what());

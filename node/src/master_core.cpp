@@ -23,6 +23,8 @@ master_core_config master_core_config::from(const node_config& cfg, std::size_t 
   c.idle = cfg.idle;
   c.die_on_idle = cfg.die_on_idle;
   c.heartbeat = cfg.heartbeat;
+  c.vassal_sos = cfg.vassal_sos;
+  c.vassal_sos_backlog = cfg.vassal_sos_backlog;
   return c;
 }
 
@@ -111,7 +113,7 @@ void master_core::kill_all_now() {
 std::optional<master_core::time_point> master_core::next_deadline() const {
   std::optional<time_point> next = workers_.next_deadline();
   for (const auto& t : {spoolers_.next_deadline(), harakiri_check_at_, check_at_, recheck_at_,
-                        chain_poll_at_, heartbeat_at_})
+                        chain_poll_at_, heartbeat_at_, sos_check_at_})
     if (t && (!next || *t < *next)) next = t;
   return next;
 }

@@ -37,6 +37,10 @@
 //    die-on-idle the node instead asks its emperor to stop it (byte 22), or stops by itself
 //    (exit status 0) when it has no emperor. While cheap, the master sends the heartbeats its
 //    workers would send.
+//  * SOS (vassal-sos, vassal-sos-backlog): checked at every check, at every pressure event and
+//    every 100 ms while every worker is busy; an SOS (byte 30) is sent when every slot has been
+//    busy for vassal-sos, or the listen queue holds vassal-sos-backlog connections. After one
+//    SOS the next waits for a zerg to attach (on_zerg_attached) or for 5 s: no SOS storm.
 //  * pause (FIFO p): SIGSTOP to every worker, SIGCONT on the next p; no cheaper decision while
 //    paused. A chain reload (FIFO c) replaces the workers one slot at a time: the next slot
 //    only once the new worker of the previous one is accepting.
@@ -82,6 +86,8 @@ struct master_core_config {
   bool die_on_idle = false;
   // heartbeat: the workers send it; in cheap mode (no worker) the master sends it instead.
   std::chrono::seconds heartbeat{0};
+  std::chrono::seconds vassal_sos{0};  // SOS once every slot is busy this long; 0: off
+  unsigned vassal_sos_backlog = 0;     // SOS while this many connections wait; 0: off
 
   // From the node's config, with the spooler board's slot count.
   static master_core_config from(const node_config& cfg, std::size_t spooler_slots);
@@ -109,6 +115,8 @@ class master_core {
   void on_pressure(const moment& now);
   // In cheap mode, a connection waits on a listening socket: the workers are spawned again.
   void on_connection_waiting(const moment& now);
+  // A zerg took this node's sockets from its zerg server: the next SOS may follow.
+  void on_zerg_attached(const moment& now);
 
   // Operator commands (the master FIFO).
   enum class reload_kind { graceful, brutal };
@@ -172,6 +180,10 @@ class master_core {
   void check_idle(const moment& now);
   void enter_cheap_mode(const std::string& why, const moment& now);
   void send_heartbeat(const moment& now);
+  // SOS (master_core_sos.cpp).
+  bool sos_enabled() const noexcept;
+  void check_sos(const moment& now);
+  bool sos_allowed(const moment& now) const noexcept;
   // The chain reload's next step (master_core_idle.cpp).
   void chain_step(const moment& now);
 
@@ -203,6 +215,11 @@ class master_core {
   pid_t chain_old_ = 0;
   std::optional<time_point> chain_poll_at_;
   std::optional<time_point> heartbeat_at_;  // cheap mode with heartbeat: the master's next one
+  // SOS.
+  std::optional<time_point> all_busy_since_;  // every slot busy since then
+  std::optional<time_point> last_sos_at_;
+  bool zerg_since_sos_ = false;             // a zerg attached after the last SOS
+  std::optional<time_point> sos_check_at_;  // while every worker is busy
 };
 
 }  // namespace brood::node

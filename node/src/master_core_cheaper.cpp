@@ -36,17 +36,19 @@ const char* master_core::cheaper_name() const noexcept {
 
 // The periodic checks run when cheaper or idle needs them.
 void master_core::start_cheaper(const moment& now) {
-  if (algo_ || cfg_.idle.count() > 0) check_at_ = now.mono + cfg_.check_interval;
+  if (algo_ || cfg_.idle.count() > 0 || sos_enabled()) check_at_ = now.mono + cfg_.check_interval;
   idle_since_ = now.mono;
 }
 
 void master_core::run_check(const moment& now) {
   check_idle(now);
   evaluate(now, true);
+  check_sos(now);
 }
 
 void master_core::on_pressure(const moment& now) {
   if (algo_ && algo_->event_driven()) evaluate(now, false);
+  check_sos(now);
 }
 
 void master_core::cheaper_delta(int delta, const moment& now) {

@@ -25,9 +25,11 @@ void master_core::on_tick(const moment& now) {
     check_at_.reset();
     recheck_at_.reset();
     heartbeat_at_.reset();
+    sos_check_at_.reset();
     return;
   }
   if (heartbeat_at_ && now.mono >= *heartbeat_at_) send_heartbeat(now);
+  if (sos_check_at_ && now.mono >= *sos_check_at_) check_sos(now);
   if (check_at_ && now.mono >= *check_at_) {
     check_at_ = now.mono + cfg_.check_interval;
     run_check(now);

@@ -46,6 +46,12 @@ struct node_config {
   bool die_on_idle = false;
   // master-fifo PATH (repeatable): the master's control FIFOs; slot i is the i-th path (0..9).
   std::vector<std::string> master_fifo;
+  // vassal-sos: as a vassal, ask the emperor for reinforcements (SOS, byte 30) once every worker
+  // slot has been busy for this long. 0: never.
+  std::chrono::seconds vassal_sos{0};
+  // vassal-sos-backlog: as a vassal, SOS while the listen queue holds at least this many
+  // connections. 0: never.
+  unsigned vassal_sos_backlog = 0;
 };
 
 }  // namespace brood::node
