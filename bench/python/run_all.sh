@@ -7,6 +7,9 @@
 # The cheaper benchmark (issue 11, cheaper_bench.py) takes ~15 minutes and is opt-in: set
 # BROOD_BENCH_CHEAPER=1 (all algorithms and shapes) or BROOD_BENCH_CHEAPER="ARGS" (its options,
 # e.g. "--algos spare,brood --shapes step").
+# The broodlord benchmark (issue 12, broodlord_bench.py) takes ~1 minute per run and is opt-in:
+# set BROOD_BENCH_BROODLORD=1 (both systems, one run) or BROOD_BENCH_BROODLORD="ARGS" (its
+# options, e.g. "--repeat 3" or "--systems brood --seconds 10").
 set -euo pipefail
 
 build=$(cd "${1:-build/release}" && pwd)
@@ -41,6 +44,12 @@ trap 'rm -f "$out"' EXIT
     1) "$python" "$here/cheaper_bench.py" "$build" ;;
     *) read -ra cheaper_args <<<"$BROOD_BENCH_CHEAPER"
        "$python" "$here/cheaper_bench.py" "$build" "${cheaper_args[@]}" ;;
+  esac
+  case ${BROOD_BENCH_BROODLORD:-0} in
+    0) ;;
+    1) "$python" "$here/broodlord_bench.py" "$build" ;;
+    *) read -ra broodlord_args <<<"$BROOD_BENCH_BROODLORD"
+       "$python" "$here/broodlord_bench.py" "$build" "${broodlord_args[@]}" ;;
   esac
 } | tee "$out"
 
