@@ -389,7 +389,8 @@ def main(argv=None):
                     "py_broodlord", system=system, run=rep + 1,
                     t_zerg_listed_s=fmt(f["t_zerg_listed"]),
                     t_first_zerg_s=fmt(f["t_first_zerg"]),
-                    t_first_zerg_answer_s=fmt(f["t_first_zerg_answer"]), zerg_starts_s=f["zerg_starts"],
+                    t_first_zerg_answer_s=fmt(f["t_first_zerg_answer"]),
+                    zerg_starts_s=f["zerg_starts"],
                     zergs=f["zergs"], max_alive=f["max_alive"],
                     zerg_answer_pids=f["zerg_answer_pids"], t_gone_s=fmt(f["t_gone"]),
                     p50_ms=fmt(f["p50_ms"], 0), p99_ms=fmt(f["p99_ms"], 0),
@@ -398,8 +399,9 @@ def main(argv=None):
                     sample_errors=f["sample_errors"])
             if len(systems) > 1:
                 figs = {}
-                for key, digits in (("t_first_zerg", 2), ("t_first_zerg_answer", 2), ("zergs", 0), ("max_alive", 0),
-                                    ("t_gone", 2), ("p50_ms", 0), ("p99_ms", 0), ("failed", 0)):
+                for key, digits in (("t_first_zerg", 2), ("t_first_zerg_answer", 2), ("zergs", 0),
+                                    ("max_alive", 0), ("t_gone", 2), ("p50_ms", 0),
+                                    ("p99_ms", 0), ("failed", 0)):
                     for name in ("brood", "uwsgi"):
                         f = results.get(name)
                         figs["%s_%s" % (name, key)] = fmt(f[key], digits) if f else "n/a"
