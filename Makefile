@@ -27,6 +27,7 @@ demo: build
 	examples/mako/run.sh $(BUILD)
 	examples/spooler/run.sh $(BUILD)
 	examples/emperor/run.sh $(BUILD)
+	examples/broodlord/run.sh $(BUILD)
 
 test: test-release test-fuzz
 
