@@ -79,7 +79,10 @@ po::options_description build_table() {
           "stats", po::value<std::string>()->value_name("ADDR"),
           "serve the node's state as JSON (uWSGI's stats format) on ADDR: HOST:PORT or a unix "
           "socket path")("stats-server", po::value<std::string>()->value_name("ADDR"),
-                         "same as --stats");
+                         "same as --stats")(
+          "disable-logging", flag_value(),
+          "uWSGI's switch for its per-request log lines; brood writes none, so it changes "
+          "nothing");
 
   po::options_description python("Python", help_width, help_width / 2);
   python.add_options()  //

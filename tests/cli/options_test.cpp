@@ -82,6 +82,12 @@ TEST_F(options_test, EveryOptionFromIni) {
   EXPECT_EQ(c.reload_mercy, seconds(0));
 }
 
+TEST_F(options_test, DisableLoggingIsAcceptedAndChangesNothing) {
+  auto ini = write("quiet.ini", "[uwsgi]\nprocesses = 2\ndisable-logging = true\n");
+  EXPECT_EQ(parse({"--ini", ini}).processes, 2u);
+  EXPECT_EQ(parse({"--disable-logging"}).processes, 1u);
+}
+
 TEST_F(options_test, SocketRepeatsInOrderOfAppearance) {
   auto ini = write("s.ini", "[uwsgi]\nsocket = 127.0.0.1:2\nuwsgi-socket = 127.0.0.1:3\n");
   auto c = parse({"-s", "127.0.0.1:1", "--ini", ini, "--uwsgi-socket", "127.0.0.1:4"});
