@@ -1,8 +1,8 @@
 // Broodlord end to end (docs/uwsgi-compat.md §5.1): a real `brood --emperor DIR
 // --emperor-broodlord N` and a real brood vassal whose file has a [zerg] section. The SOS comes
 // from the vassal's master FIFO (`B`); the zerg binds its own socket (zerg mode attach is tested
-// elsewhere), shows in emperor-stats with "zerg": 1, retires on idle without being respawned, and
-// stops with its base file.
+// elsewhere), shows in emperor-stats with "zerg": 1, retires on idle without being respawned,
+// reloads when its base file is touched and stops when it is removed.
 #include <fcntl.h>
 
 #include "emperor_fixture.hpp"
@@ -12,7 +12,7 @@ namespace {
 
 class emperor_broodlord_test : public emperor_fixture {
  protected:
-  std::string fifo() const { return (dir_ / "a.fifo").string(); }
+  std::string fifo() const { return dir_ / "a.fifo"; }
 
   // Writes a.ini: the vassal (master FIFO, 1 process) and its [zerg] section plus `zerg_more`.
   std::string write_base(const std::string& zerg_more) {
@@ -66,7 +66,7 @@ TEST_F(emperor_broodlord_test, SosStartsAZergThatRetiresOnIdleAndIsNotRespawned)
   EXPECT_EQ(vassal("a.ini")["zerg"], 0);
 }
 
-TEST_F(emperor_broodlord_test, TheLimitHoldsAndZergsStopWithTheirBaseFile) {
+TEST_F(emperor_broodlord_test, TheLimitHoldsAndZergsFollowTheirBaseFile) {
   write_base("");
   start_emperor({"--emperor-broodlord", "1"});
   ASSERT_TRUE(vassal_ready("a.ini")) << output();
@@ -82,6 +82,13 @@ TEST_F(emperor_broodlord_test, TheLimitHoldsAndZergsStopWithTheirBaseFile) {
   EXPECT_TRUE(logged(R"(SOS ignored: emperor-broodlord limit reached \(1 zergs in all\))"))
       << output();
   EXPECT_EQ(stats()["vassals"].size(), 2u) << output();
+  // A touch reloads the vassal and its zerg (the same processes).
+  touch("a.ini");
+  EXPECT_TRUE(logged(R"(zerg a\.ini:zerg \(pid [0-9]+\): base file changed, reload sent)"))
+      << output();
+  EXPECT_TRUE(eventually([&] { return count(R"(workers reloaded \(reload 1\))") == 2; }))
+      << output();
+  EXPECT_EQ(vassal("a.ini:zerg")["pid"].get<pid_t>(), zpid);
   // The base file goes: the vassal and its zerg stop, and both records go.
   fs::remove(vassals() / "a.ini");
   EXPECT_TRUE(logged(R"(zerg a\.ini:zerg \(pid [0-9]+\): base file removed, stopping)"))
