@@ -28,18 +28,26 @@ std::size_t emperor_core::zerg_count() const noexcept {
 
 // One zerg per SOS, when every rule allows it (core.hpp, "broodlord").
 void emperor_core::on_sos(vassal& v, const moment& now) {
-  if (cfg_.broodlord == 0) return refuse_sos(v, "no broodlord (emperor-broodlord is 0)");
-  if (!v.zerg_of.empty()) return refuse_sos(v, "a zerg cannot ask for reinforcements");
-  if (stopping_all_ || v.state != vassal_state::running)
-    return refuse_sos(
-        v, std::string("the vassal is ") + (stopping_all_ ? "stopping" : to_string(v.state)));
-  if (zerg_count() >= cfg_.broodlord)
-    return refuse_sos(
-        v, "emperor-broodlord limit reached (" + std::to_string(cfg_.broodlord) + " zergs in all)");
-  if (const vassal* z = starting_zerg(v.file.name))
-    return refuse_sos(v, "zerg " + z->file.name + " is still starting");
+  const std::string why = sos_refusal(v);
+  if (!why.empty()) {
+    refuse_sos(v, why);
+    return;
+  }
   v.sos_refused.clear();
   start_zerg(v, now);
+}
+
+// Why an SOS from `v` starts no zerg now; "" when it does.
+std::string emperor_core::sos_refusal(const vassal& v) const {
+  if (cfg_.broodlord == 0) return "no broodlord (emperor-broodlord is 0)";
+  if (!v.zerg_of.empty()) return "a zerg cannot ask for reinforcements";
+  if (stopping_all_) return "the emperor is stopping";
+  if (v.state != vassal_state::running) return std::string("the vassal is ") + to_string(v.state);
+  if (zerg_count() >= cfg_.broodlord)
+    return "emperor-broodlord limit reached (" + std::to_string(cfg_.broodlord) + " zergs in all)";
+  if (const vassal* z = starting_zerg(v.file.name))
+    return "zerg " + z->file.name + " is still starting";
+  return {};
 }
 
 // Logs the refusal unless the previous SOS of this vassal was refused for the same reason.

@@ -107,6 +107,7 @@ class emperor_core {
 
   // Broodlord (core_broodlord.cpp).
   void on_sos(vassal& v, const moment& now);
+  std::string sos_refusal(const vassal& v) const;
   void refuse_sos(vassal& v, const std::string& why);
   void start_zerg(const vassal& base, const moment& now);
   void stop_zergs(const std::string& base, const moment& now);
