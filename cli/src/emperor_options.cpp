@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::uint64_t max_seconds = 86400;
 constexpr std::uint64_t max_milliseconds = max_seconds * 1000;
+constexpr std::uint64_t max_zergs = 10000;
 
 }  // namespace
 
@@ -57,6 +58,9 @@ po::options_description emperor_option_group(unsigned help_width) {
           "vassal NAME.ini is started on its first connection to the unix socket DIR/NAME.socket")(
           "emperor-on-demand-dir", po::value<std::string>()->value_name("DIR"),
           "same as --emperor-on-demand-directory")(
+          "emperor-broodlord", uint_value(0, max_zergs)->default_value(0)->value_name("N"),
+          "broodlord: a vassal's SOS starts a zerg (its file's [zerg] section, `--ini FILE:zerg`), "
+          "at most N zergs in all; 0: off")(
           "emperor-stats", po::value<std::string>()->value_name("ADDR"),
           "serve the emperor's state as JSON on ADDR (HOST:PORT or a unix socket path)")(
           "emperor-stats-server", po::value<std::string>()->value_name("ADDR"),
@@ -87,6 +91,7 @@ emperor::emperor_config to_emperor_config(const po::variables_map& vm) {
   c.on_demand_extension = text(vm, "emperor-on-demand-extension");
   c.on_demand_directory = text(vm, "emperor-on-demand-directory");
   c.listen_queue = static_cast<int>(number(vm, "listen"));
+  c.broodlord = static_cast<unsigned>(number(vm, "emperor-broodlord"));
   c.stats = text(vm, "emperor-stats");
   c.mercy = seconds(number(vm, "reload-mercy"));
   return c;

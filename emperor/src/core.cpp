@@ -45,6 +45,17 @@ void emperor_core::tell_to_stop(vassal& v, vassal_state next, const moment& now)
           ", SIGKILL in ", tolerance.count(), " s unless it exits");
 }
 
+std::map<std::string, vassal>::iterator emperor_core::forget(
+    std::map<std::string, vassal>::iterator it) {
+  if (!it->second.zerg_of.empty()) {
+    blacklist_.erase(it->first);
+    const auto next = vassals_.erase(it);
+    os::log("zergs: ", zerg_count(), " of ", cfg_.broodlord);
+    return next;
+  }
+  return vassals_.erase(it);
+}
+
 void emperor_core::stop_all(const moment& now) {
   if (!stopping_all_) os::log("stopping every vassal (Ragnarok), mercy ", cfg_.mercy.count(), " s");
   stopping_all_ = true;
@@ -53,7 +64,7 @@ void emperor_core::stop_all(const moment& now) {
       tell_to_stop(it->second, vassal_state::stopping, now);
       ++it;
     } else {
-      it = vassals_.erase(it);  // no process: nothing to wait for (closes an on-demand socket)
+      it = forget(it);  // no process: nothing to wait for (closes an on-demand socket)
     }
   }
 }
@@ -88,8 +99,9 @@ std::string emperor_core::describe() const {
   std::ostringstream s;
   for (const auto& [name, v] : vassals_) {
     s << name << ' ' << to_string(v.state) << " pid " << (v.process ? v.process->pid() : -1)
-      << (v.ready ? " ready" : "") << (v.loyal ? " loyal" : "") << " respawns " << v.respawns
-      << '\n';
+      << (v.ready ? " ready" : "") << (v.loyal ? " loyal" : "") << " respawns " << v.respawns;
+    if (!v.zerg_of.empty()) s << " zerg of " << v.zerg_of;
+    s << '\n';
   }
   for (const auto& [name, b] : blacklist_) {
     s << name << " blacklisted: attempt " << b.attempts << ", throttle " << b.throttle.count()

@@ -31,7 +31,7 @@ void emperor_core::on_exit(pid_t pid, int wait_status, const moment& now) {
   switch (v.state) {
     case vassal_state::stopping:
       os::log("vassal ", v.file.name, " (pid ", pid, "): stopped, ", how);
-      vassals_.erase(std::string(v.file.name));  // a copy: the key dies with the record
+      forget(vassals_.find(v.file.name));
       return;
     case vassal_state::returning:
       os::log("vassal ", v.file.name, " (pid ", pid, "): idle, ", how);
@@ -56,6 +56,11 @@ void emperor_core::on_exit(pid_t pid, int wait_status, const moment& now) {
 void emperor_core::after_unexpected_exit(vassal& v, int wait_status, const moment& now) {
   const std::string& name = v.file.name;
   os::log("vassal ", name, ": died, ", os::describe_exit(wait_status));
+  if (exiled_by(wait_status) && !v.zerg_of.empty()) {
+    os::log("zerg ", name, ": exiled (status ", exile_status, "), removed");
+    forget(vassals_.find(name));
+    return;
+  }
   if (exiled_by(wait_status)) {
     v.state = vassal_state::exiled;
     os::log("vassal ", name, ": exiled (status ", exile_status,

@@ -51,22 +51,35 @@ void emperor_core::on_message(pid_t pid, std::uint8_t byte, const moment& now) {
       os::log("vassal ", v->file.name, " (pid ", pid, "): loyal");
       return;
     case wire::vassal_message::idle:
-      if (v->state != vassal_state::running) return;
-      os::log("vassal ", v->file.name, " (pid ", pid, "): idle, ",
-              v->file.on_demand.empty() ? "stopping until its file changes" : "back to on-demand");
-      tell_to_stop(*v, v->file.on_demand.empty() ? vassal_state::exiled : vassal_state::returning,
-                   now);
+      on_idle(*v, now);
+      return;
+    case wire::vassal_message::sos:
+      on_sos(*v, now);
       return;
     case wire::vassal_message::config_request:
-    case wire::vassal_message::sos:
-      os::log(
-          "vassal ", v->file.name, " (pid ", pid, "): message ", static_cast<int>(byte),
-          " ignored (",
-          byte == wire::to_byte(wire::vassal_message::sos) ? "no broodlord" : "no pushed config",
-          ")");
+      os::log("vassal ", v->file.name, " (pid ", pid, "): message ", static_cast<int>(byte),
+              " ignored (no pushed config)");
       return;
   }
   os::log("vassal ", v->file.name, " (pid ", pid, "): unknown message ", static_cast<int>(byte));
+}
+
+// 22 (die-on-idle) from a running process: an on-demand vassal goes back to waiting for a
+// connection, a zerg stops and its record goes, any other vassal stays down until its file
+// changes.
+void emperor_core::on_idle(vassal& v, const moment& now) {
+  if (v.state != vassal_state::running) return;
+  const bool zerg = !v.zerg_of.empty();
+  const bool on_demand = !v.file.on_demand.empty();
+  os::log("vassal ", v.file.name, " (pid ", v.process->pid(), "): idle, ",
+          zerg        ? "stopping the zerg (not respawned)"
+          : on_demand ? "back to on-demand"
+                      : "stopping until its file changes");
+  tell_to_stop(v,
+               zerg        ? vassal_state::stopping
+               : on_demand ? vassal_state::returning
+                           : vassal_state::exiled,
+               now);
 }
 
 // The vassal's channel is gone while its process lives: SIGKILL after emperor-curse-tolerance

@@ -5,10 +5,16 @@
 namespace brood::emperor {
 
 void emperor_core::on_scan(const scan_changes& changes, const moment& now) {
-  for (const auto& name : changes.removed) remove(name, now);
+  for (const auto& name : changes.removed) {
+    remove(name, now);
+    stop_zergs(name, now);
+  }
   if (stopping_all_) return;  // Ragnarok: nothing new starts
   for (const auto& f : changes.added) add(f, now);
-  for (const auto& f : changes.changed) change(f, now);
+  for (const auto& f : changes.changed) {
+    change(f, now);
+    reload_zergs(f, now);
+  }
 }
 
 // A new vassal file starts its vassal. A record still there is a vassal whose file was removed
@@ -79,7 +85,7 @@ void emperor_core::remove(const std::string& name, const moment& now) {
   vassal& v = found->second;
   if (!v.process) {
     os::log("vassal ", name, ": file removed");
-    vassals_.erase(found);
+    forget(found);
     return;
   }
   os::log("vassal ", name, " (pid ", v.process->pid(), "): file removed, stopping");

@@ -14,6 +14,7 @@ void reset_process_state(vassal& v) {
   v.ready = v.accepting = v.loyal = false;
   v.last_heartbeat = 0;
   v.cursed = 0;
+  v.sos_refused.clear();
 }
 
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
@@ -44,7 +45,9 @@ void emperor_core::start(vassal& v, const moment& now) {
 // Launches the vassal's process now (stdin = the on-demand socket when it has one); a launch
 // failure is throttled like a crash.
 void emperor_core::spawn(vassal& v, const moment& now) {
-  launch_spec spec = vassal_command(cfg_, v.file, self_exe_, environment_);
+  launch_spec spec = v.zerg_of.empty()
+                         ? vassal_command(cfg_, v.file, self_exe_, environment_)
+                         : zerg_command(cfg_, v.file, v.zerg_number, self_exe_, environment_);
   if (v.socket) spec.stdin_fd = v.socket->fd();
   std::error_code ec;
   v.process = launcher_.launch(spec, ec);

@@ -33,7 +33,7 @@ json vassal_json(const vassal& v) {
       {"first_run", static_cast<long long>(v.born)},
       {"last_run", static_cast<long long>(v.last_run)},
       {"cursed", static_cast<long long>(v.cursed)},
-      {"zerg", 0},
+      {"zerg", v.zerg_of.empty() ? 0 : 1},
       {"on_demand", v.file.on_demand},
       {"uid", static_cast<long long>(::getuid())},
       {"gid", static_cast<long long>(::getgid())},

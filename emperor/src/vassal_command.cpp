@@ -21,8 +21,9 @@ const char* type_flag(std::string_view path) {
   return "--inherit";
 }
 
+// `config`: the argument after the type flag (the path, or PATH:SECTION for a zerg).
 std::vector<std::string> vassal_argv(const emperor_config& cfg, const vassal_file& file,
-                                     const std::string& self_exe) {
+                                     const std::string& config, const std::string& self_exe) {
   std::vector<std::string> argv;
   argv.push_back(cfg.wrapper.empty() ? self_exe : cfg.wrapper);
   for (const auto& kv : cfg.vassal_set) {
@@ -30,7 +31,7 @@ std::vector<std::string> vassal_argv(const emperor_config& cfg, const vassal_fil
     argv.push_back(kv);
   }
   argv.push_back(type_flag(file.path));
-  argv.push_back(file.path);
+  argv.push_back(config);
   for (const auto& t : cfg.vassals_inherit) {
     argv.push_back("--inherit");
     argv.push_back(t);
@@ -65,8 +66,18 @@ launch_spec vassal_command(const emperor_config& cfg, const vassal_file& file,
                            const std::vector<std::string>& environment) {
   launch_spec spec;
   spec.name = file.name;
-  spec.argv = vassal_argv(cfg, file, self_exe);
+  spec.argv = vassal_argv(cfg, file, file.path, self_exe);
   vassal_environment(environment, spec);
+  return spec;
+}
+
+launch_spec zerg_command(const emperor_config& cfg, const vassal_file& file, unsigned number,
+                         const std::string& self_exe, const std::vector<std::string>& environment) {
+  launch_spec spec;
+  spec.name = file.name;
+  spec.argv = vassal_argv(cfg, file, file.path + ":" + std::string(zerg_section), self_exe);
+  vassal_environment(environment, spec);
+  spec.set.push_back("UWSGI_BROODLORD_NUM=" + std::to_string(number));
   return spec;
 }
 

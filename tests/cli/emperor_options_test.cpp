@@ -38,6 +38,7 @@ TEST_F(emperor_options_test, DefaultsMatchUwsgi) {
   EXPECT_TRUE(e.wrapper.empty());
   EXPECT_TRUE(e.stats.empty());
   EXPECT_EQ(e.listen_queue, 100);
+  EXPECT_EQ(e.broodlord, 0u);
 }
 
 TEST_F(emperor_options_test, CommandLineFillsEveryField) {
@@ -76,7 +77,9 @@ TEST_F(emperor_options_test, CommandLineFillsEveryField) {
                                                 "--listen",
                                                 "64",
                                                 "--reload-mercy",
-                                                "9"});
+                                                "9",
+                                                "--emperor-broodlord",
+                                                "5"});
   EXPECT_EQ(e.sources, (std::vector<std::string>{"/a", "/b/*.ini"}));
   EXPECT_EQ(e.freq, seconds(5));
   EXPECT_EQ(e.throttle, milliseconds(50));
@@ -94,6 +97,13 @@ TEST_F(emperor_options_test, CommandLineFillsEveryField) {
   EXPECT_EQ(e.stats, "127.0.0.1:9191");
   EXPECT_EQ(e.listen_queue, 64);
   EXPECT_EQ(e.mercy, seconds(9));
+  EXPECT_EQ(e.broodlord, 5u);
+}
+
+TEST_F(emperor_options_test, BroodlordComesFromAnIniFileToo) {
+  const std::string ini = write("e.ini", "[uwsgi]\nemperor = /v\nemperor-broodlord = 3\n");
+  EXPECT_EQ(emperor_of({"--ini", ini}).broodlord, 3u);
+  EXPECT_NE(error_of({"--emperor-broodlord", "-1"}), "");
 }
 
 TEST_F(emperor_options_test, MaxThrottleBelowThrottleIsAnError) {

@@ -95,5 +95,27 @@ TEST_F(stats_test, BlacklistFields) {
   EXPECT_EQ(b["last_attempt"], at(3).wall);
 }
 
+TEST_F(stats_test, ZergsAreFlagged) {
+  emperor_config cfg;
+  cfg.sources = {"/etc/vassals"};
+  cfg.broodlord = 2;
+  make_core(cfg);
+  add(file("app.ini", 4), 0);
+  message(rec.pids[0], vassal_message::sos, 1);
+  const json vs = stats()["vassals"];
+  ASSERT_EQ(vs.size(), 2u) << vs.dump();
+  EXPECT_EQ(vs[0]["id"], "app.ini");
+  EXPECT_EQ(vs[0]["zerg"], 0);
+  const json& z = vs[1];
+  EXPECT_EQ(z.size(), 20u) << z.dump();
+  EXPECT_EQ(z["id"], "app.ini:zerg");
+  EXPECT_EQ(z["zerg"], 1);
+  EXPECT_EQ(z["pid"], rec.pids[1]);
+  EXPECT_EQ(z["last_mod"], 4);
+  EXPECT_EQ(z["born"], at(1).wall);
+  EXPECT_EQ(z["monitor"], "/etc/vassals");
+  EXPECT_EQ(z["on_demand"], "");
+}
+
 }  // namespace
 }  // namespace brood::emperor::testing

@@ -74,5 +74,21 @@ TEST_F(vassal_command_test, ReloadsAndNotifySocketAreUnset) {
   EXPECT_TRUE(spec.set.empty());
 }
 
+TEST_F(vassal_command_test, ZergRunsTheZergSectionWithTheSameRules) {
+  cfg.vassal_set = {"a=1"};
+  cfg.vassals_inherit = {"base.ini"};
+  cfg.wrapper = "/opt/wrap";
+  env = {"PATH=/bin", "UWSGI_VASSAL_FOO=1", "UWSGI_RELOADS=3"};
+  const auto spec =
+      zerg_command(cfg, {"app.ini:zerg:2", "/v/app.ini", "/v", 1, ""}, 7, "/usr/bin/brood", env);
+  EXPECT_EQ(spec.name, "app.ini:zerg:2");
+  EXPECT_EQ(spec.argv, (strings{"/opt/wrap", "--set", "a=1", "--ini", "/v/app.ini:zerg",
+                                "--inherit", "base.ini"}));
+  EXPECT_EQ(spec.set, (strings{"UWSGI_FOO=1", "UWSGI_BROODLORD_NUM=7"}));
+  EXPECT_TRUE(has(spec.unset, "UWSGI_RELOADS"));
+  EXPECT_TRUE(has(spec.unset, "UWSGI_VASSAL_FOO"));
+  EXPECT_EQ(spec.stdin_fd, -1);
+}
+
 }  // namespace
 }  // namespace brood::emperor

@@ -37,7 +37,10 @@ struct emperor_config {
   // DIR/NAME.socket.
   std::string on_demand_directory;
   int listen_queue = 100;  // listen: the backlog of on-demand sockets
-  std::string stats;       // emperor-stats / emperor-stats-server ADDR: serve the JSON there
+  // emperor-broodlord: at most this many zergs in all (docs/uwsgi-compat.md §5.1); 0: off, an
+  // SOS (byte 30) is only logged.
+  unsigned broodlord = 0;
+  std::string stats;  // emperor-stats / emperor-stats-server ADDR: serve the JSON there
   // On INT/TERM/QUIT the vassals get this long to stop before SIGKILL (uWSGI: reload-mercy, 30).
   std::chrono::seconds mercy{30};
 };

@@ -12,8 +12,19 @@
 //    emperor-curse-tolerance, and the record goes when the process has exited.
 //  * messages: 1 ready, 5 accepting, 17 loyal (clears its blacklist entry), 26 heartbeat (from
 //    then on a silence longer than emperor-required-heartbeat gets SIGKILL), 22 idle (an on-demand
-//    vassal is stopped and goes back to waiting for a connection; another one is stopped and
-//    stays down until its file changes), 2 and 30 are logged (no pushed config, no broodlord yet).
+//    vassal is stopped and goes back to waiting for a connection; a zerg is stopped and its
+//    record goes; another one is stopped and stays down until its file changes), 2 is logged (no
+//    pushed config), 30 is an SOS (broodlord, below).
+//  * broodlord (emperor-broodlord N > 0; docs/uwsgi-compat.md §5.1): an SOS from a running vassal
+//    NAME (not a zerg) adds one zerg record, "NAME:zerg" or, when that name is taken,
+//    "NAME:zerg:2", "NAME:zerg:3"... (the lowest free), running `--ini FILE:zerg` through the
+//    same spawn path as a vassal (never on demand). An SOS is refused, and logged once per
+//    streak of the same reason, when broodlord is off, when N zergs exist in all, while a zerg of
+//    NAME is still starting (not ready and not accepting, or waiting to be respawned), and during
+//    Ragnarok: at most one zerg starts per SOS, and one per vassal at a time. A zerg follows the
+//    vassal rules (respawn, throttle) except that 22 stops it for good and status 26 removes it;
+//    its base file's removal stops all of NAME's zergs and a change reloads them (byte 1) or
+//    restarts a throttled one now. The zerg count is the number of zerg records.
 //  * an unexpected exit: status 26 exiles the vassal (no respawn until its file changes); a vassal
 //    that was loyal is respawned at once; one that never was is blacklisted and respawned after
 //    emperor-throttle, doubling per death up to emperor-max-throttle (one log line per attempt),
@@ -75,6 +86,8 @@ class emperor_core {
   const std::map<std::string, vassal>& vassals() const noexcept { return vassals_; }
   const std::map<std::string, blacklist_entry>& blacklist() const noexcept { return blacklist_; }
   const emperor_config& config() const noexcept { return cfg_; }
+  // Zerg records (every state), the number emperor-broodlord limits.
+  std::size_t zerg_count() const noexcept;
 
  private:
   // Per-event helpers (core_*.cpp).
@@ -85,9 +98,22 @@ class emperor_core {
   // spawn(), or for an on-demand vassal: bind/arm its socket and wait for a connection.
   void start(vassal& v, const moment& now);
   void tell_to_stop(vassal& v, vassal_state next, const moment& now);
+  void on_idle(vassal& v, const moment& now);
   void after_unexpected_exit(vassal& v, int wait_status, const moment& now);
   void throttle(vassal& v, const std::string& why, const moment& now);
   vassal* by_pid(pid_t pid);
+  // Erases a record (a zerg's blacklist entry with it, its name may be reused); returns the next.
+  std::map<std::string, vassal>::iterator forget(std::map<std::string, vassal>::iterator it);
+
+  // Broodlord (core_broodlord.cpp).
+  void on_sos(vassal& v, const moment& now);
+  std::string sos_refusal(const vassal& v) const;
+  void refuse_sos(vassal& v, const std::string& why);
+  void start_zerg(const vassal& base, const moment& now);
+  void stop_zergs(const std::string& base, const moment& now);
+  void reload_zergs(const vassal_file& base, const moment& now);
+  const vassal* starting_zerg(const std::string& base) const;
+  std::string free_zerg_name(const std::string& base) const;
 
   emperor_config cfg_;
   process_launcher& launcher_;
@@ -97,6 +123,7 @@ class emperor_core {
   std::map<pid_t, std::string> pids_;  // live process -> vassal name
   std::map<std::string, blacklist_entry> blacklist_;
   bool stopping_all_ = false;
+  unsigned zergs_started_ = 0;  // UWSGI_BROODLORD_NUM of the latest zerg (never decremented)
 };
 
 }  // namespace brood::emperor

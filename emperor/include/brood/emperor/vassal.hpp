@@ -38,6 +38,13 @@ struct vassal {
   std::time_t cursed = 0;                                // when it was told to stop (0: not cursed)
   bool ready = false, accepting = false, loyal = false;  // of the current process
   unsigned respawns = 0;                                 // processes started after the first
+  // Broodlord (docs/uwsgi-compat.md §5.1). A zerg's record runs the `[zerg]` section of the file
+  // of the vassal named `zerg_of` (its `file` is that vassal's, under the zerg's own name).
+  std::string zerg_of;       // "" for a vassal; the base vassal's name for a zerg
+  unsigned zerg_number = 0;  // zergs: UWSGI_BROODLORD_NUM, 1 for the emperor's first zerg
+  // The reason of the last SOS refusal logged for this vassal (one line per streak of refused
+  // SOS with the same reason); "" after an accepted SOS and for a new process.
+  std::string sos_refused;
   // Monotonic deadlines.
   clock::time_point heartbeat_due{};  // SIGKILL after this (only once a heartbeat arrived)
   clock::time_point kill_at{};        // stopping: SIGKILL after this

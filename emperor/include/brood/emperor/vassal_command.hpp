@@ -1,6 +1,7 @@
 #pragma once
 // How a vassal is started (docs/uwsgi-compat.md §4.2): its argv and its environment changes.
 #include <string>
+#include <string_view>
 
 #include "brood/emperor/config.hpp"
 #include "brood/emperor/launcher.hpp"
@@ -17,5 +18,15 @@ namespace brood::emperor {
 launch_spec vassal_command(const emperor_config& cfg, const vassal_file& file,
                            const std::string& self_exe,
                            const std::vector<std::string>& environment);
+
+// The ini section a zerg runs (`--ini FILE:zerg`).
+inline constexpr std::string_view zerg_section = "zerg";
+
+// A broodlord zerg of the vassal whose file is `file` (docs/uwsgi-compat.md §5.1): the same
+// command as vassal_command() except that the path argument is `PATH:zerg` (the type flag is
+// still chosen by PATH's extension) and the environment also sets UWSGI_BROODLORD_NUM=`number`.
+// spec.name is file.name (the caller passes the zerg's record name there).
+launch_spec zerg_command(const emperor_config& cfg, const vassal_file& file, unsigned number,
+                         const std::string& self_exe, const std::vector<std::string>& environment);
 
 }  // namespace brood::emperor
