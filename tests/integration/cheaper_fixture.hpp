@@ -57,6 +57,21 @@ class fifo_writer {
   int fd_ = -1;
 };
 
+// A call to m2 98 (sleep `ms`, then answer the worker's pid) on its own thread: the pid that
+// answered, 0 when no complete answer came within `timeout`.
+inline std::future<std::int64_t> sleep_call(const std::string& address, int ms,
+                                            std::chrono::milliseconds timeout = 10s) {
+  return std::async(std::launch::async, [address, ms, timeout]() -> std::int64_t {
+    raw_socket s(address);
+    if (!s.send(message_packet(98, wire::value(wire::map{{wire::value("ms"), wire::value(ms)}}))))
+      return 0;
+    auto reply = s.read_packet(timeout);
+    if (!reply || reply->head.modifier1 != 33) return 0;
+    auto v = reply_value(*reply);
+    return v && v->is_integer() ? v->as_int64() : 0;
+  });
+}
+
 class cheaper_fixture : public node_fixture {
  protected:
   void SetUp() override {
@@ -129,21 +144,6 @@ class cheaper_fixture : public node_fixture {
     for (const json& w : doc["workers"])
       if (w["pid"].get<std::int64_t>() > 0 && w["accepting"] != 1) return false;
     return true;
-  }
-
-  // A call to m2 98 (sleep `ms`, then answer the worker's pid) on its own thread: the pid that
-  // answered, 0 when no complete answer came within `timeout`.
-  static std::future<std::int64_t> sleep_call(const std::string& address, int ms,
-                                              std::chrono::milliseconds timeout = 10s) {
-    return std::async(std::launch::async, [address, ms, timeout]() -> std::int64_t {
-      raw_socket s(address);
-      if (!s.send(message_packet(98, wire::value(wire::map{{wire::value("ms"), wire::value(ms)}}))))
-        return 0;
-      auto reply = s.read_packet(timeout);
-      if (!reply || reply->head.modifier1 != 33) return 0;
-      auto v = reply_value(*reply);
-      return v && v->is_integer() ? v->as_int64() : 0;
-    });
   }
 
   std::string output() { return node().all_output(); }
