@@ -109,6 +109,8 @@ class master_core {
   void on_pressure(const moment& now);
   // In cheap mode, a connection waits on a listening socket: the workers are spawned again.
   void on_connection_waiting(const moment& now);
+  // A zerg took the listening sockets from the zerg server. SOS rate limit: see the lead.
+  void on_zerg_attached(const moment& now);
 
   // Operator commands (the master FIFO).
   enum class reload_kind { graceful, brutal };
