@@ -44,7 +44,10 @@ os::result<std::unique_ptr<zerg_server>> zerg_server::open(os::event_loop& loop,
 
 zerg_server::zerg_server(os::event_loop& loop, os::bound_socket socket, std::vector<int> fds,
                          std::function<void()> attached)
-    : loop_(loop), socket_(std::move(socket)), fds_(std::move(fds)), attached_(std::move(attached)) {
+    : loop_(loop),
+      socket_(std::move(socket)),
+      fds_(std::move(fds)),
+      attached_(std::move(attached)) {
   loop_.watch(socket_.fd.get(), [this] { on_readable(); });
 }
 
@@ -79,8 +82,8 @@ bool zerg_server::serve(int client) {
   }
   const uid_t self = ::geteuid();
   if (peer.uid != self && peer.uid != 0) {
-    os::log("zerg server: refused a client of uid ", peer.uid, " (pid ", peer.pid,
-            "): only uid ", self, " and root may attach");
+    os::log("zerg server: refused a client of uid ", peer.uid, " (pid ", peer.pid, "): only uid ",
+            self, " and root may attach");
     return false;
   }
   const wire::fd_message_bytes data =
