@@ -172,7 +172,8 @@ result<std::optional<bound_socket>> adopt_listening_fd(int fd) {
 result<bound_socket> adopt_socket(unique_fd fd) {
   const std::string where = "cannot adopt the socket on fd " + std::to_string(fd.get());
   if (!is_listening_stream(fd.get()))
-    return status::from_errno(EINVAL, where + ": not a listening stream socket");
+    return status(std::make_error_code(std::errc::invalid_argument),
+                  where + ": not a listening stream socket");
   bound_socket out;
   std::string why;
   if (!describe(fd.get(), out, why)) return status::last_errno(where + ": " + why);

@@ -53,8 +53,8 @@ result<std::optional<bound_socket>> adopt_listening_fd(int fd);
 
 // A listening socket received from another process (a zerg server's): described as bind_socket
 // would (name from getsockname, addr parsed from it), made non-blocking (which the sender's copy
-// shares). Errors: `fd` is not a listening stream socket of a unix or IP family (EINVAL), or
-// getsockname / fcntl failed: "cannot adopt the socket on fd N: ...".
+// shares). Errors: "cannot adopt the socket on fd N: not a listening stream socket"
+// (invalid_argument); a family neither unix nor IP (EINVAL); getsockname or fcntl failed.
 result<bound_socket> adopt_socket(unique_fd fd);
 
 // True when the configured `addr` names the socket `s` is bound to: the same UNIX path, or the
