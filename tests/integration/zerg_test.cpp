@@ -2,6 +2,7 @@
 // sockets and serves on its port (more than 8 sockets too), shows them in stats; the zerg server
 // is 0600, refuses other uids (SO_PEERCRED), shrugs off garbage and clients that never read;
 // attach failure exits with an error, zerg-fallback binds instead; reuse-port shares a port.
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,6 +52,23 @@ TEST_F(zerg_test, MoreThanEightSocketsTakeASecondConnection) {
   EXPECT_EQ(zerg->count_lines(std::regex("attached to INET address")), 10u);
   // the first connection brought no fds (room for 8), the second all ten
   EXPECT_TRUE(procs_[0]->wait_for("10 sockets handed to a zerg", 2));
+}
+
+TEST_F(zerg_test, AUnixSocketIsAttachedAndLeftInPlace) {
+  const std::string unix_socket = dir_.path() + "/node.sock";
+  const std::string address = start_brood_master({"--socket", unix_socket});
+  node_process* zerg = nullptr;
+  EXPECT_EQ(start_brood_zerg(zerg), address);
+  EXPECT_TRUE(zerg->wait_for("uwsgi zerg socket 1 attached to UNIX address " + unix_socket))
+      << zerg->all_output();
+  const auto pids = zerg->worker_pids();
+  ASSERT_EQ(pids.size(), 1u) << zerg->all_output();
+  EXPECT_TRUE(answered_by(unix_socket, pids[0], brood_pid));
+  // A zerg that stops (SIGINT: its own clean exit) leaves the master's socket file alone.
+  zerg->signal(SIGINT);
+  ASSERT_TRUE(zerg->wait_exit(10s)) << zerg->all_output();
+  EXPECT_TRUE(zerg->wait_for("goodbye to uWSGI."));
+  EXPECT_TRUE(ping_ok(unix_socket));
 }
 
 TEST_F(zerg_test, TheServerSocketIsOwnerOnly) {
