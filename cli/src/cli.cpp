@@ -51,9 +51,11 @@ int run_node_role(const options& opts, const std::vector<std::string>& args,
                   const router_setup& setup, const spooler::spool_handler& spooler) {
   if (opts.app.wanted())
     if (std::optional<int> status = hand_over_python(args)) return *status;
-  // An on-demand vassal gets its socket from its emperor on fd 0 (run_node adopts it).
-  if (opts.config.sockets.empty() && !os::is_listening_socket(STDIN_FILENO)) {
-    std::cerr << "brood: no socket configured (use --socket ADDR)\n";
+  // An on-demand vassal gets its socket from its emperor on fd 0 (run_node adopts it); a zerg
+  // from its zerg servers.
+  if (opts.config.sockets.empty() && opts.config.zergs.empty() &&
+      !os::is_listening_socket(STDIN_FILENO)) {
+    std::cerr << "brood: no socket configured (use --socket ADDR or --zerg PATH)\n";
     return status_usage;
   }
   int status = 0;

@@ -11,6 +11,7 @@
 #include "emperor_options.hpp"
 #include "option_values.hpp"
 #include "spooler_options.hpp"
+#include "zerg_options.hpp"
 
 namespace brood::cli {
 namespace {
@@ -109,6 +110,7 @@ po::options_description build_table() {
       .add(node)
       .add(cheaper_option_group(help_width))
       .add(spooler_option_group(help_width))
+      .add(zerg_option_group(help_width))
       .add(emperor_option_group(help_width))
       .add(python);
   return all;
@@ -170,6 +172,7 @@ node::node_config to_node_config(const po::variables_map& vm) {
   cfg.spooler = to_spooler_config(vm);
   if (!cfg.spooler.dirs.empty()) cfg.master = true;  // spooler processes need the master (uWSGI)
   apply_cheaper_options(vm, cfg);                    // after processes; may imply master
+  apply_zerg_options(vm, cfg);                       // may imply master
   return cfg;
 }
 

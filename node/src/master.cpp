@@ -76,13 +76,14 @@ int master::run() {
         signals_.release_in_child();
         if (stats_) stats_->release_in_child();
         if (fifo_) fifo_->release_in_child();
+        if (zerg_server_) zerg_server_->release_in_child();
       },
       [this](bool on) { wait_for_connection(on); });
   if (!launcher_->prepare_spoolers()) return 1;
   core_ = std::make_unique<master_core>(master_core_config::from(cfg_, launcher_->spooler_slots()),
                                         *launcher_, *board_);
   core_->start_spoolers(moment::now());
-  if (!start_stats() || !start_fifo()) return 1;
+  if (!start_stats() || !start_fifo() || !start_zerg_server()) return 1;
   loop_.watch(signals_.fd(), [this] { on_signals(); });
   if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
   if (board_->pressure_fd() >= 0) loop_.watch(board_->pressure_fd(), [this] { on_pressure(); });
@@ -94,6 +95,7 @@ int master::run() {
   if (board_->pressure_fd() >= 0) loop_.unwatch(board_->pressure_fd());
   wait_for_connection(false);
   fifo_.reset();
+  zerg_server_.reset();
   if (!st.ok()) {
     os::log("master loop failed: ", st.message(), "; killing the workers");
     return 1;  // the destructor kills and reaps them
@@ -155,6 +157,21 @@ void master::on_timer() {
   timer_ = 0;
   core_->on_tick(moment::now());
   after_event();
+}
+
+bool master::start_zerg_server() {
+  if (cfg_.zerg_server.empty()) return true;
+  auto server = zerg_server::open(loop_, cfg_.zerg_server, listen_fds_, [this] {
+    core_->on_zerg_attached(moment::now());
+    after_event();
+  });
+  if (!server) {
+    os::log(server.error().message());
+    return false;
+  }
+  zerg_server_ = std::move(*server);
+  os::log("*** Zerg server enabled on ", zerg_server_->name(), " ***");
+  return true;
 }
 
 void master::after_event() {

@@ -9,6 +9,7 @@
 //   pressure fd    -> on_pressure (the scoreboard's: the last idle worker took a request)
 //   listen sockets -> on_connection_waiting, watched only in cheap mode
 //   master FIFO    -> one core event per command byte (master_commands.cpp)
+//   zerg server    -> on_zerg_attached after each zerg handed the listening sockets
 // and serves the stats JSON (stats_server, master_stats.cpp) from the scoreboard, which is always
 // kept (its workers count into it). run() returns once master_core::finished().
 // Not thread-safe; the master runs on the thread that calls run(), which must be the only
@@ -31,6 +32,7 @@
 #include "master_fifo.hpp"
 #include "os_master_launcher.hpp"
 #include "scoreboard.hpp"
+#include "zerg_server.hpp"
 
 namespace brood::node {
 
@@ -71,6 +73,8 @@ class master {
   // Stats (master_stats.cpp): the server, when cfg.stats is set.
   bool start_stats();
   std::string stats_document();
+  // The zerg server, when cfg.zerg_server is set. True without it; false (logged) when it fails.
+  bool start_zerg_server();
   worker_stats worker_snapshot(unsigned id);
 
   const node_config& cfg_;
@@ -86,6 +90,7 @@ class master {
   os::event_loop::timer_id timer_ = 0;
   std::unique_ptr<os::stats_server> stats_;   // with stats only
   std::unique_ptr<master_fifo> fifo_;         // with master-fifo only
+  std::unique_ptr<zerg_server> zerg_server_;  // with zerg-server only
   std::vector<std::uint64_t> last_requests_;  // per worker id, at the previous stats document
 };
 

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "brood/node/worker.hpp"
@@ -14,22 +15,42 @@
 #include "brood/os/log.hpp"
 #include "emperor_link.hpp"
 #include "master.hpp"
+#include "zerg_attach.hpp"
 
 namespace brood::node {
 namespace {
 
 // The node's listening sockets. Closing them (destruction) also removes the unix socket files
-// the node created. Never destroyed in a forked worker (workers end with _exit).
+// the node created (not those of sockets attached from a zerg server). Never destroyed in a
+// forked worker (workers end with _exit).
 class socket_set {
  public:
   socket_set() = default;
   socket_set(const socket_set&) = delete;
   socket_set& operator=(const socket_set&) = delete;
   ~socket_set() {
-    for (os::bound_socket& s : sockets_) {
+    for (std::size_t i = 0; i < sockets_.size(); ++i) {
+      os::bound_socket& s = sockets_[i];
       s.fd.reset();
-      if (s.addr.type == os::address::kind::unix_path) ::unlink(s.addr.path.c_str());
+      if (owned_[i] && s.addr.type == os::address::kind::unix_path) ::unlink(s.addr.path.c_str());
     }
+  }
+
+  // Attaches to every zerg server of cfg.zergs (zerg_attach.hpp) and logs the sockets as uWSGI.
+  // An attach that fails is logged; then false, or with zerg-fallback the next one is tried.
+  bool attach_all(const node_config& cfg) {
+    for (const std::string& path : cfg.zergs) {
+      auto attached = attach_zerg(path);
+      if (!attached) {
+        os::log(attached.error().message(),
+                cfg.zerg_fallback ? "; zerg-fallback: going on without it" : "");
+        if (!cfg.zerg_fallback) return false;
+        continue;
+      }
+      for (os::bound_socket& s : *attached) add(std::move(s), "attached to", "uwsgi zerg socket ");
+    }
+    if (!cfg.zergs.empty() && !sockets_.empty()) os::log("zerg sockets attached");
+    return true;
   }
 
   // Binds every configured address and logs it; a listening socket inherited on fd 0 (an
@@ -42,12 +63,15 @@ class socket_set {
         os::log("invalid socket address \"", text, "\": ", addr.error().message());
         return false;
       }
+      if (attached(*addr)) continue;  // a zerg server's socket serves it
       if (inherited && os::names_socket(*addr, *inherited)) {
         add(std::move(*inherited), "inherited on fd 0 as");
         inherited.reset();
         continue;
       }
-      auto s = os::bind_socket(*addr, cfg.listen_queue);
+      os::bind_options opts;
+      opts.reuse_port = cfg.reuse_port;
+      auto s = os::bind_socket(*addr, cfg.listen_queue, os::accept_when::first_bytes, opts);
       if (!s) {
         os::log(s.error().message());
         return false;
@@ -74,14 +98,26 @@ class socket_set {
   }
 
  private:
-  void add(os::bound_socket s, const char* how) {
+  // Logs and keeps `s`: "uwsgi socket 0 bound to TCP address ..." or, for an attached socket (not
+  // ours: its unix file is left alone), "uwsgi zerg socket 0 attached to INET address ...".
+  void add(os::bound_socket s, const char* how, const char* what = "uwsgi socket ") {
     const bool tcp = s.addr.type == os::address::kind::tcp;
-    os::log("uwsgi socket ", sockets_.size(), " ", how, " ", tcp ? "TCP" : "UNIX", " address ",
-            s.name, " fd ", s.fd.get());
+    const bool zerg = std::string_view(what) != "uwsgi socket ";
+    os::log(what, sockets_.size(), " ", how, " ", tcp ? (zerg ? "INET" : "TCP") : "UNIX",
+            " address ", s.name, " fd ", s.fd.get());
     sockets_.push_back(std::move(s));
+    owned_.push_back(!zerg);
+  }
+
+  // True when a socket attached from a zerg server is the one `addr` names.
+  bool attached(const os::address& addr) const {
+    for (std::size_t i = 0; i < sockets_.size(); ++i)
+      if (!owned_[i] && os::names_socket(addr, sockets_[i])) return true;
+    return false;
   }
 
   std::vector<os::bound_socket> sockets_;
+  std::vector<bool> owned_;  // per socket: false for one attached from a zerg server
 };
 
 // No master: this process is the only worker. INT/TERM/QUIT/HUP stop it (run_worker).
@@ -106,6 +142,7 @@ int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
     socket_set sockets;
     auto inherited = os::adopt_listening_fd(STDIN_FILENO);
     if (!inherited) os::log(inherited.error().message(), ": serving the configured sockets only");
+    if (!sockets.attach_all(cfg)) return 1;
     if (!sockets.bind_all(cfg, inherited ? std::move(*inherited) : std::nullopt)) return 1;
     if (sockets.empty()) {
       os::log("no socket configured: nothing to serve");

@@ -36,14 +36,18 @@ constexpr int defer_accept_seconds = 5;
 
 // socket + SO_REUSEADDR + bind + listen. On failure `why` gets the failing step's reason; `fd`
 // stays open only when bind succeeded (a unix socket file then exists).
-std::error_code bind_listen(const socket_address& a, int backlog, accept_when when, unique_fd& fd,
-                            std::string& why) {
+std::error_code bind_listen(const socket_address& a, int backlog, accept_when when, bool reuse_port,
+                            unique_fd& fd, std::string& why) {
   fd.reset(::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return last_error();
   if (a.family() != AF_UNIX) {
     int one = 1;
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
       return last_error();
+    if (reuse_port && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+      why = "SO_REUSEPORT failed";
+      return last_error();
+    }
   }
   if (::bind(fd.get(), a.get(), a.size) != 0) {
     auto ec = last_error();
@@ -65,7 +69,8 @@ std::error_code bind_listen(const socket_address& a, int backlog, accept_when wh
 
 }  // namespace
 
-result<bound_socket> bind_socket(const address& addr, int backlog, accept_when when) {
+result<bound_socket> bind_socket(const address& addr, int backlog, accept_when when,
+                                 const bind_options& opts) {
   const std::string shown =
       addr.type == address::kind::tcp ? addr.host + ":" + std::to_string(addr.port) : addr.path;
   const bool is_unix = addr.type == address::kind::unix_path;
@@ -74,9 +79,9 @@ result<bound_socket> bind_socket(const address& addr, int backlog, accept_when w
   if (is_unix) unlink_stale_socket(*raw, addr.path);
   std::string detail;
   unique_fd fd;
-  std::error_code ec = bind_listen(*raw, backlog, when, fd, detail);
-  if (!ec && is_unix && ::chmod(addr.path.c_str(), 0666) != 0) {
-    detail = "chmod 0666 failed";
+  std::error_code ec = bind_listen(*raw, backlog, when, opts.reuse_port, fd, detail);
+  if (!ec && is_unix && ::chmod(addr.path.c_str(), opts.unix_mode) != 0) {
+    detail = "chmod failed";
     ec = last_error();
   }
   if (ec) {
@@ -98,34 +103,63 @@ bool is_listening_socket(int fd) noexcept {
   return ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening != 0;
 }
 
-result<std::optional<bound_socket>> adopt_listening_fd(int fd) {
-  if (!is_listening_socket(fd)) return std::optional<bound_socket>();
+namespace {
+
+// True when `fd` is a listening SOCK_STREAM socket.
+bool is_listening_stream(int fd) noexcept {
   int type = 0;
   socklen_t len = sizeof(type);
-  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
-    return std::optional<bound_socket>();
-  const std::string where = "cannot adopt the listening socket on fd " + std::to_string(fd);
+  return is_listening_socket(fd) && ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+         type == SOCK_STREAM;
+}
+
+// `out.addr` and `out.name` from getsockname on `fd`. False (errno EINVAL for a family that is
+// neither unix nor IP) when it cannot be described; `why` says which step failed.
+bool describe(int fd, bound_socket& out, std::string& why) {
   sockaddr_storage sa{};
-  len = sizeof(sa);
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0)
-    return status::last_errno(where + ": getsockname");
-  bound_socket out;
+  socklen_t len = sizeof(sa);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+    why = "getsockname";
+    return false;
+  }
   if (sa.ss_family == AF_UNIX) {
-    const auto* un = reinterpret_cast<const sockaddr_un*>(&sa);
     out.addr.type = address::kind::unix_path;
-    out.addr.path = un->sun_path;
+    out.addr.path = reinterpret_cast<const sockaddr_un*>(&sa)->sun_path;
     out.name = out.addr.path;
-  } else if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6) {
-    out.name = local_name(fd);
-    auto parsed = parse_address(out.name);
-    if (!parsed) return parsed.error().context(where);
-    out.addr = *parsed;
-  } else {
-    return std::optional<bound_socket>();
+    return true;
+  }
+  errno = EINVAL;
+  why = "not a unix or IP socket";
+  if (sa.ss_family != AF_INET && sa.ss_family != AF_INET6) return false;
+  out.name = local_name(fd);
+  auto parsed = parse_address(out.name);
+  if (!parsed) {
+    why = "cannot parse its name \"" + out.name + "\"";
+    errno = EINVAL;
+    return false;
+  }
+  out.addr = *parsed;
+  return true;
+}
+
+bool make_non_blocking(int fd) noexcept {
+  return ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) == 0;
+}
+
+}  // namespace
+
+result<std::optional<bound_socket>> adopt_listening_fd(int fd) {
+  if (!is_listening_stream(fd)) return std::optional<bound_socket>();
+  const std::string where = "cannot adopt the listening socket on fd " + std::to_string(fd);
+  bound_socket out;
+  std::string why;
+  if (!describe(fd, out, why)) {
+    if (why == "not a unix or IP socket") return std::optional<bound_socket>();
+    return status::last_errno(where + ": " + why);
   }
   out.fd.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
   if (!out.fd) return status::last_errno(where + ": cannot duplicate it");
-  if (::fcntl(out.fd.get(), F_SETFL, ::fcntl(out.fd.get(), F_GETFL) | O_NONBLOCK) != 0)
+  if (!make_non_blocking(out.fd.get()))
     return status::last_errno(where + ": cannot make it non-blocking");
   int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null >= 0) {
@@ -133,6 +167,20 @@ result<std::optional<bound_socket>> adopt_listening_fd(int fd) {
     ::close(null);
   }
   return std::optional<bound_socket>(std::move(out));
+}
+
+result<bound_socket> adopt_socket(unique_fd fd) {
+  const std::string where = "cannot adopt the socket on fd " + std::to_string(fd.get());
+  if (!is_listening_stream(fd.get()))
+    return status(std::make_error_code(std::errc::invalid_argument),
+                  where + ": not a listening stream socket");
+  bound_socket out;
+  std::string why;
+  if (!describe(fd.get(), out, why)) return status::last_errno(where + ": " + why);
+  if (!make_non_blocking(fd.get()))
+    return status::last_errno(where + ": cannot make it non-blocking");
+  out.fd = std::move(fd);
+  return out;
 }
 
 bool names_socket(const address& addr, const bound_socket& s) {

@@ -44,6 +44,10 @@ class wire_category_impl final : public std::error_category {
         return "not a spool task (modifier1 is not 17)";
       case errc::spool_bad_checksum:
         return "spool file checksum malformed or wrong";
+      case errc::fd_message_bad_code:
+        return "not the expected fd-passing code";
+      case errc::fd_message_bad_count:
+        return "fd count out of range";
     }
     return "unknown wire error";
   }

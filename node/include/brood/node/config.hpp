@@ -52,6 +52,16 @@ struct node_config {
   // vassal-sos-backlog: as a vassal, SOS while the listen queue holds at least this many
   // connections. 0: never.
   unsigned vassal_sos_backlog = 0;
+  // zerg-server PATH: the master hands its listening sockets to zergs that connect to this unix
+  // socket (docs/uwsgi-compat.md §6). Empty: none. Needs the master.
+  std::string zerg_server;
+  // zerg PATH (repeatable): attach to the listening sockets of these zerg servers, in order; the
+  // configured sockets they do not name are bound as well.
+  std::vector<std::string> zergs;
+  // zerg-fallback: when an attach fails, go on (bind the configured sockets) instead of exiting.
+  bool zerg_fallback = false;
+  // reuse-port: SO_REUSEPORT on the TCP sockets the node binds.
+  bool reuse_port = false;
 };
 
 }  // namespace brood::node

@@ -26,6 +26,8 @@ enum class errc {
   spool_truncated,          // a spool file shorter than its header says
   spool_not_a_task,         // a spool file whose modifier1 is not 17
   spool_bad_checksum,       // a spool file whose brood_checksum is malformed or wrong
+  fd_message_bad_code,      // an fd-passing message (zerg) whose code string is wrong
+  fd_message_bad_count,     // an fd-passing message announcing a negative or too large count
 };
 
 const std::error_category& wire_category() noexcept;
