@@ -2,8 +2,10 @@
 // emperor with emperor-broodlord, a vassal with one worker, vassal-sos-backlog and a zerg server;
 // an overload sends the SOS by itself, the emperor starts `a.ini:zerg`, the zerg attaches to the
 // vassal's sockets and answers requests there, and retires once idle.
+#include <atomic>
 #include <future>
 #include <set>
+#include <thread>
 
 #include "cheaper_fixture.hpp"
 #include "emperor_fixture.hpp"
@@ -13,16 +15,19 @@ namespace {
 
 class broodlord_zerg_test : public emperor_fixture {
  protected:
-  // a.ini: the vassal (1 worker, SOS at 2 queued connections, a zerg server) and its [zerg]
-  // stanza (attaches to that server, retires after `idle` s). Returns the vassal's address.
-  std::string write_vassal(int idle) {
+  // a.ini: the vassal (1 worker, `trigger`, a zerg server) and its [zerg] stanza (attaches to
+  // that server, retires after `idle` s). Returns the vassal's address.
+  std::string write_vassal(int idle, const std::string& trigger = "vassal-sos-backlog = 2") {
     const std::string address = fresh_address();
     const std::string server = dir_ / "zerg.sock";
     std::ofstream(vassals() / "a.ini")
         << "[uwsgi]\nsocket = " << address << "\nmaster = true\nprocesses = 1\n"
-        << "vassal-sos-backlog = 2\nzerg-server = " << server << "\n\n[zerg]\nzerg = " << server
+        << trigger << "\nzerg-server = " << server << "\n\n[zerg]\nzerg = " << server
         << "\nmaster = true\nprocesses = 1\nidle = " << idle << "\ndie-on-idle = true\n";
     return address;
+  }
+  bool ready(const std::string& id) {
+    return eventually([&] { return vassal(id).is_object() && vassal(id)["ready"] == 1; });
   }
   void start() {
     start_emperor({"--emperor-broodlord", "3", "--emperor-wrapper", BROOD_PRIMES_NODE});
@@ -59,6 +64,48 @@ TEST_F(broodlord_zerg_test, OverloadCallsAZergThatServesTheVassalsSocketAndRetir
       15s))
       << output();
   EXPECT_EQ(sleep_call(address, 0).get(), vassal_pid) << output();
+}
+
+// vassal-sos: every worker busy for 1 s sends the SOS by itself.
+TEST_F(broodlord_zerg_test, AllWorkersBusyForVassalSosSecondsCallsAZerg) {
+  const std::string address = write_vassal(30, "vassal-sos = 1");
+  start();
+  ASSERT_TRUE(ready("a.ini")) << output();
+  auto busy = sleep_call(address, 2500, 20s);
+  EXPECT_TRUE(logged(R"(all 1 workers busy for [0-9]+ ms)")) << output();
+  EXPECT_TRUE(logged(R"(a\.ini: SOS, starting zerg a\.ini:zerg)")) << output();
+  EXPECT_TRUE(ready("a.ini:zerg")) << output();
+  EXPECT_GT(busy.get(), 0) << output();
+}
+
+// A touch reloads the vassal and its zerg while calls run: none fails (every process keeps its
+// listening sockets open across its reload).
+TEST_F(broodlord_zerg_test, ReloadInZergModeFailsNoRequest) {
+  const std::string address = write_vassal(30, "master-fifo = " + (dir_ / "a.fifo"));
+  start();
+  ASSERT_TRUE(ready("a.ini")) << output();
+  {
+    fifo_writer fifo(dir_ / "a.fifo");
+    ASSERT_TRUE(fifo.write("B")) << output();
+  }
+  ASSERT_TRUE(ready("a.ini:zerg")) << output();
+  ASSERT_TRUE(logged(R"(a zerg attached to this node's sockets)")) << output();
+  std::atomic<bool> done{false};
+  std::atomic<int> calls{0}, failed{0};
+  std::thread load([&] {
+    while (!done) {
+      (sleep_call(address, 20, 5s).get() > 0 ? calls : failed)++;
+    }
+  });
+  ASSERT_TRUE(eventually([&] { return calls > 20; })) << output();
+  touch("a.ini");
+  EXPECT_TRUE(logged(R"(zerg a\.ini:zerg \(pid [0-9]+\): base file changed, reload)")) << output();
+  EXPECT_TRUE(logged(R"(workers reloaded \(reload 1\))")) << output();
+  const int before = calls;
+  EXPECT_TRUE(eventually([&] { return calls > before + 20; })) << output();
+  done = true;
+  load.join();
+  EXPECT_EQ(failed, 0) << output();
 }
 
 }  // namespace
