@@ -30,13 +30,13 @@
 //    cheaped slots in id order; a cheap takes idle workers only, the oldest spawn first: the
 //    worker gets SIGTERM, stops accepting, finishes what it holds and exits (no request is
 //    cut); it is not respawned. A worker that dies unasked is respawned as before.
-//  * idle (cfg.idle): at a check with no request in flight and no request ended for more than
-//    `idle`, every worker is cheaped (cheap mode) and the master waits for a connection
-//    (master_launcher::wait_for_connection); the first one wakes the node: `cheaper` workers
-//    (or every slot without cheaper) are spawned and take it from the listen queue. With
-//    die-on-idle the node instead asks its emperor to stop it (byte 22), or stops by itself
-//    (exit status 0) when it has no emperor. While cheap, the master sends the heartbeats its
-//    workers would send.
+//  * idle (cfg.idle): with no request in flight and none ended for more than `idle` (the
+//    workers record each end; the core looks again at that moment), every worker is cheaped (cheap
+//    mode) and the master waits for a connection (master_launcher::wait_for_connection); the first
+//    one wakes the node: `cheaper` workers (or every slot without cheaper) are spawned and take it
+//    from the listen queue. With die-on-idle the node instead asks its emperor to stop it (byte
+//    22), or stops by itself (exit status 0) when it has no emperor. While cheap, the master sends
+//    the heartbeats its workers would send.
 //  * SOS (vassal-sos, vassal-sos-backlog): checked at every check, at every pressure event and
 //    every 100 ms while every worker is busy; an SOS (byte 30) is sent when every slot has been
 //    busy for vassal-sos, or the listen queue holds vassal-sos-backlog connections. After one
@@ -207,8 +207,8 @@ class master_core {
   bool sleeping_ = false;                 // cheap mode: waiting for a connection
   bool paused_ = false;
   bool asked_to_die_ = false;
-  std::uint64_t idle_requests_ = 0;  // the request count when it last changed
-  time_point idle_since_{};
+  time_point idle_since_{};                  // the last activity known (start, busy, a request end)
+  std::optional<time_point> idle_check_at_;  // when the node would be idle
   // The chain reload: the slot being replaced and the old process; polled until its successor
   // accepts.
   std::optional<std::size_t> chain_slot_;

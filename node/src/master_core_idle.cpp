@@ -11,24 +11,34 @@ namespace {
 
 // The chain reload looks this often whether the new worker of the slot accepts yet.
 constexpr std::chrono::milliseconds chain_poll{50};
+// Idle is looked at again this long after it would expire ("more than idle seconds").
+constexpr std::chrono::milliseconds idle_precision{1};
 
 }  // namespace
 
-// Idle: no request in flight and the request count unchanged for more than cfg_.idle.
+// Idle: no request in flight, and none ended, for more than cfg_.idle. The workers record when
+// each request ends (scoreboard last_end_us), so the node goes idle `idle` seconds after the last
+// one, not at the next periodic check: check_idle() asks to run again at that moment.
 void master_core::check_idle(const moment& now) {
+  idle_check_at_.reset();
   if (cfg_.idle.count() == 0 || sleeping_ || stopping_ || paused_) return;
-  std::uint64_t total = 0;
+  std::int64_t last_end_us = 0;
   bool busy = false;
   for (unsigned id = 1; id <= board_.size(); ++id) {
-    total += board_.at(id).requests.load();
+    last_end_us = std::max(last_end_us, board_.at(id).last_end_us.load());
     busy = busy || board_.state(id) == slot_state::busy;
   }
-  if (busy || total != idle_requests_) {
-    idle_requests_ = total;
+  if (busy) {  // the check after the request ends looks again
     idle_since_ = now.mono;
     return;
   }
-  if (now.mono - idle_since_ <= cfg_.idle) return;
+  // The wall time of the last end on the steady clock.
+  const auto ended = now.mono - std::chrono::microseconds(now.wall_us - last_end_us);
+  if (last_end_us > 0 && ended > idle_since_) idle_since_ = ended;
+  if (now.mono - idle_since_ <= cfg_.idle) {
+    idle_check_at_ = idle_since_ + cfg_.idle + idle_precision;
+    return;
+  }
   const std::string why = "no request for " + std::to_string(cfg_.idle.count()) + " s";
   if (!cfg_.die_on_idle) {
     enter_cheap_mode(why, now);
@@ -64,6 +74,7 @@ void master_core::enter_cheap_mode(const std::string& why, const moment& now) {
     }
   }
   sleeping_ = true;
+  idle_check_at_.reset();
   if (cfg_.heartbeat.count() > 0) heartbeat_at_ = now.mono;
   recheck_at_.reset();
   chain_slot_.reset();

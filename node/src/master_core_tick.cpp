@@ -26,10 +26,12 @@ void master_core::on_tick(const moment& now) {
     recheck_at_.reset();
     heartbeat_at_.reset();
     sos_check_at_.reset();
+    idle_check_at_.reset();
     return;
   }
   if (heartbeat_at_ && now.mono >= *heartbeat_at_) send_heartbeat(now);
   if (sos_check_at_ && now.mono >= *sos_check_at_) check_sos(now);
+  if (idle_check_at_ && now.mono >= *idle_check_at_) check_idle(now);
   if (check_at_ && now.mono >= *check_at_) {
     check_at_ = now.mono + cfg_.check_interval;
     run_check(now);

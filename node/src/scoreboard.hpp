@@ -51,6 +51,7 @@ class scoreboard {
     std::atomic<std::uint64_t> exceptions{0};       // answered with a failure reply (255/0)
     std::atomic<std::uint64_t> tx{0};               // reply bytes written
     std::atomic<std::uint64_t> running_us{0};       // time spent in requests
+    std::atomic<std::int64_t> last_end_us{0};       // when the latest request ended, unix µs
     std::atomic<std::uint64_t> write_errors{0};     // replies that could not be written
     std::atomic<std::uint64_t> read_errors{0};      // requests that could not be read
     std::atomic<std::int64_t> last_spawn{0};        // unix seconds of the last fork
@@ -131,8 +132,10 @@ class slot_recorder {
   void request_ended(std::int64_t start, std::size_t tx, bool failure_reply,
                      bool write_failed) noexcept {
     if (!slot_) return;
-    const std::int64_t took = scoreboard_now_us() - start;
+    const std::int64_t now = scoreboard_now_us();
+    const std::int64_t took = now - start;
     constexpr auto relaxed = std::memory_order_relaxed;
+    slot_->last_end_us.store(now, relaxed);
     slot_->requests.fetch_add(1, relaxed);
     slot_->tx.fetch_add(tx, relaxed);
     slot_->running_us.fetch_add(took > 0 ? static_cast<std::uint64_t>(took) : 0, relaxed);

@@ -72,18 +72,30 @@ TEST_F(master_core_idle_test, RequestsAndBusyWorkersKeepTheNodeAwake) {
   start_idle(1);
   idle_all();
   ticks(1, 4);
-  board->at(1).requests.fetch_add(1);  // a request ended at 4.x
+  board->at(1).last_end_us.store(at(4.5).wall_us);  // a request ended at 4.5
   ticks(5, 9);
   EXPECT_TRUE(launcher.signals.empty());
   board->at(1).state.store(slot_state::busy);  // a long request
   ticks(10, 20);
   EXPECT_TRUE(launcher.signals.empty());
   board->at(1).state.store(slot_state::idle);
-  board->at(1).requests.fetch_add(1);
-  ticks(21, 26);
+  board->at(1).last_end_us.store(at(20.2).wall_us);
+  ticks(21, 25);
   EXPECT_TRUE(launcher.signals.empty());
-  tick(27);
+  EXPECT_EQ(core->next_deadline(), mono(25.201));  // idle 5 s after the end, not at a check
+  tick(25.201);
   EXPECT_EQ(signals_to(1000), (std::vector<int>{SIGTERM}));
+}
+
+TEST_F(master_core_idle_test, IdleComesIdleSecondsAfterTheLastRequestNotAtTheNextCheck) {
+  start_idle(1);
+  idle_all();
+  board->at(1).last_end_us.store(at(0.3).wall_us);
+  ticks(1, 5);
+  EXPECT_FALSE(core->sleeping());
+  ASSERT_EQ(core->next_deadline(), mono(5.301));
+  tick(5.301);
+  EXPECT_TRUE(core->sleeping());
 }
 
 TEST_F(master_core_idle_test, DieOnIdleWithoutAnEmperorStopsTheNodeWithStatusZero) {
