@@ -57,11 +57,9 @@ are bounded. Exit status 1 if a system failed to run (its error is printed).
 """
 import argparse
 import json
-import math
 import os
 import random
 import shutil
-import signal
 import socket
 import sys
 import tempfile
@@ -69,7 +67,12 @@ import threading
 import time
 
 import cluster
-from emperor_cluster import _reap_orphans, become_subreaper, descendants, exited, free_ports
+from emperor_cluster import become_subreaper, descendants, exited, free_ports, kill_tree
+
+
+def fmt(value, digits=2):
+    return cluster.fmt(value, digits)
+
 
 BROODLORD = 5
 BACKLOG = 3
@@ -125,20 +128,6 @@ def is_zerg(v):
     return bool(v.get("zerg")) or ":zerg" in str(v.get("id", ""))
 
 
-def percentile(sorted_values, p):
-    if not sorted_values:
-        return None
-    k = (len(sorted_values) - 1) * p / 100.0
-    lo, hi = math.floor(k), math.ceil(k)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
-
-
-def fmt(value, digits=2):
-    if value is None:
-        return "never"
-    if isinstance(value, float):
-        return "%.*f" % (digits, value)
-    return str(value)
 
 
 class Emperor:
@@ -194,21 +183,7 @@ class Emperor:
 
     def stop(self):
         """SIGKILL for the emperor and every process below this one; reaps them all."""
-        deadline = time.monotonic() + 10.0
-        while True:
-            for pid in descendants(self.proc.pid) | descendants(os.getpid()):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            self.proc.stop()
-            _reap_orphans()
-            if not descendants(os.getpid()):
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError("%s: processes survive SIGKILL: %s" % (
-                    self.system, sorted(descendants(os.getpid()))))
-            time.sleep(0.01)
+        kill_tree(self.proc, self.system)
 
 
 class Run:
@@ -228,22 +203,14 @@ class Run:
     def client(self):
         while time.monotonic() - self.t0 < self.seconds:
             start = time.monotonic()
-            ok, pid, kind, began = False, None, None, None
-            try:
-                status, body = cluster.uwsgi_get(self.emp.address, "/", REQUEST_TIMEOUT)
-                answer = parse_answer(status, body)
-                ok = answer is not None
-                if ok:
-                    pid, began = answer[0], answer[1] - self.t0_wall
-                kind = None if ok else "status_%d" % status
-            except ConnectionRefusedError:
-                kind = "refused"
-            except ConnectionResetError:
-                kind = "reset"
-            except socket.timeout:
-                kind = "timeout"
-            except (OSError, ValueError, IndexError) as e:
-                kind = type(e).__name__
+            pid, began = None, None
+            status, body, kind = cluster.try_uwsgi_get(self.emp.address, "/", REQUEST_TIMEOUT)
+            answer = parse_answer(status, body) if kind is None else None
+            ok = answer is not None
+            if ok:
+                pid, began = answer[0], answer[1] - self.t0_wall
+            elif kind is None:
+                kind = "status_%d" % status
             end = time.monotonic()
             with self.lock:
                 self.requests.append((start - self.t0, end - self.t0, ok, pid, kind, began))
@@ -319,8 +286,8 @@ class Run:
             "max_alive": max((len(z) for _, z in self.samples), default=0),
             "zerg_answer_pids": len({r[3] for r in zerg_answers}),
             "t_gone": self.gone_at - self.seconds if self.gone_at is not None else None,
-            "p50_ms": percentile(lat, 50) * 1e3 if lat else None,
-            "p99_ms": percentile(lat, 99) * 1e3 if lat else None,
+            "p50_ms": cluster.percentile(lat, 50) * 1e3 if lat else None,
+            "p99_ms": cluster.percentile(lat, 99) * 1e3 if lat else None,
             "requests": len(self.requests),
             "zerg_share": "%.2f" % (len(zerg_answers) / len(ok)) if ok else "n/a",
             "failed": len(failed),

@@ -40,15 +40,18 @@ Prints "BENCH py_cheaper ..." per run, "BENCH py_cheaper_pair ..." per algorithm
 """
 import argparse
 import json
-import math
 import os
 import socket
-import statistics
 import sys
 import threading
 import time
 
 import cluster
+
+
+def fmt(value, digits=1):
+    return cluster.fmt(value, digits)
+
 
 PROCESSES = 8
 CHEAPER = 2
@@ -145,19 +148,10 @@ class Run:
                 time.sleep(max(0.0, min(self.next_change(t) - t, 1.0)) + 0.0005)
                 continue
             start = time.monotonic()
-            ok, kind = False, None
-            try:
-                status, body = cluster.uwsgi_get(self.node.address, "/", REQUEST_TIMEOUT)
-                ok = status == 200 and body == b"ok"
-                kind = None if ok else "status_%d" % status
-            except ConnectionRefusedError:
-                kind = "refused"
-            except ConnectionResetError:
-                kind = "reset"
-            except socket.timeout:
-                kind = "timeout"
-            except (OSError, ValueError, IndexError) as e:
-                kind = type(e).__name__
+            status, body, kind = cluster.try_uwsgi_get(self.node.address, "/", REQUEST_TIMEOUT)
+            ok = kind is None and status == 200 and body == b"ok"
+            if not ok and kind is None:
+                kind = "status_%d" % status
             end = time.monotonic()
             with self.lock:
                 self.requests.append((start - self.t0, end - self.t0, end - start, ok, kind))
@@ -217,28 +211,14 @@ class Run:
             "t_first": t_first, "t_full": t_full, "t_back": t_back, "events": events,
             "max_workers": max((w for _, w, _ in self.samples), default=0),
             "end_workers": self.samples[-1][1] if self.samples else 0,
-            "p50_ms": percentile(lat, 50) * 1e3 if lat else None,
-            "p99_ms": percentile(lat, 99) * 1e3 if lat else None,
+            "p50_ms": cluster.percentile(lat, 50) * 1e3 if lat else None,
+            "p99_ms": cluster.percentile(lat, 99) * 1e3 if lat else None,
             "requests": len(self.requests), "failed": len(failed),
             "failed_kinds": "/".join("%s:%d" % kv for kv in sorted(kinds.items())) or "-",
             "samples": len(self.samples), "sample_errors": self.sample_errors,
         }
 
 
-def percentile(sorted_values, p):
-    if not sorted_values:
-        return None
-    k = (len(sorted_values) - 1) * p / 100.0
-    lo, hi = math.floor(k), math.ceil(k)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
-
-
-def fmt(value, digits=1):
-    if value is None:
-        return "never"
-    if isinstance(value, float):
-        return "%.*f" % (digits, value)
-    return str(value)
 
 
 def sizing(algo, stats_path):

@@ -10,6 +10,7 @@ Every process runs in its own session and gets SIGKILL when this process dies (P
 Cluster.close() kills each session and reaps it. Output goes to a log file per process.
 """
 import ctypes
+import math
 import os
 import re
 import shutil
@@ -195,6 +196,22 @@ def uwsgi_get(address, uri="/", timeout=60.0):
     return (int(status[1]) if len(status) > 1 else 0), body
 
 
+def try_uwsgi_get(address, uri="/", timeout=60.0):
+    """uwsgi_get that names a failure instead of raising: (status, body, None) when a reply
+    came, else (0, b"", kind) with kind "refused", "reset", "timeout" or the exception's name."""
+    try:
+        status, body = uwsgi_get(address, uri, timeout)
+        return status, body, None
+    except ConnectionRefusedError:
+        return 0, b"", "refused"
+    except ConnectionResetError:
+        return 0, b"", "reset"
+    except socket.timeout:
+        return 0, b"", "timeout"
+    except (OSError, ValueError, IndexError) as e:
+        return 0, b"", type(e).__name__
+
+
 def bench_line(name, **figures):
     """Prints and returns one machine-readable line: "BENCH name key=value ..."."""
     line = "BENCH %s %s" % (name, " ".join("%s=%s" % kv for kv in figures.items()))
@@ -208,3 +225,21 @@ def note(text):
 
 if __name__ == "__main__":
     sys.exit("cluster.py is a library for the bench/python scripts")
+
+
+def percentile(sorted_values, p):
+    """The p-th percentile (0..100) of an ascending list, interpolated; None when empty."""
+    if not sorted_values:
+        return None
+    k = (len(sorted_values) - 1) * p / 100.0
+    lo, hi = math.floor(k), math.ceil(k)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+
+
+def fmt(value, digits=1):
+    """A figure for a BENCH line: "never" for None, floats with `digits` decimals."""
+    if value is None:
+        return "never"
+    if isinstance(value, float):
+        return "%.*f" % (digits, value)
+    return str(value)

@@ -217,21 +217,28 @@ class Emperor:
         """SIGKILL for the emperor and every process below this one (vassals orphaned to this
         subreaper included); reaps them all."""
         self.tail.close()
-        deadline = time.monotonic() + 10.0
-        while True:
-            for pid in descendants(self.proc.pid) | descendants(os.getpid()):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            self.proc.stop()
-            _reap_orphans()
-            if not descendants(os.getpid()):
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError("%s: processes survive SIGKILL: %s" % (
-                    self.system, sorted(descendants(os.getpid()))))
-            time.sleep(0.01)
+        kill_tree(self.proc, self.system)
+
+
+def kill_tree(proc, name):
+    """SIGKILL for `proc` (a cluster.Process) and every process below this one (orphans adopted
+    by this subreaper included); reaps them all. RuntimeError naming `name` if some survive
+    10 s."""
+    deadline = time.monotonic() + 10.0
+    while True:
+        for pid in descendants(proc.pid) | descendants(os.getpid()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.stop()
+        _reap_orphans()
+        if not descendants(os.getpid()):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError("%s: processes survive SIGKILL: %s" % (
+                name, sorted(descendants(os.getpid()))))
+        time.sleep(0.01)
 
 
 def _reap_orphans():
