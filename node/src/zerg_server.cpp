@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "brood/os/fd_passing.hpp"
@@ -19,6 +20,9 @@ namespace {
 constexpr int zerg_backlog = 64;
 // Clients served per readable event; the rest wait for the next turn of the master's loop.
 constexpr int clients_per_turn = 8;
+// After an accept that failed for lack of resources (EMFILE, ENFILE, ENOBUFS...), accepting
+// resumes this much later: the pending connection keeps the socket readable.
+constexpr std::chrono::milliseconds accept_pause{100};
 
 }  // namespace
 
@@ -52,6 +56,7 @@ zerg_server::zerg_server(os::event_loop& loop, os::bound_socket socket, std::vec
 }
 
 zerg_server::~zerg_server() {
+  if (resume_) loop_.cancel(resume_);
   if (!socket_.fd) return;
   loop_.unwatch(socket_.fd.get());
   socket_.fd.reset();
@@ -64,8 +69,13 @@ void zerg_server::on_readable() {
         ::accept4(socket_.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!client) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
-        os::log("zerg server: accept failed: ", std::strerror(errno));
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED) return;
+      os::log("zerg server: accept failed: ", std::strerror(errno), "; retrying in ",
+              accept_pause.count(), " ms");
+      resume_ = loop_.pause_watch(socket_.fd.get(), accept_pause, [this] {
+        resume_ = 0;
+        on_readable();
+      });
       return;
     }
     if (serve(client.get()) && attached_) attached_();

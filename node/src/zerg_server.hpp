@@ -46,6 +46,7 @@ class zerg_server {
   bool serve(int client);
 
   os::event_loop& loop_;
+  os::event_loop::timer_id resume_ = 0;  // accepting paused after a failed accept (EMFILE...)
   os::bound_socket socket_;
   std::vector<int> fds_;
   std::function<void()> attached_;

@@ -24,6 +24,11 @@ void event_loop::cancel(timer_id id) {
   if (it != timers_.end()) timers_.erase(it);
 }
 
+event_loop::timer_id event_loop::pause_watch(int fd, clock::duration d, std::function<void()> fn) {
+  unwatch(fd);
+  return after(d, [this, fd, fn = std::move(fn)]() mutable { watch(fd, std::move(fn)); });
+}
+
 int event_loop::poll_timeout_ms() const {
   if (timers_.empty()) return -1;
   auto wait = timers_.begin()->first - clock::now();

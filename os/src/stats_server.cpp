@@ -21,6 +21,9 @@ constexpr int stats_backlog = 16;
 constexpr std::chrono::milliseconds send_deadline{100};
 // Clients served per readable event; the rest wait for the next turn of the master's loop.
 constexpr int clients_per_turn = 4;
+// After an accept that failed for lack of resources (EMFILE, ENFILE, ENOBUFS...), accepting
+// resumes this much later: the pending connection keeps the socket readable.
+constexpr std::chrono::milliseconds accept_pause{100};
 
 // Writes all of `text` to the non-blocking `fd` within send_deadline. False when it could not.
 bool send_all(int fd, const std::string& text) {
@@ -64,6 +67,7 @@ stats_server::stats_server(event_loop& loop, std::function<std::string()> docume
 }
 
 stats_server::~stats_server() {
+  if (resume_) loop_.cancel(resume_);
   if (!socket_.fd) return;
   loop_.unwatch(socket_.fd.get());
   socket_.fd.reset();
@@ -77,8 +81,13 @@ void stats_server::on_readable() {
     unique_fd client(::accept4(socket_.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!client) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
-        log("stats server: accept failed: ", std::strerror(errno));
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED) return;
+      log("stats server: accept failed: ", std::strerror(errno), "; retrying in ",
+          accept_pause.count(), " ms");
+      resume_ = loop_.pause_watch(socket_.fd.get(), accept_pause, [this] {
+        resume_ = 0;
+        on_readable();
+      });
       return;
     }
     ++served;

@@ -30,6 +30,10 @@ class event_loop {
   }
   // Forgets a pending timer; unknown or fired ids are ignored.
   void cancel(timer_id id);
+  // Stops watching `fd` and watches it again with `fn` after `d` (a listener whose accept fails
+  // with EMFILE stays readable: watching it at once would spin). Returns the timer's id, for
+  // cancel() when the owner goes first.
+  timer_id pause_watch(int fd, clock::duration d, std::function<void()> fn);
 
   // Makes run() return after the current handler.
   void stop() noexcept { stopped_ = true; }

@@ -41,6 +41,7 @@ class stats_server {
   event_loop& loop_;
   std::function<std::string()> document_;
   bound_socket socket_;
+  event_loop::timer_id resume_ = 0;  // accepting paused after a failed accept (EMFILE...)
 };
 
 }  // namespace brood::os
