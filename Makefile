@@ -45,9 +45,11 @@ test-fuzz: deps $(FUZZ)/build.ninja
 $(SAN)/build.ninja: | deps
 	CXX=clang++-14 cmake -S . -B $(SAN) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DBROOD_SANITIZE=ON
 
-# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs this too).
+# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs this too). Only the
+# unit-test executables are built: the programs and integration tests are not run here.
+UNIT_TESTS = wire_tests os_tests client_tests spooler_tests node_tests emperor_tests cli_tests
 sanitize: deps $(SAN)/build.ninja
-	cmake --build $(SAN) -j $(JOBS)
+	cmake --build $(SAN) -j $(JOBS) --target $(UNIT_TESTS)
 	cd $(SAN) && ctest --output-on-failure -j $(JOBS) -L unit --timeout 300
 
 bench: build
