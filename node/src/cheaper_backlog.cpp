@@ -1,4 +1,4 @@
-// cheaper-algo backlog (UWSGI_FACTS.md §7.4), one decision per check, with the listen queue
+// cheaper-algo backlog (docs/uwsgi-compat.md §7.4), one decision per check, with the listen queue
 // (snapshot.backlog, the longest over the node's sockets):
 //
 // - spawning allowed and backlog > cheaper-overload: spawn min(cheaper-step, cheaped slots)

@@ -1,4 +1,4 @@
-// cheaper-algo busyness (UWSGI_FACTS.md §7.6). Every check: count each active worker busy now
+// cheaper-algo busyness (docs/uwsgi-compat.md §7.6). Every check: count each active worker busy now
 // (was_busy) and how long the listen queue has been non-empty. Every cheaper-overload seconds,
 // a computation: each active worker's busyness is its busy time in the period * 100 / the
 // period (capped at 100; 100 when the time did not move but it was seen busy), averaged over

@@ -1,5 +1,5 @@
 #pragma once
-// cheaper-algo busyness (UWSGI_FACTS.md §7.6): spawn when the workers were busy more than
+// cheaper-algo busyness (docs/uwsgi-compat.md §7.6): spawn when the workers were busy more than
 // cheaper-busyness-max % of the last period, cheap when less than -min %, with a cheap timer
 // that backs off after quick respawns and emergency spawns on a long listen queue.
 // One decide() per check (check-interval); the computation runs every cheaper-overload seconds

@@ -1,5 +1,5 @@
 // cheaper-algo manual: the algorithm never decides anything; the master FIFO's `+` and `-`
-// (applied by master_core, UWSGI_FACTS.md §7.2) are the only changes to the pool.
+// (applied by master_core, docs/uwsgi-compat.md §7.2) are the only changes to the pool.
 #include <memory>
 
 #include "cheaper_algorithms.hpp"

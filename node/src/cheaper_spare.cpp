@@ -1,4 +1,4 @@
-// cheaper-algo spare, uWSGI's default (UWSGI_FACTS.md §7.3), one decision per check:
+// cheaper-algo spare, uWSGI's default (docs/uwsgi-compat.md §7.3), one decision per check:
 //
 // - overload_count goes up by one at every check with no free worker (and idle_count is reset),
 //   and down by one (not below 0) at every check with one;

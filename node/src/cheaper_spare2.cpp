@@ -1,5 +1,5 @@
-// cheaper-algo spare2 (uWSGI [master] only, UWSGI_FACTS.md §7.5): keep `cheaper` idle workers.
-// One decision per check (check-interval; each decide() is one check):
+// cheaper-algo spare2 (uWSGI [master] only, docs/uwsgi-compat.md §7.5): keep `cheaper` idle
+// workers. One decision per check (check-interval; each decide() is one check):
 //
 // - fewer free workers than `cheaper`: reset the idle counter and, when spawning is allowed,
 //   spawn min(cheaper - free, cheaped slots, cheaper-step);

@@ -3,13 +3,13 @@
 #include <unistd.h>
 
 #include <cstddef>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <system_error>
 
 #include "brood/os/listen_queue.hpp"
 #include "brood/os/log.hpp"
+#include "brood/os/process_memory.hpp"
 #include "brood/os/socket_address.hpp"
 #include "master.hpp"
 #include "stats_json.hpp"
@@ -35,18 +35,6 @@ socket_stats probe_socket(int fd, int listen_queue, bool& measured) {
     s.max_queue = q->max;
   }
   return s;
-}
-
-// rss and vsz in bytes from /proc/PID/statm (pages); 0 when the process is gone.
-void probe_memory(pid_t pid, worker_stats& w) {
-  if (pid <= 0) return;
-  std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
-  std::uint64_t size = 0;
-  std::uint64_t resident = 0;
-  if (!(statm >> size >> resident)) return;
-  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-  w.vsz = size * page;
-  w.rss = resident * page;
 }
 
 std::string current_dir() {
@@ -88,7 +76,10 @@ worker_stats master::worker_snapshot(unsigned id) {
   w.cheap = w.pid == 0 && s.state.load() == slot_state::cheap;
   w.paused = w.pid > 0 && core_->paused();
   w.request_start = s.request_start_us.load() / 1000000;
-  probe_memory(static_cast<pid_t>(w.pid), w);
+  if (const auto mem = os::read_process_memory(static_cast<pid_t>(w.pid))) {
+    w.rss = mem->rss;
+    w.vsz = mem->vsz;
+  }
   w.running_time = s.running_us.load();
   w.last_spawn = s.last_spawn.load();
   w.respawn_count = s.respawn_count.load();

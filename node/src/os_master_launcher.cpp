@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -14,6 +13,7 @@
 #include "brood/node/worker.hpp"
 #include "brood/os/child_process.hpp"
 #include "brood/os/log.hpp"
+#include "brood/os/process_memory.hpp"
 #include "vassal_worker.hpp"
 #include "worker_process.hpp"
 
@@ -121,13 +121,9 @@ std::uint64_t os_master_launcher::listen_backlog() noexcept {
   return longest;
 }
 
-// From /proc/PID/statm (pages); 0 when the process is gone.
 std::uint64_t os_master_launcher::worker_rss(pid_t pid) noexcept {
-  std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
-  std::uint64_t size = 0;
-  std::uint64_t resident = 0;
-  if (!(statm >> size >> resident)) return 0;
-  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const auto mem = os::read_process_memory(pid);
+  return mem ? mem->rss : 0;
 }
 
 void os_master_launcher::wait_for_connection(bool on) {

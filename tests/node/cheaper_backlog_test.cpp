@@ -1,4 +1,5 @@
-// cheaper-algo backlog (UWSGI_FACTS.md §7.4) and brood's fix: a queue no worker can take spawns.
+// cheaper-algo backlog (docs/uwsgi-compat.md §7.4) and brood's fix: a queue no worker can take
+// spawns.
 #include <vector>
 
 #include "cheaper_fixture.hpp"

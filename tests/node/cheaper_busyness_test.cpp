@@ -1,5 +1,6 @@
-// cheaper-algo busyness (UWSGI_FACTS.md §7.6) with brood's real busy time (uWSGI issue #1463).
-// Defaults: computations every cheaper-overload = 3 s, cheap timer 3 s * multiplier 10 = 30 s.
+// cheaper-algo busyness (docs/uwsgi-compat.md §7.6) with brood's real busy time (uWSGI issue
+// #1463). Defaults: computations every cheaper-overload = 3 s, cheap timer 3 s * multiplier 10 = 30
+// s.
 #include <vector>
 
 #include "cheaper_fixture.hpp"

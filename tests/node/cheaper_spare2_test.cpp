@@ -1,4 +1,4 @@
-// cheaper-algo spare2 (UWSGI_FACTS.md §7.5), which spawns (uWSGI issue #2467).
+// cheaper-algo spare2 (docs/uwsgi-compat.md §7.5), which spawns (uWSGI issue #2467).
 #include <vector>
 
 #include "cheaper_fixture.hpp"

@@ -1,4 +1,4 @@
-// cheaper-algo spare (UWSGI_FACTS.md §7.3): uWSGI 2.0.x's sequences.
+// cheaper-algo spare (docs/uwsgi-compat.md §7.3): uWSGI 2.0.x's sequences.
 #include <vector>
 
 #include "cheaper_fixture.hpp"
