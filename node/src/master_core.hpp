@@ -176,6 +176,7 @@ class master_core {
   void apply(int workers, const moment& now);
   unsigned spawn_cheaped(unsigned n, const moment& now);
   unsigned cheap_idle(unsigned n, const moment& now);
+  unsigned cheap_worker(pid_t pid, const moment& now);
   // Idle and cheap mode (master_core_idle.cpp).
   void check_idle(const moment& now);
   void enter_cheap_mode(const std::string& why, const moment& now);

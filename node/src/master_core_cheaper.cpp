@@ -144,6 +144,16 @@ unsigned master_core::spawn_cheaped(unsigned n, const moment& now) {
   return done;
 }
 
+// `pid`, the current worker of its slot, is cheaped: SIGTERM (it stops accepting, finishes what
+// it holds and exits; SIGKILL after reload-mercy), its slot is not respawned. Returns its id.
+unsigned master_core::cheap_worker(pid_t pid, const moment& now) {
+  const auto id = static_cast<unsigned>(workers_.find(pid)->slot + 1);
+  workers_.cheap(pid, now.mono + cfg_.reload_mercy);
+  board_.record_stopping(id, pid);
+  launcher_.signal(pid, SIGTERM);
+  return id;
+}
+
 // Cheaps up to `n` idle workers, the oldest spawn first: each stops accepting, finishes what it
 // holds and exits (SIGTERM; SIGKILL after reload-mercy). A busy worker is never cheaped.
 unsigned master_core::cheap_idle(unsigned n, const moment& now) {
@@ -158,10 +168,7 @@ unsigned master_core::cheap_idle(unsigned n, const moment& now) {
   unsigned done = 0;
   for (const auto& [spawned, pid] : idle) {
     if (done == n) break;
-    const auto id = static_cast<unsigned>(workers_.find(pid)->slot + 1);
-    workers_.cheap(pid, now.mono + cfg_.reload_mercy);
-    board_.record_stopping(id, pid);
-    launcher_.signal(pid, SIGTERM);
+    const unsigned id = cheap_worker(pid, now);
     os::log("cheaper: worker ", id, " (pid: ", pid, ") stops");
     ++done;
   }

@@ -63,14 +63,11 @@ void master_core::enter_cheap_mode(const std::string& why, const moment& now) {
   workers_.cancel_respawns();
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     const pid_t pid = workers_.at(i).pid;
-    const auto id = static_cast<unsigned>(i + 1);
     if (pid > 0) {
-      workers_.cheap(pid, now.mono + cfg_.reload_mercy);
-      board_.record_stopping(id, pid);
-      launcher_.signal(pid, SIGTERM);
+      cheap_worker(pid, now);
     } else {
       workers_.set_cheaped(i, true);
-      board_.record_cheap(id);
+      board_.record_cheap(static_cast<unsigned>(i + 1));
     }
   }
   sleeping_ = true;
