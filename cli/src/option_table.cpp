@@ -9,6 +9,10 @@
 
 #include "cheaper_options.hpp"
 #include "emperor_options.hpp"
+#include "http_options.hpp"
+#include "lifetime_options.hpp"
+#include "log_options.hpp"
+#include "process_options.hpp"
 #include "option_values.hpp"
 #include "spooler_options.hpp"
 #include "zerg_options.hpp"
@@ -111,6 +115,10 @@ po::options_description build_table() {
       .add(cheaper_option_group(help_width))
       .add(spooler_option_group(help_width))
       .add(zerg_option_group(help_width))
+      .add(http_option_group(help_width))
+      .add(lifetime_option_group(help_width))
+      .add(process_option_group(help_width))
+      .add(log_option_group(help_width))
       .add(emperor_option_group(help_width))
       .add(python);
   return all;
@@ -173,6 +181,10 @@ node::node_config to_node_config(const po::variables_map& vm) {
   if (!cfg.spooler.dirs.empty()) cfg.master = true;  // spooler processes need the master (uWSGI)
   apply_cheaper_options(vm, cfg);                    // after processes; may imply master
   apply_zerg_options(vm, cfg);                       // may imply master
+  apply_http_options(vm, cfg);
+  apply_lifetime_options(vm, cfg);
+  apply_process_options(vm, cfg);
+  apply_log_options(vm, cfg);
   return cfg;
 }
 

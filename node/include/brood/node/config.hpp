@@ -6,6 +6,10 @@
 #include <vector>
 
 #include "brood/node/cheaper_config.hpp"
+#include "brood/node/http_config.hpp"
+#include "brood/node/lifetime_config.hpp"
+#include "brood/node/log_config.hpp"
+#include "brood/node/process_config.hpp"
 #include "brood/spooler/config.hpp"
 #include "brood/wire/limits.hpp"
 
@@ -62,6 +66,15 @@ struct node_config {
   bool zerg_fallback = false;
   // reuse-port: SO_REUSEPORT on the TCP sockets the node binds.
   bool reuse_port = false;
+  // threads: each worker serves this many requests at once, one per thread (its "cores").
+  unsigned threads = 1;
+  // enable-threads: Python threads started by the application run (the GIL is released while a
+  // worker waits); implied by threads > 1.
+  bool enable_threads = false;
+  http_config http;          // http_config.hpp
+  lifetime_config lifetime;  // lifetime_config.hpp
+  process_config process;    // process_config.hpp
+  log_config log;            // log_config.hpp
 };
 
 }  // namespace brood::node

@@ -1,0 +1,17 @@
+#include "http_options.hpp"
+
+#include "option_values.hpp"
+
+namespace brood::cli {
+
+po::options_description http_option_group(unsigned help_width) {
+  po::options_description group("HTTP sockets", help_width, help_width / 2);
+  return group;
+}
+
+void apply_http_options(const po::variables_map& vm, node::node_config& cfg) {
+  (void)vm;
+  (void)cfg;
+}
+
+}  // namespace brood::cli
