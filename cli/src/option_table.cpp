@@ -12,8 +12,8 @@
 #include "http_options.hpp"
 #include "lifetime_options.hpp"
 #include "log_options.hpp"
-#include "process_options.hpp"
 #include "option_values.hpp"
+#include "process_options.hpp"
 #include "spooler_options.hpp"
 #include "zerg_options.hpp"
 
@@ -85,6 +85,15 @@ po::options_description build_table() {
           "serve the node's state as JSON (uWSGI's stats format) on ADDR: HOST:PORT or a unix "
           "socket path")("stats-server", po::value<std::string>()->value_name("ADDR"),
                          "same as --stats")(
+          "threads", uint_value(1, 256)->default_value(1)->value_name("N"),
+          "each worker serves N requests at once, one per thread (its cores); Python runs "
+          "one thread at a time (the GIL), released while a request waits")(
+          "enable-threads", flag_value(),
+          "uWSGI's switch for Python threads; in brood they always run (the GIL is released "
+          "while a worker waits), so it changes nothing")(
+          "offload-threads", uint_value(0, 256)->value_name("N"),
+          "uWSGI's threads for writing static files and big replies; brood's workers write "
+          "every reply without blocking, so it changes nothing")(
           "disable-logging", flag_value(),
           "uWSGI's switch for its per-request log lines; brood writes none, so it changes "
           "nothing");
@@ -175,6 +184,8 @@ node::node_config to_node_config(const po::variables_map& vm) {
   cfg.keepalive_timeout = seconds(number(vm, "keepalive-timeout"));
   cfg.reload_mercy = seconds(number(vm, "reload-mercy"));
   cfg.heartbeat = seconds(number(vm, "heartbeat"));
+  cfg.threads = static_cast<unsigned>(number(vm, "threads"));
+  cfg.enable_threads = vm["enable-threads"].as<bool>() || cfg.threads > 1;
   if (vm.count("stats")) cfg.stats = vm["stats"].as<std::string>();
   if (!cfg.stats.empty()) cfg.master = true;  // the master serves the stats
   cfg.spooler = to_spooler_config(vm);

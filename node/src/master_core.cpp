@@ -16,6 +16,7 @@ master_core_config master_core_config::from(const node_config& cfg, std::size_t 
   master_core_config c;
   c.workers = std::max(1u, cfg.processes);
   c.spoolers = spooler_slots;
+  c.threads = cfg.threads;
   c.reload_mercy = cfg.reload_mercy;
   c.spooler_harakiri = cfg.spooler.harakiri;
   c.cheaper = cfg.cheaper;
@@ -76,7 +77,7 @@ bool master_core::spawn_worker(unsigned id, bool respawn, const moment& now) {
   if (respawn)
     os::log("Respawned uWSGI worker ", id, " (new pid: ", pid, ")");
   else
-    os::log("spawned uWSGI worker ", id, " (pid: ", pid, ", cores: 1)");
+    os::log("spawned uWSGI worker ", id, " (pid: ", pid, ", cores: ", cfg_.threads, ")");
   announce_ready_once();
   return true;
 }

@@ -77,6 +77,7 @@ struct moment {
 
 struct master_core_config {
   unsigned workers = 1;      // worker slots (ids 1..workers); at least 1
+  unsigned threads = 1;      // cores of each worker (logged)
   std::size_t spoolers = 0;  // spooler board slots
   std::chrono::milliseconds reload_mercy{60000};
   std::chrono::seconds spooler_harakiri{0};  // 0: off

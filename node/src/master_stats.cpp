@@ -2,6 +2,7 @@
 // uWSGI's stats JSON. Runs in the master for each stats connection.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include "brood/os/log.hpp"
 #include "brood/os/process_memory.hpp"
 #include "brood/os/socket_address.hpp"
+
 #include "master.hpp"
 #include "stats_json.hpp"
 
@@ -87,6 +89,12 @@ worker_stats master::worker_snapshot(unsigned id) {
   w.avg_rt = w.requests ? w.running_time / w.requests : 0;
   w.write_errors = s.write_errors.load();
   w.read_errors = s.read_errors.load();
+  const unsigned threads = std::min(cfg_.threads, max_cores);
+  for (unsigned i = 0; threads > 1 && i < threads; ++i) {
+    const scoreboard::core& c = s.cores[i];
+    const bool busy = w.pid > 0 && c.in_request.load() > 0;
+    w.cores.push_back({c.requests.load(), busy, c.request_start_us.load() / 1000000});
+  }
   return w;
 }
 

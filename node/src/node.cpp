@@ -123,7 +123,7 @@ class socket_set {
 // No master: this process is the only worker. INT/TERM/QUIT/HUP stop it (run_worker).
 int serve_alone(const node_config& cfg, const router& r, const node_hooks& hooks,
                 socket_set& sockets) {
-  os::log("spawned uWSGI worker 1 (pid: ", ::getpid(), ", cores: 1)");
+  os::log("spawned uWSGI worker 1 (pid: ", ::getpid(), ", cores: ", cfg.threads, ")");
   if (hooks.worker_start && !hooks.worker_start(1)) return failed_app_status;
   os::log("node ready");
   return run_worker(cfg, r, sockets.release_fds());

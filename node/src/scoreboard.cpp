@@ -83,6 +83,7 @@ void scoreboard::record_exit(unsigned id, pid_t pid) noexcept {
   std::int32_t owner = pid;
   if (!s.pid.compare_exchange_strong(owner, 0)) return;  // a newer worker owns the slot
   s.in_request.store(0);
+  for (core& c : s.cores) c.in_request.store(0);
   s.accepting.store(0);
   s.state.store(slot_state::empty);
 }
@@ -129,7 +130,10 @@ std::int64_t scoreboard_now_us() noexcept {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-slot_recorder::slot_recorder() noexcept
-    : slot_(current_worker_slot()), board_(current_worker_board()), self_(::getpid()) {}
+slot_recorder::slot_recorder(unsigned core) noexcept
+    : slot_(current_worker_slot()),
+      core_(slot_ ? &slot_->cores[core] : nullptr),
+      board_(current_worker_board()),
+      self_(::getpid()) {}
 
 }  // namespace brood::node

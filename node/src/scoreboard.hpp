@@ -37,11 +37,21 @@ namespace brood::node {
 
 enum class slot_state : std::uint32_t { empty, starting, idle, busy, stopping, cheap };
 
+// threads: the most cores (request threads) one worker may have.
+inline constexpr unsigned max_cores = 256;
+
 // "empty", "starting", "idle", "busy", "stopping", "cheap".
 const char* to_string(slot_state s) noexcept;
 
 class scoreboard {
  public:
+  // One core (request thread) of a worker, as uWSGI's stats show its cores.
+  struct core {
+    std::atomic<std::uint64_t> requests{0};         // ended requests
+    std::atomic<std::int32_t> in_request{0};        // 1 while a request is in flight
+    std::atomic<std::int64_t> request_start_us{0};  // of the latest started one, unix µs
+  };
+
   struct slot {
     alignas(64) std::atomic<std::int32_t> pid{0};   // 0: no worker running
     std::atomic<std::uint32_t> accepting{0};        // 1 while it accepts connections
@@ -57,6 +67,7 @@ class scoreboard {
     std::atomic<std::int64_t> last_spawn{0};        // unix seconds of the last fork
     std::atomic<std::uint64_t> respawn_count{0};    // forks of this id, the first included
     std::atomic<slot_state> state{slot_state::empty};
+    core cores[max_cores];  // the first `threads` are used
   };
 
   // `workers` slots (ids 1..workers); `pressure`: with pressure events (an eventfd). Throws
@@ -110,16 +121,20 @@ scoreboard::slot* current_worker_slot() noexcept;
 // The current time as the scoreboard keeps it: unix µs.
 std::int64_t scoreboard_now_us() noexcept;
 
-// A worker's side of its slot (current_worker_slot() when made): a few relaxed atomic operations
-// and one clock read per call, nothing at all without a slot. Used on the worker's thread.
+// A worker's side of its slot (current_worker_slot() when made) for one of its cores: a few
+// relaxed atomic operations and one clock read per call, nothing at all without a slot. Used on
+// that core's thread; the cores of one worker share the slot's counters (atomic adds).
 class slot_recorder {
  public:
-  slot_recorder() noexcept;
+  // REQUIRES: core < max_cores.
+  explicit slot_recorder(unsigned core = 0) noexcept;
 
   // A framed request is about to be answered; returns its start (for request_ended).
   std::int64_t request_started() noexcept {
     if (!slot_) return 0;
     const std::int64_t now = scoreboard_now_us();
+    core_->request_start_us.store(now, std::memory_order_relaxed);
+    core_->in_request.store(1, std::memory_order_relaxed);
     if (owner()) {
       slot_->request_start_us.store(now, std::memory_order_relaxed);
       slot_->in_request.fetch_add(1, std::memory_order_relaxed);
@@ -137,6 +152,8 @@ class slot_recorder {
     constexpr auto relaxed = std::memory_order_relaxed;
     slot_->last_end_us.store(now, relaxed);
     slot_->requests.fetch_add(1, relaxed);
+    core_->requests.fetch_add(1, relaxed);
+    core_->in_request.store(0, relaxed);
     slot_->tx.fetch_add(tx, relaxed);
     slot_->running_us.fetch_add(took > 0 ? static_cast<std::uint64_t>(took) : 0, relaxed);
     if (failure_reply) slot_->exceptions.fetch_add(1, relaxed);
@@ -165,6 +182,7 @@ class slot_recorder {
   }
 
   scoreboard::slot* slot_;
+  scoreboard::core* core_;  // of slot_, when slot_ is not null
   scoreboard* board_;
   pid_t self_;
 };

@@ -10,20 +10,21 @@ using json = nlohmann::ordered_json;
 
 std::uint64_t flag(bool b) { return b ? 1 : 0; }
 
-// The one core of a worker: uWSGI's per-core counters; req_info is {} while idle.
-json core_json(const worker_stats& w) {
+// One core of a worker: uWSGI's per-core counters; req_info is {} while idle. The read and write
+// errors are the worker's (brood counts them per worker).
+json core_json(const worker_stats& w, unsigned id, const core_stats& c) {
   json core;
-  core["id"] = 0;
-  core["requests"] = w.requests;
+  core["id"] = id;
+  core["requests"] = c.requests;
   core["static_requests"] = 0;
   core["routed_requests"] = 0;
   core["offloaded_requests"] = 0;
   core["write_errors"] = w.write_errors;
   core["read_errors"] = w.read_errors;
-  core["in_request"] = flag(w.busy);
+  core["in_request"] = flag(c.in_request);
   core["vars"] = json::array({""});  // uWSGI ends the list with an empty string
   json info = json::object();
-  if (w.busy) info["request_start"] = w.request_start;
+  if (c.in_request) info["request_start"] = c.request_start;
   core["req_info"] = std::move(info);
   return core;
 }
@@ -48,7 +49,9 @@ json worker_json(const worker_stats& w) {
   out["tx"] = w.tx;
   out["avg_rt"] = w.avg_rt;
   out["apps"] = json::array();
-  out["cores"] = json::array({core_json(w)});
+  json& cores = out["cores"] = json::array();
+  if (w.cores.empty()) cores.push_back(core_json(w, 0, {w.requests, w.busy, w.request_start}));
+  for (unsigned i = 0; i < w.cores.size(); ++i) cores.push_back(core_json(w, i, w.cores[i]));
   return out;
 }
 

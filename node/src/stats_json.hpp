@@ -21,6 +21,13 @@ struct socket_stats {
   std::uint64_t max_queue = 0;  // the backlog's size (listen)
 };
 
+// One core (request thread) of a worker.
+struct core_stats {
+  std::uint64_t requests = 0;
+  bool in_request = false;
+  std::int64_t request_start = 0;  // unix seconds of the request in flight (when in_request)
+};
+
 struct worker_stats {
   unsigned id = 0;  // 1-based
   std::int64_t pid = 0;
@@ -41,6 +48,7 @@ struct worker_stats {
   std::uint64_t avg_rt = 0;  // µs per request
   std::uint64_t write_errors = 0;
   std::uint64_t read_errors = 0;
+  std::vector<core_stats> cores;  // one per thread; empty: one core with the worker's figures
 };
 
 struct spooler_stats {

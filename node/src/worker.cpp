@@ -48,8 +48,8 @@ struct worker::impl final : detail::connection_owner {
     impl* owner = nullptr;
   };
 
-  impl(asio::io_context& io, const router& r, const node_config& cfg)
-      : io_(io), router_(r), cfg_(cfg) {}
+  impl(asio::io_context& io, const router& r, const node_config& cfg, unsigned core)
+      : io_(io), router_(r), cfg_(cfg), stats_(core) {}
 
   void adopt(int fd);
   static void accept_some(const std::shared_ptr<listener>& l);
@@ -210,8 +210,8 @@ std::vector<std::shared_ptr<detail::connection>> worker::impl::snapshot() const 
 }
 
 worker::worker(asio::io_context& io, const router& r, const node_config& cfg,
-               std::vector<int> listen_fds)
-    : impl_(std::make_unique<impl>(io, r, cfg)) {
+               std::vector<int> listen_fds, unsigned core)
+    : impl_(std::make_unique<impl>(io, r, cfg, core)) {
   for (int fd : listen_fds) impl_->adopt(fd);
 }
 
@@ -239,5 +239,7 @@ void worker::stop_now() {
 std::size_t worker::connection_count() const noexcept { return impl_->connections_.size(); }
 
 void worker::on_request_done(std::function<void()> fn) { impl_->done_ = std::move(fn); }
+
+const std::function<void()>& worker::request_done_hook() const noexcept { return impl_->done_; }
 
 }  // namespace brood::node

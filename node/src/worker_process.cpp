@@ -1,13 +1,19 @@
 // run_worker: the body of a forked worker process (signals, parent death, one io_context).
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <thread>
 
 #include "brood/node/worker.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/signal_source.hpp"
+#include "scoreboard.hpp"
 #include "worker_process.hpp"
 
 namespace brood::node {
@@ -15,13 +21,41 @@ namespace {
 
 using error_code = boost::system::error_code;
 
-// First stop signal: graceful stop; the watcher ends once the worker has no connections left,
-// so the io_context runs out of work. Second signal: stop now.
+// One core: a worker object on its own io_context. Core 0 runs on the process's main thread,
+// the others on threads of their own.
+struct core {
+  core(const node_config& cfg, const router& r, std::vector<int> fds, unsigned id)
+      : io(1), w(io, r, cfg, std::move(fds), id) {}
+  asio::io_context io;
+  worker w;
+};
+
+// Duplicates of the listening sockets for one more core (close-on-exec). A socket that cannot
+// be duplicated is left out of that core (logged).
+std::vector<int> duplicate(const std::vector<int>& fds) {
+  std::vector<int> out;
+  for (int fd : fds) {
+    const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0)
+      os::log("cannot duplicate listening fd ", fd, " for a core: ", std::strerror(errno));
+    else
+      out.push_back(copy);
+  }
+  return out;
+}
+
+// First stop signal: graceful stop of every core; the watcher ends once core 0 has no
+// connections left (the other cores' io_contexts run out of work once theirs are gone). Second
+// signal: stop now.
 class signal_watcher {
  public:
-  signal_watcher(asio::io_context& io, worker& w, os::signal_source& signals,
+  signal_watcher(std::vector<std::unique_ptr<core>>& cores, os::signal_source& signals,
                  worker_extension* extension)
-      : worker_(w), signals_(signals), extension_(extension), fd_(io), poll_(io) {
+      : cores_(cores),
+        signals_(signals),
+        extension_(extension),
+        fd_(cores.front()->io),
+        poll_(cores.front()->io) {
     if (signals.fd() >= 0) fd_.assign(signals.fd());  // borrowed: released, never closed
   }
   ~signal_watcher() { finish(); }
@@ -41,12 +75,12 @@ class signal_watcher {
       if (++count_ == 1) {
         os::log("signal ", signo, ": stopping gracefully");
         if (extension_) extension_->stop();
-        worker_.stop_gracefully();
+        each_core([](worker& w) { w.stop_gracefully(); });
         poll_drained();
       } else {
         os::log("signal ", signo, " again: stopping now");
         if (extension_) extension_->stop();
-        worker_.stop_now();
+        each_core([](worker& w) { w.stop_now(); });
         finish();
         return;
       }
@@ -54,9 +88,19 @@ class signal_watcher {
     if (fd_.is_open()) start();
   }
 
-  // Polls the worker until its last connection is gone (it has no completion event for it).
+  // Runs `fn` on every core's worker: core 0 here, the others on their own threads.
+  template <class Fn>
+  void each_core(Fn fn) {
+    fn(cores_.front()->w);
+    for (std::size_t i = 1; i < cores_.size(); ++i) {
+      worker* w = &cores_[i]->w;
+      asio::post(cores_[i]->io, [w, fn] { fn(*w); });
+    }
+  }
+
+  // Polls core 0 until its last connection is gone (it has no completion event for it).
   void poll_drained() {
-    if (worker_.connection_count() == 0) {
+    if (cores_.front()->w.connection_count() == 0) {
       finish();
       return;
     }
@@ -75,13 +119,26 @@ class signal_watcher {
     poll_.cancel();
   }
 
-  worker& worker_;
+  std::vector<std::unique_ptr<core>>& cores_;
   os::signal_source& signals_;
   worker_extension* extension_;  // may be null
   asio::posix::stream_descriptor fd_;
   asio::steady_timer poll_;
   int count_ = 0;
 };
+
+// The cores of this process: core 0 takes `listen_fds`, the others duplicates of them.
+std::vector<std::unique_ptr<core>> make_cores(const node_config& cfg, const router& r,
+                                              std::vector<int> listen_fds) {
+  const unsigned count = std::clamp(cfg.threads, 1U, max_cores);
+  std::vector<std::vector<int>> fds(count);
+  for (unsigned i = 1; i < count; ++i) fds[i] = duplicate(listen_fds);
+  fds[0] = std::move(listen_fds);
+  std::vector<std::unique_ptr<core>> cores;
+  for (unsigned i = 0; i < count; ++i)
+    cores.push_back(std::make_unique<core>(cfg, r, std::move(fds[i]), i));
+  return cores;
+}
 
 }  // namespace
 
@@ -99,13 +156,22 @@ int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_
     signals = std::move(*opened);
   else
     os::log("cannot watch stop signals: ", opened.error().code().message());
-  asio::io_context io(1);
-  worker w(io, r, cfg, std::move(listen_fds));
-  std::unique_ptr<worker_extension> extension = extend ? extend(io, w) : nullptr;
-  signal_watcher watcher(io, w, signals, extension.get());
-  w.start();
+  std::vector<std::unique_ptr<core>> cores = make_cores(cfg, r, std::move(listen_fds));
+  worker& first = cores.front()->w;
+  std::unique_ptr<worker_extension> extension = extend ? extend(cores.front()->io, first) : nullptr;
+  // The extension's per-request hook (the emperor link) runs on core 0's thread.
+  if (const std::function<void()>& hook = first.request_done_hook()) {
+    for (std::size_t i = 1; i < cores.size(); ++i)
+      cores[i]->w.on_request_done([io = &cores.front()->io, hook] { asio::post(*io, hook); });
+  }
+  signal_watcher watcher(cores, signals, extension.get());
+  for (auto& c : cores) c->w.start();
   watcher.start();
-  io.run();
+  std::vector<std::thread> threads;  // the stop signals stay blocked in them (signal_source)
+  for (std::size_t i = 1; i < cores.size(); ++i)
+    threads.emplace_back([io = &cores[i]->io] { io->run(); });
+  cores.front()->io.run();
+  for (std::thread& t : threads) t.join();
   return 0;
 }
 

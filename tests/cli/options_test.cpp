@@ -52,6 +52,19 @@ TEST_F(options_test, LongOptionsFromArgv) {
   EXPECT_EQ(c.reload_mercy, seconds(11));
 }
 
+TEST_F(options_test, ThreadsAndTheirSwitches) {
+  EXPECT_EQ(parse({}).threads, 1u);
+  EXPECT_FALSE(parse({}).enable_threads);
+  auto c = parse({"--threads", "4", "--offload-threads", "2"});
+  EXPECT_EQ(c.threads, 4u);
+  EXPECT_TRUE(c.enable_threads);  // threads > 1 runs Python threads
+  EXPECT_TRUE(parse({"--enable-threads"}).enable_threads);
+  options_result r = parse_options({"--threads", "0"});
+  EXPECT_FALSE(r.options);
+  EXPECT_NE(r.error.find("threads"), std::string::npos) << r.error;
+  EXPECT_FALSE(parse_options({"--threads", "257"}).options);
+}
+
 TEST_F(options_test, ShortFormsAndEqualsSyntax) {
   auto c = parse({"-s", ":3031", "-p", "2", "-M", "-b", "8192", "-v", "10", "-l", "7", "-z", "3",
                   "--worker-reload-mercy=5"});

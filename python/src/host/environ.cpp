@@ -40,8 +40,9 @@ bool mounted_under(std::string_view path, std::string_view mount) {
 
 }  // namespace
 
-environ_builder::environ_builder()
-    : bytes_io_(py::module_::import("io").attr("BytesIO")),
+environ_builder::environ_builder(bool multithread)
+    : multithread_(multithread),
+      bytes_io_(py::module_::import("io").attr("BytesIO")),
       version_(py::make_tuple(1, 0)),
       http_(interned("http")),
       https_(interned("https")),
@@ -96,7 +97,7 @@ void environ_builder::add_wsgi_keys(py::dict& env, wire::bytes_view body, std::s
     set_item(env, k_scheme_, https_);
   else
     set_item(env, k_scheme_, latin1(scheme));
-  set_item(env, k_multithread_, Py_False);
+  set_item(env, k_multithread_, multithread_ ? Py_True : Py_False);
   set_item(env, k_multiprocess_, Py_True);
   set_item(env, k_run_once_, Py_False);
 }

@@ -20,7 +20,8 @@ namespace py = pybind11;
 // Hidden like the pybind11 objects it holds (the library is built with default visibility).
 class __attribute__((visibility("hidden"))) environ_builder {
  public:
-  environ_builder();
+  // `multithread`: wsgi.multithread is True (the worker has more than one thread).
+  explicit environ_builder(bool multithread = false);
 
   // A new environ dict: the vars (the last of duplicate keys wins), PATH_INFO without the
   // SCRIPT_NAME prefix when `strip_script_name` (modifier1 30), wsgi.input = io.BytesIO(body)
@@ -46,6 +47,7 @@ class __attribute__((visibility("hidden"))) environ_builder {
   py::object https_;     // "https"
   py::object k_input_, k_errors_, k_version_, k_scheme_, k_multithread_, k_multiprocess_,
       k_run_once_, k_path_info_;
+  bool multithread_ = false;
 };
 
 }  // namespace brood::python

@@ -93,21 +93,22 @@ wire::value message_handlers::marshal(const wire::value& message, std::uint8_t m
 }
 
 std::optional<node::reply> message_handlers::rpc(const node::request& r) {
+  thread_local std::vector<std::string_view> items;  // scratch, reused by a thread's requests
   const std::uint8_t m2 = r.head.modifier2;
   if (m2 == to_byte(rpc_modifier2::http) || m2 == to_byte(rpc_modifier2::xmlrpc)) {
     os::log("RPC over HTTP or XML-RPC (modifier2 ", static_cast<int>(m2), ") is not supported");
     return std::nullopt;
   }
-  if (!wire::decode_array(r.payload, limits_, items_).is_done() || items_.empty() ||
-      items_.front().empty()) {
+  if (!wire::decode_array(r.payload, limits_, items).is_done() || items.empty() ||
+      items.front().empty()) {
     os::log("Empty RPC request. skip.");
     return std::nullopt;
   }
   py::gil_scoped_acquire gil;
   try {
-    return call_rpc(items_, m2);
+    return call_rpc(items, m2);
   } catch (const py::error_already_set& e) {
-    log_python_error(e, "RPC function \"" + std::string(items_.front()) + "\"");
+    log_python_error(e, "RPC function \"" + std::string(items.front()) + "\"");
     return std::nullopt;
   }
 }

@@ -50,7 +50,6 @@ class __attribute__((visibility("hidden"))) message_handlers {
   py::object marshal_name_;    // "message_manager_marshal"
   py::object functions_name_;  // "_rpc_functions"
   wire::limits limits_;
-  std::vector<std::string_view> items_;  // scratch, reused by every RPC request
 };
 
 }  // namespace brood::python

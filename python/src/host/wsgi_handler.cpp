@@ -88,9 +88,10 @@ void wsgi_handler::clear() {
 }
 
 std::optional<node::reply> wsgi_handler::handle(const node::request& r) {
-  if (!wire::decode_vars(r.payload, limits_, vars_).is_done()) return std::nullopt;
+  thread_local std::vector<wire::var> vars;  // scratch, reused by every request of a thread
+  if (!wire::decode_vars(r.payload, limits_, vars).is_done()) return std::nullopt;
   py::gil_scoped_acquire gil;
-  return run_app(r, vars_);
+  return run_app(r, vars);
 }
 
 node::reply wsgi_handler::run_app(const node::request& r, const std::vector<wire::var>& vars) {
@@ -102,7 +103,7 @@ node::reply wsgi_handler::run_app(const node::request& r, const std::vector<wire
   py::object start_response;
   py::object result;
   try {
-    if (!environ_) environ_ = std::make_unique<environ_builder>();
+    if (!environ_) environ_ = std::make_unique<environ_builder>(multithread_);
     const bool strip = r.head.modifier1 == wire::to_byte(wire::modifier1::manage_path_info);
     py::dict env = environ_->build(vars, r.body, strip);
     start_response = new_start_response();

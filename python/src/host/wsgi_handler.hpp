@@ -5,7 +5,8 @@
 // and then closing the connection. An application that fails before producing body bytes (or
 // that is missing) gets uWSGI's 500 response; its traceback goes to the log. A failure after
 // body bytes were produced sends what was produced, as uWSGI does.
-// Not thread-safe: one handler per worker process, called one request at a time.
+// Thread-safe for handle(): a worker with threads calls it from each of its cores (the Python
+// part runs under the GIL).
 #include <memory>
 #include <optional>
 #include <vector>
@@ -31,6 +32,8 @@ class __attribute__((visibility("hidden"))) wsgi_handler {
   void set_app(py::object app);
   // Drops the Python objects. REQUIRES: the GIL is held.
   void clear();
+  // wsgi.multithread for the requests to come. REQUIRES: before the first request.
+  void set_multithread(bool on) { multithread_ = on; }
 
   // Answers one request; takes the GIL. nullopt for a vars block that does not decode.
   std::optional<node::reply> handle(const node::request& r);
@@ -41,7 +44,7 @@ class __attribute__((visibility("hidden"))) wsgi_handler {
   wire::limits limits_;
   py::object app_;
   std::unique_ptr<environ_builder> environ_;  // created with the first request (needs the GIL)
-  std::vector<wire::var> vars_;               // scratch, reused by every request
+  bool multithread_ = false;
 };
 
 }  // namespace brood::python

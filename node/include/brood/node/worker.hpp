@@ -16,9 +16,11 @@ namespace brood::node {
 class worker {
  public:
   // Takes ownership of `listen_fds` (listening sockets, already bound). `r` and `cfg` must
-  // outlive the worker.
-  worker(asio::io_context& io, const router& r, const node_config& cfg,
-         std::vector<int> listen_fds);
+  // outlive the worker. `core`: which core (request thread) of its process this worker is, for
+  // the stats (threads: one worker object per core, each on its own io_context and thread).
+  // REQUIRES: core < 256.
+  worker(asio::io_context& io, const router& r, const node_config& cfg, std::vector<int> listen_fds,
+         unsigned core = 0);
   ~worker();
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
@@ -35,6 +37,8 @@ class worker {
   std::size_t connection_count() const noexcept;
   // Called after each answered request (the emperor's "loyal" hook, stats). May be empty.
   void on_request_done(std::function<void()> fn);
+  // The function given to on_request_done (empty if none).
+  const std::function<void()>& request_done_hook() const noexcept;
 
  private:
   struct impl;
@@ -45,7 +49,9 @@ class worker {
 inline constexpr int failed_app_status = 22;
 
 // The body of a worker process after fork: INT/TERM/QUIT/HUP stop it gracefully; it exits when
-// its parent dies (PR_SET_PDEATHSIG). Returns the process exit status.
+// its parent dies (PR_SET_PDEATHSIG). With cfg.threads > 1 it runs that many cores, each a worker
+// object on its own thread and io_context accepting on duplicates of the listening sockets, so
+// the process serves that many requests at once. Returns the process exit status.
 int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_fds);
 
 }  // namespace brood::node
