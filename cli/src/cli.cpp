@@ -18,6 +18,7 @@
 #include "brood/os/listener.hpp"
 #include "brood/spooler/spool_store.hpp"
 #include "commands.hpp"
+#include "log_output.hpp"
 #include "options.hpp"
 #include "python_role.hpp"
 
@@ -97,6 +98,7 @@ int run_role(const std::vector<std::string>& args, const router_setup& setup,
     std::cout << "brood " << BROOD_VERSION << "\n";
     return 0;
   }
+  if (const int status = redirect_output(parsed.options->config.log); status >= 0) return status;
   if (!parsed.options->emperor.sources.empty()) return run_emperor_role(*parsed.options);
   return run_node_role(*parsed.options, args, setup, spooler);
 }

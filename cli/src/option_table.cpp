@@ -93,10 +93,7 @@ po::options_description build_table() {
           "while a worker waits), so it changes nothing")(
           "offload-threads", uint_value(0, 256)->value_name("N"),
           "uWSGI's threads for writing static files and big replies; brood's workers write "
-          "every reply without blocking, so it changes nothing")(
-          "disable-logging", flag_value(),
-          "uWSGI's switch for its per-request log lines; brood writes none, so it changes "
-          "nothing");
+          "every reply without blocking, so it changes nothing");
 
   po::options_description python("Python", help_width, help_width / 2);
   python.add_options()  //

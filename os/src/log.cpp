@@ -37,6 +37,18 @@ void set_log_role(std::string role) {
   role_storage() = std::move(role);
 }
 
+void log_raw(std::string_view text) {
+  if (!text.empty() && text.back() == '\n') {
+    write_all(text);
+    return;
+  }
+  std::string line;
+  line.reserve(text.size() + 1);
+  line += text;
+  line += '\n';
+  write_all(line);
+}
+
 void log_line(std::string_view text) {
   std::string line;
   line.reserve(text.size() + 48);

@@ -156,6 +156,7 @@ host::host(const app_options& opts, node::router& r, const node::node_config& cf
       impl_->spooler = std::make_unique<spooler_handler>(uwsgi_module());
     describe_node(cfg);
     impl_->wsgi.set_multithread(cfg.threads > 1);
+    impl_->wsgi.set_request_log(cfg.log);
   } catch (const py::error_already_set& e) {
     throw std::runtime_error("cannot set up Python in the node:\n" + traceback_text(e));
   }

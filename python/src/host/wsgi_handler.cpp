@@ -1,10 +1,13 @@
 // Running a WSGI application for one uwsgi request and writing its raw HTTP response.
 #include "wsgi_handler.hpp"
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "brood/node/request_log.hpp"
 #include "brood/os/log.hpp"
 #include "brood/wire/modifier.hpp"
 #include "py_error.hpp"
@@ -78,6 +81,34 @@ void close_result(py::handle result) {
   }
 }
 
+std::int64_t unix_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// The request log line of an answer (raw HTTP: status line, headers, blank line, body).
+void log_answer(const node::log_config& cfg, const node::request& r,
+                const std::vector<wire::var>& vars, const wire::bytes& answer, std::int64_t start) {
+  node::request_record rec;
+  rec.vars = &vars;
+  rec.vars_bytes = r.payload.size();
+  rec.start_us = start;
+  rec.end_us = unix_us();
+  const std::string_view text(reinterpret_cast<const char*>(answer.data()), answer.size());
+  const std::size_t head_end = text.find("\r\n\r\n");
+  const std::string_view head = text.substr(0, head_end);
+  rec.header_bytes = head_end == std::string_view::npos ? text.size() : head_end + 4;
+  rec.body_bytes = text.size() - rec.header_bytes;
+  for (std::size_t at = head.find("\r\n"); at != std::string_view::npos;
+       at = head.find("\r\n", at + 2))
+    ++rec.headers;  // one per line after the status line
+  const std::size_t space = head.find(' ');
+  if (space != std::string_view::npos)
+    for (std::size_t i = space + 1; i < head.size() && i < space + 4; ++i)
+      if (head[i] >= '0' && head[i] <= '9') rec.status = rec.status * 10 + (head[i] - '0');
+  node::log_request(cfg, rec);
+}
+
 }  // namespace
 
 void wsgi_handler::set_app(py::object app) { app_ = std::move(app); }
@@ -90,8 +121,14 @@ void wsgi_handler::clear() {
 std::optional<node::reply> wsgi_handler::handle(const node::request& r) {
   thread_local std::vector<wire::var> vars;  // scratch, reused by every request of a thread
   if (!wire::decode_vars(r.payload, limits_, vars).is_done()) return std::nullopt;
-  py::gil_scoped_acquire gil;
-  return run_app(r, vars);
+  const std::int64_t start = unix_us();
+  std::optional<node::reply> out;
+  {
+    py::gil_scoped_acquire gil;
+    out = run_app(r, vars);
+  }
+  log_answer(log_, r, vars, out->data, start);
+  return out;
 }
 
 node::reply wsgi_handler::run_app(const node::request& r, const std::vector<wire::var>& vars) {

@@ -13,6 +13,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include "brood/node/log_config.hpp"
 #include "brood/node/router.hpp"
 #include "brood/wire/limits.hpp"
 #include "brood/wire/vars.hpp"
@@ -34,6 +35,9 @@ class __attribute__((visibility("hidden"))) wsgi_handler {
   void clear();
   // wsgi.multithread for the requests to come. REQUIRES: before the first request.
   void set_multithread(bool on) { multithread_ = on; }
+  // The request log of the requests to come (node/request_log.hpp). REQUIRES: before the first
+  // request.
+  void set_request_log(const node::log_config& cfg) { log_ = cfg; }
 
   // Answers one request; takes the GIL. nullopt for a vars block that does not decode.
   std::optional<node::reply> handle(const node::request& r);
@@ -45,6 +49,7 @@ class __attribute__((visibility("hidden"))) wsgi_handler {
   py::object app_;
   std::unique_ptr<environ_builder> environ_;  // created with the first request (needs the GIL)
   bool multithread_ = false;
+  node::log_config log_;
 };
 
 }  // namespace brood::python

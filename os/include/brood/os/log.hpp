@@ -8,6 +8,9 @@
 namespace brood::os {
 
 void log_line(std::string_view text);
+// Writes `text` (plus '\n' if it has none) as it is, without the role prefix: request log
+// lines, which have uWSGI's format. One write(2), like log_line.
+void log_raw(std::string_view text);
 // The role printed in every line of this process ("master", "worker 2", "client"...).
 void set_log_role(std::string role);
 
