@@ -12,8 +12,8 @@
 #include "http_options.hpp"
 #include "lifetime_options.hpp"
 #include "log_options.hpp"
-#include "process_options.hpp"
 #include "option_values.hpp"
+#include "process_options.hpp"
 #include "spooler_options.hpp"
 #include "zerg_options.hpp"
 
@@ -196,6 +196,7 @@ python::app_options to_app_options(const po::variables_map& vm) {
   app.callable = vm["callable"].as<std::string>();
   app.pythonpath = strings(vm, "pythonpath");
   app.lazy_apps = vm["lazy-apps"].as<bool>();
+  apply_process_app_options(vm, app);
   return app;
 }
 

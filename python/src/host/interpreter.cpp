@@ -6,6 +6,7 @@
 
 #include <pybind11/embed.h>
 
+#include "brood/os/log.hpp"
 #include "core/module_def.hpp"
 #include "py_error.hpp"
 
@@ -31,9 +32,17 @@ std::string package_parent_dir() {
 
 // Py_InitializeFromConfig with a regular Python configuration (environment variables honoured,
 // site-packages on the path) minus signal handlers and stdio buffering.
-void initialize() {
+void initialize(const std::string& home) {
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
+  if (!home.empty()) {
+    PyStatus st = PyConfig_SetBytesString(&config, &config.home, home.c_str());
+    if (PyStatus_Exception(st)) {
+      PyConfig_Clear(&config);
+      throw std::runtime_error("cannot set the Python home to " + home);
+    }
+    os::log("Set PythonHome to ", home);
+  }
   config.install_signal_handlers = 0;
   config.parse_argv = 0;
   config.buffered_stdio = 0;
@@ -72,8 +81,8 @@ void install_uwsgi_alias() {
 
 }  // namespace
 
-void start_interpreter(const std::vector<std::string>& pythonpath) {
-  initialize();
+void start_interpreter(const std::vector<std::string>& pythonpath, const std::string& home) {
+  initialize(home);
   try {
     set_path(pythonpath);
     install_native_module();
