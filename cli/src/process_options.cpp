@@ -69,6 +69,21 @@ class env_semantic : public po::typed_value<std::vector<std::string>> {
   }
 };
 
+// mount MOUNTPOINT=APP; repeatable.
+class mount_semantic : public po::typed_value<std::vector<std::string>> {
+ public:
+  mount_semantic() : po::typed_value<std::vector<std::string>>(nullptr) { composing(); }
+  void xparse(boost::any& store, const std::vector<std::string>& tokens) const override {
+    if (store.empty()) store = std::vector<std::string>{};
+    for (const std::string& s : tokens) {
+      const auto eq = s.find('=');
+      if (eq == std::string::npos || eq + 1 == s.size())
+        throw bad_value(s, "expected MOUNTPOINT=APP (a file or module[:callable])");
+      boost::any_cast<std::vector<std::string>&>(store).push_back(s);
+    }
+  }
+};
+
 // A repeatable hook action ("exec:CMD", "mkdir:DIR", ...); an unknown action is refused.
 class hook_semantic : public po::typed_value<std::vector<std::string>> {
  public:
@@ -136,6 +151,11 @@ void add_processes(po::options_description& g) {
           "the master runs CMD with /bin/sh -c, respawns it when it dies, stops it at exit; "
           "repeatable");
   for (const auto& [name, help] : accepted_switches) g.add_options()(name, flag_value(), help);
+  g.add_options()  //
+      ("mount", (new mount_semantic)->value_name("MOUNTPOINT=APP"),
+       "serve the WSGI app APP (a .py file or module[:callable]) under MOUNTPOINT; repeatable")(
+          "manage-script-name", flag_value(),
+          "choose the mount by the longest prefix of PATH_INFO and move it to SCRIPT_NAME");
   for (const char* name : {"virtualenv", "venv", "home", "pyhome"})
     g.add_options()(name, po::value<std::string>()->value_name("DIR"),
                     "the Python virtualenv (PYTHONHOME) the application runs in");
@@ -201,6 +221,8 @@ void apply_process_options(const po::variables_map& vm, node::node_config& cfg) 
 
 void apply_process_app_options(const po::variables_map& vm, python::app_options& app) {
   app.need_app = vm["need-app"].as<bool>();
+  app.mounts = strings(vm, "mount");
+  app.manage_script_name = vm["manage-script-name"].as<bool>();
   for (const char* name : {"virtualenv", "venv", "home", "pyhome"})
     if (app.virtualenv.empty()) app.virtualenv = text(vm, name);
 }

@@ -87,8 +87,8 @@ int master::run() {
   loop_.watch(signals_.fd(), [this] { on_signals(); });
   if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
   if (board_->pressure_fd() >= 0) loop_.watch(board_->pressure_fd(), [this] { on_pressure(); });
+  start_process_options();  // before "node ready": a touch after it is seen
   core_->start_workers(moment::now());
-  start_process_options();
   after_event();
   const os::status st = loop_.run();
   stop_daemons();

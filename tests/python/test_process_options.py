@@ -140,7 +140,7 @@ def test_exec_hooks_run_in_order_and_a_failure_stops_the_node(start_node, brood_
     trace = tmp_path / "trace"
     write_module(tmp_path, "web", APP)
     node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--wsgi-file", tmp_path / "web.py",
-                      "--exec-asap", "echo asap >> %s" % trace,
+                      "--master", "--exec-asap", "echo asap >> %s" % trace,
                       "--exec-pre-app", "echo pre-app >> %s" % trace,
                       "--hook-post-app", "exec:echo post-app >> %s" % trace,
                       "--exec-as-user", "echo as-user >> %s" % trace,
@@ -164,7 +164,8 @@ def test_touch_reload_reloads_the_workers(start_node, brood_binary, tmp_path):
                       "--processes", 2, "--touch-reload", touched)
     before = set(int(m) for m in re.findall(r"worker \d \(pid: (\d+)", node.output()))
     os.utime(touched, (time.time() + 5, time.time() + 5))
-    assert node.wait_for_line(r"reload.txt has been touched\.\.\. grace them all", 5)
+    assert node.wait_for_line(r"reload.txt has been touched\.\.\. grace them all", 5), \
+        node.output()
     assert node.wait_for_line(r"workers reloaded", 10), node.output()
     after = int(body(wsgi_request(node.address, "/")).split("|")[2])
     assert after not in before
@@ -198,3 +199,64 @@ def test_procname_titles(start_node, brood_binary):
 
     assert eventually(lambda: cmdline(worker) == "mysite uWSGI worker 2")
     assert cmdline(node.pid) == "mysite uWSGI master"
+
+
+MOUNTED = """
+    def application(environ, start_response):
+        start_response("200 OK", [])
+        return [("%s|%s|%s" % (NAME, environ.get("SCRIPT_NAME", ""), environ["PATH_INFO"]))
+                .encode()]
+"""
+
+
+def _mounted_app(folder, name):
+    return write_module(folder, name, 'NAME = "%s"\n' % name + __import__("textwrap").dedent(MOUNTED))
+
+
+def test_mount_and_manage_script_name_route_by_the_longest_prefix(start_node, brood_binary,
+                                                                    tmp_path):
+    _mounted_app(tmp_path, "first")
+    _mounted_app(tmp_path, "deeper")
+    node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--pythonpath", tmp_path,
+                      "--mount", "/a=%s" % (tmp_path / "first.py"), "--mount", "/a/b=deeper",
+                      "--manage-script-name")
+
+    def get(path, script_name=""):
+        return body(wsgi_request(node.address, path, extra=[("SCRIPT_NAME", script_name)]))
+
+    assert get("/a/x") == "first|/a|/x"
+    assert get("/a/b/y") == "deeper|/a/b|/y"
+    assert get("/a") == "first|/a|"
+    assert get("/ab") == "first||/ab"  # not under /a: the default app (the first mount)
+    assert get("/c") == "first||/c"
+
+
+def test_mount_without_manage_script_name_uses_the_script_name_var(start_node, brood_binary,
+                                                                   tmp_path):
+    _mounted_app(tmp_path, "first")
+    _mounted_app(tmp_path, "second")
+    node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--pythonpath", tmp_path,
+                      "--mount", "/a=first", "--mount", "/b=second:application")
+    reply = wsgi_request(node.address, "/b/y", extra=[("SCRIPT_NAME", "/b")])
+    assert body(reply) == "second|/b|/b/y"
+    assert body(wsgi_request(node.address, "/z")) == "first||/z"
+
+
+def test_virtualenv_puts_its_site_packages_on_sys_path(start_node, brood_binary, tmp_path):
+    import subprocess
+    import sys
+    venv = tmp_path / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(venv)], check=True)
+    write_module(tmp_path, "web", """
+        import sys
+
+        def application(environ, start_response):
+            start_response("200 OK", [])
+            return [("%s|%s" % (sys.prefix, [p for p in sys.path if "site-packages" in p]))
+                    .encode()]
+    """)
+    node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--virtualenv", venv,
+                      "--wsgi-file", tmp_path / "web.py")
+    prefix, path = body(wsgi_request(node.address, "/")).split("|", 1)
+    assert prefix == str(venv)
+    assert str(venv / "lib") in path

@@ -61,11 +61,13 @@ struct __attribute__((visibility("hidden"))) host::impl {
   void load() {
     try {
       py::object app = load_application(opts);
-      if (app.is_none() && opts.need_app)
+      auto [points, apps] = load_mounts(opts);
+      if (app.is_none() && apps.empty() && opts.need_app)
         throw std::runtime_error(
             "unable to load app 0 (mountpoint='') (callable not found or "
             "import error)");
       wsgi.set_app(std::move(app));
+      wsgi.set_mounts(std::move(points), std::move(apps), opts.manage_script_name);
     } catch (const py::error_already_set& e) {
       throw std::runtime_error("cannot load the Python application:\n" + traceback_text(e));
     }

@@ -36,10 +36,13 @@ void initialize(const std::string& home) {
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
   if (!home.empty()) {
-    PyStatus st = PyConfig_SetBytesString(&config, &config.home, home.c_str());
+    // Python as the venv's interpreter: its pyvenv.cfg makes sys.prefix the venv and puts its
+    // site-packages on sys.path (a home that is a full Python installation works the same way).
+    const std::string program = home + "/bin/python3";
+    PyStatus st = PyConfig_SetBytesString(&config, &config.program_name, program.c_str());
     if (PyStatus_Exception(st)) {
       PyConfig_Clear(&config);
-      throw std::runtime_error("cannot set the Python home to " + home);
+      throw std::runtime_error("cannot use the virtualenv " + home);
     }
     os::log("Set PythonHome to ", home);
   }

@@ -25,9 +25,11 @@ struct app_options {
   std::vector<std::string> pythonpath;   // pythonpath / pp: added to sys.path
   bool lazy_apps = false;                // lazy-apps: load in each worker after fork
   bool need_app = false;                 // need-app: no application loaded is a failure
+  std::vector<std::string> mounts;       // mount MOUNTPOINT=APP: WSGI apps per SCRIPT_NAME
+  bool manage_script_name = false;       // manage-script-name: mount chosen by PATH_INFO
   std::string virtualenv;                // virtualenv / home: Python's home ("": default)
 
-  bool wanted() const { return !modules.empty() || !wsgi_file.empty(); }
+  bool wanted() const { return !modules.empty() || !wsgi_file.empty() || !mounts.empty(); }
 };
 
 class host {
