@@ -84,6 +84,22 @@ class mount_semantic : public po::typed_value<std::vector<std::string>> {
   }
 };
 
+// smart-attach-daemon PIDFILE CMD; repeatable.
+class smart_daemon_semantic : public po::typed_value<std::vector<std::string>> {
+ public:
+  smart_daemon_semantic() : po::typed_value<std::vector<std::string>>(nullptr) { composing(); }
+  void xparse(boost::any& store, const std::vector<std::string>& tokens) const override {
+    if (store.empty()) store = std::vector<std::string>{};
+    for (const std::string& s : tokens) {
+      const auto space = s.find(' ');
+      if (space == 0 || space == std::string::npos ||
+          s.find_first_not_of(' ', space) == std::string::npos)
+        throw bad_value(s, "expected PIDFILE COMMAND");
+      boost::any_cast<std::vector<std::string>&>(store).push_back(s);
+    }
+  }
+};
+
 // A repeatable hook action ("exec:CMD", "mkdir:DIR", ...); an unknown action is refused.
 class hook_semantic : public po::typed_value<std::vector<std::string>> {
  public:
@@ -149,7 +165,10 @@ void add_processes(po::options_description& g) {
           "gracefully reload the workers when FILE's mtime changes; repeatable")(
           "attach-daemon", string_list_value()->value_name("CMD"),
           "the master runs CMD with /bin/sh -c, respawns it when it dies, stops it at exit; "
-          "repeatable");
+          "repeatable")("smart-attach-daemon",
+                        (new smart_daemon_semantic)->value_name("PIDFILE CMD"),
+                        "the master runs CMD (which daemonizes and writes PIDFILE) and runs it "
+                        "again when the pid in PIDFILE is gone; repeatable");
   for (const auto& [name, help] : accepted_switches) g.add_options()(name, flag_value(), help);
   g.add_options()  //
       ("mount", (new mount_semantic)->value_name("MOUNTPOINT=APP"),
@@ -208,6 +227,7 @@ void apply_process_options(const po::variables_map& vm, node::node_config& cfg) 
     p.procname_prefix = vm["procname-prefix-spaced"].as<std::string>() + " ";
   p.touch_reload = strings(vm, "touch-reload");
   p.attach_daemons = strings(vm, "attach-daemon");
+  p.smart_attach_daemons = strings(vm, "smart-attach-daemon");
   for (const hook_name& h : hook_names) {
     std::vector<std::string>& list = p.at(h.point);
     for (const char* kind : {"hook-", "exec-"}) {
@@ -215,7 +235,7 @@ void apply_process_options(const po::variables_map& vm, node::node_config& cfg) 
       list.insert(list.end(), more.begin(), more.end());
     }
   }
-  if (!p.attach_daemons.empty() || !p.touch_reload.empty())
+  if (!p.attach_daemons.empty() || !p.smart_attach_daemons.empty() || !p.touch_reload.empty())
     cfg.master = true;  // the master runs them
 }
 

@@ -32,9 +32,15 @@ bool wait_for_exit(pid_t pid, int ms) {
 
 void master::start_process_options() {
   const process_config& p = cfg_.process;
-  if (!p.attach_daemons.empty()) {
+  std::vector<daemon_spec> specs;
+  for (const std::string& c : p.attach_daemons) specs.push_back({c, {}});
+  for (const std::string& s : p.smart_attach_daemons) {
+    const auto space = s.find(' ');  // the CLI checked there is one
+    specs.push_back({s.substr(space + 1), s.substr(0, space)});
+  }
+  if (!specs.empty()) {
     daemon_launcher_ = std::make_unique<os_daemon_launcher>();
-    daemons_ = std::make_unique<daemon_manager>(p.attach_daemons, *daemon_launcher_);
+    daemons_ = std::make_unique<daemon_manager>(std::move(specs), *daemon_launcher_);
     daemons_->start(std::chrono::steady_clock::now());
   }
   if (!p.touch_reload.empty()) {

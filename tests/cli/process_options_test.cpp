@@ -108,6 +108,14 @@ TEST_F(process_options_test, TouchReloadAndAttachDaemonImplyMaster) {
   EXPECT_TRUE(parse({"--touch-reload", "/a"}).master);
 }
 
+TEST_F(process_options_test, SmartAttachDaemonTakesAPidfileAndACommand) {
+  const node::node_config c = parse({"--smart-attach-daemon", "/tmp/m.pid memcached -d"});
+  EXPECT_EQ(c.process.smart_attach_daemons, (std::vector<std::string>{"/tmp/m.pid memcached -d"}));
+  EXPECT_TRUE(c.master);
+  const std::string e = error_of({"--smart-attach-daemon", "/tmp/m.pid"});
+  EXPECT_NE(e.find("expected PIDFILE COMMAND"), std::string::npos) << e;
+}
+
 TEST_F(process_options_test, ExecAndHookOptionsFillTheirPoints) {
   const node::process_config p =
       parse({"--exec-asap", "echo a", "--hook-asap", "mkdir:/tmp/x", "--exec-pre-app", "true",

@@ -20,17 +20,21 @@ class fake_launcher : public daemon_launcher {
     return fail ? -1 : next_pid++;
   }
   void signal(pid_t pid, int signo) override { signals.emplace_back(pid, signo); }
+  pid_t live_pid_in(const std::string& pidfile) override {
+    return pidfile == "/run/m.pid" ? live : 0;
+  }
 
   std::vector<std::string> spawned;
   std::vector<std::pair<pid_t, int>> signals;
   pid_t next_pid = 100;
   bool fail = false;
+  pid_t live = 0;  // the pid in /run/m.pid, while alive
 };
 
 class daemon_manager_test : public ::testing::Test {
  protected:
   fake_launcher launcher_;
-  daemon_manager daemons_{{"memcached", "redis"}, launcher_};
+  daemon_manager daemons_{{{"memcached", {}}, {"redis", {}}}, launcher_};
   daemon_manager::clock::time_point t0_ = daemon_manager::clock::now();
 };
 
@@ -87,6 +91,33 @@ TEST_F(daemon_manager_test, ASpawnFailureIsRetriedLater) {
   daemons_.on_tick(*daemons_.next_deadline());
   EXPECT_EQ(launcher_.spawned.size(), 4u);
   EXPECT_EQ(daemons_.stop().size(), 2u);
+}
+
+TEST_F(daemon_manager_test, ASmartDaemonIsWatchedThroughItsPidfile) {
+  daemon_manager smart({{"memcached -d -P /run/m.pid", "/run/m.pid"}}, launcher_);
+  smart.start(t0_);
+  ASSERT_EQ(launcher_.spawned.size(), 1u);
+  EXPECT_TRUE(smart.on_exit(100, t0_ + 10ms));  // the command detached: no respawn
+  launcher_.live = 4242;                        // the daemon wrote its pidfile
+  ASSERT_TRUE(smart.next_deadline());
+  smart.on_tick(*smart.next_deadline());
+  EXPECT_EQ(launcher_.spawned.size(), 1u);
+  launcher_.live = 0;  // it died
+  const auto t = t0_ + 5s;
+  smart.on_tick(t);
+  EXPECT_EQ(launcher_.spawned.size(), 2u);
+  launcher_.live = 4343;
+  // The daemon, and the respawned command that has not ended yet.
+  EXPECT_EQ(smart.stop(), (std::vector<pid_t>{4343, 101}));
+}
+
+TEST_F(daemon_manager_test, ARunningSmartDaemonIsAdoptedAndStopped) {
+  launcher_.live = 4242;
+  daemon_manager smart({{"memcached", "/run/m.pid"}}, launcher_);
+  smart.start(t0_);
+  EXPECT_TRUE(launcher_.spawned.empty());
+  EXPECT_EQ(smart.stop(), (std::vector<pid_t>{4242}));
+  EXPECT_EQ(launcher_.signals, (std::vector<std::pair<pid_t, int>>{{4242, SIGTERM}}));
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ def test_a_missing_chdir_is_an_error(start_node, brood_binary, tmp_path):
     node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--chdir", tmp_path / "nope",
                       ready=None, bound=False)
     assert node.wait_exit(10) == 1
-    assert "No such file or directory" in node.output()
+    assert node.wait_for_line("No such file or directory"), node.output()
 
 
 def test_pidfile_is_written_and_vacuum_removes_it_and_the_socket(start_node, brood_binary,
@@ -62,12 +62,12 @@ def test_pidfile_is_written_and_vacuum_removes_it_and_the_socket(start_node, bro
     stop(node)
     assert not pidfile.exists()
     assert not sock.exists()
-    assert "VACUUM: pidfile removed." in node.output()
+    assert node.wait_for_line(r"VACUUM: pidfile removed\."), node.output()
 
 
 def test_pidfile_stays_without_vacuum(start_node, brood_binary, tmp_path):
     pidfile = tmp_path / "node.pid"
-    node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--pidfile", pidfile)
+    node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--pidfile", pidfile, "--master")
     stop(node)
     assert pidfile.exists()
 
@@ -121,7 +121,7 @@ def test_an_unknown_user_is_an_error_naming_it(start_node, brood_binary):
     node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--uid", "no-such-user-x",
                       ready=None)
     assert node.wait_exit(10) == 1
-    assert "user no-such-user-x not found" in node.output()
+    assert node.wait_for_line("user no-such-user-x not found"), node.output()
 
 
 def test_need_app_exits_22_without_an_app(start_node, brood_binary, tmp_path):
@@ -129,7 +129,7 @@ def test_need_app_exits_22_without_an_app(start_node, brood_binary, tmp_path):
     node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--need-app", "--wsgi-file",
                       tmp_path / "noapp.py", ready=None, bound=False)
     assert node.wait_exit(10) == 22
-    assert "no app loaded. GAME OVER" in node.output()
+    assert node.wait_for_line(r"no app loaded\. GAME OVER"), node.output()
     node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--need-app", "--wsgi-file",
                       tmp_path / "missing.py", ready=None, bound=False)
     assert node.wait_exit(10) == 22
@@ -153,7 +153,8 @@ def test_exec_hooks_run_in_order_and_a_failure_stops_the_node(start_node, brood_
                          tmp_path / "web.py", "--exec-pre-app", "exit 3", ready=None,
                          bound=False)
     assert failing.wait_exit(10) == 1
-    assert 'command "exit 3" exited with non-zero code: 3' in failing.output()
+    assert failing.wait_for_line('command "exit 3" exited with non-zero code: 3'), \
+        failing.output()
 
 
 def test_touch_reload_reloads_the_workers(start_node, brood_binary, tmp_path):
@@ -185,7 +186,7 @@ def test_attach_daemon_runs_is_respawned_and_stopped(start_node, brood_binary, t
     stop(node)
     assert not os.path.exists("/proc/%d" % second) or \
         open("/proc/%d/stat" % second).read().split()[2] == "Z"
-    assert "stopping daemon (pid: %d)" % second in node.output()
+    assert node.wait_for_line(r"stopping daemon \(pid: %d\)" % second), node.output()
 
 
 def test_procname_titles(start_node, brood_binary):
@@ -260,3 +261,28 @@ def test_virtualenv_puts_its_site_packages_on_sys_path(start_node, brood_binary,
     prefix, path = body(wsgi_request(node.address, "/")).split("|", 1)
     assert prefix == str(venv)
     assert str(venv / "lib") in path
+
+
+def test_smart_attach_daemon_follows_its_pidfile(start_node, brood_binary, tmp_path):
+    pidfile = tmp_path / "d.pid"
+    runs = tmp_path / "runs"
+    node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--smart-attach-daemon",
+                      "%s echo run >> %s; sleep 60 & echo $! > %s" % (pidfile, runs, pidfile))
+
+    def live_pid():
+        try:
+            pid = int(pidfile.read_text())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    assert eventually(live_pid)
+    first = live_pid()
+    os.kill(first, signal.SIGKILL)
+    assert eventually(lambda: live_pid() not in (None, first)), node.output()
+    assert runs.read_text().split() == ["run", "run"]
+    second = live_pid()
+    stop(node)
+    assert node.wait_for_line(r"stopping daemon \(pid: %d\)" % second), node.output()
+    assert eventually(lambda: live_pid() is None)

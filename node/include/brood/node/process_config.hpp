@@ -52,6 +52,9 @@ struct process_config {
   std::vector<std::string> touch_reload;
   // attach-daemon CMD (repeatable): commands the master runs with /bin/sh -c and respawns.
   std::vector<std::string> attach_daemons;
+  // smart-attach-daemon "PIDFILE CMD" (repeatable): CMD daemonizes itself and writes PIDFILE;
+  // the master runs it again when that pid is gone.
+  std::vector<std::string> smart_attach_daemons;
   // Hook actions per point ("exec:CMD", "mkdir:DIR", ...; exec-NAME CMD is hook-NAME exec:CMD).
   std::vector<std::string> hooks[hook_point_count];
 
