@@ -1,5 +1,6 @@
 #include "process_options.hpp"
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -131,7 +132,8 @@ void add_files(po::options_description& g) {
        "change to DIR before the application is loaded")(
           "chdir2", po::value<std::string>()->value_name("DIR"),
           "change to DIR after privileges are dropped")(
-          "env", new env_semantic, "set an environment variable KEY=VALUE; repeatable")(
+          "env", (new env_semantic)->value_name("KEY=VALUE"),
+          "set an environment variable KEY=VALUE; repeatable")(
           "umask", (new mode_semantic(false))->value_name("MODE"), "set the process umask (octal)")(
           "pidfile", po::value<std::string>()->value_name("PATH"),
           "write the master's pid to PATH (as root, before binding)")(
@@ -210,7 +212,9 @@ void apply_process_options(const po::variables_map& vm, node::node_config& cfg) 
   p.chdir2 = text(vm, "chdir2");
   p.env = strings(vm, "env");
   if (vm.count("umask")) p.umask = octal(vm["umask"].as<std::string>());
+  // Written before chdir in uWSGI: relative to the directory brood starts in.
   p.pidfile = text(vm, "pidfile");
+  if (!p.pidfile.empty()) p.pidfile = std::filesystem::absolute(p.pidfile).string();
   p.pidfile2 = text(vm, "pidfile2");
   p.vacuum = vm["vacuum"].as<bool>();
   if (vm.count("chmod-socket")) p.chmod_socket = octal(vm["chmod-socket"].as<std::string>());

@@ -2,6 +2,7 @@
 // value forms uWSGI accepts, ini files, and the errors. In-process, no network.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,12 @@ TEST_F(process_options_test, FilesAndEnvironment) {
   EXPECT_EQ(p.pidfile, "/run/a.pid");
   EXPECT_EQ(p.pidfile2, "/run/b.pid");
   EXPECT_TRUE(p.vacuum);
+}
+
+TEST_F(process_options_test, ARelativePidfileIsTheStartDirectorys) {
+  // uWSGI writes it before chdir: relative to where it started.
+  EXPECT_EQ(parse({"--pidfile", "run/x.pid", "--chdir", "/tmp"}).process.pidfile,
+            (std::filesystem::current_path() / "run/x.pid").string());
 }
 
 TEST_F(process_options_test, ChmodSocketAloneIs666) {
