@@ -286,3 +286,62 @@ def test_smart_attach_daemon_follows_its_pidfile(start_node, brood_binary, tmp_p
     stop(node)
     assert node.wait_for_line(r"stopping daemon \(pid: %d\)" % second), node.output()
     assert eventually(lambda: live_pid() is None)
+
+
+def test_a_real_world_style_ini_runs(start_node, brood_binary, tmp_path):
+    """A Django-style deployment ini with the options of this group together (as root it also
+    drops to nobody)."""
+    import subprocess
+    site = tmp_path / "site"
+    site.mkdir()
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(tmp_path / "venv")],
+                   check=True)
+    write_module(site, "mysite_wsgi", """
+        import os
+        import sys
+
+        def application(environ, start_response):
+            start_response("200 OK", [])
+            return [("%s|%s|%s" % (os.getcwd(), os.environ["DJANGO_SETTINGS_MODULE"],
+                                   sys.prefix)).encode()]
+    """)
+    run = tmp_path / "run"
+    run.mkdir()
+    as_root = os.geteuid() == 0
+    ini = tmp_path / "site.ini"
+    ini.write_text("""[uwsgi]
+chdir = {site}
+module = mysite_wsgi:application
+home = {venv}
+env = DJANGO_SETTINGS_MODULE=mysite.settings
+master = true
+processes = 2
+socket = {run}/uwsgi.sock
+chmod-socket = 660
+{users}
+vacuum = true
+die-on-term = true
+need-app = true
+pidfile = {run}/master.pid
+touch-reload = {site}/reload.txt
+attach-daemon = sleep 30
+auto-procname = true
+procname-prefix-spaced = mysite
+single-interpreter = true
+thunder-lock = true
+ignore-sigpipe = true
+ignore-write-errors = true
+disable-write-exception = true
+""".format(site=site, venv=tmp_path / "venv", run=run,
+           users="chown-socket = nobody:nogroup\nuid = nobody\ngid = nogroup" if as_root else ""))
+    node = start_node(brood_binary, "--ini", ini, bound=False)
+    reply = wsgi_request(str(run / "uwsgi.sock"), "/")
+    assert body(reply) == "%s|mysite.settings|%s" % (site, tmp_path / "venv")
+    assert (run / "master.pid").read_text().strip() == str(node.pid)
+    if as_root:
+        assert _ids(node.pid)["Uid"] == [str(_nobody()[0])] * 4
+    node.signal(signal.SIGTERM)  # die-on-term
+    assert node.wait_exit(15) == 0, node.output()
+    assert node.wait_for_line(r"stopping daemon")
+    if not as_root:  # as nobody, the master cannot reach into pytest's 0700 root-owned dirs
+        assert not (run / "master.pid").exists()
