@@ -59,7 +59,7 @@ std::string process_title(const process_config& cfg, int worker_id) {
     name = cfg.procname_master;
   } else if (!cfg.procname.empty()) {
     name = cfg.procname;
-  } else if (cfg.auto_procname) {
+  } else if (cfg.auto_procname || !cfg.procname_prefix.empty()) {  // a prefix alone: as uWSGI
     name = worker_id == 0  ? "uWSGI master"
            : worker_id < 0 ? "uWSGI spooler"
                            : "uWSGI worker " + std::to_string(worker_id);

@@ -36,8 +36,9 @@ class node_lifecycle {
 };
 
 // The title of a node process per cfg: "uWSGI master" / "uWSGI worker N" / "uWSGI spooler"
-// (auto-procname), procname / procname-master, with procname-prefix(-spaced) in front; "" when
-// no procname option is set (the title stays the command line).
+// (auto-procname, or a procname-prefix alone), procname / procname-master, with
+// procname-prefix(-spaced) in front; "" when no procname option is set (the title stays the
+// command line).
 // `worker_id`: 0 for the master, -1 for a spooler process.
 std::string process_title(const process_config& cfg, int worker_id);
 

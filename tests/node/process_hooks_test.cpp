@@ -84,6 +84,9 @@ TEST_F(process_hooks_test, TouchWatchSeesMtimeChangesAndCreation) {
 TEST(process_title_test, NamesAsUwsgi) {
   process_config p;
   EXPECT_EQ(process_title(p, 0), "");
+  p.procname_prefix = "x-";
+  EXPECT_EQ(process_title(p, 1), "x-uWSGI worker 1");  // a prefix alone: uWSGI's names
+  p.procname_prefix.clear();
   p.auto_procname = true;
   EXPECT_EQ(process_title(p, 0), "uWSGI master");
   EXPECT_EQ(process_title(p, 3), "uWSGI worker 3");
