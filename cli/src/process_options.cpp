@@ -13,21 +13,25 @@ namespace {
 
 using node::hook_point;
 
-// One hook point: its uWSGI name (hook-NAME, exec-NAME).
+// One hook point: its uWSGI name (hook-NAME, and exec-NAME where uWSGI has it).
 struct hook_name {
   hook_point point;
   const char* name;
+  bool exec;
 };
 constexpr hook_name hook_names[] = {
-    {hook_point::asap, "asap"},
-    {hook_point::pre_jail, "pre-jail"},
-    {hook_point::in_jail, "in-jail"},
-    {hook_point::post_jail, "post-jail"},
-    {hook_point::pre_app, "pre-app"},
-    {hook_point::post_app, "post-app"},
-    {hook_point::as_root, "as-root"},
-    {hook_point::as_user, "as-user"},
-    {hook_point::as_user_atexit, "as-user-atexit"},
+    {hook_point::asap, "asap", true},
+    {hook_point::pre_jail, "pre-jail", true},
+    {hook_point::in_jail, "in-jail", true},
+    {hook_point::post_jail, "post-jail", true},
+    {hook_point::pre_app, "pre-app", true},
+    {hook_point::post_app, "post-app", true},
+    {hook_point::as_root, "as-root", true},
+    {hook_point::as_user, "as-user", true},
+    {hook_point::as_user_atexit, "as-user-atexit", true},
+    {hook_point::master_start, "master-start", false},
+    {hook_point::post_fork, "post-fork", false},
+    {hook_point::accepting, "accepting", false},
 };
 
 // Switches uWSGI configs carry that change nothing in brood (what each means: docs/config.md).
@@ -187,12 +191,14 @@ void add_hooks(po::options_description& g) {
     const std::string name = h.name;
     g.add_options()(("hook-" + name).c_str(), (new hook_semantic(false))->value_name("ACTION"),
                     ("run ACTION (exec:, mkdir:, chdir:, print:, log:, unlink:, write:, "
-                     "putenv:) at the " +
+                     "putenv:, exit:) at the " +
                      name + " point; repeatable")
-                        .c_str())(
-        ("exec-" + name).c_str(), (new hook_semantic(true))->value_name("CMD"),
-        ("run CMD with /bin/sh -c at the " + name + " point; a failure stops the node; repeatable")
-            .c_str());
+                        .c_str());
+    if (h.exec)
+      g.add_options()(("exec-" + name).c_str(), (new hook_semantic(true))->value_name("CMD"),
+                      ("run CMD with /bin/sh -c at the " + name +
+                       " point; a failure stops the node; repeatable")
+                          .c_str());
   }
 }
 
@@ -235,6 +241,7 @@ void apply_process_options(const po::variables_map& vm, node::node_config& cfg) 
   for (const hook_name& h : hook_names) {
     std::vector<std::string>& list = p.at(h.point);
     for (const char* kind : {"hook-", "exec-"}) {
+      if (!h.exec && kind[0] == 'e') continue;
       std::vector<std::string> more = strings(vm, (kind + std::string(h.name)).c_str());
       list.insert(list.end(), more.begin(), more.end());
     }

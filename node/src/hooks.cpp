@@ -102,6 +102,12 @@ std::string_view hook_point_name(hook_point p) {
       return "as user";
     case hook_point::as_user_atexit:
       return "atexit";
+    case hook_point::master_start:
+      return "master-start";
+    case hook_point::post_fork:
+      return "post-fork";
+    case hook_point::accepting:
+      return "accepting";
   }
   return "?";
 }

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "brood/node/hooks.hpp"
 #include "brood/node/worker.hpp"
 #include "brood/os/address.hpp"
 #include "brood/os/listener.hpp"
@@ -165,6 +166,9 @@ int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
     if (std::optional<int> failed = life.after_bind(sockets.unix_paths())) return *failed;
     if (std::string title = process_title(cfg.process, alone ? 1 : 0); !title.empty())
       os::set_process_title(title);
+    if (!alone)
+      if (hook_outcome h = run_hooks(cfg.process, hook_point::master_start); !h.ok())
+        return *h.exit_status;
     if (alone) {
       status = serve_alone(cfg, r, hooks, sockets);
     } else {

@@ -10,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include "brood/node/hooks.hpp"
 #include "brood/node/worker.hpp"
 #include "brood/os/child_process.hpp"
 #include "brood/os/log.hpp"
@@ -141,7 +142,11 @@ int os_master_launcher::worker_body(unsigned id) {
   if (cfg_.process.no_orphans) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (std::string title = process_title(cfg_.process, static_cast<int>(id)); !title.empty())
     os::set_process_title(title);
+  if (hook_outcome h = run_hooks(cfg_.process, hook_point::post_fork); !h.ok())
+    return *h.exit_status;
   if (hooks_.worker_start && !hooks_.worker_start(id)) return failed_app_status;
+  if (hook_outcome h = run_hooks(cfg_.process, hook_point::accepting); !h.ok())
+    return *h.exit_status;
   return run_worker(cfg_, router_, listen_fds_, [this, id](asio::io_context& io, worker& w) {
     return vassal_worker::make(io, w, emperor_, id, cfg_.heartbeat);
   });

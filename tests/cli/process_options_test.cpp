@@ -138,6 +138,16 @@ TEST_F(process_options_test, ExecAndHookOptionsFillTheirPoints) {
   EXPECT_EQ(p.at(hook_point::pre_jail).size(), 1u);
 }
 
+TEST_F(process_options_test, WorkerAndMasterHookPointsHaveNoExecForm) {
+  const node::process_config p = parse({"--hook-master-start", "print:m", "--hook-post-fork",
+                                        "exec:true", "--hook-accepting", "log:a"})
+                                     .process;
+  EXPECT_EQ(p.at(hook_point::master_start), (std::vector<std::string>{"print:m"}));
+  EXPECT_EQ(p.at(hook_point::post_fork), (std::vector<std::string>{"exec:true"}));
+  EXPECT_EQ(p.at(hook_point::accepting), (std::vector<std::string>{"log:a"}));
+  EXPECT_NE(error_of({"--exec-post-fork", "true"}).find("exec-post-fork"), std::string::npos);
+}
+
 TEST_F(process_options_test, AnUnknownHookActionIsRefused) {
   const std::string e = error_of({"--hook-asap", "foo:bar"});
   EXPECT_NE(e.find("hook-asap"), std::string::npos) << e;

@@ -144,8 +144,13 @@ def test_exec_hooks_run_in_order_and_a_failure_stops_the_node(start_node, brood_
                       "--exec-pre-app", "echo pre-app >> %s" % trace,
                       "--hook-post-app", "exec:echo post-app >> %s" % trace,
                       "--exec-as-user", "echo as-user >> %s" % trace,
+                      "--hook-master-start", "exec:echo master-start >> %s" % trace,
+                      "--hook-post-fork", "exec:echo post-fork >> %s" % trace,
+                      "--hook-accepting", "exec:echo accepting >> %s" % trace,
                       "--hook-as-user-atexit", "write:%s bye" % (tmp_path / "atexit"))
-    assert trace.read_text().split() == ["asap", "pre-app", "post-app", "as-user"]
+    expected = ["asap", "pre-app", "post-app", "as-user", "master-start", "post-fork",
+                "accepting"]
+    assert eventually(lambda: trace.read_text().split() == expected), trace.read_text()
     assert node.wait_for_line(r'running "echo pre-app >> .*" \(pre app\)', 1)
     stop(node)
     assert (tmp_path / "atexit").read_text() == "bye"

@@ -22,8 +22,11 @@ enum class hook_point {
   as_root,         // after binding, before privileges are dropped
   as_user,         // after privileges are dropped
   as_user_atexit,  // when the node exits (master or lone worker)
+  master_start,    // in the master, after as-user, before the workers are forked
+  post_fork,       // in each worker, right after fork
+  accepting,       // in each worker, after the app is ready, before it serves
 };
-inline constexpr int hook_point_count = 9;
+inline constexpr int hook_point_count = 12;
 
 struct process_config {
   // Files and environment, applied before the application is loaded.
