@@ -13,9 +13,12 @@
 
 #include "brood/client/spool.hpp"
 #include "brood/emperor/emperor.hpp"
+#include "brood/node/hooks.hpp"
 #include "brood/node/node.hpp"
+#include "brood/node/process_setup.hpp"
 #include "brood/node/remote_spool.hpp"
 #include "brood/os/listener.hpp"
+#include "brood/os/process_title.hpp"
 #include "brood/spooler/spool_store.hpp"
 #include "commands.hpp"
 #include "log_output.hpp"
@@ -59,6 +62,7 @@ int run_node_role(const options& opts, const std::vector<std::string>& args,
     std::cerr << "brood: no socket configured (use --socket ADDR or --zerg PATH)\n";
     return status_usage;
   }
+  if (std::optional<int> failed = node::prepare_process(opts.config.process)) return *failed;
   int status = 0;
   auto store = open_spool_store(opts.config.spooler, status);
   if (!store) return status;
@@ -66,6 +70,9 @@ int run_node_role(const options& opts, const std::vector<std::string>& args,
   node::serve_remote_spool(router, std::move(*store));  // before setup: a program may replace it
   if (setup) setup(router);
   if (opts.app.wanted()) return run_with_python(opts, router, spooler);
+  for (node::hook_point p : {node::hook_point::pre_app, node::hook_point::post_app})
+    if (node::hook_outcome h = node::run_hooks(opts.config.process, p); !h.ok())
+      return *h.exit_status;
   node::node_hooks hooks;
   hooks.spooler = spooler;
   return node::run_node(opts.config, router, hooks);
@@ -108,6 +115,7 @@ int run_role(const std::vector<std::string>& args, const router_setup& setup,
 int run(int argc, char** argv, const router_setup& setup) { return run(argc, argv, setup, {}); }
 
 int run(int argc, char** argv, const router_setup& setup, const spooler::spool_handler& spooler) {
+  os::init_process_title(argc, argv);
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   try {
     return run_role(args, setup, spooler);

@@ -204,6 +204,7 @@ python::app_options to_app_options(const po::variables_map& vm) {
   app.callable = vm["callable"].as<std::string>();
   app.pythonpath = strings(vm, "pythonpath");
   app.lazy_apps = vm["lazy-apps"].as<bool>();
+  apply_process_app_options(vm, app);
   return app;
 }
 

@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 
 #include "brood/node/config.hpp"
+#include "brood/python/host.hpp"
 
 namespace brood::cli {
 
@@ -14,5 +15,9 @@ boost::program_options::options_description process_option_group(unsigned help_w
 
 // Fills cfg.process from stored options.
 void apply_process_options(const boost::program_options::variables_map& vm, node::node_config& cfg);
+
+// Fills the Python side: need-app, virtualenv (home, venv, pyhome).
+void apply_process_app_options(const boost::program_options::variables_map& vm,
+                               python::app_options& app);
 
 }  // namespace brood::cli

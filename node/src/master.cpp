@@ -87,9 +87,11 @@ int master::run() {
   loop_.watch(signals_.fd(), [this] { on_signals(); });
   if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
   if (board_->pressure_fd() >= 0) loop_.watch(board_->pressure_fd(), [this] { on_pressure(); });
+  start_process_options();  // before "node ready": a touch after it is seen
   core_->start_workers(moment::now());
   after_event();
   const os::status st = loop_.run();
+  stop_daemons();
   loop_.unwatch(signals_.fd());
   if (emperor_.active()) loop_.unwatch(emperor_.fd());
   if (board_->pressure_fd() >= 0) loop_.unwatch(board_->pressure_fd());
@@ -108,7 +110,8 @@ void master::on_signals() {
     switch (signo) {
       case SIGCHLD:
         for (os::reaped_child c = os::reap_one(); c.pid > 0; c = os::reap_one())
-          core_->on_exit(c.pid, c.status, moment::now());
+          if (!daemons_ || !daemons_->on_exit(c.pid, std::chrono::steady_clock::now()))
+            core_->on_exit(c.pid, c.status, moment::now());
         break;
       case SIGHUP:
         core_->on_reload_signal(moment::now());
@@ -179,6 +182,7 @@ void master::after_event() {
   if (timer_) loop_.cancel(timer_);
   timer_ = 0;
   if (const auto due = core_->next_deadline()) timer_ = loop_.at(*due, [this] { on_timer(); });
+  arm_daemon_timer();
 }
 
 }  // namespace brood::node

@@ -10,6 +10,9 @@
 //   listen sockets -> on_connection_waiting, watched only in cheap mode
 //   master FIFO    -> one core event per command byte (master_commands.cpp)
 //   zerg server    -> on_zerg_attached after each zerg handed the listening sockets
+//   touch-reload   -> on_reload_signal when a file's mtime changed (checked every second)
+// and runs the attach-daemon commands (daemon_manager: their exits are taken out of SIGCHLD's
+// before master_core sees them; stopped after the workers when the node ends).
 // and serves the stats JSON (stats_server, master_stats.cpp) from the scoreboard, which is always
 // kept (its workers count into it). run() returns once master_core::finished().
 // Not thread-safe; the master runs on the thread that calls run(), which must be the only
@@ -27,11 +30,13 @@
 #include "brood/os/event_loop.hpp"
 #include "brood/os/signal_source.hpp"
 #include "brood/os/stats_server.hpp"
+#include "daemon_manager.hpp"
 #include "emperor_link.hpp"
 #include "master_core.hpp"
 #include "master_fifo.hpp"
 #include "os_master_launcher.hpp"
 #include "scoreboard.hpp"
+#include "touch_watch.hpp"
 #include "zerg_server.hpp"
 
 namespace brood::node {
@@ -76,6 +81,13 @@ class master {
   // The zerg server, when cfg.zerg_server is set. True without it; false (logged) when it fails.
   bool start_zerg_server();
   worker_stats worker_snapshot(unsigned id);
+  // attach-daemon and touch-reload (master_process.cpp).
+  void start_process_options();
+  void on_touch_check();
+  void on_daemon_timer();
+  void arm_daemon_timer();
+  // SIGTERM to the daemons, SIGKILL after 3 s; every one reaped.
+  void stop_daemons();
 
   const node_config& cfg_;
   const router& router_;
@@ -92,6 +104,10 @@ class master {
   std::unique_ptr<master_fifo> fifo_;         // with master-fifo only
   std::unique_ptr<zerg_server> zerg_server_;  // with zerg-server only
   std::vector<std::uint64_t> last_requests_;  // per worker id, at the previous stats document
+  std::unique_ptr<os_daemon_launcher> daemon_launcher_;  // with attach-daemon only
+  std::unique_ptr<daemon_manager> daemons_;              // with attach-daemon only
+  os::event_loop::timer_id daemon_timer_ = 0;
+  std::unique_ptr<touch_watch> touch_;  // with touch-reload only
 };
 
 }  // namespace brood::node

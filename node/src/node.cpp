@@ -9,12 +9,15 @@
 #include <string_view>
 #include <vector>
 
+#include "brood/node/hooks.hpp"
 #include "brood/node/worker.hpp"
 #include "brood/os/address.hpp"
 #include "brood/os/listener.hpp"
 #include "brood/os/log.hpp"
+#include "brood/os/process_title.hpp"
 #include "emperor_link.hpp"
 #include "master.hpp"
+#include "node_lifecycle.hpp"
 #include "zerg_attach.hpp"
 
 namespace brood::node {
@@ -71,6 +74,7 @@ class socket_set {
       }
       os::bind_options opts;
       opts.reuse_port = cfg.reuse_port;
+      if (cfg.process.chmod_socket) opts.unix_mode = *cfg.process.chmod_socket;
       auto s = os::bind_socket(*addr, cfg.listen_queue, os::accept_when::first_bytes, opts);
       if (!s) {
         os::log(s.error().message());
@@ -83,6 +87,15 @@ class socket_set {
   }
 
   bool empty() const noexcept { return sockets_.empty(); }
+
+  // The unix socket files this node created (chown-socket).
+  std::vector<std::string> unix_paths() const {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < sockets_.size(); ++i)
+      if (owned_[i] && sockets_[i].addr.type == os::address::kind::unix_path)
+        out.push_back(sockets_[i].addr.path);
+    return out;
+  }
 
   std::vector<int> fds() const {
     std::vector<int> out;
@@ -138,6 +151,8 @@ int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
       !cfg.master && cfg.processes <= 1 && cfg.spooler.dirs.empty() && !emperor.active();
   os::set_log_role(alone ? "worker 1" : "master");
   int status = 1;
+  node_lifecycle life(cfg.process);  // process_setup.hpp: pidfiles, privileges, vacuum
+  if (!life.before_bind()) return 1;
   {
     socket_set sockets;
     auto inherited = os::adopt_listening_fd(STDIN_FILENO);
@@ -148,6 +163,12 @@ int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
       os::log("no socket configured: nothing to serve");
       return 1;
     }
+    if (std::optional<int> failed = life.after_bind(sockets.unix_paths())) return *failed;
+    if (std::string title = process_title(cfg.process, alone ? 1 : 0); !title.empty())
+      os::set_process_title(title);
+    if (!alone)
+      if (hook_outcome h = run_hooks(cfg.process, hook_point::master_start); !h.ok())
+        return *h.exit_status;
     if (alone) {
       status = serve_alone(cfg, r, hooks, sockets);
     } else {

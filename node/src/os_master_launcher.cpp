@@ -10,10 +10,13 @@
 #include <system_error>
 #include <utility>
 
+#include "brood/node/hooks.hpp"
 #include "brood/node/worker.hpp"
 #include "brood/os/child_process.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/process_memory.hpp"
+#include "brood/os/process_title.hpp"
+#include "node_lifecycle.hpp"
 #include "vassal_worker.hpp"
 #include "worker_process.hpp"
 
@@ -136,7 +139,14 @@ int os_master_launcher::worker_body(unsigned id) {
   probe_ = {};
   board_.claim(id);
   os::set_log_role("worker " + std::to_string(id));
+  if (cfg_.process.no_orphans) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (std::string title = process_title(cfg_.process, static_cast<int>(id)); !title.empty())
+    os::set_process_title(title);
+  if (hook_outcome h = run_hooks(cfg_.process, hook_point::post_fork); !h.ok())
+    return *h.exit_status;
   if (hooks_.worker_start && !hooks_.worker_start(id)) return failed_app_status;
+  if (hook_outcome h = run_hooks(cfg_.process, hook_point::accepting); !h.ok())
+    return *h.exit_status;
   return run_worker(cfg_, router_, listen_fds_, [this, id](asio::io_context& io, worker& w) {
     return vassal_worker::make(io, w, emperor_, id, cfg_.heartbeat);
   });
@@ -147,6 +157,8 @@ int os_master_launcher::spooler_body(std::size_t slot) {
   release_in_child_();
   probe_ = {};
   os::set_log_role("spooler");
+  if (std::string title = process_title(cfg_.process, -1); !title.empty())
+    os::set_process_title(title);
   const pid_t parent = ::getppid();
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) return 0;  // the master died before the death signal was armed

@@ -2,6 +2,7 @@
 #include "app_loader.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace brood::python {
 namespace {
@@ -55,7 +56,35 @@ py::object load_file(const std::string& path, const std::string& callable) {
   return find_callable(mod, path, callable, false);
 }
 
+bool names_a_file(const std::string& app) {
+  auto ends = [&](std::string_view tail) {
+    return app.size() >= tail.size() &&
+           app.compare(app.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  return ends(".py") || ends(".wsgi") || app.find('/') != std::string::npos;
+}
+
 }  // namespace
+
+std::pair<std::vector<std::string>, std::vector<py::object>> load_mounts(const app_options& opts) {
+  std::pair<std::vector<std::string>, std::vector<py::object>> out;
+  for (const std::string& mount : opts.mounts) {
+    const auto eq = mount.find('=');
+    if (eq == std::string::npos)
+      raise_error(PyExc_ValueError, "mount '" + mount + "': expected MOUNTPOINT=APP");
+    std::string point = mount.substr(0, eq);
+    while (!point.empty() && point.back() == '/') point.pop_back();
+    const std::string app = mount.substr(eq + 1);
+    py::object found =
+        names_a_file(app) ? load_file(app, opts.callable) : load_module(app, opts.callable);
+    if (found.is_none())
+      raise_error(PyExc_AttributeError,
+                  "mount '" + mount + "': no callable '" + opts.callable + "'");
+    out.first.push_back(std::move(point));
+    out.second.push_back(std::move(found));
+  }
+  return out;
+}
 
 py::object load_application(const app_options& opts) {
   py::object app = py::none();

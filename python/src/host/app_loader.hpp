@@ -7,6 +7,10 @@
 //                    it has one
 // The first WSGI callable found (modules in order, then the file) serves modifier1 0 and 30.
 // REQUIRES: the GIL is held.
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <pybind11/pybind11.h>
 
 #include "brood/python/host.hpp"
@@ -19,5 +23,12 @@ namespace py = pybind11;
 // module cannot be imported (ImportError, SyntaxError, anything its code raises) or a named
 // callable is missing or not callable.
 py::object load_application(const app_options& opts);
+
+// mount MOUNTPOINT=APP (opts.mounts, in order): APP is a WSGI file when it ends in .py or
+// .wsgi or names a path (has a '/'), else a module ("pkg.mod" or "pkg.mod:callable"); each
+// must give a WSGI callable. Returns the mountpoints (without a trailing '/') and the
+// callables, index by index. Throws py::error_already_set as load_application, and for a
+// mount without a callable or without '='.
+std::pair<std::vector<std::string>, std::vector<py::object>> load_mounts(const app_options& opts);
 
 }  // namespace brood::python

@@ -34,7 +34,7 @@ namespace py = pybind11;
 struct __attribute__((visibility("hidden"))) host::impl {
   impl(const app_options& o, const wire::limits& lim) : opts(o), wsgi(lim) {
     try {
-      start_interpreter(opts.pythonpath);
+      start_interpreter(opts.pythonpath, opts.virtualenv);
     } catch (...) {
       if (Py_IsInitialized()) stop_interpreter();
       throw;
@@ -60,7 +60,14 @@ struct __attribute__((visibility("hidden"))) host::impl {
   // REQUIRES: the GIL is held.
   void load() {
     try {
-      wsgi.set_app(load_application(opts));
+      py::object app = load_application(opts);
+      auto [points, apps] = load_mounts(opts);
+      if (app.is_none() && apps.empty() && opts.need_app)
+        throw std::runtime_error(
+            "unable to load app 0 (mountpoint='') (callable not found or "
+            "import error)");
+      wsgi.set_app(std::move(app));
+      wsgi.set_mounts(std::move(points), std::move(apps), opts.manage_script_name);
     } catch (const py::error_already_set& e) {
       throw std::runtime_error("cannot load the Python application:\n" + traceback_text(e));
     }

@@ -6,6 +6,7 @@
 
 #include <pybind11/embed.h>
 
+#include "brood/os/log.hpp"
 #include "core/module_def.hpp"
 #include "py_error.hpp"
 
@@ -31,9 +32,20 @@ std::string package_parent_dir() {
 
 // Py_InitializeFromConfig with a regular Python configuration (environment variables honoured,
 // site-packages on the path) minus signal handlers and stdio buffering.
-void initialize() {
+void initialize(const std::string& home) {
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
+  if (!home.empty()) {
+    // Python as the venv's interpreter: its pyvenv.cfg makes sys.prefix the venv and puts its
+    // site-packages on sys.path (a home that is a full Python installation works the same way).
+    const std::string program = home + "/bin/python3";
+    PyStatus st = PyConfig_SetBytesString(&config, &config.program_name, program.c_str());
+    if (PyStatus_Exception(st)) {
+      PyConfig_Clear(&config);
+      throw std::runtime_error("cannot use the virtualenv " + home);
+    }
+    os::log("Set PythonHome to ", home);
+  }
   config.install_signal_handlers = 0;
   config.parse_argv = 0;
   config.buffered_stdio = 0;
@@ -72,8 +84,8 @@ void install_uwsgi_alias() {
 
 }  // namespace
 
-void start_interpreter(const std::vector<std::string>& pythonpath) {
-  initialize();
+void start_interpreter(const std::vector<std::string>& pythonpath, const std::string& home) {
+  initialize(home);
   try {
     set_path(pythonpath);
     install_native_module();

@@ -17,7 +17,9 @@ namespace py = pybind11;
 // Starts the interpreter in this process and prepares the modules above. On return this
 // thread holds the GIL. Throws std::runtime_error (with the Python traceback) when the
 // interpreter or the `brood` package cannot be set up. REQUIRES: no interpreter is running.
-void start_interpreter(const std::vector<std::string>& pythonpath);
+// `home` (virtualenv): Python's home (PYTHONHOME), so the venv's site-packages are on sys.path
+// as uWSGI sets it up; "" for the default.
+void start_interpreter(const std::vector<std::string>& pythonpath, const std::string& home = {});
 
 // The module brood.uwsgi (the object `import uwsgi` gives). REQUIRES: start_interpreter ran,
 // the GIL is held.

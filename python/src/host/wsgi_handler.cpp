@@ -10,6 +10,7 @@
 #include "brood/node/request_log.hpp"
 #include "brood/os/log.hpp"
 #include "brood/wire/modifier.hpp"
+#include "mounts.hpp"
 #include "py_error.hpp"
 #include "start_response.hpp"
 
@@ -113,8 +114,36 @@ void log_answer(const node::log_config& cfg, const node::request& r,
 
 void wsgi_handler::set_app(py::object app) { app_ = std::move(app); }
 
+void wsgi_handler::set_mounts(std::vector<std::string> points, std::vector<py::object> apps,
+                              bool manage_script_name) {
+  if ((!app_ || app_.is_none()) && !apps.empty()) app_ = apps.front();
+  mount_points_ = std::move(points);
+  mount_apps_ = std::move(apps);
+  manage_script_name_ = manage_script_name;
+}
+
+py::handle wsgi_handler::choose_app(const std::vector<wire::var>& vars, std::string& script_name,
+                                    std::string& path_info) const {
+  if (mount_points_.empty()) return app_;
+  std::string_view script, path;
+  for (const wire::var& v : vars) {
+    if (v.key == "SCRIPT_NAME") script = v.value;
+    if (v.key == "PATH_INFO") path = v.value;
+  }
+  if (!manage_script_name_) {
+    const auto i = exact_mount(mount_points_, script);
+    return i ? py::handle(mount_apps_[*i]) : py::handle(app_);
+  }
+  const auto i = longest_mount(mount_points_, path);
+  if (!i) return app_;
+  script_name = mount_points_[*i];
+  path_info = std::string(path.substr(script_name.size()));
+  return mount_apps_[*i];
+}
+
 void wsgi_handler::clear() {
   app_ = py::object();
+  mount_apps_.clear();
   environ_.reset();
 }
 
@@ -133,7 +162,9 @@ std::optional<node::reply> wsgi_handler::handle(const node::request& r) {
 
 node::reply wsgi_handler::run_app(const node::request& r, const std::vector<wire::var>& vars) {
   const std::string_view protocol = protocol_of(vars);
-  if (!app_ || app_.is_none()) {
+  std::string script_name, path_info;
+  py::handle app = choose_app(vars, script_name, path_info);
+  if (!app || app.is_none()) {
     os::log("--- no python application found, check your startup logs for errors ---");
     return error_reply(protocol);
   }
@@ -143,8 +174,14 @@ node::reply wsgi_handler::run_app(const node::request& r, const std::vector<wire
     if (!environ_) environ_ = std::make_unique<environ_builder>(multithread_);
     const bool strip = r.head.modifier1 == wire::to_byte(wire::modifier1::manage_path_info);
     py::dict env = environ_->build(vars, r.body, strip);
+    if (!script_name.empty()) {  // manage-script-name chose a mount
+      env["SCRIPT_NAME"] = py::reinterpret_steal<py::object>(PyUnicode_DecodeLatin1(
+          script_name.data(), static_cast<Py_ssize_t>(script_name.size()), nullptr));
+      env["PATH_INFO"] = py::reinterpret_steal<py::object>(PyUnicode_DecodeLatin1(
+          path_info.data(), static_cast<Py_ssize_t>(path_info.size()), nullptr));
+    }
     start_response = new_start_response();
-    result = app_(env, start_response);
+    result = app(env, start_response);
     consume(result, response_of(start_response));
     close_result(result);
   } catch (const py::error_already_set& e) {

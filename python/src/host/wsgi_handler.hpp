@@ -9,6 +9,7 @@
 // part runs under the GIL).
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <pybind11/pybind11.h>
@@ -31,6 +32,10 @@ class __attribute__((visibility("hidden"))) wsgi_handler {
   // The callable to serve; None: no application (every request gets the 500 answer).
   // REQUIRES: the GIL is held.
   void set_app(py::object app);
+  // mount: the apps per mountpoint (mounts.hpp); the default app becomes the first mount's when
+  // set_app gave none. REQUIRES: the GIL is held; same sizes.
+  void set_mounts(std::vector<std::string> points, std::vector<py::object> apps,
+                  bool manage_script_name);
   // Drops the Python objects. REQUIRES: the GIL is held.
   void clear();
   // wsgi.multithread for the requests to come. REQUIRES: before the first request.
@@ -44,9 +49,16 @@ class __attribute__((visibility("hidden"))) wsgi_handler {
 
  private:
   node::reply run_app(const node::request& r, const std::vector<wire::var>& vars);
+  // The app for this request (mounts.hpp) and, with manage-script-name and a mount found, the
+  // SCRIPT_NAME and PATH_INFO it gets.
+  py::handle choose_app(const std::vector<wire::var>& vars, std::string& script_name,
+                        std::string& path_info) const;
 
   wire::limits limits_;
   py::object app_;
+  std::vector<std::string> mount_points_;  // mount: index by index with mount_apps_
+  std::vector<py::object> mount_apps_;
+  bool manage_script_name_ = false;
   std::unique_ptr<environ_builder> environ_;  // created with the first request (needs the GIL)
   bool multithread_ = false;
   node::log_config log_;

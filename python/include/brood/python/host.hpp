@@ -24,14 +24,19 @@ struct app_options {
   std::string callable = "application";  // callable: the WSGI callable's name
   std::vector<std::string> pythonpath;   // pythonpath / pp: added to sys.path
   bool lazy_apps = false;                // lazy-apps: load in each worker after fork
+  bool need_app = false;                 // need-app: no application loaded is a failure
+  std::vector<std::string> mounts;       // mount MOUNTPOINT=APP: WSGI apps per SCRIPT_NAME
+  bool manage_script_name = false;       // manage-script-name: mount chosen by PATH_INFO
+  std::string virtualenv;                // virtualenv / home: Python's home ("": default)
 
-  bool wanted() const { return !modules.empty() || !wsgi_file.empty(); }
+  bool wanted() const { return !modules.empty() || !wsgi_file.empty() || !mounts.empty(); }
 };
 
 class host {
  public:
   // Starts the interpreter and, unless lazy_apps, loads the application now. Throws
-  // std::runtime_error with the Python traceback text when loading fails.
+  // std::runtime_error with the Python traceback text when loading fails, and with need_app
+  // when no WSGI callable was found.
   host(const app_options& opts, node::router& r);
   // The same, for the node `cfg` describes: uwsgi.spool and the spooler functions of the uwsgi
   // module use its spooler dirs (a dir that cannot be created or resolved: std::system_error),
