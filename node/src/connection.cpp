@@ -15,6 +15,7 @@
 #include "brood/wire/header.hpp"
 #include "brood/wire/message.hpp"
 #include "brood/wire/modifier.hpp"
+#include "connection_http.hpp"
 
 namespace brood::node::detail {
 namespace {
@@ -36,7 +37,7 @@ std::optional<std::size_t> parse_length(std::string_view text, std::size_t cap) 
 }  // namespace
 
 connection::connection(asio::io_context& io, int fd, int family, std::string peer, const router& r,
-                       const node_config& cfg, connection_owner& owner, bool tcp)
+                       const node_config& cfg, connection_owner& owner, bool tcp, bool http)
     : io_(io),
       fd_(fd),
       family_(family),
@@ -46,8 +47,10 @@ connection::connection(asio::io_context& io, int fd, int family, std::string pee
       router_(r),
       cfg_(cfg),
       owner_(owner),
-      timer_step_(std::max<clock::duration>(std::min(cfg.socket_timeout, cfg.keepalive_timeout),
-                                            milliseconds(1))),
+      http_(http ? make_http_session(cfg, fd) : nullptr),
+      io_timeout_(http ? cfg.http.timeout : cfg.socket_timeout),
+      idle_timeout_(http ? cfg.http.keepalive_timeout : cfg.keepalive_timeout),
+      timer_step_(std::max<clock::duration>(std::min(io_timeout_, idle_timeout_), milliseconds(1))),
       normal_size_(std::min<std::size_t>(cfg.limits.buffer_size, 4096) + wire::header_size),
       buf_(normal_size_) {
   tcp_ = tcp;
@@ -58,7 +61,7 @@ connection::~connection() {
 }
 
 void connection::start() {
-  deadline_ = clock::now() + cfg_.socket_timeout;  // a fresh connection must start in time
+  deadline_ = clock::now() + io_timeout_;  // a fresh connection must start in time
   read_more();
 }
 
@@ -90,13 +93,17 @@ void connection::on_read(const error_code& ec, std::size_t n) {
 
 // Answers the request at begin_ if it is complete, else reads on.
 void connection::process() {
-  if (begin_ == end_) {
+  if (begin_ == end_ && !(http_ && http_mid_request(*http_))) {
     become_idle();
     return;
   }
   if (phase_ != phase::reading) {  // first byte of a request: it has socket-timeout to arrive
     phase_ = phase::reading;
-    deadline_ = clock::now() + cfg_.socket_timeout;
+    deadline_ = clock::now() + io_timeout_;
+  }
+  if (http_) {
+    if (frame_http()) answer_http();
+    return;
   }
   wire::header head;
   std::size_t total = 0;
@@ -206,6 +213,7 @@ void connection::on_deferred_reply(std::optional<reply> rep) {
     close();
     return;
   }
+  if (http_) finish_http(*rep);
   write(std::move(*rep));
 }
 
@@ -232,9 +240,16 @@ void connection::on_written(const error_code& ec) {
     return;
   }
   // Kept alive: the next requests go through the reactor, one completion each (a pipelined
-  // request is answered after the work already queued, never by recursion).
+  // request is answered after the work already queued, never by recursion: the reply may have
+  // been written inline).
   if (!enter_reactor()) return;
-  process();  // a pipelined request may be buffered already
+  if (begin_ != end_) {
+    asio::post(io_, [self = shared_from_this()] {
+      if (!self->closed()) self->process();
+    });
+    return;
+  }
+  process();
 }
 
 void connection::become_idle() {
@@ -253,7 +268,7 @@ void connection::become_idle() {
     buf_.shrink_to_fit();
   }
   phase_ = phase::idle;
-  deadline_ = clock::now() + cfg_.keepalive_timeout;
+  deadline_ = clock::now() + idle_timeout_;
   read_more();
 }
 
@@ -268,7 +283,7 @@ void connection::drain() {
     return;
   }
   phase_ = phase::draining;
-  deadline_ = clock::now() + cfg_.socket_timeout;
+  deadline_ = clock::now() + io_timeout_;
   if (!enter_reactor()) return;
   ::shutdown(fd_, SHUT_WR);
   begin_ = end_ = 0;
