@@ -68,9 +68,16 @@ void connection::start() {
 // A connection that has not sent its first request yet is kept: its client connected before the
 // stop (often while a reload moves the listening socket to new workers) and expects an answer;
 // it gets socket-timeout to send the request, then the usual deadline applies.
+// An HTTP connection gets socket-timeout then, not http-timeout (60 s by default), so that a
+// browser's speculative connection does not hold a reload.
 void connection::stop_gracefully() {
   stopping_ = true;
-  if (phase_ == phase::idle && answered_any_) close();
+  if (phase_ == phase::idle && answered_any_) {
+    close();
+  } else if (phase_ == phase::idle && http_ && registered_) {
+    deadline_ = std::min(deadline_, clock::now() + cfg_.socket_timeout);
+    arm_timer();  // replaces the pending wait (which ends with operation_aborted)
+  }
 }
 
 void connection::stop_now() { close(); }

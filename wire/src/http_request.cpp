@@ -4,6 +4,7 @@
 
 #include <utility>  // before Asio/Beast (docs/architecture.md: Boost 1.74 with C++20)
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
@@ -19,6 +20,8 @@ using beast_view = boost::beast::string_view;
 using error_code = boost::beast::error_code;
 
 std::string_view view(beast_view v) { return {v.data(), v.size()}; }
+
+constexpr std::uint64_t max_reserve = 1 << 20;
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -67,7 +70,9 @@ struct http_request_decoder::impl {
     }
     void on_header_impl(error_code&) override { d_.header_done = true; }
     void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
-      if (length) d_.body.reserve(static_cast<std::size_t>(*length));
+      // A declared length is a hint from the client: reserve at most max_reserve of it.
+      if (length)
+        d_.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, max_reserve)));
     }
     std::size_t on_body_impl(beast_view data, error_code& ec) override {
       return d_.take_body(view(data), ec);
