@@ -54,7 +54,8 @@ int run_node_role(const options& opts, const std::vector<std::string>& args,
   // An on-demand vassal gets its socket from its emperor on fd 0 (run_node adopts it); a zerg
   // from its zerg servers.
   if (opts.config.sockets.empty() && opts.config.http.sockets.empty() &&
-      opts.config.zergs.empty() && !os::is_listening_socket(STDIN_FILENO)) {
+      opts.config.http.https.empty() && opts.config.zergs.empty() &&
+      !os::is_listening_socket(STDIN_FILENO)) {
     std::cerr
         << "brood: no socket configured (use --socket ADDR, --http-socket ADDR or --zerg PATH)\n";
     return status_usage;

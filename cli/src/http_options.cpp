@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "option_values.hpp"
 
@@ -40,6 +41,21 @@ node::static_mapping parse_mapping(const std::string& value, bool keep_mountpoin
   return m;
 }
 
+// https ADDR,CERT,KEY[,CIPHERS[,CA]]: uWSGI's form; brood uses the first three.
+node::https_socket parse_https(const std::string& value) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = value.find(',', start);
+    parts.push_back(value.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (parts.size() < 3 || parts[0].empty() || parts[1].empty() || parts[2].empty())
+    throw option_error("invalid value '" + value + "' for option '--https': must be ADDR,CERT,KEY");
+  return {parts[0], parts[1], parts[2]};
+}
+
 }  // namespace
 
 po::options_description http_option_group(unsigned help_width) {
@@ -51,7 +67,8 @@ po::options_description http_option_group(unsigned help_width) {
           "http", address_list_value()->value_name("ADDR"),
           "serve HTTP on ADDR (the workers answer it, as --http-socket; no router process)")(
           "https", string_list_value()->value_name("ADDR,CERT,KEY"),
-          "HTTPS: not supported by brood (an error)")(
+          "serve HTTPS on ADDR with the PEM certificate chain CERT and private key KEY (the "
+          "workers terminate TLS); repeatable")(
           "http-keepalive", po::value<std::string>()->implicit_value("1")->value_name("[N]"),
           "keep HTTP connections alive between requests (default on; 0 turns it off; N > 1: "
           "close idle connections after N seconds)")(
@@ -74,10 +91,7 @@ void apply_http_options(const po::variables_map& vm, node::node_config& cfg) {
   node::http_config& http = cfg.http;
   for (const char* name : {"http-socket", "http11-socket", "http"})
     for (std::string& a : strings(vm, name)) http.sockets.push_back(std::move(a));
-  if (!strings(vm, "https").empty())
-    throw option_error(
-        "option '--https' is not supported by brood: terminate TLS in front of "
-        "an --http-socket (nginx, haproxy)");
+  for (const std::string& v : strings(vm, "https")) http.https.push_back(parse_https(v));
   http.timeout = std::chrono::seconds(number(vm, "http-timeout"));
   http.keepalive_timeout = http.timeout;
   if (vm.count("http-keepalive")) apply_keepalive(vm["http-keepalive"].as<std::string>(), http);

@@ -37,7 +37,8 @@ std::optional<std::size_t> parse_length(std::string_view text, std::size_t cap) 
 }  // namespace
 
 connection::connection(asio::io_context& io, int fd, int family, std::string peer, const router& r,
-                       const node_config& cfg, connection_owner& owner, bool tcp, bool http)
+                       const node_config& cfg, connection_owner& owner, bool tcp,
+                       const http_socket* http)
     : io_(io),
       fd_(fd),
       family_(family),
@@ -47,7 +48,7 @@ connection::connection(asio::io_context& io, int fd, int family, std::string pee
       router_(r),
       cfg_(cfg),
       owner_(owner),
-      http_(http ? make_http_session(cfg, fd) : nullptr),
+      http_(http ? make_http_session(cfg, fd, *http) : nullptr),
       io_timeout_(http ? cfg.http.timeout : cfg.socket_timeout),
       idle_timeout_(http ? cfg.http.keepalive_timeout : cfg.keepalive_timeout),
       timer_step_(std::max<clock::duration>(std::min(io_timeout_, idle_timeout_), milliseconds(1))),
@@ -95,6 +96,7 @@ void connection::on_read(const error_code& ec, std::size_t n) {
     read_more();
     return;
   }
+  if (http_ && http_->tls && !decrypt(n)) return;
   process();
 }
 

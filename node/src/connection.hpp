@@ -30,6 +30,7 @@ namespace brood::node::detail {
 
 class connection;
 struct http_session;  // connection_http.cpp
+struct http_socket;   // http_sockets.hpp
 
 // What a connection tells its owner (the worker). Called on the io_context thread.
 class connection_owner {
@@ -60,11 +61,13 @@ class connection : public std::enable_shared_from_this<connection> {
   // `peer` is what handlers see as request::peer. `r`, `cfg` and `owner` must outlive every
   // handler of this connection that can still run (the owner stops it before it goes away).
   // `tcp`: TCP_NODELAY is set once the connection is kept alive for a second request (a one-shot
-  // connection writes a single reply, which Nagle never holds back). `http`: the connection
-  // speaks HTTP/1.x (an http-socket, connection_http.cpp): its requests reach the modifier1 0
-  // handler as uwsgi vars, its deadlines are http-timeout, and it is kept alive per HTTP rules.
+  // connection writes a single reply, which Nagle never holds back). `http` (not null): the
+  // connection speaks HTTP/1.x (an http-socket, connection_http.cpp), over TLS when http->tls:
+  // its requests reach the modifier1 0 handler as uwsgi vars, its deadlines are http-timeout,
+  // and it is kept alive per HTTP rules.
   connection(asio::io_context& io, int fd, int family, std::string peer, const router& r,
-             const node_config& cfg, connection_owner& owner, bool tcp, bool http = false);
+             const node_config& cfg, connection_owner& owner, bool tcp,
+             const http_socket* http = nullptr);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -113,6 +116,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void answer_http();
   void refuse_http(int status, const std::string& why);
   void finish_http(reply& r);
+  bool decrypt(std::size_t n);
+  bool encrypt(reply& r);
 
   asio::io_context& io_;
   int fd_;  // the connection; owned by socket_ once registered_

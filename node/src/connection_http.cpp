@@ -43,8 +43,10 @@ const std::string& host_name() {
 
 }  // namespace
 
-std::unique_ptr<http_session> make_http_session(const node_config& cfg, int fd) {
+std::unique_ptr<http_session> make_http_session(const node_config& cfg, int fd,
+                                                const http_socket& socket) {
   wire::http_endpoint ep;
+  ep.https = socket.tls != nullptr;
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
@@ -54,7 +56,59 @@ std::unique_ptr<http_session> make_http_session(const node_config& cfg, int fd) 
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
     split_address(ss, local_host, ep.server_port);
   ep.server_name = host_name();
-  return std::make_unique<http_session>(cfg, std::move(ep));
+  auto s = std::make_unique<http_session>(cfg, std::move(ep));
+  if (socket.tls) s->tls = std::make_unique<tls_session>(socket.tls->get());
+  return s;
+}
+
+// TLS: the `n` bytes just read at end_ - n are records; replaces them with the plaintext they
+// complete and sends what the session has to send (handshake). False when the connection was
+// closed (a TLS error, logged) or more records are needed (a read is pending).
+bool connection::decrypt(std::size_t n) {
+  http_session& s = *http_;
+  end_ -= n;
+  const std::size_t before = end_;
+  wire::bytes records(buf_.begin() + static_cast<std::ptrdiff_t>(end_),
+                      buf_.begin() + static_cast<std::ptrdiff_t>(end_ + n));
+  std::string why;
+  const bool ok = s.tls->receive(records.data(), records.size(), buf_, end_, why);
+  wire::bytes out;
+  s.tls->take_output(out);
+  std::size_t sent = 0;
+  while (sent < out.size()) {  // handshake records: a few KiB, the socket takes them at once
+    const ssize_t k = ::send(fd_, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+    if (k <= 0) {
+      why = "cannot send the TLS handshake";
+      break;
+    }
+    sent += static_cast<std::size_t>(k);
+  }
+  if (!ok || sent < out.size()) {
+    if (why != "TLS connection closed by the client")
+      os::log("HTTPS connection from ", peer_, " closed: ", why);
+    close();
+    return false;
+  }
+  if (end_ == before && !(begin_ != end_ || http_mid_request(s))) {
+    read_more();  // no plaintext yet (the handshake goes on)
+    return false;
+  }
+  return true;
+}
+
+// TLS: replaces the plaintext of `r` with its records. False (and the connection closed) on a
+// TLS error.
+bool connection::encrypt(reply& r) {
+  wire::bytes records;
+  records.reserve(r.data.size() + 64);
+  std::string why;
+  if (!http_->tls->seal(r.data, records, why)) {
+    os::log("HTTPS reply to ", peer_, " failed: ", why);
+    close();
+    return false;
+  }
+  r.data = std::move(records);
+  return true;
 }
 
 // Feeds the decoder the bytes at begin_. True when a whole request is decoded (its bytes are

@@ -10,6 +10,7 @@
 
 #include "brood/os/log.hpp"
 #include "connection.hpp"
+#include "connection_http.hpp"
 
 namespace brood::node::detail {
 namespace {
@@ -44,6 +45,7 @@ void connection::read_directly() {
 }
 
 void connection::write(reply r) {
+  if (http_ && http_->tls && !encrypt(r)) return;
   out_ = std::move(r);
   written_ = 0;
   phase_ = phase::writing;

@@ -1,23 +1,26 @@
 #include "http_sockets.hpp"
 
-#include <algorithm>
-#include <vector>
+#include <deque>
+#include <utility>
 
 namespace brood::node::detail {
 namespace {
 
-std::vector<int>& marked() {
-  static std::vector<int> fds;
-  return fds;
+std::deque<http_socket>& marked() {  // a deque: marks never move once made
+  static std::deque<http_socket> sockets;
+  return sockets;
 }
 
 }  // namespace
 
-void mark_http_socket(int fd) { marked().push_back(fd); }
+void mark_http_socket(int fd, std::shared_ptr<tls_context> tls) {
+  marked().push_back(http_socket{fd, std::move(tls)});
+}
 
-bool is_http_socket(int fd) noexcept {
-  const auto& fds = marked();
-  return std::find(fds.begin(), fds.end(), fd) != fds.end();
+const http_socket* find_http_socket(int fd) noexcept {
+  for (const http_socket& s : marked())
+    if (s.fd == fd) return &s;
+  return nullptr;
 }
 
 }  // namespace brood::node::detail

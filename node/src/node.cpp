@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,12 +64,22 @@ class socket_set {
       if (!bind_one(cfg, text, inherited, false)) return false;
     for (const std::string& text : cfg.http.sockets)
       if (!bind_one(cfg, text, inherited, true)) return false;
+    for (const https_socket& h : cfg.http.https) {
+      std::string why;
+      std::shared_ptr<detail::tls_context> tls = detail::tls_context::load(h.cert, h.key, why);
+      if (!tls) {
+        os::log("https ", h.address, ": ", why);
+        return false;
+      }
+      if (!bind_one(cfg, h.address, inherited, true, std::move(tls))) return false;
+    }
     if (inherited) add(std::move(*inherited), "inherited on fd 0 as");
     return true;
   }
 
   bool bind_one(const node_config& cfg, const std::string& text,
-                std::optional<os::bound_socket>& inherited, bool http) {
+                std::optional<os::bound_socket>& inherited, bool http,
+                std::shared_ptr<detail::tls_context> tls = nullptr) {
     auto addr = os::parse_address(text);
     if (!addr) {
       os::log("invalid socket address \"", text, "\": ", addr.error().message());
@@ -76,7 +87,7 @@ class socket_set {
     }
     if (attached(*addr)) return true;  // a zerg server's socket serves it
     if (inherited && os::names_socket(*addr, *inherited)) {
-      if (http) detail::mark_http_socket(inherited->fd.get());
+      if (http) detail::mark_http_socket(inherited->fd.get(), tls);
       add(std::move(*inherited), "inherited on fd 0 as");
       inherited.reset();
       return true;
@@ -88,7 +99,7 @@ class socket_set {
       os::log(s.error().message());
       return false;
     }
-    if (http) detail::mark_http_socket(s->fd.get());
+    if (http) detail::mark_http_socket(s->fd.get(), tls);
     add(std::move(*s), "bound to");
     return true;
   }

@@ -46,7 +46,7 @@ struct worker::impl final : detail::connection_owner {
     std::string name;          // bound address; the peer of every unix connection
     int family = AF_UNSPEC;
     bool tcp = false;
-    bool http = false;  // an HTTP socket (http_sockets.hpp)
+    const detail::http_socket* http = nullptr;  // an HTTP socket (http_sockets.hpp), or null
     impl* owner = nullptr;
   };
 
@@ -105,7 +105,7 @@ void worker::impl::adopt(int fd) {
   l->name = os::describe_socket_address(sa, len);
   l->family = family;
   l->tcp = tcp;
-  l->http = detail::is_http_socket(fd);
+  l->http = detail::find_http_socket(fd);
   l->owner = this;
   listeners_.push_back(std::move(l));
 }

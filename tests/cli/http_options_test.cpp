@@ -58,6 +58,14 @@ TEST_F(http_options_test, AnIniFileAsRealDeploymentsWriteIt) {
   EXPECT_TRUE(h.static_maps[1].keep_mountpoint);
 }
 
+TEST_F(http_options_test, HttpsTakesUwsgisForm) {
+  const node::node_config c = parse({"--https", ":8443,/etc/a.crt,/etc/a.key,HIGH,/etc/ca.crt"});
+  ASSERT_EQ(c.http.https.size(), 1u);
+  EXPECT_EQ(c.http.https[0].address, ":8443");
+  EXPECT_EQ(c.http.https[0].cert, "/etc/a.crt");
+  EXPECT_EQ(c.http.https[0].key, "/etc/a.key");
+}
+
 TEST_F(http_options_test, HttpKeepaliveForms) {
   EXPECT_FALSE(parse({"--http-keepalive", "0"}).http.keepalive);
   EXPECT_FALSE(parse({"--http-keepalive", "false"}).http.keepalive);
@@ -71,7 +79,7 @@ TEST_F(http_options_test, ErrorsNameTheOption) {
   EXPECT_NE(error_of({"--http-keepalive", "often"}).find("http-keepalive"), std::string::npos);
   EXPECT_NE(error_of({"--static-map", "/static"}).find("MOUNTPOINT=DIR"), std::string::npos);
   EXPECT_NE(error_of({"--http-timeout", "0"}).find("http-timeout"), std::string::npos);
-  EXPECT_NE(error_of({"--https", ":443,a.crt,a.key"}).find("https"), std::string::npos);
+  EXPECT_NE(error_of({"--https", ":443,a.crt"}).find("must be ADDR,CERT,KEY"), std::string::npos);
   EXPECT_NE(error_of({"--http-socket", "127.0.0.1:99999"}).find("http-socket"), std::string::npos);
 }
 

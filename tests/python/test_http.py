@@ -327,3 +327,54 @@ def test_uwsgi_and_http_sockets_side_by_side(start_node, brood_binary, tmp_path)
     assert c.response()[2] == b"hello /h"
     c.close()
     assert wsgi_request(node.address, "/u").endswith(b"hello /u")
+
+
+def make_certificate(folder):
+    """A self-signed certificate for localhost: (cert path, key path)."""
+    import subprocess
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=localhost"], check=True,
+                   capture_output=True)
+    return cert, key
+
+
+def test_https_serves_kept_alive_connections_over_tls(start_node, brood_binary, tmp_path):
+    import ssl
+    write_module(tmp_path, "webapp", APP)
+    cert, key = make_certificate(tmp_path)
+    node = start_node(brood_binary, "--https", "127.0.0.1:0,%s,%s" % (cert, key), "--wsgi-file",
+                      tmp_path / "webapp.py")
+    context = ssl.create_default_context(cafile=str(cert))
+    context.check_hostname = False
+    c = Conn(node.address)
+    c.sock = context.wrap_socket(c.sock)
+    c.send(get(b"/environ"))
+    env = eval(c.response()[2])
+    assert env["wsgi.url_scheme"] == "https"
+    body = b"x" * 100000
+    c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body) + body +
+           get(b"/pipelined"))
+    assert c.response()[2] == b"got:" + body
+    assert c.response()[2] == b"hello /pipelined"
+    c.close()
+    plain = Conn(node.address)  # not TLS: the handshake fails, the worker goes on
+    plain.send(get(b"/"))
+    assert plain.at_eof()
+    assert node.wait_for_line(r"HTTPS connection from .* closed: TLS error") is not None
+    c = Conn(node.address)
+    c.sock = context.wrap_socket(c.sock)
+    c.send(get(b"/after"))
+    assert c.response()[2] == b"hello /after"
+    c.close()
+
+
+def test_https_with_a_missing_certificate_fails_at_start(brood_binary, tmp_path):
+    import subprocess
+    write_module(tmp_path, "webapp", APP)
+    r = subprocess.run([brood_binary, "--https", "127.0.0.1:0,%s,%s" % (tmp_path / "no.crt",
+                                                                         tmp_path / "no.key"),
+                        "--wsgi-file", tmp_path / "webapp.py"], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode != 0
+    assert "cannot load certificate %s" % (tmp_path / "no.crt") in r.stdout + r.stderr

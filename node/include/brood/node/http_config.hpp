@@ -17,10 +17,19 @@ struct static_mapping {
   bool keep_mountpoint = false;  // static-map2
 };
 
+// https ADDR,CERT,KEY: an HTTP socket over TLS (PEM certificate chain and private key).
+struct https_socket {
+  std::string address;
+  std::string cert;
+  std::string key;
+};
+
 struct http_config {
   // http-socket / http11-socket / http ADDR (repeatable): the workers speak HTTP/1.1 on these
   // (with keep-alive on all of them: docs/config.md "HTTP").
   std::vector<std::string> sockets;
+  // https ADDR,CERT,KEY (repeatable): the same over TLS.
+  std::vector<https_socket> https;
   // http-keepalive: false: every HTTP reply closes its connection.
   bool keepalive = true;
   // An idle kept-alive HTTP connection is closed after this (http-keepalive N with N > 1, else
