@@ -17,6 +17,11 @@ void mark_http_socket(int fd, std::shared_ptr<tls_context> tls) {
   marked().push_back(http_socket{fd, std::move(tls)});
 }
 
+void unmark_http_socket(int fd) {
+  for (http_socket& s : marked())
+    if (s.fd == fd) s.fd = -1;  // never erased: find_http_socket's pointers stay valid
+}
+
 const http_socket* find_http_socket(int fd) noexcept {
   for (const http_socket& s : marked())
     if (s.fd == fd) return &s;

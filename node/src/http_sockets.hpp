@@ -16,6 +16,8 @@ struct http_socket {
 };
 
 void mark_http_socket(int fd, std::shared_ptr<tls_context> tls = nullptr);
+// Removes the mark of `fd` (tests that reuse fd numbers in one process).
+void unmark_http_socket(int fd);
 // The mark of `fd`, or nullptr for a uwsgi socket. Valid for the life of the process.
 const http_socket* find_http_socket(int fd) noexcept;
 
