@@ -10,6 +10,9 @@
 # The broodlord benchmark (issue 12, broodlord_bench.py) takes ~1 minute per run and is opt-in:
 # set BROOD_BENCH_BROODLORD=1 (both systems, one run) or BROOD_BENCH_BROODLORD="ARGS" (its
 # options, e.g. "--repeat 3" or "--systems brood --seconds 10").
+# The HTTP benchmark (issue 13, http_bench.py, needs wrk) takes ~3 minutes and is opt-in: set
+# BROOD_BENCH_HTTP=1 (every system, 3 rounds) or BROOD_BENCH_HTTP="ARGS" (its options, e.g.
+# "--repeat 1 --connections 16").
 set -euo pipefail
 
 build=$(cd "${1:-build/release}" && pwd)
@@ -50,6 +53,12 @@ trap 'rm -f "$out"' EXIT
     1) "$python" "$here/broodlord_bench.py" "$build" ;;
     *) read -ra broodlord_args <<<"$BROOD_BENCH_BROODLORD"
        "$python" "$here/broodlord_bench.py" "$build" "${broodlord_args[@]}" ;;
+  esac
+  case ${BROOD_BENCH_HTTP:-0} in
+    0) ;;
+    1) "$python" "$here/http_bench.py" "$build" ;;
+    *) read -ra http_args <<<"$BROOD_BENCH_HTTP"
+       "$python" "$here/http_bench.py" "$build" "${http_args[@]}" ;;
   esac
 } | tee "$out"
 

@@ -57,9 +57,11 @@ int run_node_role(const options& opts, const std::vector<std::string>& args,
     if (std::optional<int> status = hand_over_python(args)) return *status;
   // An on-demand vassal gets its socket from its emperor on fd 0 (run_node adopts it); a zerg
   // from its zerg servers.
-  if (opts.config.sockets.empty() && opts.config.zergs.empty() &&
+  if (opts.config.sockets.empty() && opts.config.http.sockets.empty() &&
+      opts.config.http.https.empty() && opts.config.zergs.empty() &&
       !os::is_listening_socket(STDIN_FILENO)) {
-    std::cerr << "brood: no socket configured (use --socket ADDR or --zerg PATH)\n";
+    std::cerr
+        << "brood: no socket configured (use --socket ADDR, --http-socket ADDR or --zerg PATH)\n";
     return status_usage;
   }
   if (std::optional<int> failed = node::prepare_process(opts.config.process)) return *failed;

@@ -15,6 +15,7 @@
 #include "brood/wire/header.hpp"
 #include "brood/wire/message.hpp"
 #include "brood/wire/modifier.hpp"
+#include "connection_http.hpp"
 
 namespace brood::node::detail {
 namespace {
@@ -36,7 +37,8 @@ std::optional<std::size_t> parse_length(std::string_view text, std::size_t cap) 
 }  // namespace
 
 connection::connection(asio::io_context& io, int fd, int family, std::string peer, const router& r,
-                       const node_config& cfg, connection_owner& owner, bool tcp)
+                       const node_config& cfg, connection_owner& owner, bool tcp,
+                       const http_socket* http)
     : io_(io),
       fd_(fd),
       family_(family),
@@ -46,8 +48,10 @@ connection::connection(asio::io_context& io, int fd, int family, std::string pee
       router_(r),
       cfg_(cfg),
       owner_(owner),
-      timer_step_(std::max<clock::duration>(std::min(cfg.socket_timeout, cfg.keepalive_timeout),
-                                            milliseconds(1))),
+      http_(http ? make_http_session(cfg, fd, *http) : nullptr),
+      io_timeout_(http ? cfg.http.timeout : cfg.socket_timeout),
+      idle_timeout_(http ? cfg.http.keepalive_timeout : cfg.keepalive_timeout),
+      timer_step_(std::max<clock::duration>(std::min(io_timeout_, idle_timeout_), milliseconds(1))),
       normal_size_(std::min<std::size_t>(cfg.limits.buffer_size, 4096) + wire::header_size),
       buf_(normal_size_) {
   tcp_ = tcp;
@@ -58,16 +62,23 @@ connection::~connection() {
 }
 
 void connection::start() {
-  deadline_ = clock::now() + cfg_.socket_timeout;  // a fresh connection must start in time
+  deadline_ = clock::now() + io_timeout_;  // a fresh connection must start in time
   read_more();
 }
 
 // A connection that has not sent its first request yet is kept: its client connected before the
 // stop (often while a reload moves the listening socket to new workers) and expects an answer;
 // it gets socket-timeout to send the request, then the usual deadline applies.
+// An HTTP connection gets socket-timeout then, not http-timeout (60 s by default), so that a
+// browser's speculative connection does not hold a reload.
 void connection::stop_gracefully() {
   stopping_ = true;
-  if (phase_ == phase::idle && answered_any_) close();
+  if (phase_ == phase::idle && answered_any_) {
+    close();
+  } else if (phase_ == phase::idle && http_ && registered_) {
+    deadline_ = std::min(deadline_, clock::now() + cfg_.socket_timeout);
+    arm_timer();  // replaces the pending wait (which ends with operation_aborted)
+  }
 }
 
 void connection::stop_now() { close(); }
@@ -85,18 +96,23 @@ void connection::on_read(const error_code& ec, std::size_t n) {
     read_more();
     return;
   }
+  if (http_ && http_->tls && !decrypt(n)) return;
   process();
 }
 
 // Answers the request at begin_ if it is complete, else reads on.
 void connection::process() {
-  if (begin_ == end_) {
+  if (begin_ == end_ && !(http_ && http_mid_request(*http_))) {
     become_idle();
     return;
   }
   if (phase_ != phase::reading) {  // first byte of a request: it has socket-timeout to arrive
     phase_ = phase::reading;
-    deadline_ = clock::now() + cfg_.socket_timeout;
+    deadline_ = clock::now() + io_timeout_;
+  }
+  if (http_) {
+    if (frame_http()) answer_http();
+    return;
   }
   wire::header head;
   std::size_t total = 0;
@@ -206,6 +222,7 @@ void connection::on_deferred_reply(std::optional<reply> rep) {
     close();
     return;
   }
+  if (http_) finish_http(*rep);
   write(std::move(*rep));
 }
 
@@ -232,9 +249,16 @@ void connection::on_written(const error_code& ec) {
     return;
   }
   // Kept alive: the next requests go through the reactor, one completion each (a pipelined
-  // request is answered after the work already queued, never by recursion).
+  // request is answered after the work already queued, never by recursion: the reply may have
+  // been written inline).
   if (!enter_reactor()) return;
-  process();  // a pipelined request may be buffered already
+  if (begin_ != end_) {
+    asio::post(io_, [self = shared_from_this()] {
+      if (!self->closed()) self->process();
+    });
+    return;
+  }
+  process();
 }
 
 void connection::become_idle() {
@@ -253,7 +277,7 @@ void connection::become_idle() {
     buf_.shrink_to_fit();
   }
   phase_ = phase::idle;
-  deadline_ = clock::now() + cfg_.keepalive_timeout;
+  deadline_ = clock::now() + idle_timeout_;
   read_more();
 }
 
@@ -268,7 +292,7 @@ void connection::drain() {
     return;
   }
   phase_ = phase::draining;
-  deadline_ = clock::now() + cfg_.socket_timeout;
+  deadline_ = clock::now() + io_timeout_;
   if (!enter_reactor()) return;
   ::shutdown(fd_, SHUT_WR);
   begin_ = end_ = 0;

@@ -29,6 +29,8 @@
 namespace brood::node::detail {
 
 class connection;
+struct http_session;  // connection_http.cpp
+struct http_socket;   // http_sockets.hpp
 
 // What a connection tells its owner (the worker). Called on the io_context thread.
 class connection_owner {
@@ -59,9 +61,13 @@ class connection : public std::enable_shared_from_this<connection> {
   // `peer` is what handlers see as request::peer. `r`, `cfg` and `owner` must outlive every
   // handler of this connection that can still run (the owner stops it before it goes away).
   // `tcp`: TCP_NODELAY is set once the connection is kept alive for a second request (a one-shot
-  // connection writes a single reply, which Nagle never holds back).
+  // connection writes a single reply, which Nagle never holds back). `http` (not null): the
+  // connection speaks HTTP/1.x (an http-socket, connection_http.cpp), over TLS when http->tls:
+  // its requests reach the modifier1 0 handler as uwsgi vars, its deadlines are http-timeout,
+  // and it is kept alive per HTTP rules.
   connection(asio::io_context& io, int fd, int family, std::string peer, const router& r,
-             const node_config& cfg, connection_owner& owner, bool tcp);
+             const node_config& cfg, connection_owner& owner, bool tcp,
+             const http_socket* http = nullptr);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -105,6 +111,13 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_deadline();
   void end_request(bool written);
   void close();
+  // HTTP sockets (connection_http.cpp).
+  bool frame_http();
+  void answer_http();
+  void refuse_http(int status, const std::string& why);
+  void finish_http(reply& r);
+  bool decrypt(std::size_t n);
+  bool encrypt(reply& r);
 
   asio::io_context& io_;
   int fd_;  // the connection; owned by socket_ once registered_
@@ -117,6 +130,9 @@ class connection : public std::enable_shared_from_this<connection> {
   const router& router_;
   const node_config& cfg_;
   connection_owner& owner_;
+  std::unique_ptr<http_session> http_;  // an HTTP connection's decoder; null for uwsgi
+  const clock::duration io_timeout_;    // socket-timeout, or http-timeout for HTTP
+  const clock::duration idle_timeout_;  // keepalive-timeout, or the HTTP keep-alive timeout
   clock::duration timer_step_;  // the timer never sleeps longer, so deadlines only move later
   clock::time_point deadline_;
   const std::size_t normal_size_;  // buf_ size between requests; grown for larger ones

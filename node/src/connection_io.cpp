@@ -10,6 +10,7 @@
 
 #include "brood/os/log.hpp"
 #include "connection.hpp"
+#include "connection_http.hpp"
 
 namespace brood::node::detail {
 namespace {
@@ -44,15 +45,12 @@ void connection::read_directly() {
 }
 
 void connection::write(reply r) {
+  if (http_ && http_->tls && !encrypt(r)) return;
   out_ = std::move(r);
   written_ = 0;
   phase_ = phase::writing;
-  deadline_ = clock::now() + cfg_.socket_timeout;
-  if (registered_) {
-    write_rest();
-  } else {
-    write_directly();
-  }
+  deadline_ = clock::now() + io_timeout_;
+  write_directly();  // kept-alive connections too: the socket usually takes the reply at once
 }
 
 // Writes what the socket takes at once; the rest, if any, through the reactor. A final reply is
@@ -125,12 +123,15 @@ void connection::on_timer(const error_code& ec) {
 }
 
 void connection::on_deadline() {
+  const char* limit = http_ ? "http-timeout" : "socket-timeout";
   if (phase_ == phase::reading) {
     owner_.read_failed();
-    os::log("request from ", peer_, " not received within socket-timeout (",
-            to_ms(cfg_.socket_timeout), " ms): connection closed");
+    os::log("request from ", peer_, " not received within ", limit, " (",
+            to_ms(std::chrono::duration_cast<std::chrono::milliseconds>(io_timeout_)),
+            " ms): connection closed");
   } else if (phase_ == phase::writing) {
-    os::log("reply to ", peer_, " not taken within socket-timeout (", to_ms(cfg_.socket_timeout),
+    os::log("reply to ", peer_, " not taken within ", limit, " (",
+            to_ms(std::chrono::duration_cast<std::chrono::milliseconds>(io_timeout_)),
             " ms): connection closed");
   }
   close();

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include "brood/os/log.hpp"
 #include "brood/os/process_title.hpp"
 #include "emperor_link.hpp"
+#include "http_sockets.hpp"
 #include "master.hpp"
 #include "node_lifecycle.hpp"
 #include "zerg_attach.hpp"
@@ -56,33 +58,53 @@ class socket_set {
     return true;
   }
 
-  // Binds every configured address and logs it; a listening socket inherited on fd 0 (an
+  // Binds every configured address (the uwsgi sockets, then the HTTP sockets, which are marked
+  // for the workers: http_sockets.hpp) and logs it; a listening socket inherited on fd 0 (an
   // on-demand vassal's) replaces the configured address it names, or is served in addition.
   // On the first failure logs why and returns false.
   bool bind_all(const node_config& cfg, std::optional<os::bound_socket> inherited) {
-    for (const std::string& text : cfg.sockets) {
-      auto addr = os::parse_address(text);
-      if (!addr) {
-        os::log("invalid socket address \"", text, "\": ", addr.error().message());
+    for (const std::string& text : cfg.sockets)
+      if (!bind_one(cfg, text, inherited, false)) return false;
+    for (const std::string& text : cfg.http.sockets)
+      if (!bind_one(cfg, text, inherited, true)) return false;
+    for (const https_socket& h : cfg.http.https) {
+      std::string why;
+      std::shared_ptr<detail::tls_context> tls = detail::tls_context::load(h.cert, h.key, why);
+      if (!tls) {
+        os::log("https ", h.address, ": ", why);
         return false;
       }
-      if (attached(*addr)) continue;  // a zerg server's socket serves it
-      if (inherited && os::names_socket(*addr, *inherited)) {
-        add(std::move(*inherited), "inherited on fd 0 as");
-        inherited.reset();
-        continue;
-      }
-      os::bind_options opts;
-      opts.reuse_port = cfg.reuse_port;
-      if (cfg.process.chmod_socket) opts.unix_mode = *cfg.process.chmod_socket;
-      auto s = os::bind_socket(*addr, cfg.listen_queue, os::accept_when::first_bytes, opts);
-      if (!s) {
-        os::log(s.error().message());
-        return false;
-      }
-      add(std::move(*s), "bound to");
+      if (!bind_one(cfg, h.address, inherited, true, std::move(tls))) return false;
     }
     if (inherited) add(std::move(*inherited), "inherited on fd 0 as");
+    return true;
+  }
+
+  bool bind_one(const node_config& cfg, const std::string& text,
+                std::optional<os::bound_socket>& inherited, bool http,
+                std::shared_ptr<detail::tls_context> tls = nullptr) {
+    auto addr = os::parse_address(text);
+    if (!addr) {
+      os::log("invalid socket address \"", text, "\": ", addr.error().message());
+      return false;
+    }
+    if (attached(*addr)) return true;  // a zerg server's socket serves it
+    if (inherited && os::names_socket(*addr, *inherited)) {
+      if (http) detail::mark_http_socket(inherited->fd.get(), tls);
+      add(std::move(*inherited), "inherited on fd 0 as");
+      inherited.reset();
+      return true;
+    }
+    os::bind_options opts;
+    opts.reuse_port = cfg.reuse_port;
+    if (cfg.process.chmod_socket) opts.unix_mode = *cfg.process.chmod_socket;
+    auto s = os::bind_socket(*addr, cfg.listen_queue, os::accept_when::first_bytes, opts);
+    if (!s) {
+      os::log(s.error().message());
+      return false;
+    }
+    if (http) detail::mark_http_socket(s->fd.get(), tls);
+    add(std::move(*s), "bound to");
     return true;
   }
 

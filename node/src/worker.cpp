@@ -19,6 +19,7 @@
 #include "brood/os/log.hpp"
 #include "brood/os/socket_address.hpp"
 #include "connection.hpp"
+#include "http_sockets.hpp"
 #include "scoreboard.hpp"
 
 namespace brood::node {
@@ -45,6 +46,7 @@ struct worker::impl final : detail::connection_owner {
     std::string name;          // bound address; the peer of every unix connection
     int family = AF_UNSPEC;
     bool tcp = false;
+    const detail::http_socket* http = nullptr;  // an HTTP socket (http_sockets.hpp), or null
     impl* owner = nullptr;
   };
 
@@ -103,6 +105,7 @@ void worker::impl::adopt(int fd) {
   l->name = os::describe_socket_address(sa, len);
   l->family = family;
   l->tcp = tcp;
+  l->http = detail::find_http_socket(fd);
   l->owner = this;
   listeners_.push_back(std::move(l));
 }
@@ -184,7 +187,7 @@ bool worker::impl::serve(listener& l, int fd, const sockaddr_storage& peer, sock
       l.tcp ? os::describe_socket_address(reinterpret_cast<const sockaddr*>(&peer), peer_len)
             : l.name;
   auto c = std::make_shared<detail::connection>(io_, fd, l.family, std::move(name), router_, cfg_,
-                                                *this, l.tcp);
+                                                *this, l.tcp, l.http);
   connections_.emplace(c.get(), c);
   c->start();
   return c->closed();

@@ -32,6 +32,7 @@
 #include "brood/wire/msgpack_codec.hpp"
 #include "brood/wire/value.hpp"
 #include "eventually.hpp"
+#include "http_sockets.hpp"
 #include "raw_socket.hpp"
 #include "temp_dir.hpp"
 
@@ -90,6 +91,7 @@ class serve_fixture : public ::testing::Test {
       thread_.join();
     }
     worker_.reset();
+    if (http_fd_ >= 0) node::detail::unmark_http_socket(http_fd_);
   }
 
   // Starts a worker on a new loopback TCP (or unix) listener; returns its address for a
@@ -99,6 +101,14 @@ class serve_fixture : public ::testing::Test {
     const int fd = listen_tcp_loopback(where);
     EXPECT_GE(fd, 0);
     return start(fd, where);
+  }
+  // The same on an HTTP socket (http_sockets.hpp); the mark is removed when the test ends.
+  std::string start_http_tcp() {
+    std::string where;
+    http_fd_ = listen_tcp_loopback(where);
+    EXPECT_GE(http_fd_, 0);
+    node::detail::mark_http_socket(http_fd_);
+    return start(http_fd_, where);
   }
   std::string start_unix() {
     const std::string where = dir_ / "node.sock";
@@ -151,6 +161,7 @@ class serve_fixture : public ::testing::Test {
 
   std::thread thread_;
   std::future<void> ended_;
+  int http_fd_ = -1;
 };
 
 }  // namespace brood::test
