@@ -21,6 +21,14 @@
 //    when the emperor is lost.
 //  * spooler-harakiri: every second, a spooler process whose task outlived its deadline gets
 //    SIGKILL (once per process).
+//  * worker lifetime (master_core_lifetime.cpp, brood/node/lifetime_config.hpp): every second,
+//    and at the moment a request seen in flight would reach `harakiri`, a worker in one request
+//    longer than harakiri gets SIGKILL (logged with the request's summary, counted in its
+//    scoreboard slot) and is respawned; a worker older than max-worker-lifetime (+ id * delta)
+//    gets SIGTERM; every mem-collector-freq a worker above an evil-reload-on-* limit gets
+//    SIGKILL. A worker that ends recycled (its slot names the reason: max-requests and
+//    reload-on-* by the worker itself, max-worker-lifetime and evil-reload-* by the master) is
+//    respawned at once, without the crash-loop backoff.
 //  * finished() once stopping and every process has exited.
 //  * cheaper (cfg.cheaper.enabled()): workers 1..cheaper-initial start, the other slots are
 //    cheaped. The algorithm (cheaper_algorithm.hpp) runs every check-interval, and brood's also
@@ -88,6 +96,7 @@ struct master_core_config {
   std::chrono::seconds heartbeat{0};
   std::chrono::seconds vassal_sos{0};  // SOS once every slot is busy this long; 0: off
   unsigned vassal_sos_backlog = 0;     // SOS while this many connections wait; 0: off
+  lifetime_config lifetime;            // harakiri, max-worker-lifetime, evil-reload-on-*
 
   // From the node's config, with the spooler board's slot count.
   static master_core_config from(const node_config& cfg, std::size_t spooler_slots);
@@ -162,6 +171,16 @@ class master_core {
   void tell_worker_to_stop(pid_t pid, time_point deadline);
   void stop_spoolers(time_point deadline, bool restart);
   void reload_completed();
+  // Worker lifetime (master_core_lifetime.cpp).
+  void start_lifetime(const moment& now);
+  void check_lifetime(const moment& now);
+  void check_stuck(unsigned id, pid_t pid, process_pool::process& p, const moment& now,
+                   time_point& next);
+  void check_age(unsigned id, pid_t pid, const process_pool::process& p, const moment& now,
+                 time_point& next);
+  void check_memory(const moment& now);
+  void worker_recycled(pid_t pid, const process_pool::exit_info& e, recycle_reason why,
+                       const moment& now);
   // Exits (master_core_exit.cpp).
   void worker_exited(pid_t pid, const process_pool::exit_info& e, int status, const moment& now);
   void spooler_exited(pid_t pid, const process_pool::exit_info& e, int status, const moment& now);
@@ -198,6 +217,8 @@ class master_core {
   unsigned reloads_ = 0;
   int exit_status_ = 0;
   std::optional<time_point> harakiri_check_at_;
+  std::optional<time_point> lifetime_check_at_;  // harakiri, max-worker-lifetime, evil reloads
+  std::optional<time_point> memory_check_at_;    // the next evil-reload-on-* check
   // Cheaper and idle.
   std::unique_ptr<cheaper_algorithm> algo_;
   int fifo_delta_ = 0;

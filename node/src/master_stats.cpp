@@ -83,6 +83,7 @@ worker_stats master::worker_snapshot(unsigned id) {
   w.running_time = s.running_us.load();
   w.last_spawn = s.last_spawn.load();
   w.respawn_count = s.respawn_count.load();
+  w.harakiri_count = s.harakiri_count.load();
   w.tx = s.tx.load();
   w.avg_rt = w.requests ? w.running_time / w.requests : 0;
   w.write_errors = s.write_errors.load();

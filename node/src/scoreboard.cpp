@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 namespace brood::node {
@@ -17,6 +18,7 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 static_assert(std::atomic<slot_state>::is_always_lock_free);
+static_assert(std::atomic<recycle_reason>::is_always_lock_free);
 
 // Set once in a forked worker (claim), read when its worker is made.
 std::atomic<scoreboard::slot*> current_slot{nullptr};
@@ -65,6 +67,26 @@ const char* to_string(slot_state s) noexcept {
   return "?";
 }
 
+const char* to_string(recycle_reason r) noexcept {
+  switch (r) {
+    case recycle_reason::none:
+      return "";
+    case recycle_reason::max_requests:
+      return "max-requests";
+    case recycle_reason::reload_on_rss:
+      return "reload-on-rss";
+    case recycle_reason::reload_on_as:
+      return "reload-on-as";
+    case recycle_reason::max_worker_lifetime:
+      return "max-worker-lifetime";
+    case recycle_reason::evil_reload_on_rss:
+      return "evil-reload-on-rss";
+    case recycle_reason::evil_reload_on_as:
+      return "evil-reload-on-as";
+  }
+  return "?";
+}
+
 void scoreboard::record_spawn(unsigned id, pid_t pid, std::int64_t wall_seconds) noexcept {
   slot& s = at(id);
   // The child may have claimed the slot already (and be accepting): its state stands.
@@ -84,6 +106,7 @@ void scoreboard::record_exit(unsigned id, pid_t pid) noexcept {
   if (!s.pid.compare_exchange_strong(owner, 0)) return;  // a newer worker owns the slot
   s.in_request.store(0);
   s.accepting.store(0);
+  s.recycle.store(recycle_reason::none);
   s.state.store(slot_state::empty);
 }
 
@@ -115,6 +138,8 @@ void scoreboard::claim(unsigned id) noexcept {
   s.pid.store(::getpid());
   s.in_request.store(0);  // whatever a killed predecessor left
   s.accepting.store(0);
+  s.recycle.store(recycle_reason::none);
+  store_summary(s, "");
   s.state.store(slot_state::starting);
   current_slot.store(&s);
   current_board.store(this);
@@ -127,6 +152,33 @@ std::int64_t scoreboard_now_us() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+void store_summary(scoreboard::slot& s, std::string_view text) noexcept {
+  constexpr std::size_t capacity = sizeof(std::uint64_t) * std::tuple_size_v<decltype(s.summary)>;
+  char bytes[capacity] = {};
+  const std::size_t len = std::min(text.size(), capacity - 1);
+  std::memcpy(bytes, text.data(), len);
+  for (std::size_t i = 0; i < s.summary.size(); ++i) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, bytes + i * sizeof word, sizeof word);
+    s.summary[i].store(word, std::memory_order_relaxed);
+    if ((i + 1) * sizeof word > len) break;  // the word with the terminating zero is stored
+  }
+}
+
+std::string load_summary(const scoreboard::slot& s) {
+  std::string out;
+  for (const auto& w : s.summary) {
+    const std::uint64_t word = w.load(std::memory_order_relaxed);
+    char bytes[sizeof word];
+    std::memcpy(bytes, &word, sizeof word);
+    for (char c : bytes) {
+      if (c == '\0') return out;
+      out.push_back(c);
+    }
+  }
+  return out;
 }
 
 slot_recorder::slot_recorder() noexcept
