@@ -26,9 +26,8 @@ void add_harakiri(po::options_description& g) {
 void add_recycling(po::options_description& g) {
   const node::lifetime_config& d = defaults;
   g.add_options()  //
-      ("max-requests,R", uint_value(0, std::numeric_limits<std::uint64_t>::max())
-                             ->default_value(0)
-                             ->value_name("N"),
+      ("max-requests,R",
+       uint_value(0, std::numeric_limits<std::uint64_t>::max())->default_value(0)->value_name("N"),
        "a worker that has answered N requests stops accepting, finishes what it holds and is "
        "respawned (0: off); implies master")(
           "min-worker-lifetime",

@@ -114,9 +114,9 @@ void master_core::kill_all_now() {
 
 std::optional<master_core::time_point> master_core::next_deadline() const {
   std::optional<time_point> next = workers_.next_deadline();
-  for (const auto& t : {spoolers_.next_deadline(), harakiri_check_at_, check_at_, recheck_at_,
-                        chain_poll_at_, heartbeat_at_, sos_check_at_, idle_check_at_,
-                        lifetime_check_at_})
+  for (const auto& t :
+       {spoolers_.next_deadline(), harakiri_check_at_, check_at_, recheck_at_, chain_poll_at_,
+        heartbeat_at_, sos_check_at_, idle_check_at_, lifetime_check_at_})
     if (t && (!next || *t < *next)) next = t;
   return next;
 }

@@ -64,9 +64,10 @@ void master_core::check_stuck(unsigned id, pid_t pid, process_pool::process& p, 
     return;
   }
   os::log("*** HARAKIRI ON WORKER ", id, " (pid: ", pid, ", try: 1) ***");
-  os::log("HARAKIRI [core 0] ", load_summary(s), " since ", start_us / 1000000, " (",
-          ran_us / 1000, " ms in one request, harakiri ", cfg_.lifetime.harakiri.count(), " s)");
-  if (cfg_.lifetime.harakiri_verbose) os::log("HARAKIRI: worker ", id, " ", launcher_.stuck_details(pid));
+  os::log("HARAKIRI [core 0] ", load_summary(s), " since ", start_us / 1000000, " (", ran_us / 1000,
+          " ms in one request, harakiri ", cfg_.lifetime.harakiri.count(), " s)");
+  if (cfg_.lifetime.harakiri_verbose)
+    os::log("HARAKIRI: worker ", id, " ", launcher_.stuck_details(pid));
   launcher_.signal(pid, SIGKILL);
   p.killed_early = true;
   s.harakiri_count.fetch_add(1);
@@ -111,8 +112,8 @@ void master_core::check_memory(const moment& /*now*/) {
     if (why == recycle_reason::none) continue;
     os::log("*** EVIL RELOAD ON WORKER ", id, " ",
             why == recycle_reason::evil_reload_on_rss ? "RSS" : "ADDRESS SPACE", ": ",
-            used / megabyte, " MB above ", to_string(why), " ", limit / megabyte, " MB (pid: ",
-            pid, ") ***");
+            used / megabyte, " MB above ", to_string(why), " ", limit / megabyte, " MB (pid: ", pid,
+            ") ***");
     scoreboard::slot& s = board_.at(id);
     if (s.pid.load() == pid) s.recycle.store(why);
     launcher_.signal(pid, SIGKILL);

@@ -30,12 +30,27 @@ TEST_F(lifetime_options_test, DefaultsMatchUwsgi) {
 }
 
 TEST_F(lifetime_options_test, CommandLineFillsEveryFieldAndImpliesMaster) {
-  const node::node_config c =
-      parse({"--harakiri", "30", "--harakiri-verbose", "--max-requests", "1000",
-             "--min-worker-lifetime", "0", "--max-worker-lifetime", "3600",
-             "--max-worker-lifetime-delta", "5", "--reload-on-rss", "200", "--reload-on-as",
-             "1024", "--evil-reload-on-rss", "400", "--evil-reload-on-as", "2048",
-             "--mem-collector-freq", "7"});
+  const node::node_config c = parse({"--harakiri",
+                                     "30",
+                                     "--harakiri-verbose",
+                                     "--max-requests",
+                                     "1000",
+                                     "--min-worker-lifetime",
+                                     "0",
+                                     "--max-worker-lifetime",
+                                     "3600",
+                                     "--max-worker-lifetime-delta",
+                                     "5",
+                                     "--reload-on-rss",
+                                     "200",
+                                     "--reload-on-as",
+                                     "1024",
+                                     "--evil-reload-on-rss",
+                                     "400",
+                                     "--evil-reload-on-as",
+                                     "2048",
+                                     "--mem-collector-freq",
+                                     "7"});
   const node::lifetime_config& l = c.lifetime;
   EXPECT_EQ(l.harakiri, seconds(30));
   EXPECT_TRUE(l.harakiri_verbose);
@@ -59,9 +74,9 @@ TEST_F(lifetime_options_test, UwsgiShortForms) {
 }
 
 TEST_F(lifetime_options_test, EachOptionAloneImpliesMaster) {
-  for (const char* name : {"--harakiri", "--max-requests", "--max-worker-lifetime",
-                           "--reload-on-rss", "--reload-on-as", "--evil-reload-on-rss",
-                           "--evil-reload-on-as"})
+  for (const char* name :
+       {"--harakiri", "--max-requests", "--max-worker-lifetime", "--reload-on-rss",
+        "--reload-on-as", "--evil-reload-on-rss", "--evil-reload-on-as"})
     EXPECT_TRUE(parse({name, "60", "--min-worker-lifetime", "1"}).master) << name;
   EXPECT_FALSE(parse({"--harakiri", "0"}).master);
 }
@@ -97,11 +112,10 @@ TEST_F(lifetime_options_test, MinLifetimeMustBeBelowMaxLifetimeAsInUwsgi) {
 
 TEST_F(lifetime_options_test, HelpListsTheLifetimeOptions) {
   const std::string help = help_text();
-  for (const char* name :
-       {"Worker lifetime", "--harakiri", "-t", "--harakiri-verbose", "--max-requests", "-R",
-        "--min-worker-lifetime", "--max-worker-lifetime", "--max-worker-lifetime-delta",
-        "--reload-on-rss", "--reload-on-as", "--evil-reload-on-rss", "--evil-reload-on-as",
-        "--mem-collector-freq"})
+  for (const char* name : {"Worker lifetime", "--harakiri", "-t", "--harakiri-verbose",
+                           "--max-requests", "-R", "--min-worker-lifetime", "--max-worker-lifetime",
+                           "--max-worker-lifetime-delta", "--reload-on-rss", "--reload-on-as",
+                           "--evil-reload-on-rss", "--evil-reload-on-as", "--mem-collector-freq"})
     EXPECT_NE(help.find(name), std::string::npos) << name;
 }
 

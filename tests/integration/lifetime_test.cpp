@@ -54,13 +54,13 @@ TEST_F(lifetime_test, HarakiriKillsTheStuckWorkerWithinHarakiriPlusOneSecond) {
   EXPECT_TRUE(logged(R"(\*\*\* HARAKIRI ON WORKER [12] \(pid: )" + std::to_string(stuck_pid) +
                      R"(, try: 1\) \*\*\*)"))
       << output();
-  EXPECT_TRUE(logged(R"(HARAKIRI \[core 0\] 127\.0\.0\.1:[0-9]+ - modifier1 33 modifier2 98 since)"))
+  EXPECT_TRUE(
+      logged(R"(HARAKIRI \[core 0\] 127\.0\.0\.1:[0-9]+ - modifier1 33 modifier2 98 since)"))
       << output();
 
   // Respawned: two workers again, the stuck one replaced, its harakiri counted.
-  const json after = stats_until([&](const json& d) {
-    return settled(d, 2) && !pids(d).contains(stuck_pid);
-  });
+  const json after =
+      stats_until([&](const json& d) { return settled(d, 2) && !pids(d).contains(stuck_pid); });
   ASSERT_TRUE(settled(after, 2)) << after.dump(1) << output();
   EXPECT_EQ(pids(after).size(), 2u);
   std::uint64_t harakiris = 0;
@@ -94,17 +94,17 @@ TEST_F(lifetime_test, MaxRequestsRecyclesTheWorkersUnderLoadWithoutAFailedReques
   EXPECT_EQ(failed.load(), 0) << output();
   // 2000 requests, 20 per worker process: about 100 processes answered.
   EXPECT_GE(answered_by.size(), 80u) << output();
-  EXPECT_GE(count_once(R"(worker [12] \(pid: [0-9]+\) recycled \(max-requests\): respawning it)",
-                       80),
-            80u)
+  EXPECT_GE(
+      count_once(R"(worker [12] \(pid: [0-9]+\) recycled \(max-requests\): respawning it)", 80),
+      80u)
       << output();
   EXPECT_EQ(count("DAMN"), 0u) << output();
   EXPECT_EQ(count("keeps dying"), 0u) << output();
 }
 
 TEST_F(lifetime_test, MaxWorkerLifetimeRecyclesGracefully) {
-  const std::string address = start(
-      {"--processes", "1", "--max-worker-lifetime", "2", "--min-worker-lifetime", "1"});
+  const std::string address =
+      start({"--processes", "1", "--max-worker-lifetime", "2", "--min-worker-lifetime", "1"});
   const json ready = stats_until([](const json& d) { return settled(d, 1); });
   ASSERT_TRUE(settled(ready, 1)) << output();
   const std::int64_t first = *pids(ready).begin();

@@ -82,9 +82,9 @@ request make_request(std::uint8_t m1, std::uint8_t m2, const wire::bytes& payloa
 TEST(worker_lifetime_test, SummaryNamesMethodAndUriOrTheModifiers) {
   std::vector<wire::var> scratch;
   wire::bytes vars;
-  ASSERT_FALSE(wire::append_vars(vars, {{"REQUEST_METHOD", "POST"},
-                                        {"REQUEST_URI", "/upload?x=1"},
-                                        {"REMOTE_ADDR", "192.0.2.1"}}));
+  ASSERT_FALSE(wire::append_vars(
+      vars,
+      {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/upload?x=1"}, {"REMOTE_ADDR", "192.0.2.1"}}));
   EXPECT_EQ(summarize_request(make_request(0, 0, vars), {}, scratch),
             "192.0.2.1 - POST /upload?x=1");
   wire::bytes no_uri;
