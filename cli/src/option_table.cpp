@@ -12,8 +12,8 @@
 #include "http_options.hpp"
 #include "lifetime_options.hpp"
 #include "log_options.hpp"
-#include "option_values.hpp"
 #include "process_options.hpp"
+#include "option_values.hpp"
 #include "spooler_options.hpp"
 #include "zerg_options.hpp"
 

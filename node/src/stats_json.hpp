@@ -28,15 +28,16 @@ struct worker_stats {
   std::uint64_t requests = 0;
   std::uint64_t delta_requests = 0;  // since the previous stats document
   std::uint64_t exceptions = 0;
-  std::uint64_t harakiri_count = 0;  // harakiri kills of this worker id
-  bool busy = false;                 // a request in flight ("busy", else "idle")
-  bool cheap = false;                // cheaped: no process ("cheap", pid 0)
-  bool paused = false;               // paused and not busy ("pause")
-  std::int64_t request_start = 0;    // unix seconds of the request in flight (when busy)
-  std::uint64_t rss = 0;             // bytes
-  std::uint64_t vsz = 0;             // bytes
-  std::uint64_t running_time = 0;    // µs spent in requests
-  std::int64_t last_spawn = 0;       // unix seconds
+  // harakiri kills of this worker id
+  std::uint64_t harakiri_count = 0;
+  bool busy = false;               // a request in flight ("busy", else "idle")
+  bool cheap = false;              // cheaped: no process ("cheap", pid 0)
+  bool paused = false;             // paused and not busy ("pause")
+  std::int64_t request_start = 0;  // unix seconds of the request in flight (when busy)
+  std::uint64_t rss = 0;           // bytes
+  std::uint64_t vsz = 0;           // bytes
+  std::uint64_t running_time = 0;  // µs spent in requests
+  std::int64_t last_spawn = 0;     // unix seconds
   std::uint64_t respawn_count = 0;
   std::uint64_t tx = 0;      // bytes
   std::uint64_t avg_rt = 0;  // µs per request
