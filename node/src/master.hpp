@@ -91,7 +91,6 @@ class master {
   std::unique_ptr<os::stats_server> stats_;   // with stats only
   std::unique_ptr<master_fifo> fifo_;         // with master-fifo only
   std::unique_ptr<zerg_server> zerg_server_;  // with zerg-server only
-  std::vector<std::uint64_t> last_requests_;  // per worker id, at the previous stats document
 };
 
 }  // namespace brood::node

@@ -140,6 +140,7 @@ void scoreboard::claim(unsigned id) noexcept {
   s.accepting.store(0);
   s.recycle.store(recycle_reason::none);
   store_summary(s, "");
+  s.requests_at_spawn.store(s.requests.load());
   s.state.store(slot_state::starting);
   current_slot.store(&s);
   current_board.store(this);

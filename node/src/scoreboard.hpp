@@ -76,7 +76,8 @@ class scoreboard {
     std::atomic<std::int64_t> last_spawn{0};        // unix seconds of the last fork
     std::atomic<std::uint64_t> respawn_count{0};    // forks of this id, the first included
     std::atomic<slot_state> state{slot_state::empty};
-    std::atomic<std::uint64_t> harakiri_count{0};  // harakiri kills of this id (master)
+    std::atomic<std::uint64_t> harakiri_count{0};     // harakiri kills of this id (master)
+    std::atomic<std::uint64_t> requests_at_spawn{0};  // `requests` when the owner claimed it
     std::atomic<recycle_reason> recycle{recycle_reason::none};  // of the owner, once it recycles
     // A short summary of the latest started request ("127.0.0.1 - GET /path"), for harakiri's
     // log line: written by the owner when harakiri is on (store_summary), read by the master.

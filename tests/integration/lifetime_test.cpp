@@ -121,6 +121,13 @@ TEST_F(lifetime_test, MaxWorkerLifetimeRecyclesGracefully) {
   const std::int64_t second = pid_call(address);
   EXPECT_GT(second, 0);
   EXPECT_NE(second, first);
+  // As uWSGI's: requests counts the worker id's requests over its respawns, delta_requests
+  // those of its current process, respawn_count its spawns.
+  const json counted = stats_until([](const json& d) { return d["workers"][0]["requests"] == 2; });
+  const json& w = counted["workers"][0];
+  EXPECT_EQ(w["requests"], 2) << counted.dump(1);
+  EXPECT_EQ(w["delta_requests"], 1) << counted.dump(1);
+  EXPECT_EQ(w["respawn_count"], 2) << counted.dump(1);
 }
 
 }  // namespace
