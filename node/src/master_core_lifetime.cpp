@@ -64,10 +64,12 @@ void master_core::check_stuck(unsigned id, pid_t pid, process_pool::process& p, 
     return;
   }
   os::log("*** HARAKIRI ON WORKER ", id, " (pid: ", pid, ", try: 1) ***");
+  os::log("HARAKIRI !!! worker ", id, " status !!!");
   os::log("HARAKIRI [core 0] ", load_summary(s), " since ", start_us / 1000000, " (", ran_us / 1000,
           " ms in one request, harakiri ", cfg_.lifetime.harakiri.count(), " s)");
   if (cfg_.lifetime.harakiri_verbose)
     os::log("HARAKIRI: worker ", id, " ", launcher_.stuck_details(pid));
+  os::log("HARAKIRI !!! end of worker ", id, " status !!!");
   launcher_.signal(pid, SIGKILL);
   p.killed_early = true;
   s.harakiri_count.fetch_add(1);

@@ -3,6 +3,7 @@
 // it decides whether this worker recycles itself (max-requests, reload-on-rss, reload-on-as, once
 // it is older than min-worker-lifetime), and it summarizes each request for the master's
 // harakiri log line. Private to the node module; used on the worker's thread.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -36,13 +37,15 @@ class worker_lifetime {
   // One more request ended at `now`; `memory` reads this process's memory (rss, vsz in bytes;
   // called only with reload-on-rss/as). The reason to recycle now (none: keep serving); once
   // given, none is given again.
+  // Thread-safe (a worker with threads ends requests on several threads).
   template <class ReadMemory>
   recycle_reason request_ended(clock::time_point now, ReadMemory&& memory) {
-    ++requests_;
-    if (decided_ || !cfg_.worker_checks()) return recycle_reason::none;
+    const std::uint64_t n = requests_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (!cfg_.worker_checks() || decided_.load(std::memory_order_relaxed))
+      return recycle_reason::none;
     if (now - started_ < cfg_.min_worker_lifetime) return recycle_reason::none;
     recycle_reason why = recycle_reason::none;
-    if (cfg_.max_requests > 0 && requests_ >= cfg_.max_requests) {
+    if (cfg_.max_requests > 0 && n >= cfg_.max_requests) {
       why = recycle_reason::max_requests;
     } else if (cfg_.reload_on_rss > 0 || cfg_.reload_on_as > 0) {
       const auto [rss, vsz] = memory();
@@ -51,16 +54,16 @@ class worker_lifetime {
       else if (cfg_.reload_on_as > 0 && vsz > cfg_.reload_on_as)
         why = recycle_reason::reload_on_as;
     }
-    decided_ = why != recycle_reason::none;
+    if (why == recycle_reason::none || decided_.exchange(true)) return recycle_reason::none;
     return why;
   }
-  std::uint64_t requests() const noexcept { return requests_; }
+  std::uint64_t requests() const noexcept { return requests_.load(std::memory_order_relaxed); }
 
  private:
   const lifetime_config& cfg_;
   clock::time_point started_;
-  std::uint64_t requests_ = 0;
-  bool decided_ = false;
+  std::atomic<std::uint64_t> requests_{0};
+  std::atomic<bool> decided_{false};
 };
 
 }  // namespace brood::node::detail

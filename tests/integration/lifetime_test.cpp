@@ -31,7 +31,7 @@ std::int64_t pid_call(const std::string& address) {
 }
 
 TEST_F(lifetime_test, HarakiriKillsTheStuckWorkerWithinHarakiriPlusOneSecond) {
-  const std::string address = start({"--processes", "2", "--harakiri", "2"});
+  const std::string address = start({"--processes", "2", "--harakiri", "2", "--harakiri-verbose"});
   const json ready = stats_until([](const json& d) { return settled(d, 2); });
   ASSERT_TRUE(settled(ready, 2)) << output();
   const auto before = pids(ready);
@@ -57,6 +57,7 @@ TEST_F(lifetime_test, HarakiriKillsTheStuckWorkerWithinHarakiriPlusOneSecond) {
   EXPECT_TRUE(
       logged(R"(HARAKIRI \[core 0\] 127\.0\.0\.1:[0-9]+ - modifier1 33 modifier2 98 since)"))
       << output();
+  EXPECT_TRUE(logged(R"(HARAKIRI: worker [12] wchan: \S+, syscall: )")) << output();
 
   // Respawned: two workers again, the stuck one replaced, its harakiri counted.
   const json after =
