@@ -1,6 +1,7 @@
 """Worker lifetime with a Python WSGI app (docs/config.md "Worker lifetime"): reload-on-rss
 recycles a worker that grew after the request that grew it (answered first, no failed request
-around it), and harakiri names the stuck WSGI request (method and URI) in its log line."""
+around it), evil-reload-on-rss has the master kill a worker that grew, and harakiri names the stuck
+WSGI request (method and URI) in its log line."""
 import time
 
 from support import eventually, write_module, wsgi_request
@@ -61,4 +62,16 @@ def test_harakiri_logs_the_wsgi_request(start_node, brood_binary, tmp_path):
     assert node.wait_for_line(killed), node.output()
     summary = r"HARAKIRI \[core 0\] 127\.0\.0\.1 - GET /sleep since"
     assert node.wait_for_line(summary), node.output()
+    assert eventually(lambda: pid_of(wsgi_request(node.address, "/")) != first)
+
+
+def test_evil_reload_on_rss_kills_the_fat_worker(start_node, brood_binary, tmp_path):
+    node = start_app(start_node, brood_binary, tmp_path, "--evil-reload-on-rss", 60,
+                     "--mem-collector-freq", 1)
+    first = pid_of(wsgi_request(node.address, "/grow"))
+    evil = r"\*\*\* EVIL RELOAD ON WORKER 1 RSS: \d+ MB above evil-reload-on-rss 60 MB " \
+           r"\(pid: %d\) \*\*\*" % first
+    assert node.wait_for_line(evil, timeout=5), node.output()
+    recycled = r"worker 1 \(pid: %d\) recycled \(evil-reload-on-rss\): respawning it" % first
+    assert node.wait_for_line(recycled), node.output()
     assert eventually(lambda: pid_of(wsgi_request(node.address, "/")) != first)
