@@ -26,9 +26,10 @@
 //    longer than harakiri gets SIGKILL (logged with the request's summary, counted in its
 //    scoreboard slot) and is respawned; a worker older than max-worker-lifetime (+ id * delta)
 //    gets SIGTERM; every mem-collector-freq a worker above an evil-reload-on-* limit gets
-//    SIGKILL. A worker that ends recycled (its slot names the reason: max-requests and
-//    reload-on-* by the worker itself, max-worker-lifetime and evil-reload-* by the master) is
-//    respawned at once, without the crash-loop backoff.
+//    SIGKILL. A recycled worker is replaced at once, without the crash-loop backoff: its
+//    successor is spawned when the recycle starts (max-worker-lifetime: before the SIGTERM; a
+//    worker's own recycle, max-requests and reload-on-*: at its recycle event), or when it is
+//    reaped with a reason in its slot (an evil reload, a recycle reaped before its event).
 //  * finished() once stopping and every process has exited.
 //  * cheaper (cfg.cheaper.enabled()): workers 1..cheaper-initial start, the other slots are
 //    cheaped. The algorithm (cheaper_algorithm.hpp) runs every check-interval, and brood's also
@@ -120,6 +121,8 @@ class master_core {
   void on_emperor_command(wire::emperor_command c, const moment& now);
   void on_emperor_lost(const moment& now);  // EOF on the emperor channel
   void on_tick(const moment& now);  // respawns, mercy SIGKILLs, harakiri, cheaper and idle checks
+  // A worker recycles itself (the scoreboard's recycle event): its successor is spawned now.
+  void on_recycling(const moment& now);
   // The last idle worker took a request (the scoreboard's pressure event).
   void on_pressure(const moment& now);
   // In cheap mode, a connection waits on a listening socket: the workers are spawned again.
@@ -181,6 +184,8 @@ class master_core {
   void check_memory(const moment& now);
   void worker_recycled(pid_t pid, const process_pool::exit_info& e, recycle_reason why,
                        const moment& now);
+  void replace_worker(std::size_t slot, pid_t old, recycle_reason why, bool signal_it,
+                      const moment& now);
   // Exits (master_core_exit.cpp).
   void worker_exited(pid_t pid, const process_pool::exit_info& e, int status, const moment& now);
   void spooler_exited(pid_t pid, const process_pool::exit_info& e, int status, const moment& now);

@@ -36,6 +36,10 @@ void master_core::worker_exited(pid_t pid, const process_pool::exit_info& e, int
     worker_recycled(pid, e, why, now);
     return;
   }
+  if (e.was.recycled) {  // its successor runs already
+    os::log("worker ", id, " killed successfully (pid: ", pid, ")");
+    return;
+  }
   if (e.was.retiring) {
     if (!workers_.any_retiring() && !stopping_) reload_completed();
     return;

@@ -89,9 +89,7 @@ void master_core::check_age(unsigned id, pid_t pid, const process_pool::process&
   os::log("worker ", id, " lifetime reached, it was running for ",
           std::chrono::duration_cast<std::chrono::seconds>(now.mono - p.spawned).count(),
           " second(s)");
-  scoreboard::slot& s = board_.at(id);
-  if (s.pid.load() == pid) s.recycle.store(recycle_reason::max_worker_lifetime);
-  tell_worker_to_stop(pid, now.mono + cfg_.reload_mercy);
+  replace_worker(id - 1, pid, recycle_reason::max_worker_lifetime, true, now);
 }
 
 // evil-reload-on-rss / -as: SIGKILL (once) to a worker above the limit.
@@ -123,7 +121,35 @@ void master_core::check_memory(const moment& /*now*/) {
   }
 }
 
-// A worker that recycled (or was recycled) is replaced at once: no crash-loop backoff.
+// Workers that announced their own recycle are replaced now, while they finish what they hold.
+void master_core::on_recycling(const moment& now) {
+  if (stopping_ || sleeping_) return;
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    const pid_t pid = workers_.at(i).pid;
+    const process_pool::process* p = pid > 0 ? workers_.find(pid) : nullptr;
+    if (!p || p->retiring || p->killed_early) continue;
+    const scoreboard::slot& s = board_.at(static_cast<unsigned>(i + 1));
+    const recycle_reason why = s.pid.load() == pid ? s.recycle.load() : recycle_reason::none;
+    if (why != recycle_reason::none) replace_worker(i, pid, why, false, now);
+  }
+}
+
+// The successor of `old` (the current worker of `slot`) is spawned now; `old` retires
+// (`signal_it`: SIGTERM; a worker that recycles itself is stopping already) and its exit
+// respawns nothing. SIGKILL after reload-mercy at the latest.
+void master_core::replace_worker(std::size_t slot, pid_t old, recycle_reason why, bool signal_it,
+                                 const moment& now) {
+  const auto id = static_cast<unsigned>(slot + 1);
+  os::log("worker ", id, " (pid: ", old, ") recycled (", to_string(why), "): respawning it");
+  workers_.tell_to_stop(old, now.mono + cfg_.reload_mercy, false);
+  workers_.find(old)->recycled = true;
+  workers_.detach(slot);
+  spawn_worker(id, true, now);  // the slot is the successor's from now on
+  if (signal_it) launcher_.signal(old, SIGTERM);
+}
+
+// A worker that recycled (or was recycled) and exited before its successor was spawned is
+// replaced at once: no crash-loop backoff.
 void master_core::worker_recycled(pid_t pid, const process_pool::exit_info& e, recycle_reason why,
                                   const moment& now) {
   const auto id = static_cast<unsigned>(e.slot + 1);

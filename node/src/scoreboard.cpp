@@ -26,13 +26,17 @@ std::atomic<scoreboard*> current_board{nullptr};
 
 }  // namespace
 
-scoreboard::scoreboard(std::size_t workers, bool pressure) {
+scoreboard::scoreboard(std::size_t workers, bool pressure, bool recycle_events) {
   auto slots = os::shared_array<slot>::open(workers, "the stats scoreboard");
   if (!slots) throw std::system_error(slots.error().code(), "cannot map the stats scoreboard");
   slots_ = std::move(*slots);
   auto header = os::shared_array<scoreboard::header>::open(1, "the scoreboard header");
   if (!header) throw std::system_error(header.error().code(), "cannot map the scoreboard header");
   header_ = std::move(*header);
+  if (recycle_events) {  // not close-on-exec either
+    recycle_fd_ = os::unique_fd(::eventfd(0, EFD_NONBLOCK));
+    if (!recycle_fd_) throw std::system_error(errno, std::system_category(), "eventfd");
+  }
   if (!pressure) return;
   // Not close-on-exec: the workers are forked, never exec'd, and write it.
   pressure_fd_ = os::unique_fd(::eventfd(0, EFD_NONBLOCK));
@@ -90,7 +94,10 @@ const char* to_string(recycle_reason r) noexcept {
 void scoreboard::record_spawn(unsigned id, pid_t pid, std::int64_t wall_seconds) noexcept {
   slot& s = at(id);
   // The child may have claimed the slot already (and be accepting): its state stands.
-  if (s.pid.exchange(pid) != pid) s.state.store(slot_state::starting);
+  if (s.pid.exchange(pid) != pid) {  // the predecessor's recycle reason is not the child's
+    s.recycle.store(recycle_reason::none);
+    s.state.store(slot_state::starting);
+  }
   s.last_spawn.store(wall_seconds);
   s.respawn_count.fetch_add(1);
 }
@@ -131,6 +138,17 @@ void scoreboard::note_busy() noexcept {
   if (!header_[0].pressure_pending.compare_exchange_strong(none, 1)) return;
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto n = ::write(pressure_fd_.get(), &one, sizeof one);
+}
+
+bool scoreboard::take_recycle() noexcept {
+  std::uint64_t n = 0;
+  return recycle_fd_ && ::read(recycle_fd_.get(), &n, sizeof n) == sizeof n;
+}
+
+void scoreboard::note_recycling() noexcept {
+  if (!recycle_fd_) return;
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(recycle_fd_.get(), &one, sizeof one);
 }
 
 void scoreboard::claim(unsigned id) noexcept {

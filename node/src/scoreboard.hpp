@@ -86,7 +86,8 @@ class scoreboard {
 
   // `workers` slots (ids 1..workers); `pressure`: with pressure events (an eventfd). Throws
   // std::system_error if the mapping or the eventfd cannot be made.
-  explicit scoreboard(std::size_t workers, bool pressure = false);
+  // `recycle_events`: a worker that recycles itself writes another eventfd (recycle_fd()).
+  explicit scoreboard(std::size_t workers, bool pressure = false, bool recycle_events = false);
   ~scoreboard();
   scoreboard(const scoreboard&) = delete;
   scoreboard& operator=(const scoreboard&) = delete;
@@ -111,6 +112,12 @@ class scoreboard {
   bool take_pressure() noexcept;
   // Worker side: a worker just became busy. When no slot is idle any more, one pressure event.
   void note_busy() noexcept;
+  // The eventfd a worker writes when it recycles itself; -1 without recycle events.
+  int recycle_fd() const noexcept { return recycle_fd_.get(); }
+  // Master side: consumes the pending recycle events (true when there were some).
+  bool take_recycle() noexcept;
+  // Worker side: this worker recycles itself (its slot names the reason): one event.
+  void note_recycling() noexcept;
   slot_state state(unsigned id) const noexcept { return at(id).state.load(); }
   // Worker side, in the forked worker before it serves: this process owns slot `id` and records
   // into it from now on (set as current_worker_slot()).
@@ -123,6 +130,7 @@ class scoreboard {
   os::shared_array<slot> slots_;
   os::shared_array<header> header_;
   os::unique_fd pressure_fd_;
+  os::unique_fd recycle_fd_;
 };
 
 // The scoreboard this worker process records into (set with its slot by claim()); nullptr when
@@ -183,7 +191,9 @@ class slot_recorder {
   }
   // This worker recycles itself for `why` (the master respawns it at once when it exits).
   void recycling(recycle_reason why) noexcept {
-    if (slot_ && owner()) slot_->recycle.store(why, std::memory_order_relaxed);
+    if (!slot_ || !owner()) return;
+    slot_->recycle.store(why, std::memory_order_relaxed);
+    if (board_) board_->note_recycling();
   }
   // On: the worker accepts connections (starting -> idle). Off: it stopped accepting for good
   // (closed its listeners): stopping.

@@ -108,7 +108,7 @@ TEST_F(master_core_lifetime_test, NoHarakiriWithoutTheOptionOrWhileStopping) {
   EXPECT_EQ(signals_to(worker(1)), (std::vector<int>{SIGTERM}));  // the stop's, no SIGKILL
 }
 
-TEST_F(master_core_lifetime_test, MaxWorkerLifetimeStopsEachWorkerGracefullyAndRespawnsIt) {
+TEST_F(master_core_lifetime_test, MaxWorkerLifetimeSpawnsTheSuccessorThenStopsTheOldWorker) {
   lifetime_config l;
   l.max_worker_lifetime = seconds(10);
   l.max_worker_lifetime_delta = seconds(2);
@@ -120,19 +120,50 @@ TEST_F(master_core_lifetime_test, MaxWorkerLifetimeStopsEachWorkerGracefullyAndR
   run_until(12.0);
   EXPECT_EQ(signals_to(one), (std::vector<int>{SIGTERM}));
   EXPECT_TRUE(signals_to(two).empty());
+  EXPECT_EQ(worker_spawns(), 3u);  // the successor first
+  EXPECT_NE(worker(1), one);
+  EXPECT_LT(position("worker 1 gen 0 -> " + std::to_string(worker(1))),
+            position("signal " + std::to_string(one) + " 15"));
   run_until(14.0);  // 10 + 2 * 2
   EXPECT_EQ(signals_to(two), (std::vector<int>{SIGTERM}));
-  exit(one, exited(0), 14.1);
+  EXPECT_EQ(worker_spawns(), 4u);
+  const pid_t one_next = worker(1), two_next = worker(2);
+  const auto emperor_bytes = launcher.emperor.size();
+  exit(one, exited(0), 14.1);  // the old ones finish: nothing more is spawned
   exit(two, exited(0), 14.2);
   EXPECT_EQ(worker_spawns(), 4u);
-  EXPECT_NE(worker(1), one);
-  EXPECT_NE(worker(2), two);
+  EXPECT_EQ(worker(1), one_next);
+  EXPECT_EQ(worker(2), two_next);
+  EXPECT_EQ(launcher.emperor.size(), emperor_bytes);  // not a reload: no "workers reloaded"
   // The successor's lifetime counts from its own spawn.
   claim_slots();
-  run_until(26.0);
-  EXPECT_TRUE(signals_to(worker(1)).empty());
-  run_until(26.1);
-  EXPECT_EQ(signals_to(worker(1)), (std::vector<int>{SIGTERM}));
+  run_until(23.9);
+  EXPECT_TRUE(signals_to(one_next).empty());
+  run_until(24.0);
+  EXPECT_EQ(signals_to(one_next), (std::vector<int>{SIGTERM}));
+}
+
+TEST_F(master_core_lifetime_test, ARecycleEventSpawnsTheSuccessorWhileTheOldWorkerDrains) {
+  lifetime_config l;
+  l.max_requests = 20;
+  start_with(2, l);
+  claim_slots();
+  const pid_t old = worker(1), other = worker(2);
+  board->at(1).recycle.store(recycle_reason::max_requests);
+  core->on_recycling(at(0.5));
+  EXPECT_EQ(worker_spawns(), 3u);
+  EXPECT_NE(worker(1), old);
+  EXPECT_EQ(worker(2), other);
+  EXPECT_TRUE(launcher.signals.empty());  // it stops by itself
+  core->on_recycling(at(0.6));            // the same event again: nothing
+  EXPECT_EQ(worker_spawns(), 3u);
+  exit(old, exited(0), 0.7);
+  EXPECT_EQ(worker_spawns(), 3u);
+  // An old worker that outlives reload-mercy is killed.
+  board->at(2).recycle.store(recycle_reason::reload_on_rss);
+  core->on_recycling(at(1));
+  run_until(11.0);
+  EXPECT_EQ(signals_to(other), (std::vector<int>{SIGKILL}));
 }
 
 TEST_F(master_core_lifetime_test, AWorkerThatRecycledItselfIsRespawnedAtOnceWithoutBackoff) {
@@ -184,17 +215,24 @@ TEST_F(master_core_lifetime_test, EvilReloadOnRssKillsTheWorkerAboveTheLimit) {
 TEST_F(master_core_lifetime_test, ReloadWhileARecycledWorkerDrainsStillCompletes) {
   lifetime_config l;
   l.max_worker_lifetime = seconds(5);
+  l.min_worker_lifetime = seconds(1);
   start_with(1, l);
   claim_slots();
   const pid_t old = worker(1);
   run_until(5.0);
   ASSERT_EQ(signals_to(old), (std::vector<int>{SIGTERM}));
+  const pid_t successor = worker(1);
   core->reload(master_core::reload_kind::graceful, false, at(5.5));
   const pid_t next = worker(1);
-  EXPECT_NE(next, old);
+  EXPECT_NE(next, successor);
+  EXPECT_EQ(signals_to(successor), (std::vector<int>{SIGTERM}));
+  const auto emperor_bytes = launcher.emperor.size();  // "node ready"
   exit(old, exited(0), 6);
-  EXPECT_EQ(worker(1), next);  // not replaced again
-  EXPECT_EQ(worker_spawns(), 2u);
+  EXPECT_EQ(launcher.emperor.size(), emperor_bytes);  // the recycled one does not hold the reload
+  exit(successor, exited(0), 6.5);
+  EXPECT_EQ(launcher.emperor.size(), emperor_bytes + 1);  // workers reloaded
+  EXPECT_EQ(worker(1), next);
+  EXPECT_EQ(worker_spawns(), 3u);
 }
 
 }  // namespace
