@@ -88,7 +88,6 @@ struct worker::impl final : detail::connection_owner {
   std::function<void()> done_;
   slot_recorder stats_;  // this process's stats scoreboard slot, if any
   detail::worker_lifetime lifetime_{cfg_.lifetime, std::chrono::steady_clock::now()};
-  std::vector<wire::var> summary_vars_;  // scratch of describe_request
 };
 
 // Wraps a listening fd in an acceptor of its own family (TCP over IPv4/IPv6, or unix).
@@ -204,19 +203,21 @@ bool worker::impl::serve(listener& l, int fd, const sockaddr_storage& peer, sock
 
 void worker::impl::describe_request(const request& rq) noexcept {
   if (!lifetime_.describes()) return;
+  thread_local std::vector<wire::var> scratch;  // requests may run on several threads
   try {
-    stats_.describe(detail::summarize_request(rq, cfg_.limits, summary_vars_));
+    stats_.describe(detail::summarize_request(rq, cfg_.limits, scratch));
   } catch (...) {  // out of memory: no summary
   }
 }
 
-// This worker stops accepting now, finishes what it holds and exits (the SIGTERM takes the
-// graceful stop path of the worker process); its master respawns it at once.
+// This worker stops accepting now (on the io_context's thread: at once when called there),
+// finishes what it holds and exits (the SIGTERM takes the graceful stop path of the worker
+// process); the master spawns its successor meanwhile.
 void worker::impl::recycle(recycle_reason why) {
   stats_.recycling(why);
   os::log("...The work of process ", ::getpid(), " is done (", to_string(why), " after ",
           lifetime_.requests(), " requests). Seeya!");
-  close_listeners();
+  asio::dispatch(io_, [this] { close_listeners(); });
   ::kill(::getpid(), SIGTERM);
 }
 
