@@ -2,6 +2,7 @@
 // reload-on-rss/as, min-worker-lifetime), the request summary of harakiri's log line, and the
 // summary's round trip through a scoreboard slot.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -109,6 +110,30 @@ TEST(worker_lifetime_test, SummaryRoundTripsThroughASlotTruncated) {
   EXPECT_EQ(load_summary(s), "short");
   store_summary(s, std::string(8, 'y'));  // exactly one word: the zero is in the next
   EXPECT_EQ(load_summary(s), std::string(8, 'y'));
+}
+
+}  // namespace
+}  // namespace brood::node::detail
+
+namespace brood::node::detail {
+namespace {
+
+TEST(worker_lifetime_test, ARecyclingWorkerWritesItsReasonAndOneRecycleEvent) {
+  scoreboard board(2, false, true);
+  ASSERT_GE(board.recycle_fd(), 0);
+  EXPECT_FALSE(board.take_recycle());
+  board.claim(2);
+  slot_recorder rec;
+  rec.recycling(recycle_reason::max_requests);
+  EXPECT_EQ(board.at(2).recycle.load(), recycle_reason::max_requests);
+  EXPECT_TRUE(board.take_recycle());
+  EXPECT_FALSE(board.take_recycle());
+  // The master's record of the successor's fork clears the predecessor's reason.
+  board.record_spawn(2, ::getpid() + 1, 0);
+  EXPECT_EQ(board.at(2).recycle.load(), recycle_reason::none);
+  scoreboard without(1);
+  EXPECT_EQ(without.recycle_fd(), -1);
+  EXPECT_FALSE(without.take_recycle());
 }
 
 }  // namespace
