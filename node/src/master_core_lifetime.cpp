@@ -7,7 +7,6 @@
 
 #include <algorithm>
 
-#include "brood/os/child_process.hpp"
 #include "brood/os/log.hpp"
 #include "master_core.hpp"
 
