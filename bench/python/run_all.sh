@@ -42,6 +42,7 @@ trap 'rm -f "$out"' EXIT
   "$python" "$here/fibcalc_bench.py" "$build"
   "$python" "$here/spooler_bench.py" "$build"
   "$python" "$here/emperor_bench.py" "$build"
+  "$python" "$here/lifetime_bench.py" "$build" "$load_client"
   case ${BROOD_BENCH_CHEAPER:-0} in
     0) ;;
     1) "$python" "$here/cheaper_bench.py" "$build" ;;

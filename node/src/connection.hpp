@@ -48,6 +48,8 @@ class connection_owner {
                              bool write_failed) noexcept = 0;
   // A request could not be read: invalid, cut by the peer, or not in within socket-timeout.
   virtual void read_failed() noexcept = 0;
+  // The request that just started (after request_started), for the harakiri log line.
+  virtual void describe_request(const request& /*rq*/) noexcept {}
 
  protected:
   ~connection_owner() = default;

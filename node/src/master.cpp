@@ -65,7 +65,8 @@ int master::run() {
     // Pressure events for brood's cheaper algorithm and for the SOS triggers.
     const bool pressure = (cfg_.cheaper.enabled() && cfg_.cheaper.algo == cheaper_algo::brood) ||
                           cfg_.vassal_sos.count() > 0 || cfg_.vassal_sos_backlog > 0;
-    board_ = std::make_unique<scoreboard>(std::max(1u, cfg_.processes), pressure);
+    board_ = std::make_unique<scoreboard>(std::max(1u, cfg_.processes), pressure,
+                                          cfg_.lifetime.worker_checks());
   } catch (const std::system_error& e) {
     os::log(e.what());
     return 1;
@@ -87,6 +88,7 @@ int master::run() {
   loop_.watch(signals_.fd(), [this] { on_signals(); });
   if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
   if (board_->pressure_fd() >= 0) loop_.watch(board_->pressure_fd(), [this] { on_pressure(); });
+  if (board_->recycle_fd() >= 0) loop_.watch(board_->recycle_fd(), [this] { on_recycle(); });
   start_process_options();  // before "node ready": a touch after it is seen
   core_->start_workers(moment::now());
   after_event();
@@ -95,6 +97,7 @@ int master::run() {
   loop_.unwatch(signals_.fd());
   if (emperor_.active()) loop_.unwatch(emperor_.fd());
   if (board_->pressure_fd() >= 0) loop_.unwatch(board_->pressure_fd());
+  if (board_->recycle_fd() >= 0) loop_.unwatch(board_->recycle_fd());
   wait_for_connection(false);
   fifo_.reset();
   zerg_server_.reset();
@@ -133,6 +136,11 @@ void master::on_emperor() {
     loop_.unwatch(emperor_.fd());  // level-triggered EOF would fire forever
     core_->on_emperor_lost(moment::now());
   }
+  after_event();
+}
+
+void master::on_recycle() {
+  if (board_->take_recycle()) core_->on_recycling(moment::now());
   after_event();
 }
 

@@ -7,6 +7,7 @@
 //   one timer      -> on_tick, armed at master_core::next_deadline() after every event
 //   emperor link   -> on_emperor_command per byte; EOF -> on_emperor_lost (a vassal only)
 //   pressure fd    -> on_pressure (the scoreboard's: the last idle worker took a request)
+//   recycle fd     -> on_recycling (the scoreboard's: a worker recycles itself)
 //   listen sockets -> on_connection_waiting, watched only in cheap mode
 //   master FIFO    -> one core event per command byte (master_commands.cpp)
 //   zerg server    -> on_zerg_attached after each zerg handed the listening sockets
@@ -67,6 +68,7 @@ class master {
   void on_emperor();
   void on_timer();
   void on_pressure();
+  void on_recycle();
   void on_listen_ready();
   // Cheap mode: watch the listening sockets (on) or stop watching them.
   void wait_for_connection(bool on);
@@ -103,7 +105,6 @@ class master {
   std::unique_ptr<os::stats_server> stats_;   // with stats only
   std::unique_ptr<master_fifo> fifo_;         // with master-fifo only
   std::unique_ptr<zerg_server> zerg_server_;  // with zerg-server only
-  std::vector<std::uint64_t> last_requests_;  // per worker id, at the previous stats document
   std::unique_ptr<os_daemon_launcher> daemon_launcher_;  // with attach-daemon only
   std::unique_ptr<daemon_manager> daemons_;              // with attach-daemon only
   os::event_loop::timer_id daemon_timer_ = 0;

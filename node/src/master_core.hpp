@@ -21,6 +21,15 @@
 //    when the emperor is lost.
 //  * spooler-harakiri: every second, a spooler process whose task outlived its deadline gets
 //    SIGKILL (once per process).
+//  * worker lifetime (master_core_lifetime.cpp, brood/node/lifetime_config.hpp): every second,
+//    and at the moment a request seen in flight would reach `harakiri`, a worker in one request
+//    longer than harakiri gets SIGKILL (logged with the request's summary, counted in its
+//    scoreboard slot) and is respawned; a worker older than max-worker-lifetime (+ id * delta)
+//    gets SIGTERM; every mem-collector-freq a worker above an evil-reload-on-* limit gets
+//    SIGKILL. A recycled worker is replaced at once, without the crash-loop backoff: its
+//    successor is spawned when the recycle starts (max-worker-lifetime: before the SIGTERM; a
+//    worker's own recycle, max-requests and reload-on-*: at its recycle event), or when it is
+//    reaped with a reason in its slot (an evil reload, a recycle reaped before its event).
 //  * finished() once stopping and every process has exited.
 //  * cheaper (cfg.cheaper.enabled()): workers 1..cheaper-initial start, the other slots are
 //    cheaped. The algorithm (cheaper_algorithm.hpp) runs every check-interval, and brood's also
@@ -89,6 +98,7 @@ struct master_core_config {
   std::chrono::seconds heartbeat{0};
   std::chrono::seconds vassal_sos{0};  // SOS once every slot is busy this long; 0: off
   unsigned vassal_sos_backlog = 0;     // SOS while this many connections wait; 0: off
+  lifetime_config lifetime;            // harakiri, max-worker-lifetime, evil-reload-on-*
 
   // From the node's config, with the spooler board's slot count.
   static master_core_config from(const node_config& cfg, std::size_t spooler_slots);
@@ -112,6 +122,8 @@ class master_core {
   void on_emperor_command(wire::emperor_command c, const moment& now);
   void on_emperor_lost(const moment& now);  // EOF on the emperor channel
   void on_tick(const moment& now);  // respawns, mercy SIGKILLs, harakiri, cheaper and idle checks
+  // A worker recycles itself (the scoreboard's recycle event): its successor is spawned now.
+  void on_recycling(const moment& now);
   // The last idle worker took a request (the scoreboard's pressure event).
   void on_pressure(const moment& now);
   // In cheap mode, a connection waits on a listening socket: the workers are spawned again.
@@ -163,6 +175,18 @@ class master_core {
   void tell_worker_to_stop(pid_t pid, time_point deadline);
   void stop_spoolers(time_point deadline, bool restart);
   void reload_completed();
+  // Worker lifetime (master_core_lifetime.cpp).
+  void start_lifetime(const moment& now);
+  void check_lifetime(const moment& now);
+  void check_stuck(unsigned id, pid_t pid, process_pool::process& p, const moment& now,
+                   time_point& next);
+  void check_age(unsigned id, pid_t pid, const process_pool::process& p, const moment& now,
+                 time_point& next);
+  void check_memory(const moment& now);
+  void worker_recycled(pid_t pid, const process_pool::exit_info& e, recycle_reason why,
+                       const moment& now);
+  void replace_worker(std::size_t slot, pid_t old, recycle_reason why, bool signal_it,
+                      const moment& now);
   // Exits (master_core_exit.cpp).
   void worker_exited(pid_t pid, const process_pool::exit_info& e, int status, const moment& now);
   void spooler_exited(pid_t pid, const process_pool::exit_info& e, int status, const moment& now);
@@ -199,6 +223,8 @@ class master_core {
   unsigned reloads_ = 0;
   int exit_status_ = 0;
   std::optional<time_point> harakiri_check_at_;
+  std::optional<time_point> lifetime_check_at_;  // harakiri, max-worker-lifetime, evil reloads
+  std::optional<time_point> memory_check_at_;    // the next evil-reload-on-* check
   // Cheaper and idle.
   std::unique_ptr<cheaper_algorithm> algo_;
   int fifo_delta_ = 0;

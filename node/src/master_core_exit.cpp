@@ -25,9 +25,19 @@ bool master_core::on_exit(pid_t pid, int wait_status, const moment& now) {
 void master_core::worker_exited(pid_t pid, const process_pool::exit_info& e, int status,
                                 const moment& now) {
   const unsigned id = static_cast<unsigned>(e.slot + 1);
+  const scoreboard::slot& s = board_.at(id);
+  const recycle_reason why = s.pid.load() == pid ? s.recycle.load() : recycle_reason::none;
   board_.record_exit(id, pid);
   if (e.was.cheaped) {  // its slot was cheaped: not respawned
     if (workers_.at(e.slot).cheaped && workers_.at(e.slot).pid == 0) board_.record_cheap(id);
+    return;
+  }
+  if (why != recycle_reason::none && e.current && !stopping_) {
+    worker_recycled(pid, e, why, now);
+    return;
+  }
+  if (e.was.recycled) {  // its successor runs already
+    os::log("worker ", id, " killed successfully (pid: ", pid, ")");
     return;
   }
   if (e.was.retiring) {

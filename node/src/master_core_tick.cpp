@@ -21,7 +21,9 @@ void master_core::on_tick(const moment& now) {
     harakiri_check_at_ = now.mono + detail::harakiri_period;
   }
   if (chain_poll_at_ && now.mono >= *chain_poll_at_) chain_step(now);
+  if (lifetime_check_at_ && now.mono >= *lifetime_check_at_) check_lifetime(now);
   if (stopping_) {
+    lifetime_check_at_.reset();
     check_at_.reset();
     recheck_at_.reset();
     heartbeat_at_.reset();

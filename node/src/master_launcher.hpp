@@ -51,6 +51,11 @@ class master_launcher {
   // now (connections not accepted yet), and a worker's resident memory in bytes (0: unknown).
   virtual std::uint64_t listen_backlog() noexcept = 0;
   virtual std::uint64_t worker_rss(pid_t pid) noexcept = 0;
+  // A worker's virtual size in bytes (evil-reload-on-as; 0: unknown).
+  virtual std::uint64_t worker_vsz(pid_t /*pid*/) noexcept { return 0; }
+  // harakiri-verbose: what a stuck worker is doing (its kernel wait channel and syscall), one
+  // line; "" when unknown.
+  virtual std::string stuck_details(pid_t /*pid*/) { return {}; }
   // Cheap mode: on, the master watches the listening sockets and reports the first connection
   // waiting there (master_core::on_connection_waiting); off, it stops watching them.
   virtual void wait_for_connection(bool on) = 0;

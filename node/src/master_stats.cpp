@@ -50,7 +50,6 @@ std::string current_dir() {
 // Binds the stats server. True without stats; false (logged) when it fails.
 bool master::start_stats() {
   if (cfg_.stats.empty()) return true;
-  last_requests_.assign(board_->size(), 0);
   auto server = os::stats_server::open(loop_, cfg_.stats, [this] { return stats_document(); });
   if (!server) {
     os::log(server.error().message());
@@ -61,8 +60,8 @@ bool master::start_stats() {
   return true;
 }
 
-// The worker of slot `id` as the scoreboard has it; delta_requests counts from the previous
-// document (last_requests_).
+// The worker of slot `id` as the scoreboard has it; delta_requests counts the requests since its
+// process claimed the slot (uWSGI: since the spawn; max-requests counts those).
 worker_stats master::worker_snapshot(unsigned id) {
   const scoreboard::slot& s = board_->at(id);
   worker_stats w;
@@ -70,9 +69,8 @@ worker_stats master::worker_snapshot(unsigned id) {
   w.pid = s.pid.load();
   w.accepting = s.accepting.load() != 0;
   w.requests = s.requests.load();
-  std::uint64_t& last = last_requests_[id - 1];
-  w.delta_requests = w.requests >= last ? w.requests - last : w.requests;
-  last = w.requests;
+  const std::uint64_t at_spawn = s.requests_at_spawn.load();
+  w.delta_requests = w.requests >= at_spawn ? w.requests - at_spawn : w.requests;
   w.exceptions = s.exceptions.load();
   w.busy = w.pid > 0 && s.in_request.load() > 0;
   w.cheap = w.pid == 0 && s.state.load() == slot_state::cheap;
@@ -85,6 +83,7 @@ worker_stats master::worker_snapshot(unsigned id) {
   w.running_time = s.running_us.load();
   w.last_spawn = s.last_spawn.load();
   w.respawn_count = s.respawn_count.load();
+  w.harakiri_count = s.harakiri_count.load();
   w.tx = s.tx.load();
   w.avg_rt = w.requests ? w.running_time / w.requests : 0;
   w.write_errors = s.write_errors.load();

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -127,6 +128,22 @@ std::uint64_t os_master_launcher::listen_backlog() noexcept {
 std::uint64_t os_master_launcher::worker_rss(pid_t pid) noexcept {
   const auto mem = os::read_process_memory(pid);
   return mem ? mem->rss : 0;
+}
+
+std::uint64_t os_master_launcher::worker_vsz(pid_t pid) noexcept {
+  const auto mem = os::read_process_memory(pid);
+  return mem ? mem->vsz : 0;
+}
+
+// "wchan: X, syscall: Y" from /proc/PID/wchan and /proc/PID/syscall.
+std::string os_master_launcher::stuck_details(pid_t pid) {
+  auto first_line = [pid](const char* file) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
+    std::string line;
+    std::getline(in, line);
+    return line.empty() ? std::string("?") : line;
+  };
+  return "wchan: " + first_line("wchan") + ", syscall: " + first_line("syscall");
 }
 
 void os_master_launcher::wait_for_connection(bool on) {

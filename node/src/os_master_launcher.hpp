@@ -53,6 +53,8 @@ class os_master_launcher : public master_launcher {
   bool has_emperor() const noexcept override;
   std::uint64_t listen_backlog() noexcept override;
   std::uint64_t worker_rss(pid_t pid) noexcept override;
+  std::uint64_t worker_vsz(pid_t pid) noexcept override;
+  std::string stuck_details(pid_t pid) override;
   void wait_for_connection(bool on) override;
 
  private:

@@ -23,8 +23,9 @@ bool process_pool::all_running() const noexcept {
 }
 
 bool process_pool::any_retiring() const noexcept {
-  return std::any_of(live_.begin(), live_.end(),
-                     [](const auto& p) { return p.second.retiring && !p.second.cheaped; });
+  return std::any_of(live_.begin(), live_.end(), [](const auto& p) {
+    return p.second.retiring && !p.second.cheaped && !p.second.recycled;
+  });
 }
 
 void process_pool::spawned(std::size_t i, pid_t pid, time_point now, bool respawn) {

@@ -42,6 +42,7 @@ class process_pool {
     std::optional<time_point> kill_at;  // SIGKILL due then (mercy)
     bool killed_early = false;          // SIGKILLed before any stop (harakiri): not again
     bool cheaped = false;               // retiring because its slot was cheaped, not a reload
+    bool recycled = false;  // retiring because it recycled (its successor runs), not a reload
   };
   struct exit_info {
     std::size_t slot = 0;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 namespace brood::node {
@@ -17,6 +18,7 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 static_assert(std::atomic<slot_state>::is_always_lock_free);
+static_assert(std::atomic<recycle_reason>::is_always_lock_free);
 
 // Set once in a forked worker (claim), read when its worker is made.
 std::atomic<scoreboard::slot*> current_slot{nullptr};
@@ -24,13 +26,17 @@ std::atomic<scoreboard*> current_board{nullptr};
 
 }  // namespace
 
-scoreboard::scoreboard(std::size_t workers, bool pressure) {
+scoreboard::scoreboard(std::size_t workers, bool pressure, bool recycle_events) {
   auto slots = os::shared_array<slot>::open(workers, "the stats scoreboard");
   if (!slots) throw std::system_error(slots.error().code(), "cannot map the stats scoreboard");
   slots_ = std::move(*slots);
   auto header = os::shared_array<scoreboard::header>::open(1, "the scoreboard header");
   if (!header) throw std::system_error(header.error().code(), "cannot map the scoreboard header");
   header_ = std::move(*header);
+  if (recycle_events) {  // not close-on-exec either
+    recycle_fd_ = os::unique_fd(::eventfd(0, EFD_NONBLOCK));
+    if (!recycle_fd_) throw std::system_error(errno, std::system_category(), "eventfd");
+  }
   if (!pressure) return;
   // Not close-on-exec: the workers are forked, never exec'd, and write it.
   pressure_fd_ = os::unique_fd(::eventfd(0, EFD_NONBLOCK));
@@ -65,10 +71,33 @@ const char* to_string(slot_state s) noexcept {
   return "?";
 }
 
+const char* to_string(recycle_reason r) noexcept {
+  switch (r) {
+    case recycle_reason::none:
+      return "";
+    case recycle_reason::max_requests:
+      return "max-requests";
+    case recycle_reason::reload_on_rss:
+      return "reload-on-rss";
+    case recycle_reason::reload_on_as:
+      return "reload-on-as";
+    case recycle_reason::max_worker_lifetime:
+      return "max-worker-lifetime";
+    case recycle_reason::evil_reload_on_rss:
+      return "evil-reload-on-rss";
+    case recycle_reason::evil_reload_on_as:
+      return "evil-reload-on-as";
+  }
+  return "?";
+}
+
 void scoreboard::record_spawn(unsigned id, pid_t pid, std::int64_t wall_seconds) noexcept {
   slot& s = at(id);
   // The child may have claimed the slot already (and be accepting): its state stands.
-  if (s.pid.exchange(pid) != pid) s.state.store(slot_state::starting);
+  if (s.pid.exchange(pid) != pid) {  // the predecessor's recycle reason is not the child's
+    s.recycle.store(recycle_reason::none);
+    s.state.store(slot_state::starting);
+  }
   s.last_spawn.store(wall_seconds);
   s.respawn_count.fetch_add(1);
 }
@@ -85,6 +114,7 @@ void scoreboard::record_exit(unsigned id, pid_t pid) noexcept {
   s.in_request.store(0);
   for (core& c : s.cores) c.in_request.store(0);
   s.accepting.store(0);
+  s.recycle.store(recycle_reason::none);
   s.state.store(slot_state::empty);
 }
 
@@ -111,11 +141,25 @@ void scoreboard::note_busy() noexcept {
   [[maybe_unused]] const auto n = ::write(pressure_fd_.get(), &one, sizeof one);
 }
 
+bool scoreboard::take_recycle() noexcept {
+  std::uint64_t n = 0;
+  return recycle_fd_ && ::read(recycle_fd_.get(), &n, sizeof n) == sizeof n;
+}
+
+void scoreboard::note_recycling() noexcept {
+  if (!recycle_fd_) return;
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(recycle_fd_.get(), &one, sizeof one);
+}
+
 void scoreboard::claim(unsigned id) noexcept {
   slot& s = at(id);
   s.pid.store(::getpid());
   s.in_request.store(0);  // whatever a killed predecessor left
   s.accepting.store(0);
+  s.recycle.store(recycle_reason::none);
+  store_summary(s, "");
+  s.requests_at_spawn.store(s.requests.load());
   s.state.store(slot_state::starting);
   current_slot.store(&s);
   current_board.store(this);
@@ -128,6 +172,33 @@ std::int64_t scoreboard_now_us() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+void store_summary(scoreboard::slot& s, std::string_view text) noexcept {
+  constexpr std::size_t capacity = sizeof(std::uint64_t) * std::tuple_size_v<decltype(s.summary)>;
+  char bytes[capacity] = {};
+  const std::size_t len = std::min(text.size(), capacity - 1);
+  std::memcpy(bytes, text.data(), len);
+  for (std::size_t i = 0; i < s.summary.size(); ++i) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, bytes + i * sizeof word, sizeof word);
+    s.summary[i].store(word, std::memory_order_relaxed);
+    if ((i + 1) * sizeof word > len) break;  // the word with the terminating zero is stored
+  }
+}
+
+std::string load_summary(const scoreboard::slot& s) {
+  std::string out;
+  for (const auto& w : s.summary) {
+    const std::uint64_t word = w.load(std::memory_order_relaxed);
+    char bytes[sizeof word];
+    std::memcpy(bytes, &word, sizeof word);
+    for (char c : bytes) {
+      if (c == '\0') return out;
+      out.push_back(c);
+    }
+  }
+  return out;
 }
 
 slot_recorder::slot_recorder(unsigned core) noexcept

@@ -26,9 +26,12 @@
 // exhausted, without polling.
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "brood/os/shared_array.hpp"
 #include "brood/os/unique_fd.hpp"
@@ -42,6 +45,22 @@ inline constexpr unsigned max_cores = 256;
 
 // "empty", "starting", "idle", "busy", "stopping", "cheap".
 const char* to_string(slot_state s) noexcept;
+
+// Why a worker is recycled (node/include/brood/node/lifetime_config.hpp): written into its slot by
+// the worker itself (max-requests, reload-on-rss/as) or by the master (max-worker-lifetime), read
+// by the master when it reaps the worker, which is then respawned at once.
+enum class recycle_reason : std::uint32_t {
+  none,
+  max_requests,
+  reload_on_rss,
+  reload_on_as,
+  max_worker_lifetime,
+  evil_reload_on_rss,  // the master killed it
+  evil_reload_on_as,
+};
+
+// The option's name: "max-requests", "reload-on-rss", ... ("" for none).
+const char* to_string(recycle_reason r) noexcept;
 
 class scoreboard {
  public:
@@ -67,12 +86,19 @@ class scoreboard {
     std::atomic<std::int64_t> last_spawn{0};        // unix seconds of the last fork
     std::atomic<std::uint64_t> respawn_count{0};    // forks of this id, the first included
     std::atomic<slot_state> state{slot_state::empty};
+    std::atomic<std::uint64_t> harakiri_count{0};     // harakiri kills of this id (master)
+    std::atomic<std::uint64_t> requests_at_spawn{0};  // `requests` when the owner claimed it
+    std::atomic<recycle_reason> recycle{recycle_reason::none};  // of the owner, once it recycles
+    // A short summary of the latest started request ("127.0.0.1 - GET /path"), for harakiri's
+    // log line: written by the owner when harakiri is on (store_summary), read by the master.
+    std::array<std::atomic<std::uint64_t>, 12> summary{};
     core cores[max_cores];  // the first `threads` are used
   };
 
   // `workers` slots (ids 1..workers); `pressure`: with pressure events (an eventfd). Throws
   // std::system_error if the mapping or the eventfd cannot be made.
-  explicit scoreboard(std::size_t workers, bool pressure = false);
+  // `recycle_events`: a worker that recycles itself writes another eventfd (recycle_fd()).
+  explicit scoreboard(std::size_t workers, bool pressure = false, bool recycle_events = false);
   ~scoreboard();
   scoreboard(const scoreboard&) = delete;
   scoreboard& operator=(const scoreboard&) = delete;
@@ -97,6 +123,12 @@ class scoreboard {
   bool take_pressure() noexcept;
   // Worker side: a worker just became busy. When no slot is idle any more, one pressure event.
   void note_busy() noexcept;
+  // The eventfd a worker writes when it recycles itself; -1 without recycle events.
+  int recycle_fd() const noexcept { return recycle_fd_.get(); }
+  // Master side: consumes the pending recycle events (true when there were some).
+  bool take_recycle() noexcept;
+  // Worker side: this worker recycles itself (its slot names the reason): one event.
+  void note_recycling() noexcept;
   slot_state state(unsigned id) const noexcept { return at(id).state.load(); }
   // Worker side, in the forked worker before it serves: this process owns slot `id` and records
   // into it from now on (set as current_worker_slot()).
@@ -109,6 +141,7 @@ class scoreboard {
   os::shared_array<slot> slots_;
   os::shared_array<header> header_;
   os::unique_fd pressure_fd_;
+  os::unique_fd recycle_fd_;
 };
 
 // The scoreboard this worker process records into (set with its slot by claim()); nullptr when
@@ -120,6 +153,11 @@ scoreboard::slot* current_worker_slot() noexcept;
 
 // The current time as the scoreboard keeps it: unix µs.
 std::int64_t scoreboard_now_us() noexcept;
+
+// A slot's request summary: stored truncated to 95 bytes (word by word, relaxed: a reader racing
+// the writer may see a mix of two summaries, never bytes out of bounds).
+void store_summary(scoreboard::slot& s, std::string_view text) noexcept;
+std::string load_summary(const scoreboard::slot& s);
 
 // A worker's side of its slot (current_worker_slot() when made) for one of its cores: a few
 // relaxed atomic operations and one clock read per call, nothing at all without a slot. Used on
@@ -163,6 +201,16 @@ class slot_recorder {
   }
   void read_failed() noexcept {
     if (slot_) slot_->read_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  // The request that just started is `summary` (harakiri's log line).
+  void describe(std::string_view summary) noexcept {
+    if (slot_ && owner()) store_summary(*slot_, summary);
+  }
+  // This worker recycles itself for `why` (the master respawns it at once when it exits).
+  void recycling(recycle_reason why) noexcept {
+    if (!slot_ || !owner()) return;
+    slot_->recycle.store(why, std::memory_order_relaxed);
+    if (board_) board_->note_recycling();
   }
   // On: the worker accepts connections (starting -> idle). Off: it stopped accepting for good
   // (closed its listeners): stopping.

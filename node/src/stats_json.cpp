@@ -37,7 +37,7 @@ json worker_json(const worker_stats& w) {
   out["requests"] = w.requests;
   out["delta_requests"] = w.delta_requests;
   out["exceptions"] = w.exceptions;
-  out["harakiri_count"] = 0;
+  out["harakiri_count"] = w.harakiri_count;
   out["signals"] = 0;
   out["signal_queue"] = 0;
   out["status"] = w.cheap ? "cheap" : w.busy ? "busy" : w.paused ? "pause" : "idle";

@@ -33,8 +33,10 @@ struct worker_stats {
   std::int64_t pid = 0;
   bool accepting = false;
   std::uint64_t requests = 0;
-  std::uint64_t delta_requests = 0;  // since the previous stats document
+  std::uint64_t delta_requests = 0;  // since the worker's spawn
   std::uint64_t exceptions = 0;
+  // harakiri kills of this worker id
+  std::uint64_t harakiri_count = 0;
   bool busy = false;               // a request in flight ("busy", else "idle")
   bool cheap = false;              // cheaped: no process ("cheap", pid 0)
   bool paused = false;             // paused and not busy ("pause")

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -17,10 +18,12 @@
 #include <unordered_map>
 
 #include "brood/os/log.hpp"
+#include "brood/os/process_memory.hpp"
 #include "brood/os/socket_address.hpp"
 #include "connection.hpp"
 #include "http_sockets.hpp"
 #include "scoreboard.hpp"
+#include "worker_lifetime.hpp"
 
 namespace brood::node {
 namespace {
@@ -69,8 +72,15 @@ struct worker::impl final : detail::connection_owner {
   void request_ended(std::int64_t start, std::size_t tx, bool failure_reply,
                      bool write_failed) noexcept override {
     stats_.request_ended(start, tx, failure_reply, write_failed);
+    const auto why = lifetime_.request_ended(std::chrono::steady_clock::now(), [] {
+      const auto mem = os::read_process_memory(::getpid());
+      return mem ? *mem : os::process_memory{};
+    });
+    if (why != recycle_reason::none) recycle(why);
   }
   void read_failed() noexcept override { stats_.read_failed(); }
+  void describe_request(const request& rq) noexcept override;
+  void recycle(recycle_reason why);
 
   asio::io_context& io_;
   const router& router_;
@@ -79,6 +89,7 @@ struct worker::impl final : detail::connection_owner {
   std::unordered_map<detail::connection*, std::shared_ptr<detail::connection>> connections_;
   std::function<void()> done_;
   slot_recorder stats_;  // this process's stats scoreboard slot, if any
+  detail::worker_lifetime lifetime_{cfg_.lifetime, std::chrono::steady_clock::now()};
 };
 
 // Wraps a listening fd in an acceptor of its own family (TCP over IPv4/IPv6, or unix).
@@ -191,6 +202,26 @@ bool worker::impl::serve(listener& l, int fd, const sockaddr_storage& peer, sock
   connections_.emplace(c.get(), c);
   c->start();
   return c->closed();
+}
+
+void worker::impl::describe_request(const request& rq) noexcept {
+  if (!lifetime_.describes()) return;
+  thread_local std::vector<wire::var> scratch;  // requests may run on several threads
+  try {
+    stats_.describe(detail::summarize_request(rq, cfg_.limits, scratch));
+  } catch (...) {  // out of memory: no summary
+  }
+}
+
+// This worker stops accepting now (on the io_context's thread: at once when called there),
+// finishes what it holds and exits (the SIGTERM takes the graceful stop path of the worker
+// process); the master spawns its successor meanwhile.
+void worker::impl::recycle(recycle_reason why) {
+  stats_.recycling(why);
+  os::log("...The work of process ", ::getpid(), " is done (", to_string(why), " after ",
+          lifetime_.requests(), " requests). Seeya!");
+  asio::dispatch(io_, [this] { close_listeners(); });
+  ::kill(::getpid(), SIGTERM);
 }
 
 void worker::impl::close_listeners() {

@@ -44,6 +44,7 @@ class fake_launcher : public master_launcher {
   bool vassal = false;                          // has_emperor()
   std::uint64_t backlog = 0;                    // listen_backlog()
   std::map<pid_t, std::uint64_t> rss;           // worker_rss()
+  std::map<pid_t, std::uint64_t> vsz;           // worker_vsz()
   bool waiting_for_connection = false;          // wait_for_connection()
 
   pid_t spawn_worker(unsigned id, unsigned generation, std::error_code& ec) override {
@@ -88,6 +89,11 @@ class fake_launcher : public master_launcher {
     const auto it = rss.find(pid);
     return it == rss.end() ? 0 : it->second;
   }
+  std::uint64_t worker_vsz(pid_t pid) noexcept override {
+    const auto it = vsz.find(pid);
+    return it == vsz.end() ? 0 : it->second;
+  }
+  std::string stuck_details(pid_t pid) override { return "stuck " + std::to_string(pid); }
   void wait_for_connection(bool on) override {
     waiting_for_connection = on;
     events.push_back(on ? "wait for connection" : "stop waiting");
