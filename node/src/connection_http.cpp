@@ -147,6 +147,7 @@ void connection::answer_http() {
     head.modifier1 = wire::to_byte(wire::modifier1::wsgi);
     head.size = static_cast<std::uint16_t>(vars.size());
     const request rq{head, vars, d.body(), peer_};
+    owner_.describe_request(rq);  // harakiri's summary of the request
     if (router_.defers(head.modifier1)) {
       defer(rq);  // the handler copies what it needs before it returns
       d.reset();

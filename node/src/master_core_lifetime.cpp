@@ -55,7 +55,18 @@ void master_core::check_stuck(unsigned id, pid_t pid, process_pool::process& p, 
                               time_point& next) {
   scoreboard::slot& s = board_.at(id);
   if (p.killed_early || s.pid.load() != pid || s.in_request.load() <= 0) return;
-  const std::int64_t start_us = s.request_start_us.load();
+  std::int64_t start_us = s.request_start_us.load();
+  unsigned core = 0;  // with threads: the core whose request in flight is the oldest
+  bool found = false;
+  for (unsigned i = 0; cfg_.threads > 1 && i < std::min(cfg_.threads, max_cores); ++i) {
+    const scoreboard::core& c = s.cores[i];
+    const std::int64_t started = c.request_start_us.load();
+    if (c.in_request.load() > 0 && (!found || started < start_us)) {
+      start_us = started;
+      core = i;
+      found = true;
+    }
+  }
   const std::int64_t limit_us = cfg_.lifetime.harakiri.count() * 1000000;
   const std::int64_t ran_us = now.wall_us - start_us;
   if (ran_us < limit_us) {
@@ -64,8 +75,8 @@ void master_core::check_stuck(unsigned id, pid_t pid, process_pool::process& p, 
   }
   os::log("*** HARAKIRI ON WORKER ", id, " (pid: ", pid, ", try: 1) ***");
   os::log("HARAKIRI !!! worker ", id, " status !!!");
-  os::log("HARAKIRI [core 0] ", load_summary(s), " since ", start_us / 1000000, " (", ran_us / 1000,
-          " ms in one request, harakiri ", cfg_.lifetime.harakiri.count(), " s)");
+  os::log("HARAKIRI [core ", core, "] ", load_summary(s), " since ", start_us / 1000000, " (",
+          ran_us / 1000, " ms in one request, harakiri ", cfg_.lifetime.harakiri.count(), " s)");
   if (cfg_.lifetime.harakiri_verbose)
     os::log("HARAKIRI: worker ", id, " ", launcher_.stuck_details(pid));
   os::log("HARAKIRI !!! end of worker ", id, " status !!!");

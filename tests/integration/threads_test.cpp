@@ -62,5 +62,20 @@ TEST_F(threads_test, AStopSignalDrainsEveryCore) {
   EXPECT_TRUE(node().wait_exit(10s).has_value()) << output();
 }
 
+TEST_F(threads_test, HarakiriSeesAStuckCoreWhileAnotherKeepsStartingRequests) {
+  const std::string address = start({"--processes", "1", "--threads", "2", "--harakiri", "2"});
+  ASSERT_TRUE(stats_until([](const json& d) { return settled(d, 1); }).is_object()) << output();
+  const auto started = clock_type::now();
+  auto stuck = sleep_call(address, 8000, 15s);
+  // The other core starts one short request after another: the latest request started is never
+  // the stuck one, yet harakiri must see it.
+  while (clock_type::now() - started < 4s && count("HARAKIRI ON WORKER 1") == 0)
+    sleep_call(address, 50).get();
+  EXPECT_TRUE(node().wait_for("HARAKIRI ON WORKER 1", 1, 2s)) << output();
+  EXPECT_LT(clock_type::now() - started, std::chrono::milliseconds(3500)) << output();
+  EXPECT_EQ(stuck.get(), 0) << "the stuck request is cut, not answered";
+  EXPECT_EQ(count("HARAKIRI \\[core [01]\\]"), 1u) << output();
+}
+
 }  // namespace
 }  // namespace brood::testing
