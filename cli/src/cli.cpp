@@ -18,6 +18,7 @@
 #include "brood/node/process_setup.hpp"
 #include "brood/node/remote_spool.hpp"
 #include "brood/os/listener.hpp"
+#include "brood/os/log.hpp"
 #include "brood/os/process_title.hpp"
 #include "brood/spooler/spool_store.hpp"
 #include "commands.hpp"
@@ -51,10 +52,21 @@ std::optional<std::shared_ptr<const spooler::spool_store>> open_spool_store(
   }
 }
 
-int run_node_role(const options& opts, const std::vector<std::string>& args,
+// The warnings of option parsing go to the log, the show-config text to stderr (uWSGI prints it
+// in its log), once: by the process that runs the role, not by one that hands it over.
+void report(const options_result& parsed) {
+  for (const std::string& w : parsed.warnings) os::log(w);
+  if (!parsed.options->show_config.empty()) std::cerr << parsed.options->show_config << std::flush;
+}
+
+int run_node_role(const options_result& parsed, const std::vector<std::string>& args,
                   const router_setup& setup, const spooler::spool_handler& spooler) {
+  const options& opts = *parsed.options;
   if (opts.app.wanted())
     if (std::optional<int> status = hand_over_python(args)) return *status;
+  // logto, daemonize: in the process that runs the node (not in one that hands it over).
+  if (const int status = redirect_output(opts.config.log); status >= 0) return status;
+  report(parsed);
   // An on-demand vassal gets its socket from its emperor on fd 0 (run_node adopts it); a zerg
   // from its zerg servers.
   if (opts.config.sockets.empty() && opts.config.http.sockets.empty() &&
@@ -107,9 +119,12 @@ int run_role(const std::vector<std::string>& args, const router_setup& setup,
     std::cout << "brood " << BROOD_VERSION << "\n";
     return 0;
   }
-  if (const int status = redirect_output(parsed.options->config.log); status >= 0) return status;
-  if (!parsed.options->emperor.sources.empty()) return run_emperor_role(*parsed.options);
-  return run_node_role(*parsed.options, args, setup, spooler);
+  if (!parsed.options->emperor.sources.empty()) {
+    if (const int status = redirect_output(parsed.options->config.log); status >= 0) return status;
+    report(parsed);
+    return run_emperor_role(*parsed.options);
+  }
+  return run_node_role(parsed, args, setup, spooler);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ini_expand.hpp"
 #include "option_values.hpp"
 
 namespace brood::cli {
@@ -65,8 +66,10 @@ std::vector<ini_line> parse_ini_text(std::string_view text, const std::string& f
       continue;
     }
     auto eq = line.find('=');
-    if (eq == std::string_view::npos)
-      fail_at(file, number, "expected 'key = value', got '" + std::string(line) + "'");
+    if (eq == std::string_view::npos) {  // a bare key: `master` reads as `master =`
+      out.push_back({section, std::string(line), {}, number});
+      continue;
+    }
     std::string_view key = trim(line.substr(0, eq));
     if (key.empty()) fail_at(file, number, "empty key before '='");
     out.push_back({section, std::string(key), std::string(trim(line.substr(eq + 1))), number});
@@ -74,7 +77,8 @@ std::vector<ini_line> parse_ini_text(std::string_view text, const std::string& f
   return out;
 }
 
-std::vector<ini_line> load_ini_section(const ini_spec& spec) {
+std::vector<ini_line> load_ini_section(const ini_spec& spec,
+                                       const std::vector<std::string>& environment) {
   std::vector<ini_line> all = parse_ini_text(read_file(spec.path), spec.path);
   std::string wanted = spec.section;
   if (wanted.empty()) {
@@ -88,9 +92,17 @@ std::vector<ini_line> load_ini_section(const ini_spec& spec) {
   } else if (!has_section(all, wanted)) {
     throw option_error("ini file '" + spec.path + "' has no [" + wanted + "] section");
   }
+  const magic_context magic = magic_for_file(spec.path);
   std::vector<ini_line> out;
-  for (auto& l : all)
-    if (l.section == wanted && !l.key.empty()) out.push_back(std::move(l));
+  for (auto& l : all) {
+    if (l.section != wanted || l.key.empty()) continue;
+    try {
+      l.value = expand_references(expand_magic(l.value, magic), environment);
+    } catch (const option_error& e) {
+      fail_at(spec.path, l.line, e.what());
+    }
+    out.push_back(std::move(l));
+  }
   return out;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
-// Ini files as uWSGI reads them: `[section]` headers, `key = value` lines, whole-line comments
-// starting with ';' or '#', repeated keys kept in order. No inline comments, no quoting: the value
-// is the text after '=' with surrounding spaces removed. Includes (`ini = other.ini`) are expanded
-// by the option parser (options.cpp), not here.
+// Ini files as uWSGI reads them: `[section]` headers, `key = value` lines, bare `key` lines (an
+// empty value: a flag reads it as true), whole-line comments starting with ';' or '#', repeated
+// keys kept in order. No inline comments, no quoting: the value is the text after '=' with
+// surrounding spaces removed. Magic variables, $(ENV) and @(file) are expanded when a section is
+// loaded (ini_expand.hpp); includes, logic blocks and %(placeholders) by the option parser
+// (options.cpp, config_stream.hpp, placeholders.hpp), not here.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,12 +27,15 @@ struct ini_line {
 
 // Parses ini text. Lines before the first section header are kept with an empty section. Each
 // section header also yields a line with an empty key (so empty sections are seen to exist).
-// Throws option_error naming `file` and the line on a malformed line (no '=', empty key,
-// unterminated section header).
+// Throws option_error naming `file` and the line on a malformed line (empty key, unterminated
+// section header).
 std::vector<ini_line> parse_ini_text(std::string_view text, const std::string& file);
 
-// Reads spec.path and returns the lines of its section: spec.section, or [uwsgi], or [brood].
-// Throws option_error naming the file when it cannot be read or has no such section.
-std::vector<ini_line> load_ini_section(const ini_spec& spec);
+// Reads spec.path and returns the lines of its section: spec.section, or [uwsgi], or [brood],
+// with the magic variables of spec.path, $(NAME) of `environment` ("K=V" strings) and @(file)
+// expanded in the values. Throws option_error naming the file (and line) when it cannot be read,
+// has no such section, or names a file in @(...) that cannot be read.
+std::vector<ini_line> load_ini_section(const ini_spec& spec,
+                                       const std::vector<std::string>& environment);
 
 }  // namespace brood::cli

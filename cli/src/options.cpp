@@ -6,10 +6,15 @@
 #include <sstream>
 
 #include "brood/os/child_process.hpp"
+#include "config_stream.hpp"
+#include "config_syntax.hpp"
 #include "emperor_options.hpp"
 #include "ini.hpp"
+#include "ini_expand.hpp"
 #include "option_table.hpp"
 #include "option_values.hpp"
+#include "placeholders.hpp"
+#include "uwsgi_option_names.hpp"
 
 namespace brood::cli {
 namespace {
@@ -30,84 +35,121 @@ std::string joined(const std::vector<std::string>& tokens) {
   return out;
 }
 
-// Collects the entries of the command line, expanding every `ini` in place.
-// Throws option_error naming what is wrong.
+std::string in_where(const std::string& where) { return where.empty() ? "" : " in " + where; }
+
+// The options brood parses: its option table and the config-syntax options.
+const po::options_description& parse_table() {
+  static const po::options_description table = [] {
+    po::options_description all;
+    all.add(option_table()).add(config_syntax_options());
+    return all;
+  }();
+  return table;
+}
+
+// Collects the config entries of the environment and the command line in order, through the
+// logic blocks (config_stream), expanding every `ini` in place. Throws option_error naming what
+// is wrong.
 class collector {
  public:
-  explicit collector(const po::options_description& desc) : desc_(desc) {}
+  collector(const po::options_description& desc, std::vector<std::string> environment)
+      : desc_(desc),
+        environment_(environment),
+        stream_([this](config_entry e) { accept(std::move(e)); },
+                {std::move(environment), [this](std::string_view name) { return lookup(name); }}) {}
 
+  // Options of the command line. A uWSGI option brood lacks is kept (and reported later, by
+  // check_keys) with its value: `--name=V` or `--name V`; any other unknown option is an error.
   void add_command_line(const std::vector<std::string>& args) {
     int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    po::parsed_options parsed = po::command_line_parser(args).options(desc_).style(style).run();
-    for (auto& o : parsed.options) {
+    po::parsed_options parsed =
+        po::command_line_parser(args).options(desc_).style(style).allow_unregistered().run();
+    auto& opts = parsed.options;
+    for (std::size_t i = 0; i < opts.size(); ++i) {
+      auto& o = opts[i];
+      if (o.unregistered) {
+        std::string name = o.string_key;
+        if (!is_uwsgi_option(name))
+          throw option_error("unknown option '" + o.original_tokens.front() + "'");
+        std::vector<std::string> value = o.value;
+        if (value.empty() && i + 1 < opts.size() && opts[i + 1].string_key.empty())
+          value = opts[++i].value;
+        feed({name, expanded(value), {}});
+        continue;
+      }
       if (o.string_key.empty())
         throw option_error("unexpected argument '" + joined(o.original_tokens) + "'");
-      add({o.string_key, o.value, "--" + o.string_key, {}});
+      feed({o.string_key, expanded(o.value), {}});
     }
   }
 
   // Options from the environment, as uWSGI reads them: UWSGI_SOCKET=:3031 is `--socket :3031`
   // (the name lowercased, '_' read as '-'). Variables naming no option (UWSGI_EMPEROR_FD,
-  // UWSGI_RELOADS...) are not options and are skipped.
-  void add_environment(const std::vector<std::string>& environment) {
+  // UWSGI_RELOADS...) are placeholders only.
+  void add_environment() {
     constexpr std::string_view prefix = "UWSGI_";
-    for (const std::string& kv : environment) {
+    for (const std::string& kv : environment_) {
       std::size_t eq = kv.find('=');
       if (eq == std::string::npos || kv.compare(0, prefix.size(), prefix) != 0) continue;
       std::string name = kv.substr(prefix.size(), eq - prefix.size());
       for (char& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(c));
-      if (name.empty() || !desc_.find_nothrow(name, false)) continue;
-      add({name, {kv.substr(eq + 1)}, name, "environment variable " + kv.substr(0, eq)});
+      if (name.empty()) continue;
+      feed({name, expanded({kv.substr(eq + 1)}), "environment variable " + kv.substr(0, eq), true});
     }
   }
 
-  std::vector<entry> take() { return std::move(entries_); }
+  // Every entry, in order, with the placeholders expanded.
+  std::vector<config_entry> finish() {
+    stream_.finish();
+    for (std::string& w : stream_.take_warnings()) warnings_.push_back(std::move(w));
+    expand_placeholders(all_);
+    return std::move(all_);
+  }
+
+  std::vector<std::string> take_warnings() { return std::move(warnings_); }
 
  private:
-  void add(entry e) {
-    e.key = canonical_option(e.key);
-    check(e);
-    if (e.key == "ini") {
-      include(e.value.front(), e.where);
-    } else if (e.key == "set") {
-      set(e);
-    } else {
-      entries_.push_back(std::move(e));
+  std::vector<std::string> expanded(std::vector<std::string> tokens) const {
+    for (std::string& t : tokens) t = expand_references(t, environment_);
+    return tokens;
+  }
+
+  void feed(config_entry e) { stream_.feed(std::move(e)); }
+
+  std::optional<std::string> lookup(std::string_view name) const {
+    for (const config_entry& e : all_)
+      if (e.key == name) return joined(e.value);
+    return std::nullopt;
+  }
+
+  // An entry the logic blocks let through.
+  void accept(config_entry e) {
+    std::string key = canonical_option(e.key);
+    all_.push_back(e);
+    if (key == "ini") {
+      include(e);
+    } else if (key == "set" || key == "set-placeholder" || key == "set-ph") {
+      define(e, key != "set");
     }
   }
 
-  // Parses the value alone so that a bad one is reported with its origin.
-  void check(const entry& e) const {
-    const po::option_description* d = desc_.find_nothrow(e.key, false);
-    boost::any scratch;
-    std::string why;
-    try {
-      d->semantic()->parse(scratch, e.value, true);
-      return;
-    } catch (const bad_value& x) {
-      why = x.reason();
-    } catch (const po::error& x) {
-      why = x.what();
-    }
-    throw option_error("invalid value '" + joined(e.value) + "' for option '" + e.name + "'" +
-                       (e.where.empty() ? "" : " in " + e.where) + ": " + why);
-  }
-
-  // `set KEY=VALUE`: the option KEY with VALUE, from where the `set` was.
-  void set(const entry& e) {
-    const std::string& kv = e.value.front();
+  // `set KEY=VALUE`: the option KEY with VALUE; `set-placeholder KEY=VALUE`: %(KEY) only.
+  void define(const config_entry& e, bool placeholder) {
+    const std::string kv = joined(e.value);
     std::size_t eq = kv.find('=');
     std::string key = kv.substr(0, eq);
     if (eq == std::string::npos || key.empty())
-      throw option_error("invalid value '" + kv + "' for option '" + e.name + "': not KEY=VALUE" +
-                         (e.where.empty() ? "" : " in " + e.where));
-    if (key == "set" || !desc_.find_nothrow(key, false))
-      throw option_error("unknown option '" + key + "' in '" + e.name + " " + kv + "'" +
-                         (e.where.empty() ? "" : " in " + e.where));
-    add({key, {kv.substr(eq + 1)}, key, e.where.empty() ? "--set " + kv : e.where});
+      throw option_error("invalid value '" + kv + "' for option '" + e.key + "': not KEY=VALUE" +
+                         in_where(e.where));
+    if (key == "set") throw option_error("'set set=...' is not allowed" + in_where(e.where));
+    config_entry d{key, {kv.substr(eq + 1)}, e.where.empty() ? "--" + e.key + " " + kv : e.where};
+    d.placeholder = placeholder;
+    d.from_environment = e.from_environment;
+    accept(std::move(d));
   }
 
-  void include(const std::string& spec, const std::string& from) {
+  void include(const config_entry& e) {
+    const std::string spec = joined(e.value);
     ini_spec s = split_ini_spec(spec);
     std::error_code ec;
     std::string id = std::filesystem::weakly_canonical(s.path, ec).string() + ":" + s.section;
@@ -118,18 +160,13 @@ class collector {
                          " deep: " + chain() + " -> " + spec);
     std::vector<ini_line> lines;
     try {
-      lines = load_ini_section(s);
+      lines = load_ini_section(s, environment_);
     } catch (const option_error& x) {
-      if (from.empty()) throw;
-      throw option_error(std::string(x.what()) + " (included from " + from + ")");
+      if (e.where.empty()) throw;
+      throw option_error(std::string(x.what()) + " (included from " + e.where + ")");
     }
     loading_.emplace_back(id, spec);
-    for (auto& l : lines) {
-      std::string here = s.path + " line " + std::to_string(l.line);
-      if (l.key.front() == '-' || !desc_.find_nothrow(l.key, false))
-        throw option_error("unknown option '" + l.key + "' in " + here);
-      add({l.key, {l.value}, l.key, here});
-    }
+    for (auto& l : lines) feed({l.key, {l.value}, s.path + " line " + std::to_string(l.line)});
     loading_.pop_back();
   }
 
@@ -140,9 +177,49 @@ class collector {
   }
 
   const po::options_description& desc_;
+  std::vector<std::string> environment_;
+  config_stream stream_;
   std::vector<std::pair<std::string, std::string>> loading_;  // (id, spec) of open ini files
-  std::vector<entry> entries_;
+  std::vector<config_entry> all_;
+  std::vector<std::string> warnings_;
 };
+
+bool flag_set(const std::vector<config_entry>& all, const char* key) {
+  bool on = false;
+  for (const config_entry& e : all) {
+    if (e.key != key) continue;
+    const std::string v = joined(e.value);
+    on = v.empty() || v == "1" || v == "true" || v == "yes" || v == "on";
+  }
+  return on;
+}
+
+// The entries that are brood options, canonical and validated: a bad value is reported with
+// its origin.
+std::vector<entry> option_entries(const std::vector<config_entry>& all,
+                                  const po::options_description& desc) {
+  std::vector<entry> out;
+  for (const config_entry& c : all) {
+    if (c.placeholder || is_syntax_key(c.key)) continue;
+    const po::option_description* d = desc.find_nothrow(c.key, false);
+    if (!d) continue;
+    entry e{canonical_option(c.key), c.value, c.where.empty() ? "--" + c.key : c.key, c.where};
+    boost::any scratch;
+    std::string why;
+    try {
+      d->semantic()->parse(scratch, e.value, true);
+      out.push_back(std::move(e));
+      continue;
+    } catch (const bad_value& x) {
+      why = x.reason();
+    } catch (const po::error& x) {
+      why = x.what();
+    }
+    throw option_error("invalid value '" + joined(e.value) + "' for option '" + e.name + "'" +
+                       in_where(e.where) + ": " + why);
+  }
+  return out;
+}
 
 // Stores the entries as uWSGI applies them: the last value of a scalar option wins, repeatable
 // (composing) options keep every value in order.
@@ -171,17 +248,25 @@ options_result parse_options(const std::vector<std::string>& args) {
 options_result parse_options(const std::vector<std::string>& args,
                              const std::vector<std::string>& environment) {
   try {
-    collector c(option_table());
-    c.add_environment(environment);
+    collector c(parse_table(), environment);
+    c.add_environment();
     c.add_command_line(args);
-    po::variables_map vm = store_entries(c.take(), option_table());
+    std::vector<config_entry> all = c.finish();
+    std::vector<std::string> warnings = c.take_warnings();
+    const po::options_description& table = option_table();
+    std::vector<std::string> unknown =
+        check_keys(all, flag_set(all, "strict"),
+                   [&](const std::string& k) { return table.find_nothrow(k, false) != nullptr; });
+    warnings.insert(warnings.end(), unknown.begin(), unknown.end());
+    po::variables_map vm = store_entries(option_entries(all, table), table);
     cli::options out;
+    if (flag_set(all, "show-config")) out.show_config = show_config_text(all);
     out.config = to_node_config(vm);
     out.app = to_app_options(vm);
     out.emperor = to_emperor_config(vm);
     out.help = vm["help"].as<bool>();
     out.version = vm["version"].as<bool>();
-    return {std::move(out), {}};
+    return {std::move(out), {}, std::move(warnings)};
   } catch (const option_error& e) {
     return {std::nullopt, e.what()};
   } catch (const po::unknown_option& e) {
@@ -206,9 +291,11 @@ std::string help_text() {
        "Options have uWSGI's names. They come from the command line and from ini files\n"
        "(--ini FILE[:SECTION]) in order of appearance: a later value replaces an earlier\n"
        "one, repeatable options (socket, ini, spooler) add up. In an ini file write\n"
-       "`key = value`.\n"
+       "`key = value` (or a bare `key` for a flag); uWSGI's placeholders, magic\n"
+       "variables, $(ENV), @(file) and logic blocks work as in uWSGI (docs/config.md).\n"
        "\n"
-    << option_table();
+    << option_table() << "\n"
+    << config_syntax_options();
   return s.str();
 }
 

@@ -136,8 +136,16 @@ TEST_F(emperor_options_test, SetGivesAnyOption) {
   EXPECT_EQ(parse({"--ini", ini}).listen_queue, 77);
 }
 
-TEST_F(emperor_options_test, SetOfAnUnknownOptionOrWithoutEqualsIsAnError) {
-  EXPECT_EQ(error_of({"--set", "bogus=1"}), "unknown option 'bogus' in '--set bogus=1'");
+// `set` of a key that is no option defines a placeholder (uWSGI), reported; with strict it is
+// an error naming it. Without '=' it is an error.
+TEST_F(emperor_options_test, SetOfAnUnknownKeyIsAPlaceholderAndWithoutEqualsAnError) {
+  options_result r = parse_options({"--set", "bogus=1", "--set", "listen=%(bogus)7"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->config.listen_queue, 17);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("'bogus'"), std::string::npos) << r.warnings[0];
+  EXPECT_EQ(error_of({"--strict", "--set", "bogus=1"}),
+            "unknown option 'bogus' in --set bogus=1 (strict)");
   EXPECT_NE(error_of({"--set", "processes"}).find("not KEY=VALUE"), std::string::npos);
 }
 
