@@ -41,8 +41,7 @@ bool mounted_under(std::string_view path, std::string_view mount) {
 }  // namespace
 
 environ_builder::environ_builder(bool multithread)
-    : multithread_(multithread),
-      bytes_io_(py::module_::import("io").attr("BytesIO")),
+    : bytes_io_(py::module_::import("io").attr("BytesIO")),
       version_(py::make_tuple(1, 0)),
       http_(interned("http")),
       https_(interned("https")),
@@ -53,7 +52,8 @@ environ_builder::environ_builder(bool multithread)
       k_multithread_(interned("wsgi.multithread")),
       k_multiprocess_(interned("wsgi.multiprocess")),
       k_run_once_(interned("wsgi.run_once")),
-      k_path_info_(interned("PATH_INFO")) {}
+      k_path_info_(interned("PATH_INFO")),
+      multithread_(multithread) {}
 
 py::handle environ_builder::key(std::string_view k) {
   if (auto it = keys_.find(k); it != keys_.end()) return it->second;
