@@ -36,6 +36,7 @@ bool expand_token(std::string& token, const std::vector<config_entry>& entries,
     } else {
       out += joined(entries[it->second].value);
       changed = true;
+      if (out.size() > max_value_size) return false;  // e.g. `a = %(a)%(a)`
     }
     i = close + 1;
   }
