@@ -25,25 +25,21 @@ std::int64_t took_us(const request_record& r) {
   return r.end_us > r.start_us ? r.end_us - r.start_us : 0;
 }
 
-// "Sun Dec  6 13:01:22 2026" (asctime without its newline), local time.
-std::string ctime_of(std::int64_t unix_us) {
+// `unix_us` as local time in strftime's `format`.
+std::string local_time(std::int64_t unix_us, const char* format) {
   const std::time_t t = static_cast<std::time_t>(unix_us / 1000000);
   std::tm tm{};
   ::localtime_r(&t, &tm);
   char buf[64];
-  const std::size_t n = std::strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y", &tm);
+  const std::size_t n = std::strftime(buf, sizeof buf, format, &tm);
   return std::string(buf, n);
 }
 
-// "06/Dec/2026:13:01:22 +0000" (the common log format's time), local time.
-std::string ltime_of(std::int64_t unix_us) {
-  const std::time_t t = static_cast<std::time_t>(unix_us / 1000000);
-  std::tm tm{};
-  ::localtime_r(&t, &tm);
-  char buf[64];
-  const std::size_t n = std::strftime(buf, sizeof buf, "%d/%b/%Y:%H:%M:%S %z", &tm);
-  return std::string(buf, n);
-}
+// "Sun Dec  6 13:01:22 2026" (asctime without its newline).
+std::string ctime_of(std::int64_t unix_us) { return local_time(unix_us, "%a %b %e %H:%M:%S %Y"); }
+
+// "06/Dec/2026:13:01:22 +0000" (the common log format's time).
+std::string ltime_of(std::int64_t unix_us) { return local_time(unix_us, "%d/%b/%Y:%H:%M:%S %z"); }
 
 struct line_context {
   const request_record& r;

@@ -23,6 +23,25 @@ import time
 import pytest
 
 
+# The head of an nginx.conf for a test's own nginx (formatted with `dir`, its private directory):
+# no master, in the foreground, temp paths under `dir`; the caller goes on inside `http {{`.
+NGINX_HEAD = """
+master_process off;
+daemon off;
+error_log stderr info;
+pid {dir}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    client_max_body_size 10m;
+"""
+
+
 def eventually(predicate, timeout=10.0, every=0.01):
     """True as soon as predicate() holds, False if it still does not after `timeout` seconds
     (it is called once more at the deadline). Polls every `every` seconds."""

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from support import free_port, write_module
+from support import NGINX_HEAD, free_port, write_module
 from test_node_nginx import NGINX, wait_listening
 
 APP = """
@@ -21,20 +21,7 @@ APP = """
         return [body or b"no body"]
 """
 
-CONFIG = """
-master_process off;
-daemon off;
-error_log stderr info;
-pid {dir}/nginx.pid;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    client_max_body_size 10m;
+CONFIG = NGINX_HEAD + """
     upstream brood {{
         server {upstream};
         keepalive 4;

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from support import eventually, free_port, listening, write_module
+from support import NGINX_HEAD, eventually, free_port, listening, write_module
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 
@@ -20,20 +20,7 @@ APP = """
         return [body or b"no body"]
 """
 
-CONFIG = """
-master_process off;
-daemon off;
-error_log stderr info;
-pid {dir}/nginx.pid;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    client_max_body_size 10m;
+CONFIG = NGINX_HEAD + """
     server {{
         listen 127.0.0.1:{port};
         location / {{
