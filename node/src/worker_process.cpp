@@ -13,6 +13,7 @@
 #include "brood/node/worker.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/signal_source.hpp"
+#include "http_sockets.hpp"
 #include "scoreboard.hpp"
 #include "worker_process.hpp"
 
@@ -30,16 +31,19 @@ struct core {
   worker w;
 };
 
-// Duplicates of the listening sockets for one more core (close-on-exec). A socket that cannot
-// be duplicated is left out of that core (logged).
+// Duplicates of the listening sockets for one more core (close-on-exec), with their HTTP marks. A
+// socket that cannot be duplicated is left out of that core (logged).
 std::vector<int> duplicate(const std::vector<int>& fds) {
   std::vector<int> out;
   for (int fd : fds) {
     const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (copy < 0)
+    if (copy < 0) {
       os::log("cannot duplicate listening fd ", fd, " for a core: ", std::strerror(errno));
-    else
-      out.push_back(copy);
+      continue;
+    }
+    if (const detail::http_socket* http = detail::find_http_socket(fd))
+      detail::mark_http_socket(copy, http->tls);  // the copy speaks HTTP(S) too
+    out.push_back(copy);
   }
   return out;
 }

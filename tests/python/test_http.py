@@ -329,6 +329,19 @@ def test_uwsgi_and_http_sockets_side_by_side(start_node, brood_binary, tmp_path)
     assert wsgi_request(node.address, "/u").endswith(b"hello /u")
 
 
+def test_every_core_of_a_threaded_worker_speaks_http(start_node, brood_binary, tmp_path):
+    write_module(tmp_path, "webapp", APP)
+    node = start_node(brood_binary, "--http-socket", "127.0.0.1:0", "--wsgi-file",
+                      tmp_path / "webapp.py", "--master", "--processes", 1, "--threads", 4)
+    # Connections held open at once are taken by different cores: each must answer HTTP.
+    conns = [Conn(node.address) for _ in range(8)]
+    for i, c in enumerate(conns):
+        c.send(get(b"/t%d" % i))
+    for i, c in enumerate(conns):
+        assert c.response()[2] == b"hello /t%d" % i
+        c.close()
+
+
 def make_certificate(folder):
     """A self-signed certificate for localhost: (cert path, key path)."""
     import subprocess
