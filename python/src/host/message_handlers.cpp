@@ -10,6 +10,7 @@
 #include "brood/wire/modifier.hpp"
 #include "core/convert.hpp"
 #include "py_error.hpp"
+#include "request_gil.hpp"
 
 namespace brood::python {
 namespace {
@@ -76,7 +77,7 @@ void message_handlers::clear() {
 }
 
 wire::value message_handlers::marshal(const wire::value& message, std::uint8_t modifier2) {
-  py::gil_scoped_acquire gil;
+  request_gil gil;
   try {
     py::object fn = py::getattr(uwsgi_, marshal_name_, py::none());
     if (fn.is_none())
@@ -104,7 +105,7 @@ std::optional<node::reply> message_handlers::rpc(const node::request& r) {
     os::log("Empty RPC request. skip.");
     return std::nullopt;
   }
-  py::gil_scoped_acquire gil;
+  request_gil gil;
   try {
     return call_rpc(items, m2);
   } catch (const py::error_already_set& e) {

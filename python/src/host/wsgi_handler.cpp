@@ -12,6 +12,7 @@
 #include "brood/wire/modifier.hpp"
 #include "mounts.hpp"
 #include "py_error.hpp"
+#include "request_gil.hpp"
 #include "start_response.hpp"
 
 namespace brood::python {
@@ -153,7 +154,7 @@ std::optional<node::reply> wsgi_handler::handle(const node::request& r) {
   const std::int64_t start = unix_us();
   std::optional<node::reply> out;
   {
-    py::gil_scoped_acquire gil;
+    request_gil gil;
     out = run_app(r, vars);
   }
   log_answer(log_, r, vars, out->data, start);
