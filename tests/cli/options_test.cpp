@@ -95,10 +95,24 @@ TEST_F(options_test, EveryOptionFromIni) {
   EXPECT_EQ(c.reload_mercy, seconds(0));
 }
 
-TEST_F(options_test, DisableLoggingIsAcceptedAndChangesNothing) {
-  auto ini = write("quiet.ini", "[uwsgi]\nprocesses = 2\ndisable-logging = true\n");
-  EXPECT_EQ(parse({"--ini", ini}).processes, 2u);
-  EXPECT_EQ(parse({"--disable-logging"}).processes, 1u);
+TEST_F(options_test, LoggingOptions) {
+  auto ini = write("quiet.ini",
+                   "[uwsgi]\nprocesses = 2\ndisable-logging = true\nlog-5xx\nlog-slow = 250\n"
+                   "logformat = %(method) %(uri)\nlogto = /tmp/x.log\nlog-maxsize = 1000\n");
+  auto c = parse({"--ini", ini});
+  EXPECT_EQ(c.processes, 2u);
+  EXPECT_TRUE(c.log.disable_logging);
+  EXPECT_TRUE(c.log.log_5xx);
+  EXPECT_FALSE(c.log.log_4xx);
+  EXPECT_EQ(c.log.log_slow, std::chrono::milliseconds(250));
+  EXPECT_EQ(c.log.log_format, "%(method) %(uri)");
+  EXPECT_EQ(c.log.logto, "/tmp/x.log");
+  EXPECT_EQ(c.log.log_maxsize, 1000u);
+  EXPECT_FALSE(c.log.daemonize);
+  auto d = parse({"--daemonize", "/tmp/d.log"});
+  EXPECT_TRUE(d.log.daemonize);
+  EXPECT_EQ(d.log.logto, "/tmp/d.log");
+  EXPECT_FALSE(parse({}).log.disable_logging);
 }
 
 TEST_F(options_test, SocketRepeatsInOrderOfAppearance) {
