@@ -102,9 +102,9 @@ class master {
   std::unique_ptr<os_master_launcher> launcher_;
   std::unique_ptr<master_core> core_;
   os::event_loop::timer_id timer_ = 0;
-  std::unique_ptr<os::stats_server> stats_;   // with stats only
-  std::unique_ptr<master_fifo> fifo_;         // with master-fifo only
-  std::unique_ptr<zerg_server> zerg_server_;  // with zerg-server only
+  std::unique_ptr<os::stats_server> stats_;              // with stats only
+  std::unique_ptr<master_fifo> fifo_;                    // with master-fifo only
+  std::unique_ptr<zerg_server> zerg_server_;             // with zerg-server only
   std::unique_ptr<os_daemon_launcher> daemon_launcher_;  // with attach-daemon only
   std::unique_ptr<daemon_manager> daemons_;              // with attach-daemon only
   os::event_loop::timer_id daemon_timer_ = 0;
