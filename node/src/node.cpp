@@ -2,6 +2,8 @@
 // the master that forks and manages the workers.
 #include "brood/node/node.hpp"
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <memory>
@@ -160,6 +162,12 @@ int serve_alone(const node_config& cfg, const router& r, const node_hooks& hooks
                 socket_set& sockets) {
   os::log("spawned uWSGI worker 1 (pid: ", ::getpid(), ", cores: ", cfg.threads, ")");
   if (hooks.worker_start && !hooks.worker_start(1)) return failed_app_status;
+  // Blocked before "node ready": a stop signal sent once the line is seen waits for run_worker's
+  // signalfd instead of killing the process.
+  sigset_t stops;
+  ::sigemptyset(&stops);
+  for (int signo : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) ::sigaddset(&stops, signo);
+  ::pthread_sigmask(SIG_BLOCK, &stops, nullptr);
   os::log("node ready");
   return run_worker(cfg, r, sockets.release_fds());
 }
