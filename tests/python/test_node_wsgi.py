@@ -140,3 +140,14 @@ def test_node_without_wsgi_callable_answers_500(start_node, brood_binary, tmp_pa
                       "--module", "messages_only")
     assert wsgi_request(node.address, "/") == b"HTTP/1.1" + INTERNAL_ERROR_TAIL
     assert node.wait_for_line(r"no python application found") is not None
+
+
+def test_a_lone_worker_stops_cleanly_on_a_signal_sent_at_node_ready(start_node, brood_binary,
+                                                                    tmp_path):
+    import signal
+    write_module(tmp_path, "webapp", APP)
+    for _ in range(5):  # the signal races the worker's start: try it a few times
+        node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--wsgi-file",
+                          tmp_path / "webapp.py")
+        node.signal(signal.SIGINT)
+        assert node.wait_exit(10) == 0, node.output()
