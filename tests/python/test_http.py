@@ -342,6 +342,36 @@ def test_every_core_of_a_threaded_worker_speaks_http(start_node, brood_binary, t
         c.close()
 
 
+LOCAL_APP = """
+    import threading
+
+    local = threading.local()
+
+    def application(environ, start_response):
+        local.count = getattr(local, "count", 0) + 1
+        start_response("200 OK", [])
+        return [b"%d" % local.count]
+"""
+
+
+def test_a_core_thread_keeps_its_python_thread_state(start_node, brood_binary, tmp_path):
+    # threading.local lives as long as the thread's Python state: one per core for its life, not
+    # one per request.
+    write_module(tmp_path, "localapp", LOCAL_APP)
+    node = start_node(brood_binary, "--http-socket", "127.0.0.1:0", "--wsgi-file",
+                      tmp_path / "localapp.py", "--master", "--processes", 1, "--threads", 2)
+    conns = [Conn(node.address) for _ in range(2)]  # held open: on both cores
+    counts = [[], []]
+    for _ in range(5):
+        for i, c in enumerate(conns):
+            c.send(get(b"/"))
+            counts[i].append(int(c.response()[2]))
+    for c in conns:
+        c.close()
+    for seen in counts:  # each connection stays on its core: the count goes up on both
+        assert seen == list(range(seen[0], seen[0] + 5)), counts
+
+
 def make_certificate(folder):
     """A self-signed certificate for localhost: (cert path, key path)."""
     import subprocess

@@ -13,18 +13,21 @@ namespace brood::python {
 // hold the GIL.
 class __attribute__((visibility("hidden"))) request_gil {
  public:
-  request_gil() { keep_thread_state(); }
+  request_gil() = default;
 
  private:
-  static void keep_thread_state() {
+  static bool keep_thread_state() {
     thread_local bool kept = PyGILState_GetThisThreadState() != nullptr;
-    if (kept) return;
+    if (kept) return true;
     PyGILState_Ensure();  // a thread state for this thread, its count never dropped back to 0
     PyEval_SaveThread();  // the GIL is free again; the state stays this thread's
     kept = true;
+    return true;
   }
 
-  pybind11::gil_scoped_acquire gil_;  // after keep_thread_state(): finds the kept state
+  // Initialized in this order: the thread state is kept before gil_ looks for one.
+  [[maybe_unused]] bool kept_ = keep_thread_state();
+  pybind11::gil_scoped_acquire gil_;
 };
 
 }  // namespace brood::python
