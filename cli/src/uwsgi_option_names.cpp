@@ -3,12 +3,13 @@
 #include "uwsgi_option_names.hpp"
 
 #include <algorithm>
-#include <array>
+#include <iterator>
 
 namespace brood::cli {
 namespace {
 
-constexpr std::array names = {
+constexpr std::string_view names[] = {
+    // a plain array: 843 items defeat std::array CTAD (clang)
     std::string_view("abstract-socket"),
     std::string_view("add-cache-item"),
     std::string_view("add-gid"),
@@ -860,7 +861,7 @@ constexpr std::array names = {
 std::span<const std::string_view> uwsgi_option_names() { return names; }
 
 bool is_uwsgi_option(std::string_view name) {
-  return std::binary_search(names.begin(), names.end(), name);
+  return std::binary_search(std::begin(names), std::end(names), name);
 }
 
 }  // namespace brood::cli
