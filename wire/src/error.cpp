@@ -48,6 +48,10 @@ class wire_category_impl final : public std::error_category {
         return "not the expected fd-passing code";
       case errc::fd_message_bad_count:
         return "fd count out of range";
+      case errc::fork_bad_request:
+        return "malformed fork-server request";
+      case errc::fork_bad_reply:
+        return "malformed fork-server reply";
     }
     return "unknown wire error";
   }

@@ -28,6 +28,8 @@ enum class errc {
   spool_bad_checksum,       // a spool file whose brood_checksum is malformed or wrong
   fd_message_bad_code,      // an fd-passing message (zerg) whose code string is wrong
   fd_message_bad_count,     // an fd-passing message announcing a negative or too large count
+  fork_bad_request,         // a fork-server request that breaks the protocol (fork_protocol.hpp)
+  fork_bad_reply,           // a fork-server reply that breaks the protocol
 };
 
 const std::error_category& wire_category() noexcept;
