@@ -28,6 +28,10 @@ enum class emperor_command : std::uint8_t {
   stop = 0,             // stop at once (brutal: SIGKILL the workers)
   reload = 1,           // graceful reload; the listening sockets stay open
   stop_gracefully = 2,  // graceful stop (as SIGTERM); sent with emperor-graceful-shutdown
+  // brood: a successor (a rolling re-fork from a fork server) already serves this vassal's
+  // listening sockets: stop gracefully and leave its UNIX socket files in place. Only sent to
+  // adopted brood vassals.
+  hand_over = 3,
 };
 
 constexpr std::uint8_t to_byte(vassal_message m) noexcept { return static_cast<std::uint8_t>(m); }

@@ -1,0 +1,59 @@
+#pragma once
+// The base vassal's fork server (docs/uwsgi-compat.md §17; the protocol: brood/wire/
+// fork_protocol.hpp). A node with `fork-server PATH` loads its Python code, then calls
+// serve_fork_server() instead of binding sockets: it binds PATH and forks an adopted vassal for
+// each request of its emperor. The function returns twice over the process's life: in the base
+// when it must stop, and in every adopted vassal (the grandchild of a request), which goes on
+// with the normal node start-up using the request's argv.
+//
+// Per request, in the base (single-threaded; one request at a time, each read bounded by
+// `io_timeout`):
+//  * the request is read with the peer's credentials (SO_PASSCRED) and up to max_fork_fds fds;
+//    a peer whose uid is not this process's uid, a request without credentials, too many fds
+//    (MSG_CTRUNC), a malformed header or body, or a timeout is refused: one log line naming
+//    what was wrong, every received fd closed, the connection closed without a reply, and the
+//    base keeps serving;
+//  * hooks.before_fork, fork, hooks.after_fork_parent; the base waits for that child (it exits
+//    at once) and never for the grandchild.
+// In the child: fork again and _exit(0), so the grandchild is re-parented to the emperor (a
+// child subreaper). In the grandchild (the adopted vassal), before serve_fork_server returns:
+//  * hooks.after_fork_child;
+//  * the fork server's own fds closed (the listening socket, the base's emperor channel, the
+//    loop's fds); other fds (the application's) are kept;
+//  * UWSGI_EMPEROR_FD = the channel fd, UWSGI_EMPEROR_FD_CONFIG = the config fd (0x02), the
+//    on-demand socket dup'ed onto fd 0 (0x04), BROOD_INHERITED_SOCKETS = the inherited socket
+//    fds, comma-separated (0x08; os/inherited_sockets.hpp), then the environment changes (0x10)
+//    applied in order; UWSGI_RELOADS and NOTIFY_SOCKET unset; default signal dispositions and an
+//    empty signal mask;
+//  * the reply (pid=<getpid()>) written and the connection closed;
+//  * once re-parented (getppid() no longer the intermediate child, waited up to 1 s):
+//    PR_SET_PDEATHSIG SIGKILL, and if the parent is then not the base's parent (the emperor),
+//    _exit(1): the emperor is gone.
+// The base stops (returns exit_status) on SIGINT, SIGTERM, SIGQUIT, and on any byte or EOF on
+// its own emperor channel (uWSGI's rule); a node started without an emperor serves until a
+// signal. It sends ready (1) then loyal (17) on its emperor channel once PATH is bound.
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace brood::node {
+
+struct fork_server_hooks {
+  std::function<void()> before_fork;        // in the base, just before each fork
+  std::function<void()> after_fork_parent;  // in the base, just after it
+  std::function<void()> after_fork_child;   // in the adopted vassal, first thing
+};
+
+struct fork_server_result {
+  // Set in an adopted vassal: the argv it runs with (argv[0] included).
+  std::optional<std::vector<std::string>> adopted_argv;
+  int exit_status = 0;  // in the base: 0 after a signal or an emperor byte, 1 after EOF, 2 when
+                        // PATH cannot be bound (logged)
+};
+
+fork_server_result serve_fork_server(const std::string& path, const fork_server_hooks& hooks,
+                                     std::chrono::milliseconds io_timeout = std::chrono::seconds(4));
+
+}  // namespace brood::node
