@@ -112,7 +112,10 @@ void wait_reparented(pid_t intermediate) {
 
 std::string joined(const std::vector<std::string>& argv) {
   std::string out;
-  for (const std::string& a : argv) out += (out.empty() ? "" : " ") + a;
+  for (const std::string& a : argv) {
+    if (!out.empty()) out += ' ';
+    out += a;
+  }
   return out;
 }
 
@@ -168,8 +171,10 @@ void settle_adopted_vassal(received_fork_request& in, os::unique_fd conn, pid_t 
     in.fds[next++].reset();
   }
   std::string inherited;
-  for (; next < in.fds.size(); ++next)
-    inherited += (inherited.empty() ? "" : ",") + std::to_string(exported(in.fds[next]));
+  for (; next < in.fds.size(); ++next) {
+    if (!inherited.empty()) inherited += ',';
+    inherited += std::to_string(exported(in.fds[next]));
+  }
   if (inherited.empty()) {
     ::unsetenv(inherited_sockets_env);
   } else {
