@@ -122,8 +122,8 @@ class request_reader {
     peer_pid_ = creds->pid;
     if (creds->uid != uid_ && creds->uid != 0)
       return refusal(EACCES, "peer uid " + std::to_string(creds->uid) + " (pid " +
-                                 std::to_string(creds->pid) + ") is neither uid " +
-                                 std::to_string(uid_) + " nor root");
+                                 std::to_string(creds->pid) + "): only uid " +
+                                 std::to_string(uid_) + " and root may ask for a fork");
     checked_ = true;
     return {};
   }
