@@ -9,10 +9,12 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -99,7 +101,8 @@ class fork_server_test : public ::testing::Test {
     testing::reap_all_children(2s);
   }
 
-  // Forks the base; it serves `path` (path_ by default) with its channel on UWSGI_EMPEROR_FD.
+  // Forks the base; it serves `path` (path_ by default) with its channel on UWSGI_EMPEROR_FD
+  // (none after base_end_.reset()).
   void start_base(std::chrono::milliseconds io_timeout = 4s, std::string path = {}) {
     const int channel = base_end_.get(), test_end = emperor_.get();
     if (path.empty()) path = path_;
@@ -180,8 +183,8 @@ class fork_server_test : public ::testing::Test {
   // The base: the environment and signal state an adopted vassal must not keep, counting hooks.
   static int base_body(const std::string& path, int channel, int test_end,
                        std::chrono::milliseconds io_timeout) {
-    ::close(test_end);
-    ::setenv("UWSGI_EMPEROR_FD", std::to_string(channel).c_str(), 1);
+    if (test_end >= 0) ::close(test_end);
+    if (channel >= 0) ::setenv("UWSGI_EMPEROR_FD", std::to_string(channel).c_str(), 1);
     ::setenv("UWSGI_RELOADS", "7", 1);
     ::setenv("NOTIFY_SOCKET", "/run/notify", 1);
     ::setenv("FS_UNSET", "base", 1);
