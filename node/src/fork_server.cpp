@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "brood/os/event_loop.hpp"
@@ -115,7 +116,8 @@ class fork_server_loop {
 
   void on_signals() {
     for (int sig : signals_.read_pending()) {
-      os::log("fork server: ", ::strsignal(sig), " received; stopping");
+      const char* name = ::sigabbrev_np(sig);
+      os::log("fork server: SIG", name ? name : std::to_string(sig).c_str(), " received; stopping");
       status_ = 0;
       loop_.stop();
     }

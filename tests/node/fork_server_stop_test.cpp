@@ -53,7 +53,7 @@ TEST_F(fork_server_stop_test, SigtermStopsTheBaseWithStatus0) {
   ASSERT_TRUE(wait_ready());
   base_.signal(SIGTERM);
   EXPECT_EQ(base_exit_code(), 0) << base_.all_output();
-  EXPECT_TRUE(base_.wait_for("received; stopping"));
+  EXPECT_TRUE(base_.wait_for("fork server: SIGTERM received; stopping"));
 }
 
 TEST_F(fork_server_stop_test, WithoutAnEmperorItServesUntilASignal) {
