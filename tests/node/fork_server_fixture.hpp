@@ -106,7 +106,8 @@ class fork_server_test : public ::testing::Test {
   void start_base(std::chrono::milliseconds io_timeout = 4s, std::string path = {}) {
     const int channel = base_end_.get(), test_end = emperor_.get();
     if (path.empty()) path = path_;
-    base_.start([=] { return base_body(path, channel, test_end, io_timeout); });
+    const bool hooks = with_hooks_;
+    base_.start([=] { return base_body(path, channel, test_end, io_timeout, hooks); });
     base_end_.reset();
   }
 
@@ -182,7 +183,7 @@ class fork_server_test : public ::testing::Test {
 
   // The base: the environment and signal state an adopted vassal must not keep, counting hooks.
   static int base_body(const std::string& path, int channel, int test_end,
-                       std::chrono::milliseconds io_timeout) {
+                       std::chrono::milliseconds io_timeout, bool with_hooks = true) {
     if (test_end >= 0) ::close(test_end);
     if (channel >= 0) ::setenv("UWSGI_EMPEROR_FD", std::to_string(channel).c_str(), 1);
     ::setenv("UWSGI_RELOADS", "7", 1);
@@ -205,6 +206,7 @@ class fork_server_test : public ::testing::Test {
       os::log("hook after_fork_parent");
     };
     hooks.after_fork_child = [] { ++counts.after_fork_child; };
+    if (!with_hooks) hooks = fork_server_hooks{};
     const fork_server_result r = serve_fork_server(path, hooks, io_timeout);
     if (!r.adopted_argv) return r.exit_status;
     return report_facts(*r.adopted_argv, counts, path) ? 0 : 3;
@@ -215,6 +217,7 @@ class fork_server_test : public ::testing::Test {
   os::unique_fd emperor_;   // the test's end of the base's channel
   os::unique_fd base_end_;  // the base's end, until start_base
   testing::node_process base_;
+  bool with_hooks_ = true;  // false: the base serves with empty hooks
   wire::bytes last_reply_;
 };
 

@@ -98,5 +98,17 @@ TEST_F(fork_server_test, ServesRequestsOneAfterAnother) {
   EXPECT_TRUE(base_.wait_for("hook after_fork_parent", 3));
 }
 
+TEST_F(fork_server_test, EmptyHooksAreSkipped) {
+  with_hooks_ = false;
+  start_base();
+  ASSERT_TRUE(wait_ready());
+  auto [channel, pid] = adopt(request({"brood", "--ini", "plain.ini"}));
+  ASSERT_GT(pid, 0) << base_.all_output();
+  const auto facts = facts_of(channel.get(), pid);
+  EXPECT_EQ(facts.at("argv"), "brood|--ini|plain.ini");
+  EXPECT_EQ(facts.at("before_fork"), "0");
+  EXPECT_EQ(facts.at("after_fork_child"), "0");
+}
+
 }  // namespace
 }  // namespace brood::node::test
