@@ -61,12 +61,20 @@ void apply_env_change(const std::string& change) {
   }
 }
 
-void default_signals() {
+// As an exec would leave them: caught signals back to their default, ignored ones still ignored
+// (Python's SIGPIPE and SIGXFSZ), except SIGCHLD, always default (the vassal reaps its
+// workers); an empty mask.
+void exec_like_signals() {
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
-  for (int sig = 1; sig < NSIG; ++sig)
-    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);  // EINVAL: glibc's own
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    struct sigaction now {};
+    if (::sigaction(sig, nullptr, &now) != 0) continue;  // EINVAL: glibc's own signals
+    const bool ignored = (now.sa_flags & SA_SIGINFO) == 0 && now.sa_handler == SIG_IGN;
+    if (!ignored || sig == SIGCHLD) ::sigaction(sig, &dfl, nullptr);
+  }
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -183,7 +191,7 @@ void settle_adopted_vassal(received_fork_request& in, os::unique_fd conn, pid_t 
   ::unsetenv("UWSGI_RELOADS");
   ::unsetenv("NOTIFY_SOCKET");
   for (const std::string& change : r.env) apply_env_change(change);
-  default_signals();
+  exec_like_signals();
   if (!send_reply(conn.get(), deadline)) {
     os::log("adopted vassal: cannot send its pid to the emperor: ", std::strerror(errno),
             "; exiting");

@@ -28,7 +28,8 @@ fork_outcome fork_twice(const fork_server_hooks& hooks);
 // fds above 2, exports them (UWSGI_EMPEROR_FD, UWSGI_EMPEROR_FD_CONFIG, the on-demand socket
 // dup'ed onto fd 0, BROOD_INHERITED_SOCKETS; the exported ones lose close-on-exec, as fds of an
 // exec'd vassal), unsets UWSGI_RELOADS and NOTIFY_SOCKET, applies the request's environment
-// changes, resets every signal to its default and empties the signal mask, writes the reply
+// changes, leaves the signals as an exec would (caught ones back to their default, ignored ones
+// still ignored but SIGCHLD, an empty mask), writes the reply
 // (pid=getpid()) on `conn` by `deadline` and closes it, then waits (up to 1 s) to be re-parented
 // away from `intermediate`, sets PR_SET_PDEATHSIG SIGKILL and checks that its parent is
 // `emperor`. _exit(1) (logged) when the reply cannot be written or the parent is not `emperor`.

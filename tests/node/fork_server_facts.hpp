@@ -83,12 +83,16 @@ inline void report_signals(std::ostringstream& o) {
   ::sigprocmask(SIG_SETMASK, nullptr, &mask);
   int blocked = 0;
   for (int s = 1; s < NSIG; ++s) blocked += sigismember(&mask, s) == 1;
-  struct sigaction usr1 {};
+  struct sigaction usr1 {
+  }, usr2{}, chld{};
   ::sigaction(SIGUSR1, nullptr, &usr1);
+  ::sigaction(SIGUSR2, nullptr, &usr2);
+  ::sigaction(SIGCHLD, nullptr, &chld);
   int pdeathsig = 0;
   ::prctl(PR_GET_PDEATHSIG, &pdeathsig);
-  o << "blocked_signals=" << blocked << "\nsigusr1_default=" << (usr1.sa_handler == SIG_DFL)
-    << "\npdeathsig=" << pdeathsig << "\n";
+  o << "blocked_signals=" << blocked << "\nsigusr1_ignored=" << (usr1.sa_handler == SIG_IGN)
+    << "\nsigusr2_default=" << (usr2.sa_handler == SIG_DFL)
+    << "\nsigchld_default=" << (chld.sa_handler == SIG_DFL) << "\npdeathsig=" << pdeathsig << "\n";
 }
 
 // The facts, written on the channel, which is then closed. Returns false if it cannot be.

@@ -106,8 +106,11 @@ class fork_server_test : public ::testing::Test {
   void start_base(std::chrono::milliseconds io_timeout = 4s, std::string path = {}) {
     const int channel = base_end_.get(), test_end = emperor_.get();
     if (path.empty()) path = path_;
-    const bool hooks = with_hooks_;
-    base_.start([=] { return base_body(path, channel, test_end, io_timeout, hooks); });
+    const bool hooks = with_hooks_, ignore_sigchld = ignore_sigchld_;
+    base_.start([=] {
+      if (ignore_sigchld) ::signal(SIGCHLD, SIG_IGN);  // children reap themselves
+      return base_body(path, channel, test_end, io_timeout, hooks);
+    });
     base_end_.reset();
   }
 
@@ -190,7 +193,8 @@ class fork_server_test : public ::testing::Test {
     ::setenv("NOTIFY_SOCKET", "/run/notify", 1);
     ::setenv("FS_UNSET", "base", 1);
     ::setenv("FS_KEEP", "kept", 1);
-    ::signal(SIGUSR1, SIG_IGN);
+    ::signal(SIGUSR1, SIG_IGN);     // stays ignored, as across an exec
+    ::signal(SIGUSR2, [](int) {});  // caught: back to the default
     sigset_t usr2;
     sigemptyset(&usr2);
     sigaddset(&usr2, SIGUSR2);
@@ -217,7 +221,8 @@ class fork_server_test : public ::testing::Test {
   os::unique_fd emperor_;   // the test's end of the base's channel
   os::unique_fd base_end_;  // the base's end, until start_base
   testing::node_process base_;
-  bool with_hooks_ = true;  // false: the base serves with empty hooks
+  bool with_hooks_ = true;       // false: the base serves with empty hooks
+  bool ignore_sigchld_ = false;  // true: the base runs with SIGCHLD ignored
   wire::bytes last_reply_;
 };
 

@@ -28,7 +28,9 @@ TEST_F(fork_server_test, AdoptsAVassalReparentedToTheEmperor) {
   EXPECT_EQ(facts.at("fork_socket_open"), "0");
   EXPECT_EQ(facts.at("signalfd_open"), "0");
   EXPECT_EQ(facts.at("blocked_signals"), "0");
-  EXPECT_EQ(facts.at("sigusr1_default"), "1");
+  EXPECT_EQ(facts.at("sigusr1_ignored"), "1");
+  EXPECT_EQ(facts.at("sigusr2_default"), "1");
+  EXPECT_EQ(facts.at("sigchld_default"), "1");
   EXPECT_EQ(facts.at("pdeathsig"), std::to_string(SIGKILL));
   EXPECT_EQ(facts.at("before_fork"), "1");
   EXPECT_EQ(facts.at("after_fork_parent"), "0");
@@ -108,6 +110,18 @@ TEST_F(fork_server_test, EmptyHooksAreSkipped) {
   EXPECT_EQ(facts.at("argv"), "brood|--ini|plain.ini");
   EXPECT_EQ(facts.at("before_fork"), "0");
   EXPECT_EQ(facts.at("after_fork_child"), "0");
+}
+
+TEST_F(fork_server_test, ABaseIgnoringSigchldStillForksAndItsVassalGetsSigchldBack) {
+  ignore_sigchld_ = true;
+  start_base();
+  ASSERT_TRUE(wait_ready());
+  auto [channel, pid] = adopt(request({"brood", "--ini", "reaper.ini"}));
+  ASSERT_GT(pid, 0) << base_.all_output();
+  const auto facts = facts_of(channel.get(), pid);
+  EXPECT_EQ(facts.at("sigchld_default"), "1");
+  EXPECT_EQ(facts.at("sigusr1_ignored"), "1");
+  EXPECT_TRUE(base_.wait_for("fork server: forked an adopted vassal for brood"));
 }
 
 }  // namespace

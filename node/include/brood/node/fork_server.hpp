@@ -28,7 +28,9 @@
 //    inherited socket fds, comma-separated (0x08; os/inherited_sockets.hpp; unset without
 //    them); the fds these variables name are not close-on-exec (as an exec'd vassal's);
 //    UWSGI_RELOADS and NOTIFY_SOCKET unset, then the environment changes (0x10) applied in order
-//    (so the emperor's changes win); default signal dispositions and an empty signal mask;
+//    (so the emperor's changes win); the signals as an exec would leave them: caught ones back
+//    to their default, ignored ones still ignored (Python's SIGPIPE), but SIGCHLD always
+//    default; an empty signal mask;
 //  * the reply (pid=<getpid()>) written and the connection closed;
 //  * once re-parented (getppid() no longer the intermediate child, waited up to 1 s):
 //    PR_SET_PDEATHSIG SIGKILL, and if the parent is then not the base's parent (the emperor),
