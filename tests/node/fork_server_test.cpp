@@ -124,5 +124,21 @@ TEST_F(fork_server_test, ABaseIgnoringSigchldStillForksAndItsVassalGetsSigchldBa
   EXPECT_TRUE(base_.wait_for("fork server: forked an adopted vassal for brood"));
 }
 
+TEST_F(fork_server_test, AVassalThatCannotReplyExits) {
+  start_base();
+  ASSERT_TRUE(wait_ready());
+  auto [test_end, vassal_end] = socket_pair();
+  wire::bytes packet;
+  ASSERT_FALSE(wire::encode_fork_request(request({"brood", "--ini", "hung-up.ini"}), packet));
+  send_packet(packet, {vassal_end.get()});  // the emperor hangs up before the reply
+  vassal_end.reset();
+  EXPECT_TRUE(base_.wait_for("adopted vassal: cannot send its pid to the emperor"))
+      << base_.all_output();
+  EXPECT_EQ(read_to_eof(test_end.get()), "");  // it exited: its channel is closed
+  auto [channel, pid] = adopt(request({"brood", "--ini", "next.ini"}));
+  ASSERT_GT(pid, 0) << base_.all_output();
+  EXPECT_EQ(facts_of(channel.get(), pid).at("argv"), "brood|--ini|next.ini");
+}
+
 }  // namespace
 }  // namespace brood::node::test
