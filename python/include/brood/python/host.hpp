@@ -19,17 +19,24 @@
 namespace brood::python {
 
 struct app_options {
-  std::vector<std::string> modules;      // module / -w: "pkg.mod" or "pkg.mod:callable"
-  std::string wsgi_file;                 // wsgi-file / file: a path to a .py file
-  std::string callable = "application";  // callable: the WSGI callable's name
-  std::vector<std::string> pythonpath;   // pythonpath / pp: added to sys.path
-  bool lazy_apps = false;                // lazy-apps: load in each worker after fork
-  bool need_app = false;                 // need-app: no application loaded is a failure
-  std::vector<std::string> mounts;       // mount MOUNTPOINT=APP: WSGI apps per SCRIPT_NAME
-  bool manage_script_name = false;       // manage-script-name: mount chosen by PATH_INFO
-  std::string virtualenv;                // virtualenv / home: Python's home ("": default)
+  std::vector<std::string> modules;        // module / -w: "pkg.mod" or "pkg.mod:callable"
+  std::string wsgi_file;                   // wsgi-file / file: a path to a .py file
+  std::string callable = "application";    // callable: the WSGI callable's name
+  std::vector<std::string> pythonpath;     // pythonpath / pp: added to sys.path
+  bool lazy_apps = false;                  // lazy-apps: load in each worker after fork
+  bool need_app = false;                   // need-app: no application loaded is a failure
+  std::vector<std::string> mounts;         // mount MOUNTPOINT=APP: WSGI apps per SCRIPT_NAME
+  bool manage_script_name = false;         // manage-script-name: mount chosen by PATH_INFO
+  std::string virtualenv;                  // virtualenv / home: Python's home ("": default)
+  std::string fork_server;                 // fork-server PATH: this node is a fork-server base
+  bool early_python = false;               // early-python: the interpreter before chdir/env/umask
+  std::vector<std::string> early_imports;  // early-pyimport: imported before the app
+  std::vector<std::string> early_pythonpath;  // early-pythonpath: on sys.path before pythonpath
 
-  bool wanted() const { return !modules.empty() || !wsgi_file.empty() || !mounts.empty(); }
+  bool wanted() const {
+    return !modules.empty() || !wsgi_file.empty() || !mounts.empty() || !fork_server.empty() ||
+           early_python || !early_imports.empty();
+  }
 };
 
 class host {
