@@ -118,7 +118,8 @@ po::options_description build_table() {
           "request of the emperor on the unix socket PATH instead of serving (brood: Python)")(
           "fork-socket", po::value<std::string>()->value_name("PATH"), "same as --fork-server")(
           "early-python", flag_value(),
-          "start the Python interpreter before the process options (chdir, env, umask) apply")(
+          "run Python in this node; in a fork-server base, start the interpreter before the "
+          "process options (chdir, env, umask) apply")(
           "early-pyimport", string_list_value()->value_name("MODULE"),
           "import a Python module right after the interpreter starts, before the application "
           "(in a fork-server base: once, for every adopted vassal); repeatable")(

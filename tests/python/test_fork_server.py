@@ -51,13 +51,25 @@ def wait_pid(pid, timeout=10.0):
     return None
 
 
-def read_byte(channel, timeout=10.0):
-    channel.settimeout(timeout)
-    try:
-        data = channel.recv(1)
-    except socket.timeout:
-        return None
-    return data[0] if data else b""
+def read_byte(channel, want=1, timeout=10.0):
+    """`want` once the channel brings it (other bytes, such as 5 accepting, are skipped); the
+    last byte read (b"" at EOF, None on timeout) when it never comes."""
+    deadline = time.monotonic() + timeout
+    got = None
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return got
+        channel.settimeout(left)
+        try:
+            data = channel.recv(1)
+        except socket.timeout:
+            return got
+        if not data:
+            return b""
+        got = data[0]
+        if got == want:
+            return got
 
 
 APP = """
@@ -252,6 +264,29 @@ def test_hand_over_keeps_the_unix_socket_file(emperor, app_dir):
     status = wait_pid(pid)
     assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     assert os.path.exists(sock)
+
+
+def test_a_vassal_with_its_own_app_imports_it_itself(emperor, app_dir):
+    support.write_module(app_dir, "other", """
+        def application(environ, start_response):
+            start_response("200 OK", [])
+            return [b"other"]
+    """)
+    e = emperor("--pythonpath", app_dir, "--module", "app")
+    sock = str(app_dir / "o.sock")
+    _, c = e.fork(["brood", "--socket", sock, "--module", "other", "--virtualenv", "/nowhere"])
+    assert read_byte(c) == 1, e.base.output()
+    assert support.wsgi_request(sock).endswith(b"\r\n\r\nother")
+    assert e.base.wait_for_line(r"virtualenv /nowhere: ignored") is not None, e.base.output()
+
+
+def test_early_pyimport_in_a_plain_node_runs_before_the_app(start_node, brood_binary, app_dir):
+    sock = str(app_dir / "plain.sock")
+    node = start_node(brood_binary, "--socket", sock, "--pythonpath", app_dir, "--module", "app",
+                      "--early-pyimport", "early", bound=False)
+    words = imports(app_dir)
+    assert words == ["early", str(node.pid), "app", str(node.pid)], words
+    assert body_of(support.wsgi_request(sock))["base"] == str(node.pid)
 
 
 def test_the_base_stops_when_its_emperor_channel_closes(emperor, app_dir):
