@@ -107,10 +107,10 @@ class Emperor:
         assert read_byte(self.channel) == 1, self.base.output()  # ready once PATH is bound
         self.vassals = []
 
-    def fork(self, argv, env=(), sockets=(), timeout=10.0):
+    def fork(self, argv, env=(), sockets=(), on_demand=None, timeout=10.0):
         """Sends a fork request; returns (pid, the vassal's channel)."""
         ours, theirs = socket.socketpair()
-        bitmask = 0x01
+        bitmask = 0x01 | (0x04 if on_demand else 0)
         items = [a.encode() for a in argv]
         if env:
             bitmask |= 0x10
@@ -119,7 +119,8 @@ class Emperor:
             bitmask |= 0x08
         body = support.uwsgi_array(items)
         data = struct.pack("<BHB", 35, len(body), bitmask) + body
-        fds = [theirs.fileno()] + [s.fileno() for s in sockets]
+        fds = [theirs.fileno()] + ([on_demand.fileno()] if on_demand else [])
+        fds += [s.fileno() for s in sockets]
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(timeout)
             s.connect(self.path)
@@ -287,6 +288,41 @@ def test_early_pyimport_in_a_plain_node_runs_before_the_app(start_node, brood_bi
     words = imports(app_dir)
     assert words == ["early", str(node.pid), "app", str(node.pid)], words
     assert body_of(support.wsgi_request(sock))["base"] == str(node.pid)
+
+
+def test_an_on_demand_socket_is_served_from_fd_0(emperor, app_dir):
+    e = emperor("--pythonpath", app_dir, "--module", "app")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    address = "127.0.0.1:%d" % listener.getsockname()[1]
+    _, c = e.fork(["brood", "--processes", "2"], on_demand=listener)
+    assert read_byte(c) == 1, e.base.output()
+    assert e.base.wait_for_line("inherited on fd 0 as TCP address " + address) is not None
+    listener.close()
+    assert int(body_of(support.wsgi_request(address))["base"]) == e.base.pid
+
+
+def test_bad_options_end_the_adopted_vassal_and_not_the_base(emperor, app_dir):
+    e = emperor("--pythonpath", app_dir, "--module", "app")
+    pid, c = e.fork(["brood", "--socket", str(app_dir / "x.sock"), "--no-such-option"])
+    status = wait_pid(pid)
+    assert status is not None and os.WEXITSTATUS(status) == 2, e.base.output()
+    assert e.base.wait_for_line(r"adopted vassal: .*no-such-option") is not None, e.base.output()
+    assert read_byte(c) == b""  # the vassal's channel closed: it is gone
+    sock = str(app_dir / "ok.sock")
+    _, c2 = e.fork(["brood", "--socket", sock])
+    assert read_byte(c2) == 1, e.base.output()
+
+
+def test_with_lazy_apps_each_vassal_loads_the_app(emperor, app_dir):
+    e = emperor("--pythonpath", app_dir, "--module", "app", "--lazy-apps")
+    sock = str(app_dir / "lazy.sock")
+    _, c = e.fork(["brood", "--socket", sock, "--module", "app", "--lazy-apps"])
+    assert read_byte(c) == 1, e.base.output()
+    got = body_of(support.wsgi_request(sock))
+    assert int(got["base"]) == int(got["pid"]) != e.base.pid  # imported in the worker
+    assert str(e.base.pid) not in imports(app_dir)
 
 
 def test_the_base_stops_when_its_emperor_channel_closes(emperor, app_dir):
