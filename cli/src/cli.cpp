@@ -130,6 +130,10 @@ int run_adopted(const options& base, const std::vector<std::string>& argv,
 
 int run_fork_base_role(const options& base, const router_setup& setup,
                        const spooler::spool_handler& spooler) {
+  if (!base.config.sockets.empty() || !base.config.http.sockets.empty())
+    os::log(
+        "fork-server base: its sockets are not bound (a base serves fork requests only; "
+        "its adopted vassals bind their own)");
   fork_base_outcome out = run_fork_base(base);
   if (!out.adopted_argv) return out.status;
   return run_adopted(base, *out.adopted_argv, setup, spooler);

@@ -34,7 +34,12 @@ fork_base::fork_base(const app_options& opts) : impl_(std::make_unique<impl>()) 
   impl_->opts = opts;
   std::vector<std::string> path = opts.early_pythonpath;
   path.insert(path.end(), opts.pythonpath.begin(), opts.pythonpath.end());
-  start_interpreter(path, opts.virtualenv);  // this thread holds the GIL
+  try {
+    start_interpreter(path, opts.virtualenv);  // this thread holds the GIL
+  } catch (...) {
+    if (Py_IsInitialized()) stop_interpreter();
+    throw;
+  }
   try {
     for (const std::string& name : opts.early_imports) {
       py::module_::import(name.c_str());
