@@ -325,6 +325,42 @@ def test_with_lazy_apps_each_vassal_loads_the_app(emperor, app_dir):
     assert str(e.base.pid) not in imports(app_dir)
 
 
+BIG = """
+import gc
+import os
+DATA = [{"i": i, "s": str(i)} for i in range(100000)]
+
+def application(environ, start_response):
+    if environ["PATH_INFO"] == "/gc":
+        gc.collect()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(os.getpid()).encode()]
+"""
+
+
+def private_dirty_kb(pid):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Private_Dirty:"):
+                return int(line.split()[1])
+    raise AssertionError("no Private_Dirty for %d" % pid)
+
+
+def test_gc_freeze_keeps_the_base_objects_shared_through_a_collection(emperor, app_dir):
+    support.write_module(app_dir, "big", BIG)
+    e = emperor("--pythonpath", app_dir, "--module", "big")
+    sock = str(app_dir / "big.sock")
+    _, c = e.fork(["brood", "--socket", sock])
+    assert read_byte(c) == 1, e.base.output()
+    worker = int(support.wsgi_request(sock).split(b"\r\n\r\n", 1)[1])
+    before = private_dirty_kb(worker)
+    support.wsgi_request(sock, path="/gc")
+    grown = private_dirty_kb(worker) - before
+    # Measured here: 52 kB with gc.freeze() in the base, 1.6 MB without it (the collector
+    # writes into the header of every tracked object it visits, copying those pages).
+    assert grown < 512, "a collection made %d kB private" % grown
+
+
 def test_the_base_stops_when_its_emperor_channel_closes(emperor, app_dir):
     e = emperor("--pythonpath", app_dir, "--module", "app")
     e.channel.close()
