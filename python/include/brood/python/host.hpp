@@ -43,7 +43,12 @@ class host {
  public:
   // Starts the interpreter and, unless lazy_apps, loads the application now. Throws
   // std::runtime_error with the Python traceback text when loading fails, and with need_app
-  // when no WSGI callable was found.
+  // when no WSGI callable was found. The early-pyimport modules are imported first.
+  // When Python already runs in this process (an adopted vassal of a fork-server base,
+  // fork_base.hpp) the host joins that interpreter instead (REQUIRES: this thread holds the
+  // GIL): the pythonpath folders go in front of sys.path, os.environ is read again from the
+  // process's environment, virtualenv is logged and ignored, imported modules and an executed
+  // wsgi-file are reused (app_loader), and the host never finalizes it.
   host(const app_options& opts, node::router& r);
   // The same, for the node `cfg` describes: uwsgi.spool and the spooler functions of the uwsgi
   // module use its spooler dirs (a dir that cannot be created or resolved: std::system_error),
