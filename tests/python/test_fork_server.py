@@ -227,6 +227,18 @@ def test_adopted_vassals_have_their_own_env_and_chdir(emperor, app_dir, tmp_path
     assert body_of(support.wsgi_request(three))["foo"] == "-"
 
 
+def test_an_adopted_vassal_reads_its_ini_file(emperor, app_dir):
+    e = emperor("--pythonpath", app_dir, "--module", "app")
+    sock = str(app_dir / "ini.sock")
+    ini = app_dir / "one.ini"
+    ini.write_text("[uwsgi]\nsocket = %s\nprocesses = 3\nenv = FOO=from-ini\n" % sock)
+    _, c = e.fork(["brood", "--ini", str(ini)])
+    assert read_byte(c) == 1, e.base.output()
+    assert e.base.count_lines(r"spawned uWSGI worker 3") == 1, e.base.output()
+    got = body_of(support.wsgi_request(sock))
+    assert (got["foo"], int(got["base"])) == ("from-ini", e.base.pid)
+
+
 def test_a_wsgi_file_loaded_by_the_base_is_not_executed_again(emperor, app_dir):
     wsgi = str(app_dir / "app.py")
     e = emperor("--wsgi-file", wsgi)
