@@ -101,7 +101,10 @@ int master::run() {
   if (board_->pressure_fd() >= 0) loop_.unwatch(board_->pressure_fd());
   if (board_->recycle_fd() >= 0) loop_.unwatch(board_->recycle_fd());
   wait_for_connection(false);
-  if (stats_ && core_->handed_over()) stats_->keep_socket_file();
+  if (core_->handed_over()) {  // the successor serves these sockets: their files stay
+    if (stats_) stats_->keep_socket_file();
+    if (zerg_server_) zerg_server_->keep_socket_file();
+  }
   fifo_.reset();
   zerg_server_.reset();
   if (!st.ok()) {

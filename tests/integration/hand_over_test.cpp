@@ -63,13 +63,18 @@ TEST_F(hand_over_test, InheritedSocketsAreServedByAddressAndTheRestClosed) {
   os::bound_socket tcp = bind("127.0.0.1:0");
   os::bound_socket stats = bind("127.0.0.1:0");
   os::bound_socket gone = bind("127.0.0.1:0");  // the predecessor's, not configured any more
+  const std::string zerg_path = dir_.path() + "/z.sock";
+  os::bound_socket zerg = bind(zerg_path);
   const ino_t before = inode(path);
   const std::string list = std::to_string(unix_socket.fd.get()) + "," +
                            std::to_string(tcp.fd.get()) + "," + std::to_string(stats.fd.get()) +
-                           "," + std::to_string(gone.fd.get());
-  start({"--master", "--socket", path, "--socket", tcp.name, "--stats", stats.name},
+                           "," + std::to_string(gone.fd.get()) + "," +
+                           std::to_string(zerg.fd.get());
+  const ino_t zerg_before = inode(zerg_path);
+  start({"--master", "--socket", path, "--socket", tcp.name, "--stats", stats.name, "--zerg-server",
+         zerg_path},
         {"BROOD_INHERITED_SOCKETS=" + list},
-        {unix_socket.fd.get(), tcp.fd.get(), stats.fd.get(), gone.fd.get()});
+        {unix_socket.fd.get(), tcp.fd.get(), stats.fd.get(), gone.fd.get(), zerg.fd.get()});
   ASSERT_TRUE(node_.wait_ready()) << node_.all_output();
   const std::string out = node_.all_output();
   EXPECT_NE(out.find("uwsgi socket 0 inherited from the predecessor as UNIX address " + path),
@@ -82,6 +87,7 @@ TEST_F(hand_over_test, InheritedSocketsAreServedByAddressAndTheRestClosed) {
   EXPECT_NE(out.find("inherited socket " + gone.name), std::string::npos) << out;
   EXPECT_EQ(out.find("bound to"), std::string::npos) << out;
   EXPECT_EQ(inode(path), before);  // the same socket file: never re-bound
+  EXPECT_EQ(inode(zerg_path), zerg_before);
   // The test's own copies go: the node's copies serve.
   unix_socket.fd.reset();
   tcp.fd.reset();
@@ -105,9 +111,10 @@ TEST_P(hand_over_byte_test, UnixSocketFilesStayOnlyAfterAHandOver) {
   int pair[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
   os::unique_fd emperor(pair[0]), vassal(pair[1]);
-  const std::string path = dir_.path() + "/v.sock", stats = dir_.path() + "/s.sock";
-  start({"--socket", path, "--stats", stats}, {"UWSGI_EMPEROR_FD=" + std::to_string(vassal.get())},
-        {vassal.get()});
+  const std::string path = dir_.path() + "/v.sock", stats = dir_.path() + "/s.sock",
+                    zerg = dir_.path() + "/z.sock";
+  start({"--socket", path, "--stats", stats, "--zerg-server", zerg},
+        {"UWSGI_EMPEROR_FD=" + std::to_string(vassal.get())}, {vassal.get()});
   vassal.reset();
   ASSERT_TRUE(node_.wait_ready()) << node_.all_output();
   const char b = static_cast<char>(byte);
@@ -118,6 +125,7 @@ TEST_P(hand_over_byte_test, UnixSocketFilesStayOnlyAfterAHandOver) {
   const bool kept = byte == 3;
   EXPECT_EQ(inode(path) != 0, kept) << node_.all_output();
   EXPECT_EQ(inode(stats) != 0, kept);
+  EXPECT_EQ(inode(zerg) != 0, kept);
   if (kept)
     EXPECT_NE(node_.all_output().find("handed this vassal's sockets over"), std::string::npos);
 }
