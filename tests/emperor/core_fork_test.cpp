@@ -1,0 +1,350 @@
+// emperor_core's fork server rules (docs/uwsgi-compat.md §17.2) with the fake launcher:
+// adoption, fallback to exec, waiting for a starting base, lifecycle of adopted vassals, the
+// base restart and the rolling re-fork.
+#include <nlohmann/json.hpp>
+
+#include "brood/emperor/stats.hpp"
+#include "brood/emperor/vassal_command.hpp"
+#include "core_fixture.hpp"
+
+namespace brood::emperor::testing {
+namespace {
+
+using wire::vassal_message;
+
+constexpr std::uint8_t stop_byte = 0, reload_byte = 1, hand_over_byte = 3;
+
+class core_fork_test : public core_fixture {
+ protected:
+  void SetUp() override {
+    emperor_config cfg;
+    cfg.sources = {"/etc/vassals"};
+    cfg.fork_server = "/run/base.sock";
+    cfg.fork_bases = {"base"};
+    cfg.fork_base_wait = std::chrono::milliseconds(5000);
+    make_core(cfg);
+  }
+  static vassal_file base_file(std::time_t mtime = 1) {
+    vassal_file f = file("base.ini", mtime);
+    f.serves = "/run/base.sock";
+    return f;
+  }
+  // A ready base and `app.ini` adopted from it.
+  void ready_base_and_app() {
+    add(base_file(), 0);
+    message(pid_of("base.ini"), vassal_message::ready, 0.5);
+    add(file("app.ini"), 1);
+    ASSERT_TRUE(v("app.ini").adopted);
+  }
+  nlohmann::json stats_of(const std::string& name) const {
+    const auto doc = nlohmann::json::parse(stats_json(*core));
+    for (const auto& j : doc["vassals"])
+      if (j["id"] == name) return j;
+    return {};
+  }
+};
+
+TEST_F(core_fork_test, AVassalIsAdoptedFromTheForkServerWithItsExecCommand) {
+  add(file("app.ini"), 0);
+  ASSERT_EQ(rec.adopts, std::vector<std::string>{"/run/base.sock"});
+  EXPECT_TRUE(rec.launches.empty());
+  const launch_spec expected =
+      vassal_command(core->config(), file("app.ini"), "/usr/bin/brood", {"PATH=/bin"});
+  EXPECT_EQ(rec.adopt_specs[0].argv, expected.argv);
+  EXPECT_EQ(rec.adopt_inherited[0], 0u);
+  EXPECT_EQ(v("app.ini").state, vassal_state::running);
+  EXPECT_TRUE(v("app.ini").adopted);
+  EXPECT_EQ(pid_of("app.ini"), rec.adopted_pids[0]);
+  EXPECT_EQ(core->adoptions(), 1u);
+  const auto j = stats_of("app.ini");
+  EXPECT_EQ(j["adopted"], 1);
+  EXPECT_EQ(j["fork_server"], "/run/base.sock");
+  EXPECT_EQ(j["fallback"], "");
+}
+
+TEST_F(core_fork_test, TheBaseIsExecdByNameWithOrWithoutItsExtension) {
+  add(base_file(), 0);
+  ASSERT_EQ(rec.launches.size(), 1u);
+  EXPECT_TRUE(rec.adopts.empty());
+  EXPECT_TRUE(v("base.ini").fork_base);
+  EXPECT_FALSE(v("base.ini").adopted);
+  EXPECT_EQ(stats_of("base.ini")["fork_base"], 1);
+
+  emperor_config cfg = core->config();
+  cfg.fork_bases = {"other.ini"};
+  make_core(cfg);
+  add(file("other.ini"), 0);
+  EXPECT_EQ(rec.launches.size(), 2u);
+  EXPECT_TRUE(rec.adopts.empty());
+}
+
+TEST_F(core_fork_test, TheFileAttributeNamesTheForkServer) {
+  emperor_config cfg = core->config();
+  cfg.fork_server.clear();
+  cfg.fork_server_attr = "fork-server";
+  make_core(cfg);
+  vassal_file f = file("app.ini");
+  f.fork_server = "/run/other.sock";
+  add(f, 0);
+  add(file("plain.ini"), 0);  // no attribute, no emperor-use-fork-server: exec'd
+  EXPECT_EQ(rec.adopts, std::vector<std::string>{"/run/other.sock"});
+  ASSERT_EQ(rec.launches.size(), 1u);
+  EXPECT_EQ(rec.launches[0].name, "plain.ini");
+}
+
+TEST_F(core_fork_test, AFailedAdoptionExecsAtOnceAndTheStatsSaySo) {
+  launcher.adopt_error = "cannot connect to /run/base.sock: No such file or directory";
+  add(file("app.ini"), 0);
+  ASSERT_EQ(rec.adopts.size(), 1u);
+  ASSERT_EQ(rec.launches.size(), 1u);
+  EXPECT_EQ(rec.launches[0].argv, rec.adopt_specs[0].argv);
+  EXPECT_EQ(v("app.ini").state, vassal_state::running);
+  EXPECT_FALSE(v("app.ini").adopted);
+  EXPECT_EQ(core->fallbacks(), 1u);
+  const auto j = stats_of("app.ini");
+  EXPECT_EQ(j["adopted"], 0);
+  EXPECT_EQ(j["fallback"], launcher.adopt_error);
+  // The next start tries the fork server again, and a success clears the reason.
+  launcher.adopt_error.clear();
+  core->on_exit(pid_of("app.ini"), killed(SIGKILL), at(1));
+  core->on_tick(at(3));
+  EXPECT_TRUE(v("app.ini").adopted);
+  EXPECT_EQ(v("app.ini").fallback, "");
+}
+
+TEST_F(core_fork_test, AdoptedVassalsAreReloadedStoppedAndRespawnedLikeSpawnedOnes) {
+  ready_base_and_app();
+  const pid_t first = pid_of("app.ini");
+  change(file("app.ini", 2), 2);
+  EXPECT_EQ(sent(first), std::vector<std::uint8_t>{reload_byte});
+  // Loyal and killed: respawned at once, adopted again.
+  message(first, vassal_message::loyal, 3);
+  core->on_exit(first, killed(SIGKILL), at(4));
+  EXPECT_EQ(rec.adopts.size(), 2u);
+  const pid_t second = pid_of("app.ini");
+  EXPECT_NE(second, first);
+  EXPECT_TRUE(v("app.ini").adopted);
+  EXPECT_EQ(v("app.ini").respawns, 1u);
+  // Never loyal: throttled, then adopted again.
+  core->on_exit(second, exited(1), at(5));
+  EXPECT_EQ(v("app.ini").state, vassal_state::respawn);
+  core->on_tick(at(6.5));
+  EXPECT_EQ(rec.adopts.size(), 3u);
+  // Heartbeat silence: SIGKILL.
+  const pid_t third = pid_of("app.ini");
+  message(third, vassal_message::heartbeat, 7);
+  core->on_tick(at(40));
+  EXPECT_TRUE(killed_with_sigkill(third));
+  // Removed: stop byte, the record goes with the exit.
+  remove("app.ini", 41);
+  EXPECT_EQ(sent(third).back(), stop_byte);
+  core->on_exit(third, exited(0), at(42));
+  EXPECT_EQ(core->vassals().count("app.ini"), 0u);
+}
+
+TEST_F(core_fork_test, AnOnDemandVassalSendsItsSocketWithTheRequest) {
+  add(file("od.ini", 1, "/run/od.socket"), 0);
+  EXPECT_TRUE(rec.adopts.empty());
+  core->on_demand_connection("od.ini", at(1));
+  ASSERT_EQ(rec.adopt_specs.size(), 1u);
+  EXPECT_EQ(rec.adopt_specs[0].stdin_fd, rec.socket_fd["od.ini"]);
+  EXPECT_TRUE(v("od.ini").adopted);
+}
+
+TEST_F(core_fork_test, VassalsWaitForAStartingBaseFoundByTheSameScan) {
+  core->on_scan({{file("app.ini"), base_file()}, {}, {}}, at(0));
+  ASSERT_EQ(rec.launches.size(), 1u);
+  EXPECT_EQ(rec.launches[0].name, "base.ini");  // the base starts first
+  EXPECT_EQ(v("app.ini").state, vassal_state::waiting);
+  EXPECT_TRUE(rec.adopts.empty());
+  EXPECT_EQ(core->next_deadline(), mono(5));
+  message(pid_of("base.ini"), vassal_message::ready, 1);
+  EXPECT_EQ(rec.adopts.size(), 1u);
+  EXPECT_TRUE(v("app.ini").adopted);
+}
+
+TEST_F(core_fork_test, TheWaitIsBoundedThenTheVassalIsExecd) {
+  add(base_file(), 0);
+  add(file("app.ini"), 0.1);
+  EXPECT_EQ(v("app.ini").state, vassal_state::waiting);
+  core->on_tick(at(5));
+  EXPECT_EQ(v("app.ini").state, vassal_state::waiting);
+  core->on_tick(at(5.2));
+  EXPECT_EQ(v("app.ini").state, vassal_state::running);
+  EXPECT_FALSE(v("app.ini").adopted);
+  EXPECT_TRUE(rec.adopts.empty());
+  EXPECT_EQ(rec.launches.size(), 2u);
+  EXPECT_EQ(v("app.ini").fallback, "fork base not ready after 5000 ms");
+  EXPECT_EQ(core->fallbacks(), 1u);
+}
+
+TEST_F(core_fork_test, ABaseOfAnotherSocketDoesNotHoldVassalsBack) {
+  vassal_file other = base_file();
+  other.serves = "/run/other.sock";
+  add(other, 0);
+  add(file("app.ini"), 0.1);
+  EXPECT_TRUE(v("app.ini").adopted);
+}
+
+TEST_F(core_fork_test, AWaitingVassalRemovedIsForgotten) {
+  add(base_file(), 0);
+  add(file("app.ini"), 0.1);
+  remove("app.ini", 1);
+  EXPECT_EQ(core->vassals().count("app.ini"), 0u);
+  message(pid_of("base.ini"), vassal_message::ready, 2);
+  EXPECT_TRUE(rec.adopts.empty());
+}
+
+TEST_F(core_fork_test, AChangedBaseIsRestartedNotReloaded) {
+  ready_base_and_app();
+  const pid_t old_base = pid_of("base.ini");
+  change(base_file(2), 2);
+  EXPECT_EQ(sent(old_base), std::vector<std::uint8_t>{stop_byte});
+  core->on_exit(old_base, exited(0), at(3));
+  EXPECT_EQ(rec.launches.size(), 2u);
+  EXPECT_NE(pid_of("base.ini"), old_base);
+  // While the new base starts, a respawning adopted vassal waits for it.
+  core->on_exit(pid_of("app.ini"), killed(SIGKILL), at(3.5));
+  core->on_tick(at(5));
+  EXPECT_EQ(v("app.ini").state, vassal_state::waiting);
+}
+
+TEST_F(core_fork_test, TheRestartedBaseReForksAdoptedVassalsOneAtATime) {
+  ready_base_and_app();
+  add(file("web.ini"), 1.5);
+  const pid_t old_app = pid_of("app.ini"), old_web = pid_of("web.ini");
+  change(base_file(2), 2);
+  core->on_exit(pid_of("base.ini"), exited(0), at(3));
+  message(pid_of("base.ini"), vassal_message::ready, 4);
+  // app.ini first: its sockets go as inherited sockets; web.ini waits its turn.
+  ASSERT_EQ(rec.adopts.size(), 3u);
+  EXPECT_EQ(rec.adopt_inherited[2], 2u);
+  EXPECT_EQ(rec.adopt_specs[2].name, "app.ini");
+  const pid_t new_app = rec.adopted_pids[2];
+  EXPECT_EQ(pid_of("app.ini"), old_app);  // the old one serves until the new one is ready
+  message(new_app, vassal_message::ready, 5);
+  EXPECT_EQ(pid_of("app.ini"), new_app);
+  EXPECT_EQ(sent(old_app), std::vector<std::uint8_t>{hand_over_byte});
+  EXPECT_EQ(core->retired().at(old_app), "app.ini");
+  EXPECT_EQ(v("app.ini").reforks, 1u);
+  EXPECT_TRUE(v("app.ini").ready);
+  // Then web.ini.
+  ASSERT_EQ(rec.adopts.size(), 4u);
+  EXPECT_EQ(rec.adopt_specs[3].name, "web.ini");
+  const pid_t new_web = rec.adopted_pids[3];
+  message(new_web, vassal_message::ready, 6);
+  EXPECT_EQ(sent(old_web), std::vector<std::uint8_t>{hand_over_byte});
+  // Retired processes are reaped without respawn.
+  core->on_exit(old_app, exited(0), at(7));
+  core->on_exit(old_web, exited(0), at(7));
+  EXPECT_TRUE(core->retired().empty());
+  EXPECT_EQ(rec.adopts.size(), 4u);
+  EXPECT_EQ(rec.launches.size(), 2u);
+  EXPECT_EQ(pid_of("app.ini"), new_app);
+  EXPECT_EQ(pid_of("web.ini"), new_web);
+  EXPECT_EQ(v("app.ini").state, vassal_state::running);
+}
+
+TEST_F(core_fork_test, ASuccessorThatDiesFirstLeavesTheOldProcessServing) {
+  ready_base_and_app();
+  add(file("web.ini"), 1.5);
+  const pid_t old_app = pid_of("app.ini");
+  change(base_file(2), 2);
+  core->on_exit(pid_of("base.ini"), exited(0), at(3));
+  message(pid_of("base.ini"), vassal_message::ready, 4);
+  const pid_t new_app = rec.adopted_pids[2];
+  message(new_app, vassal_message::loyal, 4.5);  // before ready: ignored
+  EXPECT_FALSE(v("app.ini").loyal);
+  core->on_exit(new_app, exited(1), at(5));
+  EXPECT_EQ(pid_of("app.ini"), old_app);
+  EXPECT_TRUE(sent(old_app).empty());
+  EXPECT_EQ(v("app.ini").state, vassal_state::running);
+  EXPECT_EQ(v("app.ini").reforks, 0u);
+  EXPECT_EQ(rec.adopt_specs.back().name, "web.ini");  // the next one goes on
+}
+
+TEST_F(core_fork_test, ASuccessorWhoseChannelClosesIsKilled) {
+  ready_base_and_app();
+  change(base_file(2), 2);
+  core->on_exit(pid_of("base.ini"), exited(0), at(3));
+  message(pid_of("base.ini"), vassal_message::ready, 4);
+  const pid_t new_app = rec.adopted_pids.back();
+  core->on_channel_closed(new_app, at(5));
+  EXPECT_TRUE(killed_with_sigkill(new_app));
+  EXPECT_EQ(v("app.ini").cursed, 0);
+}
+
+TEST_F(core_fork_test, NoReForkWhenSocketsCannotBeTakenOrTheBaseRefuses) {
+  ready_base_and_app();
+  const pid_t old_app = pid_of("app.ini");
+  rec.sockets_error = "pidfd_getfd: Operation not permitted";
+  change(base_file(2), 2);
+  core->on_exit(pid_of("base.ini"), exited(0), at(3));
+  message(pid_of("base.ini"), vassal_message::ready, 4);
+  EXPECT_EQ(rec.adopts.size(), 1u);
+  EXPECT_EQ(pid_of("app.ini"), old_app);
+
+  rec.sockets_error.clear();
+  launcher.adopt_error = "closed the connection without a reply (refused)";
+  change(base_file(3), 5);
+  core->on_exit(pid_of("base.ini"), exited(0), at(6));
+  message(pid_of("base.ini"), vassal_message::ready, 7);
+  EXPECT_EQ(rec.adopts.size(), 2u);
+  EXPECT_EQ(pid_of("app.ini"), old_app);
+  EXPECT_EQ(rec.launches.size(), 3u);  // the bases only: a re-fork never falls back to exec
+}
+
+TEST_F(core_fork_test, RetiredProcessesGetSigkillAfterTheCurseTolerance) {
+  ready_base_and_app();
+  const pid_t old_app = pid_of("app.ini");
+  change(base_file(2), 2);
+  core->on_exit(pid_of("base.ini"), exited(0), at(3));
+  message(pid_of("base.ini"), vassal_message::ready, 4);
+  message(rec.adopted_pids.back(), vassal_message::ready, 5);
+  EXPECT_EQ(core->next_deadline(), mono(35));
+  core->on_tick(at(35));
+  EXPECT_TRUE(killed_with_sigkill(old_app));
+}
+
+TEST_F(core_fork_test, AVassalStoppedDuringItsReForkStopsTheSuccessorToo) {
+  ready_base_and_app();
+  const pid_t old_app = pid_of("app.ini");
+  change(base_file(2), 2);
+  core->on_exit(pid_of("base.ini"), exited(0), at(3));
+  message(pid_of("base.ini"), vassal_message::ready, 4);
+  const pid_t new_app = rec.adopted_pids.back();
+  remove("app.ini", 5);
+  EXPECT_EQ(sent(new_app), std::vector<std::uint8_t>{stop_byte});
+  EXPECT_EQ(sent(old_app), std::vector<std::uint8_t>{stop_byte});
+  core->on_exit(new_app, exited(0), at(6));
+  core->on_exit(old_app, exited(0), at(6));
+  EXPECT_EQ(core->vassals().count("app.ini"), 0u);
+  EXPECT_TRUE(core->retired().empty());
+}
+
+TEST_F(core_fork_test, StopAllWaitsForRetiredProcesses) {
+  ready_base_and_app();
+  const pid_t old_app = pid_of("app.ini");
+  change(base_file(2), 2);
+  core->on_exit(pid_of("base.ini"), exited(0), at(3));
+  message(pid_of("base.ini"), vassal_message::ready, 4);
+  message(rec.adopted_pids.back(), vassal_message::ready, 5);
+  core->stop_all(at(6));
+  core->on_exit(pid_of("app.ini"), exited(0), at(7));
+  core->on_exit(pid_of("base.ini"), exited(0), at(7));
+  EXPECT_FALSE(core->finished());
+  core->on_exit(old_app, exited(0), at(8));
+  EXPECT_TRUE(core->finished());
+}
+
+TEST_F(core_fork_test, WithoutForkServerOptionsTheStatsKeepUwsgisFields) {
+  emperor_config cfg;
+  cfg.sources = {"/etc/vassals"};
+  make_core(cfg);
+  add(file("app.ini"), 0);
+  EXPECT_FALSE(stats_of("app.ini").contains("adopted"));
+  EXPECT_TRUE(rec.adopts.empty());
+}
+
+}  // namespace
+}  // namespace brood::emperor::testing
