@@ -6,6 +6,7 @@
 #include <sys/un.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "brood/os/fd_passing.hpp"
@@ -26,6 +27,16 @@ bool set_timeouts(int fd, std::chrono::milliseconds timeout) {
 }
 
 }  // namespace
+
+bool is_unix_socket_at(int fd, const std::string& path) {
+  sockaddr_un a{};
+  socklen_t len = sizeof a;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 || a.sun_family != AF_UNIX)
+    return false;
+  const std::size_t n =
+      len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+  return std::string(a.sun_path, ::strnlen(a.sun_path, n)) == path;
+}
 
 wire::fork_request fork_request_of(const launch_spec& spec, int sockets) {
   wire::fork_request r;
@@ -92,14 +103,14 @@ pid_t request_fork(const std::string& path, const wire::fork_request& request,
     }
     const ssize_t n = ::recv(sock.get(), buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+      error = path + " closed the connection without a reply (refused)";
+      return -1;
+    }
     if (n < 0) {
       error = errno == EAGAIN || errno == EWOULDBLOCK
                   ? "no reply from " + path + " within " + std::to_string(timeout.count()) + " ms"
                   : "cannot read the reply from " + path + ": " + errno_text(errno);
-      return -1;
-    }
-    if (n == 0) {
-      error = path + " closed the connection without a reply (refused)";
       return -1;
     }
     reply.insert(reply.end(), buf, buf + n);

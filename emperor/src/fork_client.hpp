@@ -17,6 +17,10 @@ namespace brood::emperor {
 // the environment changes only when spec.set is non-empty: spec.unset names, then spec.set).
 wire::fork_request fork_request_of(const launch_spec& spec, int sockets);
 
+// True when `fd` is a unix socket bound to `path` (the fork server's own socket, which an adopted
+// vassal may still hold: never passed on as an inherited socket).
+bool is_unix_socket_at(int fd, const std::string& path);
+
 // Connects to `path` (at most `timeout` for the connection, the send and the reply each), sends
 // `request` with `fds` (SCM_RIGHTS on the first sendmsg, in the request's order) and reads the
 // reply. The pid (> 0), or -1 with `error` set: the reason in one line, naming the path.

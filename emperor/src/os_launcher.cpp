@@ -77,11 +77,15 @@ adopt_result os_launcher::adopt(const launch_spec& spec, const std::string& fork
     return {nullptr, "cannot create the channel: " + ec.message()};
   std::vector<int> fds{theirs.get()};
   if (spec.stdin_fd >= 0) fds.push_back(spec.stdin_fd);
-  fds.insert(fds.end(), inherited.begin(), inherited.end());
+  int sockets = 0;
+  for (int fd : inherited) {
+    if (is_unix_socket_at(fd, fork_server)) continue;
+    fds.push_back(fd);
+    ++sockets;
+  }
   std::string error;
   const pid_t pid =
-      request_fork(fork_server, fork_request_of(spec, static_cast<int>(inherited.size())), fds,
-                   fork_timeout_, error);
+      request_fork(fork_server, fork_request_of(spec, sockets), fds, fork_timeout_, error);
   if (pid <= 0) return {nullptr, error};
   theirs.reset();
   os::unique_fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
