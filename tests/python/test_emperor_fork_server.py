@@ -184,6 +184,63 @@ def test_a_per_vassal_attribute_names_the_fork_server(start_node, brood_binary, 
     assert e.vassal("b.ini")["adopted"] == 0 and e.vassal("b.ini")["fallback"] == ""
 
 
+def answer_pid(address):
+    """The pid a fake vassal at `address` answers with, or None."""
+    try:
+        host, port = address.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=2) as s:
+            data = s.recv(100)
+        return int(data.split(b"=")[1]) if data.startswith(b"pid=") else None
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def test_a_touched_base_restarts_and_vassals_are_reforked_on_their_sockets(emperor):
+    e = emperor()
+    a, b = "127.0.0.1:%d" % free_port(), "127.0.0.1:%d" % free_port()
+    e.vassal_file("base.ini", "[uwsgi]\nfork-server = %s\n" % e.sock)
+    e.vassal_file("fake-a.ini", "[uwsgi]\nsocket = %s\n" % a)
+    e.vassal_file("fake-b.ini", "[uwsgi]\nsocket = %s\n" % b)
+    e.start()
+    assert eventually(lambda: answer_pid(a) and answer_pid(b)), e.node.output()
+    old = {n: e.vassal(n)["pid"] for n in ("fake-a.ini", "fake-b.ini")}
+    old_base = e.vassal("base.ini")["pid"]
+
+    failed, done = [], threading.Event()
+
+    def pinger():
+        while not done.is_set():
+            for address in (a, b):
+                if answer_pid(address) is None:
+                    failed.append(address)
+    t = threading.Thread(target=pinger)
+    t.start()
+    try:
+        base = e.dir / "base.ini"
+        st = base.stat()
+        os.utime(base, (st.st_atime, st.st_mtime + 2))
+        assert e.node.wait_for_line(r"fork base base\.ini .*file changed, restarting") is not None
+        assert eventually(lambda: all((e.vassal(n) or {}).get("reforks") == 1 for n in old), 15), \
+            e.node.output()
+        assert eventually(lambda: stats(e.stats)["retired"] == 0, 10), e.node.output()
+    finally:
+        done.set()
+        t.join()
+    assert failed == [], e.node.output()
+    assert e.vassal("base.ini")["pid"] != old_base
+    for n, address in (("fake-a.ini", a), ("fake-b.ini", b)):
+        new = e.vassal(n)["pid"]
+        assert new != old[n] and answer_pid(address) == new
+        assert e.node.wait_for_line(r"fake vassal %d: serving .* \(inherited\)" % new) is not None
+        assert e.node.wait_for_line(r"fake vassal %d: handed over" % old[n]) is not None
+    log = e.log.read_text()
+    assert log.count("request m2=9 fds=2") == 2  # 0x01 | 0x08: the channel and one socket
+    # One at a time: the second re-fork starts after the first one was ready.
+    out = e.node.output()
+    assert out.index("fake-a.ini (pid %d): re-forked and ready" % e.vassal("fake-a.ini")["pid"]) \
+        < out.index("fake-b.ini (pid %d): re-forked as pid" % old["fake-b.ini"])
+
+
 # Part 2: END TO END with brood's own base (runs once the base's branch is merged).
 
 def _brood_has_fork_server(binary):

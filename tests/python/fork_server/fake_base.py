@@ -8,8 +8,14 @@ Run as `fake_base.py --ini FILE`: when FILE's name starts with "base" it is a fo
 FAKE_BASE_DELAY seconds), sends ready (1) on its emperor channel and serves fork requests
 (wire/fork_protocol.hpp) until the channel closes: it forks twice and the grandchild replies
 with its pid, then execs the request's argv (this same wrapper) with the channel as
-UWSGI_EMPEROR_FD and the on-demand socket on fd 0. Any other FILE: exec brood (BROOD_BINARY).
-Each request's modifier2 and fd count are appended to FAKE_FORK_LOG.
+UWSGI_EMPEROR_FD, the on-demand socket on fd 0 and inherited sockets (0x08) in
+BROOD_INHERITED_SOCKETS. A FILE whose name starts with "fake" runs a fake vassal (below); any
+other FILE: exec brood (BROOD_BINARY). Each request's modifier2 and fd count are appended to
+FAKE_FORK_LOG.
+
+The fake vassal serves the TCP address of its ini's `socket =` line (the inherited listening
+socket when it got one, else its own): each connection gets "pid=PID\n". It sends ready (1) on
+its channel; on 0, 2 or EOF it exits, and on hand_over (3) it stops accepting, logs it and exits.
 """
 import os
 import select
@@ -70,6 +76,11 @@ def serve_one(conn):
                 else:
                     os.environ.pop(key, None)
             os.environ["UWSGI_EMPEROR_FD"] = str(channel)
+            if m2 & 0x08:
+                first = 1 + (1 if m2 & 0x02 else 0) + (1 if m2 & 0x04 else 0)
+                for fd in fds[first:]:
+                    os.set_inheritable(fd, True)
+                os.environ["BROOD_INHERITED_SOCKETS"] = ",".join(map(str, fds[first:]))
             os.execv(argv[0], argv)
         os._exit(0)
     os.wait()
@@ -105,10 +116,49 @@ def serve_base():
                     print("fake base: refused:", e, flush=True)
 
 
+def fake_vassal(ini):
+    address = ""
+    with open(ini) as f:
+        for line in f:
+            key, _, value = line.partition("=")
+            if key.strip() == "socket":
+                address = value.strip()
+    inherited = os.environ.pop("BROOD_INHERITED_SOCKETS", "")
+    if inherited:
+        listener = socket.socket(fileno=int(inherited.split(",")[0]))
+        how = "inherited"
+    else:
+        host, port = address.rsplit(":", 1)
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, int(port)))
+        listener.listen(64)
+        how = "bound"
+    print("fake vassal %d: serving %s (%s)" % (os.getpid(), address, how), flush=True)
+    channel = int(os.environ["UWSGI_EMPEROR_FD"])
+    os.write(channel, b"\x01")
+    while True:
+        ready, _, _ = select.select([listener, channel], [], [])
+        if channel in ready:
+            byte = os.read(channel, 1)
+            if byte == b"\x03":
+                print("fake vassal %d: handed over" % os.getpid(), flush=True)
+                return
+            if byte in (b"", b"\x00", b"\x02"):
+                return
+        if listener in ready:
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(b"pid=%d\n" % os.getpid())
+
+
 def main():
     ini = sys.argv[sys.argv.index("--ini") + 1] if "--ini" in sys.argv else ""
     if os.path.basename(ini).startswith("base"):
         serve_base()
+        return
+    if os.path.basename(ini).startswith("fake"):
+        fake_vassal(ini)
         return
     brood = os.environ["BROOD_BINARY"]
     os.execv(brood, [brood] + sys.argv[1:])
