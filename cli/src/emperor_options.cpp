@@ -13,6 +13,7 @@ namespace {
 constexpr std::uint64_t max_seconds = 86400;
 constexpr std::uint64_t max_milliseconds = max_seconds * 1000;
 constexpr std::uint64_t max_zergs = 10000;
+constexpr std::size_t max_unix_path = 107;  // sizeof(sockaddr_un::sun_path) - 1
 
 }  // namespace
 
@@ -108,6 +109,9 @@ emperor::emperor_config to_emperor_config(const po::variables_map& vm) {
   c.stats = text(vm, "emperor-stats");
   c.mercy = seconds(number(vm, "reload-mercy"));
   c.fork_server = text(vm, "emperor-use-fork-server");
+  if (c.fork_server.size() > max_unix_path)
+    throw option_error("emperor-use-fork-server: the unix socket path \"" + c.fork_server +
+                       "\" is longer than " + std::to_string(max_unix_path) + " bytes");
   c.fork_server_attr = text(vm, "emperor-fork-server-attr");
   c.fork_bases = strings(vm, "vassal-fork-base");
   c.subreaper = vm["emperor-subreaper"].as<bool>();
