@@ -72,9 +72,13 @@ void emperor_core::stop_all(const moment& now) {
   }
 }
 
-void emperor_core::reload_all(const moment&) {
+void emperor_core::reload_all(const moment& now) {
   for (auto& [name, v] : vassals_) {
     if (!v.process || v.state != vassal_state::running) continue;
+    if (v.fork_base) {
+      restart_base(v, "reload", now);
+      continue;
+    }
     const bool sent = v.process->send(wire::emperor_command::reload);
     os::log("vassal ", name, " (pid ", v.process->pid(), "): reload ", sent ? "sent" : "not sent");
   }

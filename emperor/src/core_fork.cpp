@@ -76,6 +76,15 @@ void emperor_core::on_base_ready(vassal& base, const moment& now) {
   refork_next(now);
 }
 
+// A base never reloads in place (its adopted vassals would keep the old code): it is stopped and
+// started again, and its vassals are re-forked once the new process is ready.
+void emperor_core::restart_base(vassal& base, const std::string& why, const moment& now) {
+  os::log("fork base ", base.file.name, " (pid ", base.process->pid(), "): ", why, ", restarting");
+  tell_to_stop(base, vassal_state::respawn, now);
+  base.respawn_at = now.mono;
+  base.refork_pending = true;
+}
+
 // Starts the next re-fork of the queue unless one is in progress.
 void emperor_core::refork_next(const moment& now) {
   while (reforking_.empty() && !refork_queue_.empty() && !stopping_all_) {

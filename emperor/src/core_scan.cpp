@@ -59,10 +59,7 @@ void emperor_core::change(const vassal_file& f, const moment& now) {
   switch (v.state) {
     case vassal_state::running:
       if (v.fork_base) {  // new code: a new base process imports it, then the re-fork
-        os::log("fork base ", f.name, " (pid ", v.process->pid(), "): file changed, restarting");
-        tell_to_stop(v, vassal_state::respawn, now);
-        v.respawn_at = now.mono;
-        v.refork_pending = true;
+        restart_base(v, "file changed", now);
         return;
       }
       if (mode_changed) {

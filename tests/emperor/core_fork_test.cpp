@@ -209,6 +209,19 @@ TEST_F(core_fork_test, AChangedBaseIsRestartedNotReloaded) {
   EXPECT_EQ(v("app.ini").state, vassal_state::waiting);
 }
 
+TEST_F(core_fork_test, SighupRestartsTheBaseAndReloadsTheOthers) {
+  ready_base_and_app();
+  const pid_t old_base = pid_of("base.ini"), app = pid_of("app.ini");
+  core->reload_all(at(2));
+  EXPECT_EQ(sent(old_base), std::vector<std::uint8_t>{stop_byte});
+  EXPECT_EQ(sent(app), std::vector<std::uint8_t>{reload_byte});
+  EXPECT_TRUE(v("base.ini").refork_pending);
+  core->on_exit(old_base, exited(0), at(3));
+  message(pid_of("base.ini"), vassal_message::ready, 4);
+  EXPECT_EQ(rec.adopt_specs.back().name, "app.ini");
+  EXPECT_EQ(rec.adopts.size(), 2u);
+}
+
 TEST_F(core_fork_test, TheRestartedBaseReForksAdoptedVassalsOneAtATime) {
   ready_base_and_app();
   add(file("web.ini"), 1.5);

@@ -38,7 +38,8 @@
 //    or unknown) is starting (spawned and not ready, or restarting), it waits (state waiting) and
 //    starts when the base is ready, or is exec'd after fork_base_wait. A failed adoption is
 //    logged and the vassal exec'd at once (stats: adopted 0 and the reason in "fallback").
-//  * a base's changed file restarts it (stop, then start; not byte 1). Once the restarted base
+//  * a base's changed file, and SIGHUP, restart it (stop, then start; not byte 1). Once the
+//  restarted base
 //    is ready, the vassals adopted from it before are re-forked one at a time: the old process's
 //    listening sockets are taken (vassal_process::listening_sockets) and sent as inherited
 //    sockets; when the new process sends ready, the old one gets hand_over (3) and is retired:
@@ -133,6 +134,7 @@ class emperor_core {
   const vassal* starting_base(const std::string& fork_server) const;
   bool base_serves(const vassal& base, const std::string& fork_server) const;
   void on_base_ready(vassal& base, const moment& now);
+  void restart_base(vassal& base, const std::string& why, const moment& now);
   void refork_next(const moment& now);
   bool on_successor_message(vassal& v, pid_t pid, std::uint8_t byte, const moment& now);
   bool on_successor_exit(vassal& v, pid_t pid, const moment& now);
