@@ -54,6 +54,8 @@ const vassal* emperor_core::starting_base(const std::string& fork_server) const 
 // A base sent ready: its waiting vassals start now, and after a restart on a file change the
 // vassals adopted from its previous process are queued for a rolling re-fork.
 void emperor_core::on_base_ready(vassal& base, const moment& now) {
+  for (auto it = hung_until_.begin(); it != hung_until_.end();)
+    it = base_serves(base, it->first) ? hung_until_.erase(it) : std::next(it);
   for (auto& [name, v] : vassals_) {
     if (v.state == vassal_state::waiting && base_serves(base, v.fork_server) &&
         !starting_base(v.fork_server))

@@ -68,8 +68,14 @@ void emperor_core::spawn_as(vassal& v, const moment& now, spawn_mode mode) {
   }
   const launch_spec spec = command_of(v);
   v.adopted = false;
-  if (!v.fork_server.empty() && mode == spawn_mode::normal) {
+  const auto hung = hung_until_.find(v.fork_server);
+  if (hung != hung_until_.end() && now.mono < hung->second && mode == spawn_mode::normal) {
+    v.fallback = "fork server " + v.fork_server + " timed out recently";
+    ++fallbacks_;
+    os::log("vassal ", v.file.name, ": ", v.fallback, "; exec'd instead");
+  } else if (!v.fork_server.empty() && mode == spawn_mode::normal) {
     adopt_result r = launcher_.adopt(spec, v.fork_server, {});
+    if (r.timed_out) hung_until_[v.fork_server] = now.mono + cfg_.hung_fork_server;
     if (r.process) {
       v.process = std::move(r.process);
       v.adopted = true;

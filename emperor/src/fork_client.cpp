@@ -51,8 +51,9 @@ wire::fork_request fork_request_of(const launch_spec& spec, int sockets) {
 }
 
 pid_t request_fork(const std::string& path, const wire::fork_request& request,
-                   std::span<const int> fds, std::chrono::milliseconds timeout,
-                   std::string& error) {
+                   std::span<const int> fds, std::chrono::milliseconds timeout, std::string& error,
+                   bool& timed_out) {
+  timed_out = false;
   wire::bytes packet;
   if (const auto ec = wire::encode_fork_request(request, packet)) {
     error = "cannot encode the fork request: " + ec.message();
@@ -76,11 +77,13 @@ pid_t request_fork(const std::string& path, const wire::fork_request& request,
     rc = ::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
+    timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
     error = "cannot connect to " + path + ": " + errno_text(errno);
     return -1;
   }
   const std::string_view data(reinterpret_cast<const char*>(packet.data()), packet.size());
   if (const os::status st = os::send_with_fds(sock.get(), data, fds); !st.ok()) {
+    timed_out = st.code() == std::errc::resource_unavailable_try_again;
     error = "cannot send the fork request to " + path + ": " + st.message();
     return -1;
   }
@@ -108,6 +111,7 @@ pid_t request_fork(const std::string& path, const wire::fork_request& request,
       return -1;
     }
     if (n < 0) {
+      timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
       error = errno == EAGAIN || errno == EWOULDBLOCK
                   ? "no reply from " + path + " within " + std::to_string(timeout.count()) + " ms"
                   : "cannot read the reply from " + path + ": " + errno_text(errno);

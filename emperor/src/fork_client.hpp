@@ -23,8 +23,10 @@ bool is_unix_socket_at(int fd, const std::string& path);
 
 // Connects to `path` (at most `timeout` for the connection, the send and the reply each), sends
 // `request` with `fds` (SCM_RIGHTS on the first sendmsg, in the request's order) and reads the
-// reply. The pid (> 0), or -1 with `error` set: the reason in one line, naming the path.
+// reply. The pid (> 0), or -1 with `error` set: the reason in one line, naming the path, and
+// `timed_out` when a wait ran out.
 pid_t request_fork(const std::string& path, const wire::fork_request& request,
-                   std::span<const int> fds, std::chrono::milliseconds timeout, std::string& error);
+                   std::span<const int> fds, std::chrono::milliseconds timeout, std::string& error,
+                   bool& timed_out);
 
 }  // namespace brood::emperor

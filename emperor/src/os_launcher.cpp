@@ -84,9 +84,10 @@ adopt_result os_launcher::adopt(const launch_spec& spec, const std::string& fork
     ++sockets;
   }
   std::string error;
-  const pid_t pid =
-      request_fork(fork_server, fork_request_of(spec, sockets), fds, fork_timeout_, error);
-  if (pid <= 0) return {nullptr, error};
+  bool timed_out = false;
+  const pid_t pid = request_fork(fork_server, fork_request_of(spec, sockets), fds, fork_timeout_,
+                                 error, timed_out);
+  if (pid <= 0) return {nullptr, error, timed_out};
   theirs.reset();
   os::unique_fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd)
@@ -94,7 +95,8 @@ adopt_result os_launcher::adopt(const launch_spec& spec, const std::string& fork
             "): signalled by pid");
   return {
       std::make_unique<os_vassal_process>(loop_, events_, pid, std::move(ours), std::move(pidfd)),
-      {}};
+      {},
+      false};
 }
 
 std::unique_ptr<on_demand_socket> os_launcher::listen(const std::string& name,

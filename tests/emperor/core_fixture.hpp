@@ -82,14 +82,15 @@ class fake_launcher : public process_launcher {
   launcher_record r;
   bool fail_launch = false;
   bool fail_listen = false;
-  std::string adopt_error;  // non-empty: adopt() fails with it
+  std::string adopt_error;     // non-empty: adopt() fails with it
+  bool adopt_timeout = false;  // the failure is a timeout
 
   adopt_result adopt(const launch_spec& spec, const std::string& fork_server,
                      std::span<const int> inherited) override {
     r.adopts.push_back(fork_server);
     r.adopt_specs.push_back(spec);
     r.adopt_inherited.push_back(inherited.size());
-    if (!adopt_error.empty()) return {nullptr, adopt_error};
+    if (!adopt_error.empty()) return {nullptr, adopt_error, adopt_timeout};
     const pid_t pid = next_pid_++;
     r.adopted_pids.push_back(pid);
     return {std::make_unique<fake_process>(pid, r), {}};

@@ -112,6 +112,27 @@ TEST_F(core_fork_test, AFailedAdoptionExecsAtOnceAndTheStatsSaySo) {
   EXPECT_EQ(v("app.ini").fallback, "");
 }
 
+TEST_F(core_fork_test, AForkServerThatTimedOutIsNotAskedAgainUntilItsBaseIsReady) {
+  add(base_file(), 0);
+  message(pid_of("base.ini"), vassal_message::ready, 0.5);
+  launcher.adopt_error = "no reply from /run/base.sock within 3000 ms";
+  launcher.adopt_timeout = true;
+  add(file("a.ini"), 1);
+  add(file("b.ini"), 2);  // not asked: exec'd at once
+  EXPECT_EQ(rec.adopts.size(), 1u);
+  EXPECT_EQ(v("b.ini").fallback, "fork server /run/base.sock timed out recently");
+  EXPECT_EQ(core->fallbacks(), 2u);
+  add(file("c.ini"), 32);  // 30 s later: asked again
+  EXPECT_EQ(rec.adopts.size(), 2u);
+  // A base that is ready again clears it at once.
+  launcher.adopt_error.clear();
+  core->on_exit(pid_of("base.ini"), exited(1), at(33));
+  core->on_tick(at(40));
+  message(pid_of("base.ini"), vassal_message::ready, 41);
+  add(file("d.ini"), 42);
+  EXPECT_TRUE(v("d.ini").adopted);
+}
+
 TEST_F(core_fork_test, AdoptedVassalsAreReloadedStoppedAndRespawnedLikeSpawnedOnes) {
   ready_base_and_app();
   const pid_t first = pid_of("app.ini");

@@ -228,6 +228,7 @@ TEST_F(os_launcher_adopt_test, NoServerIsAClearError) {
   adopt_result r = launcher_.adopt(spec(), socket_path(), {});
   EXPECT_EQ(r.process, nullptr);
   EXPECT_EQ(r.error, "cannot connect to " + socket_path() + ": No such file or directory");
+  EXPECT_FALSE(r.timed_out);
 }
 
 TEST_F(os_launcher_adopt_test, AClosedConnectionIsARefusal) {
@@ -252,6 +253,7 @@ TEST_F(os_launcher_adopt_test, NoReplyInTimeIsRefused) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
   EXPECT_EQ(r.process, nullptr);
   EXPECT_EQ(r.error, "no reply from " + socket_path() + " within 200 ms");
+  EXPECT_TRUE(r.timed_out);
 }
 
 }  // namespace

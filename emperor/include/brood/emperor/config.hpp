@@ -62,6 +62,9 @@ struct emperor_config {
   std::chrono::milliseconds fork_base_wait{10000};
   // How long the launcher waits to connect to a fork server and for its pid reply.
   std::chrono::milliseconds fork_timeout{3000};
+  // After a fork server timed out, vassals are exec'd without asking it for this long (or
+  // until a base that may serve it sends ready).
+  std::chrono::milliseconds hung_fork_server{30000};
 
   bool uses_fork_server() const noexcept {
     return !fork_server.empty() || !fork_server_attr.empty();

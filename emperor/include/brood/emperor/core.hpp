@@ -168,8 +168,11 @@ class emperor_core {
     std::chrono::steady_clock::time_point kill_at;
   };
   std::map<pid_t, retired_process> retired_;  // handed over, reaped without respawn
-  std::deque<std::string> refork_queue_;      // vassals to re-fork, one at a time
-  std::string reforking_;                     // the vassal whose successor is starting
+  // Fork servers that timed out: skipped (exec at once) until this moment or until a base
+  // serving them sends ready, so a hung base does not stall the emperor once per vassal.
+  std::map<std::string, std::chrono::steady_clock::time_point> hung_until_;
+  std::deque<std::string> refork_queue_;  // vassals to re-fork, one at a time
+  std::string reforking_;                 // the vassal whose successor is starting
   unsigned adoptions_ = 0, fallbacks_ = 0;
 };
 

@@ -52,6 +52,7 @@ class vassal_process {
 struct adopt_result {
   std::unique_ptr<vassal_process> process;
   std::string error;
+  bool timed_out = false;  // the fork server did not answer in time (it may be hung)
 };
 
 // A listening socket bound by the emperor for an on-demand vassal. While armed, the first
@@ -94,7 +95,7 @@ class process_launcher {
   virtual adopt_result adopt(const launch_spec& spec, const std::string& fork_server,
                              std::span<const int> inherited) {
     (void)spec, (void)fork_server, (void)inherited;
-    return {nullptr, "this launcher cannot adopt vassals"};
+    return {nullptr, "this launcher cannot adopt vassals", false};
   }
   // Binds and listens on `address` (TCP when it contains ':', ":port" meaning every address;
   // otherwise a UNIX socket path, unlinked first, mode 0666) for the on-demand vassal `name`.
