@@ -67,7 +67,11 @@ pid_t request_fork(const std::string& path, const wire::fork_request& request,
   }
   std::memcpy(addr.sun_path, path.data(), path.size());
   os::unique_fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!sock || !set_timeouts(sock.get(), timeout)) {
+  // SO_PASSCRED on our side too: the kernel then attaches our credentials to the request
+  // whatever the base's socket options (it serves its own uid only).
+  const int on = 1;
+  if (!sock || !set_timeouts(sock.get(), timeout) ||
+      ::setsockopt(sock.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) {
     error = "cannot create a socket: " + errno_text(errno);
     return -1;
   }
