@@ -276,11 +276,21 @@ def test_end_to_end_real_base_adoption_and_rolling_refork(emperor, brood_binary,
             return b""
     assert eventually(lambda: b"v1" in answer(a) and b"v1" in answer(b), 30), e.node.output()
     assert e.vassal("a.ini")["adopted"] == 1 and e.vassal("b.ini")["adopted"] == 1
+    assert parent_of(e.vassal("a.ini")["pid"]) == e.node.pid
+
+    # SIGKILL: reaped by the emperor (subreaper) and adopted again from the base.
+    killed = e.vassal("a.ini")["pid"]
+    os.kill(killed, signal.SIGKILL)
+    assert eventually(lambda: (e.vassal("a.ini") or {}).get("pid") not in (None, -1, killed)
+                      and b"v1" in answer(a), 30), e.node.output()
+    assert e.vassal("a.ini")["adopted"] == 1
     old = {n: e.vassal(n)["pid"] for n in ("a.ini", "b.ini")}
 
     # New code in the base's module, then a touch of the base's file: the base restarts and the
     # vassals are re-forked one at a time, their sockets kept open: no failed request.
-    write_module(tmp_path, "forkapp", APP.replace('"v1"', '"v2"'))
+    module = write_module(tmp_path, "forkapp", APP.replace('"v1"', '"v2"'))
+    st = module.stat()
+    os.utime(module, (st.st_atime, st.st_mtime + 2))  # no stale bytecode of the same second
     failed, done = [], threading.Event()
 
     def pinger():
