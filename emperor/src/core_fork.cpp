@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "brood/emperor/core.hpp"
 #include "brood/os/child_process.hpp"
@@ -61,20 +62,24 @@ void emperor_core::on_base_ready(vassal& base, const moment& now) {
         !starting_base(v.fork_server))
       spawn(v, now);
   }
-  if (!base.refork_pending) return;
-  base.refork_pending = false;
-  unsigned queued = 0;
+  const bool restarted = std::exchange(base.refork_pending, false);
+  unsigned stale = 0, fell_back = 0;
   for (auto& [name, v] : vassals_) {
-    if (v.state != vassal_state::running || !v.process || !v.adopted || v.successor ||
-        !base_serves(base, v.fork_server) || v.spawned_at >= base.spawned_at)
+    if (v.state != vassal_state::running || !v.process || v.successor ||
+        !base_serves(base, v.fork_server))
       continue;
+    // Adopted from the previous base, or exec'd because the base failed and serving (ready).
+    const bool old_code = v.adopted && restarted && v.spawned_at < base.spawned_at;
+    const bool exec_d = !v.adopted && !v.fallback.empty() && v.ready;
+    if (!old_code && !exec_d) continue;
     if (std::find(refork_queue_.begin(), refork_queue_.end(), name) != refork_queue_.end())
       continue;
     refork_queue_.push_back(name);
-    ++queued;
+    ++(old_code ? stale : fell_back);
   }
-  os::log("fork base ", base.file.name, ": ready again, re-forking ", queued,
-          " adopted vassal(s) one at a time");
+  if (stale + fell_back == 0) return;
+  os::log("fork base ", base.file.name, ": ready, re-forking ", stale, " adopted and ", fell_back,
+          " exec'd vassal(s) one at a time");
   refork_next(now);
 }
 
@@ -95,7 +100,8 @@ void emperor_core::refork_next(const moment& now) {
     const auto found = vassals_.find(name);
     if (found == vassals_.end()) continue;
     vassal& v = found->second;
-    if (v.state != vassal_state::running || !v.process || !v.adopted || v.successor) continue;
+    if (v.state != vassal_state::running || !v.process || v.successor) continue;
+    if (!v.adopted && v.fallback.empty()) continue;  // exec'd on purpose
     std::string error;
     std::vector<os::unique_fd> sockets = v.process->listening_sockets(error);
     if (!error.empty()) {
@@ -137,6 +143,7 @@ bool emperor_core::on_successor_message(vassal& v, pid_t pid, std::uint8_t byte,
   v.last_run = now.wall;
   v.spawned_at = now.mono;
   v.adopted = true;
+  v.fallback.clear();
   ++v.reforks;
   if (reforking_ == v.file.name) reforking_.clear();
   refork_next(now);

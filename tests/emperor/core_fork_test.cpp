@@ -133,6 +133,29 @@ TEST_F(core_fork_test, AForkServerThatTimedOutIsNotAskedAgainUntilItsBaseIsReady
   EXPECT_TRUE(v("d.ini").adopted);
 }
 
+TEST_F(core_fork_test, VassalsExecdBecauseTheBaseFailedMoveToItWhenItIsReady) {
+  launcher.adopt_error = "cannot connect to /run/base.sock: Connection refused";
+  add(file("app.ini"), 0);  // no base yet: exec'd
+  add(file("plain.ini"), 0.1);
+  const pid_t execd = pid_of("app.ini");
+  message(execd, vassal_message::ready, 0.5);
+  launcher.adopt_error.clear();
+  add(base_file(), 1);
+  message(pid_of("base.ini"), vassal_message::ready, 2);
+  // app.ini is ready: re-forked onto the base with its sockets; plain.ini is not ready yet.
+  ASSERT_EQ(rec.adopt_specs.back().name, "app.ini");
+  EXPECT_EQ(rec.adopt_inherited.back(), 2u);
+  const pid_t adopted = rec.adopted_pids.back();
+  message(adopted, vassal_message::ready, 3);
+  EXPECT_EQ(sent(execd), std::vector<std::uint8_t>{hand_over_byte});
+  EXPECT_EQ(pid_of("app.ini"), adopted);
+  EXPECT_TRUE(v("app.ini").adopted);
+  EXPECT_EQ(v("app.ini").fallback, "");
+  EXPECT_EQ(rec.adopts.size(), 3u);  // app.ini, plain.ini, the re-fork
+  core->on_exit(execd, exited(0), at(4));
+  EXPECT_EQ(pid_of("app.ini"), adopted);
+}
+
 TEST_F(core_fork_test, AdoptedVassalsAreReloadedStoppedAndRespawnedLikeSpawnedOnes) {
   ready_base_and_app();
   const pid_t first = pid_of("app.ini");

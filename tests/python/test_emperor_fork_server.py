@@ -241,6 +241,27 @@ def test_a_touched_base_restarts_and_vassals_are_reforked_on_their_sockets(emper
         < out.index("fake-b.ini (pid %d): re-forked as pid" % old["fake-b.ini"])
 
 
+def test_a_vassal_execd_without_its_base_moves_to_it_once_it_is_ready(emperor):
+    e = emperor()
+    a = "127.0.0.1:%d" % free_port()
+    e.vassal_file("fake-a.ini", "[uwsgi]\nsocket = %s\n" % a)
+    e.start()
+    assert eventually(lambda: answer_pid(a)), e.node.output()
+    execd = e.vassal("fake-a.ini")
+    assert execd["adopted"] == 0 and execd["fallback"].startswith("cannot connect to")
+    assert parent_of(execd["pid"]) == e.node.pid
+
+    e.vassal_file("base.ini", "[uwsgi]\nfork-server = %s\n" % e.sock)
+    assert eventually(lambda: (e.vassal("fake-a.ini") or {}).get("adopted") == 1, 15), \
+        e.node.output()
+    moved = e.vassal("fake-a.ini")
+    assert moved["pid"] != execd["pid"] and moved["fallback"] == "" and moved["reforks"] == 1
+    assert answer_pid(a) == moved["pid"]
+    assert e.node.wait_for_line(r"fake vassal %d: serving .* \(inherited\)" % moved["pid"])
+    assert e.node.wait_for_line(r"fake vassal %d: handed over" % execd["pid"])
+    assert eventually(lambda: stats(e.stats)["retired"] == 0, 10), e.node.output()
+
+
 # Part 2: END TO END with brood's own base (runs once the base's branch is merged).
 
 def _brood_has_fork_server(binary):

@@ -44,7 +44,9 @@
 //    listening sockets are taken (vassal_process::listening_sockets) and sent as inherited
 //    sockets; when the new process sends ready, the old one gets hand_over (3) and is retired:
 //    reaped without respawn, SIGKILL after emperor-curse-tolerance. If the new process dies or
-//    its adoption fails, the old one keeps serving and the next vassal is re-forked.
+//    its adoption fails, the old one keeps serving and the next vassal is re-forked. Whenever a
+//    base sends ready, the vassals that were exec'd because it failed (and are ready) are moved
+//    to it the same way.
 //  * stop_all (INT/TERM/QUIT): every vassal is told to stop, SIGKILL after `mercy`; finished()
 //    once every process has exited. reload_all (HUP): byte 1 to every running vassal.
 // Not thread-safe.
