@@ -334,3 +334,44 @@ def test_end_to_end_real_base_adoption_and_rolling_refork(emperor, brood_binary,
     assert failed == [], e.node.output()
     assert all(e.vassal(n)["pid"] != old[n] for n in old)
     assert eventually(lambda: stats(e.stats)["retired"] == 0, 10), e.node.output()
+
+
+def test_end_to_end_an_execd_vassal_moves_to_a_late_base(emperor, brood_binary, tmp_path):
+    if not _brood_has_fork_server(brood_binary):
+        pytest.skip("END TO END: needs brood's fork-server base (BASE + ADOPT branches)")
+    e = emperor(fake=False)
+    write_module(tmp_path, "forkapp", APP)
+    a = "127.0.0.1:%d" % free_port()
+    e.vassal_file("a.ini", "[uwsgi]\nsocket = %s\nprocesses = 1\nmodule = forkapp\n"
+                  "pythonpath = %s\n" % (a, tmp_path))
+    e.start()
+
+    def answer(address):
+        try:
+            return wsgi_request(address)
+        except OSError:
+            return b""
+    assert eventually(lambda: b"v1" in answer(a), 30), e.node.output()
+    execd = e.vassal("a.ini")
+    assert execd["adopted"] == 0 and execd["fallback"].startswith("cannot connect to")
+
+    failed, done = [], threading.Event()
+
+    def pinger():
+        while not done.is_set():
+            if b" 200 OK" not in answer(a):
+                failed.append(a)
+    t = threading.Thread(target=pinger)
+    t.start()
+    try:
+        e.vassal_file("base.ini", "[uwsgi]\nfork-server = %s\nmodule = forkapp\n"
+                      "pythonpath = %s\n" % (e.sock, tmp_path))
+        assert eventually(lambda: (e.vassal("a.ini") or {}).get("adopted") == 1, 30), \
+            e.node.output()
+        assert eventually(lambda: stats(e.stats)["retired"] == 0, 10), e.node.output()
+    finally:
+        done.set()
+        t.join()
+    assert failed == [], e.node.output()
+    assert e.vassal("a.ini")["pid"] != execd["pid"]
+    assert b"pid=%d" % e.vassal("a.ini")["pid"] in answer(a)
