@@ -374,4 +374,4 @@ def test_end_to_end_an_execd_vassal_moves_to_a_late_base(emperor, brood_binary, 
         t.join()
     assert failed == [], e.node.output()
     assert e.vassal("a.ini")["pid"] != execd["pid"]
-    assert b"pid=%d" % e.vassal("a.ini")["pid"] in answer(a)
+    assert b"v1" in answer(a)
