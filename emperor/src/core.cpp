@@ -99,6 +99,7 @@ std::optional<std::chrono::steady_clock::time_point> emperor_core::next_deadline
     if (v.process && v.last_heartbeat != 0) consider(v.heartbeat_due);
     if (!v.process && v.state == vassal_state::respawn && !stopping_all_) consider(v.respawn_at);
     if (v.state == vassal_state::waiting && !stopping_all_) consider(v.wait_until);
+    if (v.successor) consider(v.successor_due);
   }
   for (const auto& [pid, r] : retired_) consider(r.kill_at);
   return next;

@@ -121,9 +121,9 @@ void emperor_core::refork_next(const moment& now) {
     os::log("vassal ", name, " (pid ", v.process->pid(), "): re-forked as pid ", r.process->pid(),
             " with ", fds.size(), " inherited socket(s), waiting for it to be ready");
     v.successor = std::move(r.process);
+    v.successor_due = now.mono + cfg_.refork_ready;
     reforking_ = name;
   }
-  (void)now;
 }
 
 // A message from a successor: ready (1) completes the re-fork; anything else before it is

@@ -48,6 +48,13 @@ void emperor_core::on_tick(const moment& now) {
       spawn_as(v, now, spawn_mode::no_wait);
     }
   }
+  for (auto& [name, v] : vassals_) {
+    if (!v.successor || now.mono < v.successor_due) continue;
+    os::log("vassal ", name, ": the re-forked pid ", v.successor->pid(), " is not ready after ",
+            cfg_.refork_ready.count(), " ms, SIGKILL; the old process keeps serving");
+    v.successor->signal(SIGKILL);
+    v.successor_due = now.mono + tolerance;
+  }
   for (auto& [pid, r] : retired_) {
     if (now.mono < r.kill_at) continue;
     os::log("vassal ", r.name, " (pid ", pid, "): retired and still alive, SIGKILL");

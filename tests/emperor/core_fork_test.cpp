@@ -351,6 +351,22 @@ TEST_F(core_fork_test, NoReForkWhenSocketsCannotBeTakenOrTheBaseRefuses) {
   EXPECT_EQ(rec.launches.size(), 3u);  // the bases only: a re-fork never falls back to exec
 }
 
+TEST_F(core_fork_test, ASuccessorNeverReadyIsKilledAndTheNextOneGoesOn) {
+  ready_base_and_app();
+  add(file("web.ini"), 1.5);
+  const pid_t old_app = pid_of("app.ini");
+  change(base_file(2), 2);
+  core->on_exit(pid_of("base.ini"), exited(0), at(3));
+  message(pid_of("base.ini"), vassal_message::ready, 4);
+  const pid_t new_app = rec.adopted_pids.back();
+  EXPECT_EQ(core->next_deadline(), mono(34));
+  core->on_tick(at(34));
+  EXPECT_TRUE(killed_with_sigkill(new_app));
+  core->on_exit(new_app, killed(SIGKILL), at(34.1));
+  EXPECT_EQ(pid_of("app.ini"), old_app);
+  EXPECT_EQ(rec.adopt_specs.back().name, "web.ini");
+}
+
 TEST_F(core_fork_test, RetiredProcessesGetSigkillAfterTheCurseTolerance) {
   ready_base_and_app();
   const pid_t old_app = pid_of("app.ini");

@@ -65,6 +65,8 @@ struct emperor_config {
   // After a fork server timed out, vassals are exec'd without asking it for this long (or
   // until a base that may serve it sends ready).
   std::chrono::milliseconds hung_fork_server{30000};
+  // A re-forked process not ready after this long gets SIGKILL (the old one keeps serving).
+  std::chrono::milliseconds refork_ready{30000};
 
   bool uses_fork_server() const noexcept {
     return !fork_server.empty() || !fork_server_attr.empty();

@@ -57,6 +57,7 @@ struct vassal {
   std::unique_ptr<vassal_process> successor;
   // Monotonic deadlines.
   clock::time_point wait_until{};     // waiting: exec after this
+  clock::time_point successor_due{};  // the successor gets SIGKILL if not ready by then
   clock::time_point heartbeat_due{};  // SIGKILL after this (only once a heartbeat arrived)
   clock::time_point kill_at{};        // stopping: SIGKILL after this
   clock::time_point respawn_at{};     // respawn: start the next process at this time
