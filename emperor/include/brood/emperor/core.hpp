@@ -39,16 +39,18 @@
 //    starts when the base is ready, or is exec'd after fork_base_wait. A failed adoption is
 //    logged and the vassal exec'd at once (stats: adopted 0 and the reason in "fallback").
 //  * a base's changed file, and SIGHUP, restart it (stop, then start; not byte 1). Once the
-//  restarted base
-//    is ready, the vassals adopted from it before are re-forked one at a time: the old process's
-//    listening sockets are taken (vassal_process::listening_sockets) and sent as inherited
-//    sockets; when the new process sends ready, the old one gets hand_over (3) and is retired:
-//    reaped without respawn, SIGKILL after emperor-curse-tolerance. If the new process dies or
-//    its adoption fails, the old one keeps serving and the next vassal is re-forked. Whenever a
-//    base sends ready, the vassals that were exec'd because it failed (and are ready) are moved
-//    to it the same way.
+//    restarted base is ready, the vassals adopted from it before are re-forked one at a time:
+//    the old process's listening sockets are taken (vassal_process::listening_sockets) and sent
+//    as inherited sockets; when the new process sends ready, the old one gets hand_over (3) and
+//    is retired: reaped without respawn, SIGKILL after emperor-curse-tolerance. If the new
+//    process dies, closes its channel or is not ready within refork_ready (SIGKILL), or its
+//    adoption fails, the old one keeps serving and the next vassal is re-forked. Whenever a base
+//    sends ready, the vassals that were exec'd because it failed (and are ready) are moved to it
+//    the same way. A fork server that timed out is not asked for hung_fork_server (exec at
+//    once), or until a base that may serve it is ready.
 //  * stop_all (INT/TERM/QUIT): every vassal is told to stop, SIGKILL after `mercy`; finished()
-//    once every process has exited. reload_all (HUP): byte 1 to every running vassal.
+//    once every process has exited. reload_all (HUP): byte 1 to every running vassal but the
+//    bases, which restart (above).
 // Not thread-safe.
 #include <sys/types.h>
 
