@@ -1,119 +1,20 @@
-"""The emperor's fork server side (docs/uwsgi-compat.md §17.2) on real processes: a real
-`brood --emperor DIR` with emperor-use-fork-server and a vassal-fork-base.
-
-Part 1 runs on the emperor alone: the base is fork_server/fake_base.py (the emperor-wrapper), a
-fork server written in Python that forks twice and execs the request's argv, so the adopted
-vassals are real brood nodes forked by a base: adoption, stats "adopted": 1, re-parenting to the
-emperor (subreaper), SIGKILL -> reaped and respawned adopted, waiting for a slow base, and the
-fallback to exec when the fork server is absent.
-
-Part 2 (END TO END, needs brood's own base: `brood --fork-server PATH --module app`, the
-fork-server node options): skipped while `brood --help` does not list --fork-server; it runs once
-the base's branch is merged. A real base with a WSGI app, two adopted vassals answering with the
-base's app, and a touch of the base's file: the base restarts and the vassals are re-forked one
-at a time without a failed request.
+"""The emperor's fork server side (docs/uwsgi-compat.md §17.2) on real processes, against a fork
+server written in Python: a real `brood --emperor DIR` with emperor-use-fork-server and a
+vassal-fork-base whose program is fork_server/fake_base.py (the emperor-wrapper), which forks
+twice and execs the request's argv, so the adopted vassals are real brood nodes (or fake
+vassals) forked by a base: adoption, stats "adopted": 1, re-parenting to the emperor
+(subreaper), SIGKILL -> reaped and respawned adopted, waiting for a slow base, the fallback to
+exec, the per-vassal attribute, the rolling re-fork after a touch of the base (sockets taken with
+pidfd_getfd, hand_over, no failed connection) and an exec'd vassal moved to a late base.
+The end-to-end tests against brood's own base are in test_emperor_fork_server_e2e.py.
 """
-import json
 import os
 import signal
-import socket
-import struct
-import subprocess
 import threading
-import time
 
-import pytest
-
-from support import eventually, free_port, wsgi_request, write_module
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-FAKE_BASE = os.path.join(HERE, "fork_server", "fake_base.py")
-
-
-def ping(address, timeout=2.0):
-    """True when a uwsgi ping (modifier1 100) at `address` is answered."""
-    try:
-        host, port = address.rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=timeout) as s:
-            s.sendall(struct.pack("<BHB", 100, 0, 0))
-            return len(s.recv(4)) == 4
-    except OSError:
-        return False
-
-
-def stats(address):
-    try:
-        host, port = address.rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=2) as s:
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        return json.loads(data)
-    except (OSError, ValueError):
-        return None
-
-
-def vassal(stats_address, name):
-    doc = stats(stats_address)
-    for v in (doc or {}).get("vassals", []):
-        if v["id"] == name:
-            return v
-    return None
-
-
-def parent_of(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        return int(f.read().rsplit(")", 1)[1].split()[1])
-
-
-class Emperor:
-    def __init__(self, start_node, brood_binary, tmp_path, extra=(), env=None):
-        self.dir = tmp_path / "vassals"
-        self.dir.mkdir(exist_ok=True)
-        self.stats = "127.0.0.1:%d" % free_port()
-        self.sock = str(tmp_path / "fork.sock")
-        self.log = tmp_path / "fork.log"
-        self.brood = brood_binary
-        self.env = dict(os.environ, BROOD_BINARY=brood_binary, FAKE_FORK_SERVER=self.sock,
-                        FAKE_FORK_LOG=str(self.log), **(env or {}))
-        self.args = ["--emperor", str(self.dir), "--emperor-stats", self.stats,
-                     "--emperor-freq", "1", "--emperor-throttle", "200",
-                     "--emperor-curse-tolerance", "3", "--reload-mercy", "3", *extra]
-        self.start_node = start_node
-        self.node = None
-
-    def start(self):
-        self.node = self.start_node(self.brood, *self.args, bound=False,
-                                    ready=r"watching", env=self.env)
-        return self
-
-    def vassal_file(self, name, text):
-        (self.dir / name).write_text(text)
-
-    def vassal(self, name):
-        return vassal(self.stats, name)
-
-
-def node_vassal(address, more=""):
-    return "[uwsgi]\nsocket = %s\nprocesses = 1\n%s" % (address, more)
-
-
-@pytest.fixture
-def emperor(start_node, brood_binary, tmp_path):
-    def make(extra=(), env=None, fake=True):
-        args = list(extra)
-        e = Emperor(start_node, brood_binary, tmp_path, env=env)
-        if fake:
-            args += ["--emperor-wrapper", FAKE_BASE]
-        e.args += ["--emperor-use-fork-server", e.sock, "--vassal-fork-base", "base", *args]
-        return e
-    return make
-
-
-# Part 1: the emperor against a fork server written in Python.
+from emperor_fork_support import (  # noqa: F401 (emperor is a fixture)
+    Emperor, FAKE_BASE, answer_pid, emperor, node_vassal, parent_of, ping, stats)
+from support import eventually, free_port
 
 def test_adopted_vassal_is_a_reparented_managed_node(emperor):
     e = emperor()
@@ -184,17 +85,6 @@ def test_a_per_vassal_attribute_names_the_fork_server(start_node, brood_binary, 
     assert e.vassal("b.ini")["adopted"] == 0 and e.vassal("b.ini")["fallback"] == ""
 
 
-def answer_pid(address):
-    """The pid a fake vassal at `address` answers with, or None."""
-    try:
-        host, port = address.rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=2) as s:
-            data = s.recv(100)
-        return int(data.split(b"=")[1]) if data.startswith(b"pid=") else None
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def test_a_touched_base_restarts_and_vassals_are_reforked_on_their_sockets(emperor):
     e = emperor()
     a, b = "127.0.0.1:%d" % free_port(), "127.0.0.1:%d" % free_port()
@@ -260,118 +150,3 @@ def test_a_vassal_execd_without_its_base_moves_to_it_once_it_is_ready(emperor):
     assert e.node.wait_for_line(r"fake vassal %d: serving .* \(inherited\)" % moved["pid"])
     assert e.node.wait_for_line(r"fake vassal %d: handed over" % execd["pid"])
     assert eventually(lambda: stats(e.stats)["retired"] == 0, 10), e.node.output()
-
-
-# Part 2: END TO END with brood's own base (runs once the base's branch is merged).
-
-def _brood_has_fork_server(binary):
-    out = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
-    return "--fork-server" in out
-
-
-APP = """
-import os
-def application(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [("%s pid=%d" % (VERSION, os.getpid())).encode()]
-VERSION = "v1"
-"""
-
-
-def test_end_to_end_real_base_adoption_and_rolling_refork(emperor, brood_binary, tmp_path):
-    if not _brood_has_fork_server(brood_binary):
-        pytest.skip("END TO END: needs brood's fork-server base (BASE + ADOPT branches)")
-    e = emperor(fake=False)
-    write_module(tmp_path, "forkapp", APP)
-    a, b = "127.0.0.1:%d" % free_port(), "127.0.0.1:%d" % free_port()
-    e.vassal_file("base.ini", "[uwsgi]\nfork-server = %s\nmodule = forkapp\npythonpath = %s\n"
-                  % (e.sock, tmp_path))
-    e.vassal_file("a.ini", node_vassal(a))
-    e.vassal_file("b.ini", "[uwsgi]\nsocket = %s\nprocesses = 2\n" % b)
-    e.start()
-
-    def answer(address):
-        try:
-            return wsgi_request(address)
-        except OSError:
-            return b""
-    assert eventually(lambda: b"v1" in answer(a) and b"v1" in answer(b), 30), e.node.output()
-    assert e.vassal("a.ini")["adopted"] == 1 and e.vassal("b.ini")["adopted"] == 1
-    assert parent_of(e.vassal("a.ini")["pid"]) == e.node.pid
-
-    # SIGKILL: reaped by the emperor (subreaper) and adopted again from the base.
-    killed = e.vassal("a.ini")["pid"]
-    os.kill(killed, signal.SIGKILL)
-    assert eventually(lambda: (e.vassal("a.ini") or {}).get("pid") not in (None, -1, killed)
-                      and b"v1" in answer(a), 30), e.node.output()
-    assert e.vassal("a.ini")["adopted"] == 1
-    old = {n: e.vassal(n)["pid"] for n in ("a.ini", "b.ini")}
-
-    # New code in the base's module, then a touch of the base's file: the base restarts and the
-    # vassals are re-forked one at a time, their sockets kept open: no failed request.
-    module = write_module(tmp_path, "forkapp", APP.replace('"v1"', '"v2"'))
-    st = module.stat()
-    os.utime(module, (st.st_atime, st.st_mtime + 2))  # no stale bytecode of the same second
-    failed, done = [], threading.Event()
-
-    def pinger():
-        while not done.is_set():
-            for address in (a, b):
-                if b" 200 OK" not in answer(address):
-                    failed.append(address)
-    t = threading.Thread(target=pinger)
-    t.start()
-    try:
-        base = e.dir / "base.ini"
-        st = base.stat()
-        os.utime(base, (st.st_atime, st.st_mtime + 2))
-        assert eventually(lambda: b"v2" in answer(a) and b"v2" in answer(b), 30), \
-            e.node.output()
-        assert eventually(lambda: all(e.vassal(n)["reforks"] == 1 for n in old), 10)
-    finally:
-        done.set()
-        t.join()
-    assert failed == [], e.node.output()
-    assert all(e.vassal(n)["pid"] != old[n] for n in old)
-    assert eventually(lambda: stats(e.stats)["retired"] == 0, 10), e.node.output()
-
-
-def test_end_to_end_an_execd_vassal_moves_to_a_late_base(emperor, brood_binary, tmp_path):
-    if not _brood_has_fork_server(brood_binary):
-        pytest.skip("END TO END: needs brood's fork-server base (BASE + ADOPT branches)")
-    e = emperor(fake=False)
-    write_module(tmp_path, "forkapp", APP)
-    a = "127.0.0.1:%d" % free_port()
-    e.vassal_file("a.ini", "[uwsgi]\nsocket = %s\nprocesses = 1\nmodule = forkapp\n"
-                  "pythonpath = %s\n" % (a, tmp_path))
-    e.start()
-
-    def answer(address):
-        try:
-            return wsgi_request(address)
-        except OSError:
-            return b""
-    assert eventually(lambda: b"v1" in answer(a), 30), e.node.output()
-    execd = e.vassal("a.ini")
-    assert execd["adopted"] == 0 and execd["fallback"].startswith("cannot connect to")
-
-    failed, done = [], threading.Event()
-
-    def pinger():
-        while not done.is_set():
-            if b" 200 OK" not in answer(a):
-                failed.append(a)
-    t = threading.Thread(target=pinger)
-    t.start()
-    try:
-        e.vassal_file("base.ini", "[uwsgi]\nfork-server = %s\nmodule = forkapp\n"
-                      "pythonpath = %s\n" % (e.sock, tmp_path))
-        assert eventually(lambda: (e.vassal("a.ini") or {}).get("adopted") == 1, 30), \
-            e.node.output()
-        assert eventually(lambda: stats(e.stats)["retired"] == 0, 10), e.node.output()
-    finally:
-        done.set()
-        t.join()
-    assert failed == [], e.node.output()
-    assert e.vassal("a.ini")["pid"] != execd["pid"]
-    assert b"v1" in answer(a)
