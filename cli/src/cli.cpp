@@ -66,7 +66,8 @@ int run_node_role(const options_result& parsed, const std::vector<std::string>& 
                   const router_setup& setup, const spooler::spool_handler& spooler) {
   const options& opts = *parsed.options;
   if (opts.app.wanted())
-    if (std::optional<int> status = hand_over_python(args)) return *status;
+    if (std::optional<int> status = hand_over_python(args, !opts.app.fork_server.empty()))
+      return *status;
   // logto, daemonize: in the process that runs the node (not in one that hands it over).
   if (const int status = redirect_output(opts.config.log); status >= 0) return status;
   report(parsed);
@@ -179,6 +180,7 @@ int run_role(const std::vector<std::string>& args, const router_setup& setup,
 int run(int argc, char** argv, const router_setup& setup) { return run(argc, argv, setup, {}); }
 
 int run(int argc, char** argv, const router_setup& setup, const spooler::spool_handler& spooler) {
+  strip_bind_now();
   os::init_process_title(argc, argv);
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   try {

@@ -21,7 +21,14 @@ namespace brood::cli {
 // on success) or the exit status after a logged failure. `args`: argv without the program name.
 // REQUIRES: nothing of the environment or the fds (UWSGI_EMPEROR_FD, an on-demand fd 0) has
 // been consumed yet.
-std::optional<int> hand_over_python(const std::vector<std::string>& args);
+// `bind_now` (a fork-server base): brood-python runs with LD_BIND_NOW=1, so every symbol of every
+// library is bound before the first fork and no adopted vassal writes (and copies) the GOT pages
+// of the base on its first calls; brood-python removes the variable at once (strip_bind_now), so
+// nothing it starts inherits it.
+std::optional<int> hand_over_python(const std::vector<std::string>& args, bool bind_now = false);
+
+// In brood-python, first thing: removes LD_BIND_NOW when hand_over_python set it.
+void strip_bind_now() noexcept;
 
 // Loads the app into `router` and runs the node; the C++ `spooler` runs tasks unless the app
 // sets uwsgi.spooler. Throws with the traceback when the app cannot load.

@@ -1,4 +1,5 @@
 // The embedded Python role (python_role.hpp): the interpreter runs in this process.
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -16,7 +17,13 @@
 
 namespace brood::cli {
 
-std::optional<int> hand_over_python(const std::vector<std::string>&) { return std::nullopt; }
+std::optional<int> hand_over_python(const std::vector<std::string>&, bool) { return std::nullopt; }
+
+void strip_bind_now() noexcept {
+  if (::getenv("BROOD_BIND_NOW") == nullptr) return;
+  ::unsetenv("BROOD_BIND_NOW");
+  ::unsetenv("LD_BIND_NOW");
+}
 
 int run_with_python(const options& opts, node::router& router,
                     const spooler::spool_handler& spooler) {

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -12,6 +13,7 @@ namespace brood::cli {
 namespace {
 
 constexpr const char* python_program = "brood-python";
+constexpr const char* bind_now_marker = "BROOD_BIND_NOW";
 
 // DIR/brood-python, DIR being the directory of this program; "" when it cannot be resolved.
 std::string python_program_path() {
@@ -22,8 +24,12 @@ std::string python_program_path() {
 
 }  // namespace
 
-std::optional<int> hand_over_python(const std::vector<std::string>& args) {
+std::optional<int> hand_over_python(const std::vector<std::string>& args, bool bind_now) {
   const std::string program = python_program_path();
+  if (bind_now && ::getenv("LD_BIND_NOW") == nullptr) {
+    ::setenv("LD_BIND_NOW", "1", 1);
+    ::setenv(bind_now_marker, "1", 1);
+  }
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(program.c_str()));
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -34,6 +40,8 @@ std::optional<int> hand_over_python(const std::vector<std::string>& args) {
             << ": cannot run it: " << std::strerror(errno) << "\n";
   return 2;
 }
+
+void strip_bind_now() noexcept {}
 
 int run_with_python(const options&, node::router&, const spooler::spool_handler&) {
   std::cerr << "brood: Python runs in brood-python, not in this program\n";
