@@ -103,6 +103,9 @@ int run_node_role(const options_result& parsed, const std::vector<std::string>& 
 int run_adopted(const options& base, const std::vector<std::string>& argv,
                 const router_setup& setup, const spooler::spool_handler& spooler) {
   const std::vector<std::string> args(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
+  std::string title;  // what ps shows: the vassal's command line, not the base's
+  for (const std::string& a : argv) title += (title.empty() ? "" : " ") + a;
+  os::set_process_title(title);
   options_result parsed = parse_options(args);
   if (!parsed.options) {
     os::log("adopted vassal: ", parsed.error);

@@ -195,6 +195,9 @@ def test_adopted_vassal_serves_the_base_app_on_its_own_socket(emperor, app_dir):
         seen.add(int(got["pid"]))
         assert int(got["base"]) == e.base.pid  # imported in the base, not again
     assert pid not in seen and len(seen) >= 1
+    # ps shows the vassal's own command line (as much as the base's argv space holds).
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        assert f.read().replace(b"\0", b" ").startswith(b"brood --socket"), pid
     # Each module was imported once, in the base.
     words = imports(app_dir)
     assert words == ["early", str(e.base.pid), "app", str(e.base.pid)], words
