@@ -1,5 +1,6 @@
 // serve_fork_server: the base's loop over its unix socket, its signals and its emperor channel;
-// one request at a time (fork_server_request.hpp), forked by fork_server_fork.hpp.
+// one request at a time (fork_server_request.hpp), handed to the warm spare (fork_server_spare.hpp)
+// or forked by fork_server_fork.hpp.
 #include "brood/node/fork_server.hpp"
 
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -20,6 +22,7 @@
 #include "emperor_link.hpp"
 #include "fork_server_fork.hpp"
 #include "fork_server_request.hpp"
+#include "fork_server_spare.hpp"
 
 namespace brood::node {
 namespace {
@@ -29,6 +32,8 @@ using clock = std::chrono::steady_clock;
 constexpr int fork_backlog = 64;
 // After an accept that failed for lack of resources, accepting resumes this much later.
 constexpr std::chrono::milliseconds accept_pause{100};
+// A spare that died once ready (killed) is replaced this much later.
+constexpr std::chrono::milliseconds spare_respawn_pause{100};
 
 // The bound socket file's identity, so that only this base's file is removed at the end (a
 // successor may have bound the same path meanwhile).
@@ -46,13 +51,16 @@ struct file_id {
 class fork_server_loop {
  public:
   fork_server_loop(os::bound_socket socket, os::signal_source signals, emperor_link emperor,
-                   const fork_server_hooks& hooks, std::chrono::milliseconds io_timeout)
+                   const fork_server_hooks& hooks, const fork_server_options& options)
       : socket_(std::move(socket)),
         file_(file_id::of(socket_.addr.path)),
         signals_(std::move(signals)),
         emperor_(std::move(emperor)),
         hooks_(hooks),
-        io_timeout_(io_timeout),
+        io_timeout_(options.io_timeout),
+        spare_delay_(options.spare_delay),
+        // A spare needs an emperor to be re-parented to (and to reap it).
+        spares_(options.spares > 0 && emperor_.active()),
         emperor_pid_(::getppid()) {}
 
   fork_server_result run() {
@@ -62,11 +70,12 @@ class fork_server_loop {
     os::log("fork server: waiting for requests on ", socket_.name);
     emperor_.send(wire::vassal_message::ready);
     emperor_.send(wire::vassal_message::loyal);
+    if (spares_) schedule_spare(std::chrono::milliseconds(0));
     if (os::status st = loop_.run(); !st.ok()) {
       os::log("fork server: ", st.message(), "; stopping");
       status_ = 1;
     }
-    if (adopted_) return become_vassal();
+    if (adopted_ || spare_link_) return become_vassal();
     if (file_id::of(socket_.addr.path) == file_) ::unlink(socket_.addr.path.c_str());
     return {std::nullopt, status_};
   }
@@ -97,6 +106,20 @@ class fork_server_loop {
       os::log("fork server: refused a request (peer pid ", peer.pid, "): ", in.error().message());
       return;  // its fds and the connection closed, no reply
     }
+    if (spare_pid_ > 0) {
+      if (os::status st = hand_to_spare(spare_fd_.get(), *in, conn.get()); st.ok()) {
+        os::log("fork server: adopted vassal pid ", spare_pid_, " from the spare for ",
+                in->request.argv[0], " (", in->request.argv.size(), " args, ", in->fds.size(),
+                " fds; request of pid ", in->peer_pid, ")");
+        forget_spare();
+        schedule_spare(spare_delay_);
+        return;  // the spare has its own copies of the connection and the fds
+      } else {
+        os::log("fork server: cannot hand the request to the spare (pid ", spare_pid_,
+                "): ", st.message(), "; forking it");
+        forget_spare();
+      }
+    }
     const fork_outcome out = fork_twice(hooks_);
     if (out.adopted) {
       adopted_ = std::make_unique<received_fork_request>(std::move(*in));
@@ -112,6 +135,65 @@ class fork_server_loop {
     } else {
       os::log("fork server: the request of pid ", in->peer_pid, " was not forked");
     }
+    if (!spare_fd_) schedule_spare(spare_delay_);
+  }
+
+  // Creates the spare `delay` from now, unless one exists or is due; a no-op without spares.
+  void schedule_spare(std::chrono::milliseconds delay) {
+    if (!spares_ || spare_fd_ || spare_timer_) return;
+    spare_timer_ = loop_.after(delay, [this] {
+      spare_timer_.reset();
+      make_spare();
+    });
+  }
+
+  // Forks the spare: the double fork of a request, ahead of it. In the spare, stops the loop.
+  void make_spare() {
+    if (spare_fd_) return;
+    auto link = spare_link();
+    if (!link) {
+      os::log("fork server: no spare: ", link.error().message());
+      return;
+    }
+    const fork_outcome out = fork_twice(hooks_);
+    if (out.adopted) {
+      link->first.reset();
+      spare_link_ = std::move(link->second);
+      intermediate_ = out.intermediate;
+      loop_.stop();
+      return;
+    }
+    if (!out.forked) {
+      os::log("fork server: no spare: its fork failed");
+      return;
+    }
+    spare_fd_ = std::move(link->first);
+    loop_.watch(spare_fd_.get(), [this] { on_spare(); });
+  }
+
+  // The spare's end is readable: its pid (ready) or EOF (it died).
+  void on_spare() {
+    const pid_t pid = read_spare_announce(spare_fd_.get());
+    if (pid < 0) return;
+    if (pid > 0) {
+      spare_pid_ = pid;
+      os::log("fork server: spare ready (pid ", pid, ")");
+      return;
+    }
+    const bool was_ready = spare_pid_ > 0;
+    os::log("fork server: the spare",
+            was_ready ? " (pid " + std::to_string(spare_pid_) + ")" : std::string(),
+            " is gone; requests are forked directly until the next spare");
+    forget_spare();
+    // A spare that never got ready (its emperor gone) is retried only after the next request.
+    if (was_ready) schedule_spare(spare_respawn_pause);
+  }
+
+  void forget_spare() {
+    if (!spare_fd_) return;
+    loop_.unwatch(spare_fd_.get());
+    spare_fd_.reset();
+    spare_pid_ = 0;
   }
 
   void on_signals() {
@@ -145,9 +227,24 @@ class fork_server_loop {
     socket_.fd.reset();
     signals_.release_in_child();
     emperor_ = emperor_link();
+    forget_spare();  // a vassal forked directly holds no spare's link
+    if (spare_link_) return serve_as_spare();
     settle_adopted_vassal(*adopted_, std::move(conn_), intermediate_, emperor_pid_,
                           clock::now() + io_timeout_);
     return {std::move(adopted_->request.argv), 0};
+  }
+
+  // In the spare, once the base's fds are closed: re-parented, it announces itself, then waits
+  // for one request and settles as the adopted vassal of it.
+  fork_server_result serve_as_spare() {
+    await_emperor_parent(intermediate_, emperor_pid_);
+    if (!announce_spare(spare_link_.get())) ::_exit(0);  // the base is gone already
+    os::unique_fd conn;
+    received_fork_request in = await_spare_request(spare_link_.get(), conn);
+    spare_link_.reset();
+    export_request_and_reply(in, std::move(conn), clock::now() + io_timeout_);
+    log_adopted(in.request);
+    return {std::move(in.request.argv), 0};
   }
 
   os::event_loop loop_;
@@ -157,18 +254,34 @@ class fork_server_loop {
   emperor_link emperor_;
   const fork_server_hooks& hooks_;
   std::chrono::milliseconds io_timeout_;
+  std::chrono::milliseconds spare_delay_;
+  bool spares_;
   pid_t emperor_pid_;
   int status_ = 0;
+  // The base's end of its spare's link, the spare's pid once it is ready (0 before), and the
+  // timer that creates the next spare.
+  os::unique_fd spare_fd_;
+  pid_t spare_pid_ = 0;
+  std::optional<os::event_loop::timer_id> spare_timer_;
   // Set in the grandchild only.
   std::unique_ptr<received_fork_request> adopted_;
   os::unique_fd conn_;
   pid_t intermediate_ = -1;
+  // Set in the spare only: its end of the link.
+  os::unique_fd spare_link_;
 };
 
 }  // namespace
 
 fork_server_result serve_fork_server(const std::string& path, const fork_server_hooks& hooks,
                                      std::chrono::milliseconds io_timeout) {
+  fork_server_options options;
+  options.io_timeout = io_timeout;
+  return serve_fork_server(path, hooks, options);
+}
+
+fork_server_result serve_fork_server(const std::string& path, const fork_server_hooks& hooks,
+                                     const fork_server_options& options) {
   auto signals = os::signal_source::open({SIGINT, SIGTERM, SIGQUIT});
   if (!signals) {
     os::log("fork server: ", signals.error().message());
@@ -192,7 +305,7 @@ fork_server_result serve_fork_server(const std::string& path, const fork_server_
     return {std::nullopt, 2};
   }
   fork_server_loop server(std::move(*bound), std::move(*signals), std::move(emperor), hooks,
-                          io_timeout);
+                          options);
   return server.run();
 }
 

@@ -161,8 +161,8 @@ fork_outcome fork_twice(const fork_server_hooks& hooks) {
   return out;
 }
 
-void settle_adopted_vassal(received_fork_request& in, os::unique_fd conn, pid_t intermediate,
-                           pid_t emperor, clock::time_point deadline) {
+void export_request_and_reply(received_fork_request& in, os::unique_fd conn,
+                              clock::time_point deadline) {
   lift(conn);
   for (os::unique_fd& fd : in.fds) lift(fd);
   const wire::fork_request& r = in.request;
@@ -197,7 +197,9 @@ void settle_adopted_vassal(received_fork_request& in, os::unique_fd conn, pid_t 
             "; exiting");
     ::_exit(1);
   }
-  conn.reset();
+}
+
+void await_emperor_parent(pid_t intermediate, pid_t emperor) {
   wait_reparented(intermediate);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (const pid_t parent = ::getppid(); parent != emperor) {
@@ -205,7 +207,17 @@ void settle_adopted_vassal(received_fork_request& in, os::unique_fd conn, pid_t 
             "): the emperor is gone; exiting");
     ::_exit(1);
   }
+}
+
+void log_adopted(const wire::fork_request& r) {
   os::log("adopted vassal (pid ", ::getpid(), ") forked from the fork server: ", joined(r.argv));
+}
+
+void settle_adopted_vassal(received_fork_request& in, os::unique_fd conn, pid_t intermediate,
+                           pid_t emperor, clock::time_point deadline) {
+  export_request_and_reply(in, std::move(conn), deadline);
+  await_emperor_parent(intermediate, emperor);
+  log_adopted(in.request);
 }
 
 }  // namespace brood::node

@@ -67,15 +67,21 @@ inline std::string listening_ports(const std::string& list) {
 
 // Open fds of kinds the fork server must not leave behind.
 inline void report_open_fds(std::ostringstream& o, const std::string& fork_path) {
-  int fork_socket = 0, signalfd = 0;
+  int fork_socket = 0, signalfd = 0, seqpacket = 0;
   for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
     const int fd = std::atoi(e.path().filename().c_str());
     std::error_code ec;
     const std::string target = std::filesystem::read_symlink(e.path(), ec).string();
     if (target.find("signalfd") != std::string::npos) ++signalfd;
     if (target.rfind("socket:", 0) == 0 && unix_path_of(fd) == fork_path) ++fork_socket;
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (target.rfind("socket:", 0) == 0 &&
+        ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_SEQPACKET)
+      ++seqpacket;  // a warm spare's link
   }
-  o << "fork_socket_open=" << fork_socket << "\nsignalfd_open=" << signalfd << "\n";
+  o << "fork_socket_open=" << fork_socket << "\nsignalfd_open=" << signalfd
+    << "\nseqpacket_open=" << seqpacket << "\n";
 }
 
 inline void report_signals(std::ostringstream& o) {

@@ -107,9 +107,10 @@ class fork_server_test : public ::testing::Test {
     const int channel = base_end_.get(), test_end = emperor_.get();
     if (path.empty()) path = path_;
     const bool hooks = with_hooks_, ignore_sigchld = ignore_sigchld_;
+    const int spares = spares_;
     base_.start([=] {
       if (ignore_sigchld) ::signal(SIGCHLD, SIG_IGN);  // children reap themselves
-      return base_body(path, channel, test_end, io_timeout, hooks);
+      return base_body(path, channel, test_end, io_timeout, hooks, spares);
     });
     base_end_.reset();
   }
@@ -186,7 +187,8 @@ class fork_server_test : public ::testing::Test {
 
   // The base: the environment and signal state an adopted vassal must not keep, counting hooks.
   static int base_body(const std::string& path, int channel, int test_end,
-                       std::chrono::milliseconds io_timeout, bool with_hooks = true) {
+                       std::chrono::milliseconds io_timeout, bool with_hooks = true,
+                       int spares = 0) {
     if (test_end >= 0) ::close(test_end);
     if (channel >= 0) ::setenv("UWSGI_EMPEROR_FD", std::to_string(channel).c_str(), 1);
     ::setenv("UWSGI_RELOADS", "7", 1);
@@ -211,7 +213,10 @@ class fork_server_test : public ::testing::Test {
     };
     hooks.after_fork_child = [] { ++counts.after_fork_child; };
     if (!with_hooks) hooks = fork_server_hooks{};
-    const fork_server_result r = serve_fork_server(path, hooks, io_timeout);
+    fork_server_options options;
+    options.io_timeout = io_timeout;
+    options.spares = spares;
+    const fork_server_result r = serve_fork_server(path, hooks, options);
     if (!r.adopted_argv) return r.exit_status;
     return report_facts(*r.adopted_argv, counts, path) ? 0 : 3;
   }
@@ -223,6 +228,7 @@ class fork_server_test : public ::testing::Test {
   testing::node_process base_;
   bool with_hooks_ = true;       // false: the base serves with empty hooks
   bool ignore_sigchld_ = false;  // true: the base runs with SIGCHLD ignored
+  int spares_ = 0;               // the base's options.spares (0: every request forked directly)
   wire::bytes last_reply_;
 };
 

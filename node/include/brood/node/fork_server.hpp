@@ -18,6 +18,25 @@
 //    for ARGV0 ...".
 // A slow client holds the base for at most io_timeout: signals and the emperor channel are
 // handled once its request is refused or forked.
+//
+// The warm spare (options.spares = 1, the default; only with an emperor channel): the base keeps
+// one adopted vassal forked ahead of any request, so that the fork, the intermediate child and
+// the grandchild's settling are off the request's path. The spare is forked as below (hooks
+// included), closes the base's fds as a grandchild does, waits to be re-parented to the emperor
+// (PDEATHSIG set; _exit(1), logged, when its parent is not the emperor), then tells the base its
+// pid over a SOCK_SEQPACKET socketpair ("fork server: spare ready (pid N)") and waits on it. On a
+// valid request the base sends it the request (re-encoded) with the emperor's connection and the
+// request's fds in one message, closes its own copies ("fork server: adopted vassal pid N from
+// the spare for ARGV0 ..."), and the spare settles exactly as a grandchild does below and answers
+// with ITS pid (a pid that existed before the request). Without a ready spare (before the first
+// one, right after one was handed out, a spare that died: its end of the socketpair is watched
+// and a dead spare forgotten) the request is forked directly. The next spare is created
+// options.spare_delay after one was handed out or a request was forked directly, at start once
+// PATH is bound, and spare_delay after a ready spare died; a spare that died before it was ready
+// is retried only after the next request. EOF or an error on the socketpair (the base stopped)
+// ends the spare with _exit(0); a message it cannot decode or too many fds: logged, _exit(1). A
+// directly forked vassal never holds a spare's socketpair.
+//
 // In the child: fork again and _exit(0), so the grandchild is re-parented to the emperor (a
 // child subreaper). In the grandchild (the adopted vassal), before serve_fork_server returns:
 //  * hooks.after_fork_child;
@@ -64,6 +83,16 @@ struct fork_server_result {
                         // watched (logged)
 };
 
+struct fork_server_options {
+  std::chrono::milliseconds io_timeout = std::chrono::seconds(4);  // per request, each read
+  int spares = 1;  // 0: every request is forked directly; 1: one warm spare (above)
+  // How long after handing out a spare (or a direct fork) the next spare is created.
+  std::chrono::milliseconds spare_delay = std::chrono::milliseconds(100);
+};
+
+fork_server_result serve_fork_server(const std::string& path, const fork_server_hooks& hooks,
+                                     const fork_server_options& options);
+// The same with the default options but io_timeout.
 fork_server_result serve_fork_server(
     const std::string& path, const fork_server_hooks& hooks,
     std::chrono::milliseconds io_timeout = std::chrono::seconds(4));
