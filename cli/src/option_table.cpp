@@ -117,6 +117,9 @@ po::options_description build_table() {
           "be a fork-server base: load the Python code, then fork an adopted vassal for each "
           "request of the emperor on the unix socket PATH instead of serving (brood: Python)")(
           "fork-socket", po::value<std::string>()->value_name("PATH"), "same as --fork-server")(
+          "fork-server-spares", po::value<int>()->default_value(1)->value_name("N"),
+          "in a fork-server base with an emperor: keep N (0 or 1) adopted vassals forked ahead, "
+          "so that a request is answered without a fork (brood)")(
           "early-python", flag_value(),
           "run Python in this node; in a fork-server base, start the interpreter before the "
           "process options (chdir, env, umask) apply")(
@@ -224,6 +227,10 @@ python::app_options to_app_options(const po::variables_map& vm) {
   app.pythonpath = strings(vm, "pythonpath");
   app.lazy_apps = vm["lazy-apps"].as<bool>();
   if (vm.count("fork-server")) app.fork_server = vm["fork-server"].as<std::string>();
+  app.fork_server_spares = vm["fork-server-spares"].as<int>();
+  if (app.fork_server_spares < 0 || app.fork_server_spares > 1)
+    throw option_error("fork-server-spares: " + std::to_string(app.fork_server_spares) +
+                       " is not 0 or 1");
   app.early_python = vm["early-python"].as<bool>();
   app.early_imports = strings(vm, "early-pyimport");
   app.early_pythonpath = strings(vm, "early-pythonpath");

@@ -89,7 +89,10 @@ fork_base_outcome run_fork_base(const options& opts) {
   }
   if (node::hook_outcome h = node::run_hooks(opts.config.process, hook_point::post_app); !h.ok())
     return {*h.exit_status, std::nullopt};
-  node::fork_server_result r = node::serve_fork_server(opts.app.fork_server, base->hooks());
+  node::fork_server_options fork_options;
+  fork_options.spares = opts.app.fork_server_spares;
+  node::fork_server_result r =
+      node::serve_fork_server(opts.app.fork_server, base->hooks(), fork_options);
   // In an adopted vassal `base` goes without finalizing: the node's host joins the interpreter.
   return {r.exit_status, std::move(r.adopted_argv)};
 #else
