@@ -183,7 +183,7 @@ TEST_F(fork_server_spare_test, ZeroSparesKeepsTheDirectPath) {
     EXPECT_EQ(facts.at("after_fork_parent"), std::to_string(i - 1));
   }
   EXPECT_TRUE(base_.wait_for("fork server: forked an adopted vassal for brood", 2));
-  EXPECT_EQ(base_.all_output().find("spare"), std::string::npos) << base_.all_output();
+  EXPECT_EQ(base_.all_output().find("fork server: spare"), std::string::npos) << base_.all_output();
 }
 
 }  // namespace

@@ -388,3 +388,39 @@ def test_a_base_whose_app_fails_stops_with_status_22(emperor, start_node, brood_
                       app_dir, "--module", "broken", bound=False, ready=None)
     assert base.wait_exit(10) == 22, base.output()
     assert "RuntimeError: no" in base.output()
+
+
+def test_a_warm_spare_answers_the_request_and_is_replaced(emperor, app_dir):
+    """The base keeps a spare forked ahead (fork-server-spares 1, the default): the request is
+    answered with the spare's pid, a vassal that already ran Python's after-fork and serves the
+    base's app; the base forks the next spare after it."""
+    e = emperor("--pythonpath", app_dir, "--module", "app")
+    m = e.base.wait_for_line(r"fork server: spare ready \(pid (\d+)\)")
+    assert m is not None, e.base.output()
+    spare = int(m.group(1))
+    with open("/proc/%d/stat" % spare) as f:
+        assert int(f.read().rsplit(")", 1)[1].split()[1]) == os.getpid()  # re-parented here
+    sock = str(app_dir / "spare.sock")
+    pid, channel = e.fork(["brood", "--socket", sock])
+    assert pid == spare, e.base.output()
+    assert read_byte(channel) == 1, e.base.output()
+    got = body_of(support.wsgi_request(sock))
+    assert int(got["base"]) == e.base.pid and int(got["pid"]) != e.base.pid
+    assert e.base.wait_for_line(r"adopted vassal pid %d from the spare" % spare) is not None
+    m = e.base.wait_for_line(r"fork server: spare ready \(pid (?!%d\))(\d+)\)" % spare)
+    assert m is not None, e.base.output()
+    sock2 = str(app_dir / "spare2.sock")
+    pid2, channel2 = e.fork(["brood", "--socket", sock2])
+    assert pid2 == int(m.group(1)), e.base.output()
+    assert read_byte(channel2) == 1, e.base.output()
+    assert int(body_of(support.wsgi_request(sock2))["base"]) == e.base.pid
+
+
+def test_no_spare_with_fork_server_spares_0(emperor, app_dir):
+    e = emperor("--pythonpath", app_dir, "--module", "app", "--fork-server-spares", "0")
+    sock = str(app_dir / "direct.sock")
+    pid, channel = e.fork(["brood", "--socket", sock])
+    assert read_byte(channel) == 1, e.base.output()
+    assert int(body_of(support.wsgi_request(sock))["base"]) == e.base.pid
+    assert e.base.wait_for_line(r"forked an adopted vassal for brood") is not None
+    assert "fork server: spare" not in e.base.output(), e.base.output()
