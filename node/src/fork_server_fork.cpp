@@ -199,11 +199,11 @@ void export_request_and_reply(received_fork_request& in, os::unique_fd conn,
   }
 }
 
-void await_emperor_parent(pid_t intermediate, pid_t emperor) {
+void await_emperor_parent(pid_t intermediate, pid_t emperor, const char* who) {
   wait_reparented(intermediate);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (const pid_t parent = ::getppid(); parent != emperor) {
-    os::log("adopted vassal: its parent is pid ", parent, ", not the emperor (pid ", emperor,
+    os::log(who, ": its parent is pid ", parent, ", not the emperor (pid ", emperor,
             "): the emperor is gone; exiting");
     ::_exit(1);
   }
@@ -216,7 +216,7 @@ void log_adopted(const wire::fork_request& r) {
 void settle_adopted_vassal(received_fork_request& in, os::unique_fd conn, pid_t intermediate,
                            pid_t emperor, clock::time_point deadline) {
   export_request_and_reply(in, std::move(conn), deadline);
-  await_emperor_parent(intermediate, emperor);
+  await_emperor_parent(intermediate, emperor, "adopted vassal");
   log_adopted(in.request);
 }
 

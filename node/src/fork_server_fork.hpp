@@ -37,10 +37,11 @@ fork_outcome fork_twice(const fork_server_hooks& hooks);
 // its emperor parent when it is created and exports a request only when it gets one:
 // export_request_and_reply: everything up to the reply written and `conn` closed (_exit(1),
 // logged, when the reply cannot be written); await_emperor_parent: the re-parent wait, PDEATHSIG
-// and the parent check (_exit(1), logged); log_adopted: the vassal's "adopted vassal" log line.
+// and the parent check (_exit(1), logged as `who`); log_adopted: the vassal's "adopted vassal" log
+// line.
 void export_request_and_reply(received_fork_request& in, os::unique_fd conn,
                               std::chrono::steady_clock::time_point deadline);
-void await_emperor_parent(pid_t intermediate, pid_t emperor);
+void await_emperor_parent(pid_t intermediate, pid_t emperor, const char* who);
 void log_adopted(const wire::fork_request& r);
 
 void settle_adopted_vassal(received_fork_request& in, os::unique_fd conn, pid_t intermediate,

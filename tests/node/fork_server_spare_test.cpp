@@ -171,6 +171,30 @@ TEST_F(fork_server_spare_test, TheBasesStopTakesItsSpareDown) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
 }
 
+TEST_F(fork_server_spare_test, ASpareWithoutItsEmperorExitsAndIsRetriedOnlyAfterARequest) {
+  // The base's parent is an intermediate process, not this subreaper: the spare, re-parented
+  // here, finds that its emperor is gone before it is ready.
+  const int channel = base_end_.get(), test_end = emperor_.get();
+  const std::string path = path_;
+  base_.start([=] {
+    const pid_t base = ::fork();
+    if (base == 0) ::_exit(base_body(path, channel, test_end, 4s, true, 1));
+    int status = 0;
+    ::waitpid(base, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+  });
+  base_end_.reset();
+  ASSERT_TRUE(wait_ready());
+  ASSERT_TRUE(base_.wait_for("fork server spare: its parent is pid")) << base_.all_output();
+  ASSERT_TRUE(base_.wait_for("fork server: the spare is gone")) << base_.all_output();
+  auto [vassal_channel, pid] = adopt(request({"brood", "--ini", "orphan.ini"}));
+  ASSERT_GT(pid, 0) << base_.all_output();  // forked directly; it exits in turn
+  EXPECT_TRUE(base_.wait_for("fork server: forked an adopted vassal for brood"));
+  EXPECT_TRUE(base_.wait_for("fork server spare: its parent is pid", 2)) << base_.all_output();
+  EXPECT_TRUE(base_.wait_for("fork server: the spare is gone", 2)) << base_.all_output();
+  EXPECT_EQ(base_.count_lines(std::regex("spare ready")), 0u);
+}
+
 TEST_F(fork_server_spare_test, ZeroSparesKeepsTheDirectPath) {
   spares_ = 0;
   start_base();
