@@ -229,6 +229,9 @@ def report(app, emperors, times, args):
             vassals = [v for n, v in states.items() if n != "base.ini"]
             extra["adopted"] = "%d/%d" % (sum(1 for v in vassals if v.get("adopted") == 1),
                                           len(vassals))
+            reasons = sorted({v["fallback"] for v in vassals if v.get("fallback")})
+            if reasons:  # a vassal exec'd after all: its time is not an adopted one
+                cluster.note("adopted %s: fallbacks to exec: %s" % (app, "; ".join(reasons)))
             extra["base_pss_mb"] = cluster.fmt(base, 1)
         figures[system] = {"file_p50": p(files, 50), "spawn_p50": p(spawns, 50), "pss": pss}
         cluster.bench_line(
