@@ -59,6 +59,9 @@ void report(const options_result& parsed) {
   if (!parsed.options->show_config.empty()) std::cerr << parsed.options->show_config << std::flush;
 }
 
+int run_fork_base_role(const options& base, const router_setup& setup,
+                       const spooler::spool_handler& spooler);
+
 int run_node_role(const options_result& parsed, const std::vector<std::string>& args,
                   const router_setup& setup, const spooler::spool_handler& spooler) {
   const options& opts = *parsed.options;
@@ -67,6 +70,7 @@ int run_node_role(const options_result& parsed, const std::vector<std::string>& 
   // logto, daemonize: in the process that runs the node (not in one that hands it over).
   if (const int status = redirect_output(opts.config.log); status >= 0) return status;
   report(parsed);
+  if (!opts.app.fork_server.empty()) return run_fork_base_role(opts, setup, spooler);
   // An on-demand vassal gets its socket from its emperor on fd 0 (run_node adopts it); a zerg
   // from its zerg servers.
   if (opts.config.sockets.empty() && opts.config.http.sockets.empty() &&
@@ -90,6 +94,49 @@ int run_node_role(const options_result& parsed, const std::vector<std::string>& 
   node::node_hooks hooks;
   hooks.spooler = spooler;
   return node::run_node(opts.config, router, hooks);
+}
+
+// An adopted vassal of the fork-server base `base` (docs/uwsgi-compat.md §17): `argv` (the
+// emperor's request, argv[0] included) parsed as a node's options, the node run on the base's
+// running interpreter, with the base's application when it names none.
+int run_adopted(const options& base, const std::vector<std::string>& argv,
+                const router_setup& setup, const spooler::spool_handler& spooler) {
+  const std::vector<std::string> args(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
+  options_result parsed = parse_options(args);
+  if (!parsed.options) {
+    os::log("adopted vassal: ", parsed.error);
+    return status_usage;
+  }
+  options& opts = *parsed.options;
+  if (!opts.emperor.sources.empty() || opts.help || opts.version) {
+    os::log("adopted vassal: a fork-server base forks nodes only (no emperor, help or version)");
+    return status_usage;
+  }
+  if (!opts.app.fork_server.empty()) {
+    os::log("adopted vassal: fork-server ", opts.app.fork_server,
+            " ignored: a vassal forked from a base is no base itself");
+    opts.app.fork_server.clear();
+  }
+  python::app_options& app = opts.app;
+  if (app.modules.empty() && app.wsgi_file.empty() && app.mounts.empty()) {
+    app.modules = base.app.modules;  // already imported: taken from sys.modules
+    app.wsgi_file = base.app.wsgi_file;
+    app.mounts = base.app.mounts;
+    app.callable = base.app.callable;
+  }
+  app.early_python = true;  // the base's interpreter runs here: the host joins it in any case
+  return run_node_role(parsed, args, setup, spooler);
+}
+
+int run_fork_base_role(const options& base, const router_setup& setup,
+                       const spooler::spool_handler& spooler) {
+  if (!base.config.sockets.empty() || !base.config.http.sockets.empty())
+    os::log(
+        "fork-server base: its sockets are not bound (a base serves fork requests only; "
+        "its adopted vassals bind their own)");
+  fork_base_outcome out = run_fork_base(base);
+  if (!out.adopted_argv) return out.status;
+  return run_adopted(base, *out.adopted_argv, setup, spooler);
 }
 
 int run_emperor_role(const options& opts) {

@@ -13,6 +13,7 @@ namespace {
 constexpr std::uint64_t max_seconds = 86400;
 constexpr std::uint64_t max_milliseconds = max_seconds * 1000;
 constexpr std::uint64_t max_zergs = 10000;
+constexpr std::size_t max_unix_path = 107;  // sizeof(sockaddr_un::sun_path) - 1
 
 }  // namespace
 
@@ -64,7 +65,20 @@ po::options_description emperor_option_group(unsigned help_width) {
           "emperor-stats", po::value<std::string>()->value_name("ADDR"),
           "serve the emperor's state as JSON on ADDR (HOST:PORT or a unix socket path)")(
           "emperor-stats-server", po::value<std::string>()->value_name("ADDR"),
-          "same as --emperor-stats");
+          "same as --emperor-stats")(
+          "emperor-use-fork-server", po::value<std::string>()->value_name("PATH"),
+          "adopt vassals: ask the fork server (a base vassal with `fork-server = PATH`) to fork "
+          "each vassal that is not a vassal-fork-base, instead of exec'ing it; if that fails the "
+          "vassal is exec'd")(
+          "emperor-fork-server-attr", po::value<std::string>()->value_name("NAME"),
+          "a vassal whose ini file has NAME = PATH in its [emperor] section is adopted from the "
+          "fork server PATH")(
+          "vassal-fork-base", string_list_value()->value_name("NAME"),
+          "the vassal NAME (file name, with or without its extension) is a fork server base: "
+          "exec'd, restarted when its file changes, then its adopted vassals are re-forked one "
+          "at a time; repeatable")(
+          "emperor-subreaper", flag_value(),
+          "make the emperor a child subreaper (implied by the fork server options)");
   return e;
 }
 
@@ -94,6 +108,13 @@ emperor::emperor_config to_emperor_config(const po::variables_map& vm) {
   c.broodlord = static_cast<unsigned>(number(vm, "emperor-broodlord"));
   c.stats = text(vm, "emperor-stats");
   c.mercy = seconds(number(vm, "reload-mercy"));
+  c.fork_server = text(vm, "emperor-use-fork-server");
+  if (c.fork_server.size() > max_unix_path)
+    throw option_error("emperor-use-fork-server: the unix socket path \"" + c.fork_server +
+                       "\" is longer than " + std::to_string(max_unix_path) + " bytes");
+  c.fork_server_attr = text(vm, "emperor-fork-server-attr");
+  c.fork_bases = strings(vm, "vassal-fork-base");
+  c.subreaper = vm["emperor-subreaper"].as<bool>();
   return c;
 }
 

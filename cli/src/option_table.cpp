@@ -29,10 +29,13 @@ constexpr std::pair<std::string_view, std::string_view> aliases[] = {
     {"uwsgi-socket", "socket"},
     {"workers", "processes"},
     {"worker-reload-mercy", "reload-mercy"},
-    {"file", "wsgi-file"},          // Python
-    {"pp", "pythonpath"},           // Python
-    {"python-path", "pythonpath"},  // Python
-    {"plugins", "plugin"},          // uWSGI ini files
+    {"file", "wsgi-file"},                      // Python
+    {"pp", "pythonpath"},                       // Python
+    {"python-path", "pythonpath"},              // Python
+    {"fork-socket", "fork-server"},             // Python: a fork-server base
+    {"early-python-import", "early-pyimport"},  // Python
+    {"early-python-path", "early-pythonpath"},  // Python
+    {"plugins", "plugin"},                      // uWSGI ini files
     {"spooler-freq", "spooler-frequency"},
     {"include", "ini"},  // uWSGI loads any config file; brood reads ini files
     {"inherit", "ini"},
@@ -110,6 +113,22 @@ po::options_description build_table() {
           "python-path", string_list_value()->value_name("DIR"), "same as --pythonpath")(
           "lazy-apps", flag_value(),
           "load the application in each worker after fork, instead of once in the master")(
+          "fork-server", po::value<std::string>()->value_name("PATH"),
+          "be a fork-server base: load the Python code, then fork an adopted vassal for each "
+          "request of the emperor on the unix socket PATH instead of serving (brood: Python)")(
+          "fork-socket", po::value<std::string>()->value_name("PATH"), "same as --fork-server")(
+          "early-python", flag_value(),
+          "run Python in this node; in a fork-server base, start the interpreter before the "
+          "process options (chdir, env, umask) apply")(
+          "early-pyimport", string_list_value()->value_name("MODULE"),
+          "import a Python module right after the interpreter starts, before the application "
+          "(in a fork-server base: once, for every adopted vassal); repeatable")(
+          "early-python-import", string_list_value()->value_name("MODULE"),
+          "same as --early-pyimport")(
+          "early-pythonpath", string_list_value()->value_name("DIR"),
+          "add a directory to the Python module search path before the early imports; "
+          "repeatable")("early-python-path", string_list_value()->value_name("DIR"),
+                        "same as --early-pythonpath")(
           "plugin", string_list_value()->value_name("NAMES"),
           "uWSGI plugins to load: python and python3 are accepted (Python is built in), "
           "any other is an error")("plugins", string_list_value()->value_name("NAMES"),
@@ -204,6 +223,10 @@ python::app_options to_app_options(const po::variables_map& vm) {
   app.callable = vm["callable"].as<std::string>();
   app.pythonpath = strings(vm, "pythonpath");
   app.lazy_apps = vm["lazy-apps"].as<bool>();
+  if (vm.count("fork-server")) app.fork_server = vm["fork-server"].as<std::string>();
+  app.early_python = vm["early-python"].as<bool>();
+  app.early_imports = strings(vm, "early-pyimport");
+  app.early_pythonpath = strings(vm, "early-pythonpath");
   apply_process_app_options(vm, app);
   return app;
 }

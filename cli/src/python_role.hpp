@@ -28,4 +28,17 @@ std::optional<int> hand_over_python(const std::vector<std::string>& args);
 int run_with_python(const options& opts, node::router& router,
                     const spooler::spool_handler& spooler);
 
+// What a fork-server base's run ends with: in the base, its exit status; in an adopted vassal
+// (the serve loop forked it for its emperor), the argv it must run as a node (argv[0] included).
+struct fork_base_outcome {
+  int status = 0;
+  std::optional<std::vector<std::string>> adopted_argv;
+};
+
+// A fork-server base (`fork-server PATH`, docs/uwsgi-compat.md §17): the interpreter started
+// (before the process options with early-python), the early imports, the pre-app hooks, the
+// application loaded, the post-app hooks, gc.freeze(), then node::serve_fork_server with
+// Python's fork hooks. A failure to start Python or load the application is logged: status 22.
+fork_base_outcome run_fork_base(const options& opts);
+
 }  // namespace brood::cli

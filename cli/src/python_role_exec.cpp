@@ -40,4 +40,9 @@ int run_with_python(const options&, node::router&, const spooler::spool_handler&
   return 2;
 }
 
+fork_base_outcome run_fork_base(const options&) {
+  std::cerr << "brood: a fork-server base runs in brood-python, not in this program\n";
+  return {2, std::nullopt};
+}
+
 }  // namespace brood::cli

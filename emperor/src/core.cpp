@@ -28,6 +28,7 @@ vassal* emperor_core::by_pid(pid_t pid) {
 // on-demand) once per process and arms the SIGKILL deadline: emperor-curse-tolerance, or
 // `mercy` during stop_all. `next` says what happens after the exit. REQUIRES: v.process.
 void emperor_core::tell_to_stop(vassal& v, vassal_state next, const moment& now) {
+  drop_successor(v, "the vassal stops", now);
   v.state = next;
   const auto tolerance = stopping_all_ ? cfg_.mercy : cfg_.curse_tolerance;
   if (v.cursed != 0) {  // already told (or its channel closed): only shorten the deadline
@@ -59,6 +60,8 @@ std::map<std::string, vassal>::iterator emperor_core::forget(
 void emperor_core::stop_all(const moment& now) {
   if (!stopping_all_) os::log("stopping every vassal (Ragnarok), mercy ", cfg_.mercy.count(), " s");
   stopping_all_ = true;
+  refork_queue_.clear();
+  for (auto& [pid, r] : retired_) r.kill_at = std::min(r.kill_at, now.mono + cfg_.mercy);
   for (auto it = vassals_.begin(); it != vassals_.end();) {
     if (it->second.process) {
       tell_to_stop(it->second, vassal_state::stopping, now);
@@ -69,9 +72,13 @@ void emperor_core::stop_all(const moment& now) {
   }
 }
 
-void emperor_core::reload_all(const moment&) {
+void emperor_core::reload_all(const moment& now) {
   for (auto& [name, v] : vassals_) {
     if (!v.process || v.state != vassal_state::running) continue;
+    if (v.fork_base) {
+      restart_base(v, "reload", now);
+      continue;
+    }
     const bool sent = v.process->send(wire::emperor_command::reload);
     os::log("vassal ", name, " (pid ", v.process->pid(), "): reload ", sent ? "sent" : "not sent");
   }
@@ -91,7 +98,10 @@ std::optional<std::chrono::steady_clock::time_point> emperor_core::next_deadline
     if (v.process && v.cursed != 0) consider(v.kill_at);
     if (v.process && v.last_heartbeat != 0) consider(v.heartbeat_due);
     if (!v.process && v.state == vassal_state::respawn && !stopping_all_) consider(v.respawn_at);
+    if (v.state == vassal_state::waiting && !stopping_all_) consider(v.wait_until);
+    if (v.successor) consider(v.successor_due);
   }
+  for (const auto& [pid, r] : retired_) consider(r.kill_at);
   return next;
 }
 
@@ -100,9 +110,13 @@ std::string emperor_core::describe() const {
   for (const auto& [name, v] : vassals_) {
     s << name << ' ' << to_string(v.state) << " pid " << (v.process ? v.process->pid() : -1)
       << (v.ready ? " ready" : "") << (v.loyal ? " loyal" : "") << " respawns " << v.respawns;
+    if (v.adopted) s << " adopted from " << v.fork_server;
+    if (v.fork_base) s << " fork base";
+    if (v.successor) s << " re-forking as pid " << v.successor->pid();
     if (!v.zerg_of.empty()) s << " zerg of " << v.zerg_of;
     s << '\n';
   }
+  for (const auto& [pid, r] : retired_) s << r.name << " retired pid " << pid << '\n';
   for (const auto& [name, b] : blacklist_) {
     s << name << " blacklisted: attempt " << b.attempts << ", throttle " << b.throttle.count()
       << " ms\n";

@@ -22,10 +22,13 @@ bool exiled_by(int wait_status) {
 }  // namespace
 
 void emperor_core::on_exit(pid_t pid, int wait_status, const moment& now) {
+  if (on_retired_exit(pid, wait_status)) return;
   vassal* found = by_pid(pid);
   pids_.erase(pid);
   if (!found) return;  // not a vassal (or already forgotten)
   vassal& v = *found;
+  if (on_successor_exit(v, pid, now)) return;
+  drop_successor(v, "the old process exited", now);
   v.process.reset();
   const std::string how = os::describe_exit(wait_status);
   switch (v.state) {

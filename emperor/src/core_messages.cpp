@@ -1,5 +1,7 @@
 // emperor_core: what arrives from the vassals: control channel bytes (docs/protocol.md §11), a
 // channel's EOF, and the first connection on an on-demand socket.
+#include <signal.h>
+
 #include "brood/emperor/core.hpp"
 #include "brood/os/log.hpp"
 
@@ -34,9 +36,11 @@ void on_heartbeat(vassal& v, std::chrono::seconds required, const moment& now) {
 void emperor_core::on_message(pid_t pid, std::uint8_t byte, const moment& now) {
   vassal* v = by_pid(pid);
   if (!v) return;
+  if (on_successor_message(*v, pid, byte, now)) return;
   switch (static_cast<wire::vassal_message>(byte)) {
     case wire::vassal_message::ready:
       on_ready(*v, now);
+      if (v->fork_base) on_base_ready(*v, now);
       return;
     case wire::vassal_message::accepting:
       on_accepting(*v, now);
@@ -86,6 +90,11 @@ void emperor_core::on_idle(vassal& v, const moment& now) {
 // unless it exits first. Its state stays (the exit is handled as if it were not cursed).
 void emperor_core::on_channel_closed(pid_t pid, const moment& now) {
   vassal* v = by_pid(pid);
+  if (v && v->successor && v->successor->pid() == pid) {
+    os::log("vassal ", v->file.name, ": the re-forked pid ", pid, " closed its channel, SIGKILL");
+    v->successor->signal(SIGKILL);
+    return;
+  }
   if (!v || v->cursed != 0) return;
   v->cursed = now.wall;
   v->kill_at = now.mono + (stopping_all_ ? cfg_.mercy : cfg_.curse_tolerance);

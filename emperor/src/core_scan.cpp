@@ -10,7 +10,11 @@ void emperor_core::on_scan(const scan_changes& changes, const moment& now) {
     stop_zergs(name, now);
   }
   if (stopping_all_) return;  // Ragnarok: nothing new starts
-  for (const auto& f : changes.added) add(f, now);
+  // Fork bases first: vassals adopted from them then wait for them instead of being exec'd.
+  for (const auto& f : changes.added)
+    if (is_fork_base(f.name)) add(f, now);
+  for (const auto& f : changes.added)
+    if (!is_fork_base(f.name)) add(f, now);
   for (const auto& f : changes.changed) {
     change(f, now);
     reload_zergs(f, now);
@@ -35,6 +39,7 @@ void emperor_core::add(const vassal_file& f, const moment& now) {
   }
   vassal& v = vassals_[f.name];
   v.file = f;
+  v.fork_base = is_fork_base(f.name);
   os::log("vassal ", f.name, ": found ", f.path, " (", f.monitor, ")");
   start(v, now);
 }
@@ -53,6 +58,10 @@ void emperor_core::change(const vassal_file& f, const moment& now) {
   v.file = f;
   switch (v.state) {
     case vassal_state::running:
+      if (v.fork_base) {  // new code: a new base process imports it, then the re-fork
+        restart_base(v, "file changed", now);
+        return;
+      }
       if (mode_changed) {
         os::log("vassal ", f.name, ": on-demand socket changed to \"", f.on_demand, "\"");
         tell_to_stop(v, vassal_state::respawn, now);
@@ -74,7 +83,8 @@ void emperor_core::change(const vassal_file& f, const moment& now) {
       return;
     case vassal_state::stopping:
     case vassal_state::returning:
-      return;  // the exit handler uses the new file
+    case vassal_state::waiting:
+      return;  // the exit handler (or the wait's end) uses the new file
   }
 }
 

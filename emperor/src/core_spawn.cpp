@@ -10,7 +10,7 @@ namespace brood::emperor {
 namespace {
 
 // Forgets everything about the previous process of `v` (a new one starts).
-void reset_process_state(vassal& v) {
+void reset_state(vassal& v) {
   v.ready = v.accepting = v.loyal = false;
   v.last_heartbeat = 0;
   v.cursed = 0;
@@ -20,6 +20,8 @@ void reset_process_state(vassal& v) {
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
 
 }  // namespace
+
+void reset_process_state(vassal& v) { reset_state(v); }
 
 void emperor_core::start(vassal& v, const moment& now) {
   if (v.file.on_demand.empty()) {
@@ -42,18 +44,57 @@ void emperor_core::start(vassal& v, const moment& now) {
   os::log("vassal ", v.file.name, ": on demand, waiting for a connection on ", v.socket->address());
 }
 
-// Launches the vassal's process now (stdin = the on-demand socket when it has one); a launch
-// failure is throttled like a crash.
-void emperor_core::spawn(vassal& v, const moment& now) {
+launch_spec emperor_core::command_of(const vassal& v) const {
   launch_spec spec = v.zerg_of.empty()
                          ? vassal_command(cfg_, v.file, self_exe_, environment_)
                          : zerg_command(cfg_, v.file, v.zerg_number, self_exe_, environment_);
   if (v.socket) spec.stdin_fd = v.socket->fd();
-  std::error_code ec;
-  v.process = launcher_.launch(spec, ec);
+  return spec;
+}
+
+// Launches the vassal's process now (stdin = the on-demand socket when it has one): adopted from
+// its fork server when it has one (after waiting for a starting base, unless `mode` says not to),
+// exec'd otherwise or when the adoption fails. A launch failure is throttled like a crash.
+void emperor_core::spawn_as(vassal& v, const moment& now, spawn_mode mode) {
+  v.fork_server = fork_server_of(v);
+  if (!v.fork_server.empty() && mode == spawn_mode::normal) {
+    if (const vassal* base = starting_base(v.fork_server)) {
+      v.state = vassal_state::waiting;
+      v.wait_until = now.mono + cfg_.fork_base_wait;
+      os::log("vassal ", v.file.name, ": waiting for its fork base ", base->file.name,
+              " to be ready (at most ", cfg_.fork_base_wait.count(), " ms)");
+      return;
+    }
+  }
+  const launch_spec spec = command_of(v);
+  v.adopted = false;
+  const auto hung = hung_until_.find(v.fork_server);
+  if (hung != hung_until_.end() && now.mono < hung->second && mode == spawn_mode::normal) {
+    v.fallback = "fork server " + v.fork_server + " timed out recently";
+    ++fallbacks_;
+    os::log("vassal ", v.file.name, ": ", v.fallback, "; exec'd instead");
+  } else if (!v.fork_server.empty() && mode == spawn_mode::normal) {
+    adopt_result r = launcher_.adopt(spec, v.fork_server, {});
+    if (r.timed_out) hung_until_[v.fork_server] = now.mono + cfg_.hung_fork_server;
+    if (r.process) {
+      v.process = std::move(r.process);
+      v.adopted = true;
+      v.fallback.clear();
+      ++adoptions_;
+    } else {
+      v.fallback = r.error.empty() ? "adoption failed" : r.error;
+      ++fallbacks_;
+      os::log("vassal ", v.file.name, ": fork server ", v.fork_server, ": ", v.fallback,
+              "; exec'd instead");
+    }
+  }
   if (!v.process) {
-    throttle(v, "cannot start: " + ec.message(), now);
-    return;
+    std::error_code ec;
+    v.process = launcher_.launch(spec, ec);
+    if (!v.process) {
+      throttle(v, "cannot start: " + ec.message(), now);
+      return;
+    }
   }
   pids_[v.process->pid()] = v.file.name;
   reset_process_state(v);
@@ -65,7 +106,8 @@ void emperor_core::spawn(vassal& v, const moment& now) {
   v.last_run = now.wall;
   v.spawned_at = now.mono;
   v.state = vassal_state::running;
-  os::log("vassal ", v.file.name, ": spawned (pid ", v.process->pid(), ")");
+  os::log("vassal ", v.file.name, ": ", v.adopted ? "adopted from " + v.fork_server : "spawned",
+          " (pid ", v.process->pid(), ")");
 }
 
 // Blacklists `v` (one more attempt: emperor-throttle after the first death, doubling up to

@@ -3,6 +3,8 @@
 // the start of throttled vassals.
 #include <signal.h>
 
+#include <string>
+
 #include "brood/emperor/core.hpp"
 #include "brood/os/log.hpp"
 
@@ -38,6 +40,26 @@ void emperor_core::on_tick(const moment& now) {
         now.mono >= v.respawn_at) {
       start(v, now);
     }
+    if (!stopping_all_ && v.state == vassal_state::waiting && now.mono >= v.wait_until) {
+      v.fallback =
+          "fork base not ready after " + std::to_string(cfg_.fork_base_wait.count()) + " ms";
+      ++fallbacks_;
+      os::log("vassal ", name, ": ", v.fallback, "; exec'd instead");
+      spawn_as(v, now, spawn_mode::no_wait);
+    }
+  }
+  for (auto& [name, v] : vassals_) {
+    if (!v.successor || now.mono < v.successor_due) continue;
+    os::log("vassal ", name, ": the re-forked pid ", v.successor->pid(), " is not ready after ",
+            cfg_.refork_ready.count(), " ms, SIGKILL; the old process keeps serving");
+    v.successor->signal(SIGKILL);
+    v.successor_due = now.mono + tolerance;
+  }
+  for (auto& [pid, r] : retired_) {
+    if (now.mono < r.kill_at) continue;
+    os::log("vassal ", r.name, " (pid ", pid, "): retired and still alive, SIGKILL");
+    r.process->signal(SIGKILL);
+    r.kill_at = now.mono + tolerance;
   }
 }
 

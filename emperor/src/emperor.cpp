@@ -8,8 +8,10 @@
 #include "brood/emperor/emperor.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -37,7 +39,10 @@ class emperor_process final : public launcher_events {
         signals_(std::move(signals)),
         launcher_(loop_, *this, cfg.listen_queue),
         core_(cfg, launcher_, std::move(self_exe), os::environment_strings()),
-        monitor_(cfg.sources, cfg.on_demand_extension, cfg.on_demand_directory) {}
+        monitor_(cfg.sources, cfg.on_demand_extension, cfg.on_demand_directory,
+                 cfg.uses_fork_server(), cfg.fork_server_attr) {
+    launcher_.set_fork_timeout(cfg.fork_timeout);
+  }
 
   int run() {
     if (!cfg_.stats.empty() && !start_stats()) return 1;
@@ -182,6 +187,15 @@ int run_emperor(const emperor_config& cfg) {
   if (!signals) {
     os::log(signals.error().message());
     return 1;
+  }
+  // Adopted vassals are a base's grandchildren: as a subreaper the emperor inherits and reaps
+  // them (docs/uwsgi-compat.md §17.2).
+  if (cfg.subreaper || cfg.uses_fork_server()) {
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+      os::log("cannot become a child subreaper: ", std::strerror(errno),
+              "; adopted vassals will not be reaped by the emperor");
+    else
+      os::log("child subreaper: adopted vassals are reaped by the emperor");
   }
   auto self = os::self_exe();  // vassals run it, unless emperor-wrapper names another program
   if (!self) os::log(self.error().message());

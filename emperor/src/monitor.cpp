@@ -8,6 +8,7 @@
 
 #include "brood/os/log.hpp"
 #include "monitor_scan.hpp"
+#include "vassal_attrs.hpp"
 
 namespace brood::emperor {
 namespace {
@@ -32,10 +33,13 @@ bool is_vassal_name(const std::string& file_name) {
 }
 
 vassal_monitor::vassal_monitor(std::vector<std::string> sources, std::string on_demand_extension,
-                               std::string on_demand_directory)
+                               std::string on_demand_directory, bool fork_attrs,
+                               std::string fork_server_attr)
     : sources_(std::move(sources)),
       on_demand_extension_(std::move(on_demand_extension)),
-      on_demand_directory_(std::move(on_demand_directory)) {
+      on_demand_directory_(std::move(on_demand_directory)),
+      fork_attrs_(fork_attrs),
+      fork_server_attr_(std::move(fork_server_attr)) {
   auto inotify = os::inotify_watcher::open();
   if (!inotify) {
     os::log("emperor: inotify unavailable (", inotify.error().code().message(),
@@ -83,11 +87,17 @@ scan_changes vassal_monitor::scan() {
     for (; old != known_.end() && old->file.name < f.file.name; ++old)
       changes.removed.push_back(old->file.name);
     if (old == known_.end() || old->file.name != f.file.name) {
+      if (fork_attrs_) read_fork_attrs(fork_server_attr_, f.file);
       changes.added.push_back(f.file);
     } else {
-      if (old->file.mtime != f.file.mtime || old->mtime_nsec != f.mtime_nsec ||
-          old->file.on_demand != f.file.on_demand)
-        changes.changed.push_back(f.file);
+      const bool modified = old->file.mtime != f.file.mtime || old->mtime_nsec != f.mtime_nsec;
+      if (modified && fork_attrs_) {
+        read_fork_attrs(fork_server_attr_, f.file);
+      } else {
+        f.file.fork_server = old->file.fork_server;
+        f.file.serves = old->file.serves;
+      }
+      if (modified || old->file.on_demand != f.file.on_demand) changes.changed.push_back(f.file);
       ++old;
     }
     now.push_back({std::move(f.file), f.mtime_nsec});

@@ -4,14 +4,17 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstring>
 
 #include "brood/os/address.hpp"
 #include "brood/os/listener.hpp"
 #include "brood/os/log.hpp"
+#include "fork_client.hpp"
 #include "os_vassal_process.hpp"
 #include "vassal_exec.hpp"
 
@@ -64,6 +67,36 @@ std::unique_ptr<vassal_process> os_launcher::launch(const launch_spec& spec, std
   if (pid == 0) exec_vassal(plan);
   theirs.reset();
   return std::make_unique<os_vassal_process>(loop_, events_, pid, std::move(ours));
+}
+
+adopt_result os_launcher::adopt(const launch_spec& spec, const std::string& fork_server,
+                                std::span<const int> inherited) {
+  if (spec.argv.empty()) return {nullptr, "nothing to run (empty argv)"};
+  os::unique_fd ours, theirs;
+  if (const auto ec = make_channel(ours, theirs))
+    return {nullptr, "cannot create the channel: " + ec.message()};
+  std::vector<int> fds{theirs.get()};
+  if (spec.stdin_fd >= 0) fds.push_back(spec.stdin_fd);
+  int sockets = 0;
+  for (int fd : inherited) {
+    if (is_unix_socket_at(fd, fork_server)) continue;
+    fds.push_back(fd);
+    ++sockets;
+  }
+  std::string error;
+  bool timed_out = false;
+  const pid_t pid = request_fork(fork_server, fork_request_of(spec, sockets), fds, fork_timeout_,
+                                 error, timed_out);
+  if (pid <= 0) return {nullptr, error, timed_out};
+  theirs.reset();
+  os::unique_fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd)
+    os::log("vassal ", spec.name, " (pid ", pid, "): no pidfd (", std::strerror(errno),
+            "): signalled by pid");
+  return {
+      std::make_unique<os_vassal_process>(loop_, events_, pid, std::move(ours), std::move(pidfd)),
+      {},
+      false};
 }
 
 std::unique_ptr<on_demand_socket> os_launcher::listen(const std::string& name,

@@ -1,22 +1,29 @@
 // The os_launcher's vassal handle: the emperor's end of the control channel on the event_loop.
 #include "os_vassal_process.hpp"
 
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "brood/os/log.hpp"
 
 namespace brood::emperor {
 
 os_vassal_process::os_vassal_process(os::event_loop& loop, launcher_events& events, pid_t pid,
-                                     os::unique_fd channel)
+                                     os::unique_fd channel, os::unique_fd pidfd)
     : pid_(pid),
       state_(std::make_shared<channel_state>(
-          channel_state{loop, events, pid, std::move(channel), true, true})) {
+          channel_state{loop, events, pid, std::move(channel), true, true})),
+      pidfd_(std::move(pidfd)) {
   loop.watch(state_->fd.get(), [s = state_] { on_readable(s); });
 }
 
@@ -59,8 +66,55 @@ bool os_vassal_process::send(wire::emperor_command c) noexcept {
 }
 
 void os_vassal_process::signal(int signo) noexcept {
+  if (pidfd_) {
+    if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), signo, nullptr, 0) != 0 && errno != ESRCH)
+      os::log("cannot send signal ", signo, " to vassal pid ", pid_, ": ", std::strerror(errno));
+    return;
+  }
   if (pid_ > 0 && ::kill(pid_, signo) != 0 && errno != ESRCH)
     os::log("cannot send signal ", signo, " to vassal pid ", pid_, ": ", std::strerror(errno));
+}
+
+std::vector<os::unique_fd> os_vassal_process::listening_sockets(std::string& error) {
+  error.clear();
+  os::unique_fd opened;
+  int pidfd = pidfd_.get();
+  if (pidfd < 0) {
+    opened.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+    if (!opened) {
+      error = std::string("pidfd_open: ") + std::strerror(errno);
+      return {};
+    }
+    pidfd = opened.get();
+  }
+  const std::string dir = "/proc/" + std::to_string(pid_) + "/fd";
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) {
+    error = "cannot list " + dir + ": " + std::strerror(errno);
+    return {};
+  }
+  std::vector<int> numbers;
+  while (const dirent* e = ::readdir(d.get())) {
+    char* end = nullptr;
+    const long n = std::strtol(e->d_name, &end, 10);
+    if (end != e->d_name && *end == '\0' && n >= 0 && n < (1L << 30))
+      numbers.push_back(static_cast<int>(n));
+  }
+  std::sort(numbers.begin(), numbers.end());
+  std::vector<os::unique_fd> out;
+  for (int n : numbers) {
+    os::unique_fd fd(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, n, 0)));
+    if (!fd) {
+      if (errno == EBADF) continue;  // closed meanwhile
+      error = "pidfd_getfd of fd " + std::to_string(n) + ": " + std::strerror(errno);
+      return {};
+    }
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening)
+      out.push_back(std::move(fd));
+  }
+  return out;
 }
 
 }  // namespace brood::emperor

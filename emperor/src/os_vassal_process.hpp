@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "brood/emperor/launcher.hpp"
 #include "brood/os/event_loop.hpp"
@@ -15,11 +16,12 @@ namespace brood::emperor {
 // A running vassal. The emperor's end of the channel (non-blocking, close-on-exec) is watched
 // from construction: each byte read is reported as on_message(pid, byte) in order, the first EOF
 // or read error as on_channel_closed(pid), once, after which the fd is no longer watched.
-// Handlers may destroy the handle from inside those callbacks.
+// Handlers may destroy the handle from inside those callbacks. `pidfd` (an adopted vassal's,
+// may be empty): signals go through it (pidfd_send_signal), so a recycled pid is never hit.
 class os_vassal_process final : public vassal_process {
  public:
-  os_vassal_process(os::event_loop& loop, launcher_events& events, pid_t pid,
-                    os::unique_fd channel);
+  os_vassal_process(os::event_loop& loop, launcher_events& events, pid_t pid, os::unique_fd channel,
+                    os::unique_fd pidfd = {});
   ~os_vassal_process() override;
   os_vassal_process(const os_vassal_process&) = delete;
   os_vassal_process& operator=(const os_vassal_process&) = delete;
@@ -27,6 +29,8 @@ class os_vassal_process final : public vassal_process {
   pid_t pid() const noexcept override { return pid_; }
   bool send(wire::emperor_command c) noexcept override;
   void signal(int signo) noexcept override;
+  // pidfd_getfd of every fd in /proc/PID/fd that is a listening socket (SO_ACCEPTCONN).
+  std::vector<os::unique_fd> listening_sockets(std::string& error) override;
 
  private:
   // Shared with the watch handler, so that a handler running after (or while) the handle is
@@ -43,6 +47,7 @@ class os_vassal_process final : public vassal_process {
 
   pid_t pid_;
   std::shared_ptr<channel_state> state_;
+  os::unique_fd pidfd_;
 };
 
 // A bound, listening on-demand socket; reported as on_demand_connection(name) whenever a

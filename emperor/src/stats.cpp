@@ -17,8 +17,8 @@ std::string current_directory() {
   return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string();
 }
 
-json vassal_json(const vassal& v) {
-  return {
+json vassal_json(const vassal& v, bool fork_fields) {
+  json j = {
       {"id", v.file.name},
       {"pid", v.process ? static_cast<long long>(v.process->pid()) : -1LL},
       {"born", static_cast<long long>(v.born)},
@@ -40,6 +40,14 @@ json vassal_json(const vassal& v) {
       {"monitor", v.file.monitor},
       {"respawns", v.respawns},
   };
+  if (!fork_fields) return j;
+  // brood: the fork server (docs/uwsgi-compat.md §17.2).
+  j["adopted"] = v.adopted ? 1 : 0;
+  j["fork_server"] = v.fork_server;
+  j["fallback"] = v.fallback;
+  j["fork_base"] = v.fork_base ? 1 : 0;
+  j["reforks"] = v.reforks;
+  return j;
 }
 
 json blacklist_json(const blacklist_entry& b) {
@@ -55,11 +63,12 @@ json blacklist_json(const blacklist_entry& b) {
 }  // namespace
 
 std::string stats_json(const emperor_core& core) {
+  const bool fork_fields = core.config().uses_fork_server() || !core.config().fork_bases.empty();
   json vassals = json::array();
-  for (const auto& [name, v] : core.vassals()) vassals.push_back(vassal_json(v));
+  for (const auto& [name, v] : core.vassals()) vassals.push_back(vassal_json(v, fork_fields));
   json blacklist = json::array();
   for (const auto& [name, b] : core.blacklist()) blacklist.push_back(blacklist_json(b));
-  const json doc = {
+  json doc = {
       {"version", BROOD_VERSION},
       {"pid", static_cast<long long>(::getpid())},
       {"uid", static_cast<long long>(::getuid())},
@@ -71,6 +80,11 @@ std::string stats_json(const emperor_core& core) {
       {"vassals", std::move(vassals)},
       {"blacklist", std::move(blacklist)},
   };
+  if (fork_fields) {
+    doc["adoptions"] = core.adoptions();
+    doc["fallbacks"] = core.fallbacks();
+    doc["retired"] = core.retired().size();
+  }
   return doc.dump();
 }
 

@@ -20,6 +20,8 @@ const char* to_string(vassal_state s) noexcept {
       return "on-demand";
     case vassal_state::returning:
       return "returning";
+    case vassal_state::waiting:
+      return "waiting";
   }
   return "unknown";
 }

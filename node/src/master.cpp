@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "brood/os/child_process.hpp"
+#include "brood/os/inherited_sockets.hpp"
 #include "brood/os/log.hpp"
 
 namespace brood::node {
@@ -85,6 +86,7 @@ int master::run() {
                                         *launcher_, *board_);
   core_->start_spoolers(moment::now());
   if (!start_stats() || !start_fifo() || !start_zerg_server()) return 1;
+  os::inherited_sockets::of_process().close_leftovers();  // what bind_all and the stats left
   loop_.watch(signals_.fd(), [this] { on_signals(); });
   if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
   if (board_->pressure_fd() >= 0) loop_.watch(board_->pressure_fd(), [this] { on_pressure(); });
@@ -99,6 +101,10 @@ int master::run() {
   if (board_->pressure_fd() >= 0) loop_.unwatch(board_->pressure_fd());
   if (board_->recycle_fd() >= 0) loop_.unwatch(board_->recycle_fd());
   wait_for_connection(false);
+  if (core_->handed_over()) {  // the successor serves these sockets: their files stay
+    if (stats_) stats_->keep_socket_file();
+    if (zerg_server_) zerg_server_->keep_socket_file();
+  }
   fifo_.reset();
   zerg_server_.reset();
   if (!st.ok()) {

@@ -61,6 +61,9 @@ class master {
   // watched, the scoreboard cannot be made, a spooler dir cannot be used or the loop fails.
   // REQUIRES: called once.
   int run();
+  // After run(): the emperor handed this vassal's sockets over to a successor (byte 3), so the
+  // unix socket files must stay (the stats server's is kept already).
+  bool handed_over() const noexcept { return core_ && core_->handed_over(); }
 
  private:
   // Event sources.

@@ -17,6 +17,9 @@
 //    again once it has exited. Ignored while stopping.
 //  * graceful stop (SIGINT/TERM/QUIT, emperor byte 2): no respawn any more; SIGTERM to every
 //    process, SIGKILL after reload-mercy. A second stop signal: SIGKILL to every process now.
+//  * hand over (emperor byte 3, brood): a graceful stop, after which the node leaves its unix
+//    socket files in place (handed_over()): a successor already serves them. Ignored (the stop
+//    goes on as it was) when the node is already stopping.
 //  * stop now (emperor byte 0, the emperor lost): SIGKILL to every process now; exit status 1
 //    when the emperor is lost.
 //  * spooler-harakiri: every second, a spooler process whose task outlived its deadline gets
@@ -153,6 +156,8 @@ class master_core {
   bool finished() const noexcept { return stopping_ && workers_.empty() && spoolers_.empty(); }
   // The node's exit status once finished: 0, or 1 when the emperor was lost.
   int exit_status() const noexcept { return exit_status_; }
+  // The emperor handed the sockets over (byte 3): keep the unix socket files when closing.
+  bool handed_over() const noexcept { return handed_over_; }
   unsigned reloads() const noexcept { return reloads_; }  // also the current generation
   const process_pool& workers() const noexcept { return workers_; }
   const process_pool& spoolers() const noexcept { return spoolers_; }
@@ -222,6 +227,7 @@ class master_core {
   bool announced_ready_ = false;
   unsigned reloads_ = 0;
   int exit_status_ = 0;
+  bool handed_over_ = false;
   std::optional<time_point> harakiri_check_at_;
   std::optional<time_point> lifetime_check_at_;  // harakiri, max-worker-lifetime, evil reloads
   std::optional<time_point> memory_check_at_;    // the next evil-reload-on-* check

@@ -63,6 +63,10 @@ void master_core::on_emperor_command(wire::emperor_command c, const moment& now)
     case wire::emperor_command::stop_gracefully:
       stop_gracefully("the emperor asked to stop gracefully", now);
       break;
+    case wire::emperor_command::hand_over:
+      if (!stopping_) handed_over_ = true;  // its successor serves the socket files from now
+      stop_gracefully("the emperor handed this vassal's sockets over to its successor", now);
+      break;
     default:
       os::log("unknown byte ", static_cast<int>(to_byte(c)), " from the emperor: ignored");
       break;

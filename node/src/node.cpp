@@ -15,6 +15,7 @@
 #include "brood/node/hooks.hpp"
 #include "brood/node/worker.hpp"
 #include "brood/os/address.hpp"
+#include "brood/os/inherited_sockets.hpp"
 #include "brood/os/listener.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/process_title.hpp"
@@ -39,9 +40,14 @@ class socket_set {
     for (std::size_t i = 0; i < sockets_.size(); ++i) {
       os::bound_socket& s = sockets_[i];
       s.fd.reset();
-      if (owned_[i] && s.addr.type == os::address::kind::unix_path) ::unlink(s.addr.path.c_str());
+      if (owned_[i] && !keep_files_ && s.addr.type == os::address::kind::unix_path)
+        ::unlink(s.addr.path.c_str());
     }
   }
+
+  // A successor serves these sockets now (emperor_command::hand_over): closing them leaves the
+  // unix socket files in place.
+  void keep_files() noexcept { keep_files_ = true; }
 
   // Attaches to every zerg server of cfg.zergs (zerg_attach.hpp) and logs the sockets as uWSGI.
   // An attach that fails is logged; then false, or with zerg-fallback the next one is tried.
@@ -62,7 +68,8 @@ class socket_set {
 
   // Binds every configured address (the uwsgi sockets, then the HTTP sockets, which are marked
   // for the workers: http_sockets.hpp) and logs it; a listening socket inherited on fd 0 (an
-  // on-demand vassal's) replaces the configured address it names, or is served in addition.
+  // on-demand vassal's) replaces the configured address it names, or is served in addition; so
+  // does an inherited socket (BROOD_INHERITED_SOCKETS) of the same address.
   // On the first failure logs why and returns false.
   bool bind_all(const node_config& cfg, std::optional<os::bound_socket> inherited) {
     for (const std::string& text : cfg.sockets)
@@ -95,6 +102,12 @@ class socket_set {
       if (http) detail::mark_http_socket(inherited->fd.get(), tls);
       add(std::move(*inherited), "inherited on fd 0 as");
       inherited.reset();
+      return true;
+    }
+    // A predecessor's socket (a rolling re-fork: os/inherited_sockets.hpp) is served as it is.
+    if (std::optional<os::bound_socket> s = os::inherited_sockets::of_process().take(*addr)) {
+      if (http) detail::mark_http_socket(s->fd.get(), tls);
+      add(std::move(*s), "inherited from the predecessor as");
       return true;
     }
     os::bind_options opts;
@@ -155,11 +168,13 @@ class socket_set {
 
   std::vector<os::bound_socket> sockets_;
   std::vector<bool> owned_;  // per socket: false for one attached from a zerg server
+  bool keep_files_ = false;
 };
 
 // No master: this process is the only worker. INT/TERM/QUIT/HUP stop it (run_worker).
 int serve_alone(const node_config& cfg, const router& r, const node_hooks& hooks,
                 socket_set& sockets) {
+  os::inherited_sockets::of_process().close_leftovers();
   os::log("spawned uWSGI worker 1 (pid: ", ::getpid(), ", cores: ", cfg.threads, ")");
   if (hooks.worker_start && !hooks.worker_start(1)) return failed_app_status;
   // Blocked before "node ready": a stop signal sent once the line is seen waits for run_worker's
@@ -204,6 +219,7 @@ int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
     } else {
       master m(cfg, r, hooks, sockets.fds(), emperor);
       status = m.run();
+      if (m.handed_over()) sockets.keep_files();
     }
   }
   os::log("goodbye to uWSGI.");

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "brood/os/fd_passing.hpp"
+#include "brood/os/inherited_sockets.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/unique_fd.hpp"
 #include "brood/wire/zerg_protocol.hpp"
@@ -33,10 +34,15 @@ os::result<std::unique_ptr<zerg_server>> zerg_server::open(os::event_loop& loop,
   os::address addr;
   addr.type = os::address::kind::unix_path;
   addr.path = path;
-  os::bind_options opts;
-  opts.unix_mode = 0600;
-  auto bound = os::bind_socket(addr, zerg_backlog, os::accept_when::connected, opts);
-  if (!bound) return bound.error().context("zerg server");
+  // A predecessor's zerg socket (a rolling re-fork: os/inherited_sockets.hpp) is served as it is.
+  std::optional<os::bound_socket> bound = os::inherited_sockets::of_process().take(addr);
+  if (!bound) {
+    os::bind_options opts;
+    opts.unix_mode = 0600;
+    auto made = os::bind_socket(addr, zerg_backlog, os::accept_when::connected, opts);
+    if (!made) return made.error().context("zerg server");
+    bound = std::move(*made);
+  }
   std::vector<int> unique;
   for (int fd : fds)
     if (fd >= 0 && std::find(unique.begin(), unique.end(), fd) == unique.end())
@@ -60,7 +66,7 @@ zerg_server::~zerg_server() {
   if (!socket_.fd) return;
   loop_.unwatch(socket_.fd.get());
   socket_.fd.reset();
-  ::unlink(socket_.addr.path.c_str());
+  if (!keep_file_) ::unlink(socket_.addr.path.c_str());
 }
 
 void zerg_server::on_readable() {

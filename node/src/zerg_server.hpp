@@ -18,15 +18,16 @@ namespace brood::node {
 
 class zerg_server {
  public:
-  // Binds the unix socket `path` (a stale file replaced) and watches it on `loop`. `fds` are the
-  // sockets to hand out (duplicates and -1 skipped); they stay owned by the caller and open while
-  // the server lives. `attached` is called after each zerg served. `loop` must outlive the server.
-  // Error: "zerg server: cannot bind PATH: ..." (bind_socket's code).
+  // Binds the unix socket `path` (a stale file replaced; a socket of that path inherited from a
+  // predecessor, os/inherited_sockets.hpp, is served instead) and watches it on `loop`. `fds` are
+  // the sockets to hand out (duplicates and -1 skipped); they stay owned by the caller and open
+  // while the server lives. `attached` is called after each zerg served. `loop` must outlive the
+  // server. Error: "zerg server: cannot bind PATH: ..." (bind_socket's code).
   static os::result<std::unique_ptr<zerg_server>> open(os::event_loop& loop,
                                                        const std::string& path,
                                                        const std::vector<int>& fds,
                                                        std::function<void()> attached);
-  // Stops watching, closes the socket and removes its file.
+  // Stops watching, closes the socket and removes its file (unless keep_socket_file).
   ~zerg_server();
   zerg_server(const zerg_server&) = delete;
   zerg_server& operator=(const zerg_server&) = delete;
@@ -38,6 +39,9 @@ class zerg_server {
   // master's (and the socket file) alone. The object must then not be used any more.
   void release_in_child() noexcept { socket_.fd.reset(); }
 
+  // A successor serves this socket now (a hand-over): the destructor leaves the file.
+  void keep_socket_file() noexcept { keep_file_ = true; }
+
  private:
   zerg_server(os::event_loop& loop, os::bound_socket socket, std::vector<int> fds,
               std::function<void()> attached);
@@ -47,6 +51,7 @@ class zerg_server {
 
   os::event_loop& loop_;
   os::event_loop::timer_id resume_ = 0;  // accepting paused after a failed accept (EMFILE...)
+  bool keep_file_ = false;
   os::bound_socket socket_;
   std::vector<int> fds_;
   std::function<void()> attached_;

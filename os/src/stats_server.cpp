@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "brood/os/address.hpp"
+#include "brood/os/inherited_sockets.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/unique_fd.hpp"
 
@@ -53,6 +54,10 @@ result<std::unique_ptr<stats_server>> stats_server::open(event_loop& loop,
                                                          std::function<std::string()> document) {
   auto addr = parse_address(address);
   if (!addr) return addr.error().context("invalid stats address \"" + address + "\"");
+  // A predecessor's stats socket (os/inherited_sockets.hpp) is served as it is.
+  if (std::optional<bound_socket> inherited = inherited_sockets::of_process().take(*addr))
+    return std::unique_ptr<stats_server>(
+        new stats_server(loop, std::move(document), std::move(*inherited)));
   // A stats client sends nothing: its connection is accepted at once.
   auto bound = bind_socket(*addr, stats_backlog, accept_when::connected);
   if (!bound) return bound.error().context("stats server");
@@ -71,7 +76,8 @@ stats_server::~stats_server() {
   if (!socket_.fd) return;
   loop_.unwatch(socket_.fd.get());
   socket_.fd.reset();
-  if (socket_.addr.type == address::kind::unix_path) ::unlink(socket_.addr.path.c_str());
+  if (socket_.addr.type == address::kind::unix_path && !keep_file_)
+    ::unlink(socket_.addr.path.c_str());
 }
 
 void stats_server::release_in_child() noexcept { socket_.fd.reset(); }

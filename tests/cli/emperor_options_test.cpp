@@ -106,6 +106,33 @@ TEST_F(emperor_options_test, BroodlordComesFromAnIniFileToo) {
   EXPECT_NE(error_of({"--emperor-broodlord", "-1"}), "");
 }
 
+TEST_F(emperor_options_test, ForkServerOptions) {
+  const emperor::emperor_config none = emperor_of({});
+  EXPECT_TRUE(none.fork_server.empty());
+  EXPECT_TRUE(none.fork_server_attr.empty());
+  EXPECT_TRUE(none.fork_bases.empty());
+  EXPECT_FALSE(none.subreaper);
+  EXPECT_FALSE(none.uses_fork_server());
+  const emperor::emperor_config e = emperor_of(
+      {"--emperor", "/v", "--emperor-use-fork-server", "/run/base.sock", "--vassal-fork-base",
+       "base", "--vassal-fork-base", "other.ini", "--emperor-subreaper"});
+  EXPECT_EQ(e.fork_server, "/run/base.sock");
+  EXPECT_EQ(e.fork_bases, (std::vector<std::string>{"base", "other.ini"}));
+  EXPECT_TRUE(e.subreaper);
+  EXPECT_TRUE(e.uses_fork_server());
+  const std::string ini = write("f.ini",
+                                "[uwsgi]\nemperor = /v\nemperor-fork-server-attr = fork-server\n"
+                                "vassal-fork-base = base\n");
+  const emperor::emperor_config f = emperor_of({"--ini", ini});
+  EXPECT_EQ(f.fork_server_attr, "fork-server");
+  EXPECT_EQ(f.fork_bases, std::vector<std::string>{"base"});
+  EXPECT_TRUE(f.uses_fork_server());
+  const std::string long_path = "/" + std::string(120, 'x');
+  EXPECT_EQ(error_of({"--emperor-use-fork-server", long_path}),
+            "emperor-use-fork-server: the unix socket path \"" + long_path +
+                "\" is longer than 107 bytes");
+}
+
 TEST_F(emperor_options_test, MaxThrottleBelowThrottleIsAnError) {
   EXPECT_EQ(error_of({"--emperor-throttle", "500", "--emperor-max-throttle", "100"}),
             "emperor-max-throttle (100 ms) is less than emperor-throttle (500 ms)");

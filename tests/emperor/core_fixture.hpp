@@ -4,6 +4,7 @@
 // and fake moments (seconds after an arbitrary start).
 #include <sys/types.h>
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -29,6 +30,13 @@ struct launcher_record {
   std::vector<std::string> listens;      // "name address" per listen() call
   std::map<std::string, bool> armed;     // by vassal name
   std::map<std::string, int> socket_fd;  // by vassal name
+  // Fork server: what adopt() was asked ("SERVER" per call, with the spec and inherited count).
+  std::vector<std::string> adopts;
+  std::vector<launch_spec> adopt_specs;
+  std::vector<std::size_t> adopt_inherited;
+  std::vector<pid_t> adopted_pids;      // pid of each successful adoption, in order
+  std::size_t sockets_per_process = 2;  // listening_sockets() of a fake process
+  std::string sockets_error;            // non-empty: listening_sockets() fails with it
 };
 
 class fake_process : public vassal_process {
@@ -40,6 +48,14 @@ class fake_process : public vassal_process {
     return true;
   }
   void signal(int signo) noexcept override { r_.signals.emplace_back(pid_, signo); }
+  std::vector<os::unique_fd> listening_sockets(std::string& error) override {
+    error = r_.sockets_error;
+    std::vector<os::unique_fd> out;
+    if (!error.empty()) return out;
+    for (std::size_t i = 0; i < r_.sockets_per_process; ++i)
+      out.emplace_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    return out;
+  }
 
  private:
   pid_t pid_;
@@ -66,6 +82,19 @@ class fake_launcher : public process_launcher {
   launcher_record r;
   bool fail_launch = false;
   bool fail_listen = false;
+  std::string adopt_error;     // non-empty: adopt() fails with it
+  bool adopt_timeout = false;  // the failure is a timeout
+
+  adopt_result adopt(const launch_spec& spec, const std::string& fork_server,
+                     std::span<const int> inherited) override {
+    r.adopts.push_back(fork_server);
+    r.adopt_specs.push_back(spec);
+    r.adopt_inherited.push_back(inherited.size());
+    if (!adopt_error.empty()) return {nullptr, adopt_error, adopt_timeout};
+    const pid_t pid = next_pid_++;
+    r.adopted_pids.push_back(pid);
+    return {std::make_unique<fake_process>(pid, r), {}};
+  }
 
   std::unique_ptr<vassal_process> launch(const launch_spec& spec, std::error_code& ec) override {
     r.launches.push_back(spec);

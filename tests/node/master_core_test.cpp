@@ -202,6 +202,29 @@ TEST_F(master_core_test, EmperorGracefulStopIsAStopWithMercy) {
   EXPECT_EQ(*core->next_deadline(), mono(11));
 }
 
+TEST_F(master_core_test, EmperorHandOverIsAGracefulStopThatKeepsTheSocketFiles) {
+  start(1);
+  const pid_t w = worker(1);
+  EXPECT_FALSE(core->handed_over());
+  core->on_emperor_command(wire::emperor_command::hand_over, at(1));
+  EXPECT_TRUE(core->stopping());
+  EXPECT_TRUE(core->handed_over());
+  EXPECT_EQ(signals_to(w), (std::vector<int>{SIGTERM}));
+  ASSERT_TRUE(core->next_deadline());
+  EXPECT_EQ(*core->next_deadline(), mono(11));  // reload-mercy, then SIGKILL
+  exit(w, 0, 1.5);
+  EXPECT_TRUE(core->finished());
+  EXPECT_EQ(core->exit_status(), 0);
+}
+
+TEST_F(master_core_test, HandOverWhileStoppingLeavesTheFilesToThatStop) {
+  start(1);
+  core->on_stop_signal(SIGTERM, at(1));
+  core->on_emperor_command(wire::emperor_command::hand_over, at(1.2));
+  EXPECT_FALSE(core->handed_over());
+  EXPECT_EQ(signals_to(worker(1)), (std::vector<int>{SIGTERM}));
+}
+
 TEST_F(master_core_test, EmperorLostStopsAtOnceWithStatus1) {
   start(1);
   const pid_t w = worker(1);

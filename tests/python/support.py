@@ -68,12 +68,12 @@ def _die_with_parent():
 class Node:
     """A started process and its output. Thread-safe; stop() is idempotent."""
 
-    def __init__(self, argv, env=None, cwd=None):
+    def __init__(self, argv, env=None, cwd=None, pass_fds=()):
         self.argv = list(argv)
         self.proc = subprocess.Popen(
             self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True,
-            preexec_fn=_die_with_parent)
+            preexec_fn=_die_with_parent, pass_fds=pass_fds)
         self.pid = self.proc.pid
         self.address = None  # "127.0.0.1:PORT" of socket 0
         self.addresses = {}  # socket index -> "HOST:PORT"

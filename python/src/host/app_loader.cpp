@@ -45,13 +45,21 @@ py::object load_module(const std::string& spec, const std::string& default_calla
   return find_callable(mod, name, spec.substr(colon + 1), true);
 }
 
+// The attribute a loaded WSGI file's module keeps its absolute path in (reuse by load_file).
+constexpr const char* file_path_attr = "__brood_wsgi_file__";
+
 py::object load_file(const std::string& path, const std::string& callable) {
   py::module_ util = py::module_::import("importlib.util");
   const std::string name = file_module_name(path);
+  py::object absolute = py::module_::import("os").attr("path").attr("abspath")(path);
+  py::object loaded = py::module_::import("sys").attr("modules").attr("get")(name);
+  if (!loaded.is_none() && py::getattr(loaded, file_path_attr, py::none()).equal(absolute))
+    return find_callable(loaded, path, callable, false);  // a fork-server base's: kept
   py::object spec = util.attr("spec_from_file_location")(name, path);
   if (spec.is_none()) raise_error(PyExc_ImportError, "cannot load WSGI file '" + path + "'");
   py::object mod = util.attr("module_from_spec")(spec);
   py::module_::import("sys").attr("modules")[name.c_str()] = mod;
+  mod.attr(file_path_attr) = absolute;
   spec.attr("loader").attr("exec_module")(mod);
   return find_callable(mod, path, callable, false);
 }
@@ -84,6 +92,21 @@ std::pair<std::vector<std::string>, std::vector<py::object>> load_mounts(const a
     out.second.push_back(std::move(found));
   }
   return out;
+}
+
+void import_early(const app_options& opts) {
+  for (const std::string& name : opts.early_imports) py::module_::import(name.c_str());
+}
+
+void prepend_path(const std::vector<std::string>& dirs) {
+  py::list path = py::module_::import("sys").attr("path");
+  py::list front;
+  for (const std::string& d : dirs) {
+    py::str entry(d);
+    if (!path.contains(entry) && !front.contains(entry)) front.append(entry);
+  }
+  for (py::handle entry : path) front.append(entry);
+  py::module_::import("sys").attr("path") = front;
 }
 
 py::object load_application(const app_options& opts) {

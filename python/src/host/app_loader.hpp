@@ -3,8 +3,8 @@
 //   "pkg.mod"        imported; its attribute <callable> (default "application") is the WSGI app
 //                    when it has one; a module without it is fine (a message or RPC node)
 //   "pkg.mod:app"    imported; its attribute `app` must exist and be callable
-//   wsgi-file PATH   executed as a module named after the path; <callable> is the WSGI app when
-//                    it has one
+//   wsgi-file PATH   executed as a module named after the path (once per process and absolute
+//                    path); <callable> is the WSGI app when it has one
 // The first WSGI callable found (modules in order, then the file) serves modifier1 0 and 30.
 // REQUIRES: the GIL is held.
 #include <string>
@@ -19,8 +19,18 @@ namespace brood::python {
 
 namespace py = pybind11;
 
-// Loads everything; returns the WSGI callable or None. Throws py::error_already_set when a
-// module cannot be imported (ImportError, SyntaxError, anything its code raises) or a named
+// early-pyimport: imports each module (one already in sys.modules, as in an adopted vassal of
+// a fork-server base, is not imported again). Throws py::error_already_set as load_application.
+void import_early(const app_options& opts);
+
+// Puts `dirs` at the front of sys.path, in order, skipping those already on it (an adopted
+// vassal's pythonpath on its base's interpreter).
+void prepend_path(const std::vector<std::string>& dirs);
+
+// Loads everything; returns the WSGI callable or None. A module already imported comes from
+// sys.modules, a WSGI file already executed (the same absolute path) is reused: an adopted
+// vassal of a fork-server base finds its base's application loaded. Throws py::error_already_set
+// when a module cannot be imported (ImportError, SyntaxError, anything its code raises) or a named
 // callable is missing or not callable.
 py::object load_application(const app_options& opts);
 

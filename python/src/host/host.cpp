@@ -33,13 +33,57 @@ namespace py = pybind11;
 
 struct __attribute__((visibility("hidden"))) host::impl {
   impl(const app_options& o, const wire::limits& lim) : opts(o), wsgi(lim) {
+    if (Py_IsInitialized()) {
+      join_running_interpreter();
+      return;
+    }
     try {
-      start_interpreter(opts.pythonpath, opts.virtualenv);
+      start_interpreter(search_path(opts), opts.virtualenv);
     } catch (...) {
       if (Py_IsInitialized()) stop_interpreter();
       throw;
     }
     interpreter_running = true;
+  }
+
+  // An adopted vassal of a fork-server base (fork_base.hpp): the base's interpreter goes on in
+  // this process, with the GIL held by this thread; the host never finalizes it.
+  void join_running_interpreter() {
+    if (!PyGILState_Check())
+      throw std::runtime_error(
+          "Python is running in this process without this thread holding "
+          "the GIL: cannot host the node's application");
+    if (!opts.virtualenv.empty())
+      os::log("virtualenv ", opts.virtualenv,
+              ": ignored, an adopted vassal runs its fork-server base's interpreter");
+    try {
+      prepend_path(search_path(opts));
+      sync_environ();
+    } catch (const py::error_already_set& e) {
+      throw std::runtime_error("cannot set up Python in the node:\n" + traceback_text(e));
+    }
+  }
+
+  // os.environ read again from this process's environment: the fork server's changes and the
+  // vassal's env options were applied to it after the base's interpreter took its copy.
+  static void sync_environ() {
+    py::object env = py::module_::import("os").attr("environ");
+    py::dict data = env.attr("_data");
+    data.clear();
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string entry(*e);
+      const auto eq = entry.find('=');
+      if (eq == std::string::npos || eq == 0) continue;
+      data[env.attr("encodekey")(entry.substr(0, eq))] =
+          env.attr("encodevalue")(entry.substr(eq + 1));
+    }
+  }
+
+  // early-pythonpath, then pythonpath.
+  static std::vector<std::string> search_path(const app_options& o) {
+    std::vector<std::string> out = o.early_pythonpath;
+    out.insert(out.end(), o.pythonpath.begin(), o.pythonpath.end());
+    return out;
   }
 
   ~impl() {
@@ -130,6 +174,7 @@ namespace {
 
 // The private module brood._host (the StartResponse type of WSGI requests).
 void install_host_module() {
+  if (py::module_::import("sys").attr("modules").contains("brood._host")) return;  // adopted
   static py::module_::module_def def;
   py::module_ internal = py::module_::create_extension_module("brood._host", nullptr, &def);
   define_start_response(internal);
@@ -156,6 +201,11 @@ host::host(const app_options& opts, node::router& r) : host(opts, r, node::node_
 host::host(const app_options& opts, node::router& r, const node::node_config& cfg)
     : impl_(std::make_unique<impl>(opts, r.limits())) {
   set_local_spool_store(open_store(cfg.spooler));
+  try {
+    import_early(opts);
+  } catch (const py::error_already_set& e) {
+    throw std::runtime_error("cannot import an early-pyimport module:\n" + traceback_text(e));
+  }
   try {
     install_host_module();
     impl_->messages = std::make_unique<message_handlers>(uwsgi_module(), r.limits());

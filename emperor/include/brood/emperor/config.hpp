@@ -43,6 +43,34 @@ struct emperor_config {
   std::string stats;  // emperor-stats / emperor-stats-server ADDR: serve the JSON there
   // On INT/TERM/QUIT the vassals get this long to stop before SIGKILL (uWSGI: reload-mercy, 30).
   std::chrono::seconds mercy{30};
+
+  // Fork server (docs/uwsgi-compat.md §17.2). emperor-use-fork-server PATH: every vassal that is
+  // not a fork base is adopted: forked by the base vassal serving the unix socket PATH instead of
+  // exec'd. emperor-fork-server-attr NAME: a vassal whose ini file has NAME = PATH in its
+  // [emperor] section is adopted from PATH (it wins over emperor-use-fork-server).
+  std::string fork_server;
+  std::string fork_server_attr;
+  // vassal-fork-base NAME (repeatable): these vassals (by vassal name, with or without its
+  // extension) are the bases: always exec'd; a change of their file restarts them and re-forks
+  // their adopted vassals one at a time.
+  std::vector<std::string> fork_bases;
+  // emperor-subreaper: PR_SET_CHILD_SUBREAPER, so adopted vassals (grandchildren of a base) are
+  // re-parented to the emperor and reaped by it. Implied by the fork-server options.
+  bool subreaper = false;
+  // How long an adopted vassal waits for a base vassal that is starting (spawned, not yet
+  // ready) before it is exec'd instead.
+  std::chrono::milliseconds fork_base_wait{10000};
+  // How long the launcher waits to connect to a fork server and for its pid reply.
+  std::chrono::milliseconds fork_timeout{3000};
+  // After a fork server timed out, vassals are exec'd without asking it for this long (or
+  // until a base that may serve it sends ready).
+  std::chrono::milliseconds hung_fork_server{30000};
+  // A re-forked process not ready after this long gets SIGKILL (the old one keeps serving).
+  std::chrono::milliseconds refork_ready{30000};
+
+  bool uses_fork_server() const noexcept {
+    return !fork_server.empty() || !fork_server_attr.empty();
+  }
 };
 
 }  // namespace brood::emperor

@@ -31,14 +31,33 @@
 //    or at once with emperor-no-blacklist. An on-demand vassal goes back to waiting.
 //  * a channel EOF from a live process: it is cursed (SIGKILL after curse-tolerance unless it
 //    exits); its exit is then handled as above.
+//  * fork server (docs/uwsgi-compat.md §17.2): a vassal with a fork server (its file's
+//    emperor-fork-server-attr, else emperor-use-fork-server) that is not a vassal-fork-base is
+//    adopted (process_launcher::adopt) and then managed exactly like a spawned one; bases found by
+//    a scan start first. While a base that may serve its fork server (its `serves` is that path
+//    or unknown) is starting (spawned and not ready, or restarting), it waits (state waiting) and
+//    starts when the base is ready, or is exec'd after fork_base_wait. A failed adoption is
+//    logged and the vassal exec'd at once (stats: adopted 0 and the reason in "fallback").
+//  * a base's changed file, and SIGHUP, restart it (stop, then start; not byte 1). Once the
+//    restarted base is ready, the vassals adopted from it before are re-forked one at a time:
+//    the old process's listening sockets are taken (vassal_process::listening_sockets) and sent
+//    as inherited sockets; when the new process sends ready, the old one gets hand_over (3) and
+//    is retired: reaped without respawn, SIGKILL after emperor-curse-tolerance. If the new
+//    process dies, closes its channel or is not ready within refork_ready (SIGKILL), or its
+//    adoption fails, the old one keeps serving and the next vassal is re-forked. Whenever a base
+//    sends ready, the vassals that were exec'd because it failed (and are ready) are moved to it
+//    the same way. A fork server that timed out is not asked for hung_fork_server (exec at
+//    once), or until a base that may serve it is ready.
 //  * stop_all (INT/TERM/QUIT): every vassal is told to stop, SIGKILL after `mercy`; finished()
-//    once every process has exited. reload_all (HUP): byte 1 to every running vassal.
+//    once every process has exited. reload_all (HUP): byte 1 to every running vassal but the
+//    bases, which restart (above).
 // Not thread-safe.
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
 #include <ctime>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -78,7 +97,7 @@ class emperor_core {
   // The earliest moment on_tick() has something to do; nullopt when nothing is pending.
   std::optional<std::chrono::steady_clock::time_point> next_deadline() const;
   // After stop_all(): true once every vassal process has exited.
-  bool finished() const noexcept { return stopping_all_ && vassals_.empty(); }
+  bool finished() const noexcept { return stopping_all_ && vassals_.empty() && retired_.empty(); }
   bool stopping_all() const noexcept { return stopping_all_; }
 
   // One line per vassal: name, state, pid, ready/loyal, respawns (the USR1 log).
@@ -88,13 +107,21 @@ class emperor_core {
   const emperor_config& config() const noexcept { return cfg_; }
   // Zerg records (every state), the number emperor-broodlord limits.
   std::size_t zerg_count() const noexcept;
+  // Retired processes (rolling re-fork) not yet reaped, by pid: the vassal's name.
+  std::map<pid_t, std::string> retired() const;
+  // Adoptions and fallbacks to exec since the start (stats).
+  unsigned adoptions() const noexcept { return adoptions_; }
+  unsigned fallbacks() const noexcept { return fallbacks_; }
 
  private:
   // Per-event helpers (core_*.cpp).
   void add(const vassal_file& f, const moment& now);
   void change(const vassal_file& f, const moment& now);
   void remove(const std::string& name, const moment& now);
-  void spawn(vassal& v, const moment& now);
+  void spawn(vassal& v, const moment& now) { spawn_as(v, now, spawn_mode::normal); }
+  enum class spawn_mode { normal, no_wait };
+  void spawn_as(vassal& v, const moment& now, spawn_mode mode);
+  launch_spec command_of(const vassal& v) const;
   // spawn(), or for an on-demand vassal: bind/arm its socket and wait for a connection.
   void start(vassal& v, const moment& now);
   void tell_to_stop(vassal& v, vassal_state next, const moment& now);
@@ -104,6 +131,21 @@ class emperor_core {
   vassal* by_pid(pid_t pid);
   // Erases a record (a zerg's blacklist entry with it, its name may be reused); returns the next.
   std::map<std::string, vassal>::iterator forget(std::map<std::string, vassal>::iterator it);
+
+  // Fork server (core_fork.cpp).
+  bool is_fork_base(const std::string& name) const;
+  std::string fork_server_of(const vassal& v) const;
+  const vassal* starting_base(const std::string& fork_server) const;
+  bool base_serves(const vassal& base, const std::string& fork_server) const;
+  void on_base_ready(vassal& base, const moment& now);
+  void restart_base(vassal& base, const std::string& why, const moment& now);
+  void refork_next(const moment& now);
+  bool on_successor_message(vassal& v, pid_t pid, std::uint8_t byte, const moment& now);
+  bool on_successor_exit(vassal& v, pid_t pid, const moment& now);
+  void retire(vassal& v, std::unique_ptr<vassal_process> p, wire::emperor_command c,
+              const moment& now);
+  void drop_successor(vassal& v, const std::string& why, const moment& now);
+  bool on_retired_exit(pid_t pid, int wait_status);
 
   // Broodlord (core_broodlord.cpp).
   void on_sos(vassal& v, const moment& now);
@@ -124,6 +166,18 @@ class emperor_core {
   std::map<std::string, blacklist_entry> blacklist_;
   bool stopping_all_ = false;
   unsigned zergs_started_ = 0;  // UWSGI_BROODLORD_NUM of the latest zerg (never decremented)
+  struct retired_process {
+    std::string name;
+    std::unique_ptr<vassal_process> process;
+    std::chrono::steady_clock::time_point kill_at;
+  };
+  std::map<pid_t, retired_process> retired_;  // handed over, reaped without respawn
+  // Fork servers that timed out: skipped (exec at once) until this moment or until a base
+  // serving them sends ready, so a hung base does not stall the emperor once per vassal.
+  std::map<std::string, std::chrono::steady_clock::time_point> hung_until_;
+  std::deque<std::string> refork_queue_;  // vassals to re-fork, one at a time
+  std::string reforking_;                 // the vassal whose successor is starting
+  unsigned adoptions_ = 0, fallbacks_ = 0;
 };
 
 }  // namespace brood::emperor

@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
 
+#include "brood/os/unique_fd.hpp"
 #include "brood/wire/emperor_protocol.hpp"
 
 namespace brood::emperor {
@@ -34,8 +36,23 @@ class vassal_process {
   virtual pid_t pid() const noexcept = 0;
   // Sends one command byte without blocking. false: the channel is gone or full (logged).
   virtual bool send(wire::emperor_command c) noexcept = 0;
-  // kill(2) of the vassal's pid; a process already gone is ignored.
+  // kill(2) of the vassal's pid (pidfd_send_signal for an adopted one); a process already gone
+  // is ignored.
   virtual void signal(int signo) noexcept = 0;
+  // Copies of the process's listening sockets (every fd that is a socket with SO_ACCEPTCONN,
+  // taken with pidfd_getfd), in the order of their fd numbers, for a rolling re-fork. Empty with
+  // `error` set when they cannot be taken; the default cannot.
+  virtual std::vector<os::unique_fd> listening_sockets(std::string& error) {
+    error = "this process's sockets cannot be taken";
+    return {};
+  }
+};
+
+// What process_launcher::adopt returns: the process, or null and why not (one line).
+struct adopt_result {
+  std::unique_ptr<vassal_process> process;
+  std::string error;
+  bool timed_out = false;  // the fork server did not answer in time (it may be hung)
 };
 
 // A listening socket bound by the emperor for an on-demand vassal. While armed, the first
@@ -68,6 +85,18 @@ class process_launcher {
   // the vassal's pid. null with `ec` set when the process could not be started; an exec failure
   // shows up later as an exit with status 26.
   virtual std::unique_ptr<vassal_process> launch(const launch_spec& spec, std::error_code& ec) = 0;
+  // Adopts a vassal (docs/uwsgi-compat.md §17.2): connects to the fork server's unix socket
+  // `fork_server` (bounded wait), sends the fork request (wire/fork_protocol.hpp) with spec.argv,
+  // the vassal's end of a new channel, spec.stdin_fd as the on-demand socket (0x04), `inherited`
+  // as inherited listening sockets (0x08) and, only when spec.set is non-empty, the environment
+  // changes (0x10: spec.unset names, then spec.set), then reads the pid reply (bounded wait). The
+  // process is the base's grandchild: it is reaped by the emperor once re-parented (subreaper),
+  // and signalled through a pidfd. Never falls back to exec itself. The default cannot adopt.
+  virtual adopt_result adopt(const launch_spec& spec, const std::string& fork_server,
+                             std::span<const int> inherited) {
+    (void)spec, (void)fork_server, (void)inherited;
+    return {nullptr, "this launcher cannot adopt vassals", false};
+  }
   // Binds and listens on `address` (TCP when it contains ':', ":port" meaning every address;
   // otherwise a UNIX socket path, unlinked first, mode 0666) for the on-demand vassal `name`.
   // Returned disarmed. null with `ec` set when it cannot be bound.

@@ -25,6 +25,12 @@ struct vassal_file {
   std::time_t mtime = 0;
   // The on-demand socket address when the vassal is on demand (emperor-on-demand-*), else "".
   std::string on_demand;
+  // Fork server attributes (docs/uwsgi-compat.md §17.2), read from .ini files only when the
+  // emperor uses a fork server, when the file is added or changed:
+  //   fork_server: the value of emperor-fork-server-attr NAME in the file's [emperor] section
+  //   serves: the base's own socket, `fork-server` (or `fork-socket`) of its [uwsgi] section
+  std::string fork_server;
+  std::string serves;
 };
 
 struct scan_changes {
@@ -38,8 +44,11 @@ class vassal_monitor {
   // `on_demand_extension` / `on_demand_directory`: emperor_config's. Opens a non-blocking
   // inotify fd watching every directory that holds (or may hold) vassal files of the sources;
   // when inotify cannot be used, fd() is -1, it is logged once and the periodic scans remain.
+  // `fork_attrs`: read the fork server attributes of .ini files, `fork_server_attr` naming the
+  // [emperor] attribute ("" : only `serves` is read).
   vassal_monitor(std::vector<std::string> sources, std::string on_demand_extension,
-                 std::string on_demand_directory);
+                 std::string on_demand_directory, bool fork_attrs = false,
+                 std::string fork_server_attr = {});
 
   // -1 when inotify is not available. Readable when a watched directory changed.
   int fd() const noexcept { return inotify_.fd(); }
@@ -54,6 +63,8 @@ class vassal_monitor {
   std::vector<std::string> sources_;
   std::string on_demand_extension_;
   std::string on_demand_directory_;
+  bool fork_attrs_ = false;
+  std::string fork_server_attr_;
   struct known_file {
     vassal_file file;
     // st_mtim.tv_nsec at the last scan: two writes within one second still count as a change

@@ -20,6 +20,7 @@ enum class vassal_state {
   exiled,     // exited with status 26: not respawned until its file changes
   on_demand,  // no process: waiting for the first connection on its on-demand socket
   returning,  // told to stop (idle, 22) to go back to on_demand once it has exited
+  waiting,    // adopted: waits for its starting fork base (until `wait_until`, then exec)
 };
 
 const char* to_string(vassal_state s) noexcept;
@@ -45,7 +46,18 @@ struct vassal {
   // The reason of the last SOS refusal logged for this vassal (one line per streak of refused
   // SOS with the same reason); "" after an accepted SOS and for a new process.
   std::string sos_refused;
+  // Fork server (docs/uwsgi-compat.md §17.2).
+  bool fork_base = false;       // a vassal-fork-base vassal: always exec'd
+  bool adopted = false;         // the current process was forked by a fork server
+  std::string fork_server;      // the fork server it is (to be) adopted from; "" : exec'd
+  std::string fallback;         // why the latest adoption failed and it was exec'd ("" : none)
+  unsigned reforks = 0;         // rolling re-forks completed
+  bool refork_pending = false;  // a base restarted on a file change: re-fork once it is ready
+  // A rolling re-fork's new process, serving the same sockets, until it sends ready (1).
+  std::unique_ptr<vassal_process> successor;
   // Monotonic deadlines.
+  clock::time_point wait_until{};     // waiting: exec after this
+  clock::time_point successor_due{};  // the successor gets SIGKILL if not ready by then
   clock::time_point heartbeat_due{};  // SIGKILL after this (only once a heartbeat arrived)
   clock::time_point kill_at{};        // stopping: SIGKILL after this
   clock::time_point respawn_at{};     // respawn: start the next process at this time

@@ -9,29 +9,39 @@
 // Per request, in the base (single-threaded; one request at a time, each read bounded by
 // `io_timeout`):
 //  * the request is read with the peer's credentials (SO_PASSCRED) and up to max_fork_fds fds;
-//    a peer whose uid is not this process's uid, a request without credentials, too many fds
-//    (MSG_CTRUNC), a malformed header or body, or a timeout is refused: one log line naming
-//    what was wrong, every received fd closed, the connection closed without a reply, and the
-//    base keeps serving;
+//    a peer whose uid is neither this process's (effective) uid nor root, a request without
+//    credentials, too many fds (MSG_CTRUNC), a malformed header or body, EOF or a timeout is
+//    refused: one log line "fork server: refused a request (peer pid P): WHY", every received
+//    fd closed, the connection closed without a reply, and the base keeps serving;
 //  * hooks.before_fork, fork, hooks.after_fork_parent; the base waits for that child (it exits
-//    at once) and never for the grandchild.
+//    at once) and never for the grandchild; one log line "fork server: forked an adopted vassal
+//    for ARGV0 ...".
+// A slow client holds the base for at most io_timeout: signals and the emperor channel are
+// handled once its request is refused or forked.
 // In the child: fork again and _exit(0), so the grandchild is re-parented to the emperor (a
 // child subreaper). In the grandchild (the adopted vassal), before serve_fork_server returns:
 //  * hooks.after_fork_child;
 //  * the fork server's own fds closed (the listening socket, the base's emperor channel, the
 //    loop's fds); other fds (the application's) are kept;
-//  * UWSGI_EMPEROR_FD = the channel fd, UWSGI_EMPEROR_FD_CONFIG = the config fd (0x02), the
-//    on-demand socket dup'ed onto fd 0 (0x04), BROOD_INHERITED_SOCKETS = the inherited socket
-//    fds, comma-separated (0x08; os/inherited_sockets.hpp), then the environment changes (0x10)
-//    applied in order; UWSGI_RELOADS and NOTIFY_SOCKET unset; default signal dispositions and an
-//    empty signal mask;
+//  * UWSGI_EMPEROR_FD = the channel fd, UWSGI_EMPEROR_FD_CONFIG = the config fd (0x02; unset
+//    without it), the on-demand socket dup'ed onto fd 0 (0x04), BROOD_INHERITED_SOCKETS = the
+//    inherited socket fds, comma-separated (0x08; os/inherited_sockets.hpp; unset without
+//    them); the fds these variables name are not close-on-exec (as an exec'd vassal's);
+//    UWSGI_RELOADS and NOTIFY_SOCKET unset, then the environment changes (0x10) applied in order
+//    (so the emperor's changes win); the signals as an exec would leave them: caught ones back
+//    to their default, ignored ones still ignored (Python's SIGPIPE), but SIGCHLD always
+//    default; an empty signal mask;
 //  * the reply (pid=<getpid()>) written and the connection closed;
 //  * once re-parented (getppid() no longer the intermediate child, waited up to 1 s):
 //    PR_SET_PDEATHSIG SIGKILL, and if the parent is then not the base's parent (the emperor),
-//    _exit(1): the emperor is gone.
+//    _exit(1): the emperor is gone. A reply that cannot be written: logged, _exit(1) (the
+//    emperor never learnt the pid and falls back to exec).
 // The base stops (returns exit_status) on SIGINT, SIGTERM, SIGQUIT, and on any byte or EOF on
 // its own emperor channel (uWSGI's rule); a node started without an emperor serves until a
-// signal. It sends ready (1) then loyal (17) on its emperor channel once PATH is bound.
+// signal. It sends ready (1) then loyal (17) on its emperor channel once PATH is bound. The
+// socket file is removed when the base stops, unless another process bound PATH meanwhile.
+// REQUIRES: single-threaded; UWSGI_EMPEROR_FD (if any) still in the environment (the base's
+// channel is taken from it, emperor_link::from_environment).
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -49,11 +59,13 @@ struct fork_server_hooks {
 struct fork_server_result {
   // Set in an adopted vassal: the argv it runs with (argv[0] included).
   std::optional<std::vector<std::string>> adopted_argv;
-  int exit_status = 0;  // in the base: 0 after a signal or an emperor byte, 1 after EOF, 2 when
-                        // PATH cannot be bound (logged)
+  int exit_status = 0;  // in the base: 0 after a signal or an emperor byte, 1 after EOF (or a
+                        // failed poll), 2 when PATH cannot be bound or the signals cannot be
+                        // watched (logged)
 };
 
-fork_server_result serve_fork_server(const std::string& path, const fork_server_hooks& hooks,
-                                     std::chrono::milliseconds io_timeout = std::chrono::seconds(4));
+fork_server_result serve_fork_server(
+    const std::string& path, const fork_server_hooks& hooks,
+    std::chrono::milliseconds io_timeout = std::chrono::seconds(4));
 
 }  // namespace brood::node

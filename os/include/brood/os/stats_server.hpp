@@ -18,11 +18,12 @@ namespace brood::os {
 class stats_server {
  public:
   // Binds `address` and watches it on `loop`; `document` is called for each connection. `loop`
-  // must outlive the server. Errors: "invalid stats address \"X\": ..." (invalid_argument),
-  // "stats server: cannot bind X: ..." (bind_socket's code).
+  // must outlive the server. A socket of the same address inherited from a predecessor
+  // (inherited_sockets.hpp) is served instead of binding a new one. Errors: "invalid stats address
+  // \"X\": ..." (invalid_argument), "stats server: cannot bind X: ..." (bind_socket's code).
   static result<std::unique_ptr<stats_server>> open(event_loop& loop, const std::string& address,
                                                     std::function<std::string()> document);
-  // Stops watching, closes the socket and removes its unix socket file.
+  // Stops watching, closes the socket and removes its unix socket file (unless keep_socket_file).
   ~stats_server();
   stats_server(const stats_server&) = delete;
   stats_server& operator=(const stats_server&) = delete;
@@ -34,6 +35,9 @@ class stats_server {
   // master's (and the unix socket file) alone. The object must then not be used any more.
   void release_in_child() noexcept;
 
+  // A successor serves this socket now (a hand-over): the destructor leaves the unix file.
+  void keep_socket_file() noexcept { keep_file_ = true; }
+
  private:
   stats_server(event_loop& loop, std::function<std::string()> document, bound_socket socket);
   void on_readable();
@@ -42,6 +46,7 @@ class stats_server {
   std::function<std::string()> document_;
   bound_socket socket_;
   event_loop::timer_id resume_ = 0;  // accepting paused after a failed accept (EMFILE...)
+  bool keep_file_ = false;
 };
 
 }  // namespace brood::os

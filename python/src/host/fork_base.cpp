@@ -1,0 +1,102 @@
+// brood::python::fork_base: the interpreter of a fork-server base, loaded once and forked.
+#include "brood/python/fork_base.hpp"
+
+#include <unistd.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <pybind11/embed.h>
+
+#include "app_loader.hpp"
+#include "brood/os/log.hpp"
+#include "interpreter.hpp"
+#include "py_error.hpp"
+
+namespace brood::python {
+
+namespace py = pybind11;
+
+struct __attribute__((visibility("hidden"))) fork_base::impl {
+  app_options opts;
+  const pid_t owner_pid = ::getpid();
+  PyThreadState* saved = nullptr;  // the main thread's state while the GIL is released
+
+  void release() { saved = PyEval_SaveThread(); }
+  void acquire() {
+    PyEval_RestoreThread(saved);
+    saved = nullptr;
+  }
+};
+
+fork_base::fork_base(const app_options& opts) : impl_(std::make_unique<impl>()) {
+  impl_->opts = opts;
+  std::vector<std::string> path = opts.early_pythonpath;
+  path.insert(path.end(), opts.pythonpath.begin(), opts.pythonpath.end());
+  try {
+    start_interpreter(path, opts.virtualenv);  // this thread holds the GIL
+  } catch (...) {
+    if (Py_IsInitialized()) stop_interpreter();
+    throw;
+  }
+  try {
+    for (const std::string& name : opts.early_imports) {
+      py::module_::import(name.c_str());
+      os::log("early-pyimport: imported ", name);
+    }
+  } catch (const py::error_already_set& e) {
+    const std::string text = traceback_text(e);
+    stop_interpreter();
+    throw std::runtime_error("cannot import an early-pyimport module:\n" + text);
+  }
+  impl_->release();
+}
+
+fork_base::~fork_base() {
+  if (::getpid() != impl_->owner_pid) return;  // an adopted vassal: the interpreter is its node's
+  if (impl_->saved) impl_->acquire();
+  stop_interpreter();
+}
+
+void fork_base::load() {
+  impl_->acquire();
+  std::string failure;
+  try {
+    if (!impl_->opts.lazy_apps) {
+      py::object app = load_application(impl_->opts);
+      auto mounts = load_mounts(impl_->opts);
+      os::log("fork-server base: application loaded", app.is_none() ? " (no WSGI callable)" : "",
+              mounts.first.empty() ? "" : " with mounts");
+    }
+    py::module_ gc = py::module_::import("gc");
+    gc.attr("collect")();
+    gc.attr("freeze")();
+    os::log("fork-server base: gc.freeze(): ", py::int_(gc.attr("get_freeze_count")()).cast<long>(),
+            " objects kept out of the collector");
+  } catch (const py::error_already_set& e) {
+    failure = "cannot load the Python application:\n" + traceback_text(e);
+  }
+  impl_->release();
+  if (!failure.empty()) throw std::runtime_error(failure);
+}
+
+node::fork_server_hooks fork_base::hooks() {
+  impl* self = impl_.get();
+  node::fork_server_hooks h;
+  h.before_fork = [self] {
+    self->acquire();
+    PyOS_BeforeFork();
+  };
+  h.after_fork_parent = [self] {
+    PyOS_AfterFork_Parent();
+    self->release();
+  };
+  h.after_fork_child = [self] {
+    PyOS_AfterFork_Child();  // this thread held the GIL at fork: it holds it again now
+    self->saved = nullptr;
+  };
+  return h;
+}
+
+}  // namespace brood::python
