@@ -28,6 +28,7 @@ demo: build
 	examples/spooler/run.sh $(BUILD)
 	examples/emperor/run.sh $(BUILD)
 	examples/broodlord/run.sh $(BUILD)
+	examples/forkserver/run.sh $(BUILD)
 
 test: test-release test-fuzz
 

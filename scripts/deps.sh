@@ -9,7 +9,7 @@ packages=(
   pybind11-dev python3-dev python3-pytest
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format util-linux procps iproute2
-  uwsgi-core uwsgi-plugin-python3 nginx-light python3-mako wrk
+  uwsgi-core uwsgi-plugin-python3 nginx-light python3-mako python3-numpy wrk
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -13,6 +13,9 @@
 # The HTTP benchmark (issue 13, http_bench.py, needs wrk) takes ~3 minutes and is opt-in: set
 # BROOD_BENCH_HTTP=1 (every system, 3 rounds) or BROOD_BENCH_HTTP="ARGS" (its options, e.g.
 # "--repeat 1 --connections 16").
+# The fork-server benchmark (issue 14, forkserver_bench.py, needs python3-numpy) takes ~4 minutes
+# and is opt-in: set BROOD_BENCH_FORKSERVER=1 (every app and system, 20 vassals each) or
+# BROOD_BENCH_FORKSERVER="ARGS" (its options, e.g. "--runs 5 --apps numpy").
 set -euo pipefail
 
 build=$(cd "${1:-build/release}" && pwd)
@@ -60,6 +63,12 @@ trap 'rm -f "$out"' EXIT
     1) "$python" "$here/http_bench.py" "$build" ;;
     *) read -ra http_args <<<"$BROOD_BENCH_HTTP"
        "$python" "$here/http_bench.py" "$build" "${http_args[@]}" ;;
+  esac
+  case ${BROOD_BENCH_FORKSERVER:-0} in
+    0) ;;
+    1) "$python" "$here/forkserver_bench.py" "$build" ;;
+    *) read -ra forkserver_args <<<"$BROOD_BENCH_FORKSERVER"
+       "$python" "$here/forkserver_bench.py" "$build" "${forkserver_args[@]}" ;;
   esac
 } | tee "$out"
 

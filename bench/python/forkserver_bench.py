@@ -1,0 +1,300 @@
+"""Benchmark of issue 14 (fork server): how long a new vassal takes from the emperor's decision to
+its first answered request, and how much memory 20 vassals take, when the vassal is forked from a
+preloaded base (brood's fork server, "adopted") against exec'd vassals of the same app (brood's
+emperor exec'ing brood; real uWSGI 2.0.21's emperor exec'ing uWSGI), measured in the same run.
+
+Systems (one emperor each, all three running at once on their own vassal directories):
+  adopted  brood --emperor DIR --emperor-use-fork-server SOCK --vassal-fork-base base.ini, with
+           base.ini = "fork-server = SOCK, module = APP, pythonpath = ..." (the base imports the
+           app once; it is started and ready before the first timed vassal)
+  brood    brood --emperor DIR (every vassal exec'd)
+  uwsgi    uwsgi --plugin python3 --emperor DIR --emperor-freq 1 (every vassal exec'd)
+The vassal file is the same for adopted and brood: "socket = 127.0.0.1:PORT, master = true,
+processes = 1, module = APP, pythonpath = ..." (an adopted vassal finds APP already imported);
+uWSGI's adds "plugin = python3" and "disable-logging = true".
+Apps (bench/python): trivial = hello_app.py; numpy = heavy_app.py (numpy and a heavy stdlib
+import set, ~0.2-0.3 s to import); slow = slow_import_app.py (its import sleeps 2 s).
+
+One run: a vassal file is renamed into the emperor's directory (a new port each time), then this
+process polls the port every 0.5 ms with a uwsgi GET (the same client for all) until the answer
+is 200. Figures per app and system, p50/p90 over R runs (the runs alternate between systems):
+  file_ms   from the rename to the first answer: what a user sees. uWSGI's emperor scans its
+            directory once per emperor-freq (1 s here), so its file_ms includes 0-1 s of waiting
+            for the scan; brood's emperor wakes on inotify.
+  spawn_ms  from the moment the vassal's process appears as the emperor's child (polled with the
+            port, /proc/EMPEROR/task/*/children) to the first answer: the exec'd systems' time
+            from the emperor's decision, without the directory scan. For adopted vassals (forked
+            by the base, not the emperor) there is none: their file_ms is the upper bound.
+The vassals stay up after their run; with R = 20 (the default) each emperor then holds 20 vassals
+of the app, and the proportional set size (Pss of /proc/PID/smaps_rollup) is summed over every
+process below each emperor (vassal masters and workers, and the base for adopted; not the
+emperor): pss_mb.
+
+    python3 forkserver_bench.py BUILD_DIR [--runs R] [--apps trivial,numpy,slow]
+                                [--systems adopted,brood,uwsgi]
+
+Prints "BENCH py_forkserver app=A system=S ..." per app and system, and "BENCH
+py_forkserver_ratio app=A ..." with exec / adopted (targets: adopted p50 <= 5 ms for every app,
+>= 40x faster than exec on the numpy app, adopted PSS <= 0.5x exec'd). The adopted side needs a
+brood with the fork-server options (`brood --help` lists --emperor-use-fork-server); without
+them it is skipped with a note. Nothing is pinned; the note line gives the load average.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import cluster
+from emperor_cluster import LogTail, become_subreaper, descendants, free_ports, kill_tree
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+APPS = {"trivial": ("hello_app", b"Hello World\n"), "numpy": ("heavy_app", b"120\n"),
+        "slow": ("slow_import_app", b"slow\n")}
+SYSTEMS = ("adopted", "brood", "uwsgi")
+
+
+def vassal_text(system, module, port):
+    text = ("[uwsgi]\nsocket = 127.0.0.1:%d\nmaster = true\nprocesses = 1\nmodule = %s\n"
+            "pythonpath = %s\n" % (port, module, HERE))
+    if system == "uwsgi":
+        text += "plugin = python3\ndisable-logging = true\n"
+    return text
+
+
+def emperor_children(pid):
+    """The pids forked by any thread of `pid`."""
+    found = set()
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                found.update(int(c) for c in f.read().split())
+    except OSError:
+        pass
+    return found
+
+
+def pss_kb(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            m = re.search(r"^Pss:\s+(\d+) kB", f.read(), re.M)
+        return int(m.group(1)) if m else 0
+    except OSError:
+        return 0
+
+
+class EmperorUnderTest:
+    """One emperor of `system` on its own (initially empty) vassal directory, serving `module`."""
+
+    def __init__(self, system, build, tmp, module):
+        self.system, self.module, self.runs = system, module, 0
+        self.root = tempfile.mkdtemp(prefix="%s-" % system, dir=tmp)
+        self.dir = os.path.join(self.root, "vassals")
+        os.mkdir(self.dir)
+        self.log = os.path.join(self.root, "emperor.log")
+        self.stats = os.path.join(self.root, "stats.sock")
+        self.fork_socket = os.path.join(self.root, "fork.sock")
+        brood = os.path.join(build, "cli", "brood")
+        env = dict(os.environ, PYTHONPATH=os.path.join(build, "python") + ":" + HERE,
+                   PYTHONDONTWRITEBYTECODE="1")
+        if system == "uwsgi":
+            argv = ["uwsgi", "--plugin", "python3", "--emperor", self.dir, "--emperor-freq", 1]
+        else:
+            argv = [brood, "--emperor", self.dir, "--emperor-stats", self.stats]
+        if system == "adopted":
+            self._write("base.ini", "[uwsgi]\nfork-server = %s\nmodule = %s\npythonpath = %s\n"
+                        % (self.fork_socket, module, HERE))
+            argv += ["--emperor-use-fork-server", self.fork_socket, "--vassal-fork-base",
+                     "base.ini"]
+        self.tail = LogTail(self.log)
+        self.proc = cluster.Process(argv, self.log, env=env, cwd=self.root)
+
+    def wait_started(self, timeout=30.0):
+        """Waits until the emperor watches its directory (and, for adopted, the base serves)."""
+        pattern = {"uwsgi": r"\*\*\* starting uWSGI Emperor \*\*\*",
+                   "brood": r"watching ", "adopted": r"watching "}[self.system]
+        self.proc.wait_for(pattern, timeout)
+        deadline = time.monotonic() + timeout
+        while self.system == "adopted" and not os.path.exists(self.fork_socket):
+            if time.monotonic() > deadline or self.proc.proc.poll() is not None:
+                raise RuntimeError("adopted: the base never bound %s:\n%s" % (
+                    self.fork_socket, self.proc.output()[-3000:]))
+            time.sleep(0.01)
+
+    def _write(self, name, text):
+        """Writes DIR/name at once (a rename); returns the monotonic time of the rename."""
+        tmp_path = os.path.join(self.root, name + ".tmp")
+        with open(tmp_path, "w") as f:
+            f.write(text)
+        now = time.monotonic()
+        os.rename(tmp_path, os.path.join(self.dir, name))
+        return now
+
+    def start_vassal(self, port, expect, timeout=60.0):
+        """Adds one vassal on `port`; returns (file_s, spawn_s or None) once it answers."""
+        before = emperor_children(self.proc.pid)
+        name = "v%03d.ini" % self.runs
+        self.runs += 1
+        written = self._write(name, vassal_text(self.system, self.module, port))
+        spawned = None
+        address = "127.0.0.1:%d" % port
+        while True:
+            now = time.monotonic()
+            if spawned is None and self.system != "adopted" and \
+                    emperor_children(self.proc.pid) - before:
+                spawned = now
+            if now - written > timeout or self.proc.proc.poll() is not None:
+                raise RuntimeError("%s: %s did not answer within %.0f s:\n%s" % (
+                    self.system, name, timeout, self.proc.output()[-3000:]))
+            status, body, _ = cluster.try_uwsgi_get(address, "/", timeout)
+            if status == 200:
+                answered = time.monotonic()
+                if body != expect:
+                    raise RuntimeError("%s: %s answered %r" % (self.system, name, body))
+                return answered - written, (answered - spawned) if spawned else None
+            time.sleep(0.0005)
+
+    def adopted_state(self):
+        """{vassal name: its stats entry} from the brood emperor's stats (empty for uWSGI)."""
+        if self.system == "uwsgi":
+            return {}
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5.0)
+            s.connect(self.stats)
+            doc = json.loads(cluster.read_to_eof(s))
+        return {v["id"]: v for v in doc["vassals"]}
+
+    def pss_mb(self):
+        """(Pss of every process below the emperor, Pss of the base alone) in MB."""
+        base_pid = self.adopted_state().get("base.ini", {}).get("pid", -1) \
+            if self.system == "adopted" else -1
+        total = sum(pss_kb(p) for p in descendants(self.proc.pid))
+        return total / 1024.0, (pss_kb(base_pid) / 1024.0 if base_pid > 0 else 0.0)
+
+    def processes(self):
+        return len(descendants(self.proc.pid))
+
+    def stop(self):
+        self.tail.close()
+        kill_tree(self.proc, self.system)
+
+
+def has_fork_server(build):
+    out = subprocess.run([os.path.join(build, "cli", "brood"), "--help"], capture_output=True,
+                         text=True).stdout
+    return re.search(r"--emperor-use-fork-server\b", out) is not None
+
+
+def p(values, pct):
+    return cluster.percentile(sorted(values), pct) * 1000.0 if values else None
+
+
+def run_app(app, systems, args, tmp):
+    """Runs R vassals of `app` on every system; prints its BENCH lines."""
+    module, expect = APPS[app]
+    emperors = {}
+    try:
+        for system in systems:
+            emperors[system] = EmperorUnderTest(system, args.build, tmp, module)
+        for e in emperors.values():
+            e.wait_started()
+        ports = iter(free_ports(args.runs * len(systems)))
+        times = {s: ([], []) for s in systems}
+        for _ in range(args.runs):
+            for system, e in emperors.items():
+                file_s, spawn_s = e.start_vassal(next(ports), expect)
+                times[system][0].append(file_s)
+                if spawn_s is not None:
+                    times[system][1].append(spawn_s)
+        report(app, emperors, times, args)
+    finally:
+        for e in emperors.values():
+            e.stop()
+
+
+def report(app, emperors, times, args):
+    figures = {}
+    for system, e in emperors.items():
+        files, spawns = times[system]
+        pss, base = e.pss_mb()
+        extra = {}
+        if system == "adopted":
+            states = e.adopted_state()
+            vassals = [v for n, v in states.items() if n != "base.ini"]
+            extra["adopted"] = "%d/%d" % (sum(1 for v in vassals if v.get("adopted") == 1),
+                                          len(vassals))
+            reasons = sorted({v["fallback"] for v in vassals if v.get("fallback")})
+            if reasons:  # a vassal exec'd after all: its time is not an adopted one
+                cluster.note("adopted %s: fallbacks to exec: %s" % (app, "; ".join(reasons)))
+            extra["base_pss_mb"] = cluster.fmt(base, 1)
+        figures[system] = {"file_p50": p(files, 50), "spawn_p50": p(spawns, 50), "pss": pss}
+        cluster.bench_line(
+            "py_forkserver", app=app, system=system, runs=len(files),
+            file_p50_ms=cluster.fmt(p(files, 50), 1), file_p90_ms=cluster.fmt(p(files, 90), 1),
+            spawn_p50_ms=cluster.fmt(p(spawns, 50), 1),
+            spawn_p90_ms=cluster.fmt(p(spawns, 90), 1), vassals=len(files),
+            processes=e.processes(), pss_mb=cluster.fmt(pss, 1), **extra)
+        cluster.note("%s %s file_ms runs: %s" % (app, system, " ".join(
+            "%.1f" % (t * 1000.0) for t in files)))
+    a = figures.get("adopted")
+    if not a:
+        return
+    ratios = {}
+    for system in ("brood", "uwsgi"):
+        f = figures.get(system)
+        if f and f["spawn_p50"] and a["file_p50"]:
+            ratios["%s_vs_adopted" % system] = cluster.fmt(f["spawn_p50"] / a["file_p50"], 1)
+            ratios["%s_pss_ratio" % system] = cluster.fmt(a["pss"] / f["pss"], 2)
+    target_x = min((figures[s]["spawn_p50"] or 0) / a["file_p50"]
+                   for s in ("brood", "uwsgi") if s in figures) if len(figures) > 1 else 0
+    cluster.bench_line(
+        "py_forkserver_ratio", app=app, adopted_p50_ms=cluster.fmt(a["file_p50"], 1), **ratios,
+        target_p50="met" if a["file_p50"] <= 5.0 else "missed",
+        target_40x=("met" if target_x >= 40 else "missed") if app == "numpy" else "n/a",
+        target_pss="met" if all(a["pss"] <= 0.5 * figures[s]["pss"]
+                                for s in figures if s != "adopted") else "missed")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("build")
+    ap.add_argument("--runs", type=int, default=20, help="vassals per app and system")
+    ap.add_argument("--apps", default="trivial,numpy,slow")
+    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    args = ap.parse_args(argv)
+    args.build = os.path.abspath(args.build)
+    systems = [s for s in args.systems.split(",") if s]
+    for s in systems:
+        if s not in SYSTEMS:
+            ap.error("unknown system %r (choose from %s)" % (s, ", ".join(SYSTEMS)))
+    for a in args.apps.split(","):
+        if a not in APPS:
+            ap.error("unknown app %r (choose from %s)" % (a, ", ".join(APPS)))
+    if "uwsgi" in systems and not shutil.which("uwsgi"):
+        sys.exit("forkserver_bench.py: uwsgi is not installed (scripts/deps.sh)")
+    if "adopted" in systems and not has_fork_server(args.build):
+        cluster.note("brood has no --emperor-use-fork-server yet: the adopted side is skipped")
+        systems.remove("adopted")
+    cluster.note("fork server: %s; %d vassals per app and system (1 worker + master each), the "
+                 "systems in turn, client uwsgi GET polled every 0.5 ms; uWSGI's emperor with "
+                 "emperor-freq 1; nothing pinned (%d vCPUs, load average %s)" % (
+                     ",".join(systems), args.runs, len(cluster.all_cpus()),
+                     " ".join("%.2f" % x for x in os.getloadavg())))
+    become_subreaper()
+    tmp = tempfile.mkdtemp(prefix="brood-forkserver-bench-")
+    try:
+        for app in args.apps.split(","):
+            run_app(app, systems, args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
