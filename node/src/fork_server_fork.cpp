@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 
+#include "brood/os/inherited_sockets.hpp"
 #include "brood/os/log.hpp"
 #include "brood/wire/emperor_protocol.hpp"
 
@@ -25,7 +26,6 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 constexpr const char* config_fd_env = "UWSGI_EMPEROR_FD_CONFIG";
-constexpr const char* inherited_sockets_env = "BROOD_INHERITED_SOCKETS";  // os/inherited_sockets
 // How long the grandchild waits for the intermediate child's exit to re-parent it.
 constexpr std::chrono::milliseconds reparent_wait{1000};
 
@@ -184,9 +184,9 @@ void export_request_and_reply(received_fork_request& in, os::unique_fd conn,
     inherited += std::to_string(exported(in.fds[next]));
   }
   if (inherited.empty()) {
-    ::unsetenv(inherited_sockets_env);
+    ::unsetenv(os::inherited_sockets_variable);
   } else {
-    set_env(inherited_sockets_env, inherited);
+    set_env(os::inherited_sockets_variable, inherited);
   }
   ::unsetenv("UWSGI_RELOADS");
   ::unsetenv("NOTIFY_SOCKET");

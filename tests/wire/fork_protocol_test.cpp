@@ -99,10 +99,15 @@ TEST(ForkProtocol, MalformedRequestsSayWhy) {
     return out;
   };
   EXPECT_TRUE(check_fork_header(decode_header(packet(0, 1, ""))).is_bad());
-  EXPECT_TRUE(check_fork_header(decode_header(packet(35, 0, ""))).is_bad());    // no 0x01
+  EXPECT_TRUE(check_fork_header(decode_header(packet(35, 0, ""))).is_bad());     // no 0x01
   EXPECT_TRUE(check_fork_header(decode_header(packet(35, 0x21, ""))).is_bad());  // unknown bit
-  EXPECT_TRUE(decode(packet(35, 1, ""), 1, back).is_bad());                     // empty argv
-  EXPECT_TRUE(decode(packet(35, 1, std::string("\x05\x00" "ab", 4)), 1, back).is_bad());
+  EXPECT_TRUE(decode(packet(35, 1, ""), 1, back).is_bad());                      // empty argv
+  EXPECT_TRUE(decode(packet(35, 1,
+                            std::string("\x05\x00"
+                                        "ab",
+                                        4)),
+                     1, back)
+                  .is_bad());
   EXPECT_TRUE(decode(packet(35, 0x11, array_of({"9", "a"})), 1, back).is_bad());
   EXPECT_TRUE(decode(packet(35, 0x11, array_of({"01", "a", "K=V"})), 1, back).is_bad());
   EXPECT_TRUE(decode(packet(35, 0x11, array_of({"1", "a"})), 1, back).is_bad());  // no env

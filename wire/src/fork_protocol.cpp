@@ -52,8 +52,7 @@ std::uint8_t fork_request::bitmask() const noexcept {
 int fork_request::fd_count() const noexcept { return standard_fds(bitmask()) + sockets; }
 
 std::error_code encode_fork_request(const fork_request& r, bytes& out) {
-  if (r.argv.empty() || r.sockets < 0 || r.fd_count() > max_fork_fds)
-    return errc::fork_bad_request;
+  if (r.argv.empty() || r.sockets < 0 || r.fd_count() > max_fork_fds) return errc::fork_bad_request;
   for (const std::string& e : r.env)
     if (!valid_env(e)) return errc::fork_bad_request;
   std::vector<std::string_view> items;
@@ -82,12 +81,12 @@ decode_result decode_fork_request(const header& h, bytes_view body, int fds, con
   const int standard = standard_fds(h.modifier2);
   const bool sockets = (h.modifier2 & fork_sockets) != 0;
   if (fds > max_fork_fds || (sockets ? fds < standard + 1 : fds != standard))
-    return bad_request(std::to_string(fds) + " fds received for the fd bitmask " +
-                       std::to_string(h.modifier2) + " (expected " + std::to_string(standard) +
-                       (sockets ? " and 1.." + std::to_string(max_fork_fds - standard) +
-                                      " inherited sockets"
-                                : std::string()) +
-                       ")");
+    return bad_request(
+        std::to_string(fds) + " fds received for the fd bitmask " + std::to_string(h.modifier2) +
+        " (expected " + std::to_string(standard) +
+        (sockets ? " and 1.." + std::to_string(max_fork_fds - standard) + " inherited sockets"
+                 : std::string()) +
+        ")");
   if (body.size() != h.size)
     return bad_request("body of " + std::to_string(body.size()) + " bytes, pktsize " +
                        std::to_string(h.size));
