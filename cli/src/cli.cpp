@@ -59,8 +59,8 @@ void report(const options_result& parsed) {
   if (!parsed.options->show_config.empty()) std::cerr << parsed.options->show_config << std::flush;
 }
 
-int run_fork_base_role(const options& base, const router_setup& setup,
-                       const spooler::spool_handler& spooler);
+int run_fork_base_role(const options& base, const std::vector<std::string>& args,
+                       const router_setup& setup, const spooler::spool_handler& spooler);
 
 int run_node_role(const options_result& parsed, const std::vector<std::string>& args,
                   const router_setup& setup, const spooler::spool_handler& spooler) {
@@ -71,7 +71,7 @@ int run_node_role(const options_result& parsed, const std::vector<std::string>& 
   // logto, daemonize: in the process that runs the node (not in one that hands it over).
   if (const int status = redirect_output(opts.config.log); status >= 0) return status;
   report(parsed);
-  if (!opts.app.fork_server.empty()) return run_fork_base_role(opts, setup, spooler);
+  if (!opts.app.fork_server.empty()) return run_fork_base_role(opts, args, setup, spooler);
   // An on-demand vassal gets its socket from its emperor on fd 0 (run_node adopts it); a zerg
   // from its zerg servers.
   if (opts.config.sockets.empty() && opts.config.http.sockets.empty() &&
@@ -132,13 +132,24 @@ int run_adopted(const options& base, const std::vector<std::string>& argv,
   return run_node_role(parsed, args, setup, spooler);
 }
 
-int run_fork_base_role(const options& base, const router_setup& setup,
-                       const spooler::spool_handler& spooler) {
+// A warm spare's rehearsal of an adopted vassal's first steps, so that their copy-on-write faults
+// happen before the request: the option parser run over the base's own arguments (the option
+// table's descriptions, malloc's free lists), and the stack the node's start-up will use.
+[[gnu::noinline]] void touch_stack() {
+  volatile char area[256 * 1024];
+  for (std::size_t i = 0; i < sizeof(area); i += 4096) area[i] = 0;
+}
+
+int run_fork_base_role(const options& base, const std::vector<std::string>& args,
+                       const router_setup& setup, const spooler::spool_handler& spooler) {
   if (!base.config.sockets.empty() || !base.config.http.sockets.empty())
     os::log(
         "fork-server base: its sockets are not bound (a base serves fork requests only; "
         "its adopted vassals bind their own)");
-  fork_base_outcome out = run_fork_base(base);
+  fork_base_outcome out = run_fork_base(base, [&args] {
+    (void)parse_options(args);
+    touch_stack();
+  });
   if (!out.adopted_argv) return out.status;
   return run_adopted(base, *out.adopted_argv, setup, spooler);
 }

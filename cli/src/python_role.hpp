@@ -6,6 +6,7 @@
 //  * exec (python_role_exec.cpp; the `brood` command): `brood` execs `brood-python` from its own
 //    directory with the same arguments, so nodes, emperors and clients without Python never load
 //    libpython (a process starts in a third of the time).
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@ struct fork_base_outcome {
 // (before the process options with early-python), the early imports, the pre-app hooks, the
 // application loaded, the post-app hooks, gc.freeze(), then node::serve_fork_server with
 // Python's fork hooks. A failure to start Python or load the application is logged: status 22.
-fork_base_outcome run_fork_base(const options& opts);
+// `warm_up` runs in each warm spare before it is ready (fork_server_hooks::spare_warm_up).
+fork_base_outcome run_fork_base(const options& opts, std::function<void()> warm_up = {});
 
 }  // namespace brood::cli

@@ -69,7 +69,7 @@ std::unique_ptr<python::fork_base> start_base(const python::app_options& app) {
 }  // namespace
 #endif
 
-fork_base_outcome run_fork_base(const options& opts) {
+fork_base_outcome run_fork_base(const options& opts, std::function<void()> warm_up) {
 #ifdef BROOD_WITH_PYTHON
   using node::hook_point;
   std::unique_ptr<python::fork_base> base;
@@ -91,12 +91,13 @@ fork_base_outcome run_fork_base(const options& opts) {
     return {*h.exit_status, std::nullopt};
   node::fork_server_options fork_options;
   fork_options.spares = opts.app.fork_server_spares;
-  node::fork_server_result r =
-      node::serve_fork_server(opts.app.fork_server, base->hooks(), fork_options);
+  node::fork_server_hooks hooks = base->hooks();
+  hooks.spare_warm_up = std::move(warm_up);
+  node::fork_server_result r = node::serve_fork_server(opts.app.fork_server, hooks, fork_options);
   // In an adopted vassal `base` goes without finalizing: the node's host joins the interpreter.
   return {r.exit_status, std::move(r.adopted_argv)};
 #else
-  (void)opts;
+  (void)opts, (void)warm_up;
   std::cerr << "brood: this brood was built without Python (fork-server)\n";
   return {2, std::nullopt};
 #endif

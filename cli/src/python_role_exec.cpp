@@ -48,7 +48,7 @@ int run_with_python(const options&, node::router&, const spooler::spool_handler&
   return 2;
 }
 
-fork_base_outcome run_fork_base(const options&) {
+fork_base_outcome run_fork_base(const options&, std::function<void()>) {
   std::cerr << "brood: a fork-server base runs in brood-python, not in this program\n";
   return {2, std::nullopt};
 }

@@ -238,6 +238,7 @@ class fork_server_loop {
   // for one request and settles as the adopted vassal of it.
   fork_server_result serve_as_spare() {
     await_emperor_parent(intermediate_, emperor_pid_, "fork server spare");
+    if (hooks_.spare_warm_up) hooks_.spare_warm_up();
     if (!announce_spare(spare_link_.get())) ::_exit(0);  // the base is gone already
     os::unique_fd conn;
     received_fork_request in = await_spare_request(spare_link_.get(), conn);

@@ -27,6 +27,7 @@ struct hook_counts {
   int before_fork = 0;
   int after_fork_parent = 0;
   int after_fork_child = 0;
+  int spare_warm_up = 0;
 };
 
 // The TCP port `fd` is bound to; -1 when it is not an IPv4 socket.
@@ -123,7 +124,8 @@ inline bool report_facts(const std::vector<std::string>& argv, const hook_counts
   report_open_fds(o, fork_path);
   report_signals(o);
   o << "before_fork=" << hooks.before_fork << "\nafter_fork_parent=" << hooks.after_fork_parent
-    << "\nafter_fork_child=" << hooks.after_fork_child << "\n";
+    << "\nafter_fork_child=" << hooks.after_fork_child << "\nspare_warm_up=" << hooks.spare_warm_up
+    << "\n";
   const std::string text = o.str();
   const bool ok = ::write(channel, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   ::close(channel);

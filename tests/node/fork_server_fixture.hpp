@@ -212,6 +212,7 @@ class fork_server_test : public ::testing::Test {
       os::log("hook after_fork_parent");
     };
     hooks.after_fork_child = [] { ++counts.after_fork_child; };
+    hooks.spare_warm_up = [] { ++counts.spare_warm_up; };
     if (!with_hooks) hooks = fork_server_hooks{};
     fork_server_options options;
     options.io_timeout = io_timeout;

@@ -76,6 +76,7 @@ TEST_F(fork_server_spare_test, ARequestIsServedByTheSpareThatExistedBeforeIt) {
   EXPECT_EQ(facts.at("pdeathsig"), std::to_string(SIGKILL));
   EXPECT_EQ(facts.at("before_fork"), "1");  // the hooks ran when the spare was forked
   EXPECT_EQ(facts.at("after_fork_child"), "1");
+  EXPECT_EQ(facts.at("spare_warm_up"), "1");  // ran in the spare, before it was ready
   EXPECT_TRUE(base_.wait_for("fork server: adopted vassal pid " + std::to_string(spare) +
                              " from the spare for brood"))
       << base_.all_output();

@@ -35,6 +35,7 @@ TEST_F(fork_server_test, AdoptsAVassalReparentedToTheEmperor) {
   EXPECT_EQ(facts.at("before_fork"), "1");
   EXPECT_EQ(facts.at("after_fork_parent"), "0");
   EXPECT_EQ(facts.at("after_fork_child"), "1");
+  EXPECT_EQ(facts.at("spare_warm_up"), "0");  // a vassal forked directly rehearses nothing
   EXPECT_TRUE(base_.wait_for("hook after_fork_parent"));
   EXPECT_TRUE(base_.wait_for("fork server: forked an adopted vassal for brood"));
 }

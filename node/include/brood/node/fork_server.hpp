@@ -73,6 +73,10 @@ struct fork_server_hooks {
   std::function<void()> before_fork;        // in the base, just before each fork
   std::function<void()> after_fork_parent;  // in the base, just after it
   std::function<void()> after_fork_child;   // in the adopted vassal, first thing
+  // In a warm spare, before it says it is ready: work the vassal would do first after the
+  // request (its copy-on-write page faults are then taken ahead of time, off the request's path).
+  // Must leave no trace but memory: no fds, no output, no environment change.
+  std::function<void()> spare_warm_up;
 };
 
 struct fork_server_result {
