@@ -92,7 +92,10 @@ fork_base_outcome run_fork_base(const options& opts, std::function<void()> warm_
   node::fork_server_options fork_options;
   fork_options.spares = opts.app.fork_server_spares;
   node::fork_server_hooks hooks = base->hooks();
-  hooks.spare_warm_up = std::move(warm_up);
+  hooks.spare_warm_up = [python = std::move(hooks.spare_warm_up), cli = std::move(warm_up)] {
+    if (python) python();
+    if (cli) cli();
+  };
   node::fork_server_result r = node::serve_fork_server(opts.app.fork_server, hooks, fork_options);
   // In an adopted vassal `base` goes without finalizing: the node's host joins the interpreter.
   return {r.exit_status, std::move(r.adopted_argv)};

@@ -96,6 +96,15 @@ node::fork_server_hooks fork_base::hooks() {
     PyOS_AfterFork_Child();  // this thread held the GIL at fork: it holds it again now
     self->saved = nullptr;
   };
+  // A warm spare rehearses the host's joining (python/src/host/host.cpp): os.environ rebuilt,
+  // which the vassal does again with its own environment, its pages then already copied.
+  h.spare_warm_up = [] {
+    try {
+      sync_os_environ();
+    } catch (const py::error_already_set& e) {
+      os::log("fork server spare: warm-up: ", e.what());
+    }
+  };
   return h;
 }
 

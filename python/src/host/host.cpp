@@ -58,24 +58,9 @@ struct __attribute__((visibility("hidden"))) host::impl {
               ": ignored, an adopted vassal runs its fork-server base's interpreter");
     try {
       prepend_path(search_path(opts));
-      sync_environ();
+      sync_os_environ();
     } catch (const py::error_already_set& e) {
       throw std::runtime_error("cannot set up Python in the node:\n" + traceback_text(e));
-    }
-  }
-
-  // os.environ read again from this process's environment: the fork server's changes and the
-  // vassal's env options were applied to it after the base's interpreter took its copy.
-  static void sync_environ() {
-    py::object env = py::module_::import("os").attr("environ");
-    py::dict data = env.attr("_data");
-    data.clear();
-    for (char** e = environ; *e != nullptr; ++e) {
-      const std::string entry(*e);
-      const auto eq = entry.find('=');
-      if (eq == std::string::npos || eq == 0) continue;
-      data[env.attr("encodekey")(entry.substr(0, eq))] =
-          env.attr("encodevalue")(entry.substr(eq + 1));
     }
   }
 

@@ -1,6 +1,8 @@
 // Starting the embedded interpreter and wiring `brood`, `brood._brood` and `uwsgi` into it.
 #include "interpreter.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <stdexcept>
 
@@ -93,6 +95,19 @@ void start_interpreter(const std::vector<std::string>& pythonpath, const std::st
   } catch (const py::error_already_set& e) {
     std::string text = traceback_text(e);
     throw std::runtime_error("cannot set up the brood Python package:\n" + text);
+  }
+}
+
+void sync_os_environ() {
+  py::object env = py::module_::import("os").attr("environ");
+  py::dict data = env.attr("_data");
+  data.clear();
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const auto eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    data[env.attr("encodekey")(entry.substr(0, eq))] =
+        env.attr("encodevalue")(entry.substr(eq + 1));
   }
 }
 

@@ -25,6 +25,11 @@ void start_interpreter(const std::vector<std::string>& pythonpath, const std::st
 // the GIL is held.
 py::module_ uwsgi_module();
 
+// os.environ read again from this process's environment (an adopted vassal's environment was
+// changed by the fork server and its env options after the base's interpreter took its copy).
+// REQUIRES: the GIL is held. Throws py::error_already_set.
+void sync_os_environ();
+
 // Finalizes the interpreter (atexit handlers run). REQUIRES: the GIL is held by this thread and
 // no py::object of ours is alive.
 void stop_interpreter() noexcept;
