@@ -14,10 +14,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../cluster.sh
 source "$here/../cluster.sh"
 use_build "$build"
-if ! "$brood_bin" --help | grep -q -- '--emperor-use-fork-server'; then
-  echo "forkserver: skipped (this brood has no --emperor-use-fork-server)"
-  exit 0
-fi
 cluster_init forkserver
 vassals=$logs/vassals
 mkdir "$vassals"
