@@ -1,4 +1,4 @@
-// The fork-server request and reply byte for byte (UWSGI_FACTS.md §9).
+// The fork-server request and reply byte for byte (docs/protocol.md §13).
 #include "brood/wire/fork_protocol.hpp"
 
 #include <gtest/gtest.h>
