@@ -14,6 +14,7 @@
 #include <cstring>
 #include <memory>
 
+#include "brood/os/listener.hpp"
 #include "brood/os/log.hpp"
 
 namespace brood::emperor {
@@ -109,10 +110,7 @@ std::vector<os::unique_fd> os_vassal_process::listening_sockets(std::string& err
       error = "pidfd_getfd of fd " + std::to_string(n) + ": " + std::strerror(errno);
       return {};
     }
-    int listening = 0;
-    socklen_t len = sizeof listening;
-    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening)
-      out.push_back(std::move(fd));
+    if (os::is_listening_socket(fd.get())) out.push_back(std::move(fd));
   }
   return out;
 }
