@@ -201,6 +201,7 @@ def test_adopted_vassal_serves_the_base_app_on_its_own_socket(emperor, app_dir):
     # Each module was imported once, in the base.
     words = imports(app_dir)
     assert words == ["early", str(e.base.pid), "app", str(e.base.pid)], words
+    assert e.base.wait_for_line(r"spawned uWSGI worker 2") is not None, e.base.output()
     assert e.base.count_lines(r"spawned uWSGI worker 2") == 1, e.base.output()
     # byte 2: a graceful stop; the vassal is ours to reap, the base keeps serving.
     channel.send(b"\x02")
@@ -230,6 +231,21 @@ def test_adopted_vassals_have_their_own_env_and_chdir(emperor, app_dir, tmp_path
     assert body_of(support.wsgi_request(three))["foo"] == "-"
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs root")
+def test_adopted_vassals_have_their_own_uid_and_gid(emperor, app_dir):
+    # Under a root emperor, each adopted vassal drops to its own uid/gid after binding.
+    e = emperor("--pythonpath", app_dir, "--module", "app")
+    sock = str(app_dir / "nobody.sock")
+    _, channel = e.fork(["brood", "--socket", sock, "--uid", "65534", "--gid", "65534"])
+    assert read_byte(channel) == 1, e.base.output()
+    worker = int(body_of(support.wsgi_request(sock))["pid"])
+    with open("/proc/%d/status" % worker) as f:
+        ids = {line.split(":")[0]: line.split()[1:] for line in f if line[:4] in ("Uid:", "Gid:")}
+    assert ids["Uid"][0] == "65534" and ids["Gid"][0] == "65534", ids
+    with open("/proc/%d/status" % e.base.pid) as f:  # the base keeps its own
+        assert [line.split()[1] for line in f if line.startswith("Uid:")] == ["0"]
+
+
 def test_an_adopted_vassal_reads_its_ini_file(emperor, app_dir):
     e = emperor("--pythonpath", app_dir, "--module", "app")
     sock = str(app_dir / "ini.sock")
@@ -237,6 +253,8 @@ def test_an_adopted_vassal_reads_its_ini_file(emperor, app_dir):
     ini.write_text("[uwsgi]\nsocket = %s\nprocesses = 3\nenv = FOO=from-ini\n" % sock)
     _, c = e.fork(["brood", "--ini", str(ini)])
     assert read_byte(c) == 1, e.base.output()
+    # The line was written before byte 1; the test's reader of the output may not have it yet.
+    assert e.base.wait_for_line(r"spawned uWSGI worker 3") is not None, e.base.output()
     assert e.base.count_lines(r"spawned uWSGI worker 3") == 1, e.base.output()
     got = body_of(support.wsgi_request(sock))
     assert (got["foo"], int(got["base"])) == ("from-ini", e.base.pid)
