@@ -87,6 +87,11 @@ pid_t request_fork(const std::string& path, const wire::fork_request& request,
   }
   const std::string_view data(reinterpret_cast<const char*>(packet.data()), packet.size());
   if (const os::status st = os::send_with_fds(sock.get(), data, fds); !st.ok()) {
+    // A base that refuses may close before it reads: the same refusal as a close before the reply.
+    if (st.code() == std::errc::broken_pipe || st.code() == std::errc::connection_reset) {
+      error = path + " closed the connection without a reply (refused)";
+      return -1;
+    }
     timed_out = st.code() == std::errc::resource_unavailable_try_again;
     error = "cannot send the fork request to " + path + ": " + st.message();
     return -1;
