@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libboost-program-options-dev
-  libzmq3-dev cppzmq-dev libmsgpack-cxx-dev nlohmann-json3-dev
+  libzmq3-dev cppzmq-dev libmsgpack-cxx-dev nlohmann-json3-dev libssl-dev etcd-server etcd-client
   pybind11-dev python3-dev python3-pytest
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format util-linux procps iproute2
