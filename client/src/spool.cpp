@@ -1,5 +1,5 @@
 // spool(): remote enqueue onto a brood or uWSGI spooler (modifier1 17, docs/protocol.md §10),
-// over the sync client's engine and its per-thread pool of kept-alive connections.
+// over the sync client's engine, one connection per enqueue (the spooler closes after answering).
 #include <span>
 #include <string>
 #include <vector>
@@ -68,6 +68,7 @@ result<bool> spool(std::string_view address, const wire::spool_vars& vars, std::
   c.address = address;
   c.request = s.request;
   c.reply = &s.reply;
+  c.one_shot = true;  // a new connection per enqueue, as uWSGI's clients (the server closes)
   cd::run_sync_calls(std::span<cd::sync_call>(&c, 1), timeout);
   if (c.error) return std::move(*c.error);
   return spool_answer(address, s.reply);

@@ -34,9 +34,12 @@ multi_scratch& thread_multi_scratch() {
 }
 
 // Runs one exchange of the already framed `s.request`; the reply lands in `s.reply`.
-std::optional<call_error> exchange(std::string_view address, scratch& s, milliseconds timeout) {
+// one_shot: a fresh connection closed after the reply (answers after which servers close).
+std::optional<call_error> exchange(std::string_view address, scratch& s, milliseconds timeout,
+                                   bool one_shot = false) {
   cd::sync_call c;
   c.address = address;
+  c.one_shot = one_shot;
   c.request = s.request;
   c.reply = &s.reply;
   cd::run_sync_calls(std::span<cd::sync_call>(&c, 1), timeout);
@@ -49,7 +52,9 @@ packet_result send_packet(std::string_view address, std::uint8_t modifier1, std:
                           wire::bytes_view payload, milliseconds timeout) {
   scratch& s = thread_scratch();
   if (auto err = cd::build_packet_request(s.request, modifier1, modifier2, payload)) return *err;
-  if (auto err = exchange(address, s, timeout)) return std::move(*err);
+  const bool closes = modifier1 == wire::to_byte(wire::modifier1::ping) ||
+                      modifier1 == wire::to_byte(wire::modifier1::spooler);
+  if (auto err = exchange(address, s, timeout, closes)) return std::move(*err);
   return cd::packet_from_reply(s.reply);
 }
 
@@ -67,7 +72,7 @@ result<std::string> ping(std::string_view address, milliseconds timeout) {
   auto err = cd::build_packet_request(s.request, wire::to_byte(wire::modifier1::ping),
                                       wire::to_byte(wire::ping_modifier2::request), {});
   if (err) return *err;
-  if (auto e = exchange(address, s, timeout)) return std::move(*e);
+  if (auto e = exchange(address, s, timeout, true)) return std::move(*e);
   return cd::ping_from_reply(address, s.reply);
 }
 

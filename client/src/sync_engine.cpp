@@ -70,7 +70,7 @@ class engine {
   void begin(sync_call& c) {
     c.reply->clear();
     if (auto err = ts_.endpoints.get(c.address, c.ep)) return fail(c, std::move(*err));
-    c.fd = thread_pool().take(c.address);
+    if (!c.one_shot) c.fd = thread_pool().take(c.address);
     if (c.fd) {
       c.reused = true;
       return write(c);
@@ -158,7 +158,7 @@ class engine {
   void succeed(sync_call& c) {
     c.state = phase::done;
     --active_;
-    if (c.reply->overrun()) {
+    if (c.reply->overrun() || c.one_shot) {
       c.fd.reset();
     } else {
       thread_pool().put(c.address, std::move(c.fd));

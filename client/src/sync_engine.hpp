@@ -22,6 +22,9 @@ struct sync_call {
   wire::bytes_view request;         // the framed request
   reply_buffer* reply = nullptr;    // receives the reply
   std::optional<call_error> error;  // the failure, if any
+  // A fresh connection, closed after the reply (never pooled): for the answers after which a
+  // server closes (uWSGI's remote enqueue and ping, docs/protocol.md §10).
+  bool one_shot = false;
 
   // Engine state.
   enum class phase { start, connecting, connect_again, writing, reading, done };
@@ -37,7 +40,7 @@ struct sync_call {
 // Returns when each call has its reply or its error; calls still unanswered after `timeout`
 // fail with call_errc::timeout. A reused connection the peer had closed (EOF, EPIPE, ECONNRESET
 // before any reply byte) is retried once on a fresh connection. Connections that delivered a
-// whole reply go back to the calling thread's idle pool.
+// whole reply go back to the calling thread's idle pool, except one-shot calls'.
 void run_sync_calls(std::span<sync_call> calls, std::chrono::milliseconds timeout);
 
 }  // namespace brood::client::detail

@@ -35,9 +35,11 @@ wire::limits task_limits() {
 // producers per worker costs only idle threads.
 constexpr unsigned writer_threads = 8;
 
-// [255, 0, m2]: FF 00 00 01 (durable) or FF 00 00 00 (refused), nothing after it.
+// [255, 0, m2]: FF 00 00 01 (durable) or FF 00 00 00 (refused), nothing after it; then the
+// connection closes, as uWSGI's does (a client reading to the end must not wait for keepalive).
 reply bare_reply(wire::response_modifier2 m2) {
   reply r;
+  r.keep_alive = false;
   const auto head = wire::encode_header(
       wire::header{wire::to_byte(wire::modifier1::response), 0, wire::to_byte(m2)});
   r.data.assign(head.begin(), head.end());

@@ -32,9 +32,11 @@ reply failure_reply(std::string_view type, std::string_view message) {
   return r;
 }
 
-// The uWSGI ping answer: m1 echoed, m2 = reply, the size of the (absent) warning text.
+// The uWSGI ping answer: m1 echoed, m2 = reply, the size of the (absent) warning text; then the
+// connection closes, as uWSGI's does (a client reading to the end must not wait for keepalive).
 std::optional<reply> answer_ping(const request& r) {
   reply out;
+  out.keep_alive = false;
   out.data.reserve(wire::header_size);
   wire::append_packet(out.data, r.head.modifier1, wire::to_byte(wire::ping_modifier2::reply), {});
   return out;

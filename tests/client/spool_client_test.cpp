@@ -118,6 +118,15 @@ TEST_F(spool_client_test, ServerClosingAfterEveryAnswerLikeUwsgiIsNotAFailure) {
   EXPECT_EQ(s.accepted(), 20);
 }
 
+TEST_F(spool_client_test, EachTaskTakesANewConnectionAsUwsgisClients) {
+  fake_spooler s(/*one_shot=*/false);  // a server that would keep the connection open
+  for (int i = 0; i < 5; ++i) {
+    auto r = spool(s.address(), {{"n", std::to_string(i)}}, {}, 2s);
+    ASSERT_TRUE(r) << "task " << i << ": " << r.error().message;
+  }
+  EXPECT_EQ(s.accepted(), 5) << "a connection per enqueue, never a pooled one";
+}
+
 TEST_F(spool_client_test, PooledConnectionClosedUnseenBeforeTheNextTaskIsRetried) {
   // The server closes a connection only when a second request arrives on it: the client cannot
   // see the close before writing, gets EOF instead of an answer, and retries on a fresh one.

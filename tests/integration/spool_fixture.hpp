@@ -96,6 +96,10 @@ class spool_fixture : public ::testing::Test {
   static wire::bytes exchange(raw_socket& s, const wire::bytes& packet) {
     if (!s.send(packet)) return {};
     return s.read_exact(4, std::chrono::seconds(5)).value_or(wire::bytes{});
+  }  // One enqueue on a connection of its own (the node closes after each answer, as uWSGI).
+  static wire::bytes enqueue(const std::string& address, const wire::bytes& packet) {
+    raw_socket s(address);
+    return exchange(s, packet);
   }
 
   static inline const wire::bytes ack{0xFF, 0x00, 0x00, 0x01};

@@ -71,16 +71,15 @@ TEST_F(spool_write_failure_test, NoSpaceLeftIsRefusedLeavesNothingAndRecovers) {
       start_on_tmpfs("cat /dev/zero > " + mnt_ + "/fill 2>/dev/null || true");
   ASSERT_FALSE(address.empty());
   expect_private_mount();
-  raw_socket s(address);
   const auto task = spool_packet(vars_block({{"a", std::string(20000, 'x')}}));
-  EXPECT_EQ(exchange(s, task), refusal);
-  EXPECT_EQ(exchange(s, spool_packet(vars_block({{"small", "1"}}))), refusal);
+  EXPECT_EQ(enqueue(address, task), refusal);
+  EXPECT_EQ(enqueue(address, spool_packet(vars_block({{"small", "1"}}))), refusal);
   EXPECT_TRUE(entries(inside("/spool")).empty()) << "a half-written file was left behind";
   EXPECT_TRUE(proc().wait_for_line(std::regex(R"(refused a task from 127\.0\.0\.1:\d+: .+)"), 5s))
       << proc().all_output();
   // Space again: the same task is accepted, and it is the only file.
   ASSERT_TRUE(fs::remove(inside("/fill")));
-  EXPECT_EQ(exchange(s, task), ack) << proc().all_output();
+  EXPECT_EQ(enqueue(address, task), ack) << proc().all_output();
   const auto files = task_files(inside("/spool"));
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(entries(inside("/spool")).size(), 1u);
