@@ -1,0 +1,111 @@
+#include "log_recovery.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "brood/os/log.hpp"
+#include "brood/wire/spool_file.hpp"
+#include "log_segment.hpp"
+
+namespace brood::spooler::tasklog {
+namespace {
+
+struct found_segment {
+  int slot = 0;
+  int which = 0;
+  std::string path;
+  segment_image image;
+};
+
+std::string parent_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+// True when the file at `path` is the task: present and decoding (checked), or byte-equal to
+// the record (a file without brood's checksum cannot show a tear otherwise).
+bool file_is_whole(log_env& env, const std::string& path, wire::bytes_view record_data) {
+  wire::bytes content;
+  if (!env.read_file(path, content).ok()) return false;
+  wire::spool_file_view view;
+  if (!wire::decode_spool_file(content, view).is_done()) return false;
+  return view.checksummed ||
+         std::equal(content.begin(), content.end(), record_data.begin(), record_data.end());
+}
+
+os::status materialize(log_env& env, const std::string& dir, const log_record& r) {
+  const std::string rel(r.path);
+  const std::string sub = parent_of(rel);
+  const std::string target_dir = sub.empty() ? dir : dir + "/" + sub;
+  if (!sub.empty()) {
+    if (auto s = env.make_dir(target_dir); !s.ok()) return s;
+  }
+  const std::string name = rel.substr(rel.rfind('/') + 1);
+  return env.write_file(target_dir, ".brood_tmp_recover_" + name, name, r.data);
+}
+
+os::result<std::vector<found_segment>> read_all(log_env& env, const std::string& dir) {
+  auto names = env.list_dir(log_dir_of(dir));
+  if (!names) return names.error();
+  std::vector<found_segment> out;
+  for (const auto& n : *names) {
+    const auto id = parse_segment_name(n);
+    if (!id) continue;
+    found_segment f{id->first, id->second, log_dir_of(dir) + "/" + n, {}};
+    if (auto s = read_segment(env, f.path, f.image); !s.ok()) return s;
+    if (f.image.header_bad) os::log("task log: ", f.path, ": bad header, taken as clean");
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+os::result<recovery_report> recover_slots(log_env& env, const std::string& dir,
+                                          const std::vector<int>& slots) {
+  auto segments = read_all(env, dir);
+  if (!segments) return segments.error();
+  recovery_report rep;
+  std::set<std::string, std::less<>> done;
+  std::vector<found_segment*> mine;
+  for (auto& seg : *segments) {
+    const bool recover = seg.image.header.state == segment_state::active &&
+                         std::find(slots.begin(), slots.end(), seg.slot) != slots.end();
+    if (recover) mine.push_back(&seg);
+    const log_decode end = scan_records(seg.image, [&](const log_record& r) {
+      if (r.type == record_type::done) done.emplace(r.path);
+    });
+    if (recover && end.what == log_decode::kind::bad) {
+      ++rep.torn_tails;
+      os::log("task log: ", seg.path, ": dropped a torn tail: ", end.why);
+    }
+  }
+  for (found_segment* seg : mine) {
+    os::status failed;
+    scan_records(seg->image, [&](const log_record& r) {
+      if (r.type != record_type::task || !failed.ok()) return;
+      ++rep.tasks;
+      const std::string path = dir + "/" + std::string(r.path);
+      if (done.count(r.path)) {
+        if (env.exists(path) && (failed = env.remove_file(path)).ok()) ++rep.removed;
+      } else if (!file_is_whole(env, path, r.data)) {
+        if ((failed = materialize(env, dir, r)).ok()) ++rep.materialized;
+      }
+    });
+    if (!failed.ok()) return failed;
+  }
+  if (mine.empty()) return rep;
+  if (auto s = env.sync_fs(dir); !s.ok()) return s;
+  for (found_segment* seg : mine) {
+    auto file = env.open_file(seg->path);
+    if (!file) return file.error();
+    segment_header h = seg->image.header;
+    h.state = segment_state::clean;
+    if (auto s = write_header(**file, h); !s.ok()) return s;
+    ++rep.segments_recovered;
+  }
+  return rep;
+}
+
+}  // namespace brood::spooler::tasklog

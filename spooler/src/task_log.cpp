@@ -1,0 +1,302 @@
+#include "task_log.hpp"
+
+#include <cerrno>
+
+#include "brood/os/log.hpp"
+#include "log_segment.hpp"
+
+namespace brood::spooler {
+
+using namespace tasklog;
+
+task_log::task_log(log_env& env, std::string dir, task_log_options opts)
+    : env_(env), dir_(std::move(dir)), opts_(opts) {}
+
+os::result<std::unique_ptr<task_log>> task_log::open(log_env& env, std::string spool_dir,
+                                                     task_log_options opts) {
+  while (spool_dir.size() > 1 && spool_dir.back() == '/') spool_dir.pop_back();
+  std::unique_ptr<task_log> log(new task_log(env, std::move(spool_dir), opts));
+  if (auto s = env.make_dir(log_dir_of(log->dir_)); !s.ok()) return s;
+  if (auto s = log->claim_slot(); !s.ok()) return s;
+  if (auto s = log->open_segments(); !s.ok()) return s;
+  log->stats_.slot = log->slot_;
+  log->checkpointer_ = std::thread([l = log.get()] { l->checkpointer(); });
+  return log;
+}
+
+task_log::~task_log() {
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !leader_; });
+    if (!pending_.empty() && failed_.ok()) {
+      force_sync_ = true;
+      lead(lock);
+    }
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (checkpointer_.joinable()) checkpointer_.join();
+}
+
+os::status task_log::claim_slot() {
+  for (int n = 0; n < opts_.max_slots; ++n) {
+    auto l = env_.try_lock(slot_lock_path(dir_, n));
+    if (l) {
+      slot_ = n;
+      lock_ = std::move(*l);
+      return {};
+    }
+    if (l.error().code() != std::error_code(EWOULDBLOCK, std::system_category())) return l.error();
+  }
+  return os::status::from_errno(EBUSY, "no free task log slot in " + log_dir_of(dir_));
+}
+
+os::status task_log::open_segments() {
+  std::vector<int> slots{slot_};
+  std::vector<std::unique_ptr<log_lock>> others;  // held while recovering them
+  if (opts_.recover_unlocked) {
+    auto names = env_.list_dir(log_dir_of(dir_));
+    if (!names) return names.error();
+    for (const auto& n : *names) {
+      const auto id = parse_segment_name(n);
+      if (!id || id->second != 0 || id->first == slot_) continue;
+      if (auto l = env_.try_lock(slot_lock_path(dir_, id->first))) {
+        others.push_back(std::move(*l));
+        slots.push_back(id->first);
+      }
+    }
+  }
+  for (int which = 0; which < 2; ++which) {
+    seg_[which].path = segment_path(dir_, slot_, which);
+    if (!env_.exists(seg_[which].path)) {
+      if (auto s = env_.create_file(seg_[which].path, opts_.segment_size); !s.ok()) return s;
+    }
+  }
+  auto rep = recover_slots(env_, dir_, slots);
+  if (!rep) return rep.error();
+  stats_.recovery = *rep;
+  for (int which = 0; which < 2; ++which) {
+    auto f = env_.open_file(seg_[which].path);
+    if (!f) return f.error();
+    seg_[which].file = std::move(*f);
+    wire::bytes head;
+    if (auto s = seg_[which].file->pread(0, header_size, head); !s.ok()) return s;
+    if (!decode_segment_header(head, seg_[which].header).is_record()) seg_[which].header = {};
+    const std::uint64_t size = seg_[which].file->size();
+    segment_size_ = which == 0 ? size : std::min(segment_size_, size);
+  }
+  if (segment_size_ < header_size + record_overhead + 1) {
+    return os::status::from_errno(EINVAL, "task log segment too small in " + log_dir_of(dir_));
+  }
+  // Both are clean now: restart the older one, so the newer one's done records stay readable.
+  return start_segment(seg_[0].header.generation <= seg_[1].header.generation ? 0 : 1, 1);
+}
+
+os::status task_log::start_segment(int which, std::uint64_t first_seq) {
+  segment_header h;
+  h.state = segment_state::active;
+  h.generation = std::max(seg_[0].header.generation, seg_[1].header.generation) + 1;
+  h.first_seq = first_seq;
+  {
+    std::lock_guard lock(mu_);
+    clean_[which] = false;
+  }
+  if (auto s = write_header(*seg_[which].file, h); !s.ok()) return s;
+  seg_[which].header = h;
+  cur_ = which;
+  offset_ = header_size;
+  return {};
+}
+
+os::result<std::uint64_t> task_log::enqueue(const std::string& rel_path, wire::bytes_view file) {
+  if (!valid_path(rel_path)) {
+    return os::status::from_errno(EINVAL, "bad spool file path \"" + rel_path + "\"");
+  }
+  if (record_size(rel_path, file.size()) > segment_size_ - header_size) {
+    return os::status::from_errno(EFBIG, "task " + rel_path + " does not fit in a log segment");
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (!failed_.ok()) return failed_;
+  }
+  const auto slash = rel_path.rfind('/');
+  const std::string sub =
+      slash == std::string::npos ? dir_ : dir_ + "/" + rel_path.substr(0, slash);
+  const std::string name = slash == std::string::npos ? rel_path : rel_path.substr(slash + 1);
+  if (auto s = env_.write_file(sub, ".brood_tmp_" + name, name, file); !s.ok()) return s;
+  auto seq = append({record_type::task, 0, rel_path, wire::bytes(file.begin(), file.end())}, true);
+  if (!seq) (void)env_.remove_file(sub + "/" + name);  // not acknowledged: best effort
+  return seq;
+}
+
+os::result<std::uint64_t> task_log::done(const std::string& rel_path) {
+  if (!valid_path(rel_path)) {
+    return os::status::from_errno(EINVAL, "bad spool file path \"" + rel_path + "\"");
+  }
+  return append({record_type::done, 0, rel_path, {}}, false);
+}
+
+os::result<std::uint64_t> task_log::append(pending_record r, bool wait) {
+  std::unique_lock lock(mu_);
+  if (!failed_.ok()) return failed_;
+  const std::uint64_t seq = r.seq = next_seq_++;
+  if (r.type == record_type::task) pending_task_ = true;
+  pending_.push_back(std::move(r));
+  if (!wait) {
+    if (!leader_) lead(lock);
+    return seq;
+  }
+  while (durable_seq_ < seq) {
+    if (!failed_.ok()) return failed_;
+    if (!leader_) {
+      lead(lock);
+    } else {
+      cv_.wait(lock);
+    }
+  }
+  return seq;
+}
+
+// Writes batches until nothing is pending, or a task record waits (its enqueuer leads next).
+void task_log::lead(std::unique_lock<std::mutex>& lock) {
+  leader_ = true;
+  while (!pending_.empty() && failed_.ok()) {
+    std::vector<pending_record> batch = std::move(pending_);
+    pending_.clear();
+    const bool sync = pending_task_ || force_sync_;
+    pending_task_ = force_sync_ = false;
+    const std::uint64_t last = batch.back().seq;
+    lock.unlock();
+    os::status s = write_batch(batch, sync);
+    lock.lock();
+    if (!s.ok()) {
+      os::log("task log ", dir_, ": ", s.message());
+      failed_ = s;
+      break;
+    }
+    written_seq_ = last;
+    for (const auto& r : batch) ++(r.type == record_type::task ? stats_.tasks : stats_.dones);
+    if (sync) {
+      durable_seq_ = last;
+      ++stats_.commits;
+      stats_.last_batch = batch.size();
+      stats_.max_batch = std::max<std::uint64_t>(stats_.max_batch, batch.size());
+    }
+    cv_.notify_all();
+    if (pending_task_) break;
+  }
+  leader_ = false;
+  cv_.notify_all();
+}
+
+os::status task_log::write_batch(std::vector<pending_record>& batch, bool sync) {
+  wire::bytes buf;
+  std::uint64_t start = offset_;
+  for (const auto& r : batch) {
+    if (offset_ + buf.size() + record_size(r.path, r.data.size()) > segment_size_) {
+      if (auto s = seg_[cur_].file->pwrite(start, buf); !s.ok()) return s;
+      offset_ += buf.size();
+      buf.clear();
+      if (auto s = switch_segment(r.seq); !s.ok()) return s;
+      start = offset_;
+    }
+    append_record(buf, {r.type, seg_[cur_].header.generation, r.seq, r.path, r.data});
+  }
+  if (auto s = seg_[cur_].file->pwrite(start, buf); !s.ok()) return s;
+  offset_ += buf.size();
+  return sync ? seg_[cur_].file->datasync() : os::status{};
+}
+
+// The full segment is synced (its done records too), the other one restarted once clean.
+os::status task_log::switch_segment(std::uint64_t first_seq) {
+  const int full = cur_;
+  if (auto s = seg_[full].file->datasync(); !s.ok()) return s;
+  {
+    std::unique_lock lock(mu_);
+    if (!clean_[1 - full]) ++stats_.stalls;
+    cv_.wait(lock, [&] { return clean_[1 - full] || !failed_.ok(); });
+    if (!failed_.ok()) return failed_;
+  }
+  if (auto s = start_segment(1 - full, first_seq); !s.ok()) return s;
+  std::lock_guard lock(mu_);
+  checkpoint_todo_ = full;
+  ++stats_.switches;
+  cv_.notify_all();
+  return {};
+}
+
+// Makes every spool file durable, then marks the full segment clean. Never on the ack path.
+void task_log::checkpointer() {
+  for (;;) {
+    int which = -1;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return checkpoint_todo_ >= 0 || stopping_; });
+      if (checkpoint_todo_ < 0) return;
+      which = checkpoint_todo_;
+    }
+    segment_header h = seg_[which].header;
+    h.state = segment_state::clean;
+    os::status s = env_.sync_fs(dir_);
+    if (s.ok()) s = write_header(*seg_[which].file, h);
+    std::lock_guard lock(mu_);
+    checkpoint_todo_ = -1;
+    if (s.ok()) {
+      seg_[which].header = h;
+      clean_[which] = true;
+      ++stats_.checkpoints;
+    } else if (failed_.ok()) {
+      os::log("task log ", dir_, ": checkpoint failed: ", s.message());
+      failed_ = s;
+    }
+    cv_.notify_all();
+  }
+}
+
+os::status task_log::flush() {
+  std::unique_lock lock(mu_);
+  const std::uint64_t target = next_seq_ - 1;
+  while (durable_seq_ < target) {
+    if (!failed_.ok()) return failed_;
+    if (leader_) {
+      cv_.wait(lock);
+    } else if (!pending_.empty()) {
+      force_sync_ = true;
+      lead(lock);
+    } else if (auto s = sync_only(lock); !s.ok()) {
+      return s;
+    }
+  }
+  return failed_;
+}
+
+// Syncs what is written already (done records written without a sync).
+os::status task_log::sync_only(std::unique_lock<std::mutex>& lock) {
+  leader_ = true;
+  const std::uint64_t written = written_seq_;
+  lock.unlock();
+  os::status s = seg_[cur_].file->datasync();
+  lock.lock();
+  leader_ = false;
+  if (s.ok()) {
+    durable_seq_ = std::max(durable_seq_, written);
+  } else if (failed_.ok()) {
+    failed_ = s;
+  }
+  cv_.notify_all();
+  return s;
+}
+
+task_log_stats task_log::stats() const {
+  std::lock_guard lock(mu_);
+  task_log_stats s = stats_;
+  s.durable_seq = durable_seq_;
+  return s;
+}
+
+std::uint64_t task_log::durable_seq() const {
+  std::lock_guard lock(mu_);
+  return durable_seq_;
+}
+
+}  // namespace brood::spooler

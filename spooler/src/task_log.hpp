@@ -1,0 +1,125 @@
+#pragma once
+// The group-committed task log of one spool directory (docs/spool_format.md, "The task log").
+//
+// open() claims the first free slot of DIR/.brood_log (an exclusive lock on slot-N.lock),
+// creates its two preallocated segments if missing, recovers them if they are not clean (see
+// log_recovery.hpp) and starts the current segment with a new generation.
+//
+// enqueue() writes the task's spool file (temp + rename, no fsync), appends the task's record to
+// the pending batch and returns only once a fdatasync covering that record has succeeded: the
+// task is then acknowledged. One thread at a time leads: it takes the whole pending batch, writes
+// it with one pwrite and one fdatasync, while the next batch gathers behind it.
+// done() appends a done record (the task ran and its file was removed) without waiting for a sync.
+// When a record does not fit in the current segment, the writer switches to the slot's other
+// segment (waiting until it is clean: back-pressure, never an overwrite), and a background thread
+// checkpoints the full one: sync_fs of the dir (every spool file written so far becomes
+// durable), then its header is rewritten as clean. Checkpoints are never on the ack path.
+//
+// After the first I/O failure of the log itself the log is broken: every later call fails with
+// that error (the files it may have left are recovered by the next open).
+// Thread-safety: every member may be called from any thread concurrently.
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "log_env.hpp"
+#include "log_record.hpp"
+#include "log_recovery.hpp"
+
+namespace brood::spooler {
+
+struct task_log_options {
+  std::uint64_t segment_size = 4 << 20;  // bytes of each preallocated segment
+  int max_slots = 256;                   // slots tried by open()
+  bool recover_unlocked = false;         // also recover every other unlocked slot (spooler start)
+};
+
+struct task_log_stats {
+  int slot = -1;
+  std::uint64_t tasks = 0;            // task records committed
+  std::uint64_t dones = 0;            // done records written
+  std::uint64_t commits = 0;          // batch fdatasyncs
+  std::uint64_t last_batch = 0;       // records in the last committed batch
+  std::uint64_t max_batch = 0;        // most records in one batch
+  std::uint64_t switches = 0;         // segment switches
+  std::uint64_t checkpoints = 0;      // segments marked clean by the checkpointer
+  std::uint64_t stalls = 0;           // switches that had to wait for a checkpoint
+  std::uint64_t durable_seq = 0;      // every record with a seq up to this is durable
+  tasklog::recovery_report recovery;  // what open() recovered
+};
+
+class task_log {
+ public:
+  static os::result<std::unique_ptr<task_log>> open(log_env& env, std::string spool_dir,
+                                                    task_log_options opts = {});
+  // Writes the pending done records, stops the checkpointer, releases the slot.
+  ~task_log();
+  task_log(const task_log&) = delete;
+  task_log& operator=(const task_log&) = delete;
+
+  // `rel_path`: the spool file's path relative to the spool dir (its parent dir must exist);
+  // `file`: its whole bytes. Returns the record's seq once it is durable.
+  os::result<std::uint64_t> enqueue(const std::string& rel_path, wire::bytes_view file);
+  // Appends a done record for `rel_path`; returns its seq (durable once durable_seq() >= it).
+  os::result<std::uint64_t> done(const std::string& rel_path);
+  // Waits until every record appended so far is durable.
+  os::status flush();
+
+  task_log_stats stats() const;
+  std::uint64_t durable_seq() const;
+  const std::string& spool_dir() const noexcept { return dir_; }
+
+ private:
+  struct pending_record {
+    tasklog::record_type type;
+    std::uint64_t seq;
+    std::string path;
+    wire::bytes data;
+  };
+  struct segment {
+    std::string path;
+    std::unique_ptr<log_file> file;
+    tasklog::segment_header header;
+  };
+
+  task_log(log_env& env, std::string dir, task_log_options opts);
+  os::status claim_slot();
+  os::status open_segments();
+  os::status start_segment(int which, std::uint64_t first_seq);
+  os::result<std::uint64_t> append(pending_record r, bool wait);
+  void lead(std::unique_lock<std::mutex>& lock);  // REQUIRES: lock held, no leader
+  os::status sync_only(std::unique_lock<std::mutex>& lock);
+  os::status write_batch(std::vector<pending_record>& batch, bool sync);
+  os::status switch_segment(std::uint64_t first_seq);
+  void checkpointer();
+
+  log_env& env_;
+  const std::string dir_;
+  const task_log_options opts_;
+  int slot_ = -1;
+  std::unique_ptr<log_lock> lock_;
+  segment seg_[2];
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;  // durable_seq_, leader_, clean_, checkpoint_todo_, stopping_
+  std::vector<pending_record> pending_;
+  bool pending_task_ = false;  // pending_ holds a task record (its batch must be synced)
+  bool force_sync_ = false;    // flush(): sync the next batch even without a task record
+  bool leader_ = false;
+  std::uint64_t next_seq_ = 1, written_seq_ = 0, durable_seq_ = 0;
+  os::status failed_;
+  int cur_ = 0;               // the segment appended to (owned by the leader)
+  std::uint64_t offset_ = 0;  // next write offset in it (owned by the leader)
+  std::uint64_t segment_size_ = 0;
+  bool clean_[2] = {true, true};
+  int checkpoint_todo_ = -1;
+  bool stopping_ = false;
+  task_log_stats stats_;
+  std::thread checkpointer_;
+};
+
+}  // namespace brood::spooler
