@@ -143,6 +143,17 @@ void fault_env::set_sync_delay(std::chrono::microseconds d) {
   sync_delay_ = d;
 }
 
+void fault_env::hold_sync_fs(bool hold) {
+  std::lock_guard lock(mu_);
+  hold_sync_fs_ = hold;
+  hold_cv_.notify_all();
+}
+
+std::uint64_t fault_env::sync_fs_waiting() const {
+  std::lock_guard lock(mu_);
+  return sync_fs_waiting_;
+}
+
 void fault_env::inject(fault_op op, int e, int count) {
   std::lock_guard lock(mu_);
   injected_[op] = {e, count};
@@ -192,6 +203,7 @@ void fault_env::change(name_change c) {
 // synced bytes plus each later write lost, kept or torn.
 void fault_env::crash() {
   off_ = true;
+  hold_cv_.notify_all();
   cut_in_ = -1;
   std::map<std::string, inode_ptr> names = durable_names_;
   const std::size_t keep = std::uniform_int_distribution<std::size_t>(0, pending_.size())(rng_);
@@ -335,7 +347,10 @@ os::status fault_env::sync_dir(const std::string& dir) {
 }
 
 os::status fault_env::sync_fs(const std::string& dir) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  ++sync_fs_waiting_;
+  hold_cv_.wait(lock, [&] { return !hold_sync_fs_ || off_; });
+  --sync_fs_waiting_;
   if (auto s = enter(fault_op::sync_fs, "cannot syncfs " + dir); !s.ok()) return s;
   ++fs_syncs_;
   for (const auto& c : pending_) commit(c, durable_names_);

@@ -13,6 +13,7 @@
 // inject() makes the next calls of one kind fail with an errno and no effect (ENOSPC, EIO).
 // Counters count the calls made. Thread-safe (one mutex).
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -41,6 +42,9 @@ class fault_env final : public log_env {
   void inject(fault_op op, int err, int count = 1);
   // Each datasync takes this long (a disk's latency), without holding the env's lock.
   void set_sync_delay(std::chrono::microseconds d);
+  // While held, sync_fs calls wait (a slow checkpoint); a cut ends the wait.
+  void hold_sync_fs(bool hold);
+  std::uint64_t sync_fs_waiting() const;  // sync_fs calls waiting now
 
   // Counters since construction (not reset by reboot).
   std::uint64_t datasyncs() const;
@@ -89,6 +93,9 @@ class fault_env final : public log_env {
   bool off_ = false;
   std::map<std::string, inode_ptr> image_names_;  // the crash image, taken at the cut
   std::chrono::microseconds sync_delay_{0};
+  bool hold_sync_fs_ = false;
+  std::uint64_t sync_fs_waiting_ = 0;
+  std::condition_variable hold_cv_;
   std::uint64_t datasyncs_ = 0, pwrites_ = 0, fs_syncs_ = 0;
 };
 

@@ -78,7 +78,8 @@ os::result<recovery_report> recover_slots(log_env& env, const std::string& dir,
     });
     if (recover && end.what == log_decode::kind::bad) {
       ++rep.torn_tails;
-      os::log("task log: ", seg.path, ": dropped a torn tail: ", end.why);
+      os::log("task log: ", seg.path,
+              ": scan ended by a torn or stale record (never acknowledged): ", end.why);
     }
   }
   for (found_segment* seg : mine) {
