@@ -7,26 +7,33 @@
 namespace brood::spooler {
 
 struct fault_env::inode {
-  wire::bytes data;                                             // what a reader sees now
-  wire::bytes synced;                                           // what survives a cut for sure
-  std::vector<std::pair<std::uint64_t, wire::bytes>> unsynced;  // writes since the last sync
+  struct write_op {
+    std::uint64_t id;
+    std::uint64_t offset;
+    wire::bytes bytes;
+  };
+  wire::bytes data;                // what a reader sees now
+  wire::bytes synced;              // what survives a cut for sure
+  std::vector<write_op> unsynced;  // writes since the last sync, oldest first
+  std::uint64_t writes = 0;        // ids handed out
 
   void write(std::uint64_t off, wire::bytes_view b) {
     if (data.size() < off + b.size()) data.resize(off + b.size(), 0);
     std::copy(b.begin(), b.end(), data.begin() + static_cast<std::ptrdiff_t>(off));
-    unsynced.emplace_back(off, wire::bytes(b.begin(), b.end()));
+    unsynced.push_back({++writes, off, wire::bytes(b.begin(), b.end())});
   }
   void sync() {
     synced = data;
     unsynced.clear();
   }
-  // Makes the first `n` unsynced writes durable.
-  void sync_first(std::size_t n) {
-    if (n == unsynced.size()) return sync();
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto& [off, b] = unsynced[i];
-      if (synced.size() < off + b.size()) synced.resize(off + b.size(), 0);
-      std::copy(b.begin(), b.end(), synced.begin() + static_cast<std::ptrdiff_t>(off));
+  // Makes the writes up to id `upto` durable (those made before a sync call began).
+  void sync_through(std::uint64_t upto) {
+    std::size_t n = 0;
+    for (; n < unsynced.size() && unsynced[n].id <= upto; ++n) {
+      const write_op& w = unsynced[n];
+      if (synced.size() < w.offset + w.bytes.size()) synced.resize(w.offset + w.bytes.size(), 0);
+      std::copy(w.bytes.begin(), w.bytes.end(),
+                synced.begin() + static_cast<std::ptrdiff_t>(w.offset));
     }
     unsynced.erase(unsynced.begin(), unsynced.begin() + static_cast<std::ptrdiff_t>(n));
   }
@@ -78,19 +85,19 @@ class fault_file final : public log_file {
   // Covers the writes made before the call; with a sync delay, the writes made while it runs
   // stay unsynced (as on a disk), and a cut during the delay fails it.
   os::status datasync() override {
-    std::size_t covered = 0;
+    std::uint64_t covered = 0;
     std::chrono::microseconds delay{};
     {
       std::lock_guard lock(env_.mu_);
       if (auto s = env_.enter(fault_op::datasync, "cannot fdatasync " + path_); !s.ok()) return s;
-      covered = ino_->unsynced.size();
+      covered = ino_->writes;
       delay = env_.sync_delay_;
     }
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
     std::lock_guard lock(env_.mu_);
     if (env_.off_) return err(EIO, "cannot fdatasync " + path_ + " (power cut)");
     ++env_.datasyncs_;
-    ino_->sync_first(covered);
+    ino_->sync_through(covered);
     return {};
   }
   std::uint64_t size() override {
@@ -214,7 +221,7 @@ void fault_env::crash() {
     if (!copy) {
       copy = std::make_shared<inode>();
       copy->data = ino->synced;
-      for (const auto& [off, bytes] : ino->unsynced) {
+      for (const auto& [id, off, bytes] : ino->unsynced) {
         const int fate = std::uniform_int_distribution<int>(0, 2)(rng_);
         if (fate == 0) continue;  // lost
         std::size_t n = bytes.size();

@@ -82,21 +82,26 @@ os::result<recovery_report> recover_slots(log_env& env, const std::string& dir,
               ": scan ended by a torn or stale record (never acknowledged): ", end.why);
     }
   }
+  // A done task's file that came back (its unlink was not durable, its done record is) goes,
+  // whichever segment holds its task record (it may be clean already).
+  for (const auto& rel : done) {
+    const std::string path = dir + "/" + rel;
+    if (!env.exists(path)) continue;
+    if (auto s = env.remove_file(path); !s.ok()) return s;
+    ++rep.removed;
+  }
   for (found_segment* seg : mine) {
     os::status failed;
     scan_records(seg->image, [&](const log_record& r) {
       if (r.type != record_type::task || !failed.ok()) return;
       ++rep.tasks;
-      const std::string path = dir + "/" + std::string(r.path);
-      if (done.count(r.path)) {
-        if (env.exists(path) && (failed = env.remove_file(path)).ok()) ++rep.removed;
-      } else if (!file_is_whole(env, path, r.data)) {
-        if ((failed = materialize(env, dir, r)).ok()) ++rep.materialized;
-      }
+      if (done.count(r.path)) return;
+      if (file_is_whole(env, dir + "/" + std::string(r.path), r.data)) return;
+      if ((failed = materialize(env, dir, r)).ok()) ++rep.materialized;
     });
     if (!failed.ok()) return failed;
   }
-  if (mine.empty()) return rep;
+  if (mine.empty() && rep.removed == 0) return rep;
   if (auto s = env.sync_fs(dir); !s.ok()) return s;
   for (found_segment* seg : mine) {
     auto file = env.open_file(seg->path);

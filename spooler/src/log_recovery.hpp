@@ -3,9 +3,9 @@
 // REQUIRES: the caller holds the lock of every slot in `slots` (no writer appends to them).
 //   1. Every segment of the dir is read; the done records of all of them (any slot, clean or
 //      not) name the tasks that ran.
-//   2. Each task record of a non-clean segment of `slots`: with no done record, a file that is
-//      missing, torn or not decoding is written again from the record; with a done record, a
-//      file still there is removed.
+//   2. A file named by a done record that is there again (its unlink was lost) is removed.
+//      Each task record of a non-clean segment of `slots` with no done record whose file is
+//      missing, torn or not decoding is written again from the record.
 //   3. sync_fs makes it all durable, then each non-clean segment of `slots` is marked clean.
 // A torn or stale tail ends a segment's scan and is reported with a log line (it was never
 // acknowledged). Safe to repeat after a cut at any point (nothing is marked clean before 3).
