@@ -51,20 +51,57 @@ os::status task_log::claim_slot() {
   return os::status::from_errno(EBUSY, "no free task log slot in " + log_dir_of(dir_));
 }
 
+os::result<std::vector<int>> task_log::free_slots(std::vector<std::unique_ptr<log_lock>>& locks) {
+  auto names = env_.list_dir(log_dir_of(dir_));
+  if (!names) return names.error();
+  std::vector<int> slots;
+  for (const auto& n : *names) {
+    const auto id = parse_segment_name(n);
+    if (!id || id->second != 0 || id->first == slot_) continue;
+    if (auto l = env_.try_lock(slot_lock_path(dir_, id->first))) {
+      locks.push_back(std::move(*l));
+      slots.push_back(id->first);
+    }
+  }
+  return slots;
+}
+
+bool task_log::needs_recovery(int slot) {
+  for (int which = 0; which < 2; ++which) {
+    auto f = env_.open_file(segment_path(dir_, slot, which));
+    wire::bytes head;
+    segment_header h;
+    if (f && (*f)->pread(0, header_size, head).ok() && decode_segment_header(head, h).is_record() &&
+        h.state == segment_state::active) {
+      return true;
+    }
+  }
+  return false;
+}
+
+os::status task_log::recover_dead_slots() {
+  std::vector<std::unique_ptr<log_lock>> locks;
+  auto slots = free_slots(locks);
+  if (!slots) return slots.error();
+  std::vector<int> dead;
+  for (const int n : *slots) {
+    if (needs_recovery(n)) dead.push_back(n);
+  }
+  if (dead.empty()) return {};
+  auto rep = recover_slots(env_, dir_, dead);
+  if (!rep) return rep.error();
+  std::lock_guard lock(mu_);
+  stats_.dead_slots += dead.size();
+  return {};
+}
+
 os::status task_log::open_segments() {
   std::vector<int> slots{slot_};
   std::vector<std::unique_ptr<log_lock>> others;  // held while recovering them
   if (opts_.recover_unlocked) {
-    auto names = env_.list_dir(log_dir_of(dir_));
-    if (!names) return names.error();
-    for (const auto& n : *names) {
-      const auto id = parse_segment_name(n);
-      if (!id || id->second != 0 || id->first == slot_) continue;
-      if (auto l = env_.try_lock(slot_lock_path(dir_, id->first))) {
-        others.push_back(std::move(*l));
-        slots.push_back(id->first);
-      }
-    }
+    auto free = free_slots(others);
+    if (!free) return free.error();
+    slots.insert(slots.end(), free->begin(), free->end());
   }
   for (int which = 0; which < 2; ++which) {
     seg_[which].path = segment_path(dir_, slot_, which);
@@ -217,6 +254,7 @@ os::status task_log::switch_segment(std::uint64_t first_seq) {
     cv_.wait(lock, [&] { return clean_[1 - full] || !failed_.ok(); });
     if (!failed_.ok()) return failed_;
   }
+  if (auto s = recover_dead_slots(); !s.ok()) return s;
   if (auto s = start_segment(1 - full, first_seq); !s.ok()) return s;
   std::lock_guard lock(mu_);
   checkpoint_todo_ = full;

@@ -11,9 +11,13 @@
 // it with one pwrite and one fdatasync, while the next batch gathers behind it.
 // done() appends a done record (the task ran and its file was removed) without waiting for a sync.
 // When a record does not fit in the current segment, the writer switches to the slot's other
-// segment (waiting until it is clean: back-pressure, never an overwrite), and a background thread
-// checkpoints the full one: sync_fs of the dir (every spool file written so far becomes
+// segment (waiting until it is clean: back-pressure, never an overwrite), and a background
+// thread checkpoints the full one: sync_fs of the dir (every spool file written so far becomes
 // durable), then its header is rewritten as clean. Checkpoints are never on the ack path.
+// Before a segment is reused, the slots of dead writers (lock free, a segment active) are
+// recovered, while the done records that segment holds can still be read.
+// Destroying a task_log leaves its segments as they are: the next owner of the slot, a spooler
+// start or another writer's next switch recovers them.
 //
 // After the first I/O failure of the log itself the log is broken: every later call fails with
 // that error (the files it may have left are recovered by the next open).
@@ -48,6 +52,7 @@ struct task_log_stats {
   std::uint64_t switches = 0;         // segment switches
   std::uint64_t checkpoints = 0;      // segments marked clean by the checkpointer
   std::uint64_t stalls = 0;           // switches that had to wait for a checkpoint
+  std::uint64_t dead_slots = 0;       // slots of dead writers recovered before a reuse
   std::uint64_t durable_seq = 0;      // every record with a seq up to this is durable
   tasklog::recovery_report recovery;  // what open() recovered
 };
@@ -95,6 +100,10 @@ class task_log {
   os::status sync_only(std::unique_lock<std::mutex>& lock);
   os::status write_batch(std::vector<pending_record>& batch, bool sync);
   os::status switch_segment(std::uint64_t first_seq);
+  // Locks every other slot whose lock is free (its writer is gone); `locks` keeps them.
+  os::result<std::vector<int>> free_slots(std::vector<std::unique_ptr<log_lock>>& locks);
+  bool needs_recovery(int slot);  // a segment of `slot` is active
+  os::status recover_dead_slots();
   void checkpointer();
 
   log_env& env_;

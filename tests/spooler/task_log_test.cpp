@@ -224,5 +224,29 @@ TEST_F(task_log_test, spooler_start_recovers_unlocked_slots) {
   EXPECT_EQ(spooler->stats().recovery.materialized, 1U);
 }
 
+TEST_F(task_log_test, a_dead_writers_slot_is_recovered_before_a_segment_is_reused) {
+  task_log_options o;
+  o.segment_size = 4096;
+  auto spooler = open(o);
+  auto writer = open(o);
+  ASSERT_EQ(writer->stats().slot, 1);
+  ASSERT_TRUE(writer->enqueue(name(1), task_file(name(1))));
+  writer.reset();                                          // dies: its slot stays active
+  ASSERT_TRUE(env.remove_file("/spool/" + name(1)).ok());  // the spooler ran it
+  ASSERT_TRUE(spooler->done(name(1)));
+  for (int i = 100; spooler->stats().switches < 3; ++i) {
+    ASSERT_TRUE(spooler->enqueue(name(i), task_file(name(i), 300)));
+  }
+  EXPECT_EQ(spooler->stats().dead_slots, 1U);
+  // The done record of task 1 is overwritten by now; the writer's slot no longer needs it.
+  env.cut_now();
+  spooler.reset();
+  env.reboot();
+  o.recover_unlocked = true;
+  auto again = open(o);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(env.exists("/spool/" + name(1)));
+}
+
 }  // namespace
 }  // namespace brood::spooler
