@@ -44,7 +44,8 @@ class task_log_cut_test : public ::testing::Test {
   }
 
   // Producers and a completer until the power is off (or `quota` tasks, then a cut).
-  void run_until_cut(task_log& log, int round, int quota) {
+  // `done_log` takes the done records (the spooler's own log, or the producers' one).
+  void run_until_cut(task_log& log, task_log& done_log, int round, int quota) {
     std::atomic<int> made{0};
     auto producer = [&](int p) {
       std::mt19937 rng(static_cast<unsigned>(round * 31 + p));
@@ -82,7 +83,7 @@ class task_log_cut_test : public ::testing::Test {
           continue;
         }
         if (!env.remove_file("/spool/" + rel).ok()) return;
-        auto seq = log.done(rel);
+        auto seq = done_log.done(rel);
         if (!seq) return;
         std::lock_guard l(m.mu);
         m.done_seq[rel] = *seq;
@@ -95,7 +96,7 @@ class task_log_cut_test : public ::testing::Test {
     producers_done = true;
     c.join();
     env.cut_now();
-    const std::uint64_t durable = log.durable_seq();
+    const std::uint64_t durable = done_log.durable_seq();
     std::lock_guard l(m.mu);
     for (const auto& [rel, seq] : m.done_seq) {
       if (seq <= durable) m.state[rel] = fate::done_durable;
@@ -144,54 +145,68 @@ class task_log_cut_test : public ::testing::Test {
     }
   }
 
+  // `rounds` cuts; with `two_writers`, the producers and the completer (a spooler) write to
+  // two logs (two slots), so done records and task records are in different slots.
+  void run_rounds(int rounds, bool two_writers) {
+    std::mt19937 rng(7);
+    task_log_options o;
+    o.segment_size = 16 * 1024;  // a switch and checkpoint every ~30 tasks
+    o.recover_unlocked = true;   // the spooler's start
+    int cuts = 0, recovery_cuts = 0;
+    std::uint64_t acked = 0, materialized = 0, checkpoints = 0, stalls = 0;
+    for (int round = 0; round < rounds; ++round) {
+      const bool in_recovery = rng() % 4 == 0;
+      env.cut_after(in_recovery ? rng() % 40 : 40 + rng() % 3000);
+      std::unique_ptr<task_log> spooler, producer;
+      if (auto l = task_log::open(env, "/spool", o)) spooler = std::move(*l);
+      if (spooler && two_writers) {
+        if (auto l = task_log::open(env, "/spool", o)) producer = std::move(*l);
+      }
+      if (!spooler || (two_writers && !producer)) {
+        ASSERT_TRUE(env.is_off());
+        ++recovery_cuts;
+        producer.reset();
+        spooler.reset();
+        env.reboot();
+        continue;
+      }
+      task_log& prod = two_writers ? *producer : *spooler;
+      materialized += spooler->stats().recovery.materialized;
+      check(round);
+      if (HasFatalFailure()) return;
+      run_until_cut(prod, *spooler, round, 600);
+      acked += prod.stats().tasks;
+      checkpoints += spooler->stats().checkpoints + (two_writers ? prod.stats().checkpoints : 0);
+      stalls += prod.stats().stalls;
+      producer.reset();
+      spooler.reset();
+      env.reboot();
+      ++cuts;
+    }
+    auto log = task_log::open(env, "/spool", o);
+    ASSERT_TRUE(log);
+    check(-1);
+    std::printf(
+        "cuts: %d (%d during recovery), tasks committed %llu, re-materialized %llu, "
+        "checkpoints %llu, stalls %llu, live after recovery %llu, torn unacknowledged %llu\n",
+        cuts, recovery_cuts, static_cast<unsigned long long>(acked),
+        static_cast<unsigned long long>(materialized), static_cast<unsigned long long>(checkpoints),
+        static_cast<unsigned long long>(stalls), static_cast<unsigned long long>(live_),
+        static_cast<unsigned long long>(torn_unacked_));
+    EXPECT_GT(acked, 5000U);
+    EXPECT_GT(materialized, 0U);
+    EXPECT_GT(recovery_cuts, 0);
+  }
+
   fault_env env{2026};
   model m;
   std::uint64_t live_ = 0, torn_unacked_ = 0;
 };
 
-TEST_F(task_log_cut_test, no_acknowledged_task_is_lost_across_many_cuts) {
-  std::mt19937 rng(7);
-  task_log_options o;
-  o.segment_size = 16 * 1024;  // a switch and checkpoint every ~30 tasks
-  o.recover_unlocked = true;
-  int cuts = 0, recovery_cuts = 0, opens = 0;
-  std::uint64_t acked = 0, materialized = 0, checkpoints = 0, stalls = 0;
-  for (int round = 0; round < 150; ++round) {
-    const bool in_recovery = rng() % 4 == 0;
-    env.cut_after(in_recovery ? rng() % 40 : 40 + rng() % 3000);
-    auto log = task_log::open(env, "/spool", o);
-    if (!log) {
-      ASSERT_TRUE(env.is_off()) << log.error().message();
-      ++recovery_cuts;
-      env.reboot();
-      continue;
-    }
-    ++opens;
-    materialized += (*log)->stats().recovery.materialized;
-    check(round);
-    if (HasFatalFailure()) return;
-    run_until_cut(**log, round, 600);
-    const task_log_stats st = (*log)->stats();
-    acked += st.tasks;
-    checkpoints += st.checkpoints;
-    stalls += st.stalls;
-    log->reset();
-    env.reboot();
-    ++cuts;
-  }
-  auto log = task_log::open(env, "/spool", o);
-  ASSERT_TRUE(log);
-  check(-1);
-  std::printf(
-      "cuts: %d (%d during recovery), opens %d, tasks committed %llu, re-materialized %llu, "
-      "checkpoints %llu, stalls %llu, live after recovery %llu, torn unacknowledged %llu\n",
-      cuts, recovery_cuts, opens, static_cast<unsigned long long>(acked),
-      static_cast<unsigned long long>(materialized), static_cast<unsigned long long>(checkpoints),
-      static_cast<unsigned long long>(stalls), static_cast<unsigned long long>(live_),
-      static_cast<unsigned long long>(torn_unacked_));
-  EXPECT_GT(acked, 5000U);
-  EXPECT_GT(materialized, 0U);
-  EXPECT_GT(recovery_cuts, 0);
+TEST_F(task_log_cut_test, no_acknowledged_task_is_lost_across_many_cuts) { run_rounds(100, false); }
+
+TEST_F(task_log_cut_test, same_with_done_records_in_the_spoolers_own_slot) {
+  run_rounds(100, true);
 }
 
 }  // namespace
