@@ -22,6 +22,9 @@
 // After the first I/O failure of the log itself the log is broken: every later call fails with
 // that error (the files it may have left are recovered by the next open).
 // Thread-safety: every member may be called from any thread concurrently.
+// Processes: open the log in the process that uses it, after any fork. A child forked while a
+// log is open shares the slot's OFD lock (the slot stays claimed until both close it) and has no
+// checkpointer thread: it must not use the parent's log.
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
