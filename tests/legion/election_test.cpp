@@ -242,6 +242,31 @@ TEST_F(legion_election_test, JoinAndNodeEvents) {
   EXPECT_EQ(std::count(k.begin(), k.end(), hook_event::join), 1);  // once per lifetime
 }
 
+TEST_F(legion_election_test, SingleMemberLeadsAlone) {
+  sim_options o;
+  o.members = 1;
+  sim& s = make(o);
+  s.run_until(ms(450));
+  EXPECT_EQ(s.lord(), 0u);
+  s.run_until(ms(5000));
+  EXPECT_EQ(s.lord(), 0u);
+  EXPECT_EQ(s.lord_events().size(), 1u);
+}
+
+TEST_F(legion_election_test, TwoMembersNeedEachOther) {
+  sim_options o;
+  o.members = 2;  // majority: 2
+  sim& s = make(o);
+  s.run_until(ms(1000));
+  ASSERT_EQ(s.lord(), 0u);
+  s.crash(1);
+  s.run_until(ms(2000));
+  EXPECT_EQ(s.lord(), std::nullopt);
+  s.restart(1);
+  s.run_until(ms(3000));
+  EXPECT_EQ(s.lord(), 0u);
+}
+
 TEST_F(legion_election_test, NoLordWithoutQuorum) {
   sim_options o = three();
   o.members = 5;
