@@ -242,6 +242,22 @@ TEST_F(legion_election_test, JoinAndNodeEvents) {
   EXPECT_EQ(std::count(k.begin(), k.end(), hook_event::join), 1);  // once per lifetime
 }
 
+TEST_F(legion_election_test, PartialPartitionKeepsTheLord) {
+  // 0 and 1 cannot hear each other; 2 hears both. 1 sees itself as the best and keeps asking,
+  // 2 keeps refusing (it is promised to 0): the lord stays, whatever epochs 1 tries.
+  sim& s = make(three({3, 2, 1}));
+  s.run_until(ms(1000));
+  ASSERT_EQ(s.lord(), 0u);
+  s.cut(0, 1);
+  s.run_until(ms(4000));
+  EXPECT_EQ(s.lord(), 0u);
+  EXPECT_EQ(s.lord_events().size(), 1u);
+  s.heal_all();
+  s.run_until(ms(5000));
+  EXPECT_EQ(s.lord(), 0u);
+  EXPECT_EQ(s.lord_events().size(), 1u);
+}
+
 TEST_F(legion_election_test, SingleMemberLeadsAlone) {
   sim_options o;
   o.members = 1;
@@ -388,6 +404,23 @@ TEST_F(legion_election_unit_test, RenewExtendsOnlyTheHeldPromise) {
   EXPECT_FALSE(reply(v, message_type::renew_ack)->granted);
 }
 
+TEST_F(legion_election_unit_test, FreeVoterTakesARenewAsARequest) {
+  election v = make("b:1", 1, "ub");
+  v.receive(msg(message_type::renew, "a:1", "ua", 5, 3, 1), t0 + ms(100));
+  EXPECT_FALSE(reply(v, message_type::renew_ack)->granted);  // not before a lease
+  v.receive(msg(message_type::renew, "a:1", "ua", 5, 3, 2), t0 + ms(400));
+  EXPECT_TRUE(reply(v, message_type::renew_ack)->granted);
+  EXPECT_EQ(v.view(t0 + ms(400)).lord_uuid, "ua");
+  v.receive(msg(message_type::lease_request, "c:1", "uc", 9, 4, 1), t0 + ms(700));
+  EXPECT_FALSE(reply(v, message_type::lease_grant)->granted);  // promised to a until 800
+  // A renew of an epoch it already granted (to someone else) is not taken.
+  election w = make("c:1", 1, "uc");
+  w.receive(msg(message_type::lease_request, "b:1", "ub", 5, 6, 1), t0 + ms(400));
+  ASSERT_TRUE(reply(w, message_type::lease_grant)->granted);
+  w.receive(msg(message_type::renew, "a:1", "ua", 5, 6, 1), t0 + ms(900));
+  EXPECT_FALSE(reply(w, message_type::renew_ack)->granted);
+}
+
 TEST_F(legion_election_unit_test, LeaseEndsBeforeAnyPromiseAndRenewAcksExtendIt) {
   election a = make("a:1", 5, "ua");
   const message req = elect(a);
@@ -422,12 +455,17 @@ TEST_F(legion_election_unit_test, LeaseEndsBeforeAnyPromiseAndRenewAcksExtendIt)
   EXPECT_EQ(resign->epoch, req.epoch);
 }
 
-TEST_F(legion_election_unit_test, HigherEpochMakesTheLordStepDown) {
+TEST_F(legion_election_unit_test, OnlyAHigherRenewedEpochMakesTheLordStepDown) {
   election a = make("a:1", 5, "ua");
   const message req = elect(a);
   ASSERT_TRUE(a.is_lord(t0 + ms(510)));
   a.take_events();
-  a.receive(msg(message_type::heartbeat, "c:1", "uc", 1, req.epoch + 1), t0 + ms(510));
+  // A higher epoch only seen (a candidacy that failed) changes nothing.
+  a.receive(msg(message_type::heartbeat, "c:1", "uc", 1, req.epoch + 5), t0 + ms(505));
+  EXPECT_TRUE(a.is_lord(t0 + ms(505)));
+  EXPECT_TRUE(a.take_events().empty());
+  // Another member renewing a higher epoch does.
+  a.receive(msg(message_type::renew, "c:1", "uc", 1, req.epoch + 1, 1), t0 + ms(510));
   EXPECT_FALSE(a.is_lord(t0 + ms(510)));
   const auto ev = a.take_events();
   ASSERT_EQ(ev.size(), 1u);

@@ -20,12 +20,14 @@
 //   request. Its lease ends `lease * (1 - drift)` after it SENT that request (before any voter
 //   received it), so it ends before every voter's promise. The lord sends renew every heartbeat;
 //   a voter holding the promise for (uuid, epoch) extends it to receive time + lease and acks (a
-//   promise that merely expired is taken up again while no higher epoch was granted since); the
+//   promise that merely expired is taken up again while no higher epoch was granted since, and a
+//   free voter takes a renew as it would take a request); the
 //   lord's lease then ends `lease * (1 - drift)` after it sent the last renew a quorum acked.
-// - A lord steps down (event unlord) when its lease would end within one heartbeat, when it sees
-//   a higher epoch, or when a better candidate has been alive and eligible for one lease (it sends
-//   resign). A voter releases its promise at expiry, on resign or dead from its holder, or when its
-//   holder's connection closes (its process is gone: a SIGKILLed lord is replaced at once).
+// - A lord steps down (event unlord) when its lease would end within one heartbeat, when another
+//   member renews a higher epoch, or when a better candidate has been alive and eligible for one
+//   lease (it sends resign). A voter releases its promise at expiry, on resign or dead from its
+//   holder, or when its holder's connection closes (its process is gone: a SIGKILLed lord is
+//   replaced at once).
 // - Safety: two members never hold a lease at overlapping times (any two quorums share a voter,
 //   and a voter promises one member at a time). Epochs only grow; every lord event carries one.
 // - Stale, duplicated or reordered messages are harmless: answers count only for the current
