@@ -50,6 +50,7 @@ class zmq_backend final : public backend {
     view_.address = self_.address;
     view_.uuid = self_.uuid;
     view_.valor = self_.valor;
+    view_.scroll = self_.scroll;
     view_.backend = "zeromq";
     view_.quorum = params_.quorum;
     for (const std::string& a : params_.members)
@@ -134,6 +135,7 @@ class zmq_backend final : public backend {
       if (ev.on_event) ev.on_event(e);
     legion_view v = el.view(now);
     v.backend = "zeromq";
+    v.scroll = self_.scroll;
     std::string k = view_key(v);
     {
       std::lock_guard lock(m_);
