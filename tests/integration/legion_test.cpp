@@ -190,5 +190,22 @@ TEST_F(legion_test, GracefulStopRunsUnlordAndDeathHooks) {
   EXPECT_GT(lord_epoch(2), epoch) << output();
 }
 
+// An emperor is a member too: a one-member legion (quorum 1) leads at once; a stop resigns.
+TEST_F(legion_test, EmperorIsAMember) {
+  temp_dir vassals("brood_legion_vassals_");
+  node_process emperor;
+  emperor.exec(
+      BROOD_BINARY,
+      {"--emperor", vassals.path(), "--legion", "cluster " + address(0) + " 1 s", "--legion-death",
+       "cluster cmd:echo \"0 death $BROOD_LEGION_EPOCH\" >> " + hooks_file()});
+  ASSERT_TRUE(emperor.wait_for("legion 'cluster': lord (epoch 1)", 1, slack))
+      << emperor.all_output();
+  emperor.signal(SIGINT);
+  ASSERT_TRUE(emperor.wait_exit(slack)) << emperor.all_output();
+  EXPECT_EQ(emperor.count_lines(std::regex("legion 'cluster': unlord \\(epoch 1\\)")), 1u)
+      << emperor.all_output();
+  EXPECT_TRUE(hooked(0, "death", 1)) << emperor.all_output();
+}
+
 }  // namespace
 }  // namespace brood::testing
