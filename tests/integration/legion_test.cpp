@@ -58,7 +58,7 @@ class legion_test : public ::testing::Test {
   void start(int i, int valor) {
     nodes_[i] = std::make_unique<node_process>();
     std::vector<std::string> args = {
-        "--socket", "127.0.0.1:0", "--master", "--legion",
+        "--socket", "127.0.0.1:0", "--processes", "2", "--legion",
         "web " + address(i) + " " + std::to_string(valor) + " aes-128-cbc:s3cr3t"};
     for (int j = 0; j < 3; ++j) args.insert(args.end(), {"--legion-node", "web " + address(j)});
     for (const char* e : {"lord", "unlord", "join", "death"})
@@ -136,6 +136,19 @@ TEST_F(legion_test, HighestValorLeadsAndASigkilledLordIsReplaced) {
   EXPECT_TRUE(eventually([&] { return hooked(2, "lord", second); }, slack)) << output();
   EXPECT_EQ(node(0).count_lines(std::regex("legion 'web': lord \\(")), 0u) << output();
   expect_growing_lord_epochs();
+}
+
+// Only the master is killed: its workers (forked after the legion started) hold copies of its
+// sockets until they end (PDEATHSIG), and the lord must still be replaced.
+TEST_F(legion_test, SigkilledMasterWithWorkersIsReplaced) {
+  start(0, 1);
+  start(1, 3);
+  start(2, 2);
+  const std::uint64_t first = lord_epoch(1);
+  ASSERT_GE(first, 1u) << output();
+  ASSERT_TRUE(node(1).wait_ready(slack)) << output();
+  ::kill(node(1).pid(), SIGKILL);
+  ASSERT_GT(lord_epoch(2), first) << output();
 }
 
 TEST_F(legion_test, ArbiterVotesForTheSurvivor) {
