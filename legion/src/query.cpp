@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
+#include <zmq_addon.hpp>
 
 #include "brood/legion/config.hpp"
 #include "brood/legion/message.hpp"

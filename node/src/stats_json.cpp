@@ -108,6 +108,10 @@ std::string stats_json(const node_stats& s) {
     c["last_decision"] = s.cheaper.last_decision;
     c["last_decision_at"] = s.cheaper.last_decision_at;
   }
+  if (!s.legions.empty()) {
+    json& legions = doc["legions"] = json::array();
+    for (const legion::legion_view& v : s.legions) legions.push_back(json(legion::to_json(v)));
+  }
   return doc.dump(1, '\t', false, json::error_handler_t::replace);
 }
 
