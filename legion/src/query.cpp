@@ -130,8 +130,7 @@ query_answer query_member(const query_request& r) {
       return a;
     }
     if (!last_refusal.empty())
-      a.error = "the answer of " + where + " failed authentication (" + last_refusal +
-                "): another secret?";
+      a.error = "the answer of " + where + " failed authentication: " + last_refusal;
     else if (!connected)
       a.error = "cannot connect to " + where + " within " + ms + " (nothing listening there?)";
     else

@@ -143,14 +143,14 @@ TEST(legion_query_test, AnotherSecretGetsNoAnswerAndSaysWhy) {
   EXPECT_NE(a.error.find("no answer from " + m.address()), std::string::npos) << a.error;
   EXPECT_NE(a.error.find("secret differs"), std::string::npos) << a.error;
   EXPECT_EQ(m.queries(), 0);
-  EXPECT_EQ(m.why(), "bad mac");
+  EXPECT_EQ(m.why().rfind("bad mac", 0), 0u) << m.why();
 }
 
 TEST(legion_query_test, AnAnswerUnderAnotherKeyIsRefused) {
   fake_member m(behaviour::wrong_key, "s");
   const query_answer a = query_member(request(m.address(), "s", 1500ms));
   ASSERT_FALSE(a.ok);
-  EXPECT_NE(a.error.find("failed authentication (bad mac)"), std::string::npos) << a.error;
+  EXPECT_NE(a.error.find("failed authentication: bad mac"), std::string::npos) << a.error;
 }
 
 TEST(legion_query_test, AnAnswerWithoutAViewIsAnError) {

@@ -22,7 +22,7 @@ struct query_answer {
   //   "cannot connect to 127.0.0.1:4001 within 2000 ms (nothing listening there?)"
   //   "no answer from 127.0.0.1:4001 within 2000 ms: it is no member of legion 'web', or its
   //    secret differs (the member logs each message it drops, and why)"
-  //   "the answer of 127.0.0.1:4001 failed authentication (bad mac): another secret?"
+  //   "the answer of 127.0.0.1:4001 failed authentication: bad mac (wrong secret, ...)"
   std::string error;
   legion_view view;  // the member's view
   std::string json;  // the view as the member sent it (JSON text)
