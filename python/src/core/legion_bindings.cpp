@@ -21,9 +21,9 @@ std::string name_of(py::handle name) {
 }
 
 py::object legion_view(py::handle name) {
+  const std::string n = name_of(name);
   const legion::shared_views* views = legion::process_views();
   if (views == nullptr) return py::none();
-  const std::string n = name_of(name);
   std::optional<legion::shared_view> v;
   {
     py::gil_scoped_release nogil;  // a read may spin while the legion thread writes
