@@ -14,7 +14,7 @@ Spooler (uWSGI 2.0.21 with Python 3, docs/uwsgi-compat.md section 3): uwsgi.spoo
 durably into the node's spooler dir and returns its path (bytes); `uwsgi.spooler = fn` runs the
 tasks in the node's spooler processes (fn(task) -> SPOOL_OK / SPOOL_RETRY / SPOOL_IGNORE).
 
-Legion (docs/python.md "Legion"): uwsgi.i_am_the_lord(name), uwsgi.lord_scroll(name) and
+Legion (docs/legion.md "Python API"): uwsgi.i_am_the_lord(name), uwsgi.lord_scroll(name) and
 uwsgi.scrolls(name) as uWSGI, plus uwsgi.legion_epoch(name) (brood), read in any process of a
 node that is a member of the legion `name`.
 """

@@ -1,5 +1,5 @@
-"""The legion as applications and operators see it (docs/python.md "Legion", docs/tools.md
-"brood legion"): uwsgi.i_am_the_lord / lord_scroll / scrolls / legion_epoch and
+"""The legion as applications and operators see it (docs/legion.md "Python API", docs/legion.md
+"brood legion ADDR"): uwsgi.i_am_the_lord / lord_scroll / scrolls / legion_epoch and
 brood.legion_epoch in the workers of real brood nodes, the `legions` entry of the node's and the
 emperor's stats, and `brood legion ADDR` against a running member. Return types as Debian's
 uWSGI 2.0.21: bool, bytes or None, list of bytes or None."""

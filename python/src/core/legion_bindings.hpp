@@ -1,5 +1,5 @@
 #pragma once
-// The legion functions of module `brood._brood` (docs/python.md "Legion"), read from the node's
+// The legion functions of module `brood._brood` (docs/legion.md "Python API"), read from the node's
 // shared legion views (brood/legion/shared_views.hpp, found through legion::process_views(): set
 // by the master before it forks, inherited by its workers); brood.uwsgi turns them into uWSGI's
 // API:
