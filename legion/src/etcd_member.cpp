@@ -226,6 +226,7 @@ bool member::follow_leader() {
     if (l && !identity_from_json(l->value, leader_view_))
       os::log("legion '", cfg_.name, "': the leader key holds no member identity");
   }
+  leader_before_ = leader_ ? leader_->key : std::string();
   leader_ = l;
   if (mine && !lord_ && clock::now() + times_.heartbeat < lease_end_) {
     lord_ = true;
@@ -250,6 +251,18 @@ void member::tick(clock::time_point now) {
   publish();
 }
 
+bool member::peer_closed(const std::string& address) {
+  if (!leader_ || leader_view_.address != address || leader_before_ != leader_->key) return false;
+  if (candidacy_ && candidacy_->key == leader_->key) return false;
+  os::log("legion '", cfg_.name, "': the lord at ", address,
+          " closed its connection: revoking its lease ", hex(leader_->lease));
+  kv_.set_timeout(call_timeout_);
+  const reply r = kv_.revoke(leader_->lease);
+  if (!r.ok && r.transport) return false;
+  leader_before_.clear();
+  return true;
+}
+
 void member::shutdown(milliseconds budget) {
   step_down("shutting down");
   kv_.set_timeout(budget);
@@ -269,6 +282,7 @@ void member::publish() {
   v.address = self_.address;
   v.uuid = self_.uuid;
   v.valor = self_.valor;
+  v.scroll = self_.scroll;
   v.backend = "etcd";
   v.quorum = cfg_.quorum ? *cfg_.quorum : 1;
   v.i_am_the_lord = lord_;

@@ -36,6 +36,10 @@ class member {
   // One round: renew (or take) the lease, register, read the members, campaign or withdraw,
   // read the leader. Stops early when etcd does not answer.
   void tick(clock::time_point now);
+  // The ZeroMQ connection to the member at `address` closed (its process is gone). When it is
+  // the lord, and was already at the tick before, its lease is revoked so that the next member
+  // leads now rather than when etcd expires the lease. True when it did.
+  bool peer_closed(const std::string& address);
   // A lord steps down; the candidacy and the lease are given back (revoked) within `budget`.
   void shutdown(milliseconds budget);
   // Where events go, at once and in order, on the calling thread (a lord's unlord is reported
@@ -84,6 +88,7 @@ class member {
   };
   std::map<std::string, seen> members_;  // by address, self excluded
   std::optional<key_value> leader_;
+  std::string leader_before_;  // the leader key at the tick before the last one
   member_view leader_view_;
 
   bool failing_ = false;
