@@ -90,6 +90,17 @@ def legion3(start_node, brood_binary, tmp_path):
         node = start_node(brood_binary, *args)
         skip_without_legion(node)
         members.append(Member(node, address, stats_address, "s%d" % (i + 1)))
+
+    def everyone_heard():
+        for m in members:
+            legions = stats(m.stats).get("legions", [])
+            if not legions or len(legions[0]["members"]) != 2:
+                return False
+            if not all(peer["alive"] for peer in legions[0]["members"]):
+                return False
+        return True
+
+    assert eventually(everyone_heard, timeout=20), [m.node.output() for m in members]
     return members
 
 
