@@ -68,6 +68,8 @@ TEST_F(zmq_member_test, HighestValorBecomesLordWithOneEpoch) {
                va.epoch == epoch && vc.epoch == epoch;
       },
       slack));
+  EXPECT_GT(b->views().at(0).lord_since_unix_ms, 0);
+  EXPECT_EQ(a->views().at(0).lord_since_unix_ms, 0);
   const legion_view v = a->views().at(0);
   EXPECT_EQ(v.backend, "zeromq");
   EXPECT_EQ(v.quorum, 2u);
