@@ -58,8 +58,9 @@ class legion_test : public ::testing::Test {
   void start(int i, int valor) {
     nodes_[i] = std::make_unique<node_process>();
     std::vector<std::string> args = {
-        "--socket", "127.0.0.1:0", "--processes", "2", "--legion",
-        "web " + address(i) + " " + std::to_string(valor) + " aes-128-cbc:s3cr3t"};
+        "--socket",    "127.0.0.1:0",
+        "--processes", "2",
+        "--legion",    "web " + address(i) + " " + std::to_string(valor) + " aes-128-cbc:s3cr3t"};
     for (int j = 0; j < 3; ++j) args.insert(args.end(), {"--legion-node", "web " + address(j)});
     for (const char* e : {"lord", "unlord", "join", "death"})
       args.insert(args.end(),
