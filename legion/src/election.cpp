@@ -25,6 +25,7 @@ election::state::state(identity id, election_params p, clock::time_point now)
       last_now(now),
       next_heartbeat(now),
       next_request(now) {
+  if (params.quorum == 0) params.quorum = 1;  // a lease always needs at least its holder's vote
   for (const std::string& a : params.members) {
     if (a != self.address) peers.emplace(a, peer{});
   }

@@ -1,6 +1,8 @@
 // Lordship (election.hpp rules): the lease ends lease * (1 - drift) after the request or the last
 // renew a quorum acknowledged was SENT; the lord renews every heartbeat and steps down a heartbeat
-// before its lease ends, on a higher epoch, or for a better candidate (it resigns).
+// before its lease ends, when another member renews a higher epoch, or for a better candidate
+// (it resigns). A higher epoch merely seen (a candidacy that failed) changes nothing: while our
+// lease holds, no one can have won one.
 #include <algorithm>
 
 #include "election_state.hpp"
@@ -51,7 +53,7 @@ void election::state::on_renew_ack(const message& m, clock::time_point) {
 
 void election::state::check_lordship(clock::time_point now) {
   if (!lord) return;
-  if (lease_end - now <= heartbeat || highest_epoch > lord_epoch) {
+  if (lease_end - now <= heartbeat) {
     step_down(now, true);
     return;
   }

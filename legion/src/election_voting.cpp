@@ -32,15 +32,24 @@ void election::state::on_lease_request(const message& m, clock::time_point now) 
 }
 
 void election::state::on_renew(const message& m, clock::time_point now) {
-  // The promise held for (uuid, epoch) is extended. One that merely expired may be taken up
-  // again while no higher epoch was granted since: no one else can hold a lease from us then.
-  const bool ours = promised && promised->uuid == m.uuid && promised->epoch == m.epoch;
-  const bool ok = ours && (promised->expires > now || (m.epoch == granted_epoch && warmed_up(now) &&
-                                                       !promised_to_other(m.uuid, now)));
-  if (ok) {
-    promised->expires = now + lease;
+  // Another lord of a higher epoch: only possible once every member that knew ours restarted.
+  if (lord && m.epoch > lord_epoch) step_down(now, true);
+  // The promise held for (uuid, epoch) is extended. A free member takes the renew as a request
+  // (the same rule as a grant); one whose promise to that lord merely expired takes it up again
+  // while it granted no higher epoch since. Either way no one else holds a lease from it then.
+  const bool held = promised && promised->uuid == m.uuid && promised->epoch == m.epoch;
+  bool ok = held && promised->expires > now;
+  if (!ok && warmed_up(now) && !promised_to_other(m.uuid, now)) {
+    ok = m.epoch > granted_epoch || (held && m.epoch == granted_epoch);
   }
-  if (ok || m.epoch >= highest_epoch) {
+  if (ok) {
+    if (lord && m.uuid != self.uuid)
+      step_down(now, false);  // our own promise is over: so is the lease
+    if (request && m.uuid != self.uuid) request.reset();
+    promised = promise{m.uuid, m.from, m.epoch, now + lease};
+    granted_epoch = std::max(granted_epoch, m.epoch);
+  }
+  if (ok || !known_lord || known_lord->expires <= now || m.epoch >= known_lord->epoch) {
     known_lord = promise{m.uuid, m.from, m.epoch, now + lease};
   }
   note_epoch(m.epoch);

@@ -5,6 +5,7 @@
 // stay. Thousands of seeded runs; BROOD_LEGION_SIM_RUNS scales them, a failing seed is printed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 
@@ -26,6 +27,7 @@ struct profile {
   double drift = 0.05;
   std::int64_t max_delay_ns = 25'000'000;
   bool liveness = true;  // check a lord emerges once quiet (not on a network slower than a beat)
+  bool minority_out = false;  // once quiet, all but a quorum stay cut off or down
 };
 
 std::size_t runs(std::size_t dflt) {
@@ -83,11 +85,11 @@ void one_fault(sim& s, std::mt19937_64& rng, const profile& p) {
 }
 
 // The member that should lead once all is quiet: highest valor > 0, greater uuid on a tie.
-std::optional<std::size_t> best_member(sim& s) {
+std::optional<std::size_t> best_member(sim& s, const std::vector<bool>& in) {
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < s.options().members; ++i) {
     const std::int64_t v = s.options().valors[i];
-    if (v <= 0) continue;
+    if (v <= 0 || !in[i]) continue;
     if (!best || v > s.options().valors[*best] ||
         (v == s.options().valors[*best] && s.uuid(i) > s.uuid(*best))) {
       best = i;
@@ -111,6 +113,24 @@ std::string run_one(std::uint64_t seed, const profile& p) {
   for (std::size_t i = 0; i < s.options().members; ++i) {
     if (!s.up(i)) s.restart(i);
   }
+  // Who takes part from now on: everyone, or (minority_out) just a quorum, the others cut off or
+  // down for good.
+  const std::size_t n = s.options().members;
+  std::vector<bool> in(n, true);
+  if (p.minority_out) {
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), rng);
+    for (std::size_t k = 0; k < n - s.options().quorum; ++k) {
+      const std::size_t out = order[k];
+      in[out] = false;
+      if ((rng() & 1) != 0) {
+        s.isolate(out);
+      } else {
+        s.crash(out, (rng() & 1) != 0);
+      }
+    }
+  }
   const nanos quiet = s.now();
   s.run_for(ms(1000));
   if (!s.violation().empty()) return s.violation();
@@ -118,7 +138,12 @@ std::string run_one(std::uint64_t seed, const profile& p) {
     s.run_for(ms(2000));
     return s.violation();
   }
-  const auto best = best_member(s);
+  const auto best = best_member(s, in);
+  if (!best) {  // only arbiters left: no lord, ever
+    s.run_for(ms(2000));
+    if (s.lord()) return "a lord with only arbiters connected";
+    return s.violation();
+  }
   if (s.lord() != best) {
     return "no lord (or not the best) 1 s after the faults stopped: lord " +
            (s.lord() ? std::to_string(*s.lord()) : std::string("none")) + ", best " +
@@ -128,6 +153,7 @@ std::string run_one(std::uint64_t seed, const profile& p) {
   // Every member agrees on the lord and its epoch.
   const legion_view lv = s.view(*best);
   for (std::size_t i = 0; i < s.options().members; ++i) {
+    if (!in[i]) continue;
     const legion_view v = s.view(i);
     if (v.lord_uuid != s.uuid(*best) || v.epoch != lv.epoch) {
       return "member " + std::to_string(i) + " takes " + v.lord_uuid + " (epoch " +
@@ -176,6 +202,12 @@ TEST(legion_election_sim_test, LargerDriftTolerance) {
   profile p;
   p.drift = 0.2;
   run_many(300'001, runs(500), p);
+}
+
+TEST(legion_election_sim_test, OnlyAQuorumLeftElectsItsBest) {
+  profile p;
+  p.minority_out = true;
+  run_many(500'001, runs(500), p);
 }
 
 TEST(legion_election_sim_test, SlowNetworkStaysSafe) {

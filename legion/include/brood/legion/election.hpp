@@ -3,26 +3,31 @@
 // runtime (member.hpp) feeds it authenticated messages, connection losses and ticks, each with the
 // time, and sends what it asks; tests drive many of them over a simulated network.
 //
-// The rules (docs/architecture.md "Legion"):
+// The rules (docs/architecture.md §6 "Legion"):
 // - Members are the configured addresses. Each announces a heartbeat every `heartbeat`; a member
 //   is alive while its last message is younger than `lease`. `hears` counts the alive members a
 //   member hears, itself included; a member is eligible when it hears a quorum.
 // - The best candidate is the eligible alive member with the highest valor > 0, the
 //   lexicographically greater uuid breaking ties (uWSGI's rule). Valor 0 is an arbiter.
-// - A member that holds no promise and sees itself as the best candidate sends lease_request with
-//   epoch = highest epoch seen + 1 (ref = the request's seq). A voter grants when it holds no
-//   unexpired promise to another member, the epoch is above every epoch it granted, and it has run
-//   for at least one `lease` (a restarted voter may have forgotten a promise); granting records a
-//   promise to (uuid, epoch) that expires `lease` after the voter received the request.
+// - A member that holds no unexpired promise to another member, has run for one `lease` and sees
+//   itself as the best candidate promises itself and sends lease_request with epoch = highest
+//   epoch seen + 1 and a fresh `ref` (the election's counter; a request unanswered for a
+//   heartbeat is dropped, one a best candidate gives up is resigned). A voter grants when it holds
+//   no unexpired promise to another member, the epoch is above every epoch it granted, and it has
+//   run for at least one `lease` (a restarted voter may have forgotten a promise); granting records
+//   a promise to (uuid, epoch) that expires `lease` after the voter received the request.
 // - The candidate becomes lord when grants from a quorum (itself included) answer the same
 //   request. Its lease ends `lease * (1 - drift)` after it SENT that request (before any voter
 //   received it), so it ends before every voter's promise. The lord sends renew every heartbeat;
-//   a voter holding the promise for (uuid, epoch) extends it to receive time + lease and acks; the
+//   a voter holding the promise for (uuid, epoch) extends it to receive time + lease and acks (a
+//   promise that merely expired is taken up again while no higher epoch was granted since, and a
+//   free voter takes a renew as it would take a request); the
 //   lord's lease then ends `lease * (1 - drift)` after it sent the last renew a quorum acked.
-// - A lord steps down (event unlord) when its lease would end within one heartbeat, when it sees
-//   a higher epoch, or when a better candidate is alive and eligible (it sends resign). A voter
-//   releases its promise at expiry, on resign from the lord of that epoch, or when the lord's
-//   connection closes (its process is gone: a SIGKILLed lord is replaced at once).
+// - A lord steps down (event unlord) when its lease would end within one heartbeat, when another
+//   member renews a higher epoch, or when a better candidate has been alive and eligible for one
+//   lease (it sends resign). A voter releases its promise at expiry, on resign or dead from its
+//   holder, or when its holder's connection closes (its process is gone: a SIGKILLed lord is
+//   replaced at once).
 // - Safety: two members never hold a lease at overlapping times (any two quorums share a voter,
 //   and a voter promises one member at a time). Epochs only grow; every lord event carries one.
 // - Stale, duplicated or reordered messages are harmless: answers count only for the current
