@@ -150,6 +150,7 @@ bool member::registered() {
   if (!answered(kv_.put(members_prefix_ + self_.address, identity_json_, lease_), "register"))
     return false;
   registered_ = true;
+  settling_ = true;
   emit(hook_event::join);
   return true;
 }
@@ -199,6 +200,9 @@ bool member::best_is_me() const {
 }
 
 bool member::campaign() {
+  // The tick after registering: members that started with this one (within a heartbeat) are
+  // seen, so the first lord is the best of them rather than the quickest.
+  if (std::exchange(settling_, false)) return true;
   const bool want = eligible() && best_is_me();
   limit_timeout();
   if (want && !candidacy_) {
@@ -231,7 +235,6 @@ bool member::follow_leader() {
   if (mine && !lord_ && clock::now() + times_.heartbeat < lease_end_) {
     lord_ = true;
     lord_since_ms_ = unix_ms();
-    os::log("legion '", cfg_.name, "': lord (epoch ", epoch_, ")");
     emit(hook_event::lord);
   } else if (!mine && lord_) {
     step_down("another member holds the leader key");
