@@ -150,7 +150,7 @@ bool member::registered() {
   if (!answered(kv_.put(members_prefix_ + self_.address, identity_json_, lease_), "register"))
     return false;
   registered_ = true;
-  settling_ = true;
+  settled_ = clock::now() + times_.lease / 2;
   emit(hook_event::join);
   return true;
 }
@@ -200,9 +200,9 @@ bool member::best_is_me() const {
 }
 
 bool member::campaign() {
-  // The tick after registering: members that started with this one (within a heartbeat) are
-  // seen, so the first lord is the best of them rather than the quickest.
-  if (std::exchange(settling_, false)) return true;
+  // Half a lease after registering: members that started with this one are seen by then, so
+  // the first lord is the best of them rather than the quickest.
+  if (clock::now() < settled_) return true;
   const bool want = eligible() && best_is_me();
   limit_timeout();
   if (want && !candidacy_) {

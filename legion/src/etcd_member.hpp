@@ -83,7 +83,7 @@ class member {
   clock::time_point lease_end_{};  // our lease cannot have ended in etcd before this
   std::vector<std::int64_t> stale_leases_;
   bool registered_ = false;
-  bool settling_ = false;  // registered at this tick: members starting with us are not seen yet
+  clock::time_point settled_{};  // no candidacy before: members starting with us are not seen yet
   std::optional<key_value> candidacy_;
   bool lord_ = false;
   std::uint64_t epoch_ = 0;
