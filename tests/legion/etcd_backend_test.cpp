@@ -372,6 +372,15 @@ TEST_F(EtcdBackend, ALordRestartedOnItsAddressLeadsAgainAndIsNotRevoked) {
   EXPECT_TRUE(eventually([&] { return low.view().lord_uuid == again.view().uuid; }));
 }
 
+TEST_F(EtcdBackend, AnEndpointThatDoesNotAnswerIsSkipped) {
+  legion_config c = config(1);
+  c.etcd_endpoints =
+      "http://127.0.0.1:" + std::to_string(etcd_server::free_port()) + "," + etcd_.endpoint();
+  runner& r = add(c);
+  ASSERT_EQ(r.start(), "");
+  ASSERT_TRUE(eventually([&] { return r.lord(); }, 20s));
+}
+
 TEST(EtcdBackendConfig, BadEndpointsAreNamed) {
   legion_config c;
   c.name = "web";
