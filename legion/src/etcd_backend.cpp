@@ -67,9 +67,14 @@ class etcd_backend final : public backend {
         now = clock::now();
         if (next < now) next = now;
       }
+      member_.check_lease(now);
+      deliver(ev);
+      const auto until = std::min(next, member_.deadline());
       in.clear();
       lost.clear();
-      transport_->poll(std::chrono::ceil<milliseconds>(next - now), wake.get(), in, lost);
+      transport_->poll(std::clamp(std::chrono::ceil<milliseconds>(until - now), milliseconds(0),
+                                  times_.heartbeat),
+                       wake.get(), in, lost);
       for (const inbound_frame& f : in) answer(f, filter);
       for (const std::string& a : lost)
         if (member_.peer_closed(a)) next = clock::now();  // elect now

@@ -113,6 +113,7 @@ void member::lose_lease(const char* why) {
 }
 
 bool member::renew(clock::time_point now) {
+  limit_timeout();
   if (lease_ == 0) {
     const std::int64_t want = std::max<std::int64_t>(
         1, (times_.lease.count() + 999) / 1000);  // whole seconds, rounded up
@@ -124,7 +125,6 @@ bool member::renew(clock::time_point now) {
                                                                    (1.0 - drift));
     return true;
   }
-  limit_timeout();
   const auto sent = clock::now();
   std::int64_t ttl = 0;
   const reply r = kv_.keepalive(lease_, ttl);
@@ -150,6 +150,7 @@ bool member::registered() {
   if (!answered(kv_.put(members_prefix_ + self_.address, identity_json_, lease_), "register"))
     return false;
   registered_ = true;
+  settled_ = clock::now() + times_.lease / 2;
   emit(hook_event::join);
   return true;
 }
@@ -199,6 +200,9 @@ bool member::best_is_me() const {
 }
 
 bool member::campaign() {
+  // Half a lease after registering: members that started with this one are seen by then, so
+  // the first lord is the best of them rather than the quickest.
+  if (clock::now() < settled_) return true;
   const bool want = eligible() && best_is_me();
   limit_timeout();
   if (want && !candidacy_) {
@@ -231,7 +235,6 @@ bool member::follow_leader() {
   if (mine && !lord_ && clock::now() + times_.heartbeat < lease_end_) {
     lord_ = true;
     lord_since_ms_ = unix_ms();
-    os::log("legion '", cfg_.name, "': lord (epoch ", epoch_, ")");
     emit(hook_event::lord);
   } else if (!mine && lord_) {
     step_down("another member holds the leader key");
@@ -241,14 +244,23 @@ bool member::follow_leader() {
 }
 
 void member::tick(clock::time_point now) {
+  limit_timeout();
   for (auto it = stale_leases_.begin(); it != stale_leases_.end();) {
     const reply r = kv_.revoke(*it);
     if (!r.ok && r.transport) break;
     it = stale_leases_.erase(it);
   }
   if (renew(now) && registered() && read_members() && campaign()) follow_leader();
-  if (lord_ && clock::now() + times_.heartbeat >= lease_end_) lose_lease("cannot renew the lease");
+  check_lease(clock::now());
   publish();
+}
+
+void member::check_lease(clock::time_point now) {
+  if (lord_ && now + times_.heartbeat >= lease_end_) lose_lease("cannot renew the lease");
+}
+
+clock::time_point member::deadline() const {
+  return lord_ ? lease_end_ - times_.heartbeat : clock::time_point::max();
 }
 
 bool member::peer_closed(const std::string& address) {
@@ -265,10 +277,15 @@ bool member::peer_closed(const std::string& address) {
 
 void member::shutdown(milliseconds budget) {
   step_down("shutting down");
-  kv_.set_timeout(budget);
-  if (candidacy_) (void)kv_.resign(election_, *candidacy_);
-  if (lease_ != 0) stale_leases_.push_back(lease_);
-  for (const std::int64_t id : stale_leases_) (void)kv_.revoke(id);
+  // Revoking the lease deletes the candidacy and the member key with it.
+  if (lease_ != 0) stale_leases_.insert(stale_leases_.begin(), lease_);
+  const auto end = clock::now() + budget;
+  for (const std::int64_t id : stale_leases_) {
+    const auto left = std::chrono::duration_cast<milliseconds>(end - clock::now());
+    if (left <= milliseconds(0)) break;
+    kv_.set_timeout(left);
+    if (const reply r = kv_.revoke(id); !r.ok && r.transport) break;
+  }
   stale_leases_.clear();
   lease_ = 0;
   registered_ = false;

@@ -36,6 +36,11 @@ class member {
   // One round: renew (or take) the lease, register, read the members, campaign or withdraw,
   // read the leader. Stops early when etcd does not answer.
   void tick(clock::time_point now);
+  // A lord steps down once `now` is within one heartbeat of the end of its lease; called at
+  // every tick and at deadline().
+  void check_lease(clock::time_point now);
+  // When check_lease must run next at the latest (a lord's step-down time; else max()).
+  clock::time_point deadline() const;
   // The ZeroMQ connection to the member at `address` closed (its process is gone). When it is
   // the lord, and was already at the tick before, its lease is revoked so that the next member
   // leads now rather than when etcd expires the lease. True when it did.
@@ -78,6 +83,7 @@ class member {
   clock::time_point lease_end_{};  // our lease cannot have ended in etcd before this
   std::vector<std::int64_t> stale_leases_;
   bool registered_ = false;
+  clock::time_point settled_{};  // no candidacy before: members starting with us are not seen yet
   std::optional<key_value> candidacy_;
   bool lord_ = false;
   std::uint64_t epoch_ = 0;

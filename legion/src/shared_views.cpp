@@ -49,7 +49,7 @@ struct slot_header {
   std::uint64_t list_len;
   std::uint64_t name_len;    // fixed at create
   std::uint64_t cut_logged;  // writer only: a cut was logged for this slot
-  std::uint64_t reserved;
+  std::uint64_t lord_until;  // steady_clock ns; 0: no deadline
 };
 static_assert(sizeof(region_header) % 8 == 0 && sizeof(slot_header) % 8 == 0);
 
@@ -194,7 +194,8 @@ shared_views::~shared_views() {
   if (base_ != nullptr) ::munmap(base_, size_);
 }
 
-void shared_views::publish(const std::string& name, const legion_view& v) {
+void shared_views::publish(const std::string& name, const legion_view& v,
+                           std::chrono::steady_clock::time_point lord_until) {
   if (base_ == nullptr) return;
   const auto* r = static_cast<const region_header*>(base_);
   for (std::size_t i = 0; i < r->count; ++i) {
@@ -221,6 +222,12 @@ void shared_views::publish(const std::string& name, const legion_view& v) {
     store(s.h->seq, seq + 1);
     std::atomic_thread_fence(std::memory_order_release);
     store(s.h->lord, v.i_am_the_lord ? 1 : 0);
+    store(s.h->lord_until, lord_until == std::chrono::steady_clock::time_point{}
+                               ? 0
+                               : static_cast<std::uint64_t>(std::max<std::int64_t>(
+                                     1, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                            lord_until.time_since_epoch())
+                                            .count())));
     store(s.h->epoch, v.epoch);
     store(s.h->scroll_len, scroll.size());
     copy_in(s.scroll, scroll.data(), scroll.size());
@@ -239,10 +246,12 @@ std::optional<shared_view> shared_views::read(const std::string& name) const {
     if (slot_name(s) != name) continue;
     shared_view out;
     std::string list;
+    std::uint64_t until = 0;
     for (unsigned attempt = 0;; ++attempt) {
       const std::uint64_t before = load(s.h->seq, std::memory_order_acquire);
       if ((before & 1) == 0) {
         out.i_am_the_lord = load(s.h->lord) != 0;
+        until = load(s.h->lord_until);
         out.epoch = load(s.h->epoch);
         const std::size_t scroll_len =
             std::min<std::uint64_t>(load(s.h->scroll_len), r->scroll_cap);
@@ -255,6 +264,12 @@ std::optional<shared_view> shared_views::read(const std::string& name) const {
       if (attempt % 64 == 63) std::this_thread::yield();
     }
     out.scrolls = unpack_scrolls(list);
+    if (out.i_am_the_lord && until != 0) {
+      const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+      if (static_cast<std::uint64_t>(now) >= until) out.i_am_the_lord = false;
+    }
     return out;
   }
   return std::nullopt;

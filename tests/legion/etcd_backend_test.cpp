@@ -68,6 +68,11 @@ class runner {
       th_.join();
     }
   }
+  // stop(), then the backend closes its sockets (its address is free again).
+  void close() {
+    stop();
+    b_.reset();
+  }
   bool lord() const { return b_ && b_->view().i_am_the_lord; }
   legion_view view() const { return b_->view(); }
   std::string address() const { return cfg_.address.text(); }
@@ -343,6 +348,37 @@ TEST_F(EtcdBackend, TheLordStepsDownWhileEtcdIsDownAndLeadsAgainAfter) {
   EXPECT_GT(lord.view().epoch, first);
   EXPECT_GT(lord.last(hook_event::lord)->second, first);
   EXPECT_TRUE(eventually([&] { return other.view().lord_address == lord.address(); }, 10s));
+}
+
+TEST_F(EtcdBackend, ALordRestartedOnItsAddressLeadsAgainAndIsNotRevoked) {
+  legion_config hc = config(3);
+  legion_config lc = config(1), mc = config(2);
+  lc.nodes = mc.nodes = {hc.address};
+  runner& low = add(lc);
+  runner& mid = add(mc);
+  runner& high = add(hc);
+  ASSERT_EQ(low.start(), "");
+  ASSERT_EQ(mid.start(), "");
+  ASSERT_EQ(high.start(), "");
+  ASSERT_TRUE(eventually([&] { return only_lord() == &high; }, 20s));
+  const std::uint64_t first = high.view().epoch;
+  high.close();  // its connections close: the others must not revoke the new incarnation
+  runner& again = add(hc);
+  ASSERT_EQ(again.start(), "");
+  ASSERT_TRUE(eventually([&] { return only_lord() == &again; }, 20s));
+  EXPECT_GT(again.view().epoch, first);
+  EXPECT_FALSE(eventually([&] { return !again.lord(); }, 1500ms)) << "the new lord lost its lease";
+  EXPECT_EQ(again.count(hook_event::unlord), 0);
+  EXPECT_TRUE(eventually([&] { return low.view().lord_uuid == again.view().uuid; }));
+}
+
+TEST_F(EtcdBackend, AnEndpointThatDoesNotAnswerIsSkipped) {
+  legion_config c = config(1);
+  c.etcd_endpoints =
+      "http://127.0.0.1:" + std::to_string(etcd_server::free_port()) + "," + etcd_.endpoint();
+  runner& r = add(c);
+  ASSERT_EQ(r.start(), "");
+  ASSERT_TRUE(eventually([&] { return r.lord(); }, 20s));
 }
 
 TEST(EtcdBackendConfig, BadEndpointsAreNamed) {

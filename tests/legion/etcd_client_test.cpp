@@ -1,6 +1,14 @@
 // The etcd gateway client's pure parts: endpoints and base64 (etcd_client.hpp).
 #include "etcd_client.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "etcd_kv.hpp"
@@ -59,6 +67,128 @@ TEST(EtcdClient, ReadsInt64FieldsWrittenAsStrings) {
   EXPECT_EQ(int_field(j, "ID"), 2324035857370535941);
   EXPECT_EQ(int_field(j, "TTL"), 2);
   EXPECT_EQ(int_field(j, "missing"), 0);
+}
+
+// A fake gateway on loopback: each connection gets `answer` to its first request (then is
+// closed), or nothing at all when `answer` is empty (held open until the server goes).
+class fake_gateway {
+ public:
+  explicit fake_gateway(std::string answer) : answer_(std::move(answer)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 8);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~fake_gateway() {
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    for (int c : held_) ::close(c);
+    ::close(fd_);
+  }
+  std::vector<url> endpoints() const {
+    std::vector<url> eps;
+    parse_endpoints("http://127.0.0.1:" + std::to_string(port_), eps);
+    return eps;
+  }
+  int accepted() const { return accepted_; }
+
+ private:
+  void serve() {
+    for (;;) {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      ++accepted_;
+      char buf[4096];
+      (void)::recv(c, buf, sizeof buf, 0);
+      if (answer_.empty()) {
+        held_.push_back(c);
+        continue;
+      }
+      (void)::send(c, answer_.data(), answer_.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+  std::string answer_;
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<int> accepted_{0};
+  std::vector<int> held_;
+  std::thread thread_;
+};
+
+std::string http_answer(const std::string& status, const std::string& body) {
+  return "HTTP/1.1 " + status +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+TEST(EtcdClientFake, AnAnswerWithoutJsonIsNamed) {
+  fake_gateway g(http_answer("404 Not Found", "not found"));
+  client c(g.endpoints());
+  const reply r = c.post("/v3/kv/range", nlohmann::json::object(), std::chrono::seconds(5));
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.transport);
+  EXPECT_NE(r.error.find("HTTP 404 without JSON: not found"), std::string::npos) << r.error;
+}
+
+TEST(EtcdClientFake, EtcdsErrorIsPassedOn) {
+  fake_gateway g(http_answer(
+      "404 Not Found",
+      R"({"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5})"));
+  client c(g.endpoints());
+  const reply r = c.post("/v3/lease/revoke", {{"ID", "1"}}, std::chrono::seconds(5));
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.transport);
+  EXPECT_EQ(r.code, not_found);
+  EXPECT_NE(r.error.find("requested lease not found"), std::string::npos) << r.error;
+}
+
+TEST(EtcdClientFake, AClosedKeepAliveConnectionIsReopened) {
+  // Each connection answers once and closes without saying so: the second call finds its
+  // connection dead and must try again on a new one.
+  fake_gateway g(http_answer("200 OK", R"({"header":{"revision":"1"}})"));
+  client c(g.endpoints());
+  for (int i = 0; i < 3; ++i) {
+    const reply r =
+        c.post("/v3/maintenance/status", nlohmann::json::object(), std::chrono::seconds(5));
+    EXPECT_TRUE(r.ok) << i << ": " << r.error;
+  }
+  EXPECT_EQ(g.accepted(), 3);
+}
+
+TEST(EtcdClientFake, ASilentEndpointTimesOut) {
+  fake_gateway g("");
+  client c(g.endpoints());
+  const reply r =
+      c.post("/v3/lease/keepalive", nlohmann::json::object(), std::chrono::milliseconds(200));
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(r.transport);
+  EXPECT_NE(r.error.find("timeout"), std::string::npos) << r.error;
+}
+
+TEST(EtcdClientFake, InterruptEndsACallAtOnce) {
+  fake_gateway g("");
+  client c(g.endpoints());
+  std::atomic<bool> done{false};
+  reply r;
+  std::thread t([&] {
+    r = c.post("/v3/lease/keepalive", nlohmann::json::object(), std::chrono::seconds(60));
+    done = true;
+  });
+  while (g.accepted() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto asked = std::chrono::steady_clock::now();
+  c.interrupt();
+  t.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(30));
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(r.transport);
+  c.resume();
 }
 
 }  // namespace

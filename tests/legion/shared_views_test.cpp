@@ -186,6 +186,29 @@ TEST(shared_views_test, ForkedChildSeesWhatThePublisherWritesBeforeAndAfterTheFo
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+TEST(shared_views_test, ALordsDeadlinePassedReadsAsNotLordWithoutANewPublish) {
+  shared_views sv = make({"web", "db"});
+  const auto start = std::chrono::steady_clock::now();
+  sv.publish("web", lord_view(3, "s"), start + 100ms);
+  sv.publish("db", lord_view(1, "d"));  // no deadline: lord until the next publish
+  const auto r = sv.read("web");
+  ASSERT_TRUE(r.has_value());
+  if (std::chrono::steady_clock::now() < start + 100ms) EXPECT_TRUE(r->i_am_the_lord);
+  // A forked reader (as a worker) sees the deadline pass too.
+  const int child = in_child(
+      [&] { return eventually([&] { return !sv.read("web")->i_am_the_lord; }, 20s, 1ms) ? 0 : 1; });
+  EXPECT_EQ(child, 0);
+  EXPECT_GE(std::chrono::steady_clock::now(), start + 100ms);
+  const auto after = sv.read("web");
+  EXPECT_FALSE(after->i_am_the_lord);
+  EXPECT_EQ(after->epoch, 3u);  // the rest of the view stays
+  EXPECT_EQ(after->lord_scroll, "s");
+  EXPECT_TRUE(sv.read("db")->i_am_the_lord);
+  // A renewal pushes the deadline on.
+  sv.publish("web", lord_view(3, "s"), std::chrono::steady_clock::now() + 60s);
+  EXPECT_TRUE(sv.read("web")->i_am_the_lord);
+}
+
 // A view whose fields all derive from k: a torn read would mix two k.
 legion_view numbered(std::uint64_t k) {
   const std::string s(1 + k % 3000, static_cast<char>('a' + k % 26));

@@ -90,6 +90,17 @@ def legion3(start_node, brood_binary, tmp_path):
         node = start_node(brood_binary, *args)
         skip_without_legion(node)
         members.append(Member(node, address, stats_address, "s%d" % (i + 1)))
+
+    def everyone_heard():
+        for m in members:
+            legions = stats(m.stats).get("legions", [])
+            if not legions or len(legions[0]["members"]) != 2:
+                return False
+            if not all(peer["alive"] for peer in legions[0]["members"]):
+                return False
+        return True
+
+    assert eventually(everyone_heard, timeout=20), [m.node.output() for m in members]
     return members
 
 
@@ -239,3 +250,50 @@ def test_the_emperors_stats_carry_its_legions(start_node, brood_binary, tmp_path
     e = lord_entry()
     assert e["legion"] == "web" and e["addr"] == address and e["epoch"] >= 1
     assert e["members"] == [] and e["quorum"] == 1
+
+
+ETCD = "/usr/bin/etcd"
+
+
+@pytest.fixture
+def etcd(start_node, tmp_path):
+    """A one-member etcd (Debian etcd-server 3.4) on loopback ports of this test."""
+    if not os.access(ETCD, os.X_OK):
+        pytest.skip("no %s" % ETCD)
+    client = "http://127.0.0.1:%d" % free_port()
+    peer = "http://127.0.0.1:%d" % free_port()
+    start_node(ETCD, "--name", "t", "--data-dir", tmp_path / "etcd", "--listen-client-urls",
+               client, "--advertise-client-urls", client, "--listen-peer-urls", peer,
+               "--initial-advertise-peer-urls", peer, "--initial-cluster", "t=" + peer,
+               bound=False, ready=r"ready to serve client requests", timeout=30)
+    return client
+
+
+def test_the_same_api_over_the_etcd_backend(etcd, start_node, brood_binary, tmp_path):
+    write_module(tmp_path, "legion_app", APP)
+    addresses = ["127.0.0.1:%d" % free_port() for _ in range(2)]
+    members = []
+    for i, address in enumerate(addresses):
+        stats_address = "127.0.0.1:%d" % free_port()
+        node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--master", "--processes", 2,
+                          "--pythonpath", tmp_path, "--module", "legion_app",
+                          "--stats", stats_address,
+                          "--legion", "web %s %d %s" % (address, (i + 1) * 10, SECRET),
+                          "--legion-node", "web " + addresses[1 - i],
+                          "--legion-scroll", "web e%d" % (i + 1),
+                          "--legion-etcd", "web " + etcd)
+        skip_without_legion(node)
+        members.append(Member(node, address, stats_address, "e%d" % (i + 1)))
+    lord, follower = members[1], members[0]
+    assert every_worker(lord.node, lambda v: v["lord"] is True, timeout=30), lord.node.output()
+    epoch = ask(lord.node)["epoch"]
+    assert epoch >= 1
+    assert every_worker(follower.node, lambda v: v["lord"] is False and v["epoch"] == epoch
+                        and v["lord_scroll"] == "e2", timeout=30), follower.node.output()
+    assert ask(follower.node)["scrolls"][0] == "e1"
+    entry = stats(lord.stats)["legions"][0]
+    assert entry["backend"] == "etcd" and entry["epoch"] == epoch and entry["i_am_the_lord"]
+    out = run_tool(brood_binary, follower.legion, "--legion", "web", "--secret", SECRET, "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["backend"] == "etcd" and doc["lord_addr"] == lord.legion

@@ -3,6 +3,7 @@
 // an anonymous shared mapping created by the master before it forks, written by the master's
 // legion threads, read lock-free by any process forked after it (a seqlock per legion: a reader
 // retries while a write is in progress). Move-only owner of the mapping.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,8 +32,13 @@ class shared_views {
   shared_views& operator=(shared_views&&) noexcept;
   ~shared_views();
 
-  // Writer side (the legion threads; one writer per name).
-  void publish(const std::string& name, const legion_view& v);
+  // Writer side (the legion threads; one writer per name). `lord_until` (optional): when this
+  // member's lease may end (steady_clock, i.e. CLOCK_MONOTONIC, the same in every process of the
+  // host): from then on readers see i_am_the_lord false even if nothing was published since (a
+  // stopped or stalled master), so a worker never acts as lord after the lease a new lord may
+  // hold. The writer then publishes again at each renewal. time_point{} (default): no deadline.
+  void publish(const std::string& name, const legion_view& v,
+               std::chrono::steady_clock::time_point lord_until = {});
   // Reader side, any process: nullopt for an unknown name.
   std::optional<shared_view> read(const std::string& name) const;
   std::vector<std::string> names() const;
