@@ -22,6 +22,7 @@
 #include "brood/os/process_title.hpp"
 #include "brood/spooler/spool_store.hpp"
 #include "commands.hpp"
+#include "legion_command.hpp"
 #include "log_output.hpp"
 #include "options.hpp"
 #include "python_role.hpp"
@@ -168,6 +169,7 @@ int run_role(const std::vector<std::string>& args, const router_setup& setup,
   if (!args.empty() && args.front() == "call") return run_call({args.begin() + 1, args.end()});
   if (!args.empty() && args.front() == "ping") return run_ping({args.begin() + 1, args.end()});
   if (!args.empty() && args.front() == "spool") return run_spool({args.begin() + 1, args.end()});
+  if (!args.empty() && args.front() == "legion") return run_legion({args.begin() + 1, args.end()});
   options_result parsed = parse_options(args);
   if (!parsed.options) {
     std::cerr << "brood: " << parsed.error << "\n";

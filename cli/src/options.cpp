@@ -283,6 +283,7 @@ std::string help_text() {
        "                                   run an emperor over the vassal files there\n"
        "       brood call ADDR [OPTIONS]   send one message, print the answer as JSON\n"
        "       brood ping ADDR [OPTIONS]   ping a node\n"
+       "       brood legion ADDR [OPTIONS] print a legion member's view\n"
        "       brood spool ADDR KEY=VALUE... [OPTIONS]\n"
        "                                   enqueue a task on a node's spooler\n"
        "       (`brood call --help`, `brood ping --help`, `brood spool --help` list their\n"

@@ -7,6 +7,10 @@
 #include <climits>
 #include <nlohmann/json.hpp>
 
+#include "brood/legion/member.hpp"
+#include "brood/legion/process.hpp"
+#include "brood/legion/view.hpp"
+
 namespace brood::emperor {
 namespace {
 
@@ -84,6 +88,11 @@ std::string stats_json(const emperor_core& core) {
     doc["adoptions"] = core.adoptions();
     doc["fallbacks"] = core.fallbacks();
     doc["retired"] = core.retired().size();
+  }
+  if (const legion::members* m = legion::process_members()) {
+    json legions = json::array();
+    for (const legion::legion_view& v : m->views()) legions.push_back(legion::to_json(v));
+    doc["legions"] = std::move(legions);
   }
   return doc.dump();
 }

@@ -24,7 +24,7 @@ attach_daemons::~attach_daemons() { stop(); }
 void attach_daemons::spawn(daemon& d) {
   std::string error;
   d.spawned = std::chrono::steady_clock::now();
-  d.proc = spawn_detached(d.command, env_, error);
+  d.proc = spawn_tied(d.command, env_, error);
   if (!d.proc)
     os::log("legion '", legion_, "': cannot start attach daemon \"", d.command, "\": ", error);
   else
@@ -44,6 +44,7 @@ void attach_daemons::check() {
   const auto now = std::chrono::steady_clock::now();
   for (daemon& d : daemons_) {
     if (d.proc && !wait_exit(*d.proc, std::chrono::milliseconds(0))) continue;
+    if (d.proc) reap(*d.proc);
     if (now - d.spawned < respawn_every) continue;
     if (d.proc)
       os::log("legion '", legion_, "': attach daemon \"", d.command, "\" (pid ", d.proc->pid,
@@ -63,6 +64,7 @@ void attach_daemons::stop() {
       signal_group(*d.proc, SIGKILL);
       wait_exit(*d.proc, stop_mercy);
     }
+    reap(*d.proc);
     os::log("legion '", legion_, "': stopped attach daemon \"", d.command, "\" (pid ", d.proc->pid,
             ")");
     d.proc.reset();

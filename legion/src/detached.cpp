@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,17 +54,70 @@ std::vector<std::string> merged_environment(const std::vector<std::string>& extr
   ::_exit(127);
 }
 
+// argv and envp of `/bin/sh -c COMMAND`, made before a fork (no allocation after it).
+struct shell_args {
+  shell_args(const std::string& command, const std::vector<std::string>& extra_env)
+      : env(merged_environment(extra_env)), cmd(command) {
+    for (std::string& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    argv = {sh.data(), dash_c.data(), cmd.data(), nullptr};
+  }
+  std::vector<std::string> env;
+  std::vector<char*> envp;
+  std::string sh = "/bin/sh", dash_c = "-c", cmd;
+  std::vector<char*> argv;
+};
+
 }  // namespace
+
+std::optional<detached_process> spawn_tied(const std::string& command,
+                                           const std::vector<std::string>& extra_env,
+                                           std::string& error) {
+  shell_args args(command, extra_env);
+  int go[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) {
+    error = std::string("pipe: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the member died before the prctl
+    run_grandchild(go[0], go[1], args.argv.data(), args.envp.data());
+  }
+  ::close(go[0]);
+  os::unique_fd go_fd(go[1]);
+  if (pid < 0) {
+    error = std::string("fork: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  detached_process p;
+  p.pid = pid;
+  p.pidfd = os::unique_fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!p.pidfd) {
+    error = std::string("pidfd_open: ") + std::strerror(errno);
+    ::kill(pid, SIGKILL);  // still waiting for its go: nothing ran
+    return std::nullopt;
+  }
+  const char go_byte = 'g';
+  (void)::write(go_fd.get(), &go_byte, 1);
+  return p;
+}
+
+void reap(const detached_process& p) {
+  if (!p.pidfd) return;
+  siginfo_t info{};
+  ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(p.pidfd.get()), &info,
+           WEXITED | WNOHANG);
+}
 
 std::optional<detached_process> spawn_detached(const std::string& command,
                                                const std::vector<std::string>& extra_env,
                                                std::string& error) {
-  std::vector<std::string> env = merged_environment(extra_env);
-  std::vector<char*> envp;
-  for (std::string& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string sh = "/bin/sh", dash_c = "-c", cmd = command;
-  char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
+  shell_args args(command, extra_env);
+  char* const* argv = args.argv.data();
+  std::vector<char*>& envp = args.envp;
   int report[2], go[2];
   if (::pipe2(report, O_CLOEXEC) != 0) {
     error = std::string("pipe: ") + std::strerror(errno);

@@ -26,6 +26,17 @@ std::optional<detached_process> spawn_detached(const std::string& command,
                                                const std::vector<std::string>& extra_env,
                                                std::string& error);
 
+// The same command as a direct child of the calling thread that dies with it (PR_SET_PDEATHSIG
+// SIGKILL): for attach daemons, which must not outlive a member killed with SIGKILL (they would
+// go on as if it were lord). Its exit may be reaped by the owner's waitpid(-1) (an unknown pid
+// to it) or by reap(); the pidfd tells either way. REQUIRES: the calling thread outlives the use.
+std::optional<detached_process> spawn_tied(const std::string& command,
+                                           const std::vector<std::string>& extra_env,
+                                           std::string& error);
+
+// Reaps `p` once it exited, when it is still a child nobody reaped (spawn_tied); else nothing.
+void reap(const detached_process& p);
+
 // Waits until `p` exits or `timeout` passes; true when it has exited (0: just checks).
 bool wait_exit(const detached_process& p, std::chrono::milliseconds timeout);
 

@@ -23,13 +23,13 @@ class drop_log {
     ++dropped_;
     // The reason without its numbers, so that "replayed seq 7" and "replayed seq 8" share a slot.
     std::string kind = why.substr(0, why.find_first_of("0123456789'"));
+    if (slots_.size() >= 1024) slots_.clear();  // bounded: a flood of senders only resets it
     auto [it, fresh] = slots_.try_emplace(sender + "|" + kind);
     slot& s = it->second;
     if (!fresh && now - s.last < every_) {
       ++s.suppressed;
       return;
     }
-    if (slots_.size() > 1024) slots_.clear();  // bounded: a flood of senders only resets it
     os::log("legion '", legion_, "': dropped a message from ", sender, ": ", why,
             s.suppressed ? " (and " + std::to_string(s.suppressed) + " more like it)" : "");
     s.last = now;

@@ -1,6 +1,9 @@
 // Candidacy (election.hpp rules): the best candidate, holding no promise to another member, asks
 // every member for a lease at a new epoch, granting itself first; grants from a quorum answering
 // that very request (its ref and epoch) make it lord.
+#include <algorithm>
+#include <cstdint>
+
 #include "election_state.hpp"
 
 namespace brood::legion {
@@ -29,6 +32,7 @@ void election::state::consider_candidacy(clock::time_point now) {
     }
   }
   if (!me || now < next_request || !warmed_up(now) || promised_to_other(self.uuid, now)) return;
+  if (std::max(highest_epoch, granted_epoch) == UINT64_MAX) return;  // no epoch left above
   const std::uint64_t e = std::max(highest_epoch, granted_epoch) + 1;
   promised = promise{self.uuid, self.address, e, now + lease};
   granted_epoch = e;

@@ -13,6 +13,7 @@
 #include "brood/legion/member.hpp"
 #include "brood/legion/shared_views.hpp"
 #include "brood/os/log.hpp"
+#include "fork_close.hpp"
 #include "hook_runner.hpp"
 
 namespace brood::legion {
@@ -99,6 +100,7 @@ std::unique_ptr<members> members::start(const config& c, member_hooks hooks, sha
   impl& p = *out->impl_;
   p.hooks = std::move(hooks);
   p.views = views;
+  watch_forks(c);  // a worker forked later must not keep this member's connections open
   for (const legion_config& l : c.legions) {
     auto s = std::make_unique<legion_slot>();
     s->cfg = l;

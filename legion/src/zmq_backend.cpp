@@ -136,6 +136,13 @@ class zmq_backend final : public backend {
     legion_view v = el.view(now);
     v.backend = "zeromq";
     v.scroll = self_.scroll;
+    if (const std::optional<clock::time_point> since = el.lord_since(); since != lord_since_) {
+      lord_since_ = since;  // the wall clock of the moment, taken once per term
+      lord_since_unix_ms_ =
+          since ? unix_ms_now() - std::chrono::duration_cast<milliseconds>(now - *since).count()
+                : 0;
+    }
+    v.lord_since_unix_ms = lord_since_unix_ms_;
     std::string k = view_key(v);
     {
       std::lock_guard lock(m_);
@@ -154,6 +161,8 @@ class zmq_backend final : public backend {
   drop_log drops_;
   std::uint64_t seq_ = 0;
   std::string last_key_;
+  std::optional<clock::time_point> lord_since_;
+  std::int64_t lord_since_unix_ms_ = 0;
   mutable std::mutex m_;
   legion_view view_;
 };

@@ -14,8 +14,10 @@ namespace {
 
 constexpr int send_hwm = 64;  // messages queued per connection before sends are dropped
 constexpr int receive_hwm = 1024;
-constexpr int reconnect_ms = 50;  // a restarted member is reached again this fast
-constexpr int reconnect_max_ms = 1000;
+// A member that starts (or restarts) late is reached within this: the backoff stays short, so a
+// lord does not lead for long without hearing a member that is up.
+constexpr int reconnect_ms = 50;
+constexpr int reconnect_max_ms = 200;
 constexpr std::int64_t max_message = 70 * 1024;  // above decode_limits::max_frame: refused early
 
 std::atomic<unsigned> monitor_serial{0};
@@ -141,6 +143,7 @@ void zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd,
     f.body.assign(body.data<std::uint8_t>(), body.data<std::uint8_t>() + body.size());
     try {
       f.peer = parts.back().gets("Peer-Address");
+      if (f.peer.rfind("::ffff:", 0) == 0) f.peer.erase(0, 7);  // IPv4 on the dual-stack socket
     } catch (const zmq::error_t&) {
       f.peer = "unknown";
     }

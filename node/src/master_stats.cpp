@@ -8,6 +8,8 @@
 #include <string>
 #include <system_error>
 
+#include "brood/legion/member.hpp"
+#include "brood/legion/process.hpp"
 #include "brood/os/listen_queue.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/process_memory.hpp"
@@ -142,6 +144,7 @@ std::string master::stats_document() {
                         (d.why.empty() ? "" : ": " + d.why);
     c.last_decision_at = core_->last_decision_wall();
   }
+  if (const legion::members* m = legion::process_members()) doc.legions = m->views();
   return stats_json(doc);
 }
 

@@ -191,10 +191,11 @@ int serve_alone(const node_config& cfg, const router& r, const node_hooks& hooks
 }  // namespace
 
 int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
-  // Spooler processes need a master (as in uWSGI); so does the emperor channel of a vassal.
+  // Spooler processes need a master (as in uWSGI); so do the emperor channel of a vassal and the
+  // legions (their threads live in the master).
   emperor_link emperor = emperor_link::from_environment();
-  const bool alone =
-      !cfg.master && cfg.processes <= 1 && cfg.spooler.dirs.empty() && !emperor.active();
+  const bool alone = !cfg.master && cfg.processes <= 1 && cfg.spooler.dirs.empty() &&
+                     cfg.legion.legions.empty() && !emperor.active();
   os::set_log_role(alone ? "worker 1" : "master");
   int status = 1;
   node_lifecycle life(cfg.process);  // process_setup.hpp: pidfiles, privileges, vacuum
@@ -216,7 +217,7 @@ int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
       if (hook_outcome h = run_hooks(cfg.process, hook_point::master_start); !h.ok())
         return *h.exit_status;
     node_legion legions;  // before the workers are forked; ends after the master
-    if (!alone && !legions.start(cfg.legion)) return 1;
+    if (!legions.start(cfg.legion)) return 1;
     if (alone) {
       status = serve_alone(cfg, r, hooks, sockets);
     } else {

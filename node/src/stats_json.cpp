@@ -1,6 +1,8 @@
 // stats_json: node_stats -> uWSGI's stats document, keys in uWSGI's order (ordered_json).
 #include "stats_json.hpp"
 
+#include <initializer_list>
+
 #include <nlohmann/json.hpp>
 
 namespace brood::node {
@@ -76,6 +78,27 @@ json spooler_json(const spooler_stats& s) {
   return out;
 }
 
+// One `legions` entry: to_json's object with uWSGI's keys first, in uWSGI's order, then brood's.
+json in_order(const nlohmann::json& j, std::initializer_list<const char*> first) {
+  json out = json::object();
+  for (const char* k : first)
+    if (const auto it = j.find(k); it != j.end()) out[k] = *it;
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!out.contains(it.key())) out[it.key()] = *it;
+  return out;
+}
+
+json legion_json(const legion::legion_view& v) {
+  const nlohmann::json j = legion::to_json(v);
+  json out = in_order(j, {"legion", "addr", "uuid", "valor", "checksum", "quorum", "i_am_the_lord",
+                          "lord_valor", "lord_uuid", "nodes", "members"});
+  json members = json::array();
+  for (const nlohmann::json& m : j.value("members", nlohmann::json::array()))
+    members.push_back(in_order(m, {"name", "uuid", "valor", "checksum", "last_seen"}));
+  out["members"] = std::move(members);
+  return out;
+}
+
 }  // namespace
 
 std::string stats_json(const node_stats& s) {
@@ -107,6 +130,10 @@ std::string stats_json(const node_stats& s) {
     c["cheap_mode"] = flag(s.cheaper.cheap_mode);
     c["last_decision"] = s.cheaper.last_decision;
     c["last_decision_at"] = s.cheaper.last_decision_at;
+  }
+  if (!s.legions.empty()) {
+    json& legions = doc["legions"] = json::array();
+    for (const legion::legion_view& v : s.legions) legions.push_back(legion_json(v));
   }
   return doc.dump(1, '\t', false, json::error_handler_t::replace);
 }

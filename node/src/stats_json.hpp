@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "brood/legion/view.hpp"
+
 namespace brood::node {
 
 struct socket_stats {
@@ -86,6 +88,8 @@ struct node_stats {
   std::vector<worker_stats> workers;
   std::vector<spooler_stats> spoolers;  // empty: the "spoolers" key is left out
   cheaper_stats cheaper;
+  // uWSGI's `legions` entries (plus brood's epoch); empty: the key is left out.
+  std::vector<legion::legion_view> legions;
 };
 
 // The JSON document (indented with tabs, as uWSGI's). Invalid UTF-8 in strings is replaced.

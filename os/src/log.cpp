@@ -1,6 +1,7 @@
 // Process log: "[brood <role> <pid>] text\n", one write(2) per line.
 #include "brood/os/log.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,10 +11,15 @@
 namespace brood::os {
 namespace {
 
-std::mutex& role_mutex() {
-  static std::mutex m;
-  return m;
-}
+std::mutex the_role_mutex;  // constant-initialized: usable before any other static
+
+// A process whose other threads log (the legion threads of a node master) forks workers: the
+// mutex is held across fork so that no child starts with it locked by a thread it lacks.
+[[maybe_unused]] const int fork_guard =
+    ::pthread_atfork([] { the_role_mutex.lock(); }, [] { the_role_mutex.unlock(); },
+                     [] { the_role_mutex.unlock(); });
+
+std::mutex& role_mutex() { return the_role_mutex; }
 
 std::string& role_storage() {
   static std::string role = "main";

@@ -50,6 +50,7 @@ __all__ = [
     "send_multi_message",
     "send_packet",
     "spool",
+    "legion_epoch",
 ]
 
 
@@ -76,3 +77,11 @@ def spool(address, task, body=None, timeout=30.0):
         task_body = bytes(body) if not isinstance(body, str) else body.encode("utf-8")
     seconds = 7 * 24 * 3600.0 if timeout is None else float(timeout)
     return _brood._spool_remote(address, pairs, task_body, seconds)
+
+
+def legion_epoch(name):
+    """The epoch (int) of the latest lord term this node knows in legion `name` (0 before any
+    lord; it only grows: a fencing token to pass along with writes made as lord), or None when
+    the node this code runs in is no member of that legion (or outside a node)."""
+    view = _brood._legion_view(name)
+    return None if view is None else view[1]

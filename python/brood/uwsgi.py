@@ -13,6 +13,10 @@ Node side: `uwsgi.message_manager_marshal = fn` is called as fn(obj, modifier2) 
 Spooler (uWSGI 2.0.21 with Python 3, docs/uwsgi-compat.md section 3): uwsgi.spool(dict) writes a task
 durably into the node's spooler dir and returns its path (bytes); `uwsgi.spooler = fn` runs the
 tasks in the node's spooler processes (fn(task) -> SPOOL_OK / SPOOL_RETRY / SPOOL_IGNORE).
+
+Legion (docs/legion.md "Python API"): uwsgi.i_am_the_lord(name), uwsgi.lord_scroll(name) and
+uwsgi.scrolls(name) as uWSGI, plus uwsgi.legion_epoch(name) (brood), read in any process of a
+node that is a member of the legion `name`.
 """
 import os
 import struct
@@ -309,3 +313,33 @@ def spooler_get_task(path):
     if body:
         task["body"] = body
     return task
+
+
+# ---- the legion ----
+
+def i_am_the_lord(name):
+    """True while this node is the lord of legion `name` (str or bytes); False otherwise, and for
+    a legion this node is no member of (as uWSGI)."""
+    view = _brood._legion_view(name)
+    return bool(view is not None and view[0])
+
+
+def lord_scroll(name):
+    """The current lord's scroll (bytes) in legion `name`; None when no lord is known, the lord
+    has no scroll, or this node is no member of the legion (as uWSGI)."""
+    view = _brood._legion_view(name)
+    return None if view is None else view[2]
+
+
+def scrolls(name):
+    """The scrolls (list of bytes) of legion `name`: this node's first, then those of the members
+    it hears, members without a scroll left out; None when this node is no member (as uWSGI)."""
+    view = _brood._legion_view(name)
+    return None if view is None else view[3]
+
+
+def legion_epoch(name):
+    """brood: the epoch (int) of the latest lord term this node knows in legion `name` (0 before
+    any lord), a fencing token that only grows; None when this node is no member of the legion."""
+    view = _brood._legion_view(name)
+    return None if view is None else view[1]

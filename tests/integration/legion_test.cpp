@@ -58,8 +58,9 @@ class legion_test : public ::testing::Test {
   void start(int i, int valor) {
     nodes_[i] = std::make_unique<node_process>();
     std::vector<std::string> args = {
-        "--socket", "127.0.0.1:0", "--master", "--legion",
-        "web " + address(i) + " " + std::to_string(valor) + " aes-128-cbc:s3cr3t"};
+        "--socket",    "127.0.0.1:0",
+        "--processes", "2",
+        "--legion",    "web " + address(i) + " " + std::to_string(valor) + " aes-128-cbc:s3cr3t"};
     for (int j = 0; j < 3; ++j) args.insert(args.end(), {"--legion-node", "web " + address(j)});
     for (const char* e : {"lord", "unlord", "join", "death"})
       args.insert(args.end(),
@@ -138,6 +139,19 @@ TEST_F(legion_test, HighestValorLeadsAndASigkilledLordIsReplaced) {
   expect_growing_lord_epochs();
 }
 
+// Only the master is killed: its workers (forked after the legion started) hold copies of its
+// sockets until they end (PDEATHSIG), and the lord must still be replaced.
+TEST_F(legion_test, SigkilledMasterWithWorkersIsReplaced) {
+  start(0, 1);
+  start(1, 3);
+  start(2, 2);
+  const std::uint64_t first = lord_epoch(1);
+  ASSERT_GE(first, 1u) << output();
+  ASSERT_TRUE(node(1).wait_ready(slack)) << output();
+  ::kill(node(1).pid(), SIGKILL);
+  ASSERT_GT(lord_epoch(2), first) << output();
+}
+
 TEST_F(legion_test, ArbiterVotesForTheSurvivor) {
   start(0, 0);  // arbiter
   start(1, 3);
@@ -188,6 +202,23 @@ TEST_F(legion_test, GracefulStopRunsUnlordAndDeathHooks) {
   EXPECT_TRUE(hooked(1, "unlord", epoch)) << output();
   EXPECT_TRUE(hooked(1, "death", epoch)) << output();
   EXPECT_GT(lord_epoch(2), epoch) << output();
+}
+
+// An emperor is a member too: a one-member legion (quorum 1) leads at once; a stop resigns.
+TEST_F(legion_test, EmperorIsAMember) {
+  temp_dir vassals("brood_legion_vassals_");
+  node_process emperor;
+  emperor.exec(
+      BROOD_BINARY,
+      {"--emperor", vassals.path(), "--legion", "cluster " + address(0) + " 1 s", "--legion-death",
+       "cluster cmd:echo \"0 death $BROOD_LEGION_EPOCH\" >> " + hooks_file()});
+  ASSERT_TRUE(emperor.wait_for("legion 'cluster': lord (epoch 1)", 1, slack))
+      << emperor.all_output();
+  emperor.signal(SIGINT);
+  ASSERT_TRUE(emperor.wait_exit(slack)) << emperor.all_output();
+  EXPECT_EQ(emperor.count_lines(std::regex("legion 'cluster': unlord \\(epoch 1\\)")), 1u)
+      << emperor.all_output();
+  EXPECT_TRUE(hooked(0, "death", 1)) << emperor.all_output();
 }
 
 }  // namespace

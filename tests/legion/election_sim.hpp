@@ -108,6 +108,7 @@ class sim {
   // The process of member i is gone: the others whose link works see its connections close.
   void crash(std::size_t i, bool tell_connections = true) {
     nodes_[i].e.reset();
+    nodes_[i].hook_lord = false;
     for (std::size_t j = 0; j < nodes_.size(); ++j) {
       if (j == i || !tell_connections || !link_[i][j]) continue;
       push(delivery{now_ + pick_delay(), seq_++, i, j, std::nullopt});
@@ -117,6 +118,7 @@ class sim {
   void shutdown(std::size_t i) {
     nodes_[i].e->shutdown(local(i, now_));
     after_call(i);
+    if (nodes_[i].hook_lord) fail("member " + std::to_string(i) + " shut down as lord");
     nodes_[i].e.reset();
   }
 
@@ -162,6 +164,8 @@ class sim {
     double rate = 1.0;
     clock::time_point origin;  // the local clock at true time 0
     int incarnation = 0;
+    bool hook_lord = false;  // between a lord and an unlord event
+    std::uint64_t hook_epoch = 0;
   };
   struct delivery {
     nanos at;
@@ -246,8 +250,19 @@ class sim {
   void after_call(std::size_t i) {
     for (const outgoing& o : nodes_[i].e->take_outgoing()) send_from(i, o);
     for (election_event& ev : nodes_[i].e->take_events()) {
+      if (ev.kind == hook_event::lord || ev.kind == hook_event::unlord) {
+        node& n = nodes_[i];
+        const bool lord = ev.kind == hook_event::lord;
+        if (lord == n.hook_lord || (!lord && ev.epoch != n.hook_epoch)) {
+          fail("member " + std::to_string(i) + ": " + hook_event_name(ev.kind) + " of epoch " +
+               std::to_string(ev.epoch) + " out of turn");
+        }
+        n.hook_lord = lord;
+        n.hook_epoch = ev.epoch;
+      }
       events_.push_back(sim_event{now_, i, std::move(ev)});
     }
+    check_hooks();
     if (!violation_.empty() || !is_lord(i)) return;
     for (std::size_t j = 0; j < nodes_.size(); ++j) {
       if (j != i && is_lord(j)) {
@@ -255,6 +270,22 @@ class sim {
         w << "two lords at " << std::chrono::duration<double, std::milli>(now_).count()
           << " ms: member " << i << " and member " << j;
         violation_ = w.str();
+      }
+    }
+  }
+
+  void fail(std::string why) {
+    if (!violation_.empty()) return;
+    std::ostringstream w;
+    w << std::chrono::duration<double, std::milli>(now_).count() << " ms: " << why;
+    violation_ = w.str();
+  }
+  // The lord hooks never outlive the lease: between a member's lord and unlord events it is lord
+  // (it steps down a heartbeat before the lease ends, on a tick it asked for).
+  void check_hooks() {
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      if (nodes_[i].e && nodes_[i].hook_lord && !is_lord(i)) {
+        fail("member " + std::to_string(i) + " is past its lease before its unlord event");
       }
     }
   }

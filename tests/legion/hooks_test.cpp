@@ -15,6 +15,7 @@
 #include "eventually.hpp"
 #include "hook_runner.hpp"
 #include "legion_fixture.hpp"
+#include "node_process.hpp"
 #include "temp_dir.hpp"
 
 namespace brood::legion {
@@ -30,7 +31,13 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-bool alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
+// Running (a zombie waiting for init to reap it is not).
+bool alive(pid_t pid) {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  const std::size_t paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'Z';
+}
 
 class legion_hooks_test : public ::testing::Test {
  protected:
@@ -130,6 +137,26 @@ TEST_F(legion_hooks_test, OneMemberLegionRunsItsHooksAndDaemon) {
   ASSERT_EQ(changes.size(), 2u);
   EXPECT_EQ(changes[0], std::make_pair(true, epoch));
   EXPECT_EQ(changes[1], std::make_pair(false, epoch));
+}
+
+// A member killed with SIGKILL takes its attach daemons along (they are in a session of their
+// own, out of its process group): no daemon goes on as if its member were still lord.
+TEST_F(legion_hooks_test, AttachDaemonDiesWithAKilledMember) {
+  const std::string pid_file = dir / "daemon";
+  config c = testing::member_config("solo", {testing::free_port()}, 0, 1);
+  c.legions[0].attach_daemons.push_back("echo $$ > " + pid_file + "; exec sleep 1000");
+  brood::testing::node_process member;
+  member.start([c] {
+    std::string error;
+    auto m = members::start(c, {}, nullptr, error);
+    if (!m) return 1;
+    for (;;) ::pause();
+  });
+  ASSERT_TRUE(eventually([&] { return !slurp(pid_file).empty(); })) << member.all_output();
+  const pid_t daemon = std::stoi(slurp(pid_file));
+  EXPECT_TRUE(alive(daemon));
+  member.kill_all();
+  EXPECT_TRUE(eventually([&] { return !alive(daemon); })) << daemon;
 }
 
 TEST_F(legion_hooks_test, BindFailureIsNamed) {

@@ -3,6 +3,7 @@
 // ports: election of the highest valor, failover after a graceful stop and after a SIGKILL,
 // bad, replayed and foreign messages dropped and logged, `query` answered with the view.
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <memory>
@@ -17,6 +18,7 @@
 #include "brood/legion/message.hpp"
 #include "brood/legion/view.hpp"
 #include "eventually.hpp"
+#include "fork_close.hpp"
 #include "legion_fixture.hpp"
 #include "node_process.hpp"
 
@@ -68,6 +70,8 @@ TEST_F(zmq_member_test, HighestValorBecomesLordWithOneEpoch) {
                va.epoch == epoch && vc.epoch == epoch;
       },
       slack));
+  EXPECT_GT(b->views().at(0).lord_since_unix_ms, 0);
+  EXPECT_EQ(a->views().at(0).lord_since_unix_ms, 0);
   const legion_view v = a->views().at(0);
   EXPECT_EQ(v.backend, "zeromq");
   EXPECT_EQ(v.quorum, 2u);
@@ -103,6 +107,21 @@ TEST_F(zmq_member_test, SigkilledLordIsReplaced) {
   ASSERT_TRUE(eventually([&] { return c->i_am_the_lord("web"); }, slack));
   EXPECT_GT(c->epoch("web"), epoch);
   EXPECT_FALSE(a->i_am_the_lord("web"));
+}
+
+// A child forked while the members run (a node master's worker) keeps none of their sockets:
+// the members' connections close when their process dies, whatever its children do.
+TEST_F(zmq_member_test, ForkedChildrenKeepNoLegionSocket) {
+  auto a = start(0, 1), b = start(1, 3);
+  ASSERT_TRUE(eventually([&] { return b->i_am_the_lord("web"); }, slack));
+  // This process: each ROUTER's listening socket, its accepted connections, the DEALERs'.
+  EXPECT_GE(legion_sockets().size(), 4u);
+  brood::testing::node_process child;
+  child.start([] { return static_cast<int>(legion_sockets().size()); });
+  const std::optional<int> status = child.wait_exit(slack);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
 }
 
 TEST_F(zmq_member_test, ArbiterVotesButNeverLeads) {

@@ -2,6 +2,7 @@
 
 #include "client_bindings.hpp"
 #include "errors.hpp"
+#include "legion_bindings.hpp"
 #include "spool_bindings.hpp"
 
 namespace brood::python {
@@ -13,6 +14,7 @@ void define_module(pybind11::module_& m) {
   define_errors(m);
   define_client(m);
   define_spool(m);
+  define_legion(m);
 }
 
 }  // namespace brood::python
