@@ -123,8 +123,11 @@ struct client::impl {
   bool connected = false;
   std::atomic<bool> interrupted{false};
 
+  // Runs the operations just started. An interrupt() whose cancel ran before they started (in
+  // an earlier run) still ends them: the flag is set before that cancel is posted.
   void run() {
     ioc.restart();
+    if (interrupted) stream.cancel();
     ioc.run();
   }
   void close() {
