@@ -64,7 +64,7 @@ struct members::impl {
       std::lock_guard lock(s.m);
       s.view = v;
     }
-    if (views != nullptr) views->publish(s.cfg.name, v);
+    if (views != nullptr) views->publish(s.cfg.name, v, v.lord_until);
   }
 
   void start_thread(legion_slot& s) {

@@ -31,8 +31,11 @@ std::int64_t unix_ms_now() {
 
 // What on_view reports a change of (last_seen moves every heartbeat and is left out).
 std::string view_key(const legion_view& v) {
-  std::string k = v.lord_uuid + "|" + std::to_string(v.epoch) + "|" +
-                  (v.i_am_the_lord ? "L" : "-") + "|" + v.lord_scroll;
+  // A lord's renewed lease moves lord_until: published so that workers see the new deadline.
+  std::string k =
+      v.lord_uuid + "|" + std::to_string(v.epoch) + "|" +
+      (v.i_am_the_lord ? "L" + std::to_string(v.lord_until.time_since_epoch().count()) : "-") +
+      "|" + v.lord_scroll;
   for (const member_view& m : v.members)
     k += "|" + m.address + "," + m.uuid + "," + (m.alive ? "1" : "0") + "," + m.scroll;
   return k;
