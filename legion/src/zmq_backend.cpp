@@ -130,12 +130,13 @@ class zmq_backend final : public backend {
     return m;
   }
 
-  // Sends what the election asks, reports its events, then its view when it changed.
+  // Reports the election's events, then sends what it asks (an unlord's hooks run before its
+  // resign releases the voters), then its view when it changed.
   void flush(election& el, const backend_events& ev, clock::time_point now) {
-    for (outgoing& o : el.take_outgoing())
-      transport_->send(o.to, encode_message(stamp(std::move(o.msg)), key_));
     for (const election_event& e : el.take_events())
       if (ev.on_event) ev.on_event(e);
+    for (outgoing& o : el.take_outgoing())
+      transport_->send(o.to, encode_message(stamp(std::move(o.msg)), key_));
     legion_view v = el.view(now);
     v.backend = "zeromq";
     v.scroll = self_.scroll;
