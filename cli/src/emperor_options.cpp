@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "legion_options.hpp"
 #include "option_values.hpp"
 
 namespace brood::cli {
@@ -115,6 +116,7 @@ emperor::emperor_config to_emperor_config(const po::variables_map& vm) {
   c.fork_server_attr = text(vm, "emperor-fork-server-attr");
   c.fork_bases = strings(vm, "vassal-fork-base");
   c.subreaper = vm["emperor-subreaper"].as<bool>();
+  c.legion = to_legion_config(vm);
   return c;
 }
 

@@ -10,6 +10,7 @@
 #include "cheaper_options.hpp"
 #include "emperor_options.hpp"
 #include "http_options.hpp"
+#include "legion_options.hpp"
 #include "lifetime_options.hpp"
 #include "log_options.hpp"
 #include "option_values.hpp"
@@ -148,6 +149,7 @@ po::options_description build_table() {
       .add(process_option_group(help_width))
       .add(log_option_group(help_width))
       .add(emperor_option_group(help_width))
+      .add(legion_option_group(help_width))
       .add(python);
   return all;
 }
@@ -215,6 +217,8 @@ node::node_config to_node_config(const po::variables_map& vm) {
   apply_lifetime_options(vm, cfg);
   apply_process_options(vm, cfg);
   apply_log_options(vm, cfg);
+  cfg.legion = to_legion_config(vm);
+  if (!cfg.legion.legions.empty()) cfg.master = true;  // the master runs the legion threads
   return cfg;
 }
 

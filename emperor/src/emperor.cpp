@@ -22,6 +22,8 @@
 #include "brood/emperor/monitor.hpp"
 #include "brood/emperor/os_launcher.hpp"
 #include "brood/emperor/stats.hpp"
+#include "brood/legion/member.hpp"
+#include "brood/legion/process.hpp"
 #include "brood/os/child_process.hpp"
 #include "brood/os/event_loop.hpp"
 #include "brood/os/log.hpp"
@@ -200,7 +202,22 @@ int run_emperor(const emperor_config& cfg) {
   auto self = os::self_exe();  // vassals run it, unless emperor-wrapper names another program
   if (!self) os::log(self.error().message());
   emperor_process e(cfg, std::move(*signals), self ? std::move(*self) : std::string());
-  return e.run();
+  // The emperor as a member of its legions (docs/config.md "Legion"): the threads start after the
+  // signals are blocked; at the end a lord resigns and the death hooks run.
+  std::unique_ptr<legion::members> legions;
+  if (!cfg.legion.legions.empty()) {
+    std::string error;
+    legions = legion::members::start(cfg.legion, legion::member_hooks{}, nullptr, error);
+    if (!legions) {
+      os::log(error);
+      return 1;
+    }
+    legion::set_process_legion(legions.get(), nullptr);
+  }
+  const int status = e.run();
+  legion::set_process_legion(nullptr, nullptr);
+  legions.reset();
+  return status;
 }
 
 }  // namespace brood::emperor

@@ -22,6 +22,7 @@
 #include "emperor_link.hpp"
 #include "http_sockets.hpp"
 #include "master.hpp"
+#include "node_legion.hpp"
 #include "node_lifecycle.hpp"
 #include "zerg_attach.hpp"
 
@@ -214,6 +215,8 @@ int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
     if (!alone)
       if (hook_outcome h = run_hooks(cfg.process, hook_point::master_start); !h.ok())
         return *h.exit_status;
+    node_legion legions;  // before the workers are forked; ends after the master
+    if (!alone && !legions.start(cfg.legion)) return 1;
     if (alone) {
       status = serve_alone(cfg, r, hooks, sockets);
     } else {

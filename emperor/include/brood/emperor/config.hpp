@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "brood/legion/config.hpp"
+
 namespace brood::emperor {
 
 struct emperor_config {
@@ -67,6 +69,9 @@ struct emperor_config {
   std::chrono::milliseconds hung_fork_server{30000};
   // A re-forked process not ready after this long gets SIGKILL (the old one keeps serving).
   std::chrono::milliseconds refork_ready{30000};
+  // legion = NAME ADDR VALOR SECRET and its options (docs/config.md "Legion"): the emperor is a
+  // member of each legion (brood/legion/member.hpp).
+  legion::config legion;
 
   bool uses_fork_server() const noexcept {
     return !fork_server.empty() || !fork_server_attr.empty();

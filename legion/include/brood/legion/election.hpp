@@ -99,6 +99,9 @@ class election {
   // True while this member holds a lease that has not ended at `now`.
   bool is_lord(clock::time_point now) const;
   std::uint64_t epoch() const noexcept;  // the highest epoch seen
+  // When this member became lord (it is lord now; else empty). The election has no wall clock:
+  // the runtime turns this into view().lord_since_unix_ms, which view() leaves 0.
+  std::optional<clock::time_point> lord_since() const;
   // The view for stats, the Python API and `brood legion` (its `lord` is the member whose lease
   // or promise is current, as far as this member knows).
   legion_view view(clock::time_point now) const;

@@ -36,7 +36,8 @@ struct message {
   std::string scroll;
   std::uint64_t epoch = 0;  // the epoch this message is about (or the highest the sender saw)
   std::string lord_uuid;    // whom the sender takes for lord (empty: none)
-  std::uint64_t ref = 0;    // a grant/ack answers the request/renew whose seq is `ref`
+  std::uint64_t ref = 0;    // request/renew: its number (the election's counter, not `seq`);
+                            // grant/ack: the `ref` of the request/renew it answers
   bool granted = false;     // lease_grant / renew_ack
   std::uint32_t hears = 0;  // heartbeat: how many members the sender hears (itself included)
   std::string payload;      // view: JSON text
@@ -57,6 +58,9 @@ struct decode_result {
 };
 
 std::vector<std::uint8_t> encode_message(const message& m, const key& k);
+// A frame from raw body bytes: `body` followed by its MAC (what encode_message does after
+// encoding; tests and the fuzz target use it to reach the body parser with arbitrary bytes).
+std::vector<std::uint8_t> seal_frame(std::span<const std::uint8_t> body, const key& k);
 // Checks the length, the MAC (in constant time) and every field's type before filling `out`.
 decode_result decode_message(std::span<const std::uint8_t> frame, const key& k,
                              const decode_limits& lim, message& out);

@@ -25,6 +25,7 @@ struct legion_view {
   std::string address;  // this member's
   std::string uuid;
   std::int64_t valor = 0;
+  std::string scroll;   // this member's `legion-scroll` (uwsgi.scrolls lists it first)
   std::string backend;  // "zeromq" or "etcd"
   std::size_t quorum = 0;
   bool i_am_the_lord = false;

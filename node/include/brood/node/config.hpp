@@ -8,6 +8,7 @@
 #include "brood/node/cheaper_config.hpp"
 #include "brood/node/http_config.hpp"
 #include "brood/node/lifetime_config.hpp"
+#include "brood/legion/config.hpp"
 #include "brood/node/log_config.hpp"
 #include "brood/node/process_config.hpp"
 #include "brood/spooler/config.hpp"
@@ -75,6 +76,9 @@ struct node_config {
   lifetime_config lifetime;  // lifetime_config.hpp
   process_config process;    // process_config.hpp
   log_config log;            // log_config.hpp
+  // legion = NAME ADDR VALOR SECRET and its options (docs/config.md "Legion"): the master is a
+  // member of each legion (brood/legion/member.hpp). Implies master.
+  legion::config legion;
 };
 
 }  // namespace brood::node

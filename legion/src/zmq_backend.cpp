@@ -1,0 +1,170 @@
+// make_zmq_backend: the election (election.hpp) driven over zmq_transport on the legion's thread.
+// Every frame received passes inbound_filter (drops logged by drop_log); `query` is answered with
+// the view; the election's messages leave in the envelope of this member (seq, clock, identity).
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+
+#include "brood/legion/backend.hpp"
+#include "brood/os/log.hpp"
+#include "brood/os/unique_fd.hpp"
+#include "drop_log.hpp"
+#include "identity.hpp"
+#include "inbound_filter.hpp"
+#include "zmq_transport.hpp"
+
+namespace brood::legion {
+namespace {
+
+constexpr std::chrono::milliseconds farewell_linger{200};  // resign/dead get this long to leave
+
+std::int64_t unix_ms_now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// What on_view reports a change of (last_seen moves every heartbeat and is left out).
+std::string view_key(const legion_view& v) {
+  std::string k = v.lord_uuid + "|" + std::to_string(v.epoch) + "|" +
+                  (v.i_am_the_lord ? "L" : "-") + "|" + v.lord_scroll;
+  for (const member_view& m : v.members)
+    k += "|" + m.address + "," + m.uuid + "," + (m.alive ? "1" : "0") + "," + m.scroll;
+  return k;
+}
+
+class zmq_backend final : public backend {
+ public:
+  zmq_backend(const legion_config& c, const timing& t, std::unique_ptr<zmq_transport> tr)
+      : self_(make_identity(c)),
+        params_(make_params(c, t)),
+        key_(derive_key(c.name, c.secret)),
+        transport_(std::move(tr)),
+        drops_(c.name) {
+    view_.legion = c.name;
+    view_.address = self_.address;
+    view_.uuid = self_.uuid;
+    view_.valor = self_.valor;
+    view_.scroll = self_.scroll;
+    view_.backend = "zeromq";
+    view_.quorum = params_.quorum;
+    for (const std::string& a : params_.members)
+      if (a != self_.address) view_.members.push_back(member_view{.address = a});
+  }
+
+  os::status run(std::stop_token stop, const backend_events& ev) override {
+    os::unique_fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!wake) return os::status::last_errno("legion '" + self_.legion + "': eventfd");
+    std::stop_callback poke(stop, [fd = wake.get()] {
+      const std::uint64_t one = 1;
+      (void)::write(fd, &one, sizeof one);
+    });
+    inbound_filter filter(self_.legion, key_, self_.uuid, params_.times.skew_tolerance);
+    election el(self_, params_, clock::now());
+    std::vector<inbound_frame> in;
+    std::vector<std::string> lost;
+    while (!stop.stop_requested()) {
+      clock::time_point now = clock::now();
+      el.tick(now);
+      flush(el, ev, now);
+      const auto wait = std::clamp(std::chrono::ceil<milliseconds>(el.next_deadline() - now),
+                                   milliseconds(0), params_.times.heartbeat);
+      in.clear();
+      lost.clear();
+      transport_->poll(wait, wake.get(), in, lost);
+      now = clock::now();
+      for (const inbound_frame& f : in) handle(f, filter, el, now);
+      for (const std::string& a : lost) el.connection_lost(a, now);
+    }
+    const clock::time_point now = clock::now();
+    el.shutdown(now);
+    flush(el, ev, now);
+    transport_->linger_on_close(farewell_linger);
+    return {};
+  }
+
+  legion_view view() const override {
+    std::lock_guard lock(m_);
+    return view_;
+  }
+
+ private:
+  void handle(const inbound_frame& f, inbound_filter& filter, election& el, clock::time_point now) {
+    std::string why;
+    std::optional<message> m = filter.accept(f.body, unix_ms_now(), why);
+    if (!m) {
+      drops_.drop(f.peer, why, now);
+      return;
+    }
+    if (m->type == message_type::query) {
+      message answer;
+      answer.type = message_type::view;
+      answer.ref = m->seq;
+      answer.payload = to_json(view()).dump();
+      transport_->reply(f, encode_message(stamp(std::move(answer)), key_));
+      return;
+    }
+    if (m->type == message_type::view) return;  // only `brood legion` asks for views
+    el.receive(*m, now);
+  }
+
+  // The envelope of every message this member sends.
+  message stamp(message m) {
+    m.legion = self_.legion;
+    m.from = self_.address;
+    m.uuid = self_.uuid;
+    m.seq = ++seq_;
+    m.unix_ms = unix_ms_now();
+    m.valor = self_.valor;
+    m.hostname = self_.hostname;
+    m.pid = self_.pid;
+    m.scroll = self_.scroll;
+    return m;
+  }
+
+  // Sends what the election asks, reports its events, then its view when it changed.
+  void flush(election& el, const backend_events& ev, clock::time_point now) {
+    for (outgoing& o : el.take_outgoing())
+      transport_->send(o.to, encode_message(stamp(std::move(o.msg)), key_));
+    for (const election_event& e : el.take_events())
+      if (ev.on_event) ev.on_event(e);
+    legion_view v = el.view(now);
+    v.backend = "zeromq";
+    v.scroll = self_.scroll;
+    std::string k = view_key(v);
+    {
+      std::lock_guard lock(m_);
+      view_ = v;
+    }
+    if (k != last_key_) {
+      last_key_ = std::move(k);
+      if (ev.on_view) ev.on_view(v);
+    }
+  }
+
+  identity self_;
+  election_params params_;
+  key key_;
+  std::unique_ptr<zmq_transport> transport_;
+  drop_log drops_;
+  std::uint64_t seq_ = 0;
+  std::string last_key_;
+  mutable std::mutex m_;
+  legion_view view_;
+};
+
+}  // namespace
+
+std::unique_ptr<backend> make_zmq_backend(const legion_config& c, const timing& t,
+                                          std::string& error) {
+  std::unique_ptr<zmq_transport> tr = zmq_transport::open(c.address, c.members(), error);
+  if (!tr) return nullptr;
+  return std::make_unique<zmq_backend>(c, t, std::move(tr));
+}
+
+}  // namespace brood::legion
