@@ -4,8 +4,8 @@ measured in the same run.
 
 Members m1, m2, m3 with valor 101, 102, 103, the same secret, each naming the two others
 (`legion-node`); uWSGI's with `legion-quorum = 2` (brood's default quorum is the majority, 2).
-Each member is a node with one worker (`brood --master --socket 127.0.0.1:0 --processes 1 --legion ...`;
-`uwsgi --master --processes 1 --socket 127.0.0.1:0 --legion ...`). Their hooks append
+Each member is a node with one worker (`brood --master --socket 127.0.0.1:0 --processes 1
+--legion ...`; `uwsgi --master --processes 1 --socket 127.0.0.1:0 --legion ...`). Their hooks append
 "<member> lord|unlord|join|joined|left <unix time> <epoch>" to one log (legion_cluster.py);
 every figure is read from that log and the harness's own lines in it (start, killed, cut, heal).
 
@@ -107,9 +107,9 @@ def ms(seconds):
     return None if seconds is None else seconds * 1000.0
 
 
-def run_system(system, args, build, tmp, fabric):
+def run_system(system, args, build, tmp, fabric, figures):
+    """Runs every phase for `system`, filling `figures` as it goes (kept when a phase fails)."""
     etcd = Etcd(tmp, fabric) if system == "brood-etcd" else None
-    figures = {}
     try:
         with lc.Legion(system, build, tmp, fabric,
                        etcd_address=etcd.address if etcd else None) as lg:
@@ -165,19 +165,32 @@ def run_system(system, args, build, tmp, fabric):
                     except TimeoutError:
                         pass
                     new = [e for e in lg.events()
-                           if e.kind == "lord" and e.member != lord and tc < e.t]
+                           if e.kind == "lord" and e.member != lord and tc < e.t < th]
                     if new:
                         cut_fails.append(new[0].t - tc)
                     else:
                         no_new_lord += 1
                 lg.wait_settled(4 * tol)
                 pe = time.time()
-                two, episodes = lc.two_lord_seconds(lg.events(), ps, pe)
+                events = lg.events()
+                two, episodes = lc.two_lord_seconds(events, ps, pe)
+                # each stretch with two lords: while the lord's link was cut, or after the heal
+                # (the member that was cut takes its place back: one resigns, one is elected)
+                stretches = lc.overlaps(events, ps, pe)
+                marks = [(e.t, e.kind) for e in events if e.kind in ("cut", "heal")]
+                in_cut = []
+                for t, _, _ in stretches:
+                    last = [k for (u, k) in marks if u <= t]
+                    in_cut.append(bool(last) and last[-1] == "cut")
                 cut_fails.sort()
                 figures["cuts"] = cuts
                 figures["cut_s"] = hold
                 figures["two_lord_s"] = cluster.fmt(two, 3)
                 figures["two_lord_episodes"] = episodes
+                figures["two_lord_max_ms"] = cluster.fmt(
+                    ms(max(d for _, d, _ in stretches)) if stretches else 0.0)
+                figures["two_lord_during_cut"] = sum(in_cut)
+                figures["two_lord_after_heal"] = len(in_cut) - sum(in_cut)
                 figures["cut_failover_p50_ms"] = cluster.fmt(
                     ms(cluster.percentile(cut_fails, 50)))
                 figures["cut_failover_max_ms"] = cluster.fmt(ms(cut_fails[-1] if cut_fails
@@ -186,15 +199,18 @@ def run_system(system, args, build, tmp, fabric):
                     figures["cuts_without_new_lord"] = no_new_lord
             elif cuts:
                 figures["cuts"] = "skipped"
-            lords = lc.lord_intervals(lg.events())
-            figures["terms"] = len(lords)
-            epochs = [e.epoch for e in lg.events() if e.kind == "lord" and e.epoch]
+            events = lg.events()
+            figures["terms"] = len(lc.lord_intervals(events))
+            # every phase (restarts after the kills included): stretches with two lords
+            whole = lc.overlaps(events, t0, time.time())
+            figures["two_lord_whole_run"] = len(whole)
+            figures["two_lord_whole_run_s"] = cluster.fmt(sum(d for _, d, _ in whole), 3)
+            epochs = [e.epoch for e in events if e.kind == "lord" and e.epoch]
             if epochs:
                 figures["last_epoch"] = epochs[-1]
     finally:
         if etcd:
             etcd.close()
-    return figures
 
 
 def main():
@@ -238,8 +254,12 @@ def main():
                               args.trials, args.cuts, args.uwsgi_cuts, args.quiet,
                               os.cpu_count(), load))
         for system in systems:
-            started = time.time()
-            figures = run_system(system, args, build, tmp, fabric)
+            started, figures = time.time(), {}
+            try:
+                run_system(system, args, build, tmp, fabric, figures)
+            except (RuntimeError, TimeoutError) as e:
+                cluster.note("%s failed: %s" % (system, e))
+                figures["error"] = type(e).__name__
             figures["seconds"] = "%.0f" % (time.time() - started)
             cluster.bench_line("legion", system=system, placement=placement, **figures)
     finally:

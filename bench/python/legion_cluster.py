@@ -136,6 +136,28 @@ def two_lord_seconds(events, start, end):
     return total, episodes
 
 
+def overlaps(events, start, end):
+    """[(t, seconds, members)]: each stretch within [start, end] with two or more lords."""
+    edges = []
+    for m, a, b in lord_intervals(events, end):
+        b = end if b is None else b
+        a, b = max(a, start), min(b, end)
+        if b > a:
+            edges += [(a, 1, m), (b, -1, m)]
+    edges.sort(key=lambda x: (x[0], x[1]))
+    out, lords, since = [], set(), None
+    for t, d, m in edges:
+        if d > 0:
+            lords.add(m)
+            if len(lords) == 2:
+                since, who = t, sorted(lords)
+        else:
+            if len(lords) == 2 and since is not None:
+                out.append((since, t - since, who))
+            lords.discard(m)
+    return out
+
+
 def lord_at(events, t=None):
     """The members acting as lord at time t (default: after the last event)."""
     return sorted(m for m, a, b in lord_intervals(events) if a <= (t or float("inf")) and

@@ -3,7 +3,7 @@
 # and another member takes over. Each member's `legion-lord` hook (on_lord.sh) prints the epoch
 # of its term and how long the election took. As root, each member runs in its own network
 # namespace (10.213.78.1-3, joined by veth pairs to a bridge in a fourth namespace, all deleted
-# on exit); otherwise the members use loopback ports.
+# on exit); otherwise (or with LEGION_LOOPBACK=1) the members use loopback ports.
 #   examples/legion/run.sh BUILD_DIR
 set -euo pipefail
 
@@ -12,7 +12,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../cluster.sh
 source "$here/../cluster.sh"
 use_build "$build"
-if ! "$brood_bin" --help 2>&1 | grep -q -- '--legion-node'; then
+if [[ $("$brood_bin" --help 2>&1) != *--legion-node* ]]; then
   echo "legion: this brood has no legion options; skipped" >&2
   exit 0
 fi
@@ -35,8 +35,8 @@ trap legion_stop EXIT
 
 members=(m1 m2 m3)
 declare -A addr
-if [[ $(id -u) == 0 ]] && ip netns list >/dev/null 2>&1; then
-  placement="network namespaces"
+if [[ $(id -u) == 0 && -z ${LEGION_LOOPBACK:-} ]] && ip netns list >/dev/null 2>&1; then
+  placement="in network namespaces"
   prefix=lgdemo$$
   ip netns add "$prefix-br" && namespaces+=("$prefix-br")
   ip -n "$prefix-br" link add br0 type bridge
@@ -53,7 +53,7 @@ if [[ $(id -u) == 0 ]] && ip netns list >/dev/null 2>&1; then
   done
   run_in() { local m=$1; shift; exec ip netns exec "$prefix-$m" "$@"; }
 else
-  placement="loopback ports"
+  placement="on loopback ports"
   read -r p1 p2 p3 < <("$python" -c '
 import socket
 ss = [socket.socket() for _ in range(3)]
@@ -78,7 +78,7 @@ for i in 1 2 3; do
   start_node "$m.log" run_in "$m" "$brood_bin" "${args[@]}"
   pid_of[$m]=$(last_pid)
 done
-echo "legion: 3 members in $placement: m1=${addr[m1]} m2=${addr[m2]} m3=${addr[m3]}" \
+echo "legion: 3 members $placement: m1=${addr[m1]} m2=${addr[m2]} m3=${addr[m3]}" \
   "(valor 1, 2, 3; quorum 2)"
 
 # Prints the story's lines as they come; waits (at most 15 s) for line number $1.
@@ -101,5 +101,7 @@ sleep 1 # the lord holds its term: heartbeats renew its lease
 echo "legion: killing the lord $lord (SIGKILL, pid ${pid_of[$lord]})"
 date +%s%3N >"$logs/killed_at"
 kill -KILL "${pid_of[$lord]}"
+{ wait "${pid_of[$lord]}" || true; } 2>/dev/null
+pids=("${pids[@]/${pid_of[$lord]}/}")
 wait_story 2
 echo "legion: stopping the members"
