@@ -141,6 +141,7 @@ void zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd,
     f.body.assign(body.data<std::uint8_t>(), body.data<std::uint8_t>() + body.size());
     try {
       f.peer = parts.back().gets("Peer-Address");
+      if (f.peer.rfind("::ffff:", 0) == 0) f.peer.erase(0, 7);  // IPv4 on the dual-stack socket
     } catch (const zmq::error_t&) {
       f.peer = "unknown";
     }

@@ -17,7 +17,7 @@ namespace brood::legion {
 struct inbound_frame {
   std::string routing_id;  // the ROUTER's id of the sending connection (for a reply)
   bool delimiter = false;  // the sender put an empty frame first (a REQ-style envelope)
-  std::string peer;        // the sender's TCP address "ip:port", or "unknown"
+  std::string peer;        // the sender's IP address, or "unknown"
   std::vector<std::uint8_t> body;
 };
 
