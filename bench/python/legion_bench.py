@@ -22,7 +22,11 @@ Phases per system, one after the other (systems in turn):
              lord hook (failover p50/p99/max ms); the member restarts on the same address
   partition  C cuts: the settled lord's link is cut for S seconds and healed (netns only); every
              second with two members acting as lord at once, from the hooks (lord to unlord, or to
-             a kill), is summed (two_lord_s, episodes); cut_failover: cut to a new lord's hook
+             a kill), is summed (two_lord_s, episodes, split into stretches that began during a
+             cut or after a heal); cut_failover: cut to a new lord's hook. For brood the same is
+             read from the members' own "lord (epoch N)"/"unlord" log lines, written by their
+             legion threads when the election decides and stamped on arrival (state_two_lord_*):
+             the lordship itself, without the hooks' latency (a hook is a /bin/sh on a queue).
 Targets (issue 15, default settings): election <= 1 s, failover p50 <= 400 ms and p99 <= 1 s,
 0 s with two lords over >= 100 cuts, 0 lord changes in a 10-minute run without faults.
 
@@ -197,6 +201,12 @@ def run_system(system, args, build, tmp, fabric, figures):
                                                                 else None))
                 if no_new_lord:
                     figures["cuts_without_new_lord"] = no_new_lord
+                if lg.kind == "brood":  # the same from the members' own lord/unlord lines
+                    state = lc.overlaps(lg.state_events(), ps, pe)
+                    figures["state_two_lord_s"] = cluster.fmt(sum(d for _, d, _ in state), 3)
+                    figures["state_two_lord_episodes"] = len(state)
+                    figures["state_two_lord_max_ms"] = cluster.fmt(
+                        ms(max(d for _, d, _ in state)) if state else 0.0)
             elif cuts:
                 figures["cuts"] = "skipped"
             events = lg.events()
@@ -205,6 +215,9 @@ def run_system(system, args, build, tmp, fabric, figures):
             whole = lc.overlaps(events, t0, time.time())
             figures["two_lord_whole_run"] = len(whole)
             figures["two_lord_whole_run_s"] = cluster.fmt(sum(d for _, d, _ in whole), 3)
+            if lg.kind == "brood":
+                whole = lc.overlaps(lg.state_events(), t0, time.time())
+                figures["state_two_lord_whole_run"] = len(whole)
             epochs = [e.epoch for e in events if e.kind == "lord" and e.epoch]
             if epochs:
                 figures["last_epoch"] = epochs[-1]

@@ -14,6 +14,7 @@ same log: "<member> start|killed|stopped|cut|heal <time> -".
 """
 import ctypes
 import os
+import re
 import shutil
 import signal
 import socket
@@ -27,6 +28,13 @@ HOOKS = {"lord": "lord", "unlord": "unlord", "join": "join", "node-joined": "joi
          "node-left": "left"}
 PORT = 17001  # in namespaces every member has its own address; on loopback, free ports instead
 _PR_SET_PDEATHSIG = 1
+PYTHON = "/usr/bin/python3"
+# Copies stdin to stdout line by line, each line prefixed with "<unix time> ".
+_STAMPER = ("import sys, time\n"
+            "for line in sys.stdin.buffer:\n"
+            "    sys.stdout.buffer.write(b'%.6f ' % time.time() + line)\n"
+            "    sys.stdout.flush()\n")
+_STATE = re.compile(r"^(\d+\.\d+) .*legion '[^']+': (lord|unlord) \(epoch (\d+)\)$", re.M)
 
 # name -> (kind, extra options). Timing: brood's defaults (heartbeat 100 ms, lease 400 ms);
 # uWSGI's defaults (freq 3 s, tolerance 15 s) and the issue's faster setting (freq 1, tolerance 3).
@@ -223,16 +231,24 @@ class Legion:
             f.write("%s %s %.6f -\n" % (host, kind, time.time() if t is None else t))
 
     def start(self, host):
+        """Starts the member. Its output goes through a stamper process (its own, outside the
+        member's session) that prefixes each line with the time it arrived, so the member's own
+        "legion 'NAME': lord (epoch N)" lines, logged by its legion thread when the election
+        decides, time the state itself, apart from the hooks (state_events())."""
         def setup():
             ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
         out = open(os.path.join(self.tmp, "%s-%s.log" % (self.system, host)), "ab")
         self.starts[host] = time.time()
         self.note(host, "start", self.starts[host])
-        self.procs[host] = subprocess.Popen(self.argv(host), stdin=subprocess.DEVNULL, stdout=out,
-                                            stderr=subprocess.STDOUT, start_new_session=True,
-                                            preexec_fn=setup, cwd=self.tmp)
+        p = subprocess.Popen(self.argv(host), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=setup,
+                             cwd=self.tmp)
+        p.stamper = subprocess.Popen([PYTHON, "-c", _STAMPER], stdin=p.stdout, stdout=out,
+                                     preexec_fn=setup)
+        p.stdout.close()
         out.close()
+        self.procs[host] = p
 
     def start_all(self):
         for h in self.hosts:
@@ -250,6 +266,11 @@ class Legion:
             pass
         self.note(host, kind, t)
         p.wait()
+        try:  # EOF once the member's processes are gone
+            p.stamper.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.stamper.kill()
+            p.stamper.wait()
         return t
 
     def close(self):
@@ -268,6 +289,18 @@ class Legion:
             if p.poll() is not None:
                 raise RuntimeError("%s member %s exited (%s):\n%s" % (
                     self.system, h, p.returncode, self.output(h)[-2000:]))
+
+    def state_events(self):
+        """The lord/unlord decisions as the members logged them (brood: "legion 'NAME': lord
+        (epoch N)", stamped on arrival) and the harness's kill/stop lines: Events like the
+        hooks', for lord_intervals()/overlaps(). Empty for uWSGI (its hooks run on its legion
+        thread, so the hook log is its state)."""
+        events = [e for e in self.events() if e.kind in ("killed", "stopped")]
+        for host in self.hosts:
+            for m in _STATE.finditer(self.output(host)):
+                events.append(Event(host, m.group(2), float(m.group(1)), m.group(3)))
+        events.sort(key=lambda e: e.t)
+        return events
 
     # -- the log ------------------------------------------------------------------------------
     def events(self):

@@ -1,10 +1,12 @@
 """A legion of three brood nodes, each in its own network namespace, joined by veth pairs to a
 bridge (bench/python/netns.py): the lord's link is cut and healed, and the hooks' log is checked
-(docs/architecture.md "Legion"): the isolated lord stops acting as lord (its unlord hook) and
-never leads alone, the two others elect a new lord with a greater epoch, no two members act as
-lord at the same moment, the old lord comes back after the heal, and every hook line carries an
-epoch (BROOD_LEGION_EPOCH) that never goes back. Needs root (CAP_NET_ADMIN): skipped with the
-reason otherwise.
+(docs/architecture.md "Legion"): the isolated lord stops being lord (its unlord hook) and never
+leads alone, the two others elect a new lord with a greater epoch, no two members hold the
+lordship at the same moment (their legion threads' "lord (epoch N)"/"unlord" log lines, stamped on
+arrival), the old lord comes back after the heal, and every hook line carries an epoch
+(BROOD_LEGION_EPOCH) that never goes back. Hook processes may start a little late (a /bin/sh on a
+queue): their overlaps are the benchmark's figures, not asserted here. Needs root
+(CAP_NET_ADMIN): skipped with the reason otherwise.
 """
 import os
 import subprocess
@@ -93,10 +95,13 @@ def test_partition_and_heal_keep_one_lord_with_growing_epochs(legion):
         old_epoch = int(next(e for e in reversed(lg.events())
                              if e.kind == "lord" and e.member == settled).epoch)
 
-    events = lg.events()
-    two, episodes = lc.two_lord_seconds(events, t0, time.time())
-    assert (two, episodes) == (0.0, 0), "two lords at once:\n%s" % "\n".join(map(repr, events))
-    _epochs_ok(events)
+    state = lg.state_events()
+    assert [e for e in state if e.kind == "lord"], "no lord line in the members' logs"
+    two = lc.overlaps(state, t0, time.time())
+    assert not two, "two lords at once: %s\n%s" % (two, "\n".join(map(repr, state)))
+    lord_epochs = [int(e.epoch) for e in state if e.kind == "lord"]
+    assert lord_epochs == sorted(set(lord_epochs)), lord_epochs
+    _epochs_ok(lg.events())
 
 
 def test_fabric_is_deleted_after_use():
