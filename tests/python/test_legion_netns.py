@@ -1,6 +1,6 @@
 """A legion of three brood nodes, each in its own network namespace, joined by veth pairs to a
 bridge (bench/python/netns.py): the lord's link is cut and healed, and the hooks' log is checked
-(docs/architecture.md "Legion"): the isolated lord stops being lord (its unlord hook) and never
+(docs/uwsgi-compat.md §18 Legion): the isolated lord stops being lord (its unlord hook) and never
 leads alone, the two others elect a new lord with a greater epoch, no two members hold the
 lordship at the same moment (their legion threads' "lord (epoch N)"/"unlord" log lines, stamped on
 arrival), the old lord comes back after the heal, and every hook line carries an epoch
