@@ -2,6 +2,7 @@
 #include "brood/spooler/spool_store.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -10,11 +11,17 @@
 #include <climits>
 #include <cstdlib>
 #include <ctime>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 
+#include "brood/os/log.hpp"
 #include "brood/wire/spool_file.hpp"
+#include "log_env.hpp"
 #include "spool_fs.hpp"
 #include "spool_name.hpp"
+#include "task_log.hpp"
 
 namespace brood::spooler {
 namespace {
@@ -131,7 +138,57 @@ times_pair times_at(std::chrono::system_clock::time_point t) noexcept {
 
 }  // namespace
 
-spool_store::spool_store(const std::vector<std::string>& dirs) {
+// This process's task logs, opened lazily. A forked child finds its parent's logs here (same
+// pid check as spool_name.cpp): it must not use them (their checkpointer thread is the
+// parent's) nor destroy them, so it forgets them (leaked) and opens its own.
+struct spool_store::logs {
+  std::mutex mu;
+  pid_t pid = ::getpid();
+  std::map<std::string, std::unique_ptr<task_log>> open;
+  std::set<std::string> failed;  // dirs whose log could not be opened (logged once)
+
+  ~logs() {
+    if (pid != ::getpid()) forget();
+  }
+  void forget() {
+    for (auto& [dir, log] : open) (void)log.release();
+    open.clear();
+    failed.clear();
+  }
+  // The log of `dir` in this process, or null when it cannot be opened. REQUIRES: mu held.
+  task_log* get(const std::string& dir, const spool_store_options& opts, bool recover_unlocked,
+                std::string* summary) {
+    if (pid != ::getpid()) {
+      forget();
+      pid = ::getpid();
+    }
+    if (auto it = open.find(dir); it != open.end()) return it->second.get();
+    if (failed.count(dir)) return nullptr;
+    task_log_options o;
+    o.segment_size = opts.log_segment_size;
+    o.recover_unlocked = recover_unlocked;
+    auto l = task_log::open(posix_log_env(), dir, o);
+    if (!l) {
+      os::log("cannot open the task log of ", dir, ": ", l.error().message(),
+              ": new tasks are written durably file by file");
+      failed.insert(dir);
+      return nullptr;
+    }
+    if (summary) {
+      const task_log_stats st = (*l)->stats();
+      const tasklog::recovery_report& r = st.recovery;
+      *summary = "task log slot " + std::to_string(st.slot) + " of " + dir + ": recovered " +
+                 std::to_string(r.segments_recovered) + " segment(s), " + std::to_string(r.tasks) +
+                 " task record(s), " + std::to_string(r.materialized) + " file(s) written again, " +
+                 std::to_string(r.removed) + " done file(s) removed, " +
+                 std::to_string(r.torn_tails) + " torn tail(s)";
+    }
+    return open.emplace(dir, std::move(*l)).first->second.get();
+  }
+};
+
+spool_store::spool_store(const std::vector<std::string>& dirs, spool_store_options opts)
+    : opts_(opts), logs_(std::make_shared<logs>()) {
   for (const std::string& d : dirs) {
     if (fs_status s = spool_fs::ensure_dir(d); !s) {
       throw std::system_error(s.err, std::generic_category(), "spooler dir " + d);
@@ -161,11 +218,24 @@ spool_status spool_store::enqueue(const spool_vars& vars, std::string_view body)
   }
   wire::bytes file;
   if (spool_status s = encode(vars, body, file); !s) return s;
+  const std::string top = dir;
   if (priority) {
     dir = spool_fs::join(dir, *priority);
     if (fs_status s = spool_fs::ensure_dir(dir); !s) return write_failure(std::move(s));
   }
   const std::string suffix = next_spool_suffix();
+  if (task_log* log = at ? nullptr : log_of(top)) {
+    const std::string name = spool_file_name(suffix);
+    auto seq = log->enqueue(priority ? *priority + "/" + name : name, file);
+    if (seq) {
+      spool_status ok;
+      ok.path = spool_fs::join(dir, name);
+      return ok;
+    }
+    // A task bigger than a segment is written durably on its own; any other failure is final.
+    if (seq.error().code().value() != EFBIG)
+      return fail(spool_errc::write_failed, seq.error().message());
+  }
   const spool_fs::durable_file f{dir, spool_temp_name(suffix), spool_file_name(suffix),
                                  at ? times.data() : nullptr, true};
   if (fs_status s = spool_fs::durable_write(f, file); !s) return write_failure(std::move(s));
@@ -204,9 +274,69 @@ spool_status spool_store::move_aside(const std::string& path, std::string_view s
   if (fs_status s = spool_fs::ensure_dir(target_dir); !s) return write_failure(std::move(s));
   const std::string target = spool_fs::join(target_dir, spool_fs::name_of(path));
   if (fs_status s = spool_fs::durable_move(path, target); !s) return write_failure(std::move(s));
+  task_done(path);
   spool_status ok;
   ok.path = target;
   return ok;
+}
+
+bool spool_store::logged(const std::string& dir) const {
+  const auto it = std::find(dirs_.begin(), dirs_.end(), dir);
+  return it != dirs_.end() && static_cast<std::size_t>(it - dirs_.begin()) < opts_.logged_dirs;
+}
+
+task_log* spool_store::log_of(const std::string& dir, bool recover_unlocked,
+                              std::string* summary) const {
+  if (!logged(dir)) return nullptr;
+  std::lock_guard lock(logs_->mu);
+  return logs_->get(dir, opts_, recover_unlocked, summary);
+}
+
+void spool_store::task_done(const std::string& path) const {
+  const std::optional<std::string> dir = dir_of(path);
+  if (!dir || !logged(*dir)) return;
+  std::string rel;
+  if (path.size() > dir->size() && path.compare(0, dir->size(), *dir) == 0 &&
+      path[dir->size()] == '/') {
+    rel = path.substr(dir->size() + 1);
+  } else {  // `path` names the dir another way: its parent's realpath does not
+    const std::string parent = spool_fs::parent_of(path);
+    const auto rp = real_path(parent.empty() ? "." : parent);
+    if (!rp) return;
+    const std::string name(spool_fs::name_of(path));
+    rel = *rp == *dir ? name : std::string(spool_fs::name_of(*rp)) + "/" + name;
+  }
+  task_log* log = log_of(*dir);
+  if (!log) return;
+  if (auto seq = log->done(rel); !seq)
+    os::log("cannot record the end of task ", path, " in the task log: ", seq.error().message());
+}
+
+std::string spool_store::recover(const std::string& dir) const {
+  std::string summary;
+  (void)log_of(dir, true, &summary);
+  return summary;
+}
+
+spool_log_stats spool_store::log_stats(const std::string& dir) const {
+  spool_log_stats out;
+  if (!logged(dir)) return out;
+  task_log* log = nullptr;
+  {
+    std::lock_guard lock(logs_->mu);
+    if (logs_->pid != ::getpid()) return out;
+    if (auto it = logs_->open.find(dir); it != logs_->open.end()) log = it->second.get();
+  }
+  if (!log) return out;
+  const task_log_stats st = log->stats();
+  out.slot = st.slot;
+  out.tasks = st.tasks;
+  out.dones = st.dones;
+  out.commits = st.commits;
+  out.last_batch = st.last_batch;
+  out.max_batch = st.max_batch;
+  out.checkpoints = st.checkpoints;
+  return out;
 }
 
 std::optional<std::string> spool_store::dir_of(const std::string& path) const {
