@@ -1,24 +1,29 @@
 // The durable spool store (spool_store.hpp, docs/spool_format.md).
 #include "brood/spooler/spool_store.hpp"
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <climits>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 
 #include "brood/os/log.hpp"
+#include "brood/os/shared_array.hpp"
 #include "brood/wire/spool_file.hpp"
 #include "log_env.hpp"
+#include "log_segment.hpp"
 #include "spool_fs.hpp"
 #include "spool_name.hpp"
 #include "task_log.hpp"
@@ -138,6 +143,55 @@ times_pair times_at(std::chrono::system_clock::time_point t) noexcept {
 
 }  // namespace
 
+namespace {
+
+// The task log counters of every process forked from the one that made the first store: an
+// anonymous shared mapping made once per process tree (before the master forks), one entry per
+// dir (keyed by a hash of its path), never unmapped before exit.
+struct shared_log_counters {
+  std::atomic<std::uint64_t> key{0};  // the dir's hash | 1; 0: a free entry
+  std::atomic<std::uint64_t> tasks{0}, dones{0}, commits{0}, last_batch{0}, max_batch{0};
+};
+constexpr std::size_t shared_log_entries = 64;
+
+os::shared_array<shared_log_counters>& shared_counters() {
+  static os::shared_array<shared_log_counters> table = [] {
+    auto t = os::shared_array<shared_log_counters>::open(shared_log_entries, "task log counters");
+    return t ? std::move(*t) : os::shared_array<shared_log_counters>();
+  }();
+  return table;
+}
+
+// The entry of `dir` (made when `make`), null when the table is full or missing.
+shared_log_counters* counters_of(const std::string& dir, bool make = true) {
+  auto& t = shared_counters();
+  if (!t) return nullptr;
+  const std::uint64_t key = std::hash<std::string>{}(dir) | 1;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    shared_log_counters& e = t[(key + i) % t.size()];
+    std::uint64_t k = e.key.load();
+    if (k == key) return &e;
+    if (k != 0) continue;
+    if (!make) return nullptr;
+    if (e.key.compare_exchange_strong(k, key) || k == key) return &e;
+  }
+  return nullptr;
+}
+
+// Calls `f(name, is_dir)` for every name in `dir` but "." and ".." (none if it cannot be read).
+template <class F>
+void for_each_name(const std::string& dir, F&& f) {
+  std::unique_ptr<DIR, decltype(&::closedir)> d(::opendir(dir.c_str()), &::closedir);
+  if (!d) return;
+  while (const struct dirent* e = ::readdir(d.get())) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    f(name, e->d_type == DT_DIR);
+  }
+}
+
+}  // namespace
+
 // This process's task logs, opened lazily. A forked child finds its parent's logs here (same
 // pid check as spool_name.cpp): it must not use them (their checkpointer thread is the
 // parent's) nor destroy them, so it forgets them (leaked) and opens its own.
@@ -145,7 +199,8 @@ struct spool_store::logs {
   std::mutex mu;
   pid_t pid = ::getpid();
   std::map<std::string, std::unique_ptr<task_log>> open;
-  std::set<std::string> failed;  // dirs whose log could not be opened (logged once)
+  std::set<std::string> failed;                // dirs whose log could not be opened (logged once)
+  std::map<std::string, task_log_stats> seen;  // what publish() added to the shared counters
 
   ~logs() {
     if (pid != ::getpid()) forget();
@@ -154,6 +209,7 @@ struct spool_store::logs {
     for (auto& [dir, log] : open) (void)log.release();
     open.clear();
     failed.clear();
+    seen.clear();
   }
   // The log of `dir` in this process, or null when it cannot be opened. REQUIRES: mu held.
   task_log* get(const std::string& dir, const spool_store_options& opts, bool recover_unlocked,
@@ -189,6 +245,7 @@ struct spool_store::logs {
 
 spool_store::spool_store(const std::vector<std::string>& dirs, spool_store_options opts)
     : opts_(opts), logs_(std::make_shared<logs>()) {
+  (void)shared_counters();  // made now: before the master forks
   for (const std::string& d : dirs) {
     if (fs_status s = spool_fs::ensure_dir(d); !s) {
       throw std::system_error(s.err, std::generic_category(), "spooler dir " + d);
@@ -228,6 +285,7 @@ spool_status spool_store::enqueue(const spool_vars& vars, std::string_view body)
     const std::string name = spool_file_name(suffix);
     auto seq = log->enqueue(priority ? *priority + "/" + name : name, file);
     if (seq) {
+      publish(top, *log);
       spool_status ok;
       ok.path = spool_fs::join(dir, name);
       return ok;
@@ -310,6 +368,8 @@ void spool_store::task_done(const std::string& path) const {
   if (!log) return;
   if (auto seq = log->done(rel); !seq)
     os::log("cannot record the end of task ", path, " in the task log: ", seq.error().message());
+  else
+    publish(*dir, *log);
 }
 
 std::string spool_store::recover(const std::string& dir) const {
@@ -318,24 +378,46 @@ std::string spool_store::recover(const std::string& dir) const {
   return summary;
 }
 
-spool_log_stats spool_store::log_stats(const std::string& dir) const {
-  spool_log_stats out;
-  if (!logged(dir)) return out;
-  task_log* log = nullptr;
-  {
-    std::lock_guard lock(logs_->mu);
-    if (logs_->pid != ::getpid()) return out;
-    if (auto it = logs_->open.find(dir); it != logs_->open.end()) log = it->second.get();
+void spool_store::publish(const std::string& dir, task_log& log) const {
+  shared_log_counters* c = counters_of(dir);
+  if (!c) return;
+  const task_log_stats st = log.stats();
+  std::lock_guard lock(logs_->mu);
+  if (logs_->pid != ::getpid()) return;
+  task_log_stats& seen = logs_->seen[dir];
+  if (st.tasks > seen.tasks) c->tasks += st.tasks - seen.tasks;
+  if (st.dones > seen.dones) c->dones += st.dones - seen.dones;
+  if (st.commits > seen.commits) {
+    c->commits += st.commits - seen.commits;
+    c->last_batch = st.last_batch;
   }
-  if (!log) return out;
-  const task_log_stats st = log->stats();
-  out.slot = st.slot;
-  out.tasks = st.tasks;
-  out.dones = st.dones;
-  out.commits = st.commits;
-  out.last_batch = st.last_batch;
-  out.max_batch = st.max_batch;
-  out.checkpoints = st.checkpoints;
+  std::uint64_t max = c->max_batch.load();
+  while (st.max_batch > max && !c->max_batch.compare_exchange_weak(max, st.max_batch)) {
+  }
+  seen = st;
+}
+
+spool_log_stats spool_store::log_stats(const std::string& dir) {
+  spool_log_stats out;
+  if (shared_log_counters* c = counters_of(dir, false)) {
+    out.tasks = c->tasks;
+    out.dones = c->dones;
+    out.commits = c->commits;
+    out.last_batch = c->last_batch;
+    out.max_batch = c->max_batch;
+  }
+  for_each_name(dir + "/.brood_log", [&](const std::string& name, bool) {
+    out.segments += tasklog::parse_segment_name(name).has_value();
+  });
+  for_each_name(dir, [&](const std::string& name, bool is_dir) {
+    if (name.starts_with(wire::spool_file_prefix)) {
+      ++out.pending;
+    } else if (is_dir && all_digits(name)) {
+      for_each_name(dir + "/" + name, [&](const std::string& task, bool) {
+        out.pending += task.starts_with(wire::spool_file_prefix);
+      });
+    }
+  });
   return out;
 }
 

@@ -5,6 +5,8 @@
 #include <regex>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "brood/client/spool.hpp"
 #include "spool_fixture.hpp"
 
@@ -53,6 +55,32 @@ TEST_F(spool_log_test, AcknowledgedTasksLostAtASigkillAreWrittenAgainAtRestart) 
     }
   }
   EXPECT_EQ(back, acked);
+}
+
+TEST_F(spool_log_test, StatsShowTheLogOfEachSpoolerDir) {
+  const std::string stats = dir_ / "stats.sock";
+  const std::string address = start_brood({"--spooler", spool_dir(), "--stats", stats});
+  for (int i = 0; i < 10; ++i) {
+    auto r = client::spool(address, {{"id", std::to_string(i)}}, {}, 5s);
+    ASSERT_TRUE(r && *r) << proc().all_output();
+  }
+  nlohmann::json log;
+  eventually(
+      [&] {
+        raw_socket s(stats);
+        const auto doc = nlohmann::json::parse(s.read_to_eof(2s).value_or(""), nullptr, false);
+        if (doc.is_discarded() || !doc.contains("spoolers")) return false;
+        log = doc["spoolers"][0]["log"];
+        return log["tasks"] == 10;
+      },
+      5s, 20ms);
+  ASSERT_TRUE(log.is_object()) << proc().all_output();
+  EXPECT_EQ(log["tasks"], 10) << log.dump();
+  EXPECT_EQ(log["pending"], 10) << log.dump();
+  EXPECT_GE(log["commits"].get<int>(), 1) << log.dump();
+  EXPECT_LE(log["commits"].get<int>(), 10) << log.dump();
+  EXPECT_GE(log["last_batch"].get<int>(), 1) << log.dump();
+  EXPECT_GE(log["segments"].get<int>(), 4) << log.dump();  // the spooler's slot and a worker's
 }
 
 }  // namespace

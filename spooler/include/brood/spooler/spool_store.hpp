@@ -50,15 +50,16 @@ struct spool_store_options {
   std::uint64_t log_segment_size = 4 << 20;  // spooler-log-size: bytes of each log segment
 };
 
-// What this process's task log of one dir did (zeros when it has none).
+// The task logs of one dir as the node's stats show them. The counters add up every process
+// forked from the one that made the node's first store (an anonymous shared mapping made then).
 struct spool_log_stats {
-  int slot = -1;                 // its slot in DIR/.brood_log (-1: no log open here)
+  std::uint64_t segments = 0;    // segment files in DIR/.brood_log (two per slot)
+  std::uint64_t pending = 0;     // task files waiting in DIR and its priority subdirs
   std::uint64_t tasks = 0;       // task records committed
   std::uint64_t dones = 0;       // done records written
   std::uint64_t commits = 0;     // group commits (fdatasyncs)
-  std::uint64_t last_batch = 0;  // records in the last commit
-  std::uint64_t max_batch = 0;
-  std::uint64_t checkpoints = 0;
+  std::uint64_t last_batch = 0;  // records in the last commit (of any process)
+  std::uint64_t max_batch = 0;   // most records in one commit
 };
 
 class spool_store {
@@ -99,7 +100,8 @@ class spool_store {
   // durably file by file.
   std::string recover(const std::string& dir) const;
 
-  spool_log_stats log_stats(const std::string& dir) const;
+  // The stats of the task logs of `dir` (counters: see spool_log_stats). Reads the dir.
+  static spool_log_stats log_stats(const std::string& dir);
 
   // The spooler dir (one of dirs()) that `path` lies in (directly or in a priority subdir).
   std::optional<std::string> dir_of(const std::string& path) const;
@@ -111,6 +113,8 @@ class spool_store {
   // cannot be opened.
   task_log* log_of(const std::string& dir, bool recover_unlocked = false,
                    std::string* summary = nullptr) const;
+  // Adds what `log` did since the last call to the shared counters of `dir`.
+  void publish(const std::string& dir, task_log& log) const;
   std::vector<std::string> dirs_;
   spool_store_options opts_;
   std::shared_ptr<logs> logs_;  // this process's task logs (copies of a store share them)
