@@ -29,6 +29,7 @@ demo: build
 	examples/emperor/run.sh $(BUILD)
 	examples/broodlord/run.sh $(BUILD)
 	examples/forkserver/run.sh $(BUILD)
+	examples/legion/run.sh $(BUILD)
 
 test: test-release test-fuzz
 

@@ -16,6 +16,10 @@
 # The fork-server benchmark (issue 14, forkserver_bench.py, needs python3-numpy) takes ~4 minutes
 # and is opt-in: set BROOD_BENCH_FORKSERVER=1 (every app and system, 20 vassals each) or
 # BROOD_BENCH_FORKSERVER="ARGS" (its options, e.g. "--runs 5 --apps numpy").
+# The legion benchmark (issue 15, legion_bench.py; network namespaces as root, etcd for the etcd
+# backend) takes ~40 minutes and is opt-in: set BROOD_BENCH_LEGION=1 (every system, 20 failovers,
+# 100 cuts for brood, 5 for uWSGI) or BROOD_BENCH_LEGION="ARGS" (its options, e.g. "--systems
+# brood,uwsgi-fast --trials 20 --cuts 100" or "--quiet 600" for the 10-minute run without faults).
 set -euo pipefail
 
 build=$(cd "${1:-build/release}" && pwd)
@@ -69,6 +73,12 @@ trap 'rm -f "$out"' EXIT
     1) "$python" "$here/forkserver_bench.py" "$build" ;;
     *) read -ra forkserver_args <<<"$BROOD_BENCH_FORKSERVER"
        "$python" "$here/forkserver_bench.py" "$build" "${forkserver_args[@]}" ;;
+  esac
+  case ${BROOD_BENCH_LEGION:-0} in
+    0) ;;
+    1) "$python" "$here/legion_bench.py" "$build" ;;
+    *) read -ra legion_args <<<"$BROOD_BENCH_LEGION"
+       "$python" "$here/legion_bench.py" "$build" "${legion_args[@]}" ;;
   esac
 } | tee "$out"
 

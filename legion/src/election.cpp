@@ -204,6 +204,7 @@ legion_view election::view(clock::time_point now) const {
   v.i_am_the_lord = is_lord(now);
   v.epoch = s.current_epoch();
   if (v.i_am_the_lord) {
+    v.lord_until = s.lease_end;
     v.lord_uuid = s.self.uuid;
     v.lord_address = s.self.address;
     v.lord_valor = s.self.valor;

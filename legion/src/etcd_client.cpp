@@ -123,9 +123,18 @@ struct client::impl {
   bool connected = false;
   std::atomic<bool> interrupted{false};
 
+  // Runs the operations just started. An interrupt() whose cancel ran before they started (in
+  // an earlier run) still ends them: the flag is set before that cancel is posted.
+  // The flag is also checked between short slices: a cancel that lands between two steps of a
+  // composed operation (nothing pending at that instant) would otherwise be lost.
   void run() {
     ioc.restart();
-    ioc.run();
+    if (interrupted) stream.cancel();
+    for (;;) {
+      ioc.run_for(std::chrono::milliseconds(20));
+      if (ioc.stopped()) break;  // out of work: the operations ended
+      if (interrupted) stream.cancel();
+    }
   }
   void close() {
     beast::error_code ignored;

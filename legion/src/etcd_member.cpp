@@ -133,6 +133,10 @@ bool member::renew(clock::time_point now) {
     ttl_s_ = ttl;
     lease_end_ = sent + std::chrono::duration_cast<clock::duration>(std::chrono::seconds(ttl) *
                                                                     (1.0 - drift));
+    if (lord_) {  // a renewed deadline for the workers' i_am_the_lord
+      changed_ = true;
+      publish();
+    }
   } else if (r.ok || (!r.transport && r.code == not_found)) {
     answered(r, "keepalive");
     os::log("legion '", cfg_.name, "': lease ", hex(lease_), " expired in etcd");
@@ -303,6 +307,7 @@ void member::publish() {
   v.backend = "etcd";
   v.quorum = cfg_.quorum ? *cfg_.quorum : 1;
   v.i_am_the_lord = lord_;
+  if (lord_) v.lord_until = lease_end_ - times_.heartbeat;  // when tick() would step down
   v.epoch = epoch_;
   if (leader_) {
     v.lord_uuid = leader_view_.uuid;

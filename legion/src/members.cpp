@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <chrono>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <stop_token>
 #include <thread>
@@ -34,6 +36,7 @@ struct legion_slot {
 struct members::impl {
   member_hooks hooks;
   shared_views* views = nullptr;
+  std::chrono::milliseconds lease{400};
   std::vector<std::unique_ptr<legion_slot>> slots;
   std::unique_ptr<hook_runner> runner;
 
@@ -42,21 +45,28 @@ struct members::impl {
     if (it != s.cfg.hooks.end()) run_hook_actions(it->second, c, hooks.raise_signal);
   }
 
-  // On the legion's thread: hands the event to the hook thread.
+  // On the legion's thread: hands the event to the hook thread. An unlord waits (up to a lease,
+  // after which the voters' promises end anyway) until its hooks ran and the attach daemons
+  // stopped, so that a resignation, sent after this returns, never lets a successor act while
+  // this member still does.
   void on_event(legion_slot& s, const election_event& e) {
     const char* name = hook_event_name(e.kind);
     if (e.kind == hook_event::node_joined || e.kind == hook_event::node_left)
       os::log("legion '", s.cfg.name, "': ", name, " ", e.member, " (epoch ", e.epoch, ")");
     else
       os::log("legion '", s.cfg.name, "': ", name, " (epoch ", e.epoch, ")");
-    runner->post([this, &s, e] {
+    auto done = std::make_shared<std::promise<void>>();
+    std::future<void> finished = done->get_future();
+    runner->post([this, &s, e, done] {
       hook_context c{s.cfg.name, e.kind, e.epoch, e.member};
       run_hooks(s, c);
       if (e.kind == hook_event::lord) s.daemons->start(hook_environment(c));
       if (e.kind == hook_event::unlord) s.daemons->stop();
       if ((e.kind == hook_event::lord || e.kind == hook_event::unlord) && hooks.on_lord_change)
         hooks.on_lord_change(s.cfg.name, e.kind == hook_event::lord, e.epoch);
+      done->set_value();
     });
+    if (e.kind == hook_event::unlord) finished.wait_for(lease);
   }
 
   void on_view(legion_slot& s, const legion_view& v) {
@@ -64,7 +74,7 @@ struct members::impl {
       std::lock_guard lock(s.m);
       s.view = v;
     }
-    if (views != nullptr) views->publish(s.cfg.name, v);
+    if (views != nullptr) views->publish(s.cfg.name, v, v.lord_until);
   }
 
   void start_thread(legion_slot& s) {
@@ -100,6 +110,7 @@ std::unique_ptr<members> members::start(const config& c, member_hooks hooks, sha
   impl& p = *out->impl_;
   p.hooks = std::move(hooks);
   p.views = views;
+  p.lease = c.times.lease;
   watch_forks(c);  // a worker forked later must not keep this member's connections open
   for (const legion_config& l : c.legions) {
     auto s = std::make_unique<legion_slot>();

@@ -90,6 +90,7 @@ json to_json(const legion_view& v) {
               {"backend", v.backend},
               {"lord_addr", v.lord_address},
               {"lord_scroll", v.lord_scroll},
+              {"scroll", v.scroll},
               {"lord_since_unix_ms", v.lord_since_unix_ms}};
 }
 
@@ -102,6 +103,7 @@ bool from_json(const json& j, legion_view& out) {
       !get(j, "lord_valor", v.lord_valor) || !get(j, "lord_uuid", v.lord_uuid) ||
       !get(j, "epoch", v.epoch) || !get(j, "backend", v.backend, false) ||
       !get(j, "lord_addr", v.lord_address, false) || !get(j, "lord_scroll", v.lord_scroll, false) ||
+      !get(j, "scroll", v.scroll, false) ||
       !get(j, "lord_since_unix_ms", v.lord_since_unix_ms, false)) {
     return false;
   }

@@ -31,8 +31,11 @@ std::int64_t unix_ms_now() {
 
 // What on_view reports a change of (last_seen moves every heartbeat and is left out).
 std::string view_key(const legion_view& v) {
-  std::string k = v.lord_uuid + "|" + std::to_string(v.epoch) + "|" +
-                  (v.i_am_the_lord ? "L" : "-") + "|" + v.lord_scroll;
+  // A lord's renewed lease moves lord_until: published so that workers see the new deadline.
+  std::string k =
+      v.lord_uuid + "|" + std::to_string(v.epoch) + "|" +
+      (v.i_am_the_lord ? "L" + std::to_string(v.lord_until.time_since_epoch().count()) : "-") +
+      "|" + v.lord_scroll;
   for (const member_view& m : v.members)
     k += "|" + m.address + "," + m.uuid + "," + (m.alive ? "1" : "0") + "," + m.scroll;
   return k;
@@ -127,12 +130,13 @@ class zmq_backend final : public backend {
     return m;
   }
 
-  // Sends what the election asks, reports its events, then its view when it changed.
+  // Reports the election's events, then sends what it asks (an unlord's hooks run before its
+  // resign releases the voters), then its view when it changed.
   void flush(election& el, const backend_events& ev, clock::time_point now) {
-    for (outgoing& o : el.take_outgoing())
-      transport_->send(o.to, encode_message(stamp(std::move(o.msg)), key_));
     for (const election_event& e : el.take_events())
       if (ev.on_event) ev.on_event(e);
+    for (outgoing& o : el.take_outgoing())
+      transport_->send(o.to, encode_message(stamp(std::move(o.msg)), key_));
     legion_view v = el.view(now);
     v.backend = "zeromq";
     v.scroll = self_.scroll;

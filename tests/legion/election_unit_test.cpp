@@ -147,12 +147,17 @@ TEST_F(legion_election_unit_test, LeaseEndsBeforeAnyPromiseAndRenewAcksExtendIt)
   a.receive(msg(message_type::renew_ack, "b:1", "ub", 1, req.epoch, renew->ref - 1), sent + ms(5));
   a.receive(msg(message_type::renew_ack, "b:1", "ub", 1, req.epoch, renew->ref, false),
             sent + ms(5));
+  // The view tells workers when the lease ends (their i_am_the_lord turns false past it).
+  const auto until = a.view(sent + ms(150)).lord_until;
+  EXPECT_GT(until, sent + ms(380)) << "extended by the acked renew";
+  EXPECT_LE(until, sent + ms(4) + ms(380));
   // No more acks: it steps down a heartbeat before the lease ends (2 + 380 - 100).
   a.tick(sent + ms(150));
   EXPECT_TRUE(a.is_lord(sent + ms(150)));
   a.take_events();
   a.tick(sent + ms(283));
   EXPECT_FALSE(a.is_lord(sent + ms(283)));
+  EXPECT_EQ(a.view(sent + ms(283)).lord_until, clock::time_point{});
   ev = a.take_events();
   ASSERT_FALSE(ev.empty());
   EXPECT_EQ(ev.back().kind, hook_event::unlord);

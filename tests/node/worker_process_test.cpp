@@ -73,8 +73,8 @@ TEST_F(worker_process_test, ServesAndExitsWithZeroOnEachStopSignal) {
 
 TEST_F(worker_process_test, RequestInFlightIsAnsweredBeforeExit) {
   raw_socket c(spawn());
-  ASSERT_TRUE(c.send(wire::bytes{100, 0, 0, 0}));  // the worker is up and serving
-  ASSERT_TRUE(c.read_exact(4));
+  ASSERT_TRUE(c.send(message_packet(0, value("up"))));  // the worker is up and serving
+  ASSERT_TRUE(c.read_packet());
   ASSERT_TRUE(c.send(message_packet(3, value("slow"))));
   ASSERT_TRUE(worker_->wait_for("handler sleeping")) << worker_->all_output();
   signal(SIGTERM);
@@ -113,13 +113,14 @@ TEST_F(worker_process_test, AcceptResumesAfterRunningOutOfFiles) {
   std::vector<std::unique_ptr<raw_socket>> clients;
   for (int i = 0; i < 50; ++i) {
     clients.push_back(std::make_unique<raw_socket>(where));  // queued in the backlog if needed
-    ASSERT_TRUE(clients.back()->send(wire::bytes{100, 0, 0, 0}));
+    // An echo, not a ping: a ping's answer closes the connection, which frees the worker's file.
+    ASSERT_TRUE(clients.back()->send(message_packet(0, value(i))));
   }
   std::vector<bool> answered(clients.size(), false);
   std::size_t count = 0;
   for (int round = 0; round < 3; ++round) {
     for (std::size_t i = 0; i < clients.size(); ++i) {
-      if (!answered[i] && clients[i]->read_exact(4, round == 0 && i == 0 ? 1s : 20ms)) {
+      if (!answered[i] && clients[i]->read_packet(round == 0 && i == 0 ? 1s : 20ms)) {
         answered[i] = true;
         ++count;
       }
@@ -132,7 +133,9 @@ TEST_F(worker_process_test, AcceptResumesAfterRunningOutOfFiles) {
   }
   for (std::size_t i = 0; i < clients.size(); ++i) {
     if (answered[i]) continue;
-    EXPECT_EQ(clients[i]->read_exact(4, 2s), (wire::bytes{100, 0, 0, 1})) << i;
+    auto reply = clients[i]->read_packet(2s);
+    ASSERT_TRUE(reply) << i;
+    EXPECT_EQ(reply_value(*reply), value(static_cast<int>(i))) << i;
   }
   signal(SIGTERM);
   clients.clear();

@@ -91,14 +91,15 @@ TEST_F(worker_test, LargerBufferSizeAcceptsLargerPackets) {
 
 TEST_F(worker_test, PipelinedRequestsInOneWriteAreAnsweredInOrder) {
   raw_socket c(start_tcp());
-  wire::bytes both{100, 0, 0, 0};
+  wire::bytes both = message_packet(0, value("first"));
   auto message = message_packet(0, value("second"));
   both.insert(both.end(), message.begin(), message.end());
   ASSERT_TRUE(c.send(both));
-  EXPECT_EQ(c.read_exact(4), (wire::bytes{100, 0, 0, 1}));
-  auto reply = c.read_packet();
-  ASSERT_TRUE(reply);
-  EXPECT_EQ(reply_value(*reply), value("second"));
+  for (const char* expected : {"first", "second"}) {
+    auto reply = c.read_packet();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply_value(*reply), value(expected));
+  }
 }
 
 TEST_F(worker_test, OversizePacketGetsAFailureReplyThenTheConnectionCloses) {
@@ -148,11 +149,15 @@ TEST_F(worker_test, EofMidRequestJustClosesTheConnection) {
 }
 
 TEST_F(worker_test, UnixSocketServesPingAndMessages) {
-  raw_socket c(start_unix());
-  ASSERT_TRUE(c.connected());
-  ASSERT_TRUE(c.send(wire::bytes{100, 0, 0, 0}));
-  EXPECT_EQ(c.read_exact(4), (wire::bytes{100, 0, 0, 1}));
+  const auto where = start_unix();
+  raw_socket p(where);
+  ASSERT_TRUE(p.connected());
+  ASSERT_TRUE(p.send(wire::bytes{100, 0, 0, 0}));
+  EXPECT_EQ(p.read_exact(4), (wire::bytes{100, 0, 0, 1}));
+  EXPECT_TRUE(p.closed_by_peer()) << "a ping's answer ends the connection, as uWSGI's";
+  raw_socket c(where);
   expect_echo(c, value("over unix"));
+  expect_echo(c, value("kept alive"));
 }
 
 }  // namespace

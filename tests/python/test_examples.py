@@ -109,3 +109,18 @@ def test_spooler_runs_the_tasks_the_web_nodes_enqueue(build_dir):
     assert all(int(v) == fib[int(n)] for _, _, n, v, _ in ran), out
     assert "all 5 tasks ran on the spooler node" in out
     assert_stopped(m.groups())
+
+
+def test_legion_example_elects_then_fails_over(build_dir, brood_binary):
+    """examples/legion/run.sh: a lord is elected, killed, and another member's lord hook prints a
+    greater epoch. Skipped by the script itself (exit 0, a note) when brood has no legion."""
+    code, out = run_script(os.path.join(ROOT, "examples", "legion", "run.sh"), build_dir)
+    assert code == 0, out
+    if "no legion options" in out:
+        pytest.skip("this brood has no legion options")
+    lords = re.findall(r"^legion: (m\d) is the lord of legion demo \(epoch (\d+)\), (\d+) ms",
+                       out, re.M)
+    assert len(lords) == 2, out
+    assert lords[0][0] != lords[1][0], out
+    assert int(lords[1][1]) > int(lords[0][1]), out
+    assert re.search(r"^legion: killing the lord %s " % lords[0][0], out, re.M), out

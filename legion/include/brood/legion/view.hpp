@@ -1,6 +1,7 @@
 #pragma once
 // What one member knows of its legion at one moment: for the stats JSON (uWSGI's `legions`
 // entries plus brood's epoch), the Python API and `brood legion ADDR`. Plain data.
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,7 +36,10 @@ struct legion_view {
   std::int64_t lord_valor = 0;
   std::string lord_scroll;
   std::int64_t lord_since_unix_ms = 0;  // when this member became lord (0: it is not)
-  std::vector<member_view> members;     // every other configured member
+  // While i_am_the_lord: the moment this member stops acting as lord unless its lease is renewed
+  // first (workers read i_am_the_lord as false past it, even from a stalled master). Not in JSON.
+  std::chrono::steady_clock::time_point lord_until{};
+  std::vector<member_view> members;  // every other configured member
 };
 
 // uWSGI's stats entry: {legion, addr, uuid, valor, checksum, quorum, i_am_the_lord, lord_valor,
