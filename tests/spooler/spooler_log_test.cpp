@@ -76,7 +76,7 @@ TEST_F(spooler_log_test, DeletedAndFailedTasksDoNotComeBack) {
   auto r = records_.next();
   ASSERT_TRUE(r) << second.all_output();
   EXPECT_EQ(r->id, "after") << "a done task ran again\n" << second.all_output();
-  EXPECT_TRUE(task_files(dir_).empty());
+  EXPECT_TRUE(eventually([&] { return task_files(dir_).empty(); }));  // "after" deleted
   EXPECT_EQ(task_files(dir_ + "/failed").size(), 1u);
 }
 
