@@ -80,5 +80,22 @@ TEST_F(spooler_log_test, DeletedAndFailedTasksDoNotComeBack) {
   EXPECT_EQ(task_files(dir_ + "/failed").size(), 1u);
 }
 
+TEST_F(spooler_log_test, TaskBiggerThanASegmentIsWrittenFileByFile) {
+  spooler::spool_store_options opts;
+  opts.log_segment_size = 65536;
+  const spooler::spool_store store(std::vector<std::string>{dir_}, opts);
+  const std::string body(100000, 'b');
+  const spooler::spool_status s = store.enqueue({{"id", "big"}}, body);
+  ASSERT_TRUE(s) << s.message;
+  EXPECT_GT(fs::file_size(s.path), body.size());
+  const auto vars = read_task_vars(s.path);
+  ASSERT_TRUE(vars);
+  EXPECT_EQ(var_of(*vars, "id"), "big");
+  // A small one goes through the log (its segments are 64 KiB).
+  ASSERT_TRUE(store.enqueue({{"id", "small"}}, "x"));
+  EXPECT_EQ(fs::file_size(dir_ + "/.brood_log/slot-0-a"), 65536u);
+  EXPECT_EQ(spooler::spool_store::log_stats(dir_).pending, 2u);
+}
+
 }  // namespace
 }  // namespace brood::spooler::test
