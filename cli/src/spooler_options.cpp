@@ -46,7 +46,11 @@ po::options_description spooler_option_group(unsigned help_width) {
                      "attempt (brood)")(
           "spooler-retry-max-delay",
           uint_value(0, max_milliseconds)->default_value(300000)->value_name("MS"),
-          "the longest delay between two attempts of a task (brood)");
+          "the longest delay between two attempts of a task (brood)")(
+          "spooler-log-size",
+          uint_value(65536, std::uint64_t{1} << 30)->default_value(4 << 20)->value_name("BYTES"),
+          "bytes of each preallocated segment of a spooler dir's task log (brood; "
+          "docs/spool_format.md)");
   return spooler;
 }
 
@@ -66,6 +70,7 @@ spooler::spooler_config to_spooler_config(const po::variables_map& vm) {
   s.max_attempts = static_cast<unsigned>(number(vm, "spooler-max-attempts"));
   s.retry_delay = milliseconds(number(vm, "spooler-retry-delay"));
   s.retry_max_delay = milliseconds(number(vm, "spooler-retry-max-delay"));
+  s.log_size = number(vm, "spooler-log-size");
   if (s.retry_max_delay < s.retry_delay)
     throw option_error("spooler-retry-max-delay (" + std::to_string(s.retry_max_delay.count()) +
                        " ms) is less than spooler-retry-delay (" +

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -14,6 +15,7 @@
 #include "brood/os/log.hpp"
 #include "brood/os/process_memory.hpp"
 #include "brood/os/socket_address.hpp"
+#include "brood/spooler/spool_store.hpp"
 
 #include "master.hpp"
 #include "stats_json.hpp"
@@ -119,6 +121,7 @@ std::string master::stats_document() {
   }
   for (unsigned id = 1; id <= board_->size(); ++id) doc.workers.push_back(worker_snapshot(id));
   if (const spooler::spooler_board* sb = launcher_->spooler_board()) {
+    std::map<std::string, spooler::spool_log_stats> logs;  // one read per dir
     for (std::size_t i = 0; i < sb->size(); ++i) {
       spooler_stats sp;
       sp.dir = sb->dir(i);
@@ -126,6 +129,15 @@ std::string master::stats_document() {
       sp.tasks = sb->tasks_done(i);
       sp.respawns = core_->spoolers().at(i).respawns;
       sp.running = sp.pid > 0 && !sb->running(i).empty();
+      auto it = logs.find(sp.dir);
+      if (it == logs.end())
+        it = logs.emplace(sp.dir, spooler::spool_store::log_stats(sp.dir)).first;
+      sp.log_segments = it->second.segments;
+      sp.log_pending = it->second.pending;
+      sp.log_tasks = it->second.tasks;
+      sp.log_commits = it->second.commits;
+      sp.log_last_batch = it->second.last_batch;
+      sp.log_max_batch = it->second.max_batch;
       doc.spoolers.push_back(std::move(sp));
     }
   }

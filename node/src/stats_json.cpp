@@ -75,6 +75,9 @@ json spooler_json(const spooler_stats& s) {
   out["tasks"] = s.tasks;
   out["respawns"] = s.respawns;
   out["running"] = flag(s.running);
+  out["log"] = {{"segments", s.log_segments},     {"pending", s.log_pending},
+                {"tasks", s.log_tasks},           {"commits", s.log_commits},
+                {"last_batch", s.log_last_batch}, {"max_batch", s.log_max_batch}};
   return out;
 }
 

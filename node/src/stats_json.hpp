@@ -61,6 +61,9 @@ struct spooler_stats {
   std::uint64_t tasks = 0;
   std::uint64_t respawns = 0;
   bool running = false;  // a task in progress
+  // brood: the task log of its dir (docs/spool_format.md §9; the "log" object).
+  std::uint64_t log_segments = 0, log_pending = 0, log_tasks = 0, log_commits = 0,
+                log_last_batch = 0, log_max_batch = 0;
 };
 
 // brood's addition: the cheaper subsystem's state (the "cheaper" object; absent when off).

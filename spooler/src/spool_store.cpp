@@ -1,20 +1,32 @@
 // The durable spool store (spool_store.hpp, docs/spool_format.md).
 #include "brood/spooler/spool_store.hpp"
 
+#include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <climits>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 
+#include "brood/os/log.hpp"
+#include "brood/os/shared_array.hpp"
 #include "brood/wire/spool_file.hpp"
+#include "log_env.hpp"
+#include "log_segment.hpp"
 #include "spool_fs.hpp"
 #include "spool_name.hpp"
+#include "task_log.hpp"
 
 namespace brood::spooler {
 namespace {
@@ -131,7 +143,109 @@ times_pair times_at(std::chrono::system_clock::time_point t) noexcept {
 
 }  // namespace
 
-spool_store::spool_store(const std::vector<std::string>& dirs) {
+namespace {
+
+// The task log counters of every process forked from the one that made the first store: an
+// anonymous shared mapping made once per process tree (before the master forks), one entry per
+// dir (keyed by a hash of its path), never unmapped before exit.
+struct shared_log_counters {
+  std::atomic<std::uint64_t> key{0};  // the dir's hash | 1; 0: a free entry
+  std::atomic<std::uint64_t> tasks{0}, dones{0}, commits{0}, last_batch{0}, max_batch{0};
+};
+constexpr std::size_t shared_log_entries = 64;
+
+os::shared_array<shared_log_counters>& shared_counters() {
+  static os::shared_array<shared_log_counters> table = [] {
+    auto t = os::shared_array<shared_log_counters>::open(shared_log_entries, "task log counters");
+    return t ? std::move(*t) : os::shared_array<shared_log_counters>();
+  }();
+  return table;
+}
+
+// The entry of `dir` (made when `make`), null when the table is full or missing.
+shared_log_counters* counters_of(const std::string& dir, bool make = true) {
+  auto& t = shared_counters();
+  if (!t) return nullptr;
+  const std::uint64_t key = std::hash<std::string>{}(dir) | 1;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    shared_log_counters& e = t[(key + i) % t.size()];
+    std::uint64_t k = e.key.load();
+    if (k == key) return &e;
+    if (k != 0) continue;
+    if (!make) return nullptr;
+    if (e.key.compare_exchange_strong(k, key) || k == key) return &e;
+  }
+  return nullptr;
+}
+
+// Calls `f(name, is_dir)` for every name in `dir` but "." and ".." (none if it cannot be read).
+template <class F>
+void for_each_name(const std::string& dir, F&& f) {
+  std::unique_ptr<DIR, decltype(&::closedir)> d(::opendir(dir.c_str()), &::closedir);
+  if (!d) return;
+  while (const struct dirent* e = ::readdir(d.get())) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    f(name, e->d_type == DT_DIR);
+  }
+}
+
+}  // namespace
+
+// This process's task logs, opened lazily. A forked child finds its parent's logs here (same
+// pid check as spool_name.cpp): it must not use them (their checkpointer thread is the
+// parent's) nor destroy them, so it forgets them (leaked) and opens its own.
+struct spool_store::logs {
+  std::mutex mu;
+  pid_t pid = ::getpid();
+  std::map<std::string, std::unique_ptr<task_log>> open;
+  std::set<std::string> failed;                // dirs whose log could not be opened (logged once)
+  std::map<std::string, task_log_stats> seen;  // what publish() added to the shared counters
+
+  ~logs() {
+    if (pid != ::getpid()) forget();
+  }
+  void forget() {
+    for (auto& [dir, log] : open) (void)log.release();
+    open.clear();
+    failed.clear();
+    seen.clear();
+  }
+  // The log of `dir` in this process, or null when it cannot be opened. REQUIRES: mu held.
+  task_log* get(const std::string& dir, const spool_store_options& opts, bool recover_unlocked,
+                std::string* summary) {
+    if (pid != ::getpid()) {
+      forget();
+      pid = ::getpid();
+    }
+    if (auto it = open.find(dir); it != open.end()) return it->second.get();
+    if (failed.count(dir)) return nullptr;
+    task_log_options o;
+    o.segment_size = opts.log_segment_size;
+    o.recover_unlocked = recover_unlocked;
+    auto l = task_log::open(posix_log_env(), dir, o);
+    if (!l) {
+      os::log("cannot open the task log of ", dir, ": ", l.error().message(),
+              ": new tasks are written durably file by file");
+      failed.insert(dir);
+      return nullptr;
+    }
+    if (summary) {
+      const task_log_stats st = (*l)->stats();
+      const tasklog::recovery_report& r = st.recovery;
+      *summary = "task log slot " + std::to_string(st.slot) + " of " + dir + ": recovered " +
+                 std::to_string(r.segments_recovered) + " segment(s), " + std::to_string(r.tasks) +
+                 " task record(s), " + std::to_string(r.materialized) + " file(s) written again, " +
+                 std::to_string(r.removed) + " done file(s) removed, " +
+                 std::to_string(r.torn_tails) + " torn tail(s)";
+    }
+    return open.emplace(dir, std::move(*l)).first->second.get();
+  }
+};
+
+spool_store::spool_store(const std::vector<std::string>& dirs, spool_store_options opts)
+    : opts_(opts), logs_(std::make_shared<logs>()) {
+  (void)shared_counters();  // made now: before the master forks
   for (const std::string& d : dirs) {
     if (fs_status s = spool_fs::ensure_dir(d); !s) {
       throw std::system_error(s.err, std::generic_category(), "spooler dir " + d);
@@ -161,11 +275,25 @@ spool_status spool_store::enqueue(const spool_vars& vars, std::string_view body)
   }
   wire::bytes file;
   if (spool_status s = encode(vars, body, file); !s) return s;
+  const std::string top = dir;
   if (priority) {
     dir = spool_fs::join(dir, *priority);
     if (fs_status s = spool_fs::ensure_dir(dir); !s) return write_failure(std::move(s));
   }
   const std::string suffix = next_spool_suffix();
+  if (task_log* log = at ? nullptr : log_of(top)) {
+    const std::string name = spool_file_name(suffix);
+    auto seq = log->enqueue(priority ? *priority + "/" + name : name, file);
+    if (seq) {
+      publish(top, *log);
+      spool_status ok;
+      ok.path = spool_fs::join(dir, name);
+      return ok;
+    }
+    // A task bigger than a segment is written durably on its own; any other failure is final.
+    if (seq.error().code().value() != EFBIG)
+      return fail(spool_errc::write_failed, seq.error().message());
+  }
   const spool_fs::durable_file f{dir, spool_temp_name(suffix), spool_file_name(suffix),
                                  at ? times.data() : nullptr, true};
   if (fs_status s = spool_fs::durable_write(f, file); !s) return write_failure(std::move(s));
@@ -204,9 +332,93 @@ spool_status spool_store::move_aside(const std::string& path, std::string_view s
   if (fs_status s = spool_fs::ensure_dir(target_dir); !s) return write_failure(std::move(s));
   const std::string target = spool_fs::join(target_dir, spool_fs::name_of(path));
   if (fs_status s = spool_fs::durable_move(path, target); !s) return write_failure(std::move(s));
+  task_done(path);
   spool_status ok;
   ok.path = target;
   return ok;
+}
+
+bool spool_store::logged(const std::string& dir) const {
+  const auto it = std::find(dirs_.begin(), dirs_.end(), dir);
+  return it != dirs_.end() && static_cast<std::size_t>(it - dirs_.begin()) < opts_.logged_dirs;
+}
+
+task_log* spool_store::log_of(const std::string& dir, bool recover_unlocked,
+                              std::string* summary) const {
+  if (!logged(dir)) return nullptr;
+  std::lock_guard lock(logs_->mu);
+  return logs_->get(dir, opts_, recover_unlocked, summary);
+}
+
+void spool_store::task_done(const std::string& path) const {
+  const std::optional<std::string> dir = dir_of(path);
+  if (!dir || !logged(*dir)) return;
+  std::string rel;
+  if (path.size() > dir->size() && path.compare(0, dir->size(), *dir) == 0 &&
+      path[dir->size()] == '/') {
+    rel = path.substr(dir->size() + 1);
+  } else {  // `path` names the dir another way: its parent's realpath does not
+    const std::string parent = spool_fs::parent_of(path);
+    const auto rp = real_path(parent.empty() ? "." : parent);
+    if (!rp) return;
+    const std::string name(spool_fs::name_of(path));
+    rel = *rp == *dir ? name : std::string(spool_fs::name_of(*rp)) + "/" + name;
+  }
+  task_log* log = log_of(*dir);
+  if (!log) return;
+  if (auto seq = log->done(rel); !seq)
+    os::log("cannot record the end of task ", path, " in the task log: ", seq.error().message());
+  else
+    publish(*dir, *log);
+}
+
+std::string spool_store::recover(const std::string& dir) const {
+  std::string summary;
+  (void)log_of(dir, true, &summary);
+  return summary;
+}
+
+void spool_store::publish(const std::string& dir, task_log& log) const {
+  shared_log_counters* c = counters_of(dir);
+  if (!c) return;
+  const task_log_stats st = log.stats();
+  std::lock_guard lock(logs_->mu);
+  if (logs_->pid != ::getpid()) return;
+  task_log_stats& seen = logs_->seen[dir];
+  if (st.tasks > seen.tasks) c->tasks += st.tasks - seen.tasks;
+  if (st.dones > seen.dones) c->dones += st.dones - seen.dones;
+  if (st.commits > seen.commits) {
+    c->commits += st.commits - seen.commits;
+    c->last_batch = st.last_batch;
+  }
+  std::uint64_t max = c->max_batch.load();
+  while (st.max_batch > max && !c->max_batch.compare_exchange_weak(max, st.max_batch)) {
+  }
+  seen = st;
+}
+
+spool_log_stats spool_store::log_stats(const std::string& dir) {
+  spool_log_stats out;
+  if (shared_log_counters* c = counters_of(dir, false)) {
+    out.tasks = c->tasks;
+    out.dones = c->dones;
+    out.commits = c->commits;
+    out.last_batch = c->last_batch;
+    out.max_batch = c->max_batch;
+  }
+  for_each_name(dir + "/.brood_log", [&](const std::string& name, bool) {
+    out.segments += tasklog::parse_segment_name(name).has_value();
+  });
+  for_each_name(dir, [&](const std::string& name, bool is_dir) {
+    if (name.starts_with(wire::spool_file_prefix)) {
+      ++out.pending;
+    } else if (is_dir && all_digits(name)) {
+      for_each_name(dir + "/" + name, [&](const std::string& task, bool) {
+        out.pending += task.starts_with(wire::spool_file_prefix);
+      });
+    }
+  });
+  return out;
 }
 
 std::optional<std::string> spool_store::dir_of(const std::string& path) const {

@@ -58,6 +58,7 @@ class spooler_process {
   spooler_process(const spooler_config& cfg, const spool_store& store, spooler_board& board,
                   std::size_t slot, const spool_handler& handler)
       : cfg_(cfg),
+        store_(store),
         board_(board),
         slot_(slot),
         dir_(real_dir(board.dir(slot))),
@@ -80,6 +81,7 @@ class spooler_process {
   void wait_for_events();
 
   const spooler_config& cfg_;
+  const spool_store& store_;
   spooler_board& board_;
   std::size_t slot_;
   std::string dir_;
@@ -98,6 +100,8 @@ class spooler_process {
 int spooler_process::run() {
   ignore_signals();
   open_watches();
+  // The task log: tasks acknowledged but lost at a crash come back before the first scan.
+  if (const std::string r = store_.recover(dir_); !r.empty()) os::log(runner_.prefix(), " ", r);
   recover_crashed();
   full_scan();
   for (;;) {

@@ -132,6 +132,7 @@ spool_task_runner::result spool_task_runner::apply(spool_claim& c, int code,
                 "; ending the spooler process");
         return {outcome::fatal, {}};
       }
+      store_.task_done(c.task.path);
       return {outcome::done, {}};
     case spool_result::ignore:
       if (!cfg_.quiet)

@@ -59,7 +59,9 @@ TEST_F(spooler_options_test, CommandLineFillsEveryField) {
                                      "--spooler-retry-delay",
                                      "5",
                                      "--spooler-retry-max-delay",
-                                     "40"});
+                                     "40",
+                                     "--spooler-log-size",
+                                     "1048576"});
   const spooler::spooler_config& s = c.spooler;
   EXPECT_EQ(s.dirs, (std::vector<std::string>{"/a", "/b"}));
   EXPECT_EQ(s.external_dirs, (std::vector<std::string>{"/c"}));
@@ -73,6 +75,7 @@ TEST_F(spooler_options_test, CommandLineFillsEveryField) {
   EXPECT_EQ(s.max_attempts, 0u);
   EXPECT_EQ(s.retry_delay, milliseconds(5));
   EXPECT_EQ(s.retry_max_delay, milliseconds(40));
+  EXPECT_EQ(s.log_size, 1048576u);
   EXPECT_TRUE(c.master) << "a spooler implies the master, as in uWSGI";
 }
 
@@ -132,7 +135,7 @@ TEST_F(spooler_options_test, HelpListsTheSpoolerOptions) {
        {"--spooler", "-Q", "--spooler-external", "--spooler-processes", "--spooler-frequency",
         "--spooler-freq", "--spooler-ordered", "--spooler-max-tasks", "--spooler-harakiri",
         "--spooler-chdir", "--spooler-quiet", "--spooler-max-attempts", "--spooler-retry-delay",
-        "--spooler-retry-max-delay", "brood spool ADDR"})
+        "--spooler-retry-max-delay", "--spooler-log-size", "brood spool ADDR"})
     EXPECT_NE(help.find(name), std::string::npos) << name;
 }
 

@@ -65,11 +65,18 @@ TEST_F(stats_json_test, TopLevelKeysInUwsgiOrder) {
 }
 
 TEST_F(stats_json_test, SpoolersOnlyWhenThereAreSome) {
-  stats_.spoolers.push_back({"/var/spool/a", 3001, 7, 1, true});
+  stats_.spoolers.push_back({"/var/spool/a", 3001, 7, 1, true, 4, 2, 9, 3, 2, 5});
   const json doc = parsed();
   EXPECT_EQ(keys_of(doc).back(), "spoolers");
   const json& sp = doc["spoolers"].at(0);
-  EXPECT_EQ(keys_of(sp), (std::vector<std::string>{"dir", "pid", "tasks", "respawns", "running"}));
+  EXPECT_EQ(keys_of(sp),
+            (std::vector<std::string>{"dir", "pid", "tasks", "respawns", "running", "log"}));
+  EXPECT_EQ(sp["log"]["segments"], 4);
+  EXPECT_EQ(sp["log"]["pending"], 2);
+  EXPECT_EQ(sp["log"]["tasks"], 9);
+  EXPECT_EQ(sp["log"]["commits"], 3);
+  EXPECT_EQ(sp["log"]["last_batch"], 2);
+  EXPECT_EQ(sp["log"]["max_batch"], 5);
   EXPECT_EQ(sp["dir"], "/var/spool/a");
   EXPECT_EQ(sp["tasks"], 7);
   EXPECT_EQ(sp["running"], 1);

@@ -1,6 +1,7 @@
 #pragma once
 // The spooler's options, filled by the CLI from options and ini files.
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@ struct spooler_config {
   // brood: the retry delay after attempt n is min(retry_delay * 2^(n-1), retry_max_delay).
   std::chrono::milliseconds retry_delay{1000};        // spooler-retry-delay (ms)
   std::chrono::milliseconds retry_max_delay{300000};  // spooler-retry-max-delay (ms)
+  // brood: bytes of each segment of a spooler dir's task log (docs/spool_format.md §9).
+  std::uint64_t log_size = 4 << 20;  // spooler-log-size
 
   bool any() const noexcept { return !dirs.empty() || !external_dirs.empty(); }
 };
