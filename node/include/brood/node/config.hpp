@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "brood/legion/config.hpp"
 #include "brood/node/cheaper_config.hpp"
 #include "brood/node/http_config.hpp"
 #include "brood/node/lifetime_config.hpp"
-#include "brood/legion/config.hpp"
 #include "brood/node/log_config.hpp"
 #include "brood/node/process_config.hpp"
 #include "brood/spooler/config.hpp"
