@@ -51,6 +51,8 @@ void emperor_core::on_exit(pid_t pid, int wait_status, const moment& now) {
     case vassal_state::on_demand:
       after_unexpected_exit(v, wait_status, now);
       return;
+    case vassal_state::waiting:  // no process of its own while it waits for its fork base
+      return;
   }
 }
 

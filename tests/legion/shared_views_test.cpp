@@ -193,7 +193,9 @@ TEST(shared_views_test, ALordsDeadlinePassedReadsAsNotLordWithoutANewPublish) {
   sv.publish("db", lord_view(1, "d"));  // no deadline: lord until the next publish
   const auto r = sv.read("web");
   ASSERT_TRUE(r.has_value());
-  if (std::chrono::steady_clock::now() < start + 100ms) EXPECT_TRUE(r->i_am_the_lord);
+  if (std::chrono::steady_clock::now() < start + 100ms) {
+    EXPECT_TRUE(r->i_am_the_lord);
+  }
   // A forked reader (as a worker) sees the deadline pass too.
   const int child = in_child(
       [&] { return eventually([&] { return !sv.read("web")->i_am_the_lord; }, 20s, 1ms) ? 0 : 1; });
