@@ -26,11 +26,6 @@
 namespace brood::legion {
 namespace {
 
-std::int64_t unix_ms_now() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 class etcd_backend final : public backend {
  public:
   etcd_backend(const legion_config& c, const timing& t, std::vector<etcd::url> eps,
@@ -105,20 +100,11 @@ class etcd_backend final : public backend {
     message a;
     a.type = message_type::view;
     a.ref = m->seq;
-    a.legion = self_.legion;
-    a.from = self_.address;
-    a.uuid = self_.uuid;
-    a.seq = ++seq_;
-    a.unix_ms = unix_ms_now();
-    a.valor = self_.valor;
-    a.hostname = self_.hostname;
-    a.pid = self_.pid;
-    a.scroll = self_.scroll;
     const legion_view v = member_.snapshot();
     a.epoch = v.epoch;
     a.lord_uuid = v.lord_uuid;
     a.payload = to_json(v).dump();
-    transport_->reply(f, encode_message(a, key_));
+    transport_->reply(f, encode_message(stamp(std::move(a), self_, seq_), key_));
   }
 
   identity self_;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <random>
 
@@ -40,6 +41,24 @@ election_params make_params(const legion_config& c, const timing& t) {
   p.quorum = c.effective_quorum();
   p.times = t;
   return p;
+}
+
+std::int64_t unix_ms_now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+message stamp(message m, const identity& self, std::uint64_t& seq) {
+  m.legion = self.legion;
+  m.from = self.address;
+  m.uuid = self.uuid;
+  m.seq = ++seq;
+  m.unix_ms = unix_ms_now();
+  m.valor = self.valor;
+  m.hostname = self.hostname;
+  m.pid = self.pid;
+  m.scroll = self.scroll;
+  return m;
 }
 
 }  // namespace brood::legion

@@ -3,10 +3,7 @@
 // it cannot authenticate or that names another legion, and logs why).
 #include "brood/legion/query.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
-#include <random>
 
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
@@ -14,43 +11,12 @@
 
 #include "brood/legion/config.hpp"
 #include "brood/legion/message.hpp"
+#include "identity.hpp"
 
 namespace brood::legion {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-std::string fresh_uuid() {
-  std::random_device rd;
-  std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
-                      static_cast<std::uint64_t>(clock::now().time_since_epoch().count()));
-  std::uniform_int_distribution<int> hex(0, 15);
-  std::string out;
-  const char* digits = "0123456789abcdef";
-  for (int i = 0; i < 36; ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23)
-      out += '-';
-    else if (i == 14)
-      out += '4';
-    else if (i == 19)
-      out += digits[8 + hex(gen) % 4];
-    else
-      out += digits[hex(gen)];
-  }
-  return out;
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof(buf) - 1) != 0) return "";
-  return buf;
-}
-
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -68,11 +34,12 @@ query_answer query_member(const query_request& r) {
   q.type = message_type::query;
   q.legion = r.legion;
   q.from = "brood-legion-query";
-  q.uuid = fresh_uuid();
+  const identity tool = make_identity(legion_config{.name = r.legion});
+  q.uuid = tool.uuid;
   q.seq = 1;
-  q.unix_ms = unix_ms();
-  q.hostname = host_name();
-  q.pid = ::getpid();
+  q.unix_ms = unix_ms_now();
+  q.hostname = tool.hostname;
+  q.pid = tool.pid;
   const std::vector<std::uint8_t> frame = encode_message(q, k);
   try {
     zmq::context_t ctx(1);

@@ -24,11 +24,6 @@ namespace {
 
 constexpr std::chrono::milliseconds farewell_linger{200};  // resign/dead get this long to leave
 
-std::int64_t unix_ms_now() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 // What on_view reports a change of (last_seen moves every heartbeat and is left out).
 std::string view_key(const legion_view& v) {
   // A lord's renewed lease moves lord_until: published so that workers see the new deadline.
@@ -117,18 +112,7 @@ class zmq_backend final : public backend {
   }
 
   // The envelope of every message this member sends.
-  message stamp(message m) {
-    m.legion = self_.legion;
-    m.from = self_.address;
-    m.uuid = self_.uuid;
-    m.seq = ++seq_;
-    m.unix_ms = unix_ms_now();
-    m.valor = self_.valor;
-    m.hostname = self_.hostname;
-    m.pid = self_.pid;
-    m.scroll = self_.scroll;
-    return m;
-  }
+  message stamp(message m) { return legion::stamp(std::move(m), self_, seq_); }
 
   // Reports the election's events, then sends what it asks (an unlord's hooks run before its
   // resign releases the voters), then its view when it changed.
