@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -41,15 +42,26 @@ struct recorder : launcher_events {
 };
 
 // Wait status of `pid` (a child of this process), or -1 when it has not exited within `limit`.
+// An adopted vassal is a grandchild of the fork server: its exit can be seen on the pidfd while
+// its parent (the server's middle process) has not exited yet, and it becomes this subreaper's
+// child only then, so ECHILD is retried until the deadline.
 inline int wait_exit(pid_t pid, std::chrono::milliseconds limit = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd >= 0) {
     pollfd p{pidfd, POLLIN, 0};
     ::poll(&p, 1, static_cast<int>(limit.count()));
     ::close(pidfd);
   }
-  int status = 0;
-  return ::waitpid(pid, &status, WNOHANG) == pid ? status : -1;
+  for (;;) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return status;
+    if (r < 0 && errno == EINTR) continue;
+    if (std::chrono::steady_clock::now() >= deadline) return -1;
+    if (r < 0 && errno != ECHILD) return -1;
+    ::usleep(1000);  // not yet ours (ECHILD) or not yet exited: look again
+  }
 }
 
 inline std::string read_file(const std::string& path) {
