@@ -104,7 +104,9 @@ class os_launcher_adopt_test : public os_launcher_test {
  protected:
   void SetUp() override { ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0); }
   void TearDown() override {
-    if (server_ > 0) EXPECT_NE(wait_exit(server_), -1);
+    if (server_ > 0) {
+      EXPECT_NE(wait_exit(server_), -1);
+    }
   }
 
   // Binds DIR/fork.sock and forks the fake server on it.

@@ -52,6 +52,8 @@ class wire_category_impl final : public std::error_category {
         return "malformed fork-server request";
       case errc::fork_bad_reply:
         return "malformed fork-server reply";
+      case errc::subscription_bad:
+        return "malformed subscription datagram";
     }
     return "unknown wire error";
   }

@@ -30,6 +30,7 @@ enum class errc {
   fd_message_bad_count,     // an fd-passing message announcing a negative or too large count
   fork_bad_request,         // a fork-server request that breaks the protocol (fork_protocol.hpp)
   fork_bad_reply,           // a fork-server reply that breaks the protocol
+  subscription_bad,         // a subscription datagram that breaks the protocol
 };
 
 const std::error_category& wire_category() noexcept;
