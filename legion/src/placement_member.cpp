@@ -43,7 +43,7 @@ void placement::state::apply_assignment(std::uint64_t epoch, std::uint64_t versi
   me.assigned = {assigned.begin(), assigned.end()};
 }
 
-void placement::state::on_ack(const placement_message& m, time_point now) {  // NOLINT
+void placement::state::on_ack(const placement_message& m, time_point) {
   if (m.epoch < me.epoch_seen) return;  // from a lord that was replaced
   me.epoch_seen = m.epoch;
   auto it =
