@@ -13,6 +13,7 @@
 #include "brood/os/log.hpp"
 #include "interpreter.hpp"
 #include "py_error.hpp"
+#include "start_response.hpp"
 
 namespace brood::python {
 
@@ -69,6 +70,7 @@ void fork_base::load() {
       os::log("fork-server base: application loaded", app.is_none() ? " (no WSGI callable)" : "",
               mounts.first.empty() ? "" : " with mounts");
     }
+    install_host_module();  // the vassals' WSGI start_response type, made once here
     py::module_ gc = py::module_::import("gc");
     gc.attr("collect")();
     gc.attr("freeze")();
