@@ -68,14 +68,11 @@ class fork_server_loop {
     loop_.watch(socket_.fd.get(), [this] { on_acceptable(); });
     loop_.watch(signals_.fd(), [this] { on_signals(); });
     if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
-    if (const text_sharing shared = share_code_page_tables(); shared.strict_overcommit) {
-      os::log(
-          "fork server: strict overcommit (vm.overcommit_memory = 2): children fault their "
-          "code pages in");
-    } else {
-      os::log("fork server: page tables of ", shared.mappings, " code mappings copied by fork",
-              shared.failed ? " (" + std::to_string(shared.failed) + " left out)" : std::string());
-    }
+    const text_sharing shared = share_code_page_tables();
+    os::log("fork server: page tables of ", shared.mappings, " code mappings copied by fork",
+            shared.failed ? " (" + std::to_string(shared.failed) + " left out" +
+                                (shared.strict_overcommit ? ": strict overcommit)" : ")")
+                          : std::string());
     os::log("fork server: waiting for requests on ", socket_.name);
     emperor_.send(wire::vassal_message::ready);
     emperor_.send(wire::vassal_message::loyal);

@@ -1,11 +1,14 @@
 // share_code_page_tables (fork_server_text.hpp).
 #include "fork_server_text.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 namespace brood::node {
@@ -54,23 +57,43 @@ bool strict_overcommit() {
 
 text_sharing share_code_page_tables() {
   text_sharing out;
-  if (strict_overcommit()) {
-    out.strict_overcommit = true;
-    return out;
-  }
+  // Written through /proc/self/mem (as a debugger writes a breakpoint): the kernel copies the
+  // page into an anonymous one without changing the mapping's protection or its commit charge,
+  // and a byte that cannot be read (a file truncated under its mapping) is an error, not a
+  // SIGBUS. A kernel that refuses such writes (proc_mem.force_override=never) gets the mprotect
+  // way, except under strict overcommit.
+  const int mem = ::open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+  std::optional<bool> strict;
   for (const mapping& m : read_only_file_mappings()) {
-    void* at = reinterpret_cast<void*>(m.begin);
-    const std::size_t len = m.end - m.begin;
-    if (::mprotect(at, len, m.prot | PROT_WRITE) != 0) {
+    unsigned char byte = 0;
+    const auto at = static_cast<off_t>(m.begin);
+    if (mem >= 0 && ::pread(mem, &byte, 1, at) == 1) {
+      if (::pwrite(mem, &byte, 1, at) == 1) {
+        ++out.mappings;
+        continue;
+      }
+    } else if (mem >= 0) {
+      ++out.failed;  // unreadable: left alone
+      continue;
+    }
+    if (!strict) strict = strict_overcommit();
+    if (*strict) {
+      out.strict_overcommit = true;
       ++out.failed;
       continue;
     }
-    // Its first byte, with its own value (a mapping's first page is always backed by its file).
-    auto* byte = reinterpret_cast<volatile unsigned char*>(m.begin);
-    *byte = *byte;
-    ::mprotect(at, len, m.prot);
+    void* addr = reinterpret_cast<void*>(m.begin);
+    const std::size_t len = m.end - m.begin;
+    if (::mprotect(addr, len, m.prot | PROT_WRITE) != 0) {
+      ++out.failed;
+      continue;
+    }
+    auto* first = reinterpret_cast<volatile unsigned char*>(m.begin);
+    *first = *first;
+    ::mprotect(addr, len, m.prot);
     ++out.mappings;
   }
+  if (mem >= 0) ::close(mem);
   return out;
 }
 
