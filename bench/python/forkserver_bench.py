@@ -33,7 +33,9 @@ For adopted vassals, also from /proc (less sensitive to other work on the machin
 the new vassal's time on CPU until its first answer, its master's since the request (the spare
 it was, /proc/PID/schedstat read before the rename) plus its worker's since its fork (cpu_p50_ms,
 split in master_cpu_p50_ms and worker_cpu_p50_ms), their minor page faults (faults_p50) and their
-time spent waiting for a CPU (wait_p50_ms).
+time spent waiting for a CPU (wait_p50_ms), over the cpu_runs vassals that were the base's warm
+spare (a vassal forked at its request has no figures from before it); from_spare and forked count
+the base's log lines "adopted vassal pid N from the spare" and "forked an adopted vassal".
 
     python3 forkserver_bench.py BUILD_DIR [--runs R] [--apps trivial,numpy,slow]
                                 [--systems adopted,brood,uwsgi]
@@ -271,6 +273,14 @@ def report(app, emperors, times, args):
             if reasons:  # a vassal exec'd after all: its time is not an adopted one
                 cluster.note("adopted %s: fallbacks to exec: %s" % (app, "; ".join(reasons)))
             extra["base_pss_mb"] = cluster.fmt(base, 1)
+            try:
+                with open(e.log, errors="replace") as f:
+                    text = f.read()
+                extra["from_spare"] = str(text.count("fork server: adopted vassal pid "))
+                extra["forked"] = str(text.count("fork server: forked an adopted vassal"))
+            except OSError:
+                pass
+            extra["cpu_runs"] = str(len(e.cost))
             if e.cost:
                 col = list(zip(*e.cost))
                 for key, i in (("cpu", 0), ("master_cpu", 1), ("worker_cpu", 2), ("wait", 4)):
