@@ -22,7 +22,7 @@ namespace brood::spooler {
 namespace {
 
 constexpr std::uint8_t op_task = 1;
-constexpr std::uint32_t max_request = 64 << 20;  // a record never exceeds a segment
+constexpr std::uint32_t max_request = (1u << 30) + 65536;  // spooler-log-size's maximum, a bit more
 
 void put_le(wire::bytes& out, std::uint64_t v, int n) {
   for (int i = 0; i < n; ++i) out.push_back(static_cast<wire::byte>(v >> (8 * i)));

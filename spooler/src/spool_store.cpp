@@ -348,7 +348,8 @@ spool_status spool_store::enqueue(const spool_vars& vars, std::string_view body)
     if (fs_status s = spool_fs::ensure_dir(dir); !s) return write_failure(std::move(s));
   }
   const std::string suffix = next_spool_suffix();
-  if (!at && logged(top)) {
+  bool too_big = file.size() > opts_.log_segment_size;  // the durable write of §4 at once
+  if (!at && !too_big && logged(top)) {
     // A process forked from the store's owner: the owner's log commits the record (with every
     // other process's), this process writes the file meanwhile.
     std::string server;
@@ -373,10 +374,11 @@ spool_status spool_store::enqueue(const spool_vars& vars, std::string_view body)
         (void)::unlink(spool_fs::join(dir, name).c_str());  // not acknowledged: best effort
         return fail(spool_errc::write_failed, out.seq.error().message());
       }
-      // The server is gone: this process's own log (below).
+      // EFBIG: written durably below (its file is replaced); unreachable: this process's log.
+      too_big = !out.unreachable;
     }
   }
-  if (task_log* log = at ? nullptr : log_of(top)) {
+  if (task_log* log = at || too_big ? nullptr : log_of(top)) {
     const std::string name = spool_file_name(suffix);
     auto seq = log->enqueue(priority ? *priority + "/" + name : name, file);
     if (seq) {
