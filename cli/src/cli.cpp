@@ -45,8 +45,9 @@ std::optional<std::shared_ptr<const spooler::spool_store>> open_spool_store(
   std::vector<std::string> dirs = cfg.dirs;
   dirs.insert(dirs.end(), cfg.external_dirs.begin(), cfg.external_dirs.end());
   try {
+    // The node's processes share one task log per dir, served by this process (the master).
     return std::make_shared<const spooler::spool_store>(
-        dirs, spooler::spool_store_options{cfg.dirs.size(), cfg.log_size});
+        dirs, spooler::spool_store_options{cfg.dirs.size(), cfg.log_size, true});
   } catch (const std::system_error& e) {
     std::cerr << "brood: cannot use the spooler dir: " << e.what() << "\n";
     status = status_usage;
