@@ -71,6 +71,7 @@ std::atomic<int> servers_started{0};
 }  // namespace
 
 struct log_server::state {
+  std::string name;  // the socket's, for log lines
   log_source logs;
   on_commit committed;
   os::unique_fd listener;
@@ -95,6 +96,7 @@ os::result<std::unique_ptr<log_server>> log_server::start(log_source logs, on_co
   srv->name_ = "brood-tasklog-" + std::to_string(srv->owner_) + "-" +
                std::to_string(servers_started.fetch_add(1));
   auto st = std::make_shared<state>();
+  st->name = srv->name_;
   st->logs = std::move(logs);
   st->committed = std::move(committed);
   st->listener = os::unique_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -150,9 +152,16 @@ bool wait_readable(int fd, pid_t peer) {
 void log_server::state::serve(int fd) {
   ucred cred{};
   socklen_t clen = sizeof cred;
-  const pid_t peer = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 ? cred.pid : 0;
+  const bool have_cred = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0;
+  const pid_t peer = have_cred ? cred.pid : 0;
+  // An abstract socket has no file permissions: only this node's own user may append records
+  // (the same user may write the spool dir itself anyway).
+  const bool trusted = have_cred && cred.uid == ::geteuid();
+  if (!trusted)
+    os::log("task log socket @", name, ": refused a connection from pid ", cred.pid, " uid ",
+            cred.uid, " (only uid ", ::geteuid(), " may send tasks)");
   wire::bytes req;
-  for (;;) {
+  while (trusted) {
     wire::byte head[4];
     if (!wait_readable(fd, peer) || !read_all(fd, head, 4)) break;
     const auto n = static_cast<std::uint32_t>(get_le(head, 4));

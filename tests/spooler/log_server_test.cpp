@@ -62,6 +62,24 @@ TEST_F(log_server_test, record_is_committed_while_the_client_writes_the_file) {
   EXPECT_EQ(committed_, 1);
 }
 
+TEST_F(log_server_test, another_users_connection_is_refused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to become another user";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) _exit(3);
+    const auto f = task_file(name(7));
+    auto out = log_client::commit(server_->name(), 0, name(7), f, [] { return os::status{}; });
+    _exit(!out.unreachable && out.seq ? 1 : 0);  // 0: refused
+  }
+  int st = 0;
+  ASSERT_EQ(::waitpid(child, &st, 0), child);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+  EXPECT_EQ(log_->stats().tasks, 0u);
+  EXPECT_EQ(committed_, 0);
+}
+
 TEST_F(log_server_test, many_threads_share_the_commits) {
   constexpr int threads = 8, per = 40;
   std::atomic<int> failures{0};
