@@ -7,13 +7,17 @@ namespace brood::router {
 
 void rate_limited_log::log(const std::string& line) {
   const auto now = std::chrono::steady_clock::now();
-  if (now - last_ < std::chrono::seconds(1)) {
+  if (now - window_ >= std::chrono::seconds(1)) {
+    window_ = now;
+    in_window_ = 0;
+  }
+  if (in_window_ >= per_second_) {
     ++suppressed_;
     return;
   }
-  last_ = now;
+  ++in_window_;
   if (suppressed_ > 0)
-    os::log(line, " (and ", suppressed_, " more like it in the last second)");
+    os::log(line, " (", suppressed_, " more like it were not logged)");
   else
     os::log(line);
   suppressed_ = 0;

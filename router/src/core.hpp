@@ -19,13 +19,17 @@ namespace brood::router {
 using stream = asio::generic::stream_protocol;
 using datagram = asio::generic::datagram_protocol;
 
-// A log line at most once per second per `what` (bad datagrams, unknown keys): the rest counted.
+// At most `per_second` log lines a second for one kind of trouble (bad datagrams, unknown keys):
+// the rest are counted and the count is told with the next line logged.
 class rate_limited_log {
  public:
+  explicit rate_limited_log(unsigned per_second = 10) : per_second_(per_second) {}
   void log(const std::string& line);
 
  private:
-  std::chrono::steady_clock::time_point last_{};
+  unsigned per_second_;
+  std::chrono::steady_clock::time_point window_{};
+  unsigned in_window_ = 0;
   std::uint64_t suppressed_ = 0;
 };
 
@@ -53,6 +57,9 @@ class core {
   std::uint64_t static_next = 0;
   rate_limited_log bad_datagram_log, no_node_log, bad_request_log;
   bool closed = false;
+  // Signed mode: the last "unix" accepted per key and address, kept after the node leaves the
+  // table so that a replayed datagram cannot bring it back (at most 65536 pairs: then forgotten).
+  std::unordered_map<std::string, std::uint64_t> last_unix;
 
  private:
   std::unordered_map<std::string, stream::endpoint> endpoints_;

@@ -83,14 +83,17 @@ void handle_datagram(core& c, wire::bytes_view datagram) {
       c.bad_datagram_log.log("subscription: dropped: " + st.message());
       return;
     }
-    if (node_ref known = c.subscriptions.find(s.key, s.address);
-        known && known->unix_time && *s.unix_time <= *known->unix_time) {
+    std::string id = std::string(s.key) + '\0' + std::string(s.address);
+    auto seen = c.last_unix.find(id);
+    if (seen != c.last_unix.end() && *s.unix_time <= seen->second) {
       c.bad_datagram_log.log("subscription: dropped a replayed datagram for \"" +
                              std::string(s.key) + "\" => " + std::string(s.address) + " (unix " +
                              std::to_string(*s.unix_time) + " not after " +
-                             std::to_string(*known->unix_time) + ")");
+                             std::to_string(seen->second) + ")");
       return;
     }
+    if (seen == c.last_unix.end() && c.last_unix.size() >= 65536) c.last_unix.clear();
+    c.last_unix[std::move(id)] = *s.unix_time;
   }
   const table::change ch = c.subscriptions.apply(s, std::chrono::steady_clock::now(), wall);
   if (ch == table::change::refreshed) return;
