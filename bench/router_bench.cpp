@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "bench_util.hpp"
@@ -140,6 +141,19 @@ double time_to_first_route(std::uint16_t sub_port, const std::string& router,
   return bench::micros_since(t);
 }
 
+// CPU seconds (user + system) process `pid` used so far.
+double cpu_seconds(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(f, line);
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(field);
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 std::string load_average() {
   std::ifstream f("/proc/loadavg");
   std::string a, b, c;
@@ -192,12 +206,21 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string b_addr = local(b_port), u_addr = local(u_port);
+  auto gateway =
+      uwsgi_router.wait_for_line(std::regex(R"(spawned uWSGI fastrouter 1 \(pid: (\d+)\))"));
+  const pid_t b_pid = brood_router.pid();
+  const pid_t u_pid = gateway ? static_cast<pid_t>(std::stol((*gateway)[1])) : -1;
   run_load(b_addr, threads, 500ms);  // warm up both
   run_load(u_addr, threads, 500ms);
   load_result b[2], u[2];
+  double b_cpu[2], u_cpu[2];  // router CPU ms per 1000 requests
   for (int i = 0; i < 2; ++i) {
+    double c0 = cpu_seconds(b_pid);
     b[i] = run_load(b_addr, threads, run);
+    b_cpu[i] = (cpu_seconds(b_pid) - c0) * 1e6 / static_cast<double>(b[i].latency.n);
+    c0 = cpu_seconds(u_pid);
     u[i] = run_load(u_addr, threads, run);
+    u_cpu[i] = (cpu_seconds(u_pid) - c0) * 1e6 / static_cast<double>(u[i].latency.n);
   }
   for (int i = 0; i < 2; ++i) {
     bench::report("router_rps", {{"run", std::to_string(i + 1)},
@@ -208,6 +231,8 @@ int main(int argc, char** argv) {
                                  {"uwsgi_rps", bench::fixed(u[i].rps, 0)},
                                  {"uwsgi", bench::format(u[i].latency)},
                                  {"uwsgi_failed", std::to_string(u[i].failed)},
+                                 {"brood_router_cpu_us_per_req", bench::fixed(b_cpu[i])},
+                                 {"uwsgi_router_cpu_us_per_req", bench::fixed(u_cpu[i])},
                                  {"ratio", bench::fixed(b[i].rps / u[i].rps, 2)}});
   }
 

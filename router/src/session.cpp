@@ -28,7 +28,7 @@ void no_delay(stream::socket& s) {
 }  // namespace
 
 session::session(core& c, stream::socket client)
-    : c_(c), client_(std::move(client)), upstream_(c.io), timer_(c.io), down_buf_(chunk) {
+    : c_(c), client_(std::move(client)), upstream_(c.io), timer_(c.io) {
   ++c_.active_sessions;
 }
 
@@ -94,11 +94,8 @@ void session::on_head() {
   const std::string_view key = request_key(vars);
   for (std::string_view k : lookup_keys(key, c_.cfg.dotsplit)) keys_.emplace_back(k);
   if (!c_.cfg.fallback_key.empty()) keys_.push_back(c_.cfg.fallback_key);
-  upq_.reserve(std::max(replay_limit, head_.size()) + chunk);
-  upq_.assign(head_.begin(), head_.end());
-  rx_ = head_.size();
-  head_.clear();
-  head_.shrink_to_fit();
+  upq_ = std::move(head_);
+  rx_ = upq_.size();
   connect_next();
   read_client();
 }
@@ -171,13 +168,13 @@ void session::upstream_failed(std::uint64_t gen, const char* what,
 }
 
 bool session::can_read_client() const noexcept {
-  if (client_reading_ || client_eof_ || done_) return false;
+  if (client_reading_ || client_eof_ || done_ || upstream_writing_) return false;
   if (appending_) return true;
-  return connected_ && !upstream_writing_ && upq_off_ == upq_.size();
+  return connected_ && upq_off_ == upq_.size();
 }
 
 void session::read_client() {
-  if (appending_ && upq_.size() + chunk > upq_.capacity()) appending_ = false;
+  if (appending_ && upq_.size() >= replay_limit) appending_ = false;
   if (!can_read_client()) return;
   client_reading_ = true;
   client_.async_read_some(asio::buffer(client_buf_), [self = shared_from_this()](
@@ -227,8 +224,9 @@ void session::write_upstream() {
 }
 
 void session::read_upstream() {
+  if (!down_buf_) down_buf_.reset(new std::uint8_t[chunk]);
   upstream_.async_read_some(
-      asio::buffer(down_buf_),
+      asio::buffer(down_buf_.get(), chunk),
       [self = shared_from_this(), gen = gen_](const boost::system::error_code& ec, std::size_t n) {
         if (gen != self->gen_ || self->done_) return;
         if (ec) {
@@ -238,7 +236,7 @@ void session::read_upstream() {
         self->sent_to_client_ = true;
         self->last_activity_ = now();
         self->tx_ += n;
-        asio::async_write(self->client_, asio::buffer(self->down_buf_.data(), n),
+        asio::async_write(self->client_, asio::buffer(self->down_buf_.get(), n),
                           [self](const boost::system::error_code& ec2, std::size_t) {
                             if (self->done_) return;
                             if (ec2) return self->finish();
@@ -253,7 +251,6 @@ void session::finish() {
   done_ = true;
   timer_.cancel();
   boost::system::error_code ignored;
-  client_.shutdown(stream::socket::shutdown_both, ignored);
   client_.close(ignored);
   upstream_.close(ignored);
   if (node_) {

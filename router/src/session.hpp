@@ -45,14 +45,17 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t gen_ = 0;  // the upstream attempt; handlers of an older one do nothing
   std::uint32_t tries_ = 0;
   bool connected_ = false, sent_to_client_ = false;
-  bool appending_ = true;   // client bytes are appended to upq_ (kept for a retry)
+  bool appending_ = true;   // client bytes are appended to upq_ (kept for a retry), up to
+                            // replay_limit
   bool replayable_ = true;  // upq_ still holds every request byte from the first
   bool client_reading_ = false, client_eof_ = false, upstream_writing_ = false, done_ = false;
-  std::vector<std::uint8_t> upq_;  // bytes for the upstream; while replayable, all of them
-  std::size_t upq_off_ = 0;        // written to the current upstream
+  // Bytes for the upstream; while replayable, all of them. Never grown while a write of it is in
+  // flight (the client is not read then), so the write's buffer stays valid.
+  std::vector<std::uint8_t> upq_;
+  std::size_t upq_off_ = 0;  // written to the current upstream
   std::array<std::uint8_t, chunk> client_buf_;
   bool can_read_client() const noexcept;
-  std::vector<std::uint8_t> down_buf_;
+  std::unique_ptr<std::uint8_t[]> down_buf_;  // made at the first read from a node
   std::chrono::steady_clock::time_point last_activity_;
   std::uint64_t rx_ = 0, tx_ = 0;
 };
