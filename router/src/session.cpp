@@ -18,9 +18,8 @@ constexpr std::size_t head_read = 4096 + wire::header_size;
 
 std::chrono::steady_clock::time_point now() { return std::chrono::steady_clock::now(); }
 
-void no_delay(stream::socket& s) {
+void no_delay(stream::socket& s, int fam) {
   const int one = 1;
-  const int fam = s.local_endpoint().protocol().family();
   if (fam == AF_INET || fam == AF_INET6)
     ::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
@@ -132,6 +131,7 @@ void session::connect_next() {
   boost::system::error_code ignored;
   upstream_.close(ignored);
   upstream_ = stream::socket(c_.io);
+  upstream_family_ = ep->protocol().family();
   ++gen_;
   connected_ = false;
   upstream_writing_ = false;
@@ -146,7 +146,7 @@ void session::on_connected(std::uint64_t gen, const boost::system::error_code& e
   if (gen != gen_ || done_) return;
   if (ec) return upstream_failed(gen, "connect()", ec);
   connected_ = true;
-  no_delay(upstream_);
+  no_delay(upstream_, upstream_family_);
   write_upstream();
   read_upstream();
 }

@@ -42,6 +42,7 @@ class session : public std::enable_shared_from_this<session> {
   std::vector<std::string> keys_;   // lookup order
   node_ref node_;
   std::string node_address_;
+  int upstream_family_ = 0;
   std::uint64_t gen_ = 0;  // the upstream attempt; handlers of an older one do nothing
   std::uint32_t tries_ = 0;
   bool connected_ = false, sent_to_client_ = false;
