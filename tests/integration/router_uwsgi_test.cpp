@@ -123,5 +123,39 @@ TEST_F(router_uwsgi_test, SignedUwsgiSubscriptionsAreCheckedWithThePublicKey) {
   EXPECT_EQ(get("unsigned.test"), "");
 }
 
+// nginx's uwsgi_pass in front of brood's router: the Host header is the key; a key without a node
+// is nginx's 502 (the router closes without an answer, as uWSGI's fastrouter).
+TEST_F(router_uwsgi_test, NginxUwsgiPassFrontsTheRouter) {
+  if (::access("/usr/sbin/nginx", X_OK) != 0) GTEST_SKIP() << "nginx is not installed";
+  ASSERT_TRUE(start_router()) << procs_[0]->all_output();
+  node_process& router = *procs_[0];
+  start_uwsgi_node("web.test");
+  ASSERT_TRUE(router.wait_for("web.test => new node")) << router.all_output();
+  const std::string port = dead_address().substr(10);  // "127.0.0.1:" + a free port
+  std::ofstream(dir_.path() + "/nginx.conf")
+      << "worker_processes 1;\nerror_log stderr;\npid nginx.pid;\n"
+         "events { worker_connections 64; }\n"
+         "http { access_log off; client_body_temp_path "
+      << dir_.path()
+      << ";\n"
+         "  server { listen 127.0.0.1:"
+      << port
+      << ";\n"
+         "    location / { include /etc/nginx/uwsgi_params; uwsgi_pass "
+      << router_ << "; } } }\n";
+  start("/usr/sbin/nginx",
+        {"-p", dir_.path(), "-c", dir_.path() + "/nginx.conf", "-g", "daemon off;"});
+  auto http_get = [&](const std::string& host) {
+    raw_socket s("127.0.0.1:" + port);
+    if (!s.connected()) return std::string();
+    const std::string req = "GET / HTTP/1.0\r\nHost: " + host + "\r\n\r\n";
+    if (!s.send(wire::as_bytes(req))) return std::string();
+    return s.read_to_eof(5s).value_or("");
+  };
+  ASSERT_TRUE(eventually([&] { return http_get("web.test").find("pid=") != std::string::npos; }))
+      << router.all_output() << procs_.back()->all_output();
+  EXPECT_NE(http_get("other.test").find(" 502 "), std::string::npos);
+}
+
 }  // namespace
 }  // namespace brood::testing
