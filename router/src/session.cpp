@@ -37,6 +37,8 @@ session::~session() {
 }
 
 void session::start() {
+  boost::system::error_code ignored;
+  client_.non_blocking(true, ignored);  // reads below are waits plus one non-blocking read
   last_activity_ = now();
   arm_timer();
   read_head();
@@ -136,10 +138,22 @@ void session::connect_next() {
   connected_ = false;
   upstream_writing_ = false;
   upq_off_ = 0;
-  upstream_.async_connect(
-      *ep, [self = shared_from_this(), gen = gen_](const boost::system::error_code& ec) {
-        self->on_connected(gen, ec);
-      });
+  // A non-blocking connect(2) of our own and a wait for writability: Asio's async_connect adds a
+  // poll(2) and a getsockopt(2) per connection. A refused connection shows as the first write's
+  // error, which is handled as a refusal (nothing reached the node).
+  boost::system::error_code ec;
+  upstream_.open(ep->protocol(), ec);
+  if (!ec) upstream_.non_blocking(true, ec);
+  if (ec) return upstream_failed(gen_, "socket() for", ec);
+  if (::connect(upstream_.native_handle(), ep->data(), static_cast<socklen_t>(ep->size())) == 0)
+    return on_connected(gen_, {});
+  if (errno != EINPROGRESS)
+    return upstream_failed(gen_, "connect()",
+                           boost::system::error_code(errno, boost::system::system_category()));
+  upstream_.async_wait(stream::socket::wait_write,
+                       [self = shared_from_this(), gen = gen_](const boost::system::error_code& e) {
+                         self->on_connected(gen, e);
+                       });
 }
 
 void session::on_connected(std::uint64_t gen, const boost::system::error_code& ec) {
@@ -177,9 +191,17 @@ void session::read_client() {
   if (appending_ && upq_.size() >= replay_limit) appending_ = false;
   if (!can_read_client()) return;
   client_reading_ = true;
-  client_.async_read_some(asio::buffer(client_buf_), [self = shared_from_this()](
-                                                         const boost::system::error_code& ec,
-                                                         std::size_t n) {
+  client_.async_wait(stream::socket::wait_read, [self = shared_from_this()](
+                                                    const boost::system::error_code& wait_ec) {
+    boost::system::error_code ec = wait_ec;
+    std::size_t n = 0;
+    if (!ec && !self->done_) {
+      n = self->client_.read_some(asio::buffer(self->client_buf_), ec);
+      if (ec == asio::error::would_block) {
+        self->client_reading_ = false;
+        return self->read_client();
+      }
+    }
     self->client_reading_ = false;
     if (self->done_) return;
     if (ec == asio::error::eof) {
@@ -225,25 +247,30 @@ void session::write_upstream() {
 
 void session::read_upstream() {
   if (!down_buf_) down_buf_.reset(new std::uint8_t[chunk]);
-  upstream_.async_read_some(
-      asio::buffer(down_buf_.get(), chunk),
-      [self = shared_from_this(), gen = gen_](const boost::system::error_code& ec, std::size_t n) {
-        if (gen != self->gen_ || self->done_) return;
-        if (ec) {
-          if (!self->sent_to_client_) return self->upstream_failed(gen, "read from", ec);
-          return self->finish();  // the answer is complete (or cut): close the client
-        }
-        self->sent_to_client_ = true;
-        self->last_activity_ = now();
-        self->tx_ += n;
-        asio::async_write(self->client_, asio::buffer(self->down_buf_.get(), n),
-                          [self](const boost::system::error_code& ec2, std::size_t) {
-                            if (self->done_) return;
-                            if (ec2) return self->finish();
-                            self->last_activity_ = now();
-                            self->read_upstream();
-                          });
-      });
+  upstream_.async_wait(stream::socket::wait_read, [self = shared_from_this(), gen = gen_](
+                                                      const boost::system::error_code& wait_ec) {
+    if (gen != self->gen_ || self->done_) return;
+    boost::system::error_code ec = wait_ec;
+    std::size_t n = 0;
+    if (!ec) {
+      n = self->upstream_.read_some(asio::buffer(self->down_buf_.get(), chunk), ec);
+      if (ec == asio::error::would_block) return self->read_upstream();
+    }
+    if (ec) {
+      if (!self->sent_to_client_) return self->upstream_failed(gen, "read from", ec);
+      return self->finish();  // the answer is complete (or cut): close the client
+    }
+    self->sent_to_client_ = true;
+    self->last_activity_ = now();
+    self->tx_ += n;
+    asio::async_write(self->client_, asio::buffer(self->down_buf_.get(), n),
+                      [self](const boost::system::error_code& ec2, std::size_t) {
+                        if (self->done_) return;
+                        if (ec2) return self->finish();
+                        self->last_activity_ = now();
+                        self->read_upstream();
+                      });
+  });
 }
 
 void session::finish() {
