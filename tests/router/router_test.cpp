@@ -1,10 +1,14 @@
 // The router end to end in-process: fake nodes, subscription datagrams, requests through it.
 #include <gtest/gtest.h>
 
+#include <sys/un.h>
+
+#include <cstdio>
 #include <map>
 
 #include "fake_node.hpp"
 #include "router_fixture.hpp"
+#include "temp_dir.hpp"
 
 namespace brood::testing {
 namespace {
@@ -151,6 +155,42 @@ TEST_F(router_test, StaticNodesTakeWhatNoSubscriptionTakes) {
   for (int i = 0; i < 4; ++i) ++count[who(get("other"))];
   EXPECT_EQ(count["S1"], 2);
   EXPECT_EQ(count["S2"], 2);
+}
+
+TEST_F(router_test, AUnixDatagramSubscriptionServer) {
+  temp_dir dir("brood_router_unix_");
+  const std::string path = dir.path() + "/sub.sock";
+  router::router_config cfg;
+  cfg.subscription_servers = {path};
+  start(cfg);
+  EXPECT_EQ(server_->subscription_names()[0], path);
+  fake_node a("A");
+  const wire::bytes d = encode({"u.test", a.address()});
+  sockaddr_un to{};
+  to.sun_family = AF_UNIX;
+  std::snprintf(to.sun_path, sizeof to.sun_path, "%s", path.c_str());
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+            static_cast<ssize_t>(d.size()));
+  ::close(fd);
+  EXPECT_TRUE(eventually([&] { return who(get("u.test")) == "A"; }));
+}
+
+TEST_F(router_test, ABadRequestIsClosedAndRoutingGoesOn) {
+  start({});
+  fake_node a("A");
+  subscribe({"k", a.address()});
+  {
+    raw_socket s(address());  // vars block over buffer-size (4096)
+    ASSERT_TRUE(s.send(wire::bytes{0, 0x88, 0x13, 0}));
+    EXPECT_TRUE(s.closed_by_peer());
+  }
+  {
+    raw_socket s(address());  // a record longer than its block
+    ASSERT_TRUE(s.send(wire::bytes{0, 4, 0, 0, 9, 0, 'a', 'b'}));
+    EXPECT_TRUE(s.closed_by_peer());
+  }
+  EXPECT_EQ(who(get("k")), "A");
 }
 
 TEST_F(router_test, StatsHaveUwsgisKeys) {
