@@ -29,7 +29,8 @@ po::options_description router_option_group(unsigned help_width) {
           "fastrouter-timeout", uint_value(1, 86400)->default_value(60)->value_name("SECONDS"),
           "close a router session idle for this long")(
           "fastrouter-max-retries", uint_value(0, 100)->default_value(3)->value_name("N"),
-          "try at most N other nodes when a node refuses or dies before answering")(
+          "try at most N other nodes when a node refuses or dies before answering (brood: uWSGI "
+          "has this fixed at 3)")(
           "fastrouter-stats", po::value<std::string>()->value_name("ADDR"),
           "serve the router's state as JSON (uWSGI's fastrouter stats format) on ADDR")(
           "fastrouter-stats-server", po::value<std::string>()->value_name("ADDR"),
