@@ -20,6 +20,7 @@
 #include "brood/os/listener.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/process_title.hpp"
+#include "brood/router/router.hpp"
 #include "brood/spooler/spool_store.hpp"
 #include "commands.hpp"
 #include "legion_command.hpp"
@@ -189,6 +190,16 @@ int run_role(const std::vector<std::string>& args, const router_setup& setup,
     if (const int status = redirect_output(parsed.options->config.log); status >= 0) return status;
     report(parsed);
     return run_emperor_role(*parsed.options);
+  }
+  if (parsed.options->router.wanted()) {
+    if (!parsed.options->config.sockets.empty()) {
+      std::cerr << "brood: --fastrouter and --socket in one process are not supported: run the "
+                   "router and the nodes as separate processes\n";
+      return status_usage;
+    }
+    if (const int status = redirect_output(parsed.options->config.log); status >= 0) return status;
+    report(parsed);
+    return router::run_router(parsed.options->router);
   }
   return run_node_role(parsed, args, setup, spooler);
 }

@@ -15,6 +15,7 @@
 #include "log_options.hpp"
 #include "option_values.hpp"
 #include "process_options.hpp"
+#include "router_options.hpp"
 #include "spooler_options.hpp"
 #include "zerg_options.hpp"
 
@@ -45,6 +46,8 @@ constexpr std::pair<std::string_view, std::string_view> aliases[] = {
     {"emperor-on-demand-ext", "emperor-on-demand-extension"},
     {"emperor-on-demand-dir", "emperor-on-demand-directory"},
     {"emperor-stats-server", "emperor-stats"},
+    {"fastrouter-stats-server", "fastrouter-stats"},
+    {"fastrouter-ss", "fastrouter-stats"},
 };
 
 po::options_description build_table() {
@@ -150,6 +153,7 @@ po::options_description build_table() {
       .add(log_option_group(help_width))
       .add(emperor_option_group(help_width))
       .add(legion_option_group(help_width))
+      .add(router_option_group(help_width))
       .add(python);
   return all;
 }
