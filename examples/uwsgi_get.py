@@ -15,13 +15,14 @@ def vars_block(env):
     return out
 
 
-def get(address, uri="/", timeout=30):
-    """Returns (status line, body bytes) of the node's reply to GET uri."""
+def get(address, uri="/", timeout=30, host="localhost"):
+    """Returns (status line, body bytes) of the node's reply to GET uri (Host: host, which is
+    what a router takes its routing key from)."""
     host, port = address.rsplit(":", 1)
     path, _, query = uri.partition("?")
     env = {"REQUEST_METHOD": "GET", "REQUEST_URI": uri, "PATH_INFO": path,
            "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1", "SERVER_NAME": "localhost",
-           "SERVER_PORT": "80", "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "localhost"}
+           "SERVER_PORT": "80", "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": host}
     block = vars_block(env)
     with socket.create_connection((host, int(port)), timeout) as s:
         s.sendall(struct.pack("<BHB", 0, len(block), 0) + block)

@@ -1,6 +1,6 @@
 """The broodlord demo's load generator and watcher (run.sh starts it).
 
-    load.py ADDR EMPEROR_STATS [--clients 16] [--seconds 6] [--idle 3]
+    load.py ADDR EMPEROR_STATS [--clients 16] [--seconds 6] [--idle 3] [--host HOST]
 
 Sends one request to the vassal at ADDR (its worker's pid), then runs CLIENTS closed-loop clients
 (threads; one uwsgi-protocol GET per connection, as nginx sends it) for SECONDS, while a watcher
@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import uwsgi_get  # noqa: E402  (examples/uwsgi_get.py)
 
 PERIOD = 0.1
+HOST = "localhost"  # the requests' Host (--host): a router's routing key
 
 
 def emperor_stats(path):
@@ -40,7 +41,7 @@ def zergs_listed(path):
 def served_by(address, timeout=10.0):
     """The pid that served one GET (None on failure)."""
     try:
-        status, body = uwsgi_get.get(address, "/", timeout)
+        status, body = uwsgi_get.get(address, "/", timeout, HOST)
     except OSError:
         return None
     words = body.split()
@@ -93,7 +94,7 @@ class Demo:
         if worker is None:
             sys.exit("load.py: the vassal at %s does not answer" % self.address)
         print("the vassal's worker is pid %d; %d clients for %.0f s (0.5 s a request, one "
-              "worker: the listen queue grows past vassal-sos-backlog)" % (
+              "worker: it stays busy and asks for reinforcements)" % (
                   worker, self.clients, self.seconds), flush=True)
         self.t0 = time.monotonic()
         threads = [threading.Thread(target=self.client, daemon=True)
@@ -123,7 +124,8 @@ class Demo:
             total, failed, by_zergs, len(zerg_pids)), flush=True)
         if not self.zergs_seen:
             sys.exit("load.py: no zerg came under the load: the vassal sent no SOS "
-                     "(vassal-sos-backlog) or the emperor started none (emperor-broodlord); "
+                     "(vassal-sos, vassal-sos-backlog) or the emperor started none "
+                     "(emperor-broodlord); "
                      "see the emperor's log")
         deadline = end + self.idle + 10
         while self.alive and time.monotonic() < deadline:
@@ -147,7 +149,9 @@ def main():
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=6.0)
     p.add_argument("--idle", type=int, default=3)
+    p.add_argument("--host", default="localhost")
     a = p.parse_args()
+    globals()["HOST"] = a.host
     Demo(a.address, a.emperor_stats, a.clients, a.seconds, a.idle).run()
 
 
