@@ -46,15 +46,17 @@ class legion_placement_test : public ::testing::Test {
     }
   }
 
+  fs::path vassals() const { return dir_ / "vassals"; }
+
   void write_vassals(int n) {
     for (int i = 0; i < n; ++i)
-      std::ofstream(dir_ / "vassals" / ("v" + std::to_string(i) + ".ini"))
+      std::ofstream(vassals() / ("v" + std::to_string(i) + ".ini"))
           << "[uwsgi]\nsocket = 127.0.0.1:0\nprocesses = 1\n";
   }
 
   void start(int i, std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"--emperor",
-                                  "legion:web," + (dir_ / "vassals").string(),
+                                  "legion:web," + vassals().string(),
                                   "--emperor-stats",
                                   stats_[i],
                                   "--emperor-freq",
@@ -172,7 +174,16 @@ TEST_F(legion_placement_test, AFailedStartMovesToTheNextMember) {
   start(0, {"--vassal-set", "socket=192.0.2.1:1"});
   start(1);
   start(2);
+  // Emperor 0 was given vassals, they died there (throttled), and the others run them all.
+  ASSERT_TRUE(emperors_[0]->wait_for_line(std::regex(R"(vassal v[0-9]\.ini: .*throttled)"), slack))
+      << outputs();
   ASSERT_TRUE(eventually([&] { return spread({{0, 0}, {1, 3}, {2, 3}}, 6); }, slack)) << outputs();
+  const nlohmann::json p = stats(2)["legion_placement"];
+  ASSERT_EQ(p["table"].size(), 6u) << p.dump();
+  for (auto& [name, members] : p["table"].items())
+    EXPECT_TRUE(members == nlohmann::json::array({legion_[1]}) ||
+                members == nlohmann::json::array({legion_[2]}))
+        << name << " " << p.dump();
 }
 
 }  // namespace
