@@ -5,6 +5,7 @@
 // that cannot start a vassal leaves it to the others.
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include <map>
 
@@ -150,6 +151,18 @@ TEST_F(legion_placement_test, SpreadsLosesAMemberGetsItBackAndSurvivesTheLord) {
   EXPECT_EQ(p["legion"], "web");
   EXPECT_EQ(p["lord"], legion_[2]);  // the highest valor
   EXPECT_EQ(p["table"].size(), 12u) << p.dump();
+  {  // `brood legion ADDR --vassals` prints the table a member holds, one line per vassal
+    node_process q(BROOD_BINARY,
+                   {"legion", legion_[1], "--legion", "web", "--secret", "s3cr3t", "--vassals"});
+    const auto status = q.wait_exit(10s);
+    ASSERT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << q.all_output();
+    EXPECT_EQ(q.count_lines(std::regex(R"(^  v[0-9]+\.ini: 127\.0\.0\.1:[0-9]+$)")), 12u)
+        << q.all_output();
+    EXPECT_EQ(q.count_lines(std::regex("^placement of legion web at " + legion_[1] + ": lord " +
+                                       legion_[2] + ", epoch [0-9]+, version [0-9]+$")),
+              1u)
+        << q.all_output();
+  }
 
   // A member (not the lord) is SIGKILLed: its vassals die with it and run on the other two.
   kill_emperor(0);
