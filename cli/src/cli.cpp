@@ -116,7 +116,7 @@ int run_adopted(const options& base, const std::vector<std::string>& argv,
     return status_usage;
   }
   options& opts = *parsed.options;
-  if (!opts.emperor.sources.empty() || opts.help || opts.version) {
+  if (opts.emperor.is_emperor() || opts.help || opts.version) {
     os::log("adopted vassal: a fork-server base forks nodes only (no emperor, help or version)");
     return status_usage;
   }
@@ -186,7 +186,7 @@ int run_role(const std::vector<std::string>& args, const router_setup& setup,
     std::cout << "brood " << BROOD_VERSION << "\n";
     return 0;
   }
-  if (!parsed.options->emperor.sources.empty()) {
+  if (parsed.options->emperor.is_emperor()) {
     if (const int status = redirect_output(parsed.options->config.log); status >= 0) return status;
     report(parsed);
     return run_emperor_role(*parsed.options);

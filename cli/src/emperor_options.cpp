@@ -87,7 +87,20 @@ emperor::emperor_config to_emperor_config(const po::variables_map& vm) {
   using std::chrono::milliseconds;
   using std::chrono::seconds;
   emperor::emperor_config c;
-  c.sources = strings(vm, "emperor");
+  for (const std::string& src : strings(vm, "emperor")) {
+    if (src.rfind("legion:", 0) != 0) {
+      c.sources.push_back(src);
+      continue;
+    }
+    const std::string rest = src.substr(7);
+    const std::size_t comma = rest.find(',');
+    if (comma == std::string::npos || comma == 0 || comma + 1 == rest.size())
+      throw option_error("emperor: '" + src + "' is not legion:NAME,DIR");
+    if (!c.placement.legion.empty())
+      throw option_error("emperor: '" + src + "': only one legion:NAME,DIR per emperor");
+    c.placement.legion = rest.substr(0, comma);
+    c.placement.dir = rest.substr(comma + 1);
+  }
   c.freq = seconds(number(vm, "emperor-freq"));
   c.throttle = milliseconds(number(vm, "emperor-throttle"));
   c.max_throttle = milliseconds(number(vm, "emperor-max-throttle"));
@@ -117,6 +130,10 @@ emperor::emperor_config to_emperor_config(const po::variables_map& vm) {
   c.fork_bases = strings(vm, "vassal-fork-base");
   c.subreaper = vm["emperor-subreaper"].as<bool>();
   c.legion = to_legion_config(vm);
+  if (!c.placement.legion.empty() && c.legion.find(c.placement.legion) == nullptr)
+    throw option_error("emperor: legion:" + c.placement.legion + "," + c.placement.dir +
+                       ": no legion '" + c.placement.legion +
+                       "' is declared (legion = NAME ADDR VALOR SECRET)");
   return c;
 }
 

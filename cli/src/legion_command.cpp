@@ -31,6 +31,8 @@ po::options_description legion_options() {
           "ini", po::value<std::string>()->value_name("FILE[:SECTION]"),
           "take NAME and SECRET from the `legion` lines of this ini file")(
           "json", po::bool_switch(), "print the member's view as JSON (its stats entry)")(
+          "vassals", po::bool_switch(),
+          "print the placement table of the member's emperor (emperor = legion:NAME,DIR)")(
           "timeout", seconds_value()->default_value(2.0), "give up after this many seconds");
   return desc;
 }
@@ -70,6 +72,28 @@ std::string ago(std::int64_t unix_s) {
   if (unix_s <= 0) return "never";
   const std::int64_t now = std::time(nullptr);
   return std::to_string(now > unix_s ? now - unix_s : 0) + " s ago";
+}
+
+// `--vassals`: the view's `placement` (docs/legion.md "Placement"), one line per vassal.
+int print_vassals(const std::string& address, const nlohmann::json& j) {
+  const auto p = j.find("placement");
+  if (p == j.end() || !p->is_object() || !p->contains("table") || !(*p)["table"].is_object()) {
+    std::cerr << "brood: legion: " << address
+              << " places no vassals (its emperor has no emperor = legion:NAME,DIR)\n";
+    return 1;
+  }
+  std::cout << "placement of legion " << p->value("legion", "") << " at " << address << ": lord "
+            << p->value("lord", "") << ", epoch " << p->value("epoch", 0ULL) << ", version "
+            << p->value("version", 0ULL)
+            << (p->value("fenced", false) ? ", this member FENCED" : "") << "\n";
+  for (const auto& [name, members] : (*p)["table"].items()) {
+    std::cout << "  " << name << ":";
+    if (members.is_array())
+      for (const auto& m : members)
+        if (m.is_string()) std::cout << " " << m.get<std::string>();
+    std::cout << "\n";
+  }
+  return 0;
 }
 
 void print_view(const legion::legion_view& v) {
@@ -155,6 +179,7 @@ int run_legion(const std::vector<std::string>& args) {
     std::cerr << "brood: legion: " << a.error << "\n";
     return 1;
   }
+  if (vm["vassals"].as<bool>()) return print_vassals(r.address, nlohmann::json::parse(a.json));
   if (vm["json"].as<bool>())
     std::cout << nlohmann::json::parse(a.json).dump(2) << "\n";
   else

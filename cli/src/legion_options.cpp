@@ -71,6 +71,12 @@ po::options_description legion_option_group(unsigned help_width) {
           "brood)")("legion-lease", uint_value(1, max_milliseconds)->value_name("MS"),
                     "a lease, and a member's liveness, last this long after the last renewal "
                     "or message (default 400 ms; brood)")(
+          "legion-vassal-lease", uint_value(1, max_milliseconds)->value_name("MS"),
+          "emperor = legion:NAME,DIR: a member runs its placed vassals at most this long after "
+          "the report its lord acknowledged (default 3000 ms; brood)")(
+          "legion-max-vassals", uint_value(0, 1000000)->value_name("N"),
+          "emperor = legion:NAME,DIR: the most vassals the lord places on this member (0: no "
+          "limit; also the weight of this member in the spread)")(
           "legion-skew-tolerance", uint_value(1, max_seconds)->value_name("SECONDS"),
           "drop messages stamped further than this from our clock (default 60)")(
           "legion-attach-daemon", string_list_value()->value_name("NAME COMMAND"),
@@ -115,6 +121,10 @@ legion::config to_legion_config(const po::variables_map& vm) {
   if (vm.count("legion-heartbeat"))
     c.times.heartbeat = milliseconds(number(vm, "legion-heartbeat"));
   if (vm.count("legion-lease")) c.times.lease = milliseconds(number(vm, "legion-lease"));
+  if (vm.count("legion-vassal-lease"))
+    c.times.vassal_lease = milliseconds(number(vm, "legion-vassal-lease"));
+  if (vm.count("legion-max-vassals"))
+    c.max_vassals = static_cast<std::uint32_t>(number(vm, "legion-max-vassals"));
   if (vm.count("legion-skew-tolerance"))
     c.times.skew_tolerance = seconds(number(vm, "legion-skew-tolerance"));
   if (c.legions.empty()) return c;

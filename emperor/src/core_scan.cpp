@@ -1,4 +1,6 @@
 // emperor_core: what a monitor scan found (added, changed and removed vassal files).
+#include <signal.h>
+
 #include "brood/emperor/core.hpp"
 #include "brood/os/log.hpp"
 
@@ -100,6 +102,24 @@ void emperor_core::remove(const std::string& name, const moment& now) {
   }
   os::log("vassal ", name, " (pid ", v.process->pid(), "): file removed, stopping");
   tell_to_stop(v, vassal_state::stopping, now);
+}
+
+// A fenced placement: the vassal may not run one moment longer.
+void emperor_core::kill_now(const std::string& name, const moment& now) {
+  const auto found = vassals_.find(name);
+  if (found == vassals_.end()) return;
+  vassal& v = found->second;
+  if (!v.process) {
+    os::log("vassal ", name, ": killed (no process)");
+    forget(found);
+    return;
+  }
+  drop_successor(v, "the vassal is killed", now);
+  v.state = vassal_state::stopping;
+  if (v.cursed == 0) v.cursed = now.wall;
+  v.kill_at = now.mono;
+  v.process->signal(SIGKILL);
+  os::log("vassal ", name, " (pid ", v.process->pid(), "): SIGKILL (fenced: no placement lease)");
 }
 
 }  // namespace brood::emperor

@@ -66,7 +66,9 @@ json blacklist_json(const blacklist_entry& b) {
 
 }  // namespace
 
-std::string stats_json(const emperor_core& core) {
+std::string stats_json(const emperor_core& core) { return stats_json(core, nullptr); }
+
+std::string stats_json(const emperor_core& core, const legion::placement_view* placement) {
   const bool fork_fields = core.config().uses_fork_server() || !core.config().fork_bases.empty();
   json vassals = json::array();
   for (const auto& [name, v] : core.vassals()) vassals.push_back(vassal_json(v, fork_fields));
@@ -94,6 +96,7 @@ std::string stats_json(const emperor_core& core) {
     for (const legion::legion_view& v : m->views()) legions.push_back(legion::to_json(v));
     doc["legions"] = std::move(legions);
   }
+  if (placement != nullptr) doc["legion_placement"] = legion::to_json(*placement);
   return doc.dump();
 }
 

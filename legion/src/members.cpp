@@ -104,7 +104,25 @@ struct members::impl {
 };
 
 std::unique_ptr<members> members::start(const config& c, member_hooks hooks, shared_views* views,
-                                        std::string& error) {
+                                        std::string& error,
+                                        const std::vector<placement_runner*>& placements) {
+  for (placement_runner* pr : placements) {
+    bool found = false;
+    for (const legion_config& l : c.legions) {
+      if (l.name != pr->legion()) continue;
+      found = true;
+      if (!l.etcd_endpoints.empty()) {
+        error = "legion '" + l.name + "': placement of vassals (emperor = legion:" + l.name +
+                ",DIR) needs the ZeroMQ backend, not legion-etcd";
+        return nullptr;
+      }
+    }
+    if (!found) {
+      error = "emperor = legion:" + pr->legion() + ",DIR: no legion '" + pr->legion() +
+              "' is declared (legion = NAME ADDR VALOR SECRET)";
+      return nullptr;
+    }
+  }
   std::unique_ptr<members> out(new members());
   out->impl_ = std::make_unique<impl>();
   impl& p = *out->impl_;
@@ -123,6 +141,8 @@ std::unique_ptr<members> members::start(const config& c, member_hooks hooks, sha
       return nullptr;  // nothing started yet: the backends made so far just close
     }
     s->view = s->be->view();
+    for (placement_runner* pr : placements)
+      if (pr->legion() == l.name) s->be->attach_placement(pr);
     s->daemons = std::make_unique<attach_daemons>(l.name, l.attach_daemons);
     p.slots.push_back(std::move(s));
   }

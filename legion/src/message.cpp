@@ -107,7 +107,7 @@ bool apply_field(reader& r, const std::string& name, const value& v, message& m)
   std::uint64_t u = 0;
   if (name == "type") {
     r.unsigned_int(name, v, 255, u);
-    if (u < 1 || u > 9) {
+    if (u < 1 || u > 10) {
       r.fail("field 'type' has an unknown value " + std::to_string(u));
     }
     m.type = static_cast<message_type>(u);

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "brood/legion/backend.hpp"
+#include "brood/legion/placement_codec.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/unique_fd.hpp"
 #include "drop_log.hpp"
@@ -64,14 +65,28 @@ class zmq_backend final : public backend {
     });
     inbound_filter filter(self_.legion, key_, self_.uuid, params_.times.skew_tolerance);
     election el(self_, params_, clock::now());
+    if (placement_)
+      placement_->start(
+          self_.address, params_.members, params_.times.heartbeat,
+          [fd = wake.get()] {
+            const std::uint64_t one = 1;
+            (void)::write(fd, &one, sizeof one);
+          },
+          clock::now());
     std::vector<inbound_frame> in;
     std::vector<std::string> lost;
     while (!stop.stop_requested()) {
       clock::time_point now = clock::now();
       el.tick(now);
       flush(el, ev, now);
-      const auto wait = std::clamp(std::chrono::ceil<milliseconds>(el.next_deadline() - now),
-                                   milliseconds(0), params_.times.heartbeat);
+      clock::time_point due = el.next_deadline();
+      if (placement_) {
+        placement_->step(now);
+        send_placement();
+        due = std::min(due, placement_->next_deadline());
+      }
+      const auto wait = std::clamp(std::chrono::ceil<milliseconds>(due - now), milliseconds(0),
+                                   params_.times.heartbeat);
       in.clear();
       lost.clear();
       transport_->poll(wait, wake.get(), in, lost);
@@ -79,6 +94,7 @@ class zmq_backend final : public backend {
       for (const inbound_frame& f : in) handle(f, filter, el, now);
       for (const std::string& a : lost) el.connection_lost(a, now);
     }
+    if (placement_) placement_->stop();
     const clock::time_point now = clock::now();
     el.shutdown(now);
     flush(el, ev, now);
@@ -103,12 +119,37 @@ class zmq_backend final : public backend {
       message answer;
       answer.type = message_type::view;
       answer.ref = m->seq;
-      answer.payload = to_json(view()).dump();
+      nlohmann::json j = to_json(view());
+      if (placement_) j["placement"] = to_json(placement_->view());
+      answer.payload = j.dump();
       transport_->reply(f, encode_message(stamp(std::move(answer)), key_));
       return;
     }
     if (m->type == message_type::view) return;  // only `brood legion` asks for views
+    if (m->type == message_type::placement) {
+      if (placement_) on_placement(f, *m, now);
+      return;
+    }
     el.receive(*m, now);
+  }
+
+  void on_placement(const inbound_frame& f, const message& m, clock::time_point now) {
+    placement_message pm;
+    if (decode_result r = decode_placement(m.payload, placement_limits{}, pm); !r.ok) {
+      drops_.drop(f.peer, r.why, now);
+      return;
+    }
+    if (pm.from != m.from) {
+      drops_.drop(f.peer, "placement from '" + pm.from + "' in a message of '" + m.from + "'", now);
+      return;
+    }
+    placement_->receive(pm, now);
+    send_placement();
+  }
+
+  void send_placement() {
+    for (placement_outgoing& o : placement_->take_outgoing())
+      transport_->send(o.to, encode_message(stamp(placement_envelope(o.msg)), key_));
   }
 
   // The envelope of every message this member sends.
@@ -131,6 +172,15 @@ class zmq_backend final : public backend {
                 : 0;
     }
     v.lord_since_unix_ms = lord_since_unix_ms_;
+    if (placement_) {
+      const std::string lord = v.i_am_the_lord ? self_.address : v.lord_address;
+      std::string lk = lord + "|" + (v.i_am_the_lord ? "L" : "-") + "|" + std::to_string(v.epoch);
+      if (lk != placement_lord_) {
+        placement_lord_ = std::move(lk);
+        placement_->lord_changed(lord, v.i_am_the_lord, v.epoch, now);
+        send_placement();
+      }
+    }
     std::string k = view_key(v);
     {
       std::lock_guard lock(m_);
@@ -149,6 +199,7 @@ class zmq_backend final : public backend {
   drop_log drops_;
   std::uint64_t seq_ = 0;
   std::string last_key_;
+  std::string placement_lord_;  // the lord change last given to the placement
   std::optional<clock::time_point> lord_since_;
   std::int64_t lord_since_unix_ms_ = 0;
   mutable std::mutex m_;

@@ -184,5 +184,22 @@ TEST_F(emperor_options_test, IncludeAndInheritReadIniFiles) {
   EXPECT_EQ(c.listen_queue, 33);
 }
 
+TEST_F(emperor_options_test, LegionPlacementSource) {
+  const emperor::emperor_config e = emperor_of(
+      {"--emperor", "legion:web,/srv/vassals", "--emperor", "/etc/vassals", "--legion",
+       "web 127.0.0.1:4001 1 s", "--legion-vassal-lease", "2000", "--legion-max-vassals", "8"});
+  EXPECT_EQ(e.placement.legion, "web");
+  EXPECT_EQ(e.placement.dir, "/srv/vassals");
+  EXPECT_EQ(e.sources, std::vector<std::string>{"/etc/vassals"});
+  EXPECT_TRUE(e.is_emperor());
+  EXPECT_EQ(e.legion.times.vassal_lease, milliseconds(2000));
+  EXPECT_EQ(e.legion.max_vassals, 8u);
+  EXPECT_EQ(emperor_of({}).legion.times.vassal_lease, milliseconds(3000));
+  EXPECT_EQ(error_of({"--emperor", "legion:db,/srv/vassals", "--legion", "web 127.0.0.1:4001 1 s"}),
+            "emperor: legion:db,/srv/vassals: no legion 'db' is declared (legion = NAME ADDR VALOR "
+            "SECRET)");
+  EXPECT_EQ(error_of({"--emperor", "legion:web"}), "emperor: 'legion:web' is not legion:NAME,DIR");
+}
+
 }  // namespace
 }  // namespace brood::cli

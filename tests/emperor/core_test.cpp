@@ -68,6 +68,20 @@ TEST_F(core_test, RemovedFileStopsTheVassalAndTheRecordGoesAfterItsExit) {
   EXPECT_TRUE(rec.signals.empty());
 }
 
+TEST_F(core_test, KillNowSigkillsAtOnceAndTheRecordGoesAfterItsExit) {
+  add(file("app.ini"), 0);
+  const pid_t pid = rec.pids[0];
+  remove("app.ini", 5);  // what the placement gate does with a fenced vassal, then kill_now
+  core->kill_now("app.ini", at(5));
+  EXPECT_TRUE(killed_with_sigkill(pid));
+  EXPECT_EQ(v("app.ini").state, vassal_state::stopping);
+  core->on_exit(pid, exited(0), at(5.1));
+  EXPECT_TRUE(core->vassals().empty());
+  core->on_tick(at(100));
+  EXPECT_EQ(rec.launches.size(), 1u);   // no respawn
+  core->kill_now("gone.ini", at(101));  // unknown: nothing
+}
+
 TEST_F(core_test, GracefulShutdownStopsWithByteTwo) {
   emperor_config cfg;
   cfg.graceful_shutdown = true;

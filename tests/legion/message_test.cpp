@@ -79,7 +79,7 @@ TEST_F(legion_message_test, RoundTripKeepsEveryField) {
 }
 
 TEST_F(legion_message_test, EveryTypeRoundTrips) {
-  for (int t = 1; t <= 9; ++t) {
+  for (int t = 1; t <= 10; ++t) {
     message m = sample();
     m.type = static_cast<message_type>(t);
     ASSERT_TRUE(decode_message(encode_message(m, k_), k_, lim_, out_).ok) << t;

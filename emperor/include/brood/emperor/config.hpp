@@ -13,6 +13,15 @@ struct emperor_config {
   // emperor = DIR|GLOB (repeatable): where vassal files live. A value naming one directory is
   // scanned for vassal files (the "dir" monitor); anything else is a glob pattern.
   std::vector<std::string> sources;
+  // emperor = legion:NAME,DIR (uWSGI's RFC #314; docs/legion.md "Placement"): the vassal files
+  // of DIR are spread over the members of legion NAME; this emperor runs the ones its placement
+  // assigns it. At most one; NAME must be a legion of this emperor. Empty legion: none.
+  struct legion_source {
+    std::string legion;
+    std::string dir;
+  } placement;
+  // True when this process is an emperor (a source or a legion placement).
+  bool is_emperor() const noexcept { return !sources.empty() || !placement.legion.empty(); }
   // emperor-freq: the fallback full rescan period (inotify reports changes at once).
   std::chrono::seconds freq{3};
   // emperor-throttle (ms): the respawn delay of a never-loyal vassal after its first death; it

@@ -89,7 +89,10 @@ class emperor_core {
   void on_channel_closed(pid_t pid, const moment& now);
   void on_exit(pid_t pid, int wait_status, const moment& now);  // a reaped vassal process
   void on_demand_connection(const std::string& name, const moment& now);
-  void on_tick(const moment& now);   // runs what is due: respawns, curse and heartbeat kills
+  void on_tick(const moment& now);  // runs what is due: respawns, curse and heartbeat kills
+  // SIGKILL at once (a fenced legion placement, docs/legion.md "Placement"): the record goes
+  // when the process has been reaped (at once when it has none); no respawn.
+  void kill_now(const std::string& name, const moment& now);
   void stop_all(const moment& now);  // Ragnarok; later scans spawn nothing
   void reload_all(const moment& now);
   void clear_blacklist();  // SIGURG

@@ -11,9 +11,13 @@
 #include <string>
 
 #include "brood/emperor/core.hpp"
+#include "brood/legion/placement_runner.hpp"
 
 namespace brood::emperor {
 
 std::string stats_json(const emperor_core& core);
+// With `placement` (emperor = legion:NAME,DIR): also "legion_placement" {legion, lord, fenced,
+// epoch, version, table {vassal: [members]}, leaving, catalog, running} (docs/legion.md).
+std::string stats_json(const emperor_core& core, const legion::placement_view* placement);
 
 }  // namespace brood::emperor

@@ -9,6 +9,7 @@
 
 #include "brood/legion/config.hpp"
 #include "brood/legion/election.hpp"
+#include "brood/legion/placement_runner.hpp"
 #include "brood/legion/view.hpp"
 #include "brood/os/status.hpp"
 
@@ -29,6 +30,12 @@ class backend {
   // unlord, `dead` is announced. Returns ok, or the error that ended it early (logged by members).
   virtual os::status run(std::stop_token stop, const backend_events& ev) = 0;
   virtual legion_view view() const = 0;  // thread-safe
+  // Before run(): the placement this legion's thread runs (emperor = legion:NAME,DIR; ZeroMQ
+  // only). Must outlive run().
+  void attach_placement(placement_runner* p) noexcept { placement_ = p; }
+
+ protected:
+  placement_runner* placement_ = nullptr;
 };
 
 // Both bind or connect before returning, so that a bad address is an error at start.

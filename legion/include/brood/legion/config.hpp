@@ -38,6 +38,9 @@ struct timing {
   milliseconds heartbeat{100};         // a member announces itself (and a lord renews) this often
   milliseconds lease{400};             // a grant lasts this long after its last renewal
   milliseconds skew_tolerance{60000};  // messages stamped further from our clock are dropped
+  // `legion-vassal-lease`: how long a member may run its placed vassals after the report the
+  // lord acked (emperor = legion:NAME,DIR; docs/legion.md "Placement").
+  milliseconds vassal_lease{3000};
 };
 
 // One `legion = NAME ADDR VALOR SECRET` plus everything attached to NAME by the other options.
@@ -65,6 +68,8 @@ struct config {
   timing times;
   std::size_t scroll_max_size = 4096;
   std::size_t scroll_list_max_size = 32768;
+  std::uint32_t max_vassals =
+      0;  // `legion-max-vassals`: this member's placement capacity (0: no limit)
   legion_config* find(const std::string& name);
 };
 

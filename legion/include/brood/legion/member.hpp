@@ -26,7 +26,8 @@
 
 namespace brood::legion {
 
-class shared_views;  // shared_views.hpp
+class shared_views;      // shared_views.hpp
+class placement_runner;  // placement_runner.hpp
 
 struct member_hooks {
   // `signal:N` hooks (node: raise uwsgi signal N; emperor: unset, the hook is logged). Called on
@@ -43,8 +44,11 @@ class members {
   // the threads. Error (nothing left running): one line naming the legion and what failed
   // ("legion 'web': cannot bind 127.0.0.1:4000: Address already in use").
   // `views` (optional) is written on every change, for workers forked later.
+  // `placements`: the placement each names a legion to run (emperor = legion:NAME,DIR), on that
+  // legion's thread; error for an unknown legion or one with legion-etcd. They must outlive this.
   static std::unique_ptr<members> start(const config& c, member_hooks hooks, shared_views* views,
-                                        std::string& error);
+                                        std::string& error,
+                                        const std::vector<placement_runner*>& placements = {});
   // Shutdown: a lord resigns (unlord hooks), `dead` is announced, death hooks run, attach daemons
   // stop, threads joined. Bounded by one second plus the daemons' stop.
   ~members();

@@ -20,6 +20,8 @@ enum class message_type : std::uint8_t {
   dead = 7,           // the sender is shutting down (uWSGI's "dead"): forget it now
   query = 8,          // `brood legion ADDR`: send me your view (answered with view)
   view = 9,           // the answer to query: `payload` holds the view as JSON
+  placement = 10,     // the placement of vassals: `payload` holds a placement_message
+                      // (placement_codec.hpp)
 };
 
 // Every field of every message; each type uses the ones its comment in election.hpp names.
@@ -40,7 +42,7 @@ struct message {
                             // grant/ack: the `ref` of the request/renew it answers
   bool granted = false;     // lease_grant / renew_ack
   std::uint32_t hears = 0;  // heartbeat: how many members the sender hears (itself included)
-  std::string payload;      // view: JSON text
+  std::string payload;      // view: JSON text; placement: msgpack (placement_codec.hpp)
 };
 
 // The key of one legion: SHA-256 over "brood-legion\0" + name + "\0" + secret.
