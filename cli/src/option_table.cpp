@@ -16,6 +16,7 @@
 #include "option_values.hpp"
 #include "process_options.hpp"
 #include "spooler_options.hpp"
+#include "subscription_options.hpp"
 #include "zerg_options.hpp"
 
 namespace brood::cli {
@@ -45,6 +46,8 @@ constexpr std::pair<std::string_view, std::string_view> aliases[] = {
     {"emperor-on-demand-ext", "emperor-on-demand-extension"},
     {"emperor-on-demand-dir", "emperor-on-demand-directory"},
     {"emperor-stats-server", "emperor-stats"},
+    {"subscribe", "subscribe-to"},
+    {"st", "subscribe-to"},
 };
 
 po::options_description build_table() {
@@ -150,6 +153,7 @@ po::options_description build_table() {
       .add(log_option_group(help_width))
       .add(emperor_option_group(help_width))
       .add(legion_option_group(help_width))
+      .add(subscription_option_group(help_width))
       .add(python);
   return all;
 }
@@ -217,6 +221,7 @@ node::node_config to_node_config(const po::variables_map& vm) {
   apply_lifetime_options(vm, cfg);
   apply_process_options(vm, cfg);
   apply_log_options(vm, cfg);
+  apply_subscription_options(vm, cfg);  // may imply master
   cfg.legion = to_legion_config(vm);
   if (!cfg.legion.legions.empty()) cfg.master = true;  // the master runs the legion threads
   return cfg;
