@@ -4,7 +4,7 @@
 set -euo pipefail
 build=${1:-build/release}
 echo "# $(date -u +%Y-%m-%d) $(nproc) vCPUs, $(uname -r)"
-for b in message_latency_bench scatter_bench throughput_bench; do
+for b in message_latency_bench scatter_bench throughput_bench router_bench; do
   "$build/bench/$b"
 done
 # The Python benchmarks (issue 3): brood vs real uWSGI, measured in the same run.

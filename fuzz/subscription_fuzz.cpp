@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "brood/wire/header.hpp"
 #include "brood/wire/subscription.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -29,6 +29,13 @@ The vassals stay up after their run; with R = 20 (the default) each emperor then
 of the app, and the proportional set size (Pss of /proc/PID/smaps_rollup) is summed over every
 process below each emperor (vassal masters and workers, and the base for adopted; not the
 emperor): pss_mb.
+For adopted vassals, also from /proc (less sensitive to other work on the machine than file_ms):
+the new vassal's time on CPU until its first answer, its master's since the request (the spare
+it was, /proc/PID/schedstat read before the rename) plus its worker's since its fork (cpu_p50_ms,
+split in master_cpu_p50_ms and worker_cpu_p50_ms), their minor page faults (faults_p50) and their
+time spent waiting for a CPU (wait_p50_ms), over the cpu_runs vassals that were the base's warm
+spare (a vassal forked at its request has no figures from before it); from_spare and forked count
+the base's log lines "adopted vassal pid N from the spare" and "forked an adopted vassal".
 
     python3 forkserver_bench.py BUILD_DIR [--runs R] [--apps trivial,numpy,slow]
                                 [--systems adopted,brood,uwsgi]
@@ -80,6 +87,18 @@ def emperor_children(pid):
     return found
 
 
+def cpu_faults(pid):
+    """(ms on CPU, ms waiting for a CPU, minor faults) of `pid` so far, or None once gone."""
+    try:
+        with open("/proc/%d/schedstat" % pid) as f:
+            run_ns, wait_ns = (int(x) for x in f.read().split()[:2])
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return run_ns / 1e6, wait_ns / 1e6, int(fields[7]), int(fields[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def pss_kb(pid):
     try:
         with open("/proc/%d/smaps_rollup" % pid) as f:
@@ -94,6 +113,7 @@ class EmperorUnderTest:
 
     def __init__(self, system, build, tmp, module):
         self.system, self.module, self.runs = system, module, 0
+        self.cost = []  # adopted: (cpu_ms, master_cpu_ms, worker_cpu_ms, faults, wait_ms) per run
         self.root = tempfile.mkdtemp(prefix="%s-" % system, dir=tmp)
         self.dir = os.path.join(self.root, "vassals")
         os.mkdir(self.dir)
@@ -139,6 +159,9 @@ class EmperorUnderTest:
     def start_vassal(self, port, expect, timeout=60.0):
         """Adds one vassal on `port`; returns (file_s, spawn_s or None) once it answers."""
         before = emperor_children(self.proc.pid)
+        # adopted: what every process below the emperor had used (the spare becomes the master)
+        used = {pid: cpu_faults(pid) for pid in descendants(self.proc.pid)} \
+            if self.system == "adopted" else {}
         name = "v%03d.ini" % self.runs
         self.runs += 1
         written = self._write(name, vassal_text(self.system, self.module, port))
@@ -157,8 +180,25 @@ class EmperorUnderTest:
                 answered = time.monotonic()
                 if body != expect:
                     raise RuntimeError("%s: %s answered %r" % (self.system, name, body))
+                if used:
+                    self._record_cost(used)
                 return answered - written, (answered - spawned) if spawned else None
             time.sleep(0.0005)
+
+    def _record_cost(self, used):
+        """Adopted: the CPU time, run-queue wait and minor faults of the new vassal (its master
+        since the request, its worker since its fork) until its first answer."""
+        me = self.proc.pid
+        for pid in descendants(me):
+            now = cpu_faults(pid)
+            if pid in used or not now or now[3] == me:
+                continue
+            master_now, master_before = cpu_faults(now[3]), used.get(now[3])
+            if not master_now or not master_before:
+                continue
+            m = [a - b for a, b in zip(master_now[:3], master_before[:3])]
+            self.cost.append((m[0] + now[0], m[0], now[0], m[2] + now[2], m[1] + now[1]))
+            return
 
     def adopted_state(self):
         """{vassal name: its stats entry} from the brood emperor's stats (empty for uWSGI)."""
@@ -233,6 +273,19 @@ def report(app, emperors, times, args):
             if reasons:  # a vassal exec'd after all: its time is not an adopted one
                 cluster.note("adopted %s: fallbacks to exec: %s" % (app, "; ".join(reasons)))
             extra["base_pss_mb"] = cluster.fmt(base, 1)
+            try:
+                with open(e.log, errors="replace") as f:
+                    text = f.read()
+                extra["from_spare"] = str(text.count("fork server: adopted vassal pid "))
+                extra["forked"] = str(text.count("fork server: forked an adopted vassal"))
+            except OSError:
+                pass
+            extra["cpu_runs"] = str(len(e.cost))
+            if e.cost:
+                col = list(zip(*e.cost))
+                for key, i in (("cpu", 0), ("master_cpu", 1), ("worker_cpu", 2), ("wait", 4)):
+                    extra["%s_p50_ms" % key] = cluster.fmt(statistics.median(col[i]), 1)
+                extra["faults_p50"] = "%d" % statistics.median(col[3])
         figures[system] = {"file_p50": p(files, 50), "spawn_p50": p(spawns, 50), "pss": pss}
         cluster.bench_line(
             "py_forkserver", app=app, system=system, runs=len(files),

@@ -16,9 +16,10 @@ Figures per system and producer count (median of R runs):
   commits_s, tasks_per_commit  brood's task log: group commits per second of the run and task
                records per commit (from the node's stats, the spoolers' "log" object)
 
-    python3 spooler_bench.py BUILD_DIR [--tasks N] [--repeat R]
+    python3 spooler_bench.py BUILD_DIR [--tasks N] [--repeat R] [--base BASE_BUILD_DIR]
 
-Prints "BENCH spooler_Pproducers ..." for P in 1 and 8.
+Prints "BENCH spooler_Pproducers ..." for P in 1 and 8. With --base, a third node (the brood of
+another build, e.g. the previous commit) runs in the same runs, its figures printed as base_*.
 """
 import argparse
 import json
@@ -131,6 +132,7 @@ def main(argv=None):
     p.add_argument("build_dir")
     p.add_argument("--tasks", type=int, default=2000)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--base", help="another build dir whose brood is measured too (base_*)")
     args = p.parse_args(argv)
     cluster.note("spooler: 2 workers + 1 spooler process each, spool_task.py, P producer "
                  "processes, a new connection per task, each answer read to EOF, %d tasks per "
@@ -147,13 +149,24 @@ def main(argv=None):
             "uwsgi": c.uwsgi("--plugin", "spooler", "--spooler", udir, "--spooler-frequency", 1,
                              "--import", "spool_task", processes=2),
         }
+        if args.base:
+            bb = os.path.abspath(args.base)
+            bstats = os.path.join(c.tmp, "base-stats.sock")
+            saved = c.brood_bin
+            c.brood_bin = os.path.join(bb, "cli", "brood")
+            nodes["base"] = c.brood(
+                "--master", "--processes", 2, "--spooler", os.path.join(c.tmp, "spool-base"),
+                "--module", "spool_task", "--stats", bstats,
+                env=dict(c.env, PYTHONPATH=os.path.join(bb, "python") + ":" + cluster.HERE))
+            c.brood_bin = saved
+        stats_of = {"brood": stats, "base": bstats if args.base else None}
         for producers in (1, 8):
             runs = {name: [] for name in nodes}
             for r in range(args.repeat):
                 for name, node in nodes.items():
                     path = os.path.join(c.tmp, "report-%s-%d-%d" % (name, producers, r))
                     runs[name].append(run_once(node.address, producers, args.tasks, path,
-                                               stats if name == "brood" else None))
+                                               stats_of.get(name)))
             fig = {}
             for name, rr in runs.items():
                 fig[name] = (statistics.median(x[0] for x in rr),
@@ -173,7 +186,15 @@ def main(argv=None):
                 brood_start_p50_us="%.0f" % b[3], brood_start_p99_us="%.0f" % b[4],
                 target_start_p99_us="<=5000",
                 uwsgi_start_p50_us="%.0f" % u[3], uwsgi_start_p99_us="%.0f" % u[4],
-                brood_commits_s="%.0f" % b[5], brood_tasks_per_commit="%.2f" % b[6])
+                brood_commits_s="%.0f" % b[5], brood_tasks_per_commit="%.2f" % b[6],
+                **({} if "base" not in fig else {
+                    "base_tasks_s": "%.0f" % fig["base"][0],
+                    "base_enq_p50_us": "%.0f" % fig["base"][1],
+                    "base_enq_p99_us": "%.0f" % fig["base"][2],
+                    "base_start_p50_us": "%.0f" % fig["base"][3],
+                    "base_start_p99_us": "%.0f" % fig["base"][4],
+                    "base_commits_s": "%.0f" % fig["base"][5],
+                    "base_tasks_per_commit": "%.2f" % fig["base"][6]}))
 
 
 if __name__ == "__main__":

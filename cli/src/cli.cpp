@@ -20,6 +20,7 @@
 #include "brood/os/listener.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/process_title.hpp"
+#include "brood/router/router.hpp"
 #include "brood/spooler/spool_store.hpp"
 #include "commands.hpp"
 #include "legion_command.hpp"
@@ -45,8 +46,9 @@ std::optional<std::shared_ptr<const spooler::spool_store>> open_spool_store(
   std::vector<std::string> dirs = cfg.dirs;
   dirs.insert(dirs.end(), cfg.external_dirs.begin(), cfg.external_dirs.end());
   try {
+    // The node's processes share one task log per dir, served by this process (the master).
     return std::make_shared<const spooler::spool_store>(
-        dirs, spooler::spool_store_options{cfg.dirs.size(), cfg.log_size});
+        dirs, spooler::spool_store_options{cfg.dirs.size(), cfg.log_size, true});
   } catch (const std::system_error& e) {
     std::cerr << "brood: cannot use the spooler dir: " << e.what() << "\n";
     status = status_usage;
@@ -188,6 +190,16 @@ int run_role(const std::vector<std::string>& args, const router_setup& setup,
     if (const int status = redirect_output(parsed.options->config.log); status >= 0) return status;
     report(parsed);
     return run_emperor_role(*parsed.options);
+  }
+  if (parsed.options->router.wanted()) {
+    if (!parsed.options->config.sockets.empty()) {
+      std::cerr << "brood: --fastrouter and --socket in one process are not supported: run the "
+                   "router and the nodes as separate processes\n";
+      return status_usage;
+    }
+    if (const int status = redirect_output(parsed.options->config.log); status >= 0) return status;
+    report(parsed);
+    return router::run_router(parsed.options->router);
   }
   return run_node_role(parsed, args, setup, spooler);
 }

@@ -15,6 +15,7 @@
 #include "log_options.hpp"
 #include "option_values.hpp"
 #include "process_options.hpp"
+#include "router_options.hpp"
 #include "spooler_options.hpp"
 #include "subscription_options.hpp"
 #include "zerg_options.hpp"
@@ -48,6 +49,8 @@ constexpr std::pair<std::string_view, std::string_view> aliases[] = {
     {"emperor-stats-server", "emperor-stats"},
     {"subscribe", "subscribe-to"},
     {"st", "subscribe-to"},
+    {"fastrouter-stats-server", "fastrouter-stats"},
+    {"fastrouter-ss", "fastrouter-stats"},
 };
 
 po::options_description build_table() {
@@ -154,6 +157,7 @@ po::options_description build_table() {
       .add(emperor_option_group(help_width))
       .add(legion_option_group(help_width))
       .add(subscription_option_group(help_width))
+      .add(router_option_group(help_width))
       .add(python);
   return all;
 }

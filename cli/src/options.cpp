@@ -14,6 +14,7 @@
 #include "option_table.hpp"
 #include "option_values.hpp"
 #include "placeholders.hpp"
+#include "router_options.hpp"
 #include "uwsgi_option_names.hpp"
 
 namespace brood::cli {
@@ -264,6 +265,7 @@ options_result parse_options(const std::vector<std::string>& args,
     out.config = to_node_config(vm);
     out.app = to_app_options(vm);
     out.emperor = to_emperor_config(vm);
+    out.router = to_router_config(vm);
     out.help = vm["help"].as<bool>();
     out.version = vm["version"].as<bool>();
     return {std::move(out), {}, std::move(warnings)};

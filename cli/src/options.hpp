@@ -9,6 +9,7 @@
 #include "brood/emperor/config.hpp"
 #include "brood/node/config.hpp"
 #include "brood/python/host.hpp"
+#include "brood/router/config.hpp"
 
 namespace brood::cli {
 
@@ -16,6 +17,7 @@ struct options {
   node::node_config config;
   python::app_options app;          // wanted() when the node runs Python code
   emperor::emperor_config emperor;  // sources not empty: run an emperor, not a node
+  router::router_config router;     // wanted(): run a router (fastrouter), not a node
   bool help = false;
   bool version = false;
   std::string show_config;  // with `show-config`: uWSGI's text of the resolved options, to print

@@ -23,6 +23,7 @@
 #include "fork_server_fork.hpp"
 #include "fork_server_request.hpp"
 #include "fork_server_spare.hpp"
+#include "fork_server_text.hpp"
 
 namespace brood::node {
 namespace {
@@ -67,6 +68,11 @@ class fork_server_loop {
     loop_.watch(socket_.fd.get(), [this] { on_acceptable(); });
     loop_.watch(signals_.fd(), [this] { on_signals(); });
     if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
+    const text_sharing shared = share_code_page_tables();
+    os::log("fork server: page tables of ", shared.mappings, " code mappings copied by fork",
+            shared.failed ? " (" + std::to_string(shared.failed) + " left out" +
+                                (shared.strict_overcommit ? ": strict overcommit)" : ")")
+                          : std::string());
     os::log("fork server: waiting for requests on ", socket_.name);
     emperor_.send(wire::vassal_message::ready);
     emperor_.send(wire::vassal_message::loyal);

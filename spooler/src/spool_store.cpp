@@ -2,6 +2,8 @@
 #include "brood/spooler/spool_store.hpp"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +26,7 @@
 #include "brood/wire/spool_file.hpp"
 #include "log_env.hpp"
 #include "log_segment.hpp"
+#include "log_server.hpp"
 #include "spool_fs.hpp"
 #include "spool_name.hpp"
 #include "task_log.hpp"
@@ -195,29 +198,52 @@ void for_each_name(const std::string& dir, F&& f) {
 // This process's task logs, opened lazily. A forked child finds its parent's logs here (same
 // pid check as spool_name.cpp): it must not use them (their checkpointer thread is the
 // parent's) nor destroy them, so it forgets them (leaked) and opens its own.
+// With spool_store_options::shared_log, the process that made the store serves its logs to the
+// processes it forks (log_server.hpp); `server_name` and `server_pid` stay readable there.
 struct spool_store::logs {
   std::mutex mu;
   pid_t pid = ::getpid();
   std::map<std::string, std::unique_ptr<task_log>> open;
-  std::set<std::string> failed;                // dirs whose log could not be opened (logged once)
-  std::map<std::string, task_log_stats> seen;  // what publish() added to the shared counters
+  std::set<std::string> failed;  // dirs whose log could not be opened (logged once)
+  // What publish() added to the shared counters; its mutex is not `mu`: the server's threads
+  // take it (a child replaces both, see forget()).
+  std::unique_ptr<std::mutex> publish_mu = std::make_unique<std::mutex>();
+  std::map<std::string, task_log_stats> seen;
+  std::unique_ptr<log_server> server;  // the owner's; dropped (leaked) in a child
+  std::string server_name;             // "" without a server
+  pid_t server_pid = 0;
 
   ~logs() {
-    if (pid != ::getpid()) forget();
+    if (pid != ::getpid()) {
+      forget();
+    } else {
+      server.reset();  // its threads use the logs: stopped first
+    }
   }
+  // In a forked child: nothing of the parent's logs, server or publish lock is used again.
   void forget() {
     for (auto& [dir, log] : open) (void)log.release();
     open.clear();
     failed.clear();
     seen.clear();
+    if (server) {
+      server->drop_in_child();
+      (void)server.release();
+    }
+    (void)publish_mu.release();  // may have been held by a server thread at the fork
+    publish_mu = std::make_unique<std::mutex>();
   }
-  // The log of `dir` in this process, or null when it cannot be opened. REQUIRES: mu held.
-  task_log* get(const std::string& dir, const spool_store_options& opts, bool recover_unlocked,
-                std::string* summary) {
+  // REQUIRES: mu held.
+  void check_pid() {
     if (pid != ::getpid()) {
       forget();
       pid = ::getpid();
     }
+  }
+  // The log of `dir` in this process, or null when it cannot be opened. REQUIRES: mu held.
+  task_log* get(const std::string& dir, const spool_store_options& opts, bool recover_unlocked,
+                std::string* summary) {
+    check_pid();
     if (auto it = open.find(dir); it != open.end()) return it->second.get();
     if (failed.count(dir)) return nullptr;
     task_log_options o;
@@ -254,6 +280,47 @@ spool_store::spool_store(const std::vector<std::string>& dirs, spool_store_optio
     if (!rp) throw std::system_error(errno, std::generic_category(), "cannot resolve " + d);
     dirs_.push_back(std::move(*rp));
   }
+  if (opts_.shared_log) start_server();
+}
+
+// The logs are opened now (before any fork), the server's log_source only reads `served`.
+// Their threads (checkpointers, the server's) start with every signal blocked: the master
+// takes its signals (SIGCHLD...) through its own mask, set up later; a thread left open to them
+// would take them instead (SIGCHLD's default is to drop it).
+void spool_store::start_server() {
+  sigset_t all, old;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &old);
+  start_server_threads();
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void spool_store::start_server_threads() {
+  std::vector<task_log*> served(dirs_.size(), nullptr);
+  bool any = false;
+  for (std::size_t d = 0; d < dirs_.size(); ++d) {
+    std::string summary;  // its own slot's recovery (a dead master's slot is the first free)
+    if ((served[d] = log_of(dirs_[d], false, &summary))) {
+      any = true;
+      os::log(summary);
+    }
+  }
+  if (!any) return;
+  std::weak_ptr<logs> weak = logs_;
+  auto srv =
+      log_server::start([served](std::size_t d) { return d < served.size() ? served[d] : nullptr; },
+                        [dirs = dirs_, weak](std::size_t d, task_log& log) {
+                          if (auto l = weak.lock(); l && d < dirs.size())
+                            publish_into(*l, dirs[d], log);
+                        });
+  if (!srv) {
+    os::log(srv.error().message(), ": each process of the node writes its own task log");
+    return;
+  }
+  std::lock_guard lock(logs_->mu);
+  logs_->server_name = (*srv)->name();
+  logs_->server_pid = ::getpid();
+  logs_->server = std::move(*srv);
 }
 
 spool_status spool_store::enqueue(const spool_vars& vars, std::string_view body) const {
@@ -281,7 +348,37 @@ spool_status spool_store::enqueue(const spool_vars& vars, std::string_view body)
     if (fs_status s = spool_fs::ensure_dir(dir); !s) return write_failure(std::move(s));
   }
   const std::string suffix = next_spool_suffix();
-  if (task_log* log = at ? nullptr : log_of(top)) {
+  bool too_big = file.size() > opts_.log_segment_size;  // the durable write of §4 at once
+  if (!at && !too_big && logged(top)) {
+    // A process forked from the store's owner: the owner's log commits the record (with every
+    // other process's), this process writes the file meanwhile.
+    std::string server;
+    {
+      std::lock_guard lock(logs_->mu);
+      logs_->check_pid();
+      if (logs_->server_pid != ::getpid()) server = logs_->server_name;
+    }
+    if (!server.empty()) {
+      const std::string name = spool_file_name(suffix);
+      const std::size_t index =
+          static_cast<std::size_t>(std::find(dirs_.begin(), dirs_.end(), top) - dirs_.begin());
+      auto out = log_client::commit(
+          server, index, priority ? *priority + "/" + name : name, file,
+          [&] { return posix_log_env().write_file(dir, ".brood_tmp_" + name, name, file); });
+      if (!out.unreachable && out.seq) {
+        spool_status ok;
+        ok.path = spool_fs::join(dir, name);
+        return ok;
+      }
+      if (!out.unreachable && out.seq.error().code().value() != EFBIG) {
+        (void)::unlink(spool_fs::join(dir, name).c_str());  // not acknowledged: best effort
+        return fail(spool_errc::write_failed, out.seq.error().message());
+      }
+      // EFBIG: written durably below (its file is replaced); unreachable: this process's log.
+      too_big = !out.unreachable;
+    }
+  }
+  if (task_log* log = at || too_big ? nullptr : log_of(top)) {
     const std::string name = spool_file_name(suffix);
     auto seq = log->enqueue(priority ? *priority + "/" + name : name, file);
     if (seq) {
@@ -379,12 +476,16 @@ std::string spool_store::recover(const std::string& dir) const {
 }
 
 void spool_store::publish(const std::string& dir, task_log& log) const {
+  publish_into(*logs_, dir, log);
+}
+
+void spool_store::publish_into(logs& l, const std::string& dir, task_log& log) {
   shared_log_counters* c = counters_of(dir);
   if (!c) return;
   const task_log_stats st = log.stats();
-  std::lock_guard lock(logs_->mu);
-  if (logs_->pid != ::getpid()) return;
-  task_log_stats& seen = logs_->seen[dir];
+  std::lock_guard lock(*l.publish_mu);
+  if (l.pid != ::getpid()) return;
+  task_log_stats& seen = l.seen[dir];
   if (st.tasks > seen.tasks) c->tasks += st.tasks - seen.tasks;
   if (st.dones > seen.dones) c->dones += st.dones - seen.dones;
   if (st.commits > seen.commits) {

@@ -59,6 +59,17 @@ os::result<std::uint64_t> task_log::enqueue(const std::string& rel_path, wire::b
   return seq;
 }
 
+os::result<std::uint64_t> task_log::commit_task(const std::string& rel_path,
+                                                wire::bytes_view file) {
+  if (!valid_path(rel_path)) {
+    return os::status::from_errno(EINVAL, "bad spool file path \"" + rel_path + "\"");
+  }
+  if (record_size(rel_path, file.size()) > segment_size_ - header_size) {
+    return os::status::from_errno(EFBIG, "task " + rel_path + " does not fit in a log segment");
+  }
+  return append({record_type::task, 0, rel_path, wire::bytes(file.begin(), file.end())}, true);
+}
+
 os::result<std::uint64_t> task_log::done(const std::string& rel_path) {
   if (!valid_path(rel_path)) {
     return os::status::from_errno(EINVAL, "bad spool file path \"" + rel_path + "\"");

@@ -72,6 +72,9 @@ class task_log {
   // `rel_path`: the spool file's path relative to the spool dir (its parent dir must exist);
   // `file`: its whole bytes. Returns the record's seq once it is durable.
   os::result<std::uint64_t> enqueue(const std::string& rel_path, wire::bytes_view file);
+  // Only the record of enqueue(): the caller writes the spool file itself (another process of
+  // the node, log_server.hpp), and acknowledges the task once both this and its write returned.
+  os::result<std::uint64_t> commit_task(const std::string& rel_path, wire::bytes_view file);
   // Appends a done record for `rel_path`; returns its seq (durable once durable_seq() >= it).
   os::result<std::uint64_t> done(const std::string& rel_path);
   // Waits until every record appended so far is durable.

@@ -157,15 +157,6 @@ struct __attribute__((visibility("hidden"))) host::impl {
 
 namespace {
 
-// The private module brood._host (the StartResponse type of WSGI requests).
-void install_host_module() {
-  if (py::module_::import("sys").attr("modules").contains("brood._host")) return;  // adopted
-  static py::module_::module_def def;
-  py::module_ internal = py::module_::create_extension_module("brood._host", nullptr, &def);
-  define_start_response(internal);
-  py::module_::import("sys").attr("modules")["brood._host"] = internal;
-}
-
 // The store uwsgi.spool writes with: every spooler and spooler-external dir, or null.
 std::shared_ptr<const spooler::spool_store> open_store(const spooler::spooler_config& cfg) {
   if (!cfg.any()) return nullptr;

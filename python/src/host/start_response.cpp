@@ -86,6 +86,14 @@ void define_start_response(py::module_& m) {
       .def("write", &write, py::arg("data"));
 }
 
+void install_host_module() {
+  if (py::module_::import("sys").attr("modules").contains("brood._host")) return;
+  static py::module_::module_def def;
+  py::module_ internal = py::module_::create_extension_module("brood._host", nullptr, &def);
+  define_start_response(internal);
+  py::module_::import("sys").attr("modules")["brood._host"] = internal;
+}
+
 py::object new_start_response() { return py::cast(wsgi_response{}); }
 
 wsgi_response& response_of(py::handle start_response) {

@@ -26,6 +26,12 @@ struct wsgi_response {
 // Adds the StartResponse type to `m`. REQUIRES: called once per interpreter.
 void define_start_response(py::module_& m);
 
+// Installs the private module brood._host (holding the StartResponse type) in sys.modules,
+// unless it is there already: a fork-server base installs it once (fork_base::load), so that its
+// adopted vassals find it on shared pages instead of creating the type after the request.
+// REQUIRES: the GIL is held.
+void install_host_module();
+
 // A new StartResponse object with an empty response.
 py::object new_start_response();
 

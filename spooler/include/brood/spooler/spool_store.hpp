@@ -48,6 +48,12 @@ struct spool_store_options {
   // with `at` (the file's mtime is their due time) are written durably file by file.
   std::size_t logged_dirs = std::numeric_limits<std::size_t>::max();
   std::uint64_t log_segment_size = 4 << 20;  // spooler-log-size: bytes of each log segment
+  // One log per dir for the whole node: the constructing process (the master, before it forks)
+  // opens the logs of the logged dirs now and serves them to the processes it forks, whose
+  // enqueue() sends the task's record there and writes the file meanwhile; one commit then
+  // covers the tasks of every process (docs/spool_format.md §9). Without it, or when the
+  // server is gone, each process opens a log of its own.
+  bool shared_log = false;
 };
 
 // The task logs of one dir as the node's stats show them. The counters add up every process
@@ -113,8 +119,11 @@ class spool_store {
   // cannot be opened.
   task_log* log_of(const std::string& dir, bool recover_unlocked = false,
                    std::string* summary = nullptr) const;
+  void start_server();
+  void start_server_threads();
   // Adds what `log` did since the last call to the shared counters of `dir`.
   void publish(const std::string& dir, task_log& log) const;
+  static void publish_into(logs& l, const std::string& dir, task_log& log);
   std::vector<std::string> dirs_;
   spool_store_options opts_;
   std::shared_ptr<logs> logs_;  // this process's task logs (copies of a store share them)

@@ -1,0 +1,78 @@
+"""Where the CPU goes in the spooler benchmark (issue 16): CPU time per task of each node's
+processes (master, workers, spooler: user + system, from /proc) and of the producer processes,
+brood against real uWSGI 2.0.21 in the same run, with 8 producers (spooler_bench.py's client).
+CPU time per task hardly depends on the load of the machine, unlike tasks/s: on 2 vCPUs the sum
+(node + client) bounds the tasks/s any run can reach.
+
+    python3 spooler_cpu.py BUILD_DIR [--tasks N] [--producers P] [--base BASE_BUILD_DIR]
+
+Prints "BENCH spooler_cpu_Pproducers SYSTEM_node_us_per_task=... client_us_per_task=...".
+"""
+import argparse
+import os
+import resource
+
+import cluster
+import spooler_bench
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid):
+    """User + system seconds of `pid` and its live descendants (their reaped children too)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15]) / TICK  # utime stime cutime cstime
+            with open("/proc/%d/task/%d/children" % (p, p)) as f:
+                todo += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return total
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("build_dir")
+    p.add_argument("--tasks", type=int, default=2000)
+    p.add_argument("--producers", type=int, default=8)
+    p.add_argument("--base")
+    args = p.parse_args()
+    cluster.note("spooler CPU per task: %d tasks, %d producer processes, load average %s" % (
+        args.tasks, args.producers, " ".join("%.2f" % x for x in os.getloadavg())))
+    with cluster.Cluster(args.build_dir) as c:
+        nodes = {
+            "brood": c.brood("--master", "--processes", 2, "--spooler",
+                             os.path.join(c.tmp, "spool-brood"), "--module", "spool_task"),
+            "uwsgi": c.uwsgi("--plugin", "spooler", "--spooler",
+                             os.path.join(c.tmp, "spool-uwsgi"), "--spooler-frequency", 1,
+                             "--import", "spool_task", processes=2),
+        }
+        os.makedirs(os.path.join(c.tmp, "spool-uwsgi"), exist_ok=True)
+        if args.base:
+            saved, c.brood_bin = c.brood_bin, os.path.join(args.base, "cli", "brood")
+            nodes["base"] = c.brood(
+                "--master", "--processes", 2, "--spooler", os.path.join(c.tmp, "spool-base"),
+                "--module", "spool_task",
+                env=dict(c.env, PYTHONPATH=os.path.join(args.base, "python") + ":" + cluster.HERE))
+            c.brood_bin = saved
+        figures = {}
+        for name, node in nodes.items():
+            before = tree_cpu(node.pid)
+            kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+            res = spooler_bench.run_once(node.address, args.producers, args.tasks,
+                                         os.path.join(c.tmp, "report-" + name))
+            after = tree_cpu(node.pid)
+            kids2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            client = (kids2.ru_utime + kids2.ru_stime) - (kids.ru_utime + kids.ru_stime)
+            figures["%s_tasks_s" % name] = "%.0f" % res[0]
+            figures["%s_node_us_per_task" % name] = "%.0f" % ((after - before) * 1e6 / args.tasks)
+            figures["%s_client_us_per_task" % name] = "%.0f" % (client * 1e6 / args.tasks)
+        cluster.bench_line("spooler_cpu_%dproducers" % args.producers, **figures)
+
+
+if __name__ == "__main__":
+    main()

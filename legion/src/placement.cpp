@@ -1,0 +1,135 @@
+// The placement machine's entry points (placement.hpp): events in, messages and actions out.
+#include <algorithm>
+
+#include "placement_state.hpp"
+
+namespace brood::legion {
+
+placement::placement(placement_params params, placement_clock::time_point now)
+    : s_(std::make_unique<state>()) {
+  s_->p = std::move(params);
+  s_->me.next_report = now;
+}
+
+placement::~placement() = default;
+placement::placement(placement&&) noexcept = default;
+placement& placement::operator=(placement&&) noexcept = default;
+
+std::chrono::nanoseconds placement::state::member_lease() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(p.lease * (1.0 - p.drift));
+}
+
+std::chrono::nanoseconds placement::state::lord_wait() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(p.lease * (1.0 + p.drift)) +
+         p.kill_grace;
+}
+
+void placement::state::deliver(placement_message m, const std::string& to, time_point now) {
+  m.from = p.self;
+  if (to != p.self) {
+    out.push_back({to, std::move(m)});
+    return;
+  }
+  // To ourselves (the lord is also a member): handled at once, in order.
+  if (m.kind == placement_kind::report) {
+    on_report(m, now);
+  } else if (m.kind == placement_kind::ack) {
+    on_ack(m, now);
+  } else {
+    on_assign(m, now);
+  }
+}
+
+void placement::lord_changed(const std::string& lord, bool i_am_lord, std::uint64_t epoch,
+                             placement_clock::time_point now) {
+  state& s = *s_;
+  s.me.epoch_seen = std::max(s.me.epoch_seen, epoch);
+  const bool new_lord = s.me.lord != lord;
+  s.me.lord = lord;
+  if (i_am_lord && (!s.lord.active || s.lord.epoch != epoch)) {
+    s.become_lord(epoch, now);
+  } else if (!i_am_lord) {
+    s.lord = {};
+  }
+  if (new_lord && !lord.empty()) s.send_report(now);  // the new lord hears from us at once
+  s.reconcile(now);
+}
+
+void placement::set_catalog(std::vector<vassal_spec> catalog, placement_clock::time_point now) {
+  state& s = *s_;
+  if (!s.lord.active) return;
+  std::sort(catalog.begin(), catalog.end(),
+            [](const vassal_spec& a, const vassal_spec& b) { return a.name < b.name; });
+  if (catalog != s.table.catalog) {
+    s.table.catalog = std::move(catalog);
+    s.lord.changed = true;
+  }
+  s.lord_step(now);
+}
+
+void placement::receive(const placement_message& m, placement_clock::time_point now) {
+  state& s = *s_;
+  if (m.from == s.p.self) return;
+  switch (m.kind) {
+    case placement_kind::report:
+      s.on_report(m, now);
+      break;
+    case placement_kind::ack:
+      s.on_ack(m, now);
+      break;
+    case placement_kind::assign:
+      s.on_assign(m, now);
+      break;
+  }
+  s.reconcile(now);
+}
+
+void placement::local_state(const std::string& vassal, vassal_state st,
+                            placement_clock::time_point now) {
+  member_side& me = s_->me;
+  me.starting.erase(vassal);
+  if (st == vassal_state::running) {
+    me.running.insert(vassal);
+    return s_->reconcile(now);
+  }
+  me.running.erase(vassal);
+  me.stopping.erase(vassal);
+  me.killing.erase(vassal);
+  if (st == vassal_state::failed) {
+    me.failed[vassal] = now;
+    me.failed_unreported.insert(vassal);
+  }
+  s_->reconcile(now);
+}
+
+void placement::tick(placement_clock::time_point now) {
+  state& s = *s_;
+  if (now >= s.me.next_report) s.send_report(now);
+  if (s.lord.active) s.lord_step(now);
+  s.reconcile(now);
+}
+
+placement_clock::time_point placement::next_deadline() const {
+  const state& s = *s_;
+  time_point next = s.me.next_report;
+  if (s.me.lease_until > time_point{} && !s.me.running.empty()) {
+    next = std::min(next, s.me.lease_until);
+  }
+  return next;
+}
+
+std::vector<placement_outgoing> placement::take_outgoing() { return std::exchange(s_->out, {}); }
+
+std::vector<placement_action> placement::take_actions() { return std::exchange(s_->actions, {}); }
+
+const placement_table& placement::table() const noexcept { return s_->table; }
+
+std::set<std::string> placement::running() const {
+  std::set<std::string> all = s_->me.running;
+  all.insert(s_->me.starting.begin(), s_->me.starting.end());
+  return all;
+}
+
+bool placement::fenced(placement_clock::time_point now) const { return s_->is_fenced(now); }
+
+}  // namespace brood::legion

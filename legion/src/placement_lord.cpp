@@ -1,0 +1,281 @@
+// The lord side of placement.hpp: reports answered with acks (the members' leases), lost members,
+// failed starts, placement of missing copies, one balancing move at a time, and the table pushed
+// to every member after each change.
+#include <algorithm>
+#include <limits>
+
+#include "placement_state.hpp"
+
+namespace brood::legion {
+namespace {
+
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+void erase_value(std::vector<std::string>& v, const std::string& x) {
+  v.erase(std::remove(v.begin(), v.end(), x), v.end());
+}
+
+std::uint32_t replicas_of(const placement_table& t, const std::string& vassal) {
+  for (const vassal_spec& s : t.catalog)
+    if (s.name == vassal) return std::max<std::uint32_t>(1, s.replicas);
+  return 0;  // not in the catalog
+}
+
+}  // namespace
+
+void placement::state::become_lord(std::uint64_t epoch, time_point now) {
+  lord = {};
+  lord.active = true;
+  lord.epoch = epoch;
+  lord.since = now;
+  lord.quiet_until = now + lord_wait();
+  lord.base = {table.epoch, table.version};
+  // Any member may hold a lease from the previous lord until then.
+  for (const std::string& m : p.members) lord.members[m].lease_deadline = now + lord_wait();
+  table.epoch = epoch;
+  table.version = 0;
+}
+
+std::vector<std::string> placement::state::assignment_of(const std::string& member) const {
+  std::vector<std::string> out;
+  if (lord.quiet) {
+    // Before the table is rebuilt, a member keeps exactly what it runs: nothing starts or stops.
+    auto it = lord.members.find(member);
+    if (it == lord.members.end()) return out;
+    out.assign(it->second.running.begin(), it->second.running.end());
+    out.insert(out.end(), it->second.starting.begin(), it->second.starting.end());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  for (const auto& [vassal, where] : table.placed)
+    if (contains(where, member)) out.push_back(vassal);
+  return out;
+}
+
+void placement::state::on_report(const placement_message& m, time_point now) {
+  if (!lord.active || m.epoch > lord.epoch) return;
+  auto rec_it = lord.members.find(m.from);
+  if (rec_it == lord.members.end()) return;  // not a configured member
+  member_record& rec = rec_it->second;
+  rec.reported = true;
+  rec.last_report = now;
+  rec.capacity = m.capacity;
+  rec.running = {m.running.begin(), m.running.end()};
+  rec.starting = {m.starting.begin(), m.starting.end()};
+  if (m.table && lord.quiet && std::make_pair(m.table->epoch, m.table->version) > lord.base) {
+    lord.base = {m.table->epoch, m.table->version};
+    table.catalog = m.table->catalog;
+    table.placed = m.table->placed;
+    table.leaving = m.table->leaving;
+  }
+  for (const std::string& v : m.failed) {
+    lord.refused[{m.from, v}] = now + p.failure_memory;
+    auto it = table.placed.find(v);
+    if (it != table.placed.end() && contains(it->second, m.from)) {
+      erase_value(it->second, m.from);
+      lord.pending.erase({m.from, v});
+      lord.changed = true;
+    }
+  }
+  lord_step(now);
+  placement_message ack;
+  ack.kind = placement_kind::ack;
+  ack.epoch = lord.epoch;
+  ack.ref = m.ref;
+  ack.version = table.version;
+  ack.assigned = assignment_of(m.from);
+  if (m.version != table.version || m.epoch != lord.epoch) ack.table = table;
+  rec.lease_deadline = std::max(rec.lease_deadline, now + lord_wait());
+  deliver(std::move(ack), m.from, now);
+}
+
+void placement::state::end_quiet(time_point now) {
+  lord.quiet = false;
+  // What a member that reported runs is the truth; the table holds the others until their
+  // leases run out.
+  for (auto& [vassal, where] : table.placed) {
+    where.erase(std::remove_if(where.begin(), where.end(),
+                               [&](const std::string& m) {
+                                 auto it = lord.members.find(m);
+                                 return it == lord.members.end() || it->second.reported;
+                               }),
+                where.end());
+  }
+  for (const auto& [m, rec] : lord.members) {
+    if (!rec.reported) continue;
+    for (const auto* set : {&rec.running, &rec.starting})
+      for (const std::string& v : *set) {
+        auto& where = table.placed[v];
+        if (!contains(where, m)) where.push_back(m);
+        if (set == &rec.starting) lord.pending[{m, v}] = now + p.start_timeout;
+      }
+  }
+  lord.changed = true;
+}
+
+void placement::state::expire_members(time_point now) {
+  for (auto& [m, rec] : lord.members) {
+    if (rec.lease_deadline > now) continue;
+    rec.reported = false;  // eligible again once it reports
+    for (auto& [vassal, where] : table.placed) {
+      if (!contains(where, m)) continue;
+      erase_value(where, m);
+      lord.pending.erase({m, vassal});
+      lord.changed = true;
+    }
+  }
+}
+
+void placement::state::settle(time_point now) {
+  for (auto it = lord.refused.begin(); it != lord.refused.end();)
+    it = it->second <= now ? lord.refused.erase(it) : std::next(it);
+  for (auto it = lord.pending.begin(); it != lord.pending.end();) {
+    const auto& [m, v] = it->first;
+    const member_record& rec = lord.members[m];
+    if (rec.running.count(v)) {
+      it = lord.pending.erase(it);
+    } else if (it->second <= now) {
+      lord.refused[{m, v}] = now + p.failure_memory;
+      erase_value(table.placed[v], m);
+      lord.changed = true;
+      it = lord.pending.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = table.placed.begin(); it != table.placed.end();) {
+    if (replicas_of(table, it->first) == 0 || it->second.empty()) {
+      table.leaving.erase(it->first);
+      lord.changed = lord.changed || !it->second.empty();
+      it = table.placed.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  finish_handovers();
+}
+
+void placement::state::finish_handovers() {
+  for (auto it = table.leaving.begin(); it != table.leaving.end();) {
+    const std::string& vassal = it->first;
+    const std::string& old = it->second;
+    auto& where = table.placed[vassal];
+    bool arrived = where.size() > replicas_of(table, vassal);
+    for (const std::string& m : where)
+      if (m != old && lord.pending.count({m, vassal})) arrived = false;
+    if (!contains(where, old)) {
+      it = table.leaving.erase(it);
+      lord.changed = true;
+    } else if (arrived) {
+      erase_value(where, old);
+      it = table.leaving.erase(it);
+      lord.changed = true;
+    } else if (where.size() <= replicas_of(table, vassal)) {
+      it = table.leaving.erase(it);  // the new copy failed: the old one stays
+      lord.changed = true;
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::size_t placement::state::count_on(const std::string& member) const {
+  std::size_t n = 0;
+  for (const auto& [vassal, where] : table.placed) n += contains(where, member) ? 1 : 0;
+  return n;
+}
+
+double placement::state::load_of(const std::string& member, std::size_t extra) const {
+  const member_record& rec = lord.members.at(member);
+  const double weight = rec.capacity ? rec.capacity : 1.0;
+  return static_cast<double>(count_on(member) + extra) / weight;
+}
+
+bool placement::state::eligible(const std::string& member, const std::string& vassal,
+                                time_point now) const {
+  const member_record& rec = lord.members.at(member);
+  if (!rec.reported || rec.lease_deadline <= now) return false;
+  auto placed = table.placed.find(vassal);
+  if (placed != table.placed.end() && contains(placed->second, member)) return false;
+  if (lord.refused.count({member, vassal})) return false;
+  return rec.capacity == 0 || count_on(member) < rec.capacity;
+}
+
+void placement::state::place_missing(time_point now) {
+  for (const vassal_spec& spec : table.catalog) {
+    auto& where = table.placed[spec.name];
+    while (where.size() < std::max<std::uint32_t>(1, spec.replicas)) {
+      std::string best;
+      double best_load = std::numeric_limits<double>::max();
+      for (const auto& [m, rec] : lord.members) {
+        if (!eligible(m, spec.name, now)) continue;
+        const double load = load_of(m, 1);
+        if (load < best_load) best_load = load, best = m;
+      }
+      if (best.empty()) break;
+      where.push_back(best);
+      lord.pending[{best, spec.name}] = now + p.start_timeout;
+      lord.changed = true;
+    }
+  }
+}
+
+void placement::state::balance(time_point now) {
+  if (!p.balance || !lord.pending.empty() || !table.leaving.empty()) return;
+  // Only between members heard from lately: a hand-over's old copy stops when its member hears
+  // the new table, or at the latest when its lease ends.
+  std::string most, least;
+  for (const auto& [m, rec] : lord.members) {
+    if (!rec.reported || rec.lease_deadline <= now || now - rec.last_report > 2 * p.report_every)
+      continue;
+    if (most.empty() || load_of(m, 0) > load_of(most, 0)) most = m;
+    if (least.empty() || load_of(m, 0) < load_of(least, 0)) least = m;
+  }
+  if (most.empty() || most == least) return;
+  // Moving one vassal must leave the receiver below the giver's load of now.
+  if (!(load_of(least, 1) < load_of(most, 0) - 1e-9)) return;
+  for (auto& [vassal, where] : table.placed) {
+    if (!contains(where, most) || !eligible(least, vassal, now)) continue;
+    where.push_back(least);
+    table.leaving[vassal] = most;
+    lord.pending[{least, vassal}] = now + p.start_timeout;
+    lord.changed = true;
+    return;
+  }
+}
+
+void placement::state::lord_step(time_point now) {
+  if (!lord.active) return;
+  if (lord.quiet) {
+    const bool all = std::all_of(lord.members.begin(), lord.members.end(),
+                                 [](const auto& kv) { return kv.second.reported; });
+    if (!all && now < lord.quiet_until) return;
+    end_quiet(now);
+  }
+  expire_members(now);
+  settle(now);
+  place_missing(now);
+  balance(now);
+  if (lord.changed) {
+    lord.changed = false;
+    ++table.version;
+    broadcast_assignments(now);
+  }
+}
+
+void placement::state::broadcast_assignments(time_point now) {
+  for (const auto& [m, rec] : lord.members) {
+    if (!rec.reported) continue;
+    placement_message a;
+    a.kind = placement_kind::assign;
+    a.epoch = lord.epoch;
+    a.version = table.version;
+    a.assigned = assignment_of(m);
+    a.table = table;
+    deliver(std::move(a), m, now);
+  }
+}
+
+}  // namespace brood::legion

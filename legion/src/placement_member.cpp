@@ -1,0 +1,100 @@
+// The member side of placement.hpp: reports, the lease an ack gives, the assignment and the table
+// a member applies, and the actions that make its vassals match them (or kill them when fenced).
+#include <algorithm>
+
+#include "placement_state.hpp"
+
+namespace brood::legion {
+namespace {
+
+constexpr std::size_t max_unanswered = 64;  // reports remembered while awaiting their ack
+
+std::vector<std::string> sorted(const std::set<std::string>& s) { return {s.begin(), s.end()}; }
+
+}  // namespace
+
+void placement::state::send_report(time_point now) {
+  me.next_report = now + p.report_every;
+  if (me.lord.empty()) return;
+  placement_message m;
+  m.kind = placement_kind::report;
+  m.epoch = me.epoch_seen;
+  m.ref = me.next_ref++;
+  m.version = table.version;
+  m.capacity = p.capacity;
+  m.running = sorted(me.running);
+  m.starting = sorted(me.starting);
+  m.failed = sorted(me.failed_unreported);
+  // A lord of a newer epoch may not hold the newest table yet: it takes ours if newer.
+  if (table.epoch < me.epoch_seen) m.table = table;
+  me.sent.emplace_back(m.ref, now);
+  if (me.sent.size() > max_unanswered) me.sent.pop_front();
+  deliver(std::move(m), me.lord, now);
+}
+
+void placement::state::adopt_table(const placement_table& t) {
+  if (std::make_pair(t.epoch, t.version) > std::make_pair(table.epoch, table.version)) table = t;
+}
+
+void placement::state::apply_assignment(std::uint64_t epoch, std::uint64_t version,
+                                        const std::vector<std::string>& assigned) {
+  if (std::make_pair(epoch, version) <= me.applied) return;
+  me.applied = {epoch, version};
+  me.assigned = {assigned.begin(), assigned.end()};
+}
+
+void placement::state::on_ack(const placement_message& m, time_point) {
+  if (m.epoch < me.epoch_seen) return;  // from a lord that was replaced
+  me.epoch_seen = m.epoch;
+  auto it =
+      std::find_if(me.sent.begin(), me.sent.end(), [&](const auto& r) { return r.first == m.ref; });
+  if (it == me.sent.end()) return;  // not a report of ours that is still awaited
+  const time_point sent_at = it->second;
+  me.sent.erase(me.sent.begin(), it + 1);  // older reports' acks can only give shorter leases
+  me.lease_until = std::max(me.lease_until, sent_at + member_lease());
+  me.failed_unreported.clear();
+  if (m.table) adopt_table(*m.table);
+  apply_assignment(m.epoch, m.version, m.assigned);
+}
+
+void placement::state::on_assign(const placement_message& m, time_point) {
+  if (m.epoch < me.epoch_seen) return;
+  me.epoch_seen = m.epoch;
+  if (m.table) adopt_table(*m.table);
+  apply_assignment(m.epoch, m.version, m.assigned);
+}
+
+void placement::state::reconcile(time_point now) {
+  if (is_fenced(now)) {
+    // No lease: nothing of the legion may run here. Everything still up is killed at once.
+    for (auto* set : {&me.running, &me.starting, &me.stopping}) {
+      for (const std::string& v : *set) {
+        if (me.killing.insert(v).second) actions.push_back({placement_action::kind::kill, v});
+      }
+      set->clear();
+    }
+    return;
+  }
+  for (const std::string& v : me.assigned) {
+    if (me.running.count(v) || me.starting.count(v) || me.killing.count(v)) continue;
+    auto f = me.failed.find(v);
+    if (f != me.failed.end()) {
+      if (now - f->second < p.failure_memory) continue;
+      me.failed.erase(f);
+    }
+    me.starting.insert(v);
+    actions.push_back({placement_action::kind::start, v});
+  }
+  for (auto* set : {&me.running, &me.starting}) {
+    for (auto it = set->begin(); it != set->end();) {
+      if (me.assigned.count(*it)) {
+        ++it;
+        continue;
+      }
+      if (me.stopping.insert(*it).second) actions.push_back({placement_action::kind::stop, *it});
+      ++it;
+    }
+  }
+}
+
+}  // namespace brood::legion

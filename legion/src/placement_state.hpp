@@ -1,0 +1,97 @@
+#pragma once
+// The state behind placement.hpp, shared by its member side (placement_member.cpp) and its lord
+// side (placement_lord.cpp). Not a public header.
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "brood/legion/placement.hpp"
+
+namespace brood::legion {
+
+using time_point = placement_clock::time_point;
+
+// The member side: what this member runs and its lease.
+struct member_side {
+  std::string lord;  // whom reports go to (empty: none known)
+  std::uint64_t epoch_seen = 0;
+  std::pair<std::uint64_t, std::uint64_t> applied{0, 0};  // (epoch, version) of `assigned`
+  std::set<std::string> assigned;
+  time_point lease_until{};  // may run `assigned` before this; fenced from it on
+  std::uint64_t next_ref = 1;
+  std::deque<std::pair<std::uint64_t, time_point>> sent;  // reports awaiting an ack
+  time_point next_report{};
+  std::set<std::string> running, starting, stopping, killing;
+  std::map<std::string, time_point> failed;  // vassal -> when; not started again before memory
+  std::set<std::string> failed_unreported;
+};
+
+// What the lord knows of one member.
+struct member_record {
+  bool reported = false;  // a report reached this lord in its current term
+  time_point last_report{};
+  std::uint32_t capacity = 0;
+  std::set<std::string> running, starting;
+  time_point lease_deadline{};  // may hold a lease on its vassals until then
+};
+
+// The lord side, valid while this member is lord.
+struct lord_side {
+  bool active = false;
+  std::uint64_t epoch = 0;
+  time_point since{};
+  // Quiet: the first moments of a term. Acks give each member exactly what it reports running,
+  // and reports bring newer tables in, until every member reported or quiet_until passed (by
+  // then no unreported member holds a lease); then the table is rebuilt and placement starts.
+  bool quiet = true;
+  time_point quiet_until{};
+  std::pair<std::uint64_t, std::uint64_t> base{0, 0};  // (epoch, version) the table came from
+  std::map<std::string, member_record> members;
+  std::map<std::pair<std::string, std::string>, time_point> refused;  // (member, vassal) -> until
+  std::map<std::pair<std::string, std::string>, time_point> pending;  // placed, not running yet
+  bool changed = false;
+};
+
+struct placement::state {
+  placement_params p;
+  placement_table table;
+  member_side me;
+  lord_side lord;
+  std::vector<placement_outgoing> out;
+  std::vector<placement_action> actions;
+
+  // placement_member.cpp
+  void send_report(time_point now);
+  void on_ack(const placement_message& m, time_point now);
+  void on_assign(const placement_message& m, time_point now);
+  void adopt_table(const placement_table& t);
+  void apply_assignment(std::uint64_t epoch, std::uint64_t version,
+                        const std::vector<std::string>& assigned);
+  void reconcile(time_point now);
+  bool is_fenced(time_point now) const { return now >= me.lease_until; }
+  void deliver(placement_message m, const std::string& to, time_point now);
+
+  // placement_lord.cpp
+  void become_lord(std::uint64_t epoch, time_point now);
+  void on_report(const placement_message& m, time_point now);
+  void lord_step(time_point now);
+  void end_quiet(time_point now);
+  void expire_members(time_point now);
+  void settle(time_point now);
+  void finish_handovers();
+  void place_missing(time_point now);
+  void balance(time_point now);
+  std::size_t count_on(const std::string& member) const;
+  double load_of(const std::string& member, std::size_t extra) const;
+  bool eligible(const std::string& member, const std::string& vassal, time_point now) const;
+  std::vector<std::string> assignment_of(const std::string& member) const;
+  void broadcast_assignments(time_point now);
+
+  std::chrono::nanoseconds member_lease() const;  // lease * (1 - drift)
+  std::chrono::nanoseconds lord_wait() const;     // lease * (1 + drift) + kill_grace
+};
+
+}  // namespace brood::legion

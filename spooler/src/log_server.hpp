@@ -1,0 +1,83 @@
+#pragma once
+// One task log per spool dir per node (docs/spool_format.md §9, "One log per node"): the process
+// that made the node's spool store (the master, before it forks) serves its task logs to the
+// processes it forks, over a unix stream socket in the abstract namespace. A worker writes a
+// task's spool file itself while the master's log appends the task's record; the master's log
+// commits the records of every worker together (one fdatasync per batch across the node's
+// processes, task_log's group commit), then answers. The worker acknowledges the task once both
+// its file write and the answer succeeded.
+//
+// Request: u32 length of the rest, u8 op (1: task), u16 dir index, u16 path length, the path
+// (relative to the dir, as task_log::commit_task), the spool file's bytes. Answer: u8 0, u64 seq
+// (the record is durable); or u8 1, u32 errno, u16 length, the error message. All integers little
+// endian. A connection carries one request at a time; a client keeps it for its next request.
+//
+// Processes: the server's threads (an acceptor, one per connection) exist only in the process
+// that started it. A forked child must call drop_in_child() (closes its copy of the listening
+// socket, so that a dead master's socket refuses connections instead of holding them) and never
+// destroy the server object (leak it). A connection thread ends at EOF or when its client's
+// process is gone (checked every idle 5 s: a forked child may hold a copy of the connection).
+// Thread-safety: log_client calls may run from any thread; each thread uses its own connection.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "brood/os/status.hpp"
+#include "brood/wire/bytes.hpp"
+
+namespace brood::spooler {
+
+class task_log;
+
+class log_server {
+ public:
+  // The log of the store's dir `dir` (index in its dirs()), or null when it has none.
+  using log_source = std::function<task_log*(std::size_t dir)>;
+  // Called after each committed task (the server's own counters: see spool_store::publish).
+  using on_commit = std::function<void(std::size_t dir, task_log& log)>;
+
+  // Listens on "\0brood-tasklog-PID-N" and starts the acceptor thread.
+  static os::result<std::unique_ptr<log_server>> start(log_source logs, on_commit committed);
+  // Stops accepting, shuts the connections down and waits for their threads (bounded: 5 s).
+  ~log_server();
+  log_server(const log_server&) = delete;
+  log_server& operator=(const log_server&) = delete;
+
+  // The abstract socket name (without its leading NUL).
+  const std::string& name() const noexcept { return name_; }
+  pid_t owner() const noexcept { return owner_; }
+  // In a forked child: closes the inherited listening socket.
+  void drop_in_child();
+
+ private:
+  struct state;
+  log_server() = default;
+  std::string name_;
+  pid_t owner_ = 0;
+  std::shared_ptr<state> st_;
+};
+
+// The client side, in a process forked from the server's.
+namespace log_client {
+
+// The outcome of commit(): `unreachable` (nothing was sent: the server is gone; the caller may
+// use a log of its own) or the server's answer.
+struct outcome {
+  bool unreachable = false;
+  os::result<std::uint64_t> seq = std::uint64_t{0};
+};
+
+// Sends the record of `rel_path` to the server named `server`, runs `write_file` while the
+// server commits it, then waits for the answer (at most 30 s). The task is durable and its file
+// written only when both succeeded; a failure of `write_file` is returned (the record may still
+// be committed: the task may run after a recovery, as an unacknowledged task may).
+outcome commit(const std::string& server, std::size_t dir, const std::string& rel_path,
+               wire::bytes_view file, const std::function<os::status()>& write_file);
+
+}  // namespace log_client
+
+}  // namespace brood::spooler

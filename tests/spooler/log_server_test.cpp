@@ -1,0 +1,175 @@
+// The node's shared task log (log_server.hpp, docs/spool_format.md §9): a client's record is
+// committed by the server's log while the client writes the file; the answers name what failed;
+// a server that is gone is "unreachable" (nothing sent). The spool store with shared_log: forked
+// processes' tasks go through the owner's one log (one slot), batched across processes.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "brood/spooler/spool_store.hpp"
+#include "log_server.hpp"
+#include "spool_store_fixture.hpp"
+#include "task_log.hpp"
+#include "task_log_fixture.hpp"
+#include "temp_dir.hpp"
+
+namespace brood::spooler {
+namespace {
+
+using testing_log::task_file;
+
+class log_server_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto l = task_log::open(posix_log_env(), dir_.path());
+    ASSERT_TRUE(l) << l.error().message();
+    log_ = std::move(*l);
+    auto s = log_server::start([this](std::size_t d) { return d == 0 ? log_.get() : nullptr; },
+                               [this](std::size_t, task_log&) { ++committed_; });
+    ASSERT_TRUE(s) << s.error().message();
+    server_ = std::move(*s);
+  }
+  void TearDown() override {
+    server_.reset();  // before the log its threads use
+    log_.reset();
+  }
+  static std::string name(int i) { return "uwsgi_spoolfile_on_h_3_" + std::to_string(i); }
+
+  testing::temp_dir dir_{"brood_log_server_"};
+  std::unique_ptr<task_log> log_;
+  std::unique_ptr<log_server> server_;
+  std::atomic<int> committed_{0};
+};
+
+TEST_F(log_server_test, record_is_committed_while_the_client_writes_the_file) {
+  bool wrote = false;
+  const auto f = task_file(name(1));
+  auto out = log_client::commit(server_->name(), 0, name(1), f, [&] {
+    wrote = true;
+    return os::status{};
+  });
+  ASSERT_FALSE(out.unreachable);
+  ASSERT_TRUE(out.seq) << out.seq.error().message();
+  EXPECT_TRUE(wrote);
+  EXPECT_GE(log_->durable_seq(), *out.seq);
+  EXPECT_EQ(log_->stats().tasks, 1u);
+  EXPECT_EQ(committed_, 1);
+}
+
+TEST_F(log_server_test, another_users_connection_is_refused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to become another user";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) _exit(3);
+    const auto f = task_file(name(7));
+    auto out = log_client::commit(server_->name(), 0, name(7), f, [] { return os::status{}; });
+    _exit(!out.unreachable && out.seq ? 1 : 0);  // 0: refused
+  }
+  int st = 0;
+  ASSERT_EQ(::waitpid(child, &st, 0), child);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+  EXPECT_EQ(log_->stats().tasks, 0u);
+  EXPECT_EQ(committed_, 0);
+}
+
+TEST_F(log_server_test, many_threads_share_the_commits) {
+  constexpr int threads = 8, per = 40;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per; ++i) {
+        const std::string n = name(t * 1000 + i);
+        auto out =
+            log_client::commit(server_->name(), 0, n, task_file(n), [] { return os::status{}; });
+        failures += out.unreachable || !out.seq;
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  EXPECT_EQ(failures, 0);
+  const task_log_stats st = log_->stats();
+  EXPECT_EQ(st.tasks, static_cast<std::uint64_t>(threads * per));
+  EXPECT_LE(st.commits, st.tasks);
+  EXPECT_EQ(committed_, threads * per);
+}
+
+TEST_F(log_server_test, failures_are_named) {
+  const auto f = task_file(name(2));
+  auto no_dir = log_client::commit(server_->name(), 7, name(2), f, [] { return os::status{}; });
+  ASSERT_FALSE(no_dir.unreachable);
+  ASSERT_FALSE(no_dir.seq);
+  EXPECT_NE(no_dir.seq.error().message().find("no task log for spooler dir 7"), std::string::npos)
+      << no_dir.seq.error().message();
+
+  auto bad_path = log_client::commit(server_->name(), 0, "../x", f, [] { return os::status{}; });
+  ASSERT_FALSE(bad_path.seq);
+  EXPECT_NE(bad_path.seq.error().message().find("bad spool file path"), std::string::npos)
+      << bad_path.seq.error().message();
+
+  auto write_failed = log_client::commit(server_->name(), 0, name(3), f, [] {
+    return os::status::from_errno(ENOSPC, "cannot write x");
+  });
+  ASSERT_FALSE(write_failed.seq);
+  EXPECT_EQ(write_failed.seq.error().code().value(), ENOSPC);
+
+  auto gone = log_client::commit("brood-tasklog-no-such-server", 0, name(4), f, [] {
+    ADD_FAILURE() << "nothing is written for an unreachable server";
+    return os::status{};
+  });
+  EXPECT_TRUE(gone.unreachable);
+}
+
+class shared_log_store_test : public testing_spool::spool_store_fixture {};
+
+TEST_F(shared_log_store_test, forked_processes_commit_through_the_owners_log) {
+  const std::string dir = under("spool");
+  spool_store_options o;
+  o.shared_log = true;
+  const spooler::spool_store store({dir}, o);
+  constexpr int procs = 4, threads = 4, per = 25;
+  std::vector<pid_t> kids;
+  for (int p = 0; p < procs; ++p) {
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      std::atomic<int> failures{0};
+      std::vector<std::thread> pool;
+      for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+          for (int i = 0; i < per; ++i) {
+            const auto s = store.enqueue(
+                {{"producer", std::to_string(p * threads + t)}, {"i", std::to_string(i)}}, "b");
+            failures += !s || !std::filesystem::exists(s.path);
+          }
+        });
+      }
+      for (auto& t : pool) t.join();
+      ::_exit(failures == 0 ? 0 : 1);
+    }
+    kids.push_back(pid);
+  }
+  for (const pid_t pid : kids) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  EXPECT_EQ(testing_spool::entries(dir).size(), static_cast<std::size_t>(procs * threads * per));
+  const spool_log_stats st = spool_store::log_stats(dir);
+  EXPECT_EQ(st.segments, 2u) << "one slot: the children opened no log of their own";
+  EXPECT_EQ(st.tasks, static_cast<std::uint64_t>(procs * threads * per));
+  EXPECT_LT(st.commits, st.tasks) << "16 concurrent producers: some commits cover several";
+  EXPECT_EQ(st.pending, static_cast<std::uint64_t>(procs * threads * per));
+}
+
+}  // namespace
+}  // namespace brood::spooler
