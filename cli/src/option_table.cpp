@@ -17,6 +17,7 @@
 #include "process_options.hpp"
 #include "router_options.hpp"
 #include "spooler_options.hpp"
+#include "subscription_options.hpp"
 #include "zerg_options.hpp"
 
 namespace brood::cli {
@@ -46,6 +47,8 @@ constexpr std::pair<std::string_view, std::string_view> aliases[] = {
     {"emperor-on-demand-ext", "emperor-on-demand-extension"},
     {"emperor-on-demand-dir", "emperor-on-demand-directory"},
     {"emperor-stats-server", "emperor-stats"},
+    {"subscribe", "subscribe-to"},
+    {"st", "subscribe-to"},
     {"fastrouter-stats-server", "fastrouter-stats"},
     {"fastrouter-ss", "fastrouter-stats"},
 };
@@ -153,6 +156,7 @@ po::options_description build_table() {
       .add(log_option_group(help_width))
       .add(emperor_option_group(help_width))
       .add(legion_option_group(help_width))
+      .add(subscription_option_group(help_width))
       .add(router_option_group(help_width))
       .add(python);
   return all;
@@ -221,6 +225,7 @@ node::node_config to_node_config(const po::variables_map& vm) {
   apply_lifetime_options(vm, cfg);
   apply_process_options(vm, cfg);
   apply_log_options(vm, cfg);
+  apply_subscription_options(vm, cfg);  // may imply master
   cfg.legion = to_legion_config(vm);
   if (!cfg.legion.legions.empty()) cfg.master = true;  // the master runs the legion threads
   return cfg;

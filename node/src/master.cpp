@@ -12,6 +12,7 @@
 #include "brood/os/child_process.hpp"
 #include "brood/os/inherited_sockets.hpp"
 #include "brood/os/log.hpp"
+#include "brood/os/socket_address.hpp"
 
 namespace brood::node {
 namespace {
@@ -85,7 +86,7 @@ int master::run() {
   core_ = std::make_unique<master_core>(master_core_config::from(cfg_, launcher_->spooler_slots()),
                                         *launcher_, *board_);
   core_->start_spoolers(moment::now());
-  if (!start_stats() || !start_fifo() || !start_zerg_server()) return 1;
+  if (!start_stats() || !start_fifo() || !start_zerg_server() || !start_subscriber()) return 1;
   os::inherited_sockets::of_process().close_leftovers();  // what bind_all and the stats left
   loop_.watch(signals_.fd(), [this] { on_signals(); });
   if (emperor_.active()) loop_.watch(emperor_.fd(), [this] { on_emperor(); });
@@ -174,6 +175,23 @@ void master::on_timer() {
   timer_ = 0;
   core_->on_tick(moment::now());
   after_event();
+}
+
+bool master::start_subscriber() {
+  if (!cfg_.subscription.any()) return true;
+  subscriber_node node;
+  node.configured = cfg_.sockets;
+  for (int fd : listen_fds_) node.bound.push_back(os::local_name(fd));
+  node.cores = std::uint64_t{std::max(1u, cfg_.processes)} * std::max(1u, cfg_.threads);
+  datagrams_ = std::make_unique<os_datagram_out>();
+  try {
+    subscriber_ = std::make_unique<subscriber>(cfg_.subscription, std::move(node), *datagrams_);
+  } catch (const std::invalid_argument& e) {
+    os::log(e.what());
+    return false;
+  }
+  launcher_->set_subscriber(subscriber_.get());
+  return true;
 }
 
 bool master::start_zerg_server() {

@@ -37,6 +37,7 @@
 #include "master_fifo.hpp"
 #include "os_master_launcher.hpp"
 #include "scoreboard.hpp"
+#include "subscriber.hpp"
 #include "touch_watch.hpp"
 #include "zerg_server.hpp"
 
@@ -83,6 +84,9 @@ class master {
   // Stats (master_stats.cpp): the server, when cfg.stats is set.
   bool start_stats();
   std::string stats_document();
+  // The subscription client, when cfg.subscription has targets. false (logged) when a target
+  // cannot be used (a sign key, a socket number).
+  bool start_subscriber();
   // The zerg server, when cfg.zerg_server is set. True without it; false (logged) when it fails.
   bool start_zerg_server();
   worker_stats worker_snapshot(unsigned id);
@@ -111,7 +115,9 @@ class master {
   std::unique_ptr<os_daemon_launcher> daemon_launcher_;  // with attach-daemon only
   std::unique_ptr<daemon_manager> daemons_;              // with attach-daemon only
   os::event_loop::timer_id daemon_timer_ = 0;
-  std::unique_ptr<touch_watch> touch_;  // with touch-reload only
+  std::unique_ptr<touch_watch> touch_;          // with touch-reload only
+  std::unique_ptr<os_datagram_out> datagrams_;  // with subscriptions only
+  std::unique_ptr<subscriber> subscriber_;      // with subscriptions only
 };
 
 }  // namespace brood::node

@@ -17,8 +17,6 @@ const char* missing_subsystem(fifo_command c) {
       return "brood logs to stderr: there is no log file";
     case fifo_command::write_pidfiles:
       return "brood writes no pidfile";
-    case fifo_command::toggle_subscriptions:
-      return "brood has no subscription system yet";
     default:
       return nullptr;
   }
@@ -69,6 +67,8 @@ void master::on_fifo_command(fifo_command c) {
       return core_->reload(kind::graceful, true, now);
     case fifo_command::brutal_reload:
       return core_->reload(kind::brutal, true, now);
+    case fifo_command::toggle_subscriptions:
+      return core_->toggle_subscriptions(now);
     case fifo_command::log_stats:
       return core_->log_status();
     case fifo_command::graceful_worker_reload:

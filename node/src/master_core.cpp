@@ -27,6 +27,10 @@ master_core_config master_core_config::from(const node_config& cfg, std::size_t 
   c.vassal_sos = cfg.vassal_sos;
   c.vassal_sos_backlog = cfg.vassal_sos_backlog;
   c.lifetime = cfg.lifetime;
+  c.subscribe = cfg.subscription.any();
+  c.subscribe_freq = cfg.subscription.freq;
+  c.start_unsubscribed = cfg.subscription.start_unsubscribed;
+  c.unsubscribe_on_graceful_reload = cfg.subscription.unsubscribe_on_graceful_reload;
   return c;
 }
 
@@ -60,6 +64,7 @@ void master_core::start_workers(const moment& now) {
   for (unsigned id = 1; id <= initial; ++id) spawn_worker(id, false, now);
   start_cheaper(now);
   start_lifetime(now);
+  start_subscriptions(now);
 }
 
 // Forks worker `id` of the current generation (`respawn`: replacing one that died). A failed
@@ -117,7 +122,7 @@ std::optional<master_core::time_point> master_core::next_deadline() const {
   std::optional<time_point> next = workers_.next_deadline();
   for (const auto& t :
        {spoolers_.next_deadline(), harakiri_check_at_, check_at_, recheck_at_, chain_poll_at_,
-        heartbeat_at_, sos_check_at_, idle_check_at_, lifetime_check_at_})
+        heartbeat_at_, sos_check_at_, idle_check_at_, lifetime_check_at_, subscribe_at_})
     if (t && (!next || *t < *next)) next = t;
   return next;
 }

@@ -53,6 +53,12 @@
 //    every 100 ms while every worker is busy; an SOS (byte 30) is sent when every slot has been
 //    busy for vassal-sos, or the listen queue holds vassal-sos-backlog connections. After one
 //    SOS the next waits for a zerg to attach (on_zerg_attached) or for 5 s: no SOS storm.
+//  * subscriptions (cfg.subscribe, master_core_subscribe.cpp): one round of datagrams
+//    (master_launcher::send_subscriptions) when the workers start, one second later, then every
+//    subscribe_freq after the start; none while paused, blocked (FIFO S, start-unsubscribed) or
+//    stopping. A withdrawal round on a stop (graceful or not), on pause (the resume announces
+//    again) and, with unsubscribe_on_graceful_reload, on a graceful reload (announced again once
+//    the reload completed). FIFO S toggles the block; unblocking announces at once.
 //  * pause (FIFO p): SIGSTOP to every worker, SIGCONT on the next p; no cheaper decision while
 //    paused. A chain reload (FIFO c) replaces the workers one slot at a time: the next slot
 //    only once the new worker of the previous one is accepting.
@@ -102,6 +108,10 @@ struct master_core_config {
   std::chrono::seconds vassal_sos{0};  // SOS once every slot is busy this long; 0: off
   unsigned vassal_sos_backlog = 0;     // SOS while this many connections wait; 0: off
   lifetime_config lifetime;            // harakiri, max-worker-lifetime, evil-reload-on-*
+  bool subscribe = false;              // subscribe-to / subscribe2 targets exist
+  std::chrono::seconds subscribe_freq{10};
+  bool start_unsubscribed = false;
+  bool unsubscribe_on_graceful_reload = false;
 
   // From the node's config, with the spooler board's slot count.
   static master_core_config from(const node_config& cfg, std::size_t spooler_slots);
@@ -145,8 +155,9 @@ class master_core {
   void cheaper_delta(int delta, const moment& now);  // FIFO + (1) and - (-1)
   void go_cheap(const moment& now);                  // cheap mode now
   void toggle_pause(const moment& now);
-  void ask_reinforcements();  // SOS (byte 30) to the emperor
-  void log_status() const;    // one line per worker
+  void ask_reinforcements();                     // SOS (byte 30) to the emperor
+  void toggle_subscriptions(const moment& now);  // FIFO S
+  void log_status() const;                       // one line per worker
   // SIGKILL to every live process now, without changing the phase (the owner's failure path).
   void kill_all_now();
 
@@ -163,6 +174,7 @@ class master_core {
   const process_pool& spoolers() const noexcept { return spoolers_; }
   bool paused() const noexcept { return paused_; }
   bool sleeping() const noexcept { return sleeping_; }  // cheap mode
+  bool subscriptions_blocked() const noexcept { return subscriptions_blocked_; }
   // The cheaper algorithm's name ("" without cheaper) and its last decision.
   const char* cheaper_name() const noexcept;
   const cheaper_decision& last_decision() const noexcept { return last_decision_; }
@@ -217,6 +229,11 @@ class master_core {
   bool sos_allowed(const moment& now) const noexcept;
   // The chain reload's next step (master_core_idle.cpp).
   void chain_step(const moment& now);
+  // Subscriptions (master_core_subscribe.cpp).
+  void start_subscriptions(const moment& now);
+  void check_subscriptions(const moment& now);
+  void subscribe_round(const char* why);
+  void unsubscribe_round(const char* why);
 
   master_core_config cfg_;
   master_launcher& launcher_;
@@ -254,6 +271,12 @@ class master_core {
   std::optional<time_point> last_sos_at_;
   bool zerg_since_sos_ = false;             // a zerg attached after the last SOS
   std::optional<time_point> sos_check_at_;  // while every worker is busy
+  // Subscriptions.
+  std::optional<time_point> subscribe_at_;  // the next periodic round
+  time_point subscribe_origin_{};           // the first round: the periodic ones count from it
+  unsigned subscribe_rounds_ = 0;           // periodic rounds due so far
+  bool subscriptions_blocked_ = false;      // FIFO S, start-unsubscribed
+  bool withdrawn_ = false;                  // withdrawn for a graceful reload or a stop
 };
 
 }  // namespace brood::node

@@ -100,8 +100,10 @@ void master_core::on_connection_waiting(const moment& now) {
 
 void master_core::toggle_pause(const moment& now) {
   if (stopping_) return;
+  if (!paused_) unsubscribe_round("pause (master FIFO p)");
   paused_ = !paused_;
   os::log(paused_ ? "pausing the workers (master FIFO p)" : "resuming the workers");
+  if (!paused_) subscribe_round("resume");
   for (const auto& [pid, p] : workers_.processes())
     if (!p.retiring) launcher_.signal(pid, paused_ ? SIGSTOP : SIGCONT);
   if (!paused_) idle_since_ = now.mono;

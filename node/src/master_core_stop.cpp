@@ -25,11 +25,15 @@ void master_core::reload(reload_kind kind, bool spoolers, const moment& now) {
     os::log("reload ignored: the node is stopping");
     return;
   }
+  const bool brutal = kind == reload_kind::brutal;
+  if (!brutal && cfg_.unsubscribe_on_graceful_reload && !withdrawn_) {
+    if (!paused_) unsubscribe_round("graceful reload (unsubscribe-on-graceful-reload)");
+    withdrawn_ = true;  // announced again once the reload completed
+  }
   if (paused_) toggle_pause(now);
   chain_slot_.reset();
   chain_poll_at_.reset();
   ++reloads_;
-  const bool brutal = kind == reload_kind::brutal;
   os::log(brutal ? "brutal" : "graceful", " reload of workers (reload ", reloads_, ")");
   workers_.cancel_respawns();
   std::vector<pid_t> old;
@@ -81,6 +85,8 @@ void master_core::on_emperor_lost(const moment& now) {
 // SIGTERM to every worker and spooler, SIGKILL after reload-mercy; no respawn any more.
 void master_core::stop_gracefully(const std::string& why, const moment& now) {
   if (stopping_) return;
+  if (!paused_ && !withdrawn_) unsubscribe_round(why.c_str());  // a pause withdrew it already
+  withdrawn_ = true;                                            // the resume must not announce
   if (paused_) toggle_pause(now);
   stopping_ = true;
   if (sleeping_) launcher_.wait_for_connection(false);
@@ -97,6 +103,8 @@ void master_core::stop_gracefully(const std::string& why, const moment& now) {
 void master_core::stop_now(const std::string& why, const moment& now) {
   os::log(why, ": killing all workers now");
   if (!stopping_) {
+    if (!paused_ && !withdrawn_) unsubscribe_round(why.c_str());  // a pause withdrew it already
+    withdrawn_ = true;
     stopping_ = true;
     if (sleeping_) launcher_.wait_for_connection(false);
     workers_.cancel_respawns();
@@ -129,6 +137,10 @@ void master_core::stop_spoolers(time_point deadline, bool restart) {
 void master_core::reload_completed() {
   os::log("workers reloaded (reload ", reloads_, ")");
   launcher_.tell_emperor(wire::vassal_message::ready);
+  if (withdrawn_) {
+    withdrawn_ = false;
+    subscribe_round("reloaded");
+  }
 }
 
 }  // namespace brood::node

@@ -22,7 +22,9 @@ void master_core::on_tick(const moment& now) {
   }
   if (chain_poll_at_ && now.mono >= *chain_poll_at_) chain_step(now);
   if (lifetime_check_at_ && now.mono >= *lifetime_check_at_) check_lifetime(now);
+  if (subscribe_at_ && now.mono >= *subscribe_at_) check_subscriptions(now);
   if (stopping_) {
+    subscribe_at_.reset();
     lifetime_check_at_.reset();
     check_at_.reset();
     recheck_at_.reset();

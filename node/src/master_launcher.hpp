@@ -59,6 +59,9 @@ class master_launcher {
   // Cheap mode: on, the master watches the listening sockets and reports the first connection
   // waiting there (master_core::on_connection_waiting); off, it stops watching them.
   virtual void wait_for_connection(bool on) = 0;
+  // The subscription client (subscriber.hpp): one round of datagrams announcing the node to its
+  // routers (unsubscribe false, carrying the listen queue as `load`) or withdrawing it.
+  virtual void send_subscriptions(bool /*unsubscribe*/) noexcept {}
 };
 
 }  // namespace brood::node

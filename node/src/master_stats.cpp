@@ -157,6 +157,9 @@ std::string master::stats_document() {
     c.last_decision_at = core_->last_decision_wall();
   }
   if (const legion::members* m = legion::process_members()) doc.legions = m->views();
+  if (subscriber_)
+    for (const subscriber::view& v : subscriber_->targets())
+      doc.subscriptions.push_back({v.server, v.key, v.address, core_->subscriptions_blocked()});
   return stats_json(doc);
 }
 

@@ -1,6 +1,8 @@
 // os_master_launcher: the forks of the node master and what runs in its children.
 #include "os_master_launcher.hpp"
 
+#include <ctime>
+
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -124,6 +126,16 @@ std::uint64_t os_master_launcher::listen_backlog() noexcept {
   for (int fd : listen_fds_)
     if (const auto q = probe_.query(fd)) longest = std::max(longest, q->queue);
   return longest;
+}
+
+void os_master_launcher::send_subscriptions(bool unsubscribe) noexcept {
+  if (!subscriber_) return;
+  try {
+    subscriber_->round(unsubscribe, listen_backlog(),
+                       static_cast<std::int64_t>(std::time(nullptr)));
+  } catch (const std::exception& e) {  // an allocation failure: the next round tries again
+    os::log("subscriptions: ", e.what());
+  }
 }
 
 std::uint64_t os_master_launcher::worker_rss(pid_t pid) noexcept {

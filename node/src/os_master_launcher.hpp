@@ -18,6 +18,7 @@
 #include "emperor_link.hpp"
 #include "master_launcher.hpp"
 #include "scoreboard.hpp"
+#include "subscriber.hpp"
 
 namespace brood::node {
 
@@ -56,6 +57,9 @@ class os_master_launcher : public master_launcher {
   std::uint64_t worker_vsz(pid_t pid) noexcept override;
   std::string stuck_details(pid_t pid) override;
   void wait_for_connection(bool on) override;
+  void send_subscriptions(bool unsubscribe) noexcept override;
+  // The subscription client the rounds go to (nullptr: none). Must outlive this object.
+  void set_subscriber(subscriber* s) noexcept { subscriber_ = s; }
 
  private:
   pid_t fork_with_hooks(const std::function<int()>& body, std::error_code& ec);
@@ -73,6 +77,7 @@ class os_master_launcher : public master_launcher {
   os::listen_queue_probe probe_;                   // measures the listen queues
   std::unique_ptr<spooler::spool_store> store_;
   std::unique_ptr<spooler::spooler_board> spooler_board_;
+  subscriber* subscriber_ = nullptr;
 };
 
 }  // namespace brood::node

@@ -138,6 +138,17 @@ std::string stats_json(const node_stats& s) {
     json& legions = doc["legions"] = json::array();
     for (const legion::legion_view& v : s.legions) legions.push_back(legion_json(v));
   }
+  if (!s.subscriptions.empty()) {
+    json& subs = doc["subscriptions"] = json::array();
+    for (const node_stats::subscription& t : s.subscriptions) {
+      json o = json::object();
+      o["server"] = t.server;
+      o["key"] = t.key;
+      o["address"] = t.address;
+      o["blocked"] = flag(t.blocked);
+      subs.push_back(std::move(o));
+    }
+  }
   return doc.dump(1, '\t', false, json::error_handler_t::replace);
 }
 

@@ -7,7 +7,9 @@
 // apps are empty lists; harakiri_count, signals and signal_queue are 0. One core per worker
 // (brood's worker is one thread); its vars are [""] (the request's vars stay in the worker).
 // brood adds, after "spoolers", a "cheaper" object when cheaper is on or the node is cheap:
-// {algo, cheaper, processes, active, cheap_mode, last_decision, last_decision_at}.
+// {algo, cheaper, processes, active, cheap_mode, last_decision, last_decision_at}; and, last, a
+// "subscriptions" list when the node subscribes: {server, key, address, blocked} per target
+// (blocked: FIFO S or start-unsubscribed).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -93,6 +95,12 @@ struct node_stats {
   cheaper_stats cheaper;
   // uWSGI's `legions` entries (plus brood's epoch); empty: the key is left out.
   std::vector<legion::legion_view> legions;
+  // brood's subscription targets; empty: the key is left out.
+  struct subscription {
+    std::string server, key, address;
+    bool blocked = false;
+  };
+  std::vector<subscription> subscriptions;
 };
 
 // The JSON document (indented with tabs, as uWSGI's). Invalid UTF-8 in strings is replaced.

@@ -341,7 +341,7 @@ TEST_F(master_fifo_test, LettersWithoutASubsystemAreLogged) {
            R"(master FIFO l \(reopen_log\) ignored: brood logs to stderr)",
            R"(master FIFO L \(rotate_log\) ignored: brood logs to stderr)",
            R"(master FIFO P \(write_pidfiles\) ignored: brood writes no pidfile)",
-           R"(master FIFO S \(toggle_subscriptions\) ignored: brood has no subscription system)",
+           R"(master FIFO S ignored: this node has no subscriptions)",
        })
     EXPECT_TRUE(logged(re)) << re << "\n" << output();
   EXPECT_TRUE(fresh_echo(address, value("x"), 2s)) << output();

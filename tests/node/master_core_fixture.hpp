@@ -98,6 +98,11 @@ class fake_launcher : public master_launcher {
     waiting_for_connection = on;
     events.push_back(on ? "wait for connection" : "stop waiting");
   }
+  std::vector<bool> subscriptions;  // send_subscriptions(): true for a withdrawal round
+  void send_subscriptions(bool unsubscribe) noexcept override {
+    subscriptions.push_back(unsubscribe);
+    events.push_back(unsubscribe ? "unsubscribe" : "subscribe");
+  }
 
  private:
   pid_t next(std::error_code& ec) {

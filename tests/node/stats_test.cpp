@@ -82,6 +82,19 @@ TEST_F(stats_json_test, SpoolersOnlyWhenThereAreSome) {
   EXPECT_EQ(sp["running"], 1);
 }
 
+TEST_F(stats_json_test, SubscriptionsLastAndOnlyWhenThereAreSome) {
+  EXPECT_FALSE(parsed().contains("subscriptions"));
+  stats_.subscriptions.push_back({"127.0.0.1:4040", "foobar.it", "127.0.0.1:40309", true});
+  const json doc = parsed();
+  EXPECT_EQ(keys_of(doc).back(), "subscriptions");
+  const json& t = doc["subscriptions"].at(0);
+  EXPECT_EQ(keys_of(t), (std::vector<std::string>{"server", "key", "address", "blocked"}));
+  EXPECT_EQ(t["server"], "127.0.0.1:4040");
+  EXPECT_EQ(t["key"], "foobar.it");
+  EXPECT_EQ(t["address"], "127.0.0.1:40309");
+  EXPECT_EQ(t["blocked"], 1);
+}
+
 TEST_F(stats_json_test, SocketKeys) {
   const json doc = parsed();
   const json& s = doc["sockets"].at(0);

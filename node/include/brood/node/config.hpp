@@ -11,6 +11,7 @@
 #include "brood/node/lifetime_config.hpp"
 #include "brood/node/log_config.hpp"
 #include "brood/node/process_config.hpp"
+#include "brood/node/subscription_config.hpp"
 #include "brood/spooler/config.hpp"
 #include "brood/wire/limits.hpp"
 
@@ -79,6 +80,8 @@ struct node_config {
   // legion = NAME ADDR VALOR SECRET and its options (docs/config.md "Legion"): the master is a
   // member of each legion (brood/legion/member.hpp). Implies master.
   legion::config legion;
+  // subscribe-to / subscribe2 and their options (subscription_config.hpp). Implies master.
+  subscription_config subscription;
 };
 
 }  // namespace brood::node
