@@ -28,8 +28,10 @@ demo: build
 	examples/spooler/run.sh $(BUILD)
 	examples/emperor/run.sh $(BUILD)
 	examples/broodlord/run.sh $(BUILD)
+	examples/subscription/run.sh $(BUILD)
 	examples/forkserver/run.sh $(BUILD)
 	examples/legion/run.sh $(BUILD)
+	examples/legion/placement.sh $(BUILD)
 
 test: test-release test-fuzz
 

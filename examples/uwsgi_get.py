@@ -18,13 +18,13 @@ def vars_block(env):
 def get(address, uri="/", timeout=30, host="localhost"):
     """Returns (status line, body bytes) of the node's reply to GET uri (Host: host, which is
     what a router takes its routing key from)."""
-    host, port = address.rsplit(":", 1)
+    server, port = address.rsplit(":", 1)
     path, _, query = uri.partition("?")
     env = {"REQUEST_METHOD": "GET", "REQUEST_URI": uri, "PATH_INFO": path,
            "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1", "SERVER_NAME": "localhost",
            "SERVER_PORT": "80", "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": host}
     block = vars_block(env)
-    with socket.create_connection((host, int(port)), timeout) as s:
+    with socket.create_connection((server, int(port)), timeout) as s:
         s.sendall(struct.pack("<BHB", 0, len(block), 0) + block)
         reply = b""
         while True:  # the reply is raw HTTP that ends when the node closes the connection
