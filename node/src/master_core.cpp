@@ -31,6 +31,7 @@ master_core_config master_core_config::from(const node_config& cfg, std::size_t 
   c.subscribe_freq = cfg.subscription.freq;
   c.start_unsubscribed = cfg.subscription.start_unsubscribed;
   c.unsubscribe_on_graceful_reload = cfg.subscription.unsubscribe_on_graceful_reload;
+  c.shares_vassal_sockets = !cfg.zergs.empty();
   return c;
 }
 

@@ -112,6 +112,9 @@ struct master_core_config {
   std::chrono::seconds subscribe_freq{10};
   bool start_unsubscribed = false;
   bool unsubscribe_on_graceful_reload = false;
+  // A zerg attached to its vassal's sockets (`zerg PATH`): what it announces is the vassal's
+  // address, which its withdrawal would take off the router too: it never withdraws.
+  bool shares_vassal_sockets = false;
 
   // From the node's config, with the spooler board's slot count.
   static master_core_config from(const node_config& cfg, std::size_t spooler_slots);

@@ -41,6 +41,11 @@ void master_core::subscribe_round(const char* /*why*/) {
 
 void master_core::unsubscribe_round(const char* why) {
   if (!cfg_.subscribe || subscriptions_blocked_) return;
+  if (cfg_.shares_vassal_sockets) {
+    os::log("not unsubscribing (", why,
+            "): this zerg announces its vassal's sockets, which stay subscribed");
+    return;
+  }
   os::log("unsubscribing: ", why);
   launcher_.send_subscriptions(true);
 }

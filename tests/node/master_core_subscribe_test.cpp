@@ -12,8 +12,10 @@ namespace {
 
 class master_core_subscribe_test : public master_core_fixture {
  protected:
-  void start_subscribing(unsigned freq = 10, bool unsubscribed = false, bool on_reload = false) {
+  void start_subscribing(unsigned freq = 10, bool unsubscribed = false, bool on_reload = false,
+                         bool zerg = false) {
     master_core_config cfg = config(2);
+    cfg.shares_vassal_sockets = zerg;
     cfg.subscribe = true;
     cfg.subscribe_freq = std::chrono::seconds(freq);
     cfg.start_unsubscribed = unsubscribed;
@@ -71,6 +73,14 @@ TEST_F(master_core_subscribe_test, AGracefulStopWithdrawsOnceAndSendsNoMore) {
   core->on_stop_signal(SIGTERM, at(0.6));  // the second one kills: no second withdrawal
   run(0.6, 5);
   EXPECT_EQ(rounds(), "su");
+}
+
+TEST_F(master_core_subscribe_test, AZergOnItsVassalsSocketsAnnouncesButNeverWithdraws) {
+  start_subscribing(2, false, false, true);
+  core->toggle_pause(at(0.2));
+  core->toggle_pause(at(0.3));
+  core->on_stop_signal(SIGTERM, at(0.5));
+  EXPECT_EQ(rounds(), "ss");  // start, resume; no withdrawal
 }
 
 TEST_F(master_core_subscribe_test, TheEmperorsStopWithdrawsToo) {
