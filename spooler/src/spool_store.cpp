@@ -482,9 +482,11 @@ void spool_store::publish(const std::string& dir, task_log& log) const {
 void spool_store::publish_into(logs& l, const std::string& dir, task_log& log) {
   shared_log_counters* c = counters_of(dir);
   if (!c) return;
-  const task_log_stats st = log.stats();
   std::lock_guard lock(*l.publish_mu);
   if (l.pid != ::getpid()) return;
+  // Read under the lock: a snapshot taken before it could be older than `seen` (another
+  // thread published a newer one meanwhile) and move `seen` back, counting tasks twice.
+  const task_log_stats st = log.stats();
   task_log_stats& seen = l.seen[dir];
   if (st.tasks > seen.tasks) c->tasks += st.tasks - seen.tasks;
   if (st.dones > seen.dones) c->dones += st.dones - seen.dones;
