@@ -3,8 +3,10 @@
 // delays while another vassal is untouched, exit 26, heartbeat timeout, the emperor's death,
 // signals, and the stats JSON read field by field.
 #include <atomic>
+#include <cerrno>
 #include <ctime>
 #include <fstream>
+#include <mutex>
 #include <set>
 
 #include "emperor_fixture.hpp"
@@ -255,12 +257,45 @@ TEST_F(emperor_test, RunsARealUwsgiVassal) {
   })) << output();
   const pid_t pid = vassal("u.ini")["pid"].get<pid_t>();
 
+  // Each ping on a fresh connection, counted by outcome. What brood's emperor controls is that
+  // the reload is uWSGI's graceful one (byte 1): the master re-execs with its listening socket
+  // (nothing is ever refused), keeps its pid, and pings are answered through it. uWSGI 2.0.21's
+  // worker, told to stop gracefully while it has accepted a connection but not begun reading it,
+  // exits and the kernel resets that connection (errno 104 within milliseconds; seen in 2 of ~70
+  // runs under full CPU load, with the same log lines as under uWSGI's own emperor). One worker
+  // with one core holds at most one such connection per "Gracefully killing worker" line.
   std::atomic<bool> done{false};
-  std::atomic<int> ok{0}, failed{0};
+  std::atomic<int> ok{0}, refused{0}, reset{0}, other{0};
+  std::mutex why_mutex;
+  std::string why;  // each failure, for the message
   std::thread pinger([&] {
     // uWSGI's reload waits a second for its worker, then re-execs the master: a ping may sit in
-    // the backlog for more than the default 2 s on a loaded machine. Only an unanswered one fails.
-    while (!done) (ping_ok(address, 10s) ? ok : failed)++;
+    // the backlog for more than the default 2 s on a loaded machine.
+    while (!done) {
+      const auto t0 = std::chrono::steady_clock::now();
+      raw_socket s(address);
+      if (!s.connected()) {
+        refused++;
+      } else {
+        wire::header h;
+        h.modifier1 = wire::to_byte(wire::modifier1::ping);
+        auto head = wire::encode_header(h);
+        auto reply =
+            s.send(wire::bytes(head.begin(), head.end())) ? s.read_packet(10s) : std::nullopt;
+        if (reply && reply->head.modifier1 == h.modifier1) {
+          ok++;
+          continue;
+        }
+        (s.error() == ECONNRESET ? reset : other)++;
+      }
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - t0)
+                          .count();
+      std::lock_guard lock(why_mutex);
+      why += (s.connected() ? "unanswered after the connect (errno " : "refused (errno ") +
+             std::to_string(s.error()) + ") after " + std::to_string(ms) + " ms, at ping " +
+             std::to_string(ok.load() + refused.load() + reset.load() + other.load()) + "\n";
+    }
   });
   // uWSGI re-execs its master on a reload and then sends accepting (5) again, not ready (1).
   const long accepting_before = vassal("u.ini")["last_accepting"].get<long>();
@@ -272,10 +307,24 @@ TEST_F(emperor_test, RunsARealUwsgiVassal) {
     return v.is_object() && v["last_accepting"].get<long>() > accepting_before;
   })) << output();
   const int answered = ok.load();  // and pings go on being answered after it
-  EXPECT_TRUE(eventually([&] { return ok.load() >= answered + 5 || failed.load() > 0; }));
+  EXPECT_TRUE(eventually([&] { return ok.load() >= answered + 5 || refused + other > 0; }));
   done = true;
   pinger.join();
-  EXPECT_EQ(failed.load(), 0) << "of " << ok.load() + failed.load() << "\n" << output();
+  const std::string log = output();
+  EXPECT_TRUE(logged("received message 1 from emperor")) << log;
+  EXPECT_TRUE(logged("gracefully killing workers")) << log;
+  std::size_t graceful_kills = 0;
+  for (std::size_t at = log.find("Gracefully killing worker"); at != std::string::npos;
+       at = log.find("Gracefully killing worker", at + 1))
+    ++graceful_kills;
+  const std::string counts = "ok " + std::to_string(ok.load()) + ", refused " +
+                             std::to_string(refused.load()) + ", reset " +
+                             std::to_string(reset.load()) + ", other " +
+                             std::to_string(other.load()) + "\n" + why;
+  EXPECT_EQ(refused.load(), 0) << counts << log;
+  EXPECT_EQ(other.load(), 0) << counts << log;
+  EXPECT_LE(static_cast<std::size_t>(reset.load()), graceful_kills) << counts << log;
+  EXPECT_EQ(vassal("u.ini")["pid"].get<pid_t>(), pid) << "a graceful reload keeps the master";
 
   fs::remove(vassals() / "u.ini");
   EXPECT_TRUE(eventually([&] { return gone(pid); }, 10s)) << output();
