@@ -28,6 +28,11 @@ std::size_t emperor_core::zerg_count() const noexcept {
 
 // One zerg per SOS, when every rule allows it (core.hpp, "broodlord").
 void emperor_core::on_sos(vassal& v, const moment& now) {
+  if (sos_handler_ && v.zerg_of.empty() && v.state == vassal_state::running && !stopping_all_ &&
+      sos_handler_(v.file.name)) {
+    os::log("vassal ", v.file.name, ": SOS passed to the legion's lord");
+    return;
+  }
   const std::string why = sos_refusal(v);
   if (!why.empty()) {
     refuse_sos(v, why);
@@ -69,6 +74,22 @@ void emperor_core::start_zerg(const vassal& base, const moment& now) {
   os::log("vassal ", base.file.name, ": SOS, starting zerg ", name, " (", zerg_count(), " of ",
           cfg_.broodlord, ")");
   spawn(z, now);
+}
+
+bool emperor_core::add_zerg(const vassal_file& base, const std::string& name, const moment& now) {
+  if (vassals_.count(name)) {
+    os::log("zerg ", name, ": not started, the name is taken here");
+    return false;
+  }
+  vassal& z = vassals_[name];
+  z.file = base;
+  z.file.name = name;
+  z.file.on_demand.clear();
+  z.zerg_of = base.name;
+  z.zerg_number = ++zergs_started_;
+  os::log("vassal ", base.name, ": starting zerg ", name, " placed here by the legion");
+  spawn(z, now);
+  return true;
 }
 
 // The base file is gone: every zerg of it stops, and its record goes once its process exited.

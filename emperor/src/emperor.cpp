@@ -59,7 +59,13 @@ class emperor_process final : public launcher_events {
       legion_monitor_ = std::make_unique<vassal_monitor>(
           std::vector<std::string>{cfg.placement.dir}, cfg.on_demand_extension,
           cfg.on_demand_directory, cfg.uses_fork_server(), cfg.fork_server_attr);
-      gate_ = std::make_unique<placement_gate>(read_replicas);
+      gate_ = std::make_unique<placement_gate>(read_replicas, has_zerg_section);
+      // Broodlord across the legion: an SOS of a vassal placed here goes to the lord.
+      core_.set_sos_handler([this](const std::string& name) {
+        if (!gate_->assigned().count(name)) return false;
+        placement_->sos(name);
+        return true;
+      });
     }
   }
 
@@ -152,6 +158,7 @@ class emperor_process final : public launcher_events {
       const placement_gate::effect e = gate_->on_action(a);
       core_.on_scan(e.changes, moment::now());
       for (const std::string& name : e.kill) core_.kill_now(name, moment::now());
+      for (const auto& [base, zerg] : e.zergs) core_.add_zerg(base, zerg, moment::now());
     }
     after_event();
   }
@@ -170,6 +177,14 @@ class emperor_process final : public launcher_events {
       return 1;
     }
     return static_cast<std::uint32_t>(n);
+  }
+
+  // The file has a [zerg] section (an .ini file of the legion's directory).
+  static bool has_zerg_section(const vassal_file& f) {
+    std::ifstream in(f.path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return ini_has_section(text.str(), "zerg");
   }
 
   void on_signals() {
@@ -281,6 +296,7 @@ int run_emperor(const emperor_config& cfg) {
       os::log(error);
       return 1;
     }
+    placement->set_broodlord(static_cast<std::uint32_t>(cfg.broodlord));
   }
   emperor_process e(cfg, std::move(*signals), self ? std::move(*self) : std::string(),
                     placement.get());

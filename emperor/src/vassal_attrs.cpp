@@ -52,6 +52,19 @@ std::string ini_value(const std::string& text, const std::string& section, const
   return {};
 }
 
+bool ini_has_section(const std::string& text, const std::string& section) {
+  std::string_view rest(text);
+  while (!rest.empty()) {
+    const auto eol = rest.find('\n');
+    const std::string_view line = trim(rest.substr(0, eol));
+    rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
+    if (line.empty() || line.front() != '[') continue;
+    const auto close = line.find(']');
+    if (close != std::string_view::npos && trim(line.substr(1, close - 1)) == section) return true;
+  }
+  return false;
+}
+
 void read_fork_attrs(const std::string& attr, vassal_file& file) {
   file.fork_server.clear();
   file.serves.clear();

@@ -11,6 +11,8 @@ namespace brood::emperor {
 // are `[section]`, `key = value` (spaces around both trimmed, one pair of surrounding quotes
 // removed) and comments starting with ';' or '#'. No placeholders are expanded.
 std::string ini_value(const std::string& text, const std::string& section, const std::string& key);
+// True when `text` (an ini file) has a `[section]` header.
+bool ini_has_section(const std::string& text, const std::string& section);
 
 // Fills file.fork_server (`attr` of the [emperor] section; nothing when `attr` is "") and
 // file.serves (`fork-server`, else `fork-socket`, of the [uwsgi] section) from file.path when it

@@ -1,9 +1,21 @@
 // The placement machine's entry points (placement.hpp): events in, messages and actions out.
 #include <algorithm>
+#include <string_view>
 
 #include "placement_state.hpp"
 
 namespace brood::legion {
+
+std::string zerg_base(const std::string& name) {
+  const std::size_t at = name.find(":zerg");
+  if (at == std::string::npos || at == 0) return {};
+  const std::string_view rest = std::string_view(name).substr(at + 5);
+  if (rest.empty()) return name.substr(0, at);
+  if (rest.size() < 2 || rest[0] != ':' || rest[1] == '0') return {};
+  for (char c : rest.substr(1))
+    if (c < '0' || c > '9') return {};
+  return name.substr(0, at);
+}
 
 placement::placement(placement_params params, placement_clock::time_point now)
     : s_(std::make_unique<state>()) {
@@ -92,6 +104,11 @@ void placement::local_state(const std::string& vassal, vassal_state st,
     me.running.insert(vassal);
     return s_->reconcile(now);
   }
+  // A zerg of our assignment that stopped though we did not stop it retired on idle: it is not
+  // started again (the lord drops it on our next report).
+  if (st == vassal_state::stopped && !zerg_base(vassal).empty() && me.assigned.count(vassal) &&
+      !me.stopping.count(vassal) && !me.killing.count(vassal))
+    me.retired.insert(vassal);
   me.running.erase(vassal);
   me.stopping.erase(vassal);
   me.killing.erase(vassal);
@@ -100,6 +117,11 @@ void placement::local_state(const std::string& vassal, vassal_state st,
     me.failed_unreported.insert(vassal);
   }
   s_->reconcile(now);
+}
+
+void placement::sos(const std::string& vassal, placement_clock::time_point) {
+  member_side& me = s_->me;
+  if (zerg_base(vassal).empty() && me.running.count(vassal)) me.sos.emplace(vassal, 0);
 }
 
 void placement::tick(placement_clock::time_point now) {

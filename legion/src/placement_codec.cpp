@@ -15,7 +15,7 @@ namespace {
 using wire::value;
 
 constexpr std::size_t max_fields = 32;  // unknown fields are skipped, but not without end
-constexpr std::size_t max_depth = 4;    // message -> table -> catalog -> [name, replicas]
+constexpr std::size_t max_depth = 4;    // message -> table -> catalog -> [name, replicas, zerg]
 
 value strings(const std::vector<std::string>& v) {
   wire::array a;
@@ -29,8 +29,11 @@ value table_value(const placement_table& t) {
   f.emplace_back(value("epoch"), value(static_cast<unsigned long long>(t.epoch)));
   f.emplace_back(value("version"), value(static_cast<unsigned long long>(t.version)));
   wire::array catalog;
-  for (const vassal_spec& v : t.catalog)
-    catalog.emplace_back(wire::array{value(v.name), value(static_cast<unsigned>(v.replicas))});
+  for (const vassal_spec& v : t.catalog) {
+    wire::array e{value(v.name), value(static_cast<unsigned>(v.replicas))};
+    if (v.zerg) e.emplace_back(true);  // a third element only for a [zerg] vassal
+    catalog.emplace_back(std::move(e));
+  }
   f.emplace_back(value("catalog"), value(std::move(catalog)));
   wire::map placed;
   for (const auto& [name, members] : t.placed) placed.emplace_back(value(name), strings(members));
@@ -136,8 +139,13 @@ void read_catalog(reader& r, const value& v, std::vector<vassal_spec>& out) {
   if (!r.count("catalog", a.size())) return;
   std::vector<vassal_spec> catalog(a.size());
   for (std::size_t i = 0; i < a.size() && r.ok(); ++i) {
-    if (!a[i].is<wire::array>() || a[i].as<wire::array>().size() != 2) return r.wrong("catalog");
+    if (!a[i].is<wire::array>()) return r.wrong("catalog");
     const wire::array& e = a[i].as<wire::array>();
+    if (e.size() != 2 && e.size() != 3) return r.wrong("catalog");
+    if (e.size() == 3) {
+      if (!e[2].is<bool>()) return r.wrong("catalog");
+      catalog[i].zerg = e[2].as<bool>();
+    }
     r.string("catalog", e[0], catalog[i].name, true);
     std::uint64_t n = 0;
     r.unsigned_int("replicas", e[1], r.lim().max_replicas, n);
@@ -197,6 +205,7 @@ std::string encode_placement(const placement_message& m) {
   put("running", strings(m.running));
   put("starting", strings(m.starting));
   put("failed", strings(m.failed));
+  if (!m.sos.empty()) put("sos", strings(m.sos));
   put("assigned", strings(m.assigned));
   if (m.table) put("table", table_value(*m.table));
   const wire::bytes b = wire::encode_msgpack(value(std::move(f)));
@@ -240,6 +249,8 @@ decode_result decode_placement(std::string_view payload, const placement_limits&
           rd.string_list(n, f, m.starting);
         } else if (n == "failed") {
           rd.string_list(n, f, m.failed);
+        } else if (n == "sos") {
+          rd.string_list(n, f, m.sos);
         } else if (n == "assigned") {
           rd.string_list(n, f, m.assigned);
         } else if (n == "table") {

@@ -3,6 +3,7 @@
 // to every member after each change.
 #include <algorithm>
 #include <limits>
+#include <set>
 
 #include "placement_state.hpp"
 
@@ -17,10 +18,16 @@ void erase_value(std::vector<std::string>& v, const std::string& x) {
   v.erase(std::remove(v.begin(), v.end(), x), v.end());
 }
 
-std::uint32_t replicas_of(const placement_table& t, const std::string& vassal) {
+const vassal_spec* spec_of(const placement_table& t, const std::string& vassal) {
   for (const vassal_spec& s : t.catalog)
-    if (s.name == vassal) return std::max<std::uint32_t>(1, s.replicas);
-  return 0;  // not in the catalog
+    if (s.name == vassal) return &s;
+  return nullptr;
+}
+
+std::uint32_t replicas_of(const placement_table& t, const std::string& vassal) {
+  if (!zerg_base(vassal).empty()) return 1;  // a zerg entry: one copy, never placed again
+  const vassal_spec* s = spec_of(t, vassal);
+  return s ? std::max<std::uint32_t>(1, s->replicas) : 0;  // 0: not in the catalog
 }
 
 }  // namespace
@@ -70,6 +77,7 @@ void placement::state::on_report(const placement_message& m, time_point now) {
     table.placed = m.table->placed;
     table.leaving = m.table->leaving;
   }
+  if (!lord.quiet) drop_retired_zergs(m.from, rec);
   for (const std::string& v : m.failed) {
     lord.refused[{m.from, v}] = now + p.failure_memory;
     auto it = table.placed.find(v);
@@ -79,6 +87,8 @@ void placement::state::on_report(const placement_message& m, time_point now) {
       lord.changed = true;
     }
   }
+  if (!lord.quiet)
+    for (const std::string& v : m.sos) on_sos(m.from, v, now);
   lord_step(now);
   placement_message ack;
   ack.kind = placement_kind::ack;
@@ -146,7 +156,7 @@ void placement::state::settle(time_point now) {
     }
   }
   for (auto it = table.placed.begin(); it != table.placed.end();) {
-    if (replicas_of(table, it->first) == 0 || it->second.empty()) {
+    if (!known(it->first) || it->second.empty()) {
       table.leaving.erase(it->first);
       lord.changed = lord.changed || !it->second.empty();
       it = table.placed.erase(it);
@@ -237,6 +247,7 @@ void placement::state::balance(time_point now) {
   // Moving one vassal must leave the receiver below the giver's load of now.
   if (!(load_of(least, 1) < load_of(most, 0) - 1e-9)) return;
   for (auto& [vassal, where] : table.placed) {
+    if (!zerg_base(vassal).empty()) continue;  // a zerg stays where it started
     if (!contains(where, most) || !eligible(least, vassal, now)) continue;
     where.push_back(least);
     table.leaving[vassal] = most;
@@ -244,6 +255,62 @@ void placement::state::balance(time_point now) {
     lord.changed = true;
     return;
   }
+}
+
+bool placement::state::known(const std::string& name) const {
+  const std::string base = zerg_base(name);
+  const vassal_spec* s = spec_of(table, base.empty() ? name : base);
+  return s && (base.empty() || s->zerg);
+}
+
+// A zerg entry of `member` that its report shows neither running nor starting, and that is not
+// waiting for its start, has retired (or failed): it goes from the table.
+void placement::state::drop_retired_zergs(const std::string& member, const member_record& rec) {
+  for (auto& [vassal, where] : table.placed) {
+    if (zerg_base(vassal).empty() || !contains(where, member)) continue;
+    if (rec.running.count(vassal) || rec.starting.count(vassal) ||
+        lord.pending.count({member, vassal}))
+      continue;
+    erase_value(where, member);
+    lord.changed = true;
+  }
+}
+
+void placement::state::on_sos(const std::string& member, const std::string& vassal,
+                              time_point now) {
+  const vassal_spec* spec = spec_of(table, vassal);
+  if (p.broodlord == 0 || !spec || !spec->zerg) return;
+  auto base = table.placed.find(vassal);
+  if (base == table.placed.end() || !contains(base->second, member)) return;
+  std::size_t zergs = 0;
+  std::set<std::string> taken;     // zerg names of `vassal` in the table
+  std::set<std::string> occupied;  // members that run a copy or a zerg of `vassal`
+  occupied.insert(base->second.begin(), base->second.end());
+  for (const auto& [name, where] : table.placed) {
+    const std::string b = zerg_base(name);
+    if (b.empty()) continue;
+    ++zergs;
+    if (b != vassal) continue;
+    taken.insert(name);
+    for (const std::string& m : where) {
+      if (lord.pending.count({m, name})) return;  // one of its zergs is still starting
+      occupied.insert(m);
+    }
+  }
+  if (zergs >= p.broodlord) return;
+  std::string name = vassal + ":zerg";
+  for (unsigned n = 2; taken.count(name); ++n) name = vassal + ":zerg:" + std::to_string(n);
+  std::string best;
+  double best_load = std::numeric_limits<double>::max();
+  for (const auto& [m, rec] : lord.members) {
+    if (occupied.count(m) || !eligible(m, name, now)) continue;
+    const double load = load_of(m, 1);
+    if (load < best_load) best_load = load, best = m;
+  }
+  if (best.empty()) return;
+  table.placed[name] = {best};
+  lord.pending[{best, name}] = now + p.start_timeout;
+  lord.changed = true;
 }
 
 void placement::state::lord_step(time_point now) {

@@ -25,6 +25,10 @@ void placement::state::send_report(time_point now) {
   m.running = sorted(me.running);
   m.starting = sorted(me.starting);
   m.failed = sorted(me.failed_unreported);
+  for (auto& [vassal, ref] : me.sos) {
+    if (ref == 0) ref = m.ref;
+    m.sos.push_back(vassal);
+  }
   // A lord of a newer epoch may not hold the newest table yet: it takes ours if newer.
   if (table.epoch < me.epoch_seen) m.table = table;
   me.sent.emplace_back(m.ref, now);
@@ -41,6 +45,7 @@ void placement::state::apply_assignment(std::uint64_t epoch, std::uint64_t versi
   if (std::make_pair(epoch, version) <= me.applied) return;
   me.applied = {epoch, version};
   me.assigned = {assigned.begin(), assigned.end()};
+  std::erase_if(me.retired, [&](const std::string& z) { return !me.assigned.count(z); });
 }
 
 void placement::state::on_ack(const placement_message& m, time_point) {
@@ -53,6 +58,7 @@ void placement::state::on_ack(const placement_message& m, time_point) {
   me.sent.erase(me.sent.begin(), it + 1);  // older reports' acks can only give shorter leases
   me.lease_until = std::max(me.lease_until, sent_at + member_lease());
   me.failed_unreported.clear();
+  std::erase_if(me.sos, [&](const auto& kv) { return kv.second != 0 && kv.second <= m.ref; });
   if (m.table) adopt_table(*m.table);
   apply_assignment(m.epoch, m.version, m.assigned);
 }
@@ -76,7 +82,8 @@ void placement::state::reconcile(time_point now) {
     return;
   }
   for (const std::string& v : me.assigned) {
-    if (me.running.count(v) || me.starting.count(v) || me.killing.count(v)) continue;
+    if (me.running.count(v) || me.starting.count(v) || me.killing.count(v) || me.retired.count(v))
+      continue;
     auto f = me.failed.find(v);
     if (f != me.failed.end()) {
       if (now - f->second < p.failure_memory) continue;

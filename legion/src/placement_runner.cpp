@@ -56,6 +56,12 @@ void placement_runner::local_state(const std::string& vassal, vassal_state s) {
   if (wake_) wake_();
 }
 
+void placement_runner::sos(const std::string& vassal) {
+  std::lock_guard lock(m_);
+  sos_.push_back(vassal);
+  if (wake_) wake_();
+}
+
 placement_view placement_runner::view() const {
   std::lock_guard lock(m_);
   return view_;
@@ -70,6 +76,7 @@ void placement_runner::start(const std::string& self, const std::vector<std::str
   p.capacity = capacity_;
   p.report_every = report_every;
   p.lease = lease_;
+  p.broodlord = broodlord_;
   p.kill_grace = std::max(std::chrono::milliseconds(500), report_every * 2);
   self_ = self;
   machine_ = std::make_unique<placement>(std::move(p), now);
@@ -105,12 +112,15 @@ void placement_runner::step(placement_clock::time_point now) {
   if (!machine_) return;
   std::optional<std::vector<vassal_spec>> catalog;
   std::vector<std::pair<std::string, vassal_state>> states;
+  std::vector<std::string> sos;
   {
     std::lock_guard lock(m_);
     catalog.swap(catalog_);
     states.swap(states_);
+    sos.swap(sos_);
   }
   for (const auto& [name, s] : states) machine_->local_state(name, s, now);
+  for (const std::string& name : sos) machine_->sos(name, now);
   if (catalog) {
     catalog_seen_ = *catalog;
     machine_->set_catalog(std::move(*catalog), now);

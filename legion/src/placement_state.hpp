@@ -27,6 +27,8 @@ struct member_side {
   std::set<std::string> running, starting, stopping, killing;
   std::map<std::string, time_point> failed;  // vassal -> when; not started again before memory
   std::set<std::string> failed_unreported;
+  std::map<std::string, std::uint64_t> sos;  // vassal -> ref of the first report with it (0: none)
+  std::set<std::string> retired;  // assigned zergs that stopped by themselves: not restarted
 };
 
 // What the lord knows of one member.
@@ -84,6 +86,9 @@ struct placement::state {
   void finish_handovers();
   void place_missing(time_point now);
   void balance(time_point now);
+  void on_sos(const std::string& member, const std::string& vassal, time_point now);
+  void drop_retired_zergs(const std::string& member, const member_record& rec);
+  bool known(const std::string& name) const;  // in the catalog, or a zerg of a [zerg] vassal
   std::size_t count_on(const std::string& member) const;
   double load_of(const std::string& member, std::size_t extra) const;
   bool eligible(const std::string& member, const std::string& vassal, time_point now) const;

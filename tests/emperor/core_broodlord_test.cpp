@@ -274,3 +274,57 @@ TEST_F(core_broodlord_test, RagnarokStopsZergsAndStartsNoMore) {
 
 }  // namespace
 }  // namespace brood::emperor::testing
+
+namespace brood::emperor::testing {
+namespace {
+
+using wire::vassal_message;
+
+// Broodlord across a legion (docs/legion.md "Placement"): the SOS of a placed vassal goes to the
+// handler, and a zerg placed here starts from its base's file though the base is not here.
+class core_legion_zerg_test : public core_fixture {
+ protected:
+  void SetUp() override {
+    emperor_config cfg;
+    cfg.sources = {"/etc/vassals"};
+    cfg.broodlord = 3;
+    make_core(cfg);
+  }
+};
+
+TEST_F(core_legion_zerg_test, AnSosOfAPlacedVassalGoesToTheHandler) {
+  std::vector<std::string> passed;
+  core->set_sos_handler([&](const std::string& name) {
+    passed.push_back(name);
+    return name == "placed.ini";
+  });
+  for (const char* name : {"placed.ini", "local.ini"}) {
+    add(file(name), 0);
+    message(pid_of(name), vassal_message::ready, 0);
+  }
+  message(pid_of("placed.ini"), vassal_message::sos, 1);
+  EXPECT_EQ(rec.launches.size(), 2u) << "no local zerg for a placed vassal";
+  message(pid_of("local.ini"), vassal_message::sos, 2);
+  EXPECT_EQ(rec.launches.size(), 3u) << "the others start theirs here";
+  EXPECT_EQ(rec.launches.back().name, "local.ini:zerg");
+  EXPECT_EQ(passed, (std::vector<std::string>{"placed.ini", "local.ini"}));
+}
+
+TEST_F(core_legion_zerg_test, AZergPlacedHereRunsTheZergSectionOfItsBase) {
+  ASSERT_TRUE(core->add_zerg(file("app.ini"), "app.ini:zerg:2", at(1)));
+  ASSERT_EQ(rec.launches.size(), 1u);
+  EXPECT_EQ(rec.launches[0].name, "app.ini:zerg:2");
+  EXPECT_EQ(rec.launches[0].argv,
+            (std::vector<std::string>{"/usr/bin/brood", "--ini", "/etc/vassals/app.ini:zerg"}));
+  EXPECT_EQ(v("app.ini:zerg:2").zerg_of, "app.ini");
+  EXPECT_FALSE(core->add_zerg(file("app.ini"), "app.ini:zerg:2", at(2)));  // the name is taken
+  // 22: it retires and its record goes (no respawn).
+  message(pid_of("app.ini:zerg:2"), vassal_message::ready, 2);
+  const pid_t z = pid_of("app.ini:zerg:2");
+  message(z, vassal_message::idle, 3);
+  core->on_exit(z, exited(0), at(4));
+  EXPECT_FALSE(core->vassals().count("app.ini:zerg:2"));
+}
+
+}  // namespace
+}  // namespace brood::emperor::testing

@@ -94,3 +94,91 @@ TEST_F(placement_gate_test, ReadyIsRunningThrottledIsFailed) {
 
 }  // namespace
 }  // namespace brood::emperor
+
+namespace brood::emperor {
+namespace {
+
+using legion::placement_action;
+using pstate = legion::vassal_state;
+using kind = placement_action::kind;
+
+// Broodlord across the legion: z.ini has a [zerg] section, a.ini has none.
+class placement_gate_zerg_test : public ::testing::Test {
+ protected:
+  placement_gate gate_{[](const vassal_file&) { return 1u; },
+                       [](const vassal_file& f) { return f.name == "z.ini"; }};
+  std::map<std::string, vassal> records_;
+  std::map<std::string, blacklist_entry> blacklist_;
+
+  void present(std::initializer_list<const char*> names) {
+    scan_changes dir;
+    for (const char* n : names)
+      dir.added.push_back(vassal_file{.name = n, .path = std::string("/d/") + n, .monitor = "/d"});
+    gate_.on_scan(dir);
+  }
+  // The core's record of a running zerg (what add_zerg makes).
+  void zerg_record(const std::string& name) {
+    vassal& v = records_[name];
+    v.file.name = name;
+    v.zerg_of = legion::zerg_base(name);
+  }
+};
+
+TEST_F(placement_gate_zerg_test, TheCatalogSaysWhichFilesHaveAZergSection) {
+  present({"a.ini", "z.ini"});
+  const auto c = gate_.catalog();
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_FALSE(c[0].zerg);
+  EXPECT_TRUE(c[1].zerg);
+}
+
+TEST_F(placement_gate_zerg_test, AnAssignedZergStartsFromItsBaseFileThoughTheBaseRunsElsewhere) {
+  present({"a.ini", "z.ini"});
+  const auto e = gate_.on_action({kind::start, "z.ini:zerg"});
+  EXPECT_TRUE(e.changes.added.empty());
+  ASSERT_EQ(e.zergs.size(), 1u);
+  EXPECT_EQ(e.zergs[0].first.name, "z.ini");
+  EXPECT_EQ(e.zergs[0].first.path, "/d/z.ini");
+  EXPECT_EQ(e.zergs[0].second, "z.ini:zerg");
+  EXPECT_TRUE(gate_.on_action({kind::start, "z.ini:zerg"}).zergs.empty());  // once
+  // A base without a [zerg] section, or absent: failed.
+  EXPECT_TRUE(gate_.on_action({kind::start, "a.ini:zerg"}).zergs.empty());
+  EXPECT_TRUE(gate_.on_action({kind::start, "x.ini:zerg"}).zergs.empty());
+  zerg_record("z.ini:zerg");
+  EXPECT_EQ(gate_.states(records_, blacklist_),
+            (std::vector<std::pair<std::string, pstate>>{{"a.ini:zerg", pstate::failed},
+                                                         {"x.ini:zerg", pstate::failed}}));
+}
+
+TEST_F(placement_gate_zerg_test, ARetiredZergIsStoppedAndAStopRemovesIt) {
+  present({"z.ini"});
+  gate_.on_action({kind::start, "z.ini:zerg"});
+  gate_.on_action({kind::start, "z.ini:zerg:2"});
+  zerg_record("z.ini:zerg");
+  zerg_record("z.ini:zerg:2");
+  EXPECT_TRUE(gate_.states(records_, blacklist_).empty());
+  records_.erase("z.ini:zerg");  // it retired on idle (22): the core forgot it
+  EXPECT_EQ(gate_.states(records_, blacklist_),
+            (std::vector<std::pair<std::string, pstate>>{{"z.ini:zerg", pstate::stopped}}));
+  EXPECT_TRUE(gate_.states(records_, blacklist_).empty());
+  const auto e = gate_.on_action({kind::stop, "z.ini:zerg:2"});
+  EXPECT_EQ(e.changes.removed, std::vector<std::string>{"z.ini:zerg:2"});
+}
+
+TEST_F(placement_gate_zerg_test, TheBaseFileChangedReloadsItsZergsAndRemovedStopsThem) {
+  present({"z.ini"});
+  gate_.on_action({kind::start, "z.ini:zerg"});
+  scan_changes dir;
+  dir.changed.push_back(vassal_file{.name = "z.ini", .path = "/d/z.ini", .mtime = 2});
+  scan_changes out = gate_.on_scan(dir);
+  ASSERT_EQ(out.changed.size(), 1u);
+  EXPECT_EQ(out.changed[0].name, "z.ini:zerg");
+  EXPECT_EQ(out.changed[0].path, "/d/z.ini");
+  dir = {};
+  dir.removed.push_back("z.ini");
+  out = gate_.on_scan(dir);
+  EXPECT_EQ(out.removed, std::vector<std::string>{"z.ini:zerg"});
+}
+
+}  // namespace
+}  // namespace brood::emperor

@@ -2,10 +2,14 @@
 // one legion, share one directory of 12 brood vassals. They run 4/4/4, one copy each; a member
 // SIGKILLed takes its vassals with it (PDEATHSIG) and the other two run them; it comes back and
 // the spread returns to 4/4/4; the lord SIGKILLed restarts none of the others' vassals; a member
-// that cannot start a vassal leaves it to the others.
+// that cannot start a vassal leaves it to the others; an SOS of a placed vassal starts its zerg on
+// another member (broodlord across the legion), which retires on idle and is not started again.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <map>
 
@@ -197,6 +201,67 @@ TEST_F(legion_placement_test, AFailedStartMovesToTheNextMember) {
     EXPECT_TRUE(members == nlohmann::json::array({legion_[1]}) ||
                 members == nlohmann::json::array({legion_[2]}))
         << name << " " << p.dump();
+}
+
+TEST_F(legion_placement_test, AnSosStartsTheZergOnAnotherMemberWhereItRetires) {
+  const std::string fifo = dir_ / "a.fifo";
+  std::ofstream(vassals() / "a.ini")
+      << "[uwsgi]\nsocket = 127.0.0.1:0\nprocesses = 1\nmaster-fifo = " << fifo
+      << "\n\n[zerg]\nsocket = 127.0.0.1:0\nprocesses = 1\nidle = 2\ndie-on-idle = true\n";
+  for (int i = 0; i < 3; ++i) start(i, {"--emperor-broodlord", "2"});
+  int base = -1;
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (int i = 0; i < 3; ++i)
+          if (ready(i).count("a.ini")) base = i;
+        return base >= 0;
+      },
+      slack))
+      << outputs();
+  // The vassal asks for reinforcements (master FIFO `B`).
+  int fd = -1;
+  ASSERT_TRUE(eventually([&] {
+    fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    return fd >= 0;
+  })) << outputs();
+  ASSERT_EQ(::write(fd, "B", 1), 1);
+  ::close(fd);
+  ASSERT_TRUE(emperors_[base]->wait_for_line(
+      std::regex(R"(vassal a\.ini: SOS passed to the legion's lord)"), slack))
+      << outputs();
+  // Its zerg runs on another member, from the [zerg] section of the shared file.
+  const std::regex started(R"(vassal a\.ini: starting zerg a\.ini:zerg placed here by the legion)");
+  int zerg_on = -1;
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (int i = 0; i < 3; ++i)
+          if (emperors_[i]->count_lines(started) > 0) zerg_on = i;
+        return zerg_on >= 0;
+      },
+      slack))
+      << outputs();
+  EXPECT_NE(zerg_on, base) << "the zerg runs beside no copy of its vassal\n" << outputs();
+  ASSERT_TRUE(emperors_[zerg_on]->wait_for_line(
+      std::regex(R"(vassal a\.ini:zerg: spawned \(pid [0-9]+\))"), slack))
+      << outputs();
+  // idle = 2: it retires, leaves the legion's table and is not started again.
+  ASSERT_TRUE(emperors_[zerg_on]->wait_for_line(
+      std::regex(R"(a\.ini:zerg \(pid [0-9]+\): idle, stopping the zerg)"), slack))
+      << outputs();
+  ASSERT_TRUE(eventually(
+      [&] {
+        const nlohmann::json p = stats(zerg_on)["legion_placement"];
+        return p.is_object() && p["table"].is_object() && p["table"].size() == 1u &&
+               p["table"].contains("a.ini");
+      },
+      slack))
+      << outputs();
+  const nlohmann::json p = stats(base)["legion_placement"];
+  EXPECT_FALSE(p["table"].contains("a.ini:zerg")) << p.dump();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(emperors_[i]->count_lines(started), i == zerg_on ? 1u : 0u) << outputs();
+    EXPECT_FALSE(ready(i).count("a.ini:zerg")) << i;
+  }
 }
 
 }  // namespace

@@ -21,11 +21,13 @@ placement_message sample() {
   m.running = {"a.ini", "b.ini"};
   m.starting = {"c.ini"};
   m.failed = {"d.ini"};
+  m.sos = {"a.ini"};
   m.assigned = {"a.ini", "b.ini", "c.ini"};
   placement_table t;
   t.epoch = 7;
   t.version = 9;
-  t.catalog = {{"a.ini", 1}, {"b.ini", 2}};
+  t.catalog = {{"a.ini", 1, true}, {"b.ini", 2}};
+  t.placed["a.ini:zerg"] = {"127.0.0.1:4002"};
   t.placed = {{"a.ini", {"127.0.0.1:4001"}}, {"b.ini", {"127.0.0.1:4001", "127.0.0.1:4002"}}};
   t.leaving = {{"a.ini", "127.0.0.1:4003"}};
   m.table = t;
@@ -35,8 +37,8 @@ placement_message sample() {
 bool same(const placement_message& a, const placement_message& b) {
   return a.kind == b.kind && a.from == b.from && a.epoch == b.epoch && a.ref == b.ref &&
          a.version == b.version && a.capacity == b.capacity && a.running == b.running &&
-         a.starting == b.starting && a.failed == b.failed && a.assigned == b.assigned &&
-         a.table == b.table;
+         a.starting == b.starting && a.failed == b.failed && a.sos == b.sos &&
+         a.assigned == b.assigned && a.table == b.table;
 }
 
 std::string bytes_of(const value& v) {
@@ -169,6 +171,12 @@ TEST(placement_codec, TableRefusals) {
   t.emplace_back(value("catalog"), value(wire::array{value(wire::array{value("a"), value(0)})}));
   EXPECT_EQ(why(with_table(t)), "placement field 'replicas' is out of range (0)");
   t.back().second = value(wire::array{value(wire::array{value("a")})});
+  EXPECT_EQ(why(with_table(t)), "placement field 'catalog' has the wrong type");
+  // The third element (the [zerg] flag) is a boolean; a fourth is refused.
+  t.back().second = value(wire::array{value(wire::array{value("a"), value(1), value(1)})});
+  EXPECT_EQ(why(with_table(t)), "placement field 'catalog' has the wrong type");
+  t.back().second =
+      value(wire::array{value(wire::array{value("a"), value(1), value(true), value(true)})});
   EXPECT_EQ(why(with_table(t)), "placement field 'catalog' has the wrong type");
   t.back() = {value("placed"), value(wire::map{{value("a"), value("x")}})};
   EXPECT_EQ(why(with_table(t)), "placement field 'placed' has the wrong type");

@@ -87,6 +87,20 @@ class cluster {
         tell(n, nodes_[lord_].address, &n == &nodes_[lord_]);
   }
   std::size_t lord() const { return lord_; }
+  // Member i's vassal asks for reinforcements.
+  void sos(std::size_t i, const std::string& vassal) {
+    nodes_[i].machine.sos(vassal, now_);
+    drain(nodes_[i]);
+  }
+  // Member i's vassal stops by itself (a zerg retiring on idle).
+  void retire(std::size_t i, const std::string& vassal) {
+    nodes_[i].owner.push_back({now_, vassal, vassal_state::stopped});
+  }
+  std::size_t index_of(const std::string& address) const {
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+      if (nodes_[i].address == address) return i;
+    return nodes_.size();
+  }
   std::vector<vassal_spec> catalog;
   void set_catalog(std::vector<vassal_spec> c) {
     catalog = std::move(c);

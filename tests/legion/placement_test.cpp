@@ -39,6 +39,7 @@ std::map<std::string, int> spread(const cluster& c) {
 
 bool all_placed_once(const cluster& c, std::size_t n) {
   auto w = c.where();
+  std::erase_if(w, [](const auto& kv) { return !zerg_base(kv.first).empty(); });
   if (w.size() != n) return false;
   for (const auto& [v, members] : w)
     if (members.size() != 1) return false;
@@ -213,19 +214,38 @@ std::uint32_t seeds() {
   return env ? static_cast<std::uint32_t>(std::atoi(env)) : 40;
 }
 
-void cuts_and_losses(bool balance) {
+// With `zergs`, the vassals have [zerg] sections (broodlord 3) and each round sends SOSes and
+// retires a zerg: no zerg runs twice either.
+void cuts_and_losses(bool balance, bool zergs = false) {
   for (std::uint32_t seed = 1; seed <= seeds(); ++seed) {
     placement_params p = params();
     p.balance = balance;
+    if (zergs) p.broodlord = 3;
     cluster c(3, seed, p);
     c.strict = !balance;
     c.handover_allowance = p.lease + p.kill_grace + 100ms;
     c.loss = 0.05;
     std::mt19937 rng(seed);
     c.elect(0);
-    c.set_catalog(vassals(10));
+    int zergs_seen = 0;
+    std::vector<vassal_spec> catalog = vassals(10);
+    for (vassal_spec& v : catalog) v.zerg = zergs;
+    c.set_catalog(catalog);
     c.run_for(2s);
     for (int round = 0; round < 6; ++round) {
+      if (zergs) {
+        for (int k = 0; k < 3; ++k) {
+          const std::string v = catalog[rng() % catalog.size()].name;
+          for (std::size_t i = 0; i < c.size(); ++i)
+            if (c.at(i).machine.running().count(v)) c.sos(i, v);
+        }
+        c.run_for(std::chrono::milliseconds(rng() % 500));
+        for (const auto& [v, members] : c.where()) {
+          if (zerg_base(v).empty()) continue;
+          ++zergs_seen;
+          if (rng() % 2) c.retire(c.index_of(members.front()), v);
+        }
+      }
       const std::size_t victim = rng() % 3;
       c.at(victim).cut = true;
       if (victim == c.lord()) {
@@ -241,6 +261,7 @@ void cuts_and_losses(bool balance) {
     }
     EXPECT_TRUE(c.run_until([&] { return all_placed_once(c, 10); }, 10s)) << "seed " << seed;
     ASSERT_TRUE(c.violations.empty()) << "seed " << seed << ": " << c.violations.front();
+    if (zergs) EXPECT_GT(zergs_seen, 0) << "seed " << seed;
   }
 }
 
@@ -248,6 +269,137 @@ TEST(placement_test, CutsAndLossesNeverRunAVassalTwice) { cuts_and_losses(false)
 
 // The same with balancing: two copies only in a hand-over, and the spread back within 1.
 TEST(placement_test, CutsAndLossesWithBalancingOnlyOverlapInHandOvers) { cuts_and_losses(true); }
+
+// SOSes and retiring zergs among the cuts: a zerg never runs on two members either.
+TEST(placement_test, CutsAndLossesWithZergsNeverRunOneTwice) { cuts_and_losses(false, true); }
+
+}  // namespace
+}  // namespace brood::legion
+
+namespace brood::legion {
+namespace {
+
+using namespace std::chrono_literals;
+using sim::cluster;
+
+placement_params broodlord_params(std::uint32_t zergs) {
+  placement_params p = params();
+  p.broodlord = zergs;
+  return p;
+}
+
+// The member running `vassal` (its only copy), once its owner reported it running.
+std::size_t runner_of(cluster& c, const std::string& vassal) {
+  const std::size_t i = c.index_of(c.where().at(vassal).front());
+  c.run_until([&] { return c.at(i).machine.running().count(vassal) > 0; }, 1s);
+  c.run_for(10ms);
+  return i;
+}
+
+TEST(placement_test, AnSosStartsZergsOnOtherMembersOneAtATimeUpToTheLimit) {
+  cluster c(3, 21, broodlord_params(2));
+  c.elect(0);
+  c.set_catalog({{"a.ini", 1, true}});
+  ASSERT_TRUE(c.run_until([&] { return all_placed_once(c, 1); }, 5s));
+  const std::size_t base = runner_of(c, "a.ini");
+  c.sos(base, "a.ini");
+  ASSERT_TRUE(c.run_until([&] { return c.where().count("a.ini:zerg"); }, 3s));
+  const std::string first = c.where().at("a.ini:zerg").front();
+  EXPECT_NE(first, c.at(base).address) << "a zerg never runs beside a copy of its vassal";
+  c.sos(base, "a.ini");  // while the first one starts: nothing
+  c.run_for(2ms);
+  EXPECT_FALSE(c.where().count("a.ini:zerg:2"));
+  runner_of(c, "a.ini:zerg");
+  c.run_for(300ms);  // its member's report (every 100 ms) tells the lord it runs
+  c.sos(base, "a.ini");
+  ASSERT_TRUE(c.run_until([&] { return c.where().count("a.ini:zerg:2"); }, 3s));
+  const std::string second = c.where().at("a.ini:zerg:2").front();
+  EXPECT_NE(second, c.at(base).address);
+  EXPECT_NE(second, first) << "nor beside another zerg of it";
+  const int starts = c.total_starts();
+  c.sos(base, "a.ini");  // the limit: 2 zergs in all
+  c.run_for(2s);
+  EXPECT_EQ(c.total_starts(), starts);
+  EXPECT_EQ(c.where().size(), 3u);
+  EXPECT_TRUE(c.violations.empty()) << c.violations.front();
+}
+
+TEST(placement_test, ARetiredZergLeavesTheTableAndIsNotRestarted) {
+  cluster c(3, 22, broodlord_params(4));
+  c.elect(0);
+  c.set_catalog({{"a.ini", 1, true}});
+  ASSERT_TRUE(c.run_until([&] { return all_placed_once(c, 1); }, 5s));
+  c.sos(runner_of(c, "a.ini"), "a.ini");
+  ASSERT_TRUE(c.run_until([&] { return c.where().count("a.ini:zerg"); }, 3s));
+  const int starts = c.total_starts();
+  c.retire(runner_of(c, "a.ini:zerg"), "a.ini:zerg");
+  ASSERT_TRUE(
+      c.run_until([&] { return !c.at(c.lord()).machine.table().placed.count("a.ini:zerg"); }, 3s));
+  c.run_for(2s);
+  EXPECT_EQ(c.total_starts(), starts);
+  EXPECT_FALSE(c.where().count("a.ini:zerg"));
+  EXPECT_TRUE(c.where().count("a.ini"));
+  // A later SOS starts a zerg again, under the first free name.
+  c.sos(runner_of(c, "a.ini"), "a.ini");
+  EXPECT_TRUE(c.run_until([&] { return c.where().count("a.ini:zerg"); }, 3s));
+}
+
+TEST(placement_test, AnSosStartsNothingWithoutAZergSectionOrBroodlord) {
+  for (const auto& [zerg, limit] : {std::pair{false, 2u}, std::pair{true, 0u}}) {
+    cluster c(3, 23, broodlord_params(limit));
+    c.elect(0);
+    c.set_catalog({{"a.ini", 1, zerg}});
+    ASSERT_TRUE(c.run_until([&] { return all_placed_once(c, 1); }, 5s));
+    c.sos(runner_of(c, "a.ini"), "a.ini");
+    c.run_for(2s);
+    EXPECT_EQ(c.total_starts(), 1) << "zerg section " << zerg << ", broodlord " << limit;
+  }
+}
+
+TEST(placement_test, AZergOfALostMemberIsNotPlacedAgainAndItsBaseRemovalStopsIt) {
+  cluster c(3, 24, broodlord_params(2));
+  c.elect(0);
+  c.set_catalog({{"a.ini", 1, true}, {"b.ini", 1, true}});
+  ASSERT_TRUE(c.run_until([&] { return all_placed_once(c, 2); }, 5s));
+  // A zerg of a.ini on a member that is not the lord, then that member is cut.
+  std::size_t zerg_on = 3;
+  for (int tries = 0; tries < 3 && zerg_on == 3; ++tries) {
+    c.sos(runner_of(c, "a.ini"), "a.ini");
+    ASSERT_TRUE(c.run_until([&] { return c.where().count("a.ini:zerg"); }, 3s));
+    zerg_on = runner_of(c, "a.ini:zerg");
+    if (zerg_on == c.lord()) {
+      c.retire(zerg_on, "a.ini:zerg");
+      ASSERT_TRUE(c.run_until([&] { return !c.where().count("a.ini:zerg"); }, 3s));
+      zerg_on = 3;
+    }
+  }
+  if (zerg_on == 3) GTEST_SKIP() << "the zerg went to the lord three times";
+  c.at(zerg_on).cut = true;
+  c.run_for(5s);
+  EXPECT_FALSE(c.where().count("a.ini:zerg"));
+  EXPECT_FALSE(c.at(c.lord()).machine.table().placed.count("a.ini:zerg"));
+  // b.ini's zerg goes when b.ini leaves the catalog.
+  c.at(zerg_on).cut = false;
+  c.announce();
+  ASSERT_TRUE(c.run_until([&] { return all_placed_once(c, 2); }, 5s));
+  c.sos(runner_of(c, "b.ini"), "b.ini");
+  ASSERT_TRUE(c.run_until([&] { return c.where().count("b.ini:zerg"); }, 3s));
+  c.set_catalog({{"a.ini", 1, true}});
+  EXPECT_TRUE(
+      c.run_until([&] { return !c.where().count("b.ini:zerg") && !c.where().count("b.ini"); }, 3s));
+}
+
+TEST(placement_test, ZergNamesAreRecognized) {
+  EXPECT_EQ(zerg_base("a.ini:zerg"), "a.ini");
+  EXPECT_EQ(zerg_base("a.ini:zerg:2"), "a.ini");
+  EXPECT_EQ(zerg_base("a.ini:zerg:12"), "a.ini");
+  EXPECT_EQ(zerg_base("a.ini"), "");
+  EXPECT_EQ(zerg_base(":zerg"), "");
+  EXPECT_EQ(zerg_base("a.ini:zerg:"), "");
+  EXPECT_EQ(zerg_base("a.ini:zerg:0"), "");
+  EXPECT_EQ(zerg_base("a.ini:zergs"), "");
+  EXPECT_EQ(zerg_base("a.ini:zerg:x"), "");
+}
 
 }  // namespace
 }  // namespace brood::legion

@@ -58,6 +58,7 @@
 #include <cstdint>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -93,6 +94,15 @@ class emperor_core {
   // SIGKILL at once (a fenced legion placement, docs/legion.md "Placement"): the record goes
   // when the process has been reaped (at once when it has none); no respawn.
   void kill_now(const std::string& name, const moment& now);
+  // Broodlord across a legion (docs/legion.md "Placement"): starts the zerg `name` of `base`
+  // (`--ini PATH:zerg`) though `base` runs on another member; it is then an ordinary zerg record
+  // (removed by on_scan's `removed`, gone for good on 22). False (logged) when `name` is taken.
+  bool add_zerg(const vassal_file& base, const std::string& name, const moment& now);
+  // An SOS from a running vassal (not a zerg) goes to `handler` instead of starting a local zerg
+  // when it returns true (the vassal is placed by a legion). Empty: every SOS is local.
+  void set_sos_handler(std::function<bool(const std::string& vassal)> handler) {
+    sos_handler_ = std::move(handler);
+  }
   void stop_all(const moment& now);  // Ragnarok; later scans spawn nothing
   void reload_all(const moment& now);
   void clear_blacklist();  // SIGURG
@@ -169,6 +179,7 @@ class emperor_core {
   std::map<std::string, blacklist_entry> blacklist_;
   bool stopping_all_ = false;
   unsigned zergs_started_ = 0;  // UWSGI_BROODLORD_NUM of the latest zerg (never decremented)
+  std::function<bool(const std::string&)> sos_handler_;
   struct retired_process {
     std::string name;
     std::unique_ptr<vassal_process> process;

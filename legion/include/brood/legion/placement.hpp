@@ -30,6 +30,15 @@
 // - Safety: a copy is placed on a member only when no other member holds a lease on it, so
 //   outside a hand-over no vassal runs on two members at the same moment, whatever the cuts,
 //   delays, losses, duplicates or lord changes.
+// - Broodlord across the legion: a member's report carries the SOS of its vassals (sos()). The
+//   lord, when its `broodlord` is > 0 and the vassal's file has a [zerg] section (`zerg` in the
+//   catalog), adds one zerg entry "NAME:zerg" (or "NAME:zerg:2", ... the lowest free) on the
+//   least-loaded eligible member that runs no copy and no zerg of NAME, unless `broodlord` zerg
+//   entries exist in all or a zerg of NAME is still starting (one per SOS, one at a time per
+//   vassal, as a single emperor does). A zerg entry is never placed again: it goes from the table
+//   when its member reports it no longer running (it retired on idle), failed, or lost, and when
+//   NAME leaves the catalog; balance never moves it. A member does not restart a zerg of its
+//   assignment that stopped by itself.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -47,6 +56,7 @@ using placement_clock = std::chrono::steady_clock;
 struct vassal_spec {
   std::string name;            // the file name ("app.ini")
   std::uint32_t replicas = 1;  // `legion-replicas` in the file
+  bool zerg = false;           // the file has a [zerg] section: SOS may start zergs
   friend bool operator==(const vassal_spec&, const vassal_spec&) = default;
 };
 
@@ -72,6 +82,7 @@ struct placement_params {
   std::chrono::milliseconds failure_memory{30000};
   double drift = 0.05;
   bool balance = true;
+  std::uint32_t broodlord = 0;  // emperor-broodlord: zerg entries in all when lord (0: none)
 };
 
 enum class placement_kind : std::uint8_t {
@@ -90,6 +101,7 @@ struct placement_message {
   std::vector<std::string> running;   // report: confirmed running
   std::vector<std::string> starting;  // report: started, not yet confirmed
   std::vector<std::string> failed;    // report: vassals that failed to start since the last ack
+  std::vector<std::string> sos;       // report: vassals that asked for reinforcements since then
   std::vector<std::string> assigned;  // ack/assign: the recipient's whole assignment
   std::optional<placement_table> table;
 };
@@ -108,6 +120,10 @@ struct placement_action {
 // The owner's report on one of its legion vassals.
 enum class vassal_state { running, failed, stopped };
 
+// The base vassal of a zerg entry ("app.ini" for "app.ini:zerg" or "app.ini:zerg:2"), "" when
+// `name` is not one.
+std::string zerg_base(const std::string& name);
+
 class placement {
  public:
   placement(placement_params params, placement_clock::time_point now);
@@ -125,6 +141,9 @@ class placement {
   void receive(const placement_message& m, placement_clock::time_point now);
   // What became of one of this member's vassals.
   void local_state(const std::string& vassal, vassal_state s, placement_clock::time_point now);
+  // One of this member's running vassals (not a zerg) sent an SOS: told to the lord in the next
+  // report.
+  void sos(const std::string& vassal, placement_clock::time_point now);
   void tick(placement_clock::time_point now);
 
   placement_clock::time_point next_deadline() const;

@@ -54,6 +54,10 @@ class placement_runner {
   std::vector<placement_action> take_actions();  // drains actions_fd()
   void set_catalog(std::vector<vassal_spec> catalog);
   void local_state(const std::string& vassal, vassal_state s);
+  void sos(const std::string& vassal);  // one of this member's vassals asked for reinforcements
+  // emperor-broodlord: the zergs this member's placement may start across the legion when it is
+  // lord (placement.hpp). Before start().
+  void set_broodlord(std::uint32_t n) { broodlord_ = n; }
   placement_view view() const;
 
   // Legion thread side. `wake` pokes the legion thread's poll (set while it runs).
@@ -77,6 +81,7 @@ class placement_runner {
   std::string legion_;
   std::uint32_t capacity_;
   std::chrono::milliseconds lease_;
+  std::uint32_t broodlord_ = 0;
   os::unique_fd actions_fd_;
   std::unique_ptr<placement> machine_;  // legion thread only
   std::string self_;
@@ -86,6 +91,7 @@ class placement_runner {
   std::function<void()> wake_;
   std::optional<std::vector<vassal_spec>> catalog_;
   std::vector<std::pair<std::string, vassal_state>> states_;
+  std::vector<std::string> sos_;
   std::vector<placement_action> actions_;
   placement_view view_;
 };
