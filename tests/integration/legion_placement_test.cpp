@@ -2,7 +2,8 @@
 // one legion, share one directory of 12 brood vassals. They run 4/4/4, one copy each; a member
 // SIGKILLed takes its vassals with it (PDEATHSIG) and the other two run them; it comes back and
 // the spread returns to 4/4/4; the lord SIGKILLed restarts none of the others' vassals; a member
-// that cannot start a vassal leaves it to the others; an SOS of a placed vassal starts its zerg on
+// that cannot start a vassal leaves it to the others; copies run on distinct members and a
+// member's capacity is a maximum; an SOS of a placed vassal starts its zerg on
 // another member (broodlord across the legion), which retires on idle and is not started again.
 #include <signal.h>
 #include <sys/prctl.h>
@@ -201,6 +202,38 @@ TEST_F(legion_placement_test, AFailedStartMovesToTheNextMember) {
     EXPECT_TRUE(members == nlohmann::json::array({legion_[1]}) ||
                 members == nlohmann::json::array({legion_[2]}))
         << name << " " << p.dump();
+}
+
+TEST_F(legion_placement_test, ReplicasRunOnDistinctMembersAndCapacityIsAMaximum) {
+  write_vassals(5);
+  std::ofstream(vassals() / "r.ini")
+      << "[uwsgi]\nsocket = 127.0.0.1:0\nprocesses = 1\nlegion-replicas = 3\n";
+  start(0, {"--legion-max-vassals", "2"});
+  start(1);
+  start(2);
+  // 8 copies: r.ini on each member (3 distinct processes), emperor 0 at its capacity of 2, the
+  // five others on emperors 1 and 2, one copy each.
+  auto placed = [&] {
+    std::map<std::string, int> copies;
+    std::set<long long> pids;
+    for (int i = 0; i < 3; ++i) {
+      const auto r = ready(i);
+      if (!r.count("r.ini")) return false;
+      if (i == 0 && r.size() != 2) return false;
+      for (auto& [name, pid] : r) {
+        ++copies[name];
+        pids.insert(pid);
+      }
+    }
+    if (copies.size() != 6 || copies["r.ini"] != 3 || pids.size() != 8) return false;
+    for (auto& [name, k] : copies)
+      if (name != "r.ini" && k != 1) return false;
+    return true;
+  };
+  ASSERT_TRUE(eventually(placed, slack)) << outputs();
+  const nlohmann::json p = stats(1)["legion_placement"];
+  EXPECT_EQ(p["table"]["r.ini"].size(), 3u) << p.dump();
+  EXPECT_EQ(p["catalog"]["r.ini"], 3) << p.dump();
 }
 
 TEST_F(legion_placement_test, AnSosStartsTheZergOnAnotherMemberWhereItRetires) {
