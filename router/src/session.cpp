@@ -45,10 +45,13 @@ std::optional<std::uint64_t> parse_length(std::string_view v) {
 }  // namespace
 
 void upstream::on_events(std::uint32_t events) {
-  if (owner)
-    owner->on_upstream(*this, events);
-  else
-    c_.drop_idle(*this);  // idle: the node closed it (or wrote out of turn)
+  if (owner) return owner->on_upstream(*this, events);
+  if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;  // writable: nothing new
+  // Idle: an edge left over from its last answer, or the node closed it (or wrote out of turn).
+  std::uint8_t b;
+  const ssize_t n = ::recv(fd_, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0 && would_block(errno) && !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
+  c_.drop_idle(*this);
 }
 
 session::session(core& c, int client_fd) : c_(c), client_(client_fd) {
