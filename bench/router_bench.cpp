@@ -3,7 +3,10 @@
 // (C threads, one fresh uwsgi connection per request, as a fastrouter closes after each answer).
 // Prints requests/s and p50/p99 for each router (runs alternate: brood, uWSGI, brood, uWSGI), the
 // time from a new key's first subscription datagram to its first routed request, and the failed
-// requests while a node is SIGKILLed under load. Placement: OS-scheduled over both vCPUs.
+// requests while a node is SIGKILLed under load. Then 4 brood Python nodes (key brood.test,
+// subscribe2 keepalive=1) behind brood's router on kept connections, against uWSGI's fastrouter
+// with the 4 uWSGI nodes (the ratio), and uWSGI's fastrouter in front of the brood nodes (for the
+// record). Placement: OS-scheduled over both vCPUs.
 // Usage: router_bench [seconds per run, default 5] [client threads, default 8]
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -76,13 +79,14 @@ struct load_result {
 };
 
 load_result run_load(const std::string& router, int threads, std::chrono::milliseconds duration,
-                     const std::function<void()>& midway = {}) {
+                     const std::function<void()>& midway = {},
+                     const std::string& host = "bench.test") {
   std::atomic<bool> stop{false};
   std::atomic<long> failed{0};
   std::mutex m;
   std::vector<double> all;
   std::vector<std::thread> ts;
-  const wire::bytes packet = request_packet("bench.test");
+  const wire::bytes packet = request_packet(host);
   for (int i = 0; i < threads; ++i)
     ts.emplace_back([&] {
       std::vector<double> mine;
@@ -235,6 +239,52 @@ int main(int argc, char** argv) {
                                  {"uwsgi_router_cpu_us_per_req", bench::fixed(u_cpu[i])},
                                  {"ratio", bench::fixed(b[i].rps / u[i].rps, 2)}});
   }
+
+  // 4 brood Python nodes (--master: one worker process serving each), key brood.test, each
+  // subscribing with keepalive=1 to both routers (uWSGI's router ignores the key): brood's router
+  // keeps its connections to them alive; uWSGI's fastrouter in front of them for the record.
+  std::vector<std::unique_ptr<testing::node_process>> brood_nodes;
+  for (int i = 0; i < 4; ++i) {
+    const std::string addr = local(free_port(SOCK_STREAM));
+    brood_nodes.push_back(std::make_unique<testing::node_process>(
+        BROOD_BINARY,
+        std::vector<std::string>{
+            "--master", "--socket", addr, "--wsgi-file", app, "--disable-logging", "--listen",
+            "1024", "--subscribe2", "server=" + local(b_sub) + ",key=brood.test,keepalive=1",
+            "--subscribe2", "server=" + local(u_sub) + ",key=brood.test,keepalive=1"}));
+  }
+  if (!brood_router.wait_for("subscription: brood.test => new node", 4, 20s) ||
+      !uwsgi_router.wait_for("brood.test => new node", 4, 20s)) {
+    std::cerr << "router_bench: the brood nodes did not subscribe\n"
+              << brood_router.all_output() << uwsgi_router.all_output();
+    return 1;
+  }
+  run_load(b_addr, threads, 500ms, {}, "brood.test");  // warm up (and fill the pool)
+  run_load(u_addr, threads, 500ms, {}, "brood.test");
+  for (int i = 0; i < 2; ++i) {
+    double c0 = cpu_seconds(b_pid);
+    const load_result k = run_load(b_addr, threads, run, {}, "brood.test");
+    const double k_cpu = (cpu_seconds(b_pid) - c0) * 1e6 / static_cast<double>(k.latency.n);
+    c0 = cpu_seconds(u_pid);
+    const load_result ref = run_load(u_addr, threads, run);
+    const double ref_cpu = (cpu_seconds(u_pid) - c0) * 1e6 / static_cast<double>(ref.latency.n);
+    const load_result ub = run_load(u_addr, threads, run, {}, "brood.test");
+    bench::report("router_keepalive_rps",
+                  {{"run", std::to_string(i + 1)},
+                   {"threads", std::to_string(threads)},
+                   {"brood_kept_to_brood_nodes_rps", bench::fixed(k.rps, 0)},
+                   {"brood_kept", bench::format(k.latency)},
+                   {"brood_kept_failed", std::to_string(k.failed)},
+                   {"uwsgi_to_uwsgi_nodes_rps", bench::fixed(ref.rps, 0)},
+                   {"uwsgi", bench::format(ref.latency)},
+                   {"uwsgi_failed", std::to_string(ref.failed)},
+                   {"uwsgi_to_brood_nodes_rps", bench::fixed(ub.rps, 0)},
+                   {"uwsgi_brood_nodes", bench::format(ub.latency)},
+                   {"brood_router_cpu_us_per_req", bench::fixed(k_cpu)},
+                   {"uwsgi_router_cpu_us_per_req", bench::fixed(ref_cpu)},
+                   {"ratio", bench::fixed(k.rps / ref.rps, 2)}});
+  }
+  for (auto& n : brood_nodes) n->kill_all();
 
   std::vector<double> bt, ut;
   for (int i = 0; i < 20; ++i) {

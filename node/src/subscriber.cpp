@@ -142,6 +142,7 @@ bool subscriber::send_one(target& t, const std::string& key, std::uint8_t m1, bo
   s.sni_crt = t.cfg.sni_crt;
   s.sni_ca = t.cfg.sni_ca;
   s.notify = cfg_.notify_socket;
+  s.keepalive = t.cfg.keepalive;
   // As uWSGI: a withdrawal carries now + 1, so that it passes a router's anti-replay check
   // (strictly newer than the last datagram seen) even within the second of an announcement.
   if (t.signer) s.unix_time = static_cast<std::uint64_t>(unix_now) + (unsubscribe ? 1 : 0);

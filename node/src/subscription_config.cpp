@@ -110,10 +110,12 @@ subscription_target parse_subscribe2(std::string_view value) {
       t.sni_crt = std::string(v);
     } else if (name == "sni_ca") {
       t.sni_ca = std::string(v);
+    } else if (name == "keepalive") {
+      t.keepalive = decimal(value, "keepalive", v, 1) == 1;
     } else {
       refuse(value, "unknown name \"" + std::string(name) +
                         "\" (server, key, socket, addr, weight, modifier1, modifier2, sign, "
-                        "check, sni_key, sni_crt, sni_ca)");
+                        "check, sni_key, sni_crt, sni_ca, keepalive)");
     }
   }
   if (t.server.empty()) refuse(value, "server= is required");

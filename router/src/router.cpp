@@ -1,5 +1,6 @@
 #include "brood/router/router.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -78,12 +79,15 @@ os::result<std::unique_ptr<router_server>> router_server::open(const router_conf
     c->signer.emplace(std::move(*sc));
   }
   for (const std::string& s : cfg.sockets) {
-    std::string name;
-    auto acc = listen_on(io, s, os::accept_when::first_bytes, name);
-    if (!acc) return acc.error().context("fastrouter");
-    os::log("brood fastrouter bound on ", name, " fd ", (*acc)->native_handle());
-    c->acceptors.push_back(std::move(*acc));
-    c->socket_names.push_back(name);
+    os::result<os::address> a = os::parse_address(s);
+    if (!a) return a.error().context("fastrouter");
+    os::result<os::bound_socket> b = os::bind_socket(*a, backlog, os::accept_when::first_bytes);
+    if (!b) return b.error().context("fastrouter");
+    const int fd = b->fd.release();
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    os::log("brood fastrouter bound on ", b->name, " fd ", fd);
+    c->listeners.push_back(std::make_unique<listener>(*c, fd));
+    c->socket_names.push_back(b->name);
   }
   for (const std::string& s : cfg.subscription_servers) {
     std::string name;
@@ -120,7 +124,7 @@ void router_server::close() {
   if (!core_ || core_->closed) return;
   core_->closed = true;
   boost::system::error_code ignored;
-  for (auto& a : core_->acceptors) a->close(ignored);
+  for (auto& l : core_->listeners) l->close();
   for (auto& s : core_->subscription_sockets) s->close(ignored);
   if (core_->stats_acceptor) core_->stats_acceptor->close(ignored);
 }

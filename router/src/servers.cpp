@@ -1,6 +1,8 @@
 // The router's servers: the accept loops of the fastrouter sockets, the subscription datagram
 // sockets and the stats server.
+#include <cerrno>
 #include <ctime>
+#include <system_error>
 
 #include "brood/os/log.hpp"
 #include "brood/wire/subscription.hpp"
@@ -9,23 +11,6 @@
 
 namespace brood::router {
 namespace {
-
-void accept_on(core& c, asio::basic_socket_acceptor<stream>& a) {
-  a.async_accept([&c, &a](const boost::system::error_code& ec, stream::socket s) {
-    if (c.closed || ec == asio::error::operation_aborted) return;
-    if (ec) {
-      // EMFILE and the like: the socket stays readable, so wait a little before trying again.
-      os::log("fastrouter: accept: ", ec.message());
-      auto t = std::make_shared<asio::steady_timer>(c.io, std::chrono::milliseconds(100));
-      t->async_wait([&c, &a, t](const boost::system::error_code&) {
-        if (!c.closed) accept_on(c, a);
-      });
-      return;
-    }
-    std::make_shared<session>(c, std::move(s))->start();
-    accept_on(c, a);
-  });
-}
 
 struct datagram_reader : std::enable_shared_from_this<datagram_reader> {
   datagram_reader(core& c, datagram::socket& s) : c(c), s(s) {}
@@ -60,7 +45,12 @@ std::string what_changed(table::change ch) {
 }  // namespace
 
 void start_accepting(core& c) {
-  for (auto& a : c.acceptors) accept_on(c, *a);
+  for (auto& l : c.listeners) {
+    if (!c.loop.add(l->fd(), EPOLLIN, l.get()))
+      os::log("fastrouter: epoll_ctl: ", std::error_code(errno, std::system_category()).message());
+    l->on_events(EPOLLIN);  // connections queued before the registration
+  }
+  c.start_sweep();
 }
 
 void start_subscription_server(core& c, datagram::socket& s) {

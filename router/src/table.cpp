@@ -36,6 +36,7 @@ table::change table::apply(const wire::subscription& s, time_point now, std::int
   n->modifier2 = s.modifier2;
   n->weight = s.weight == 0 ? 1 : s.weight;
   n->cores = s.cores;
+  n->keepalive = s.keepalive;
   n->load = s.load;
   n->death_mark = false;
   n->last_seen = now;

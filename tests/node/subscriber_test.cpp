@@ -109,6 +109,22 @@ wire::subscription decode(const wire::bytes& packet, std::vector<wire::var>& scr
   return s;
 }
 
+// brood extension (docs/protocol.md §6.1): subscribe2 keepalive=1 adds the datagram's keepalive
+// key; without it the packet stays uWSGI's byte for byte (above).
+TEST(subscriber, Subscribe2KeepaliveSendsTheKeepaliveKey) {
+  subscription_config cfg;
+  cfg.targets.push_back(parse_subscribe2("server=127.0.0.1:1,key=ka,keepalive=1"));
+  cfg.targets.push_back(parse_subscribe2("server=127.0.0.1:1,key=plain,keepalive=0"));
+  recording_out out;
+  subscriber s(cfg, two_sockets(), out);
+  s.round(false, 0, 0);
+  ASSERT_EQ(out.sent.size(), 2u);
+  std::vector<wire::var> scratch;
+  EXPECT_TRUE(decode(out.sent[0].packet, scratch).keepalive);
+  EXPECT_FALSE(decode(out.sent[1].packet, scratch).keepalive);
+  EXPECT_THROW(parse_subscribe2("server=127.0.0.1:1,key=k,keepalive=2"), std::invalid_argument);
+}
+
 TEST(subscriber, AddressSources) {
   subscription_config cfg;
   cfg.targets.push_back(parse_subscribe_to("=1=127.0.0.1:1:by-number"));

@@ -26,6 +26,7 @@ struct sub_spec {
   std::uint64_t weight = 1;
   std::uint8_t modifier1 = 0, modifier2 = 0;
   bool unsubscribe = false;
+  bool keepalive = false;  // brood extension: answers framed on kept connections
 };
 
 class router_fixture : public ::testing::Test {
@@ -83,6 +84,7 @@ class router_fixture : public ::testing::Test {
     w.modifier2 = s.modifier2;
     w.cores = 1;
     w.unsubscribe = s.unsubscribe;
+    w.keepalive = s.keepalive;
     wire::bytes out;
     EXPECT_FALSE(wire::encode_subscription(w, out));
     return out;

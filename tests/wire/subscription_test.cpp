@@ -147,5 +147,53 @@ TEST(subscription_test, EncodingRefusesBadFields) {
   EXPECT_EQ(append_subscription_sign(d, as_bytes(sig)), errc::payload_too_long);
 }
 
+// brood extension (docs/protocol.md §12.4): "keepalive=1", sent only when set.
+TEST(subscription_test, TheKeepaliveKeyIsSentOnlyWhenSetAndDecodes) {
+  subscription s;
+  s.key = "k";
+  s.address = "127.0.0.1:3031";
+  bytes plain, kept;
+  ASSERT_FALSE(encode_subscription(s, plain));
+  s.keepalive = true;
+  ASSERT_FALSE(encode_subscription(s, kept));
+  const std::string p(plain.begin(), plain.end()), k(kept.begin(), kept.end());
+  EXPECT_EQ(p.find("keepalive"), std::string::npos);
+  const std::string record = std::string("\x09\x00keepalive\x01\x00", 13) + "1";
+  EXPECT_NE(k.find(record), std::string::npos);
+  EXPECT_EQ(kept.size(), plain.size() + record.size());
+  subscription back;
+  bytes_view base;
+  ASSERT_TRUE(decode(kept, back, base).is_done());
+  EXPECT_TRUE(back.keepalive);
+  ASSERT_TRUE(decode(plain, back, base).is_done());
+  EXPECT_FALSE(back.keepalive);
+}
+
+TEST(subscription_test, TheKeepaliveKeyMustBeADecimalAndNotRepeated) {
+  subscription s;
+  s.key = "k";
+  s.address = "a:1";
+  s.keepalive = true;
+  bytes d;
+  ASSERT_FALSE(encode_subscription(s, d));
+  bytes twice = d;
+  const std::vector<var> again{{"keepalive", "1"}};
+  ASSERT_FALSE(append_vars(twice, again));
+  const std::size_t size = twice.size() - 4;
+  twice[1] = static_cast<byte>(size & 0xff);
+  twice[2] = static_cast<byte>(size >> 8);
+  subscription back;
+  bytes_view base;
+  decode_result r = decode(twice, back, base);
+  EXPECT_TRUE(r.is_bad());
+  EXPECT_NE(r.why.find("keepalive"), std::string::npos) << r.why;
+  std::string text(d.begin(), d.end());
+  text.replace(text.find("keepalive") + 11, 1, "x");
+  bytes bad(text.begin(), text.end());
+  r = decode(bad, back, base);
+  EXPECT_TRUE(r.is_bad());
+  EXPECT_NE(r.why.find("not a decimal"), std::string::npos) << r.why;
+}
+
 }  // namespace
 }  // namespace brood::wire

@@ -16,9 +16,10 @@ decode_result bad(std::string why) {
 }
 
 // Known keys; the index is the bit of `seen` in decode.
-constexpr std::array<std::string_view, 13> known_keys = {
+// "keepalive" (13) is a brood extension (docs/protocol.md §12.4).
+constexpr std::array<std::string_view, 14> known_keys = {
     "key",     "address", "modifier1", "modifier2", "cores", "load", "weight",
-    "sni_key", "sni_crt", "sni_ca",    "notify",    "unix",  "sign"};
+    "sni_key", "sni_crt", "sni_ca",    "notify",    "unix",  "sign", "keepalive"};
 
 int key_index(std::string_view k) noexcept {
   for (std::size_t i = 0; i < known_keys.size(); ++i)
@@ -45,7 +46,7 @@ std::string shown(std::string_view v) {
 bool store(int index, const var& v, subscription& out, std::string& why) {
   std::uint64_t n = 0;
   const bool numeric = index >= 2 && index <= 6;
-  if ((numeric || index == 11) && !parse_number(v.value, n)) {
+  if ((numeric || index == 11 || index == 13) && !parse_number(v.value, n)) {
     why = "\"" + std::string(v.key) + "\" is not a decimal number: \"" + shown(v.value) + "\"";
     return false;
   }
@@ -90,6 +91,9 @@ bool store(int index, const var& v, subscription& out, std::string& why) {
     case 11:
       out.unix_time = n;
       break;
+    case 13:
+      out.keepalive = n != 0;
+      break;
     default:
       out.sign = v.value;
       break;
@@ -124,6 +128,7 @@ std::error_code encode_subscription(const subscription& s, bytes& out) {
   if (!s.sni_crt.empty()) vars.push_back({"sni_crt", s.sni_crt});
   if (!s.sni_ca.empty()) vars.push_back({"sni_ca", s.sni_ca});
   if (!s.notify.empty()) vars.push_back({"notify", s.notify});
+  if (s.keepalive) vars.push_back({"keepalive", "1"});
   std::string unix_text;
   if (s.unix_time) {
     unix_text = std::to_string(*s.unix_time);

@@ -1,6 +1,8 @@
 // Running a WSGI application for one uwsgi request and writing its raw HTTP response.
 #include "wsgi_handler.hpp"
 
+#include "brood/wire/keepalive_frames.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -158,6 +160,14 @@ std::optional<node::reply> wsgi_handler::handle(const node::request& r) {
     out = run_app(r, vars);
   }
   log_answer(log_, r, vars, out->data, start);
+  // brood's router asks for a framed answer on a kept connection (docs/protocol.md §6.1).
+  if (const wire::var_lookup ka = wire::find_var(vars, wire::keepalive_var);
+      ka.found && ka.value == wire::keepalive_value) {
+    wire::bytes framed;
+    wire::append_keepalive_frames(framed, out->data);
+    out->data = std::move(framed);
+    out->keep_alive = true;
+  }
   return out;
 }
 

@@ -2,9 +2,12 @@
 // The WSGI application behind modifier1 0 and 30 (PEP 3333), answering with a raw HTTP response
 // as uWSGI writes it (docs/protocol.md §8):
 //   "<SERVER_PROTOCOL or HTTP/1.0> <status>\r\n" + "Name: value\r\n"... + "\r\n" + body
-// and then closing the connection. An application that fails before producing body bytes (or
-// that is missing) gets uWSGI's 500 response; its traceback goes to the log. A failure after
-// body bytes were produced sends what was produced, as uWSGI does.
+// and then closing the connection. A request carrying BROOD_KEEPALIVE=1 (brood's router, to a node
+// that subscribed with keepalive=1: docs/protocol.md §6.1) gets that answer framed in
+// `[u32 LE length][bytes]` chunks ending with a zero-length chunk, and the connection stays open.
+// An application that fails before producing body bytes (or that is missing) gets uWSGI's 500
+// response; its traceback goes to the log. A failure after body bytes were produced sends what
+// was produced, as uWSGI does.
 // Thread-safe for handle(): a worker with threads calls it from each of its cores (the Python
 // part runs under the GIL).
 #include <memory>

@@ -31,6 +31,9 @@ struct subscription_target {
   std::string sign;   // "<digest>:<PEM private key file>": RSA-signed datagrams
   std::string check;  // subscribe2 check=FILE: no datagram while FILE exists
   std::string sni_key, sni_crt, sni_ca;
+  // subscribe2 keepalive=1 (brood extension, docs/protocol.md §6.1): the datagrams carry
+  // keepalive=1, so that brood's router sends this node its WSGI requests on kept connections.
+  bool keepalive = false;
 
   friend bool operator==(const subscription_target&, const subscription_target&) = default;
 };
@@ -54,8 +57,9 @@ struct subscription_config {
 subscription_target parse_subscribe_to(std::string_view value);
 
 // `server=..,key=..[,socket=N][,addr=..][,weight=N][,modifier1=N][,modifier2=N][,sign=..]
-// [,check=FILE][,sni_key=..][,sni_crt=..][,sni_ca=..]`. server and key are required; an unknown
-// or repeated name, or a bad number, is refused. Throws std::invalid_argument naming it.
+// [,check=FILE][,sni_key=..][,sni_crt=..][,sni_ca=..][,keepalive=0|1]`. server and key are
+// required; an unknown or repeated name, or a bad number, is refused. Throws std::invalid_argument
+// naming it.
 subscription_target parse_subscribe2(std::string_view value);
 
 // The keys of an "@FILE" key list's text: (key, modifier1) per line, as described above.

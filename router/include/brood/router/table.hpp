@@ -42,6 +42,7 @@ struct node {
   std::uint64_t wrr = 0;                   // picks left in this wrr round
   std::uint64_t requests = 0;
   std::uint64_t tx = 0, rx = 0;  // bytes to the client, from the client (stats)
+  bool keepalive = false;        // "keepalive=1": answers framed on kept connections (brood)
 };
 using node_ref = std::shared_ptr<node>;
 

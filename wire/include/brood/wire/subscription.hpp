@@ -33,12 +33,15 @@ struct subscription {
   std::string_view sni_key, sni_crt, sni_ca;  // empty: not sent
   std::string_view notify;                    // empty: not sent
   std::optional<std::uint64_t> unix_time;     // "unix": sent (and required) when signed
+  // "keepalive=1" (brood extension, docs/protocol.md §12.4): the node frames its answers to
+  // requests carrying BROOD_KEEPALIVE=1 and keeps their connection open. Sent only when true.
+  bool keepalive = false;
   std::string_view sign;  // decode only: the raw signature bytes, empty when unsigned
 };
 
 // Encodes `s` as a whole datagram into `out` (cleared first): header [224, size, m2] and the
 // records key, address, modifier1, modifier2, cores, load, weight, [sni_key, sni_crt, sni_ca],
-// [notify], [unix] in that order, numbers in decimal. s.sign is ignored (see
+// [notify], [keepalive], [unix] in that order, numbers in decimal. s.sign is ignored (see
 // append_subscription_sign). Errors (out unchanged): field_too_long for an empty or over-255-byte
 // key or address, payload_too_long when the datagram would pass max_subscription_datagram.
 std::error_code encode_subscription(const subscription& s, bytes& out);
