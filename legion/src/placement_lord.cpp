@@ -55,7 +55,12 @@ std::vector<std::string> placement::state::assignment_of(const std::string& memb
 }
 
 void placement::state::on_report(const placement_message& m, time_point now) {
-  if (!lord.active || m.epoch > lord.epoch) return;
+  // Only reports sent to this term: one of an older epoch was sent to an earlier lord (or to
+  // this member in an earlier term) and may arrive late, after a cut heals (ZeroMQ queues it):
+  // its `running` is stale, and a quiet lord would rebuild the table from it and hand the
+  // member back vassals it killed when fenced while they run elsewhere. A member that learns
+  // of this lord reports with its epoch at once.
+  if (!lord.active || m.epoch != lord.epoch) return;
   auto rec_it = lord.members.find(m.from);
   if (rec_it == lord.members.end()) return;  // not a configured member
   member_record& rec = rec_it->second;
