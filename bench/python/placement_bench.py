@@ -31,13 +31,14 @@ Phases (one run, in order):
 temp dir); while placement needs the ZeroMQ backend, the emperors' refusal is the result.
 
     python3 placement_bench.py BUILD_DIR [--vassals 100] [--cuts 100] [--trials 3]
-        [--lease 1500] [--backend zmq|etcd] [--keep]
+        [--lease 3000] [--backend zmq|etcd] [--keep]
 
 Prints "BENCH placement ..." lines. Needs root (network namespaces): otherwise it prints why.
 """
 import argparse
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,7 @@ import cluster
 import netns
 import placement_cluster as pc
 
+_EPOCH = re.compile(r"legion '%s': lord \(epoch (\d+)\)" % pc.NAME)
 NEW_LORD_TIMEOUT = 30.0
 DEADLINE = 120.0
 
@@ -221,10 +223,14 @@ def run(args, build, tmp, fabric, figures):
     brood = os.path.join(build, "cli", "brood")
     n = args.vassals
     extra, etcd = [], None
+    if args.legion_heartbeat:
+        extra += ["--legion-heartbeat", str(args.legion_heartbeat)]
+    if args.legion_lease:
+        extra += ["--legion-lease", str(args.legion_lease)]
     if args.backend == "etcd":
         import legion_bench  # its Etcd: a single member in the fabric's "etcd" namespace
         etcd = legion_bench.Etcd(tmp, fabric)
-        extra = ["--legion-etcd", "%s http://%s" % (pc.NAME, etcd.address)]
+        extra += ["--legion-etcd", "%s http://%s" % (pc.NAME, etcd.address)]
     try:
         if args.backend == "zmq":
             ref = reference(args, brood, tmp, fabric)
@@ -232,59 +238,63 @@ def run(args, build, tmp, fabric, figures):
         d = os.path.join(tmp, "legion")
         os.makedirs(d)
         with pc.Placement(brood, d, fabric, vassals=n, lease_ms=args.lease, extra=extra) as pl:
-            t0 = pl.start_all()
-            if args.backend == "etcd":
-                # refused at start while placement needs the ZeroMQ backend: that is the result
-                deadline = time.monotonic() + 10
-                while time.monotonic() < deadline and all(p.poll() is None
-                                                          for p in pl.procs.values()):
-                    if pl.placement(pl.hosts[0]):
-                        break
-                    time.sleep(0.1)
-                refused = [h for h, p in pl.procs.items() if p.poll() is not None]
-                if refused:
-                    time.sleep(0.5)
-                    lines = [ln for ln in pl.output(refused[0]).splitlines() if "legion" in ln]
-                    figures["refused"] = '"%s"' % (lines[-1].split("] ", 1)[-1] if lines
-                                                   else "exit %s" % pl.procs[refused[0]].poll())
-                    return
-            t_all, a = pl.wait_answering(lambda c: True, DEADLINE)
-            figures["all_s"] = cluster.fmt(t_all - t0, 2)
-            figures["all_spread"] = counts_of(a)
-            t_bal, a = pl.wait_answering(lambda c: pc.spread_ok(c, n), DEADLINE)
-            figures["startup_s"] = cluster.fmt(t_bal - t0, 2)
-            figures["spread"] = counts_of(a)
-            if "ref_s" in figures:
-                figures["startup_vs_ref"] = cluster.fmt((t_bal - t0) / ref, 2)
-            plan, double = classify(pl, t0, time.time())
-            figures["startup_handovers"] = len(plan)
-            figures["startup_double_runs"] = len(double)
-            trial = {}
-            for _ in range(args.trials):
-                lord_kill(pl, n, figures, trial)
-            for _ in range(args.trials):
-                member_kill(pl, n, trial)
-            if trial:
-                figures["trials"] = args.trials
-                figures["new_lord_ms"] = "/".join(cluster.fmt(ms(x), 0) for x in trial["new_lord"])
-                figures["lord_restarted"] = "/".join(map(str, trial["restarted"]))
-                figures["lord_moves"] = "/".join(map(str, trial["lord_moves"]))
-                figures["lord_all_back_s"] = "/".join(cluster.fmt(x, 2)
-                                                     for x in trial["lord_all_back"])
-                figures["rejoin_balanced_s"] = "/".join(cluster.fmt(x, 2)
-                                                       for x in trial["rejoin_balanced"])
-                figures["rejoin_moves"] = "/".join(map(str, trial["rejoin_moves"]))
-                figures["after_lease_ms"] = "/".join(cluster.fmt(ms(x), 0)
-                                                    for x in trial["after_lease"])
-                figures["member_all_back_s"] = "/".join(cluster.fmt(x, 2)
-                                                       for x in trial["member_all_back"])
-            if args.cuts:
-                cuts(pl, fabric, n, args, figures)
-            plan, double = classify(pl, t0, time.time())
-            figures["whole_double_runs"] = len(double)
-            figures["whole_double_run_s"] = cluster.fmt(sum(e[3] for e in double), 3)
-            if args.keep:
-                cluster.note("records in %s" % pl.records)
+            try:
+                t0 = pl.start_all()
+                if args.backend == "etcd":
+                    # refused at start while placement needs the ZeroMQ backend: that is the result
+                    deadline = time.monotonic() + 10
+                    while time.monotonic() < deadline and all(p.poll() is None
+                                                              for p in pl.procs.values()):
+                        if pl.placement(pl.hosts[0]):
+                            break
+                        time.sleep(0.1)
+                    refused = [h for h, p in pl.procs.items() if p.poll() is not None]
+                    if refused:
+                        time.sleep(0.5)
+                        lines = [ln for ln in pl.output(refused[0]).splitlines() if "legion" in ln]
+                        figures["refused"] = '"%s"' % (lines[-1].split("] ", 1)[-1] if lines
+                                                       else "exit %s" % pl.procs[refused[0]].poll())
+                        return
+                t_all, a = pl.wait_answering(lambda c: True, DEADLINE)
+                figures["all_s"] = cluster.fmt(t_all - t0, 2)
+                figures["all_spread"] = counts_of(a)
+                t_bal, a = pl.wait_answering(lambda c: pc.spread_ok(c, n), DEADLINE)
+                figures["startup_s"] = cluster.fmt(t_bal - t0, 2)
+                figures["spread"] = counts_of(a)
+                if "ref_s" in figures:
+                    figures["startup_vs_ref"] = cluster.fmt((t_bal - t0) / ref, 2)
+                plan, double = classify(pl, t0, time.time())
+                figures["startup_handovers"] = len(plan)
+                figures["startup_double_runs"] = len(double)
+                trial = {}
+                for _ in range(args.trials):
+                    lord_kill(pl, n, figures, trial)
+                for _ in range(args.trials):
+                    member_kill(pl, n, trial)
+                if trial:
+                    figures["trials"] = args.trials
+                    figures["new_lord_ms"] = "/".join(cluster.fmt(ms(x), 0) for x in trial["new_lord"])
+                    figures["lord_restarted"] = "/".join(map(str, trial["restarted"]))
+                    figures["lord_moves"] = "/".join(map(str, trial["lord_moves"]))
+                    figures["lord_all_back_s"] = "/".join(cluster.fmt(x, 2)
+                                                         for x in trial["lord_all_back"])
+                    figures["rejoin_balanced_s"] = "/".join(cluster.fmt(x, 2)
+                                                           for x in trial["rejoin_balanced"])
+                    figures["rejoin_moves"] = "/".join(map(str, trial["rejoin_moves"]))
+                    figures["after_lease_ms"] = "/".join(cluster.fmt(ms(x), 0)
+                                                        for x in trial["after_lease"])
+                    figures["member_all_back_s"] = "/".join(cluster.fmt(x, 2)
+                                                           for x in trial["member_all_back"])
+                if args.cuts:
+                    cuts(pl, fabric, n, args, figures)
+                plan, double = classify(pl, t0, time.time())
+                figures["whole_double_runs"] = len(double)
+                figures["whole_double_run_s"] = cluster.fmt(sum(e[3] for e in double), 3)
+                if args.keep:
+                    cluster.note("records in %s" % pl.records)
+            finally:  # how many lord terms the run saw (an unsteady election shows here)
+                figures["last_epoch"] = max((int(e) for h in pl.hosts
+                                             for e in _EPOCH.findall(pl.output(h))), default=0)
     finally:
         if etcd:
             etcd.close()
@@ -296,7 +306,12 @@ def main():
     ap.add_argument("--vassals", type=int, default=100)
     ap.add_argument("--cuts", type=int, default=100)
     ap.add_argument("--trials", type=int, default=3, help="lord kills and member kills")
-    ap.add_argument("--lease", type=int, default=1500, help="legion-vassal-lease (ms)")
+    ap.add_argument("--lease", type=int, default=3000,
+                    help="legion-vassal-lease (ms; 3000: brood's default)")
+    ap.add_argument("--legion-heartbeat", type=int, default=None,
+                    help="legion-heartbeat (ms) of every emperor (default: brood's, 100)")
+    ap.add_argument("--legion-lease", type=int, default=None,
+                    help="legion-lease (ms) of every emperor (default: brood's, 400)")
     ap.add_argument("--backend", choices=("zmq", "etcd"), default="zmq")
     ap.add_argument("--seed", type=int, default=18)
     ap.add_argument("--keep", action="store_true", help="keep the logs (their folder is printed)")
@@ -322,9 +337,13 @@ def main():
             load = " ".join("%.2f" % x for x in os.getloadavg())
             cluster.note("placement: 3 emperors in network namespaces on a veth bridge, %d brood "
                          "vassals (1 worker each) on one shared directory, backend %s, "
-                         "legion-vassal-lease %d ms, trials %d, cuts %d; nothing pinned (%d "
+                         "legion-vassal-lease %d ms, election %s, trials %d, cuts %d; nothing "
+                         "pinned (%d "
                          "vCPUs shared with other work, load average %s)" % (
-                             args.vassals, args.backend, args.lease, args.trials, args.cuts,
+                             args.vassals, args.backend, args.lease,
+                             "heartbeat %s ms, lease %s ms" % (args.legion_heartbeat or 100,
+                                                               args.legion_lease or 400),
+                             args.trials, args.cuts,
                              os.cpu_count(), load))
             try:
                 run(args, build, tmp, fabric, figures)

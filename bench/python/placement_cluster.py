@@ -472,7 +472,7 @@ class Placement:
                 return time.time(), a
             return None
         try:
-            return self.wait(ok, timeout, "answer", every=0.02)
+            return self.wait(ok, timeout, "answer", every=0.05)
         except TimeoutError as e:
             a = last.get("a", {})
             raise TimeoutError("%s: answering %s" % (e, {h: len(s) for h, s in a.items()}))
