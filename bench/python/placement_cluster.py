@@ -100,7 +100,9 @@ def read_runs(path):
     """Every vassal run [start, stop) recorded, in start order (stop None: still running)."""
     runs, open_by_pid = [], {}
     for kind, vassal, member, pid, t in read_lines(path):
-        if kind == "start" and pid is not None:
+        # pid 1 (or none): the hook's shell outlived a vassal killed while it ran (its $PPID is
+        # then the reaper's); that vassal's start is not a run
+        if kind == "start" and pid is not None and pid > 1:
             r = Run(vassal, member, pid, t)
             runs.append(r)
             open_by_pid[pid] = r
@@ -161,6 +163,11 @@ def track(path):
                     continue
                 try:
                     pid = int(p[3])
+                    # the vassal's master: a brood process run on the vassal's file (if it died
+                    # before its hook's shell started, $PPID names another process)
+                    with open("/proc/%d/cmdline" % pid, "rb") as c:
+                        if b"brood" not in c.read() or pid <= 1:
+                            raise ValueError(pid)
                     fd = os.pidfd_open(pid)
                 except (ValueError, OSError):
                     stopped(p[1], p[2], int(p[3]) if p[3].isdigit() else 0)
