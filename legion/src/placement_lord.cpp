@@ -159,6 +159,25 @@ void placement::state::settle(time_point now) {
       ++it;
     }
   }
+  // More copies than replicas and no hand-over under way: a new lord rebuilt the table from
+  // reports taken in the middle of a hand-over (both copies reported running). One copy leaves
+  // as in a hand-over, stopped once the others run: one that does not run yet, else the one on
+  // the most loaded member.
+  for (auto& [vassal, where] : table.placed) {
+    if (where.size() <= replicas_of(table, vassal) || table.leaving.count(vassal)) continue;
+    std::string out;
+    for (const std::string& m : where) {
+      auto rec = lord.members.find(m);
+      const bool runs = rec != lord.members.end() && rec->second.running.count(vassal);
+      if (!runs) {
+        out = m;
+        break;
+      }
+      if (out.empty() || load_of(m, 0) > load_of(out, 0)) out = m;
+    }
+    table.leaving[vassal] = out;
+    lord.changed = true;
+  }
   finish_handovers();
 }
 
