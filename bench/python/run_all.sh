@@ -20,6 +20,10 @@
 # backend) takes ~40 minutes and is opt-in: set BROOD_BENCH_LEGION=1 (every system, 20 failovers,
 # 100 cuts for brood, 5 for uWSGI) or BROOD_BENCH_LEGION="ARGS" (its options, e.g. "--systems
 # brood,uwsgi-fast --trials 20 --cuts 100" or "--quiet 600" for the 10-minute run without faults).
+# The placement benchmark (issue 18, placement_bench.py; network namespaces as root, etcd for
+# --backend etcd) takes ~10 minutes and is opt-in: set BROOD_BENCH_PLACEMENT=1 (100 vassals, 3
+# lord and 3 member kills, 100 cuts, then the same with --backend etcd) or
+# BROOD_BENCH_PLACEMENT="ARGS" (its options, e.g. "--vassals 100 --cuts 100 --backend zmq").
 set -euo pipefail
 
 build=$(cd "${1:-build/release}" && pwd)
@@ -79,6 +83,13 @@ trap 'rm -f "$out"' EXIT
     1) "$python" "$here/legion_bench.py" "$build" ;;
     *) read -ra legion_args <<<"$BROOD_BENCH_LEGION"
        "$python" "$here/legion_bench.py" "$build" "${legion_args[@]}" ;;
+  esac
+  case ${BROOD_BENCH_PLACEMENT:-0} in
+    0) ;;
+    1) "$python" "$here/placement_bench.py" "$build"
+       "$python" "$here/placement_bench.py" "$build" --backend etcd ;;
+    *) read -ra placement_args <<<"$BROOD_BENCH_PLACEMENT"
+       "$python" "$here/placement_bench.py" "$build" "${placement_args[@]}" ;;
   esac
 } | tee "$out"
 

@@ -62,7 +62,12 @@ std::vector<std::string> placement::state::assignment_of(const std::string& memb
 }
 
 void placement::state::on_report(const placement_message& m, time_point now) {
-  if (!lord.active || m.epoch > lord.epoch) return;
+  // Only reports sent to this term: one of an older epoch was sent to an earlier lord (or to
+  // this member in an earlier term) and may arrive late, after a cut heals (ZeroMQ queues it):
+  // its `running` is stale, and a quiet lord would rebuild the table from it and hand the
+  // member back vassals it killed when fenced while they run elsewhere. A member that learns
+  // of this lord reports with its epoch at once.
+  if (!lord.active || m.epoch != lord.epoch) return;
   auto rec_it = lord.members.find(m.from);
   if (rec_it == lord.members.end()) return;  // not a configured member
   member_record& rec = rec_it->second;
@@ -163,6 +168,25 @@ void placement::state::settle(time_point now) {
     } else {
       ++it;
     }
+  }
+  // More copies than replicas and no hand-over under way: a new lord rebuilt the table from
+  // reports taken in the middle of a hand-over (both copies reported running). One copy leaves
+  // as in a hand-over, stopped once the others run: one that does not run yet, else the one on
+  // the most loaded member.
+  for (auto& [vassal, where] : table.placed) {
+    if (where.size() <= replicas_of(table, vassal) || table.leaving.count(vassal)) continue;
+    std::string out;
+    for (const std::string& m : where) {
+      auto rec = lord.members.find(m);
+      const bool runs = rec != lord.members.end() && rec->second.running.count(vassal);
+      if (!runs) {
+        out = m;
+        break;
+      }
+      if (out.empty() || load_of(m, 0) > load_of(out, 0)) out = m;
+    }
+    table.leaving[vassal] = out;
+    lord.changed = true;
   }
   finish_handovers();
 }

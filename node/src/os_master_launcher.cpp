@@ -72,7 +72,16 @@ bool os_master_launcher::prepare_spoolers() {
 
 pid_t os_master_launcher::fork_with_hooks(const std::function<int()>& body, std::error_code& ec) {
   if (hooks_.before_fork) hooks_.before_fork();
-  const auto forked = os::fork_child(body);
+  // The child dies with the master from its first step: armed before the child's hooks and app
+  // load, and checked against the master's pid taken here (a getppid() taken in the child would
+  // already name the reaper if the master died first). Without it a worker forked just before
+  // the master was SIGKILLed (a fenced legion vassal) lived on, serving on the vassal's socket.
+  const pid_t master = ::getpid();
+  const auto forked = os::fork_child([&body, master] {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != master) return 0;  // the master died before the signal was armed
+    return body();
+  });
   if (hooks_.after_fork_parent) hooks_.after_fork_parent();
   if (!forked) {
     ec = forked.error().code();

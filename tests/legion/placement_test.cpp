@@ -207,6 +207,39 @@ TEST(placement_test, AnAssignmentFromAnOlderEpochIsIgnored) {
   EXPECT_EQ(actions[0].vassal, "x.ini");
 }
 
+// A report of an older epoch reaching a new lord late (queued during a cut, delivered after the
+// heal) says the member runs vassals it has since killed: the lord must not take it, or its
+// quiet rebuild would give them back to that member while they run elsewhere.
+TEST(placement_test, AReportOfAnOlderEpochIsIgnoredByTheLord) {
+  placement_params p = params();
+  p.self = "m1";
+  p.members = {"m1", "m2"};
+  const placement_clock::time_point t0{};
+  placement m(p, t0);
+  m.local_state("x.ini", vassal_state::running, t0);  // x.ini runs here (m1)
+  m.lord_changed("m1", true, 5, t0);
+  m.set_catalog({{"x.ini", 1}}, t0);
+  placement_message stale;  // m2 ran x.ini before it was fenced, in epoch 4
+  stale.kind = placement_kind::report;
+  stale.from = "m2";
+  stale.epoch = 4;
+  stale.ref = 7;
+  stale.running = {"x.ini"};
+  m.receive(stale, t0 + 1ms);
+  for (const placement_outgoing& o : m.take_outgoing())
+    EXPECT_FALSE(o.to == "m2" && o.msg.kind == placement_kind::ack && o.msg.ref == 7)
+        << "a report of an older term was acknowledged";
+  placement_message fresh = stale;
+  fresh.epoch = 5;
+  fresh.ref = 8;
+  fresh.running = {};
+  m.receive(fresh, t0 + 2ms);
+  // both reported in this term: the table is rebuilt from what they run now
+  const placement_table& t = m.table();
+  ASSERT_EQ(t.placed.count("x.ini"), 1u);
+  EXPECT_EQ(t.placed.at("x.ini"), std::vector<std::string>{"m1"});
+}
+
 // Seeded runs: random cuts of members and of the lord (replaced as the election would), 5 %
 // message loss; no balancing, so any vassal on two members at once is a failure.
 std::uint32_t seeds() {
