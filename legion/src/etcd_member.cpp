@@ -93,6 +93,13 @@ void member::limit_timeout() {
   kv_.set_timeout(t);
 }
 
+milliseconds member::budget(milliseconds cap) const {
+  if (!lord_) return cap;
+  const auto left =
+      std::chrono::duration_cast<milliseconds>(lease_end_ - times_.heartbeat - clock::now());
+  return std::clamp(left, milliseconds(1), cap);
+}
+
 void member::step_down(const char* why) {
   if (!lord_) return;
   os::log("legion '", cfg_.name, "': no longer lord (epoch ", epoch_, "): ", why);
