@@ -224,5 +224,44 @@ TEST_F(legion_placement_etcd_test, AFailedStartMovesToTheNextMember) {
         << name << " " << p.dump();
 }
 
+// The lord frozen (SIGSTOP) past its etcd lease: etcd deposes it and another member leads a new
+// term. Resumed, it finds its lease gone and steps down before writing anything as lord (a write
+// with its old candidacy would be refused by etcd: tests/legion/etcd_placement_test.cpp), its
+// placement lease is over so it kills its vassals, and it rejoins: one term's table everywhere
+// and 4/4/4 again.
+TEST_F(legion_placement_etcd_test, AFrozenLordIsDeposedAndRejoins) {
+  write_vassals(12);
+  for (int i = 0; i < 3; ++i) start(i);
+  ASSERT_TRUE(eventually([&] { return spread({{0, 4}, {1, 4}, {2, 4}}, 12); }, slack)) << outputs();
+  const std::uint64_t frozen_epoch = stats(2)["legion_placement"].value("epoch", 0ULL);
+  ASSERT_GT(frozen_epoch, 0u);
+  ASSERT_EQ(::kill(emperors_[2]->pid(), SIGSTOP), 0);
+  const bool deposed = eventually(
+      [&] {
+        const nlohmann::json p = stats(1)["legion_placement"];
+        return p.is_object() && p["lord"] == legion_[1] && p.value("epoch", 0ULL) > frozen_epoch;
+      },
+      slack);
+  ASSERT_EQ(::kill(emperors_[2]->pid(), SIGCONT), 0);
+  ASSERT_TRUE(deposed) << outputs();
+  ASSERT_TRUE(emperors_[2]->wait_for_line(std::regex("legion 'web': no longer lord"), slack))
+      << outputs();
+  // One term everywhere, and the spread is back.
+  ASSERT_TRUE(eventually(
+      [&] {
+        if (!spread({{0, 4}, {1, 4}, {2, 4}}, 12)) return false;
+        std::set<std::string> terms;
+        for (int i = 0; i < 3; ++i) {
+          const nlohmann::json p = stats(i)["legion_placement"];
+          if (!p.is_object() || p.value("epoch", 0ULL) <= frozen_epoch || p["fenced"] != false)
+            return false;
+          terms.insert(p["lord"].get<std::string>() + " " + std::to_string(p.value("epoch", 0ULL)));
+        }
+        return terms.size() == 1;
+      },
+      slack))
+      << outputs();
+}
+
 }  // namespace
 }  // namespace brood::testing
