@@ -40,7 +40,8 @@ class etcd_backend final : public backend {
         client_(std::move(eps)),
         member_(c, t, client_, self_),
         transport_(std::move(tr)),
-        drops_(c.name) {
+        drops_(c.name),
+        call_timeout_(std::clamp(t.heartbeat * 3, milliseconds(200), milliseconds(1000))) {
     for (const endpoint& e : c.members()) addresses_.push_back(e.text());
   }
 
@@ -122,7 +123,7 @@ class etcd_backend final : public backend {
     }
     std::string why;
     std::vector<placement_message> in;
-    if (mail_->receive(in, member_.budget(times_.heartbeat), why)) {
+    if (mail_->receive(in, member_.budget(call_timeout_), why)) {
       for (const placement_message& m : in) placement_->receive(m, clock::now());
     } else {
       complain("cannot read the placement inbox: " + why, stop);
@@ -130,13 +131,13 @@ class etcd_backend final : public backend {
     placement_->step(clock::now());
     const std::optional<etcd::key_value> lordship = member_.lordship();
     if (!mail_->send(placement_->take_outgoing(), member_.lease(), lordship,
-                     member_.budget(times_.heartbeat), why))
+                     member_.budget(call_timeout_), why))
       complain("placement messages not sent: " + why, stop);
     if (lordship) {
       const placement_view pv = placement_->view();
       if (pv.table.epoch == v.epoch &&
           !mail_->write_table(to_json(pv).dump(), pv.table.epoch, pv.table.version, lordship,
-                              member_.budget(times_.heartbeat), why))
+                              member_.budget(call_timeout_), why))
         complain("the placement table not written: " + why, stop);
     }
   }
@@ -179,6 +180,9 @@ class etcd_backend final : public backend {
   std::unique_ptr<zmq_transport> transport_;
   drop_log drops_;
   std::uint64_t seq_ = 0;
+  // A placement call's limit, as the election's (etcd_member.cpp); a lord's ends before its
+  // step-down (etcd::member::budget).
+  milliseconds call_timeout_;
   std::vector<std::string> addresses_;  // the configured members, self included
   std::optional<etcd::placement_mail> mail_;
   std::string placement_lord_;  // the lord change last given to the placement

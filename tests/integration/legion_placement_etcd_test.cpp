@@ -165,11 +165,17 @@ TEST_F(legion_placement_etcd_test, SpreadsLosesAMemberGetsItBackAndSurvivesTheLo
                    {"legion", legion_[1], "--legion", "web", "--secret", "s3cr3t", "--vassals"});
     const auto status = q.wait_exit(10s);
     ASSERT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << q.all_output();
-    EXPECT_EQ(q.count_lines(std::regex(R"(^  v[0-9]+\.ini: 127\.0\.0\.1:[0-9]+$)")), 12u)
+    // Its output is read by another thread: the lines may come after the exit.
+    EXPECT_TRUE(eventually(
+        [&] { return q.count_lines(std::regex(R"(^  v[0-9]+\.ini: 127\.0\.0\.1:[0-9]+$)")) == 12; },
+        10s))
         << q.all_output();
-    EXPECT_EQ(q.count_lines(std::regex("^placement of legion web at " + legion_[1] + ": lord " +
-                                       legion_[2] + ", epoch [0-9]+, version [0-9]+$")),
-              1u)
+    EXPECT_TRUE(eventually(
+        [&] {
+          return q.count_lines(std::regex("^placement of legion web at " + legion_[1] + ": lord " +
+                                          legion_[2] + ", epoch [0-9]+, version [0-9]+$")) == 1;
+        },
+        10s))
         << q.all_output();
   }
 
@@ -182,8 +188,13 @@ TEST_F(legion_placement_etcd_test, SpreadsLosesAMemberGetsItBackAndSurvivesTheLo
                           "brood/legion/web/placement/table"});
           const auto status = q.wait_exit(10s);
           if (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0) return false;
-          const nlohmann::json t = nlohmann::json::parse(q.all_output(), nullptr, false);
-          return t.is_object() && t["table"].size() == 12 && t["lord"] == legion_[2];
+          // Its output is read by another thread: the line may come after the exit.
+          return eventually(
+              [&] {
+                const nlohmann::json t = nlohmann::json::parse(q.all_output(), nullptr, false);
+                return t.is_object() && t["table"].size() == 12 && t["lord"] == legion_[2];
+              },
+              2s);
         },
         slack))
         << outputs();
