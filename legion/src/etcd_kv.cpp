@@ -129,7 +129,7 @@ reply kv::range_since(const std::string& prefix, std::int64_t after, std::vector
 }
 
 reply kv::put_all(const std::vector<put_op>& puts, const std::optional<key_value>& guard,
-                  bool& applied) {
+                  bool& applied, const std::vector<std::string>& removes) {
   applied = false;
   nlohmann::json ops = nlohmann::json::array();
   for (const put_op& p : puts)
@@ -137,6 +137,8 @@ reply kv::put_all(const std::vector<put_op>& puts, const std::optional<key_value
                     {{"key", base64_encode(p.key)},
                      {"value", base64_encode(p.value)},
                      {"lease", std::to_string(p.lease)}}}});
+  for (const std::string& k : removes)
+    ops.push_back({{"request_delete_range", {{"key", base64_encode(k)}}}});
   nlohmann::json body = {{"success", std::move(ops)}};
   if (guard)
     body["compare"] = {{{"key", base64_encode(guard->key)},
@@ -146,13 +148,6 @@ reply kv::put_all(const std::vector<put_op>& puts, const std::optional<key_value
   reply r = call("/v3/kv/txn", body);
   if (r.ok) applied = r.body.value("succeeded", false);
   return r;
-}
-
-reply kv::remove_all(const std::vector<std::string>& keys) {
-  nlohmann::json ops = nlohmann::json::array();
-  for (const std::string& k : keys)
-    ops.push_back({{"request_delete_range", {{"key", base64_encode(k)}}}});
-  return call("/v3/kv/txn", {{"success", std::move(ops)}});
 }
 
 reply kv::leader(const std::string& name, std::optional<key_value>& out) {

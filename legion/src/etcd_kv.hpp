@@ -54,12 +54,11 @@ class kv {
   // by key; `revision` is the store's revision the answer reflects (the next `after`).
   reply range_since(const std::string& prefix, std::int64_t after, std::vector<key_value>& out,
                     std::int64_t& revision);
-  // The puts in one transaction, all or none. With `guard`, only while that key still exists
-  // with that create_revision (a lordship: a deposed lord's writes fail): `applied` false then.
+  // The puts (and the deletes of `removes`) in one transaction, all or none. With `guard`, only
+  // while that key still exists with that create_revision (a lordship: a deposed lord's writes
+  // fail): `applied` false then.
   reply put_all(const std::vector<put_op>& puts, const std::optional<key_value>& guard,
-                bool& applied);
-  // Deletes the keys in one transaction.
-  reply remove_all(const std::vector<std::string>& keys);
+                bool& applied, const std::vector<std::string>& removes = {});
   // The election API: the oldest key under "name/" (nullopt: none, etcd's "no leader").
   reply leader(const std::string& name, std::optional<key_value>& out);
   // Deletes the leader key if it is still `k` (election API resign).

@@ -38,18 +38,23 @@ placement_mail::placement_mail(client& cl, const std::string& legion, const iden
 bool placement_mail::send(const std::vector<placement_outgoing>& out, std::int64_t lease,
                           const std::optional<key_value>& lordship, milliseconds timeout,
                           std::string& why) {
-  if (out.empty()) return true;
-  if (lease == 0) {
+  const auto now = std::chrono::steady_clock::now();
+  if (out.empty() && (read_keys_.empty() || now - deleted_ < std::chrono::seconds(1))) return true;
+  if (lease == 0 && !out.empty()) {
     why = "no lease in etcd";
     return false;
   }
   kv_.set_timeout(timeout);
   std::vector<put_op> puts;
+  std::vector<std::string> removes;
   const auto flush = [&]() -> bool {
-    if (puts.empty()) return true;
+    if (puts.empty() && removes.empty()) return true;
     bool applied = false;
-    const reply r = kv_.put_all(puts, lordship, applied);
+    // Deletes alone need no guard: they only touch this member's inbox.
+    const reply r = kv_.put_all(puts, puts.empty() ? std::nullopt : lordship, applied, removes);
+    const std::size_t removed = removes.size();
     puts.clear();
+    removes.clear();
     if (!r.ok) {
       why = r.error;
       return false;
@@ -58,8 +63,12 @@ bool placement_mail::send(const std::vector<placement_outgoing>& out, std::int64
       why = "etcd refused the lord's write: its candidacy is gone (deposed)";
       return false;
     }
+    read_keys_.erase(read_keys_.begin(), read_keys_.begin() + static_cast<std::ptrdiff_t>(removed));
+    deleted_ = now;
     return true;
   };
+  for (std::size_t i = 0; i < read_keys_.size() && removes.size() < max_ops / 2; ++i)
+    removes.push_back(read_keys_[i]);
   for (const placement_outgoing& o : out) {
     message m = stamp(placement_envelope(o.msg), self_, seq_);
     char lease_hex[24];
@@ -68,7 +77,7 @@ bool placement_mail::send(const std::vector<placement_outgoing>& out, std::int64
     puts.push_back(
         {prefix_ + "inbox/" + o.to + "/" + self_.address + "/" + lease_hex + "-" + hex16(++name_),
          std::string(frame.begin(), frame.end()), lease});
-    if (puts.size() >= max_ops && !flush()) return false;
+    if (puts.size() + removes.size() >= max_ops && !flush()) return false;
   }
   return flush();
 }
@@ -142,12 +151,12 @@ bool placement_mail::receive(std::vector<placement_message>& out, milliseconds t
     }
     out.push_back(std::move(pm));
   }
-  for (std::size_t i = 0; i < done.size(); i += max_ops) {
-    const std::vector<std::string> part(
-        done.begin() + static_cast<std::ptrdiff_t>(i),
-        done.begin() + static_cast<std::ptrdiff_t>(std::min(done.size(), i + max_ops)));
-    if (const reply d = kv_.remove_all(part); !d.ok) break;  // read_ skips them anyway
-  }
+  // Deleted with the next transaction; bounded: what a stalled etcd never took is forgotten (its
+  // sender's lease ends, or the revision filter skips it anyway).
+  read_keys_.insert(read_keys_.end(), done.begin(), done.end());
+  if (read_keys_.size() > 10 * max_ops)
+    read_keys_.erase(read_keys_.begin(),
+                     read_keys_.end() - static_cast<std::ptrdiff_t>(10 * max_ops));
   return true;
 }
 

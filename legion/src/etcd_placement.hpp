@@ -9,9 +9,11 @@
 //                                    at each new version
 // Each member reads its own inbox (prefix inbox/SELF/) for keys modified after the revision of
 // its last read, passes them through the inbound filter (MAC, replay, legion) and the placement
-// decoder, then deletes them. The lord's writes are one transaction guarded by its candidacy key
-// (its create_revision is the epoch): once deposed (its lease gone in etcd, or another leader) its
-// orders are refused by etcd, and a member never sees them. Thread: the legion thread only.
+// decoder; it deletes them in its next sending transaction (one etcd write per turn, not two), or
+// alone once a second passed without one. The lord's writes are one transaction guarded by its
+// candidacy key (its create_revision is the epoch): once deposed (its lease gone in etcd, or
+// another leader) its orders are refused by etcd, and a member never sees them. Thread: the legion
+// thread only.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,8 +36,9 @@ class placement_mail {
   static std::string prefix(const std::string& legion);
 
   // Sends `out` in one transaction on `lease` (0: this member holds no lease: nothing is sent,
-  // as a message lost). `lordship`: the lord's candidacy key, the guard of its writes. False
-  // when etcd refused (deposed) or did not answer (`why` says which).
+  // as a message lost), with the deletes of the messages read since the last one. `lordship`: the
+  // lord's candidacy key, the guard of its writes. False when etcd refused (deposed) or did not
+  // answer (`why` says which).
   bool send(const std::vector<placement_outgoing>& out, std::int64_t lease,
             const std::optional<key_value>& lordship, milliseconds timeout, std::string& why);
   // The table as JSON at `prefix/table`, guarded like send(); only when `version`/`epoch` moved.
@@ -54,9 +57,11 @@ class placement_mail {
   inbound_filter filter_;
   kv kv_;
   drop_log drops_;
-  std::uint64_t seq_ = 0;   // the legion frames' seq
-  std::uint64_t name_ = 0;  // the message keys' counter
-  std::int64_t read_ = -1;  // revision of the last read (-1: none yet)
+  std::uint64_t seq_ = 0;                            // the legion frames' seq
+  std::uint64_t name_ = 0;                           // the message keys' counter
+  std::int64_t read_ = -1;                           // revision of the last read (-1: none yet)
+  std::vector<std::string> read_keys_;               // read, not yet deleted
+  std::chrono::steady_clock::time_point deleted_{};  // the last transaction that deleted
   std::uint64_t table_epoch_ = 0, table_version_ = 0;
   bool table_written_ = false;
 };

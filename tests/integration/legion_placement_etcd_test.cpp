@@ -83,7 +83,7 @@ class legion_placement_etcd_test : public ::testing::Test {
                                   "--legion-lease",
                                   "500",
                                   "--legion-vassal-lease",
-                                  "1500",
+                                  "3000",  // the default: etcd (fsync) is in every report's path
                                   "--legion-etcd",
                                   etcd_.endpoint()};
     for (int j = 0; j < 3; ++j) args.insert(args.end(), {"--legion-node", "web " + legion_[j]});

@@ -251,6 +251,13 @@ TEST_F(etcd_placement_mail_test, ADeposedLordsWriteIsRefused) {
   ASSERT_TRUE(member.receive(got, 2000ms, why)) << why;
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].epoch, 9u);
+  // What the member read goes with its next write (here: a message to the lord).
+  ASSERT_TRUE(member.send({ack("127.0.0.1:2", "127.0.0.1:1", 9)}, lease_, {}, 2000ms, why)) << why;
+  std::vector<etcd::key_value> left;
+  ASSERT_TRUE(kv_->range_prefix("brood/legion/web/placement/inbox/127.0.0.1:2/", left).ok);
+  EXPECT_TRUE(left.empty()) << left.size() << " messages left in the inbox";
+  ASSERT_TRUE(kv_->range_prefix("brood/legion/web/placement/inbox/127.0.0.1:1/", left).ok);
+  EXPECT_EQ(left.size(), 1u);
 }
 
 TEST_F(etcd_placement_mail_test, DropsForgeriesAndWhatAFormerProcessWasSent) {
