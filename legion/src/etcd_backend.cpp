@@ -4,6 +4,9 @@
 // the DEALERs to the configured members (legion-node) report a member's connection closing: when
 // that member is the lord, its process is gone and its lease is revoked at once instead of
 // waiting for etcd to expire it (docs/config.md "legion-etcd").
+// With a placement attached (emperor = legion:NAME,DIR) it runs the placement machine as the
+// ZeroMQ backend does: lord changes from the view, its deadlines in this loop, its messages
+// through etcd keys (etcd_placement.hpp), the lord's writes guarded by its candidacy.
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -19,6 +22,7 @@
 #include "drop_log.hpp"
 #include "etcd_client.hpp"
 #include "etcd_member.hpp"
+#include "etcd_placement.hpp"
 #include "identity.hpp"
 #include "inbound_filter.hpp"
 #include "zmq_transport.hpp"
@@ -36,7 +40,10 @@ class etcd_backend final : public backend {
         client_(std::move(eps)),
         member_(c, t, client_, self_),
         transport_(std::move(tr)),
-        drops_(c.name) {}
+        drops_(c.name),
+        call_timeout_(std::clamp(t.heartbeat * 3, milliseconds(200), milliseconds(1000))) {
+    for (const endpoint& e : c.members()) addresses_.push_back(e.text());
+  }
 
   os::status run(std::stop_token stop, const backend_events& ev) override {
     os::unique_fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -52,6 +59,16 @@ class etcd_backend final : public backend {
     inbound_filter filter(self_.legion, key_, self_.uuid, times_.skew_tolerance);
     std::vector<inbound_frame> in;
     std::vector<std::string> lost;
+    if (placement_) {
+      mail_.emplace(client_, self_.legion, self_, key_, times_.skew_tolerance);
+      placement_->start(
+          self_.address, addresses_, times_.heartbeat,
+          [fd = wake.get()] {
+            const std::uint64_t one = 1;
+            (void)::write(fd, &one, sizeof one);
+          },
+          clock::now());
+    }
     auto next = clock::now();
     while (!stop.stop_requested()) {
       clock::time_point now = clock::now();
@@ -64,7 +81,12 @@ class etcd_backend final : public backend {
       }
       member_.check_lease(now);
       deliver(ev);
-      const auto until = std::min(next, member_.deadline());
+      auto until = std::min(next, member_.deadline());
+      if (placement_ && !stop.stop_requested()) {
+        run_placement(stop);
+        until = std::min(until, placement_->next_deadline());
+        now = clock::now();
+      }
       in.clear();
       lost.clear();
       transport_->poll(std::clamp(std::chrono::ceil<milliseconds>(until - now), milliseconds(0),
@@ -74,6 +96,7 @@ class etcd_backend final : public backend {
       for (const std::string& a : lost)
         if (member_.peer_closed(a)) next = clock::now();  // elect now
     }
+    if (placement_) placement_->stop();
     client_.resume();
     member_.shutdown(std::chrono::milliseconds(500));
     deliver(ev);
@@ -86,6 +109,46 @@ class etcd_backend final : public backend {
  private:
   void deliver(const backend_events& ev) {
     if (member_.take_changed() && ev.on_view) ev.on_view(member_.snapshot());
+  }
+
+  // One round of the placement: the lord as the view has it, the inbox, the machine's deadlines,
+  // its messages out and, on the lord, the table key.
+  void run_placement(const std::stop_token& stop) {
+    const legion_view v = member_.snapshot();
+    const std::string lord = v.i_am_the_lord ? self_.address : v.lord_address;
+    std::string lk = lord + "|" + (v.i_am_the_lord ? "L" : "-") + "|" + std::to_string(v.epoch);
+    if (lk != placement_lord_) {
+      placement_lord_ = std::move(lk);
+      placement_->lord_changed(lord, v.i_am_the_lord, v.epoch, clock::now());
+    }
+    std::string why;
+    std::vector<placement_message> in;
+    if (mail_->receive(in, member_.budget(call_timeout_), why)) {
+      for (const placement_message& m : in) placement_->receive(m, clock::now());
+    } else {
+      complain("cannot read the placement inbox: " + why, stop);
+    }
+    placement_->step(clock::now());
+    const std::optional<etcd::key_value> lordship = member_.lordship();
+    if (!mail_->send(placement_->take_outgoing(), member_.lease(), lordship,
+                     member_.budget(call_timeout_), why))
+      complain("placement messages not sent: " + why, stop);
+    if (lordship) {
+      const placement_view pv = placement_->view();
+      if (pv.table.epoch == v.epoch &&
+          !mail_->write_table(to_json(pv).dump(), pv.table.epoch, pv.table.version, lordship,
+                              member_.budget(call_timeout_), why))
+        complain("the placement table not written: " + why, stop);
+    }
+  }
+
+  // A placement failure's log line, at most one per 10 s.
+  void complain(const std::string& what, const std::stop_token& stop) {
+    if (stop.stop_requested()) return;  // the calls in flight were interrupted
+    const auto now = clock::now();
+    if (now - last_complaint_ < std::chrono::seconds(10)) return;
+    last_complaint_ = now;
+    os::log("legion '", self_.legion, "': ", what);
   }
 
   // Only `query` is answered; everything else a member may send is not for the etcd backend.
@@ -103,7 +166,9 @@ class etcd_backend final : public backend {
     const legion_view v = member_.snapshot();
     a.epoch = v.epoch;
     a.lord_uuid = v.lord_uuid;
-    a.payload = to_json(v).dump();
+    nlohmann::json j = to_json(v);
+    if (placement_) j["placement"] = to_json(placement_->view());
+    a.payload = j.dump();
     transport_->reply(f, encode_message(stamp(std::move(a), self_, seq_), key_));
   }
 
@@ -115,6 +180,13 @@ class etcd_backend final : public backend {
   std::unique_ptr<zmq_transport> transport_;
   drop_log drops_;
   std::uint64_t seq_ = 0;
+  // A placement call's limit, as the election's (etcd_member.cpp); a lord's ends before its
+  // step-down (etcd::member::budget).
+  milliseconds call_timeout_;
+  std::vector<std::string> addresses_;  // the configured members, self included
+  std::optional<etcd::placement_mail> mail_;
+  std::string placement_lord_;  // the lord change last given to the placement
+  clock::time_point last_complaint_{};
 };
 
 }  // namespace

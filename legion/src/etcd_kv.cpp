@@ -32,6 +32,7 @@ namespace {
 bool to_kv(const nlohmann::json& j, key_value& out) {
   if (!j.is_object()) return false;
   out.create_revision = int_field(j, "create_revision");
+  out.mod_revision = int_field(j, "mod_revision");
   out.lease = int_field(j, "lease");
   return base64_decode(j.value("key", std::string()), out.key) &&
          base64_decode(j.value("value", std::string()), out.value);
@@ -108,6 +109,44 @@ reply kv::range_prefix(const std::string& prefix, std::vector<key_value>& out) {
     if (!to_kv(j, one)) return malformed(std::move(r), "range");
     out.push_back(std::move(one));
   }
+  return r;
+}
+
+reply kv::range_since(const std::string& prefix, std::int64_t after, std::vector<key_value>& out,
+                      std::int64_t& revision) {
+  out.clear();
+  reply r = call("/v3/kv/range", {{"key", base64_encode(prefix)},
+                                  {"range_end", base64_encode(prefix_end(prefix))},
+                                  {"min_mod_revision", std::to_string(after + 1)}});
+  if (!r.ok) return r;
+  revision = int_field(r.body["header"], "revision");
+  for (const auto& j : r.body.value("kvs", nlohmann::json::array())) {
+    key_value one;
+    if (!to_kv(j, one)) return malformed(std::move(r), "range");
+    out.push_back(std::move(one));
+  }
+  return r;
+}
+
+reply kv::put_all(const std::vector<put_op>& puts, const std::optional<key_value>& guard,
+                  bool& applied, const std::vector<std::string>& removes) {
+  applied = false;
+  nlohmann::json ops = nlohmann::json::array();
+  for (const put_op& p : puts)
+    ops.push_back({{"request_put",
+                    {{"key", base64_encode(p.key)},
+                     {"value", base64_encode(p.value)},
+                     {"lease", std::to_string(p.lease)}}}});
+  for (const std::string& k : removes)
+    ops.push_back({{"request_delete_range", {{"key", base64_encode(k)}}}});
+  nlohmann::json body = {{"success", std::move(ops)}};
+  if (guard)
+    body["compare"] = {{{"key", base64_encode(guard->key)},
+                        {"target", "CREATE"},
+                        {"result", "EQUAL"},
+                        {"create_revision", std::to_string(guard->create_revision)}}};
+  reply r = call("/v3/kv/txn", body);
+  if (r.ok) applied = r.body.value("succeeded", false);
   return r;
 }
 

@@ -15,7 +15,15 @@ struct key_value {
   std::string key;
   std::string value;
   std::int64_t create_revision = 0;
+  std::int64_t mod_revision = 0;
   std::int64_t lease = 0;
+};
+
+// One put of a batch (kv::put_all).
+struct put_op {
+  std::string key;
+  std::string value;
+  std::int64_t lease = 0;  // 0: none
 };
 
 // The gRPC code of "requested lease not found" and of "election: no leader".
@@ -42,6 +50,15 @@ class kv {
   reply remove(const std::string& key);
   // Every key starting with `prefix`, by key.
   reply range_prefix(const std::string& prefix, std::vector<key_value>& out);
+  // Every key starting with `prefix` modified after revision `after` (etcd's min_mod_revision),
+  // by key; `revision` is the store's revision the answer reflects (the next `after`).
+  reply range_since(const std::string& prefix, std::int64_t after, std::vector<key_value>& out,
+                    std::int64_t& revision);
+  // The puts (and the deletes of `removes`) in one transaction, all or none. With `guard`, only
+  // while that key still exists with that create_revision (a lordship: a deposed lord's writes
+  // fail): `applied` false then.
+  reply put_all(const std::vector<put_op>& puts, const std::optional<key_value>& guard,
+                bool& applied, const std::vector<std::string>& removes = {});
   // The election API: the oldest key under "name/" (nullopt: none, etcd's "no leader").
   reply leader(const std::string& name, std::optional<key_value>& out);
   // Deletes the leader key if it is still `k` (election API resign).

@@ -93,6 +93,13 @@ void member::limit_timeout() {
   kv_.set_timeout(t);
 }
 
+milliseconds member::budget(milliseconds cap) const {
+  if (!lord_) return cap;
+  const auto left =
+      std::chrono::duration_cast<milliseconds>(lease_end_ - times_.heartbeat - clock::now());
+  return std::clamp(left, milliseconds(1), cap);
+}
+
 void member::step_down(const char* why) {
   if (!lord_) return;
   os::log("legion '", cfg_.name, "': no longer lord (epoch ", epoch_, "): ", why);
@@ -226,6 +233,10 @@ bool member::follow_leader() {
   std::optional<key_value> l;
   limit_timeout();
   if (!answered(kv_.leader(election_, l), "leader")) return false;
+  // A campaign whose answer timed out here while etcd applied it left a key on our lease that
+  // we do not know: adopted, so that it is resigned when we should not lead (otherwise it would
+  // stay the leader, unknown to all, for as long as our lease lives: no lord at all).
+  if (l && !candidacy_ && lease_ != 0 && l->lease == lease_) candidacy_ = l;
   const bool mine = l && candidacy_ && l->key == candidacy_->key;
   if (l) epoch_ = std::max(epoch_, static_cast<std::uint64_t>(l->create_revision));
   if ((l ? l->key : "") != (leader_ ? leader_->key : "")) {

@@ -54,6 +54,14 @@ class member {
   bool take_changed() { return std::exchange(changed_, false); }
   legion_view snapshot() const;
   bool is_lord() const { return lord_; }
+  // The lord's candidacy key, the guard of its placement writes (etcd_placement.hpp); nullopt
+  // when this member is not the lord.
+  std::optional<key_value> lordship() const {
+    return lord_ ? candidacy_ : std::optional<key_value>();
+  }
+  std::int64_t lease() const { return lease_; }
+  // How long a call may take now: at most `cap`, and a lord's ends before it must step down.
+  milliseconds budget(milliseconds cap) const;
 
  private:
   bool renew(clock::time_point now);

@@ -111,11 +111,6 @@ std::unique_ptr<members> members::start(const config& c, member_hooks hooks, sha
     for (const legion_config& l : c.legions) {
       if (l.name != pr->legion()) continue;
       found = true;
-      if (!l.etcd_endpoints.empty()) {
-        error = "legion '" + l.name + "': placement of vassals (emperor = legion:" + l.name +
-                ",DIR) needs the ZeroMQ backend, not legion-etcd";
-        return nullptr;
-      }
     }
     if (!found) {
       error = "emperor = legion:" + pr->legion() + ",DIR: no legion '" + pr->legion() +

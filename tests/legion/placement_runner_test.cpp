@@ -138,7 +138,7 @@ TEST_F(placement_runner_test, ALordChangeRestartsNothing) {
   for (const std::string& v : kept1) EXPECT_TRUE(owners_[1].running.count(v)) << v;
 }
 
-TEST(placement_runner_config, RefusesAnUnknownLegionAndEtcd) {
+TEST(placement_runner_config, RefusesAnUnknownLegion) {
   config c = testing::member_config("web", {testing::free_port()}, 0, 1);
   std::string error;
   auto r = placement_runner::open("db", 0, 3000ms, error);
@@ -147,12 +147,6 @@ TEST(placement_runner_config, RefusesAnUnknownLegionAndEtcd) {
   EXPECT_EQ(
       error,
       "emperor = legion:db,DIR: no legion 'db' is declared (legion = NAME ADDR VALOR SECRET)");
-  c.legions[0].etcd_endpoints = "http://127.0.0.1:1";
-  auto w = placement_runner::open("web", 0, 3000ms, error);
-  EXPECT_FALSE(members::start(c, {}, nullptr, error, {w.get()}));
-  EXPECT_EQ(error,
-            "legion 'web': placement of vassals (emperor = legion:web,DIR) needs the ZeroMQ "
-            "backend, not legion-etcd");
 }
 
 }  // namespace

@@ -30,8 +30,8 @@ class backend {
   // unlord, `dead` is announced. Returns ok, or the error that ended it early (logged by members).
   virtual os::status run(std::stop_token stop, const backend_events& ev) = 0;
   virtual legion_view view() const = 0;  // thread-safe
-  // Before run(): the placement this legion's thread runs (emperor = legion:NAME,DIR; ZeroMQ
-  // only). Must outlive run().
+  // Before run(): the placement this legion's thread runs (emperor = legion:NAME,DIR; over
+  // ZeroMQ messages or etcd keys). Must outlive run().
   void attach_placement(placement_runner* p) noexcept { placement_ = p; }
 
  protected:
