@@ -161,6 +161,7 @@ TEST_F(legion_placement_test, SpreadsLosesAMemberGetsItBackAndSurvivesTheLord) {
                    {"legion", legion_[1], "--legion", "web", "--secret", "s3cr3t", "--vassals"});
     const auto status = q.wait_exit(10s);
     ASSERT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << q.all_output();
+    EXPECT_TRUE(q.wait_eof());  // its output is read by another thread: all of it
     EXPECT_EQ(q.count_lines(std::regex(R"(^  v[0-9]+\.ini: 127\.0\.0\.1:[0-9]+$)")), 12u)
         << q.all_output();
     EXPECT_EQ(q.count_lines(std::regex("^placement of legion web at " + legion_[1] + ": lord " +
