@@ -181,24 +181,30 @@ class EmperorUnderTest:
                 if body != expect:
                     raise RuntimeError("%s: %s answered %r" % (self.system, name, body))
                 if used:
-                    self._record_cost(used)
+                    self._record_cost(used, name)
                 return answered - written, (answered - spawned) if spawned else None
             time.sleep(0.0005)
 
-    def _record_cost(self, used):
-        """Adopted: the CPU time, run-queue wait and minor faults of the new vassal (its master
-        since the request, its worker since its fork) until its first answer."""
-        me = self.proc.pid
-        for pid in descendants(me):
+    def _record_cost(self, used, name):
+        """Adopted: the CPU time, run-queue wait and minor faults of the new vassal until its
+        first answer: its master (the spare it was) since the request and its workers since
+        the request (the spare's pre-forked worker) or since their fork. Only for a vassal the
+        spare served (a master forked at the request has no figures from before it)."""
+        workers = {}
+        for pid in descendants(self.proc.pid):
             now = cpu_faults(pid)
-            if pid in used or not now or now[3] == me:
-                continue
-            master_now, master_before = cpu_faults(now[3]), used.get(now[3])
-            if not master_now or not master_before:
-                continue
-            m = [a - b for a, b in zip(master_now[:3], master_before[:3])]
-            self.cost.append((m[0] + now[0], m[0], now[0], m[2] + now[2], m[1] + now[1]))
+            if now:
+                workers.setdefault(now[3], []).append((pid, now))
+        master = self.adopted_state().get(name, {}).get("pid", -1)
+        master_now, master_before = cpu_faults(master), used.get(master)
+        if not master_now or not master_before:
             return
+        m = [a - b for a, b in zip(master_now[:3], master_before[:3])]
+        w = [0.0, 0.0, 0]
+        for pid, now in workers.get(master, []):
+            before = used.get(pid) or (0.0, 0.0, 0)
+            w = [x + a - b for x, a, b in zip(w, now[:3], before[:3])]
+        self.cost.append((m[0] + w[0], m[0], w[0], m[2] + w[2], m[1] + w[1]))
 
     def adopted_state(self):
         """{vassal name: its stats entry} from the brood emperor's stats (empty for uWSGI)."""
@@ -278,6 +284,7 @@ def report(app, emperors, times, args):
                     text = f.read()
                 extra["from_spare"] = str(text.count("fork server: adopted vassal pid "))
                 extra["forked"] = str(text.count("fork server: forked an adopted vassal"))
+                extra["prefork_unused"] = str(text.count("pre-forked worker (pid "))
             except OSError:
                 pass
             extra["cpu_runs"] = str(len(e.cost))
