@@ -119,6 +119,8 @@ pid_t hand_to_preforked_worker(const std::vector<int>& listen_fds, const scorebo
   }
   const pid_t pid = s.worker;
   forget();
+  os::log("worker 1 (pid ", pid, ") pre-forked by the fork server's spare: handed ",
+          listen_fds.size(), " socket", listen_fds.size() == 1 ? "" : "s", " and the scoreboard");
   return pid;
 }
 
