@@ -38,7 +38,7 @@ spare (a vassal forked at its request has no figures from before it); from_spare
 the base's log lines "adopted vassal pid N from the spare" and "forked an adopted vassal".
 
     python3 forkserver_bench.py BUILD_DIR [--runs R] [--apps trivial,numpy,slow]
-                                [--systems adopted,brood,uwsgi]
+                                [--systems adopted,brood,uwsgi] [--wait-spare] [--no-prefork]
 
 Prints "BENCH py_forkserver app=A system=S ..." per app and system, and "BENCH
 py_forkserver_ratio app=A ..." with exec / adopted (targets: adopted p50 <= 5 ms for every app,
@@ -111,7 +111,7 @@ def pss_kb(pid):
 class EmperorUnderTest:
     """One emperor of `system` on its own (initially empty) vassal directory, serving `module`."""
 
-    def __init__(self, system, build, tmp, module):
+    def __init__(self, system, build, tmp, module, base_extra=""):
         self.system, self.module, self.runs = system, module, 0
         self.cost = []  # adopted: (cpu_ms, master_cpu_ms, worker_cpu_ms, faults, wait_ms) per run
         self.root = tempfile.mkdtemp(prefix="%s-" % system, dir=tmp)
@@ -128,8 +128,8 @@ class EmperorUnderTest:
         else:
             argv = [brood, "--emperor", self.dir, "--emperor-stats", self.stats]
         if system == "adopted":
-            self._write("base.ini", "[uwsgi]\nfork-server = %s\nmodule = %s\npythonpath = %s\n"
-                        % (self.fork_socket, module, HERE))
+            self._write("base.ini", "[uwsgi]\nfork-server = %s\nmodule = %s\npythonpath = %s\n%s"
+                        % (self.fork_socket, module, HERE, base_extra))
             argv += ["--emperor-use-fork-server", self.fork_socket, "--vassal-fork-base",
                      "base.ini"]
         self.tail = LogTail(self.log)
@@ -155,6 +155,20 @@ class EmperorUnderTest:
         now = time.monotonic()
         os.rename(tmp_path, os.path.join(self.dir, name))
         return now
+
+    def wait_spare(self, timeout=10.0):
+        """Adopted: waits (at most `timeout`) until the base has a ready spare not handed out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with open(self.log, errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                text = ""
+            if text.count("fork server: spare ready") > \
+                    text.count("fork server: adopted vassal pid "):
+                return
+            time.sleep(0.005)
 
     def start_vassal(self, port, expect, timeout=60.0):
         """Adds one vassal on `port`; returns (file_s, spawn_s or None) once it answers."""
@@ -247,13 +261,17 @@ def run_app(app, systems, args, tmp):
     emperors = {}
     try:
         for system in systems:
-            emperors[system] = EmperorUnderTest(system, args.build, tmp, module)
+            emperors[system] = EmperorUnderTest(
+                system, args.build, tmp, module,
+                "fork-server-prefork = false\n" if args.no_prefork else "")
         for e in emperors.values():
             e.wait_started()
         ports = iter(free_ports(args.runs * len(systems)))
         times = {s: ([], []) for s in systems}
         for _ in range(args.runs):
             for system, e in emperors.items():
+                if system == "adopted" and args.wait_spare:
+                    e.wait_spare()
                 file_s, spawn_s = e.start_vassal(next(ports), expect)
                 times[system][0].append(file_s)
                 if spawn_s is not None:
@@ -326,6 +344,11 @@ def main(argv=None):
     ap.add_argument("build")
     ap.add_argument("--runs", type=int, default=20, help="vassals per app and system")
     ap.add_argument("--apps", default="trivial,numpy,slow")
+    ap.add_argument("--wait-spare", action="store_true",
+                    help="adopted: before each vassal, wait (up to 10 s) for the base's spare")
+    ap.add_argument("--no-prefork", action="store_true",
+                    help="adopted: the base without the pre-forked worker (fork-server-prefork "
+                         "= false), for A/B runs")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     args = ap.parse_args(argv)
     args.build = os.path.abspath(args.build)
@@ -346,6 +369,10 @@ def main(argv=None):
                  "emperor-freq 1; nothing pinned (%d vCPUs, load average %s)" % (
                      ",".join(systems), args.runs, len(cluster.all_cpus()),
                      " ".join("%.2f" % x for x in os.getloadavg())))
+    if "adopted" in systems:
+        cluster.note("adopted: pre-forked worker %s; %s" % (
+            "off (fork-server-prefork = false)" if args.no_prefork else "on",
+            "each vassal after the spare is ready" if args.wait_spare else "no wait for the spare"))
     become_subreaper()
     tmp = tempfile.mkdtemp(prefix="brood-forkserver-bench-")
     try:

@@ -52,6 +52,14 @@ def started(emperor, brood_binary, tmp_path):
     return e
 
 
+def add_vassal(e, name, text):
+    """Writes the vassal file at once (a rename): a file seen half-written and then changed
+    would be reloaded, replacing its first worker."""
+    tmp = e.dir.parent / (name + ".tmp")
+    tmp.write_text(text)
+    os.rename(tmp, e.dir / name)
+
+
 def prefork_line(e, pid):
     return "worker 1 (pid %d) pre-forked by the fork server's spare" % pid in e.node.output()
 
@@ -59,7 +67,7 @@ def prefork_line(e, pid):
 def test_an_adopted_vassal_is_served_by_the_pre_forked_worker(emperor, brood_binary, tmp_path):
     e = started(emperor, brood_binary, tmp_path)
     a = "127.0.0.1:%d" % free_port()
-    e.vassal_file("a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\n" % a)
+    add_vassal(e, "a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\n" % a)
     assert eventually(lambda: answer_pid(a) is not None, 30), e.node.output()
     worker = answer_pid(a)
     master = e.vassal("a.ini")["pid"]
@@ -73,7 +81,7 @@ def test_an_adopted_vassal_is_served_by_the_pre_forked_worker(emperor, brood_bin
 def test_processes_2_worker_1_pre_forked_worker_2_forked(emperor, brood_binary, tmp_path):
     e = started(emperor, brood_binary, tmp_path)
     a = "127.0.0.1:%d" % free_port()
-    e.vassal_file("a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 2\n" % a)
+    add_vassal(e, "a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 2\n" % a)
     assert eventually(lambda: answer_pid(a) is not None, 30), e.node.output()
     master = e.vassal("a.ini")["pid"]
     seen = set()
@@ -89,7 +97,7 @@ def test_a_config_it_cannot_honour_falls_back_to_a_forked_worker(emperor, brood_
                                                                  tmp_path):
     e = started(emperor, brood_binary, tmp_path)
     a = "127.0.0.1:%d" % free_port()
-    e.vassal_file("a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\nuid = %d\n"
+    add_vassal(e, "a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\nuid = %d\n"
                   % (a, os.getuid()))
     assert eventually(lambda: answer_pid(a) is not None, 30), e.node.output()
     worker = answer_pid(a)
@@ -104,7 +112,7 @@ def test_the_pre_forked_worker_killed_is_respawned_then_reloaded(emperor, brood_
                                                                  tmp_path):
     e = started(emperor, brood_binary, tmp_path)
     a = "127.0.0.1:%d" % free_port()
-    e.vassal_file("a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\n" % a)
+    add_vassal(e, "a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\n" % a)
     assert eventually(lambda: answer_pid(a) is not None, 30), e.node.output()
     first = answer_pid(a)
     master = e.vassal("a.ini")["pid"]
