@@ -38,7 +38,7 @@ spare (a vassal forked at its request has no figures from before it); from_spare
 the base's log lines "adopted vassal pid N from the spare" and "forked an adopted vassal".
 
     python3 forkserver_bench.py BUILD_DIR [--runs R] [--apps trivial,numpy,slow]
-                                [--systems adopted,brood,uwsgi]
+                                [--systems adopted,brood,uwsgi] [--wait-spare] [--no-prefork]
 
 Prints "BENCH py_forkserver app=A system=S ..." per app and system, and "BENCH
 py_forkserver_ratio app=A ..." with exec / adopted (targets: adopted p50 <= 5 ms for every app,
@@ -111,7 +111,7 @@ def pss_kb(pid):
 class EmperorUnderTest:
     """One emperor of `system` on its own (initially empty) vassal directory, serving `module`."""
 
-    def __init__(self, system, build, tmp, module):
+    def __init__(self, system, build, tmp, module, base_extra=""):
         self.system, self.module, self.runs = system, module, 0
         self.cost = []  # adopted: (cpu_ms, master_cpu_ms, worker_cpu_ms, faults, wait_ms) per run
         self.root = tempfile.mkdtemp(prefix="%s-" % system, dir=tmp)
@@ -128,8 +128,8 @@ class EmperorUnderTest:
         else:
             argv = [brood, "--emperor", self.dir, "--emperor-stats", self.stats]
         if system == "adopted":
-            self._write("base.ini", "[uwsgi]\nfork-server = %s\nmodule = %s\npythonpath = %s\n"
-                        % (self.fork_socket, module, HERE))
+            self._write("base.ini", "[uwsgi]\nfork-server = %s\nmodule = %s\npythonpath = %s\n%s"
+                        % (self.fork_socket, module, HERE, base_extra))
             argv += ["--emperor-use-fork-server", self.fork_socket, "--vassal-fork-base",
                      "base.ini"]
         self.tail = LogTail(self.log)
@@ -156,6 +156,20 @@ class EmperorUnderTest:
         os.rename(tmp_path, os.path.join(self.dir, name))
         return now
 
+    def wait_spare(self, timeout=10.0):
+        """Adopted: waits (at most `timeout`) until the base has a ready spare not handed out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with open(self.log, errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                text = ""
+            if text.count("fork server: spare ready") > \
+                    text.count("fork server: adopted vassal pid "):
+                return
+            time.sleep(0.005)
+
     def start_vassal(self, port, expect, timeout=60.0):
         """Adds one vassal on `port`; returns (file_s, spawn_s or None) once it answers."""
         before = emperor_children(self.proc.pid)
@@ -181,24 +195,30 @@ class EmperorUnderTest:
                 if body != expect:
                     raise RuntimeError("%s: %s answered %r" % (self.system, name, body))
                 if used:
-                    self._record_cost(used)
+                    self._record_cost(used, name)
                 return answered - written, (answered - spawned) if spawned else None
             time.sleep(0.0005)
 
-    def _record_cost(self, used):
-        """Adopted: the CPU time, run-queue wait and minor faults of the new vassal (its master
-        since the request, its worker since its fork) until its first answer."""
-        me = self.proc.pid
-        for pid in descendants(me):
+    def _record_cost(self, used, name):
+        """Adopted: the CPU time, run-queue wait and minor faults of the new vassal until its
+        first answer: its master (the spare it was) since the request and its workers since
+        the request (the spare's pre-forked worker) or since their fork. Only for a vassal the
+        spare served (a master forked at the request has no figures from before it)."""
+        workers = {}
+        for pid in descendants(self.proc.pid):
             now = cpu_faults(pid)
-            if pid in used or not now or now[3] == me:
-                continue
-            master_now, master_before = cpu_faults(now[3]), used.get(now[3])
-            if not master_now or not master_before:
-                continue
-            m = [a - b for a, b in zip(master_now[:3], master_before[:3])]
-            self.cost.append((m[0] + now[0], m[0], now[0], m[2] + now[2], m[1] + now[1]))
+            if now:
+                workers.setdefault(now[3], []).append((pid, now))
+        master = self.adopted_state().get(name, {}).get("pid", -1)
+        master_now, master_before = cpu_faults(master), used.get(master)
+        if not master_now or not master_before:
             return
+        m = [a - b for a, b in zip(master_now[:3], master_before[:3])]
+        w = [0.0, 0.0, 0]
+        for pid, now in workers.get(master, []):
+            before = used.get(pid) or (0.0, 0.0, 0)
+            w = [x + a - b for x, a, b in zip(w, now[:3], before[:3])]
+        self.cost.append((m[0] + w[0], m[0], w[0], m[2] + w[2], m[1] + w[1]))
 
     def adopted_state(self):
         """{vassal name: its stats entry} from the brood emperor's stats (empty for uWSGI)."""
@@ -241,13 +261,17 @@ def run_app(app, systems, args, tmp):
     emperors = {}
     try:
         for system in systems:
-            emperors[system] = EmperorUnderTest(system, args.build, tmp, module)
+            emperors[system] = EmperorUnderTest(
+                system, args.build, tmp, module,
+                "fork-server-prefork = false\n" if args.no_prefork else "")
         for e in emperors.values():
             e.wait_started()
         ports = iter(free_ports(args.runs * len(systems)))
         times = {s: ([], []) for s in systems}
         for _ in range(args.runs):
             for system, e in emperors.items():
+                if system == "adopted" and args.wait_spare:
+                    e.wait_spare()
                 file_s, spawn_s = e.start_vassal(next(ports), expect)
                 times[system][0].append(file_s)
                 if spawn_s is not None:
@@ -278,6 +302,7 @@ def report(app, emperors, times, args):
                     text = f.read()
                 extra["from_spare"] = str(text.count("fork server: adopted vassal pid "))
                 extra["forked"] = str(text.count("fork server: forked an adopted vassal"))
+                extra["prefork_unused"] = str(text.count("pre-forked worker (pid "))
             except OSError:
                 pass
             extra["cpu_runs"] = str(len(e.cost))
@@ -319,6 +344,11 @@ def main(argv=None):
     ap.add_argument("build")
     ap.add_argument("--runs", type=int, default=20, help="vassals per app and system")
     ap.add_argument("--apps", default="trivial,numpy,slow")
+    ap.add_argument("--wait-spare", action="store_true",
+                    help="adopted: before each vassal, wait (up to 10 s) for the base's spare")
+    ap.add_argument("--no-prefork", action="store_true",
+                    help="adopted: the base without the pre-forked worker (fork-server-prefork "
+                         "= false), for A/B runs")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     args = ap.parse_args(argv)
     args.build = os.path.abspath(args.build)
@@ -339,6 +369,10 @@ def main(argv=None):
                  "emperor-freq 1; nothing pinned (%d vCPUs, load average %s)" % (
                      ",".join(systems), args.runs, len(cluster.all_cpus()),
                      " ".join("%.2f" % x for x in os.getloadavg())))
+    if "adopted" in systems:
+        cluster.note("adopted: pre-forked worker %s; %s" % (
+            "off (fork-server-prefork = false)" if args.no_prefork else "on",
+            "each vassal after the spare is ready" if args.wait_spare else "no wait for the spare"))
     become_subreaper()
     tmp = tempfile.mkdtemp(prefix="brood-forkserver-bench-")
     try:

@@ -13,6 +13,7 @@
 
 #include "brood/client/spool.hpp"
 #include "brood/emperor/emperor.hpp"
+#include "brood/node/fork_server.hpp"
 #include "brood/node/hooks.hpp"
 #include "brood/node/node.hpp"
 #include "brood/node/process_setup.hpp"
@@ -74,7 +75,7 @@ int run_node_role(const options_result& parsed, const std::vector<std::string>& 
       return *status;
   // logto, daemonize: in the process that runs the node (not in one that hands it over).
   if (const int status = redirect_output(opts.config.log); status >= 0) return status;
-  report(parsed);
+  if (!node::is_preforked_worker()) report(parsed);  // its master reports them
   if (!opts.app.fork_server.empty()) return run_fork_base_role(opts, args, setup, spooler);
   // An on-demand vassal gets its socket from its emperor on fd 0 (run_node adopts it); a zerg
   // from its zerg servers.
@@ -133,6 +134,11 @@ int run_adopted(const options& base, const std::vector<std::string>& argv,
     app.callable = base.app.callable;
   }
   app.early_python = true;  // the base's interpreter runs here: the host joins it in any case
+  // The spare's pre-forked worker (brood/node/fork_server.hpp) parsed the same options.
+  if (std::string why = node::prefork_unfit(opts.config); !why.empty()) {
+    if (node::is_preforked_worker()) ::_exit(0);  // its master says why
+    node::dismiss_preforked_worker(why);
+  }
   return run_node_role(parsed, args, setup, spooler);
 }
 

@@ -127,6 +127,9 @@ po::options_description build_table() {
           "fork-server-spares", po::value<int>()->default_value(1)->value_name("N"),
           "in a fork-server base with an emperor: keep N (0 or 1) adopted vassals forked ahead, "
           "so that a request is answered without a fork (brood)")(
+          "fork-server-prefork", flag_value()->default_value(true, "true"),
+          "in a fork-server base: the warm spare forks its vassal's worker 1 ahead too, and "
+          "hands it the sockets instead of forking it (brood; false: worker 1 is forked)")(
           "early-python", flag_value(),
           "run Python in this node; in a fork-server base, start the interpreter before the "
           "process options (chdir, env, umask) apply")(
@@ -244,6 +247,7 @@ python::app_options to_app_options(const po::variables_map& vm) {
   if (app.fork_server_spares < 0 || app.fork_server_spares > 1)
     throw option_error("fork-server-spares: " + std::to_string(app.fork_server_spares) +
                        " is not 0 or 1");
+  app.fork_server_prefork = vm["fork-server-prefork"].as<bool>();
   app.early_python = vm["early-python"].as<bool>();
   app.early_imports = strings(vm, "early-pyimport");
   app.early_pythonpath = strings(vm, "early-pythonpath");

@@ -91,6 +91,7 @@ fork_base_outcome run_fork_base(const options& opts, std::function<void()> warm_
     return {*h.exit_status, std::nullopt};
   node::fork_server_options fork_options;
   fork_options.spares = opts.app.fork_server_spares;
+  fork_options.prefork = opts.app.fork_server_prefork;
   node::fork_server_hooks hooks = base->hooks();
   hooks.spare_warm_up = [python = std::move(hooks.spare_warm_up), cli = std::move(warm_up)] {
     if (python) python();

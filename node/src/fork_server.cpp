@@ -4,11 +4,13 @@
 #include "brood/node/fork_server.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -21,6 +23,7 @@
 #include "brood/os/signal_source.hpp"
 #include "emperor_link.hpp"
 #include "fork_server_fork.hpp"
+#include "fork_server_prefork.hpp"
 #include "fork_server_request.hpp"
 #include "fork_server_spare.hpp"
 #include "fork_server_text.hpp"
@@ -62,6 +65,7 @@ class fork_server_loop {
         spare_delay_(options.spare_delay),
         // A spare needs an emperor to be re-parented to (and to reap it).
         spares_(options.spares > 0 && emperor_.active()),
+        prefork_(options.prefork),
         emperor_pid_(::getppid()) {}
 
   fork_server_result run() {
@@ -244,14 +248,79 @@ class fork_server_loop {
   // for one request and settles as the adopted vassal of it.
   fork_server_result serve_as_spare() {
     await_emperor_parent(intermediate_, emperor_pid_, "fork server spare");
+    // The worker-to-be is forked before the spare's warm-up, so that each takes its own
+    // copy-on-write faults ahead (a fork after it would share the spare's copied pages again).
+    os::unique_fd worker_link;
+    pid_t worker = -1;
+    if (prefork_) {
+      std::optional<fork_server_result> in_worker = fork_worker_to_be(worker_link, worker);
+      if (in_worker) return std::move(*in_worker);
+    }
     if (hooks_.spare_warm_up) hooks_.spare_warm_up();
     if (!announce_spare(spare_link_.get())) ::_exit(0);  // the base is gone already
     os::unique_fd conn;
     received_fork_request in = await_spare_request(spare_link_.get(), conn);
     spare_link_.reset();
+    if (worker > 0) {
+      // First, so that the worker-to-be starts while this process settles.
+      os::status st = in.request.config_fd
+                          ? os::status(std::make_error_code(std::errc::not_supported),
+                                       "the request carries a config fd")
+                          : hand_to_spare(worker_link.get(), in, conn.get());
+      become_prefork_master(worker, std::move(worker_link));
+      if (!st.ok()) dismiss_preforked_worker(st.message());
+    }
     export_request_and_reply(in, std::move(conn), clock::now() + io_timeout_);
     log_adopted(in.request);
     return {std::move(in.request.argv), 0};
+  }
+
+  // In the spare: forks its worker-to-be, linked by `link`, its pid in `worker` (-1 when the
+  // fork failed, logged). Returns in the worker-to-be only, once it got the request: its argv.
+  std::optional<fork_server_result> fork_worker_to_be(os::unique_fd& link, pid_t& worker) {
+    auto pair = spare_link();
+    if (!pair) {
+      os::log("fork server spare: no pre-forked worker: ", pair.error().message());
+      return std::nullopt;
+    }
+    const pid_t spare = ::getpid();
+    std::fflush(nullptr);
+    call(hooks_.before_prefork);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      call(hooks_.after_prefork_child);
+      pair->first.reset();
+      spare_link_.reset();  // the base must see EOF when the spare dies
+      return serve_as_worker_to_be(std::move(pair->second), spare);
+    }
+    const int fork_errno = errno;
+    call(hooks_.after_prefork_parent);
+    if (pid < 0) {
+      os::log("fork server spare: cannot fork its worker: ", std::strerror(fork_errno));
+      return std::nullopt;
+    }
+    link = std::move(pair->first);
+    worker = pid;
+    return std::nullopt;
+  }
+
+  // In the worker-to-be: dies with its spare, warms up, then waits for the request the spare
+  // forwards (EOF: the spare is gone or dismissed it, _exit(0)) and exports it as the spare does,
+  // without a reply.
+  fork_server_result serve_as_worker_to_be(os::unique_fd link, pid_t spare) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != spare) ::_exit(0);
+    if (hooks_.spare_warm_up) hooks_.spare_warm_up();
+    os::unique_fd conn;
+    received_fork_request in = await_spare_request(link.get(), conn);
+    conn.reset();
+    export_request(in);
+    become_prefork_worker(std::move(link));
+    return {std::move(in.request.argv), 0};
+  }
+
+  static void call(const std::function<void()>& hook) {
+    if (hook) hook();
   }
 
   os::event_loop loop_;
@@ -263,6 +332,7 @@ class fork_server_loop {
   std::chrono::milliseconds io_timeout_;
   std::chrono::milliseconds spare_delay_;
   bool spares_;
+  bool prefork_;
   pid_t emperor_pid_;
   int status_ = 0;
   // The base's end of its spare's link, the spare's pid once it is ready (0 before), and the

@@ -164,6 +164,15 @@ fork_outcome fork_twice(const fork_server_hooks& hooks) {
 void export_request_and_reply(received_fork_request& in, os::unique_fd conn,
                               clock::time_point deadline) {
   lift(conn);
+  export_request(in);
+  if (!send_reply(conn.get(), deadline)) {
+    os::log("adopted vassal: cannot send its pid to the emperor: ", std::strerror(errno),
+            "; exiting");
+    ::_exit(1);
+  }
+}
+
+void export_request(received_fork_request& in) {
   for (os::unique_fd& fd : in.fds) lift(fd);
   const wire::fork_request& r = in.request;
   std::size_t next = 0;
@@ -192,11 +201,6 @@ void export_request_and_reply(received_fork_request& in, os::unique_fd conn,
   ::unsetenv("NOTIFY_SOCKET");
   for (const std::string& change : r.env) apply_env_change(change);
   exec_like_signals();
-  if (!send_reply(conn.get(), deadline)) {
-    os::log("adopted vassal: cannot send its pid to the emperor: ", std::strerror(errno),
-            "; exiting");
-    ::_exit(1);
-  }
 }
 
 void await_emperor_parent(pid_t intermediate, pid_t emperor, const char* who) {

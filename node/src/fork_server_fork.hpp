@@ -41,6 +41,8 @@ fork_outcome fork_twice(const fork_server_hooks& hooks);
 // line.
 void export_request_and_reply(received_fork_request& in, os::unique_fd conn,
                               std::chrono::steady_clock::time_point deadline);
+// export_request_and_reply without the reply (the pre-forked worker: fork_server_prefork.hpp).
+void export_request(received_fork_request& in);
 void await_emperor_parent(pid_t intermediate, pid_t emperor, const char* who);
 void log_adopted(const wire::fork_request& r);
 

@@ -9,10 +9,12 @@
 #include <ctime>
 #include <system_error>
 
+#include "brood/node/fork_server.hpp"
 #include "brood/os/child_process.hpp"
 #include "brood/os/inherited_sockets.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/socket_address.hpp"
+#include "fork_server_prefork.hpp"
 
 namespace brood::node {
 namespace {
@@ -67,8 +69,9 @@ int master::run() {
     // Pressure events for brood's cheaper algorithm and for the SOS triggers.
     const bool pressure = (cfg_.cheaper.enabled() && cfg_.cheaper.algo == cheaper_algo::brood) ||
                           cfg_.vassal_sos.count() > 0 || cfg_.vassal_sos_backlog > 0;
+    // Passable when a pre-forked worker is to get it (fork_server_prefork.hpp).
     board_ = std::make_unique<scoreboard>(std::max(1u, cfg_.processes), pressure,
-                                          cfg_.lifetime.worker_checks());
+                                          cfg_.lifetime.worker_checks(), holds_preforked_worker());
   } catch (const std::system_error& e) {
     os::log(e.what());
     return 1;
@@ -94,6 +97,7 @@ int master::run() {
   if (board_->recycle_fd() >= 0) loop_.watch(board_->recycle_fd(), [this] { on_recycle(); });
   start_process_options();  // before "node ready": a touch after it is seen
   core_->start_workers(moment::now());
+  dismiss_preforked_worker("worker 1 was not started at once");  // nothing once handed over
   after_event();
   const os::status st = loop_.run();
   stop_daemons();

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "brood/node/fork_server.hpp"
 #include "brood/node/hooks.hpp"
 #include "brood/node/worker.hpp"
 #include "brood/os/address.hpp"
@@ -20,6 +21,7 @@
 #include "brood/os/log.hpp"
 #include "brood/os/process_title.hpp"
 #include "emperor_link.hpp"
+#include "fork_server_prefork.hpp"
 #include "http_sockets.hpp"
 #include "master.hpp"
 #include "node_legion.hpp"
@@ -191,12 +193,19 @@ int serve_alone(const node_config& cfg, const router& r, const node_hooks& hooks
 }  // namespace
 
 int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
+  // The fork server's pre-forked worker: the master binds and hands it the sockets.
+  if (is_preforked_worker()) serve_preforked_worker(cfg, r, hooks);
+  // A master that ends before it started worker 1 drops its pre-forked worker.
+  struct prefork_guard {
+    ~prefork_guard() { dismiss_preforked_worker("the node ended before worker 1 started"); }
+  } prefork;
   // Spooler processes need a master (as in uWSGI); so do the emperor channel of a vassal and the
   // legions (their threads live in the master).
   emperor_link emperor = emperor_link::from_environment();
   const bool alone = !cfg.master && cfg.processes <= 1 && cfg.spooler.dirs.empty() &&
                      cfg.legion.legions.empty() && !emperor.active();
   os::set_log_role(alone ? "worker 1" : "master");
+  if (alone) dismiss_preforked_worker("no master");
   int status = 1;
   node_lifecycle life(cfg.process);  // process_setup.hpp: pidfiles, privileges, vacuum
   if (!life.before_bind()) return 1;

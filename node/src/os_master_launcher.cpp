@@ -19,6 +19,7 @@
 #include "brood/os/log.hpp"
 #include "brood/os/process_memory.hpp"
 #include "brood/os/process_title.hpp"
+#include "fork_server_prefork.hpp"
 #include "node_lifecycle.hpp"
 #include "vassal_worker.hpp"
 #include "worker_process.hpp"
@@ -90,7 +91,10 @@ pid_t os_master_launcher::fork_with_hooks(const std::function<int()>& body, std:
   return *forked;
 }
 
-pid_t os_master_launcher::spawn_worker(unsigned id, unsigned /*generation*/, std::error_code& ec) {
+pid_t os_master_launcher::spawn_worker(unsigned id, unsigned generation, std::error_code& ec) {
+  // The fork server's pre-forked worker is the first worker 1 (fork_server_prefork.hpp).
+  if (id == 1 && generation == 0 && holds_preforked_worker())
+    if (const pid_t pid = hand_to_preforked_worker(listen_fds_, board_); pid > 0) return pid;
   return fork_with_hooks([this, id] { return worker_body(id); }, ec);
 }
 
@@ -177,17 +181,23 @@ int os_master_launcher::worker_body(unsigned id) {
   release_in_child_();
   probe_ = {};
   board_.claim(id);
+  return serve_worker_process(cfg_, router_, hooks_, listen_fds_, emperor_, id);
+}
+
+int serve_worker_process(const node_config& cfg, const router& r, const node_hooks& hooks,
+                         const std::vector<int>& listen_fds, const emperor_link& emperor,
+                         unsigned id) {
   os::set_log_role("worker " + std::to_string(id));
-  if (cfg_.process.no_orphans) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (std::string title = process_title(cfg_.process, static_cast<int>(id)); !title.empty())
+  if (cfg.process.no_orphans) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (std::string title = process_title(cfg.process, static_cast<int>(id)); !title.empty())
     os::set_process_title(title);
-  if (hook_outcome h = run_hooks(cfg_.process, hook_point::post_fork); !h.ok())
+  if (hook_outcome h = run_hooks(cfg.process, hook_point::post_fork); !h.ok())
     return *h.exit_status;
-  if (hooks_.worker_start && !hooks_.worker_start(id)) return failed_app_status;
-  if (hook_outcome h = run_hooks(cfg_.process, hook_point::accepting); !h.ok())
+  if (hooks.worker_start && !hooks.worker_start(id)) return failed_app_status;
+  if (hook_outcome h = run_hooks(cfg.process, hook_point::accepting); !h.ok())
     return *h.exit_status;
-  return run_worker(cfg_, router_, listen_fds_, [this, id](asio::io_context& io, worker& w) {
-    return vassal_worker::make(io, w, emperor_, id, cfg_.heartbeat);
+  return run_worker(cfg, r, listen_fds, [&emperor, &cfg, id](asio::io_context& io, worker& w) {
+    return vassal_worker::make(io, w, emperor, id, cfg.heartbeat);
   });
 }
 

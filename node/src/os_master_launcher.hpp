@@ -80,4 +80,12 @@ class os_master_launcher : public master_launcher {
   subscriber* subscriber_ = nullptr;
 };
 
+// What a worker process runs once set up (its scoreboard slot claimed, the master's fds
+// dropped): its log role and title, no-orphans, the post-fork hooks, hooks.worker_start, the
+// accepting hooks, then run_worker over `listen_fds` with the emperor link's worker extension.
+// Its exit status. Used by the forked workers and by the fork server's pre-forked worker.
+int serve_worker_process(const node_config& cfg, const router& r, const node_hooks& hooks,
+                         const std::vector<int>& listen_fds, const emperor_link& emperor,
+                         unsigned id);
+
 }  // namespace brood::node

@@ -26,11 +26,14 @@ std::atomic<scoreboard*> current_board{nullptr};
 
 }  // namespace
 
-scoreboard::scoreboard(std::size_t workers, bool pressure, bool recycle_events) {
-  auto slots = os::shared_array<slot>::open(workers, "the stats scoreboard");
+scoreboard::scoreboard(std::size_t workers, bool pressure, bool recycle_events, bool passable) {
+  auto slots = passable ? os::shared_array<slot>::open_passable(workers, "the stats scoreboard")
+                        : os::shared_array<slot>::open(workers, "the stats scoreboard");
   if (!slots) throw std::system_error(slots.error().code(), "cannot map the stats scoreboard");
   slots_ = std::move(*slots);
-  auto header = os::shared_array<scoreboard::header>::open(1, "the scoreboard header");
+  auto header =
+      passable ? os::shared_array<scoreboard::header>::open_passable(1, "the scoreboard header")
+               : os::shared_array<scoreboard::header>::open(1, "the scoreboard header");
   if (!header) throw std::system_error(header.error().code(), "cannot map the scoreboard header");
   header_ = std::move(*header);
   if (recycle_events) {  // not close-on-exec either
@@ -41,6 +44,22 @@ scoreboard::scoreboard(std::size_t workers, bool pressure, bool recycle_events) 
   // Not close-on-exec: the workers are forked, never exec'd, and write it.
   pressure_fd_ = os::unique_fd(::eventfd(0, EFD_NONBLOCK));
   if (!pressure_fd_) throw std::system_error(errno, std::system_category(), "eventfd");
+}
+
+scoreboard::scoreboard(std::size_t workers, os::unique_fd slots, os::unique_fd header,
+                       os::unique_fd pressure, os::unique_fd recycle)
+    : pressure_fd_(std::move(pressure)), recycle_fd_(std::move(recycle)) {
+  auto s = os::shared_array<slot>::attach(std::move(slots), workers, "the stats scoreboard");
+  if (!s) throw std::system_error(s.error().code(), s.error().message());
+  slots_ = std::move(*s);
+  auto h =
+      os::shared_array<scoreboard::header>::attach(std::move(header), 1, "the scoreboard header");
+  if (!h) throw std::system_error(h.error().code(), h.error().message());
+  header_ = std::move(*h);
+}
+
+scoreboard::shared_fds scoreboard::shared() const noexcept {
+  return {slots_.fd(), header_.fd(), pressure_fd_.get(), recycle_fd_.get(), slots_.size()};
 }
 
 scoreboard::~scoreboard() {

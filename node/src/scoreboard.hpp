@@ -98,7 +98,23 @@ class scoreboard {
   // `workers` slots (ids 1..workers); `pressure`: with pressure events (an eventfd). Throws
   // std::system_error if the mapping or the eventfd cannot be made.
   // `recycle_events`: a worker that recycles itself writes another eventfd (recycle_fd()).
-  explicit scoreboard(std::size_t workers, bool pressure = false, bool recycle_events = false);
+  // `passable`: the mappings are memfds, so that shared() can hand the board to a process that
+  // was not forked from this one (the fork server's pre-forked worker, node/src/
+  // fork_server_prefork.hpp).
+  explicit scoreboard(std::size_t workers, bool pressure = false, bool recycle_events = false,
+                      bool passable = false);
+
+  // The fds of a passable board (-1 where it has none) and its number of slots; attaching them in
+  // another process maps the same slots and header, and writes the same eventfds.
+  struct shared_fds {
+    int slots = -1, header = -1, pressure = -1, recycle = -1;
+    std::size_t workers = 0;
+  };
+  shared_fds shared() const noexcept;
+  // The board another process made passable, from its fds (owned here from now on). Throws
+  // std::system_error when a memfd cannot be mapped.
+  scoreboard(std::size_t workers, os::unique_fd slots, os::unique_fd header, os::unique_fd pressure,
+             os::unique_fd recycle);
   ~scoreboard();
   scoreboard(const scoreboard&) = delete;
   scoreboard& operator=(const scoreboard&) = delete;

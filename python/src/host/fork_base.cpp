@@ -100,6 +100,10 @@ node::fork_server_hooks fork_base::hooks() {
     PyOS_AfterFork_Child();  // this thread held the GIL at fork: it holds it again now
     self->saved = nullptr;
   };
+  // The spare's fork of its pre-forked worker: the spare holds the lock (after_fork_child).
+  h.before_prefork = [] { PyOS_BeforeFork(); };
+  h.after_prefork_parent = [] { PyOS_AfterFork_Parent(); };
+  h.after_prefork_child = [] { PyOS_AfterFork_Child(); };
   // A warm spare rehearses the host's joining (python/src/host/host.cpp): os.environ rebuilt,
   // which the vassal does again with its own environment, its pages then already copied; then a
   // whole host made over the base's options on a throwaway router and dropped (its attribute

@@ -77,6 +77,12 @@ struct fork_server_hooks {
   // request (its copy-on-write page faults are then taken ahead of time, off the request's path).
   // Must leave no trace but memory: no fds, no output, no environment change.
   std::function<void()> spare_warm_up;
+  // Around the spare's fork of its pre-forked worker (below): in the spare just before and just
+  // after the fork, and first thing in the worker-to-be. The spare runs them with what
+  // after_fork_child left (the host's interpreter lock held).
+  std::function<void()> before_prefork;
+  std::function<void()> after_prefork_parent;
+  std::function<void()> after_prefork_child;
 };
 
 struct fork_server_result {
@@ -92,10 +98,39 @@ struct fork_server_options {
   int spares = 1;  // 0: every request is forked directly; 1: one warm spare (above)
   // How long after handing out a spare (or a direct fork) the next spare is created.
   std::chrono::milliseconds spare_delay = std::chrono::milliseconds(100);
+  // The spare forks its pre-forked worker (below); false: the vassal's master forks worker 1.
+  // Only for a caller that runs run_node in the worker-to-be too (brood's CLI does).
+  bool prefork = false;
 };
 
 fork_server_result serve_fork_server(const std::string& path, const fork_server_hooks& hooks,
                                      const fork_server_options& options);
+
+// The pre-forked worker (options.prefork, with a spare). Once re-parented, the spare forks its
+// worker-to-be (hooks.before_prefork / after_prefork_*; PR_SET_PDEATHSIG SIGKILL: it dies with
+// the spare), then both warm up (hooks.spare_warm_up) and wait. On a request the spare forwards
+// it to the worker-to-be (the same bytes and fds; not when the request carries a config fd,
+// which one reader only may consume: the worker-to-be is then dismissed), then settles as above;
+// the worker-to-be exports the same fds and environment, writes no reply, and serve_fork_server
+// returns the same argv in it too. From there both run the vassal's start-up side by side (the
+// options parsed, the Python host set up) until run_node: the master binds its sockets, makes
+// its scoreboard passable (memfds) and, when it starts worker 1 of generation 0, hands them to
+// the worker-to-be instead of forking (one message), which serves as worker 1 as a forked worker
+// does: the master's child, reaped, stopped, reloaded and respawned (by a normal fork) like any.
+// After parsing, both sides check prefork_unfit(config); when it says why not, the worker-to-be
+// exits quietly and the master kills and reaps it ("fork server: pre-forked worker (pid N) not
+// used: WHY; worker 1 is forked") and forks worker 1 as usual; likewise when the hand-over
+// cannot be sent or the node ends without starting worker 1 at once.
+// True in a worker-to-be that got its request (until its hand-over).
+bool is_preforked_worker() noexcept;
+// Why a node of `cfg` cannot use a pre-forked worker ("" when it can): a uid/gid (the
+// worker-to-be could not honour it), hooks (they would run twice), a spooler, a legion,
+// daemonize, chdir2.
+struct node_config;
+std::string prefork_unfit(const node_config& cfg);
+// Master side: kills and reaps the pre-forked worker, logging `why`; nothing when none is held
+// (or it was handed over).
+void dismiss_preforked_worker(const std::string& why);
 // The same with the default options but io_timeout.
 fork_server_result serve_fork_server(
     const std::string& path, const fork_server_hooks& hooks,

@@ -30,6 +30,7 @@ struct app_options {
   std::string virtualenv;                  // virtualenv / home: Python's home ("": default)
   std::string fork_server;                 // fork-server PATH: this node is a fork-server base
   int fork_server_spares = 1;              // fork-server-spares: 0 or 1 warm spares
+  bool fork_server_prefork = true;         // fork-server-prefork: the spare pre-forks worker 1
   bool early_python = false;               // early-python: the interpreter before chdir/env/umask
   std::vector<std::string> early_imports;  // early-pyimport: imported before the app
   std::vector<std::string> early_pythonpath;  // early-pythonpath: on sys.path before pythonpath

@@ -1,0 +1,128 @@
+"""The fork server's pre-forked worker (brood/node/fork_server.hpp, docs/uwsgi-compat.md §17): a
+real emperor with brood's own base; the warm spare forks its vassal's worker 1 ahead, and the
+adopted vassal's master hands it its sockets instead of forking it. Checked: an adopted vassal
+served by the pre-forked worker; processes = 2 (worker 1 pre-forked, worker 2 forked); a
+configuration the pre-forked worker cannot honour (uid) falls back to a forked worker 1, logged;
+the pre-forked worker killed with SIGKILL is respawned by its master (a normal fork), and a
+reload (SIGHUP) replaces it.
+"""
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+from emperor_fork_support import emperor, parent_of  # noqa: F401 (emperor is a fixture)
+from support import eventually, free_port, wsgi_request, write_module
+
+APP = """
+import os
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("pid=%d" % os.getpid()).encode()]
+"""
+
+
+def _needs_fork_server(binary):
+    out = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+    if "--fork-server-prefork" not in out:
+        pytest.skip("needs brood's fork-server-prefork")
+
+
+def answer_pid(address):
+    try:
+        body = wsgi_request(address)
+    except OSError:
+        return None
+    m = re.search(rb"pid=(\d+)", body)
+    return int(m.group(1)) if m and b" 200 OK" in body else None
+
+
+def started(emperor, brood_binary, tmp_path):
+    """An emperor with only its base, once the base's spare is ready."""
+    _needs_fork_server(brood_binary)
+    e = emperor(fake=False)
+    write_module(tmp_path, "prefapp", APP)
+    e.vassal_file("base.ini", "[uwsgi]\nfork-server = %s\nmodule = prefapp\npythonpath = %s\n"
+                  % (e.sock, tmp_path))
+    e.start()
+    assert eventually(lambda: "fork server: spare ready" in e.node.output(), 60), \
+        e.node.output()
+    return e
+
+
+def add_vassal(e, name, text):
+    """Writes the vassal file at once (a rename): a file seen half-written and then changed
+    would be reloaded, replacing its first worker."""
+    tmp = e.dir.parent / (name + ".tmp")
+    tmp.write_text(text)
+    os.rename(tmp, e.dir / name)
+
+
+def prefork_line(e, pid):
+    return "worker 1 (pid %d) pre-forked by the fork server's spare" % pid in e.node.output()
+
+
+def test_an_adopted_vassal_is_served_by_the_pre_forked_worker(emperor, brood_binary, tmp_path):
+    e = started(emperor, brood_binary, tmp_path)
+    a = "127.0.0.1:%d" % free_port()
+    add_vassal(e, "a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\n" % a)
+    assert eventually(lambda: answer_pid(a) is not None, 30), e.node.output()
+    worker = answer_pid(a)
+    master = e.vassal("a.ini")["pid"]
+    assert e.vassal("a.ini")["adopted"] == 1
+    assert parent_of(master) == e.node.pid
+    assert parent_of(worker) == master
+    assert eventually(lambda: prefork_line(e, worker), 10), e.node.output()
+    assert "not used" not in e.node.output()
+
+
+def test_processes_2_worker_1_pre_forked_worker_2_forked(emperor, brood_binary, tmp_path):
+    e = started(emperor, brood_binary, tmp_path)
+    a = "127.0.0.1:%d" % free_port()
+    add_vassal(e, "a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 2\n" % a)
+    assert eventually(lambda: answer_pid(a) is not None, 30), e.node.output()
+    master = e.vassal("a.ini")["pid"]
+    seen = set()
+    assert eventually(lambda: seen.add(answer_pid(a)) or len(seen - {None}) == 2, 30), \
+        e.node.output()
+    seen.discard(None)
+    assert all(parent_of(pid) == master for pid in seen)
+    assert sum(1 for pid in seen if prefork_line(e, pid)) == 1, e.node.output()
+    assert "spawned uWSGI worker 2" in e.node.output()
+
+
+def test_a_config_it_cannot_honour_falls_back_to_a_forked_worker(emperor, brood_binary,
+                                                                 tmp_path):
+    e = started(emperor, brood_binary, tmp_path)
+    a = "127.0.0.1:%d" % free_port()
+    add_vassal(e, "a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\nuid = %d\n"
+                  % (a, os.getuid()))
+    assert eventually(lambda: answer_pid(a) is not None, 30), e.node.output()
+    worker = answer_pid(a)
+    assert e.vassal("a.ini")["adopted"] == 1
+    assert eventually(lambda: re.search(r"pre-forked worker \(pid \d+\) not used: uid/gid set",
+                                        e.node.output()), 10), e.node.output()
+    assert not prefork_line(e, worker)
+    assert parent_of(worker) == e.vassal("a.ini")["pid"]
+
+
+def test_the_pre_forked_worker_killed_is_respawned_then_reloaded(emperor, brood_binary,
+                                                                 tmp_path):
+    e = started(emperor, brood_binary, tmp_path)
+    a = "127.0.0.1:%d" % free_port()
+    add_vassal(e, "a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\n" % a)
+    assert eventually(lambda: answer_pid(a) is not None, 30), e.node.output()
+    first = answer_pid(a)
+    master = e.vassal("a.ini")["pid"]
+    assert eventually(lambda: prefork_line(e, first), 10), e.node.output()
+    os.kill(first, signal.SIGKILL)
+    assert eventually(lambda: answer_pid(a) not in (None, first), 30), e.node.output()
+    second = answer_pid(a)
+    assert parent_of(second) == master and e.vassal("a.ini")["pid"] == master
+    assert "Respawned uWSGI worker 1 (new pid: %d)" % second in e.node.output()
+    os.kill(master, signal.SIGHUP)
+    assert eventually(lambda: answer_pid(a) not in (None, first, second), 30), e.node.output()
+    assert parent_of(answer_pid(a)) == master
+    assert e.vassal("a.ini")["adopted"] == 1
