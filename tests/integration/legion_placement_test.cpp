@@ -197,12 +197,24 @@ TEST_F(legion_placement_test, AFailedStartMovesToTheNextMember) {
   ASSERT_TRUE(emperors_[0]->wait_for_line(std::regex(R"(vassal v[0-9]\.ini: .*throttled)"), slack))
       << outputs();
   ASSERT_TRUE(eventually([&] { return spread({{0, 0}, {1, 3}, {2, 3}}, 6); }, slack)) << outputs();
-  const nlohmann::json p = stats(2)["legion_placement"];
-  ASSERT_EQ(p["table"].size(), 6u) << p.dump();
-  for (auto& [name, members] : p["table"].items())
-    EXPECT_TRUE(members == nlohmann::json::array({legion_[1]}) ||
-                members == nlohmann::json::array({legion_[2]}))
-        << name << " " << p.dump();
+  // The table says so once no move is under way: balancing may still try a vassal on emperor 0
+  // that has not failed there yet (a hand-over, `leaving`), which fails and stays on the others.
+  nlohmann::json p;
+  EXPECT_TRUE(eventually(
+      [&] {
+        p = stats(2)["legion_placement"];
+        if (!p.is_object() || !p["table"].is_object() || p["table"].size() != 6u ||
+            !p["leaving"].empty())
+          return false;
+        for (auto& [name, members] : p["table"].items())
+          if (members != nlohmann::json::array({legion_[1]}) &&
+              members != nlohmann::json::array({legion_[2]}))
+            return false;
+        return true;
+      },
+      slack))
+      << p.dump() << "\n"
+      << outputs();
 }
 
 TEST_F(legion_placement_test, ReplicasRunOnDistinctMembersAndCapacityIsAMaximum) {
