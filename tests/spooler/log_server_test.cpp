@@ -128,9 +128,26 @@ TEST_F(log_server_test, failures_are_named) {
   EXPECT_TRUE(gone.unreachable);
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BROOD_HAS_ASAN 1
+#endif
+#endif
+#ifndef BROOD_HAS_ASAN
+#define BROOD_HAS_ASAN 0
+#endif
+
 class shared_log_store_test : public testing_spool::spool_store_fixture {};
 
 TEST_F(shared_log_store_test, forked_processes_commit_through_the_owners_log) {
+#if defined(__SANITIZE_ADDRESS__) || BROOD_HAS_ASAN
+  // The store's owner runs threads (its log server, the log's checkpointer) when it forks, as a
+  // master does when it forks its workers. glibc's malloc is fork-safe; the AddressSanitizer
+  // allocator of clang 14 (make sanitize) is not: the children deadlocked in it (10 of 11 runs,
+  // every child thread waiting in SizeClassAllocator64::GetFromAllocator on a lock held at the
+  // fork). The Release run (make test) runs this test.
+  GTEST_SKIP() << "a fork of a multithreaded process deadlocks under AddressSanitizer";
+#endif
   const std::string dir = under("spool");
   spool_store_options o;
   o.shared_log = true;
