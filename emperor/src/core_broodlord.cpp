@@ -62,15 +62,22 @@ void emperor_core::refuse_sos(vassal& v, const std::string& why) {
   os::log("vassal ", v.file.name, ": SOS ignored: ", why);
 }
 
+// The record of zerg `name` of `base`'s file (its `[zerg]` section), not yet spawned.
+// REQUIRES: `name` is free.
+vassal& emperor_core::new_zerg(const vassal_file& base, const std::string& name) {
+  vassal& z = vassals_[name];
+  z.file = base;
+  z.file.name = name;
+  z.file.on_demand.clear();  // a zerg is never on demand
+  z.zerg_of = base.name;
+  z.zerg_number = ++zergs_started_;
+  return z;
+}
+
 // REQUIRES: `base` is a vassal (not a zerg) whose record stays (map insertion keeps references).
 void emperor_core::start_zerg(const vassal& base, const moment& now) {
   const std::string name = free_zerg_name(base.file.name);
-  vassal& z = vassals_[name];
-  z.file = base.file;
-  z.file.name = name;
-  z.file.on_demand.clear();  // a zerg is never on demand
-  z.zerg_of = base.file.name;
-  z.zerg_number = ++zergs_started_;
+  vassal& z = new_zerg(base.file, name);
   os::log("vassal ", base.file.name, ": SOS, starting zerg ", name, " (", zerg_count(), " of ",
           cfg_.broodlord, ")");
   spawn(z, now);
@@ -81,12 +88,7 @@ bool emperor_core::add_zerg(const vassal_file& base, const std::string& name, co
     os::log("zerg ", name, ": not started, the name is taken here");
     return false;
   }
-  vassal& z = vassals_[name];
-  z.file = base;
-  z.file.name = name;
-  z.file.on_demand.clear();
-  z.zerg_of = base.name;
-  z.zerg_number = ++zergs_started_;
+  vassal& z = new_zerg(base, name);
   os::log("vassal ", base.name, ": starting zerg ", name, " placed here by the legion");
   spawn(z, now);
   return true;

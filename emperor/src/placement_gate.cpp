@@ -57,9 +57,11 @@ scan_changes placement_gate::on_scan(const scan_changes& dir) {
   }
   for (const vassal_file& f : dir.changed) {
     note(f);
-    if (given_.count(f.name)) out.changed.push_back(f);
+    if (given_.count(f.name)) {
+      out.changed.push_back(f);  // the core reloads the zergs of a vassal it runs
+      continue;
+    }
     for (const std::string& z : given_zergs_of(f.name)) {
-      if (given_.count(f.name)) continue;  // the core reloads the zergs of a vassal it runs
       vassal_file zf = f;
       zf.name = z;
       zf.on_demand.clear();

@@ -164,6 +164,7 @@ class emperor_core {
   void on_sos(vassal& v, const moment& now);
   std::string sos_refusal(const vassal& v) const;
   void refuse_sos(vassal& v, const std::string& why);
+  vassal& new_zerg(const vassal_file& base, const std::string& name);
   void start_zerg(const vassal& base, const moment& now);
   void stop_zergs(const std::string& base, const moment& now);
   void reload_zergs(const vassal_file& base, const moment& now);
