@@ -17,6 +17,7 @@
 #include "brood/os/fd_passing.hpp"
 #include "brood/os/inherited_sockets.hpp"
 #include "brood/os/log.hpp"
+#include "brood/os/step_trace.hpp"
 #include "emperor_link.hpp"
 #include "os_master_launcher.hpp"
 #include "scoreboard.hpp"
@@ -117,6 +118,7 @@ pid_t hand_to_preforked_worker(const std::vector<int>& listen_fds, const scorebo
     dismiss_preforked_worker("the hand-over failed: " + st.message());
     return -1;
   }
+  os::step_trace("master.handover");
   const pid_t pid = s.worker;
   forget();
   os::log("worker 1 (pid ", pid, ") pre-forked by the fork server's spare: handed ",
@@ -130,6 +132,7 @@ void serve_preforked_worker(const node_config& cfg, const router& r, const node_
   char buffer[sizeof(prefork_handover) + 1];
   auto got = os::receive_with_fds(s.link.get(), buffer, 253);
   if (!got || got->size == 0) ::_exit(0);  // dismissed, or the master is gone
+  os::step_trace("worker.handover");
   auto fail = [](const std::string& why) {
     os::log("pre-forked worker: ", why, "; exiting");
     std::fflush(nullptr);

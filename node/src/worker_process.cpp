@@ -13,6 +13,7 @@
 #include "brood/node/worker.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/signal_source.hpp"
+#include "brood/os/step_trace.hpp"
 #include "http_sockets.hpp"
 #include "scoreboard.hpp"
 #include "worker_process.hpp"
@@ -174,6 +175,7 @@ int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_
   std::vector<std::thread> threads;  // the stop signals stay blocked in them (signal_source)
   for (std::size_t i = 1; i < cores.size(); ++i)
     threads.emplace_back([io = &cores[i]->io] { io->run(); });
+  os::step_trace("worker.accepting");
   cores.front()->io.run();
   for (std::thread& t : threads) t.join();
   return 0;

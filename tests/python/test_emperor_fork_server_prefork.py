@@ -4,7 +4,8 @@ adopted vassal's master hands it its sockets instead of forking it. Checked: an 
 served by the pre-forked worker; processes = 2 (worker 1 pre-forked, worker 2 forked); a
 configuration the pre-forked worker cannot honour (uid) falls back to a forked worker 1, logged;
 the pre-forked worker killed with SIGKILL is respawned by its master (a normal fork), and a
-reload (SIGHUP) replaces it.
+reload (SIGHUP) replaces it. The master sets up its own Python host only when it forks a worker
+itself ("deferred" in its log): not for a vassal served by its pre-forked worker alone.
 """
 import os
 import re
@@ -60,6 +61,15 @@ def add_vassal(e, name, text):
     os.rename(tmp, e.dir / name)
 
 
+DEFERRED = "setting up the Python host (deferred: worker 1 was pre-forked)"
+
+
+def deferred_hosts(e, master):
+    """How many times the vassal master `master` set up its deferred Python host."""
+    return sum(1 for line in e.node.output().splitlines()
+               if DEFERRED in line and " %d]" % master in line)
+
+
 def prefork_line(e, pid):
     return "worker 1 (pid %d) pre-forked by the fork server's spare" % pid in e.node.output()
 
@@ -76,6 +86,8 @@ def test_an_adopted_vassal_is_served_by_the_pre_forked_worker(emperor, brood_bin
     assert parent_of(worker) == master
     assert eventually(lambda: prefork_line(e, worker), 10), e.node.output()
     assert "not used" not in e.node.output()
+    assert "never got ready" not in e.node.output()
+    assert deferred_hosts(e, master) == 0, e.node.output()
 
 
 def test_processes_2_worker_1_pre_forked_worker_2_forked(emperor, brood_binary, tmp_path):
@@ -91,6 +103,7 @@ def test_processes_2_worker_1_pre_forked_worker_2_forked(emperor, brood_binary, 
     assert all(parent_of(pid) == master for pid in seen)
     assert sum(1 for pid in seen if prefork_line(e, pid)) == 1, e.node.output()
     assert "spawned uWSGI worker 2" in e.node.output()
+    assert deferred_hosts(e, master) == 1, e.node.output()  # before worker 2's fork, once
 
 
 def test_a_config_it_cannot_honour_falls_back_to_a_forked_worker(emperor, brood_binary,
@@ -122,7 +135,9 @@ def test_the_pre_forked_worker_killed_is_respawned_then_reloaded(emperor, brood_
     second = answer_pid(a)
     assert parent_of(second) == master and e.vassal("a.ini")["pid"] == master
     assert "Respawned uWSGI worker 1 (new pid: %d)" % second in e.node.output()
+    assert deferred_hosts(e, master) == 1, e.node.output()
     os.kill(master, signal.SIGHUP)
     assert eventually(lambda: answer_pid(a) not in (None, first, second), 30), e.node.output()
     assert parent_of(answer_pid(a)) == master
     assert e.vassal("a.ini")["adopted"] == 1
+    assert deferred_hosts(e, master) == 1, e.node.output()  # set up once, kept across the reload
