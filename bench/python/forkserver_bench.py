@@ -268,7 +268,7 @@ class EmperorUnderTest:
                 continue
             if name == "spare.got":
                 master = pid
-            if name.split(".")[0] in ("node", "host", "adopted"):
+            if name.split(".")[0] in ("node", "host", "adopted", "fork_server"):
                 name = ("master." if pid == master else "worker.") + name
             if name not in got and pid in last:
                 cost[name] = (cpu - last[pid][0], faults - last[pid][1])
@@ -345,6 +345,8 @@ def run_app(app, systems, args, tmp):
 
 STEP_ORDER = ("emperor.inotify", "emperor.decision", "emperor.sent", "base.accepted",
               "base.handed", "spare.got", "wtb.got", "spare.replied", "emperor.pid",
+              "master.fork_server.returning", "worker.fork_server.returning",
+              "master.adopted.returned", "worker.adopted.returned",
               "master.adopted.parse", "worker.adopted.parse", "master.host.start",
               "worker.host.start", "master.host.ready", "worker.host.ready", "master.node.run",
               "worker.node.run", "master.node.bound", "master.handover", "worker.handover",

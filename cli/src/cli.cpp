@@ -163,6 +163,7 @@ int run_fork_base_role(const options& base, const std::vector<std::string>& args
     touch_stack();
   });
   if (!out.adopted_argv) return out.status;
+  os::step_trace("adopted.returned");
   return run_adopted(base, *out.adopted_argv, setup, spooler);
 }
 

@@ -405,7 +405,9 @@ fork_server_result serve_fork_server(const std::string& path, const fork_server_
   }
   fork_server_loop server(std::move(*bound), std::move(*signals), std::move(emperor), hooks,
                           options);
-  return server.run();
+  fork_server_result r = server.run();
+  if (r.adopted_argv) os::step_trace("fork_server.returning");
+  return r;
 }
 
 }  // namespace brood::node
