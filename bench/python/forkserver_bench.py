@@ -42,8 +42,9 @@ path appends "STEP name pid ns" (CLOCK_MONOTONIC, the clock of time.monotonic) a
 "BENCH py_forkserver_steps app=A ..." gives per step the p50 of its time from the rename in ms:
 emperor_inotify (the emperor woken), emperor_decision (request about to be sent), emperor_sent,
 base_accepted, base_handed (to the spare), spare_got, wtb_got (the pre-forked worker-to-be got
-it), spare_replied (pid sent back), emperor_pid, master_/worker_adopted_parse (options parsed
-from here), master_/worker_host_start and host_ready (Python host), master_/worker_node_run,
+it), spare_replied (pid sent back), emperor_pid, master_/worker_fork_server_returning (the
+base's loop left), master_/worker_adopted_returned (its objects unwound),
+master_/worker_adopted_parse (options parsed from here), master_/worker_host_start and host_ready (Python host), master_/worker_node_run,
 master_node_bound (sockets bound), master_handover (sockets and scoreboard sent to the
 worker-to-be), worker_handover (received), worker_accepting (its loop starts), worker_first_done
 (first request done), client_answer (the bench read the answer). "BENCH py_forkserver_step_cpu"
