@@ -350,8 +350,8 @@ STEP_ORDER = ("emperor.inotify", "emperor.decision", "emperor.sent", "base.accep
               "master.adopted.returned", "worker.adopted.returned",
               "master.adopted.parse", "worker.adopted.parse", "master.host.start",
               "worker.host.start", "master.host.ready", "worker.host.ready", "master.node.run",
-              "worker.node.run", "master.node.bound", "master.handover", "worker.handover",
-              "worker.accepting", "worker.first_done", "client.answer")
+              "worker.node.run", "worker.prepared", "master.node.bound", "master.handover",
+              "worker.handover", "worker.board", "worker.accepting", "worker.first_done", "client.answer")
 
 
 def print_steps(app, steps, costs):

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -21,6 +22,7 @@
 #include "emperor_link.hpp"
 #include "os_master_launcher.hpp"
 #include "scoreboard.hpp"
+#include "worker_process.hpp"
 
 namespace brood::node {
 namespace {
@@ -128,6 +130,19 @@ pid_t hand_to_preforked_worker(const std::vector<int>& listen_fds, const scorebo
 
 void serve_preforked_worker(const node_config& cfg, const router& r, const node_hooks& hooks) {
   os::set_log_role("worker 1");
+  // What needs neither the sockets nor the scoreboard is done before the hand-over, off the
+  // path (its title, post-fork hooks, hooks.worker_start); a failure is reported once the
+  // hand-over came, so that the master sees worker 1 fail as a forked one does.
+  std::optional<int> failed_start;
+  try {
+    failed_start = start_worker_process(cfg, hooks, 1);
+  } catch (const std::exception& e) {
+    os::log("process body failed: ", e.what());
+    failed_start = 1;
+  }
+  emperor_link emperor = emperor_link::from_environment();
+  if (!failed_start) prepare_worker_cores(cfg, r);
+  os::step_trace("worker.prepared");
   prefork_state& s = state();
   char buffer[sizeof(prefork_handover) + 1];
   auto got = os::receive_with_fds(s.link.get(), buffer, 253);
@@ -167,10 +182,11 @@ void serve_preforked_worker(const node_config& cfg, const router& r, const node_
   ::prctl(PR_SET_PDEATHSIG, 0);
   os::inherited_sockets::of_process().close_leftovers();
   board->claim(1);
-  emperor_link emperor = emperor_link::from_environment();
+  os::step_trace("worker.board");
+  if (cfg.process.no_orphans) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   int status = 1;
   try {
-    status = serve_worker_process(cfg, r, hooks, listen, emperor, 1);
+    status = failed_start ? *failed_start : run_worker_process(cfg, r, listen, emperor, 1);
   } catch (const std::exception& e) {
     os::log("process body failed: ", e.what());
   }
