@@ -123,6 +123,9 @@ fork_server_result serve_fork_server(const std::string& path, const fork_server_
 // its scoreboard passable (memfds) and, when it starts worker 1 of generation 0, hands them to
 // the worker-to-be instead of forking (one message), which serves as worker 1 as a forked worker
 // does: the master's child, reaped, stopped, reloaded and respawned (by a normal fork) like any.
+// While it waits for the hand-over the worker-to-be already runs the start of worker 1 that
+// needs no socket (title, post-fork hooks, hooks.worker_start; a failure is its exit status once
+// the hand-over came) and makes its cores; after it, only the scoreboard, sockets and signals.
 // After parsing, both sides check prefork_unfit(config); when it says why not, the worker-to-be
 // exits quietly and the master kills and reaps it ("fork server: pre-forked worker (pid N) not
 // used: WHY; worker 1 is forked") and forks worker 1 as usual; likewise when the hand-over
