@@ -136,12 +136,12 @@ void serve_preforked_worker(const node_config& cfg, const router& r, const node_
   std::optional<int> failed_start;
   try {
     failed_start = start_worker_process(cfg, hooks, 1);
+    if (!failed_start) prepare_worker_cores(cfg, r);
   } catch (const std::exception& e) {
     os::log("process body failed: ", e.what());
     failed_start = 1;
   }
   emperor_link emperor = emperor_link::from_environment();
-  if (!failed_start) prepare_worker_cores(cfg, r);
   os::step_trace("worker.prepared");
   prefork_state& s = state();
   char buffer[sizeof(prefork_handover) + 1];
