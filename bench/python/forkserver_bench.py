@@ -37,8 +37,24 @@ time spent waiting for a CPU (wait_p50_ms), over the cpu_runs vassals that were 
 spare (a vassal forked at its request has no figures from before it); from_spare and forked count
 the base's log lines "adopted vassal pid N from the spare" and "forked an adopted vassal".
 
+The adopted emperor runs with BROOD_STEP_TRACE=FILE (unless --no-steps): every process on the
+path appends "STEP name pid ns" (CLOCK_MONOTONIC, the clock of time.monotonic) at each step, and
+"BENCH py_forkserver_steps app=A ..." gives per step the p50 of its time from the rename in ms:
+emperor_inotify (the emperor woken), emperor_decision (request about to be sent), emperor_sent,
+base_accepted, base_handed (to the spare), spare_got, wtb_got (the pre-forked worker-to-be got
+it), spare_replied (pid sent back), emperor_pid, master_/worker_fork_server_returning (the
+base's loop left), master_/worker_adopted_returned (its objects unwound),
+master_/worker_adopted_parse (options parsed from here), master_/worker_host_start and host_ready (Python host), master_/worker_node_run,
+master_node_bound (sockets bound), master_handover (sockets and scoreboard sent to the
+worker-to-be), worker_handover (received), worker_accepting (its loop starts), worker_first_done
+(first request done), client_answer (the bench read the answer). "BENCH py_forkserver_step_cpu"
+gives per step the p50 of the CPU ms and minor faults its process spent since its own previous
+step ("CPU_MS/FAULTS"; a process's first step on the path has none): load-independent, unlike
+the times.
+
     python3 forkserver_bench.py BUILD_DIR [--runs R] [--apps trivial,numpy,slow]
                                 [--systems adopted,brood,uwsgi] [--wait-spare] [--no-prefork]
+                                [--no-steps]
 
 Prints "BENCH py_forkserver app=A system=S ..." per app and system, and "BENCH
 py_forkserver_ratio app=A ..." with exec / adopted (targets: adopted p50 <= 5 ms for every app,
@@ -111,9 +127,12 @@ def pss_kb(pid):
 class EmperorUnderTest:
     """One emperor of `system` on its own (initially empty) vassal directory, serving `module`."""
 
-    def __init__(self, system, build, tmp, module, base_extra=""):
+    def __init__(self, system, build, tmp, module, base_extra="", trace_steps=True):
         self.system, self.module, self.runs = system, module, 0
         self.cost = []  # adopted: (cpu_ms, master_cpu_ms, worker_cpu_ms, faults, wait_ms) per run
+        self.steps = []  # adopted: {step: ms from the rename} per run (BROOD_STEP_TRACE)
+        self.step_cost = []  # adopted: {step: (CPU ms, minor faults) since the process's last step}
+        self.steps_seen = 0  # bytes of the step file already read
         self.root = tempfile.mkdtemp(prefix="%s-" % system, dir=tmp)
         self.dir = os.path.join(self.root, "vassals")
         os.mkdir(self.dir)
@@ -127,6 +146,9 @@ class EmperorUnderTest:
             argv = ["uwsgi", "--plugin", "python3", "--emperor", self.dir, "--emperor-freq", 1]
         else:
             argv = [brood, "--emperor", self.dir, "--emperor-stats", self.stats]
+        self.step_file = os.path.join(self.root, "steps.log")
+        if system == "adopted" and trace_steps:
+            env["BROOD_STEP_TRACE"] = self.step_file
         if system == "adopted":
             self._write("base.ini", "[uwsgi]\nfork-server = %s\nmodule = %s\npythonpath = %s\n%s"
                         % (self.fork_socket, module, HERE, base_extra))
@@ -196,6 +218,8 @@ class EmperorUnderTest:
                     raise RuntimeError("%s: %s answered %r" % (self.system, name, body))
                 if used:
                     self._record_cost(used, name)
+                if self.system == "adopted":
+                    self._record_steps(written, answered)
                 return answered - written, (answered - spawned) if spawned else None
             time.sleep(0.0005)
 
@@ -219,6 +243,43 @@ class EmperorUnderTest:
             before = used.get(pid) or (0.0, 0.0, 0)
             w = [x + a - b for x, a, b in zip(w, now[:3], before[:3])]
         self.cost.append((m[0] + w[0], m[0], w[0], m[2] + w[2], m[1] + w[1]))
+
+    def _record_steps(self, written, answered):
+        """Adopted: the first time each step of the path (lines "STEP name pid ns" that brood
+        appends to BROOD_STEP_TRACE) was reached after the rename, in ms from the rename. The
+        steps of one process role are told apart by their name (emperor., base., spare., wtb.
+        = the worker-to-be, node./host./adopted. = first the master, then the worker). Only
+        for a vassal the spare served (the one with a "spare.got" step), like the CPU figures."""
+        try:
+            with open(self.step_file, "rb") as f:
+                f.seek(self.steps_seen)
+                data = f.read()
+        except OSError:
+            return
+        self.steps_seen += len(data)
+        master = None
+        got, cost, last = {}, {}, {}
+        for line in data.decode(errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) != 6 or parts[0] != "STEP":
+                continue
+            name, pid, t = parts[1], int(parts[2]), int(parts[3]) / 1e9
+            cpu, faults = int(parts[4]) / 1e6, int(parts[5])
+            if t < written or t > answered + 0.05:
+                continue
+            if name == "spare.got":
+                master = pid
+            if name.split(".")[0] in ("node", "host", "adopted", "fork_server"):
+                name = ("master." if pid == master else "worker.") + name
+            if name not in got and pid in last:
+                cost[name] = (cpu - last[pid][0], faults - last[pid][1])
+            last[pid] = (cpu, faults)
+            got.setdefault(name, (t - written) * 1000.0)
+        if master is None:  # forked at its request, not the spare: another path, left out
+            return
+        got["client.answer"] = (answered - written) * 1000.0
+        self.steps.append(got)
+        self.step_cost.append(cost)
 
     def adopted_state(self):
         """{vassal name: its stats entry} from the brood emperor's stats (empty for uWSGI)."""
@@ -263,7 +324,8 @@ def run_app(app, systems, args, tmp):
         for system in systems:
             emperors[system] = EmperorUnderTest(
                 system, args.build, tmp, module,
-                "fork-server-prefork = false\n" if args.no_prefork else "")
+                "fork-server-prefork = false\n" if args.no_prefork else "",
+                trace_steps=not args.no_steps)
         for e in emperors.values():
             e.wait_started()
         ports = iter(free_ports(args.runs * len(systems)))
@@ -280,6 +342,36 @@ def run_app(app, systems, args, tmp):
     finally:
         for e in emperors.values():
             e.stop()
+
+
+STEP_ORDER = ("emperor.inotify", "emperor.decision", "emperor.sent", "base.accepted",
+              "base.handed", "spare.got", "wtb.got", "spare.replied", "emperor.pid",
+              "master.fork_server.returning", "worker.fork_server.returning",
+              "master.adopted.returned", "worker.adopted.returned",
+              "master.adopted.parse", "worker.adopted.parse", "master.host.start",
+              "worker.host.start", "master.host.ready", "worker.host.ready", "master.node.run",
+              "worker.node.run", "worker.prepared", "master.node.bound", "master.handover",
+              "worker.handover", "worker.board", "worker.accepting", "worker.first_done", "client.answer")
+
+
+def print_steps(app, steps, costs):
+    """BENCH py_forkserver_steps: per step of the adoption, the p50 over the runs of its time
+    from the rename (ms), in the order of the path; runs missing a step are left out of it.
+    BENCH py_forkserver_step_cpu: per step, p50 of the CPU ms and of the minor faults that its
+    process spent since its previous step (of the same run): "CPU_MS/FAULTS"."""
+    names = [n for n in STEP_ORDER if any(n in s for s in steps)]
+    names += sorted({n for s in steps for n in s} - set(names))
+    fields, cpu = {}, {}
+    for n in names:
+        values = [s[n] for s in steps if n in s]
+        fields[n.replace(".", "_")] = cluster.fmt(statistics.median(values), 2)
+        spent = [c[n] for c in costs if n in c]
+        if spent:
+            cpu[n.replace(".", "_")] = "%s/%d" % (
+                cluster.fmt(statistics.median(x[0] for x in spent), 2),
+                statistics.median(x[1] for x in spent))
+    cluster.bench_line("py_forkserver_steps", app=app, runs=len(steps), **fields)
+    cluster.bench_line("py_forkserver_step_cpu", app=app, runs=len(costs), **cpu)
 
 
 def report(app, emperors, times, args):
@@ -311,6 +403,8 @@ def report(app, emperors, times, args):
                 for key, i in (("cpu", 0), ("master_cpu", 1), ("worker_cpu", 2), ("wait", 4)):
                     extra["%s_p50_ms" % key] = cluster.fmt(statistics.median(col[i]), 1)
                 extra["faults_p50"] = "%d" % statistics.median(col[3])
+            if e.steps:
+                print_steps(app, e.steps, e.step_cost)
         figures[system] = {"file_p50": p(files, 50), "spawn_p50": p(spawns, 50), "pss": pss}
         cluster.bench_line(
             "py_forkserver", app=app, system=system, runs=len(files),
@@ -349,6 +443,8 @@ def main(argv=None):
     ap.add_argument("--no-prefork", action="store_true",
                     help="adopted: the base without the pre-forked worker (fork-server-prefork "
                          "= false), for A/B runs")
+    ap.add_argument("--no-steps", action="store_true",
+                    help="adopted: no per-step timestamps (BROOD_STEP_TRACE unset)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     args = ap.parse_args(argv)
     args.build = os.path.abspath(args.build)

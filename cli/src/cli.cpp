@@ -21,6 +21,7 @@
 #include "brood/os/listener.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/process_title.hpp"
+#include "brood/os/step_trace.hpp"
 #include "brood/router/router.hpp"
 #include "brood/spooler/spool_store.hpp"
 #include "commands.hpp"
@@ -111,6 +112,7 @@ int run_adopted(const options& base, const std::vector<std::string>& argv,
   std::string title;  // what ps shows: the vassal's command line, not the base's
   for (const std::string& a : argv) title += (title.empty() ? "" : " ") + a;
   os::set_process_title(title);
+  os::step_trace("adopted.parse");
   options_result parsed = parse_options(args);
   if (!parsed.options) {
     os::log("adopted vassal: ", parsed.error);
@@ -161,6 +163,7 @@ int run_fork_base_role(const options& base, const std::vector<std::string>& args
     touch_stack();
   });
   if (!out.adopted_argv) return out.status;
+  os::step_trace("adopted.returned");
   return run_adopted(base, *out.adopted_argv, setup, spooler);
 }
 

@@ -37,6 +37,7 @@
 #include "brood/os/log.hpp"
 #include "brood/os/signal_source.hpp"
 #include "brood/os/stats_server.hpp"
+#include "brood/os/step_trace.hpp"
 #include "vassal_attrs.hpp"
 
 namespace brood::emperor {
@@ -129,6 +130,7 @@ class emperor_process final : public launcher_events {
   }
 
   void on_monitor_readable() {
+    os::step_trace("emperor.inotify");
     monitor_.drain();
     rescan();
   }

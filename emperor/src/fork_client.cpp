@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "brood/os/fd_passing.hpp"
+#include "brood/os/step_trace.hpp"
 #include "brood/os/unique_fd.hpp"
 #include "brood/wire/fork_protocol.hpp"
 
@@ -96,6 +97,7 @@ pid_t request_fork(const std::string& path, const wire::fork_request& request,
     error = "cannot send the fork request to " + path + ": " + st.message();
     return -1;
   }
+  os::step_trace("emperor.sent");
   wire::bytes reply;
   char buf[512];
   const wire::limits lim{};
@@ -111,6 +113,7 @@ pid_t request_fork(const std::string& path, const wire::fork_request& request,
         error = "bad reply from " + path + ": pid " + std::to_string(pid);
         return -1;
       }
+      os::step_trace("emperor.pid");
       return static_cast<pid_t>(pid);
     }
     const ssize_t n = ::recv(sock.get(), buf, sizeof buf, 0);

@@ -14,6 +14,7 @@
 #include "brood/os/address.hpp"
 #include "brood/os/listener.hpp"
 #include "brood/os/log.hpp"
+#include "brood/os/step_trace.hpp"
 #include "fork_client.hpp"
 #include "os_vassal_process.hpp"
 #include "vassal_exec.hpp"
@@ -85,6 +86,7 @@ adopt_result os_launcher::adopt(const launch_spec& spec, const std::string& fork
   }
   std::string error;
   bool timed_out = false;
+  os::step_trace("emperor.decision");
   const pid_t pid = request_fork(fork_server, fork_request_of(spec, sockets), fds, fork_timeout_,
                                  error, timed_out);
   if (pid <= 0) return {nullptr, error, timed_out};

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +22,7 @@
 #include "brood/os/listener.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/signal_source.hpp"
+#include "brood/os/step_trace.hpp"
 #include "emperor_link.hpp"
 #include "fork_server_fork.hpp"
 #include "fork_server_prefork.hpp"
@@ -106,6 +108,7 @@ class fork_server_loop {
 
   // One request: read, fork; in the grandchild, stops the loop with the request kept.
   void serve(os::unique_fd conn) {
+    os::step_trace("base.accepted");
     const int on = 1;
     ::setsockopt(conn.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
     ucred peer{};
@@ -118,6 +121,7 @@ class fork_server_loop {
     }
     if (spare_pid_ > 0) {
       if (os::status st = hand_to_spare(spare_fd_.get(), *in, conn.get()); st.ok()) {
+        os::step_trace("base.handed");
         os::log("fork server: adopted vassal pid ", spare_pid_, " from the spare for ",
                 in->request.argv[0], " (", in->request.argv.size(), " args, ", in->fds.size(),
                 " fds; request of pid ", in->peer_pid, ")");
@@ -256,10 +260,25 @@ class fork_server_loop {
       std::optional<fork_server_result> in_worker = fork_worker_to_be(worker_link, worker);
       if (in_worker) return std::move(*in_worker);
     }
-    if (hooks_.spare_warm_up) hooks_.spare_warm_up();
+    if (worker > 0 && hooks_.master_warm_up)
+      hooks_.master_warm_up();
+    else if (hooks_.spare_warm_up)
+      hooks_.spare_warm_up();
+    // Ready only with its worker-to-be warmed up too: a request that came before would find it
+    // still rehearsing, with the vassal's worker start-up queued behind the rehearsal.
+    if (worker > 0 && !await_worker_to_be(worker_link.get())) {
+      os::log("fork server spare: its pre-forked worker (pid ", worker,
+              ") never got ready; worker 1 will be forked");
+      ::kill(worker, SIGKILL);
+      while (::waitpid(worker, nullptr, 0) < 0 && errno == EINTR) {
+      }
+      worker_link.reset();
+      worker = -1;
+    }
     if (!announce_spare(spare_link_.get())) ::_exit(0);  // the base is gone already
     os::unique_fd conn;
     received_fork_request in = await_spare_request(spare_link_.get(), conn);
+    os::step_trace("spare.got");
     spare_link_.reset();
     if (worker > 0) {
       // First, so that the worker-to-be starts while this process settles.
@@ -271,6 +290,7 @@ class fork_server_loop {
       if (!st.ok()) dismiss_preforked_worker(st.message());
     }
     export_request_and_reply(in, std::move(conn), clock::now() + io_timeout_);
+    os::step_trace("spare.replied");
     log_adopted(in.request);
     return {std::move(in.request.argv), 0};
   }
@@ -311,8 +331,10 @@ class fork_server_loop {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != spare) ::_exit(0);
     if (hooks_.spare_warm_up) hooks_.spare_warm_up();
+    if (!announce_worker_to_be(link.get())) ::_exit(0);  // the spare is gone
     os::unique_fd conn;
     received_fork_request in = await_spare_request(link.get(), conn);
+    os::step_trace("wtb.got");
     conn.reset();
     export_request(in);
     become_prefork_worker(std::move(link));
@@ -383,7 +405,9 @@ fork_server_result serve_fork_server(const std::string& path, const fork_server_
   }
   fork_server_loop server(std::move(*bound), std::move(*signals), std::move(emperor), hooks,
                           options);
-  return server.run();
+  fork_server_result r = server.run();
+  if (r.adopted_argv) os::step_trace("fork_server.returning");
+  return r;
 }
 
 }  // namespace brood::node

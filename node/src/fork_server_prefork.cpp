@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -17,9 +18,11 @@
 #include "brood/os/fd_passing.hpp"
 #include "brood/os/inherited_sockets.hpp"
 #include "brood/os/log.hpp"
+#include "brood/os/step_trace.hpp"
 #include "emperor_link.hpp"
 #include "os_master_launcher.hpp"
 #include "scoreboard.hpp"
+#include "worker_process.hpp"
 
 namespace brood::node {
 namespace {
@@ -117,6 +120,7 @@ pid_t hand_to_preforked_worker(const std::vector<int>& listen_fds, const scorebo
     dismiss_preforked_worker("the hand-over failed: " + st.message());
     return -1;
   }
+  os::step_trace("master.handover");
   const pid_t pid = s.worker;
   forget();
   os::log("worker 1 (pid ", pid, ") pre-forked by the fork server's spare: handed ",
@@ -126,10 +130,24 @@ pid_t hand_to_preforked_worker(const std::vector<int>& listen_fds, const scorebo
 
 void serve_preforked_worker(const node_config& cfg, const router& r, const node_hooks& hooks) {
   os::set_log_role("worker 1");
+  // What needs neither the sockets nor the scoreboard is done before the hand-over, off the
+  // path (its title, post-fork hooks, hooks.worker_start); a failure is reported once the
+  // hand-over came, so that the master sees worker 1 fail as a forked one does.
+  std::optional<int> failed_start;
+  try {
+    failed_start = start_worker_process(cfg, hooks, 1);
+    if (!failed_start) prepare_worker_cores(cfg, r);
+  } catch (const std::exception& e) {
+    os::log("process body failed: ", e.what());
+    failed_start = 1;
+  }
+  emperor_link emperor = emperor_link::from_environment();
+  os::step_trace("worker.prepared");
   prefork_state& s = state();
   char buffer[sizeof(prefork_handover) + 1];
   auto got = os::receive_with_fds(s.link.get(), buffer, 253);
   if (!got || got->size == 0) ::_exit(0);  // dismissed, or the master is gone
+  os::step_trace("worker.handover");
   auto fail = [](const std::string& why) {
     os::log("pre-forked worker: ", why, "; exiting");
     std::fflush(nullptr);
@@ -164,10 +182,11 @@ void serve_preforked_worker(const node_config& cfg, const router& r, const node_
   ::prctl(PR_SET_PDEATHSIG, 0);
   os::inherited_sockets::of_process().close_leftovers();
   board->claim(1);
-  emperor_link emperor = emperor_link::from_environment();
+  os::step_trace("worker.board");
+  if (cfg.process.no_orphans) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   int status = 1;
   try {
-    status = serve_worker_process(cfg, r, hooks, listen, emperor, 1);
+    status = failed_start ? *failed_start : run_worker_process(cfg, r, listen, emperor, 1);
   } catch (const std::exception& e) {
     os::log("process body failed: ", e.what());
   }

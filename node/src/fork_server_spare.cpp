@@ -1,6 +1,7 @@
 // The warm spare's link (fork_server_spare.hpp): announce, hand over, receive.
 #include "fork_server_spare.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,6 +51,28 @@ os::status hand_to_spare(int link, const received_fork_request& in, int conn) {
   std::vector<int> fds{conn};
   for (const os::unique_fd& fd : in.fds) fds.push_back(fd.get());
   return os::send_with_fds(link, wire::as_chars(packet), fds);
+}
+
+bool announce_worker_to_be(int link) {
+  const char ready = 'R';
+  return ::send(link, &ready, 1, MSG_NOSIGNAL) == 1;
+}
+
+bool await_worker_to_be(int link, std::chrono::milliseconds timeout) {
+  pollfd p{link, POLLIN, 0};
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    const int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n == 0 || (n < 0 && errno == EINTR)) continue;  // the deadline decides
+    if (n < 0) return false;
+    char ready = 0;
+    const ssize_t got = ::recv(link, &ready, 1, 0);
+    if (got < 0 && errno == EINTR) continue;
+    return got == 1 && ready == 'R';
+  }
 }
 
 received_fork_request await_spare_request(int link, os::unique_fd& conn) {

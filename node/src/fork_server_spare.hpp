@@ -36,4 +36,12 @@ os::status hand_to_spare(int link, const received_fork_request& in, int conn);
 // decode: logged, _exit(1). Sets `conn` to the emperor's connection.
 received_fork_request await_spare_request(int link, os::unique_fd& conn);
 
+// The pre-forked worker-to-be's readiness, on the spare-worker link (spare_link()): the
+// worker-to-be sends one byte once warmed up (false when it cannot: the spare is gone); the
+// spare waits for it, at most `timeout`, before it announces itself to the base, so that a
+// request never finds the worker-to-be still rehearsing. False: EOF (it died), an error, or
+// the timeout.
+bool announce_worker_to_be(int link);
+bool await_worker_to_be(int link, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 }  // namespace brood::node

@@ -20,6 +20,7 @@
 #include "brood/os/listener.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/process_title.hpp"
+#include "brood/os/step_trace.hpp"
 #include "emperor_link.hpp"
 #include "fork_server_prefork.hpp"
 #include "http_sockets.hpp"
@@ -193,6 +194,7 @@ int serve_alone(const node_config& cfg, const router& r, const node_hooks& hooks
 }  // namespace
 
 int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
+  os::step_trace("node.run");
   // The fork server's pre-forked worker: the master binds and hands it the sockets.
   if (is_preforked_worker()) serve_preforked_worker(cfg, r, hooks);
   // A master that ends before it started worker 1 drops its pre-forked worker.
@@ -215,6 +217,7 @@ int run_node(const node_config& cfg, const router& r, const node_hooks& hooks) {
     if (!inherited) os::log(inherited.error().message(), ": serving the configured sockets only");
     if (!sockets.attach_all(cfg)) return 1;
     if (!sockets.bind_all(cfg, inherited ? std::move(*inherited) : std::nullopt)) return 1;
+    os::step_trace("node.bound");
     if (sockets.empty()) {
       os::log("no socket configured: nothing to serve");
       return 1;

@@ -187,13 +187,24 @@ int os_master_launcher::worker_body(unsigned id) {
 int serve_worker_process(const node_config& cfg, const router& r, const node_hooks& hooks,
                          const std::vector<int>& listen_fds, const emperor_link& emperor,
                          unsigned id) {
-  os::set_log_role("worker " + std::to_string(id));
   if (cfg.process.no_orphans) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (std::optional<int> failed = start_worker_process(cfg, hooks, id)) return *failed;
+  return run_worker_process(cfg, r, listen_fds, emperor, id);
+}
+
+std::optional<int> start_worker_process(const node_config& cfg, const node_hooks& hooks,
+                                        unsigned id) {
+  os::set_log_role("worker " + std::to_string(id));
   if (std::string title = process_title(cfg.process, static_cast<int>(id)); !title.empty())
     os::set_process_title(title);
   if (hook_outcome h = run_hooks(cfg.process, hook_point::post_fork); !h.ok())
     return *h.exit_status;
   if (hooks.worker_start && !hooks.worker_start(id)) return failed_app_status;
+  return std::nullopt;
+}
+
+int run_worker_process(const node_config& cfg, const router& r, const std::vector<int>& listen_fds,
+                       const emperor_link& emperor, unsigned id) {
   if (hook_outcome h = run_hooks(cfg.process, hook_point::accepting); !h.ok())
     return *h.exit_status;
   return run_worker(cfg, r, listen_fds, [&emperor, &cfg, id](asio::io_context& io, worker& w) {

@@ -7,6 +7,7 @@
 // Not thread-safe; used by the master's thread, which must be the only thread of the process.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "brood/node/config.hpp"
@@ -81,11 +82,21 @@ class os_master_launcher : public master_launcher {
 };
 
 // What a worker process runs once set up (its scoreboard slot claimed, the master's fds
-// dropped): its log role and title, no-orphans, the post-fork hooks, hooks.worker_start, the
-// accepting hooks, then run_worker over `listen_fds` with the emperor link's worker extension.
-// Its exit status. Used by the forked workers and by the fork server's pre-forked worker.
+// dropped): no-orphans, then start_worker_process and run_worker_process. Its exit status. Used
+// by the forked workers.
 int serve_worker_process(const node_config& cfg, const router& r, const node_hooks& hooks,
                          const std::vector<int>& listen_fds, const emperor_link& emperor,
                          unsigned id);
+
+// The part of a worker's start that needs neither its sockets nor its scoreboard: its log role
+// and title, the post-fork hooks, hooks.worker_start. nullopt to go on, else the exit status.
+// The fork server's pre-forked worker runs it before its master's hand-over, off the path.
+std::optional<int> start_worker_process(const node_config& cfg, const node_hooks& hooks,
+                                        unsigned id);
+
+// The rest: the accepting hooks, then run_worker over `listen_fds` with the emperor link's
+// worker extension. Its exit status.
+int run_worker_process(const node_config& cfg, const router& r, const std::vector<int>& listen_fds,
+                       const emperor_link& emperor, unsigned id);
 
 }  // namespace brood::node

@@ -1,11 +1,17 @@
 #include "vassal_worker.hpp"
 
+#include "brood/os/step_trace.hpp"
+
 namespace brood::node {
 
 vassal_worker::vassal_worker(asio::io_context& io, worker& w, const emperor_link& link,
                              unsigned worker_id, std::chrono::seconds heartbeat)
     : link_(link), heartbeat_(heartbeat), timer_(io) {
-  w.on_request_done([this] { link_.send_loyal_once(); });
+  w.on_request_done([this, first = true]() mutable {
+    if (first) os::step_trace("worker.first_done");
+    first = false;
+    link_.send_loyal_once();
+  });
   if (worker_id == 1) link_.send(wire::vassal_message::accepting);
   if (heartbeat_.count() > 0) {
     link_.send(wire::vassal_message::heartbeat);

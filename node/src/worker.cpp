@@ -251,6 +251,10 @@ worker::worker(asio::io_context& io, const router& r, const node_config& cfg,
 
 worker::~worker() { stop_now(); }
 
+void worker::adopt_listeners(std::vector<int> listen_fds) {
+  for (int fd : listen_fds) impl_->adopt(fd);
+}
+
 void worker::start() {
   if (!impl_->listeners_.empty()) impl_->stats_.set_accepting(true);
   for (const auto& l : impl_->listeners_) {

@@ -13,6 +13,7 @@
 #include "brood/node/worker.hpp"
 #include "brood/os/log.hpp"
 #include "brood/os/signal_source.hpp"
+#include "brood/os/step_trace.hpp"
 #include "http_sockets.hpp"
 #include "scoreboard.hpp"
 #include "worker_process.hpp"
@@ -131,20 +132,57 @@ class signal_watcher {
   int count_ = 0;
 };
 
-// The cores of this process: core 0 takes `listen_fds`, the others duplicates of them.
+unsigned core_count(const node_config& cfg) { return std::clamp(cfg.threads, 1U, max_cores); }
+
+// Cores made by prepare_worker_cores, for the run_worker of `cfg` and `r` in process `owner` (a
+// process forked from it sees none).
+struct prepared {
+  pid_t owner = 0;
+  const node_config* cfg = nullptr;
+  const router* r = nullptr;
+  std::vector<std::unique_ptr<core>> cores;
+};
+
+prepared& prepared_cores() {
+  static prepared p;
+  return p;
+}
+
+// The cores of this process: core 0 takes `listen_fds`, the others duplicates of them; the
+// prepared ones when they were made for this run.
 std::vector<std::unique_ptr<core>> make_cores(const node_config& cfg, const router& r,
                                               std::vector<int> listen_fds) {
-  const unsigned count = std::clamp(cfg.threads, 1U, max_cores);
+  const unsigned count = core_count(cfg);
   std::vector<std::vector<int>> fds(count);
   for (unsigned i = 1; i < count; ++i) fds[i] = duplicate(listen_fds);
   fds[0] = std::move(listen_fds);
   std::vector<std::unique_ptr<core>> cores;
+  prepared& p = prepared_cores();
+  if (p.owner == ::getpid() && p.cfg == &cfg && p.r == &r && p.cores.size() == count) {
+    cores = std::move(p.cores);
+    p = prepared{};
+    for (unsigned i = 0; i < count; ++i) cores[i]->w.adopt_listeners(std::move(fds[i]));
+    return cores;
+  }
   for (unsigned i = 0; i < count; ++i)
     cores.push_back(std::make_unique<core>(cfg, r, std::move(fds[i]), i));
   return cores;
 }
 
 }  // namespace
+
+void prepare_worker_cores(const node_config& cfg, const router& r) {
+  prepared p{::getpid(), &cfg, &r, {}};
+  const unsigned count = core_count(cfg);
+  for (unsigned i = 0; i < count; ++i) {
+    p.cores.push_back(std::make_unique<core>(cfg, r, std::vector<int>{}, i));
+    // An I/O object makes the io_context's reactor (epoll, its eventfd and timerfd) now.
+    asio::posix::stream_descriptor reactor(p.cores.back()->io);
+  }
+  prepared_cores() = std::move(p);
+}
+
+namespace {}  // namespace
 
 int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_fds) {
   return run_worker(cfg, r, std::move(listen_fds), {});
@@ -174,6 +212,7 @@ int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_
   std::vector<std::thread> threads;  // the stop signals stay blocked in them (signal_source)
   for (std::size_t i = 1; i < cores.size(); ++i)
     threads.emplace_back([io = &cores[i]->io] { io->run(); });
+  os::step_trace("worker.accepting");
   cores.front()->io.run();
   for (std::thread& t : threads) t.join();
   return 0;

@@ -25,6 +25,12 @@ class worker_extension {
 using worker_extension_factory =
     std::function<std::unique_ptr<worker_extension>(asio::io_context& io, worker& w)>;
 
+// Makes this process's cores ahead of its listening sockets (each an io_context with its
+// reactor and a worker with no listener), for the next run_worker of `cfg` and `r` in this
+// process, which then gives them the sockets: the fork server's pre-forked worker makes them
+// before its master's hand-over, off the adoption's path. Single-threaded callers.
+void prepare_worker_cores(const node_config& cfg, const router& r);
+
 // run_worker (brood/node/worker.hpp) with an extension made by `extend` (may be empty).
 int run_worker(const node_config& cfg, const router& r, std::vector<int> listen_fds,
                const worker_extension_factory& extend);

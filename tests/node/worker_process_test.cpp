@@ -1,9 +1,12 @@
 // run_worker in a forked process: serves, stops gracefully on INT/TERM/QUIT/HUP with status 0,
-// and a request in flight is answered first.
+// and a request in flight is answered first; with its cores prepared ahead of its sockets
+// (prepare_worker_cores, the fork server's pre-forked worker) it serves on every core.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <atomic>
+#include <chrono>
 #include <vector>
 
 #include <thread>
@@ -11,6 +14,7 @@
 #include "brood/os/log.hpp"
 #include "node_process.hpp"
 #include "serve_fixture.hpp"
+#include "worker_process.hpp"
 
 namespace brood::test {
 namespace {
@@ -25,6 +29,16 @@ class worker_process_test : public ::testing::Test {
         os::log("handler sleeping");
         std::this_thread::sleep_for(300ms);  // the slow request
       }
+      // A pair: 5 waits (20 s at most) for a 6 served by another core meanwhile.
+      static std::atomic<bool> paired{false};
+      if (m2 == 6) paired = true;
+      if (m2 == 5) {
+        os::log("handler waiting for its pair");
+        for (auto until = std::chrono::steady_clock::now() + 20s;
+             !paired && std::chrono::steady_clock::now() < until;)
+          std::this_thread::sleep_for(1ms);
+        return value(paired ? "together" : "alone");
+      }
       return message;
     });
     cfg_.socket_timeout = 1s;
@@ -32,15 +46,18 @@ class worker_process_test : public ::testing::Test {
 
   // Forks a process running run_worker on a fresh loopback listener, with at most `max_fds`
   // open files if given; returns the listener's address.
-  std::string spawn(rlim_t max_fds = 0) {
+  // `prepare`: the child prepares its cores first, for `prepared_for` (cfg_ when null).
+  std::string spawn(rlim_t max_fds = 0, bool prepare = false,
+                    const node::node_config* prepared_for = nullptr) {
     std::string where;
     const int fd = listen_tcp_loopback(where);
     EXPECT_GE(fd, 0);
     worker_ = std::make_unique<testing::node_process>();
-    worker_->start([this, fd, max_fds] {
+    worker_->start([this, fd, max_fds, prepare, prepared_for] {
       const rlimit limit{max_fds, max_fds};
       if (max_fds > 0 && ::setrlimit(RLIMIT_NOFILE, &limit) != 0) return 99;
-      return node::run_worker(cfg_, router_, {fd});
+      if (prepare) node::prepare_worker_cores(prepared_for ? *prepared_for : cfg_, router_);
+      return node::run_worker(cfg_, router_, {fd}, {});
     });
     ::close(fd);
     return where;
@@ -97,6 +114,40 @@ TEST_F(worker_process_test, SecondSignalStopsAtOnce) {
   ASSERT_TRUE(worker_->wait_for("stopping gracefully")) << worker_->all_output();
   signal(SIGTERM);
   EXPECT_EQ(wait_exit(500ms), 0);
+}
+
+// Two cores made before the socket: each gets it (core 1 a duplicate), so a request is served
+// by one core while the other's handler waits for it.
+TEST_F(worker_process_test, PreparedCoresEachServeTheSocket) {
+  cfg_.threads = 2;
+  const std::string where = spawn(0, true);
+  raw_socket waiting(where);
+  ASSERT_TRUE(waiting.send(message_packet(5, value("first"))));
+  ASSERT_TRUE(worker_->wait_for("handler waiting for its pair")) << worker_->all_output();
+  raw_socket pair(where);
+  ASSERT_TRUE(pair.send(message_packet(6, value("second"))));
+  auto answer = pair.read_packet(30s);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(reply_value(*answer), value("second"));
+  auto reply = waiting.read_packet(30s);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply_value(*reply), value("together"));
+  signal(SIGTERM);
+  EXPECT_EQ(wait_exit(5s), 0);
+}
+
+// Cores prepared for another configuration are not used: run_worker makes its own.
+TEST_F(worker_process_test, CoresPreparedForAnotherConfigAreNotUsed) {
+  node::node_config other;
+  other.threads = 3;
+  raw_socket c(spawn(0, true, &other));
+  ASSERT_TRUE(c.send(message_packet(0, value("up"))));
+  auto reply = c.read_packet(30s);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply_value(*reply), value("up"));
+  signal(SIGTERM);
+  EXPECT_TRUE(c.closed_by_peer(30s));
+  EXPECT_EQ(wait_exit(5s), 0);
 }
 
 TEST_F(worker_process_test, AcceptResumesAfterRunningOutOfFiles) {

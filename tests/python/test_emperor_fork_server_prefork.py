@@ -4,22 +4,35 @@ adopted vassal's master hands it its sockets instead of forking it. Checked: an 
 served by the pre-forked worker; processes = 2 (worker 1 pre-forked, worker 2 forked); a
 configuration the pre-forked worker cannot honour (uid) falls back to a forked worker 1, logged;
 the pre-forked worker killed with SIGKILL is respawned by its master (a normal fork), and a
-reload (SIGHUP) replaces it.
+reload (SIGHUP) replaces it; threads = 2 (the pre-forked worker's two cores, made before the
+hand-over, both given the sockets: two requests served at once); lazy-apps (the app loaded by
+the pre-forked worker before the hand-over). The master sets up its own Python host only when it forks a worker
+itself ("deferred" in its log): not for a vassal served by its pre-forked worker alone.
 """
 import os
 import re
 import signal
 import subprocess
+import threading
 
 import pytest
 
 from emperor_fork_support import emperor, parent_of  # noqa: F401 (emperor is a fixture)
-from support import eventually, free_port, wsgi_request, write_module
+from support import eventually, exchange, free_port, vars_block, wsgi_request, write_module
 
 APP = """
 import os
+import threading
+pair = threading.Barrier(2)
 def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
+    if environ["PATH_INFO"] == "/pair":  # two requests served at once, or one alone
+        try:
+            pair.wait(20)
+            together = "together"
+        except threading.BrokenBarrierError:
+            together = "alone"
+        return [("pid=%d %s" % (os.getpid(), together)).encode()]
     return [("pid=%d" % os.getpid()).encode()]
 """
 
@@ -60,6 +73,15 @@ def add_vassal(e, name, text):
     os.rename(tmp, e.dir / name)
 
 
+DEFERRED = "setting up the Python host (deferred: worker 1 was pre-forked)"
+
+
+def deferred_hosts(e, master):
+    """How many times the vassal master `master` set up its deferred Python host."""
+    return sum(1 for line in e.node.output().splitlines()
+               if DEFERRED in line and " %d]" % master in line)
+
+
 def prefork_line(e, pid):
     return "worker 1 (pid %d) pre-forked by the fork server's spare" % pid in e.node.output()
 
@@ -76,6 +98,8 @@ def test_an_adopted_vassal_is_served_by_the_pre_forked_worker(emperor, brood_bin
     assert parent_of(worker) == master
     assert eventually(lambda: prefork_line(e, worker), 10), e.node.output()
     assert "not used" not in e.node.output()
+    assert "never got ready" not in e.node.output()
+    assert deferred_hosts(e, master) == 0, e.node.output()
 
 
 def test_processes_2_worker_1_pre_forked_worker_2_forked(emperor, brood_binary, tmp_path):
@@ -91,6 +115,7 @@ def test_processes_2_worker_1_pre_forked_worker_2_forked(emperor, brood_binary, 
     assert all(parent_of(pid) == master for pid in seen)
     assert sum(1 for pid in seen if prefork_line(e, pid)) == 1, e.node.output()
     assert "spawned uWSGI worker 2" in e.node.output()
+    assert deferred_hosts(e, master) == 1, e.node.output()  # before worker 2's fork, once
 
 
 def test_a_config_it_cannot_honour_falls_back_to_a_forked_worker(emperor, brood_binary,
@@ -122,7 +147,48 @@ def test_the_pre_forked_worker_killed_is_respawned_then_reloaded(emperor, brood_
     second = answer_pid(a)
     assert parent_of(second) == master and e.vassal("a.ini")["pid"] == master
     assert "Respawned uWSGI worker 1 (new pid: %d)" % second in e.node.output()
+    assert deferred_hosts(e, master) == 1, e.node.output()
     os.kill(master, signal.SIGHUP)
     assert eventually(lambda: answer_pid(a) not in (None, first, second), 30), e.node.output()
     assert parent_of(answer_pid(a)) == master
     assert e.vassal("a.ini")["adopted"] == 1
+    assert deferred_hosts(e, master) == 1, e.node.output()  # set up once, kept across the reload
+
+
+def pair_request(address, out):
+    items = [("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/pair"), ("PATH_INFO", "/pair"),
+             ("QUERY_STRING", ""), ("SERVER_NAME", "localhost"), ("SERVER_PORT", "80"),
+             ("REMOTE_ADDR", "127.0.0.1"), ("SERVER_PROTOCOL", "HTTP/1.1")]
+    out.append(exchange(address, 0, vars_block(items), timeout=60))
+
+
+def test_threads_2_the_pre_forked_worker_serves_two_requests_at_once(emperor, brood_binary,
+                                                                      tmp_path):
+    e = started(emperor, brood_binary, tmp_path)
+    a = "127.0.0.1:%d" % free_port()
+    add_vassal(e, "a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\nthreads = 2\n"
+                  % a)
+    assert eventually(lambda: answer_pid(a) is not None, 30), e.node.output()
+    worker = answer_pid(a)
+    assert eventually(lambda: prefork_line(e, worker), 10), e.node.output()
+    replies = []
+    clients = [threading.Thread(target=pair_request, args=(a, replies)) for _ in range(2)]
+    for c in clients:
+        c.start()
+    for c in clients:
+        c.join(90)
+    assert len(replies) == 2, e.node.output()
+    for body in replies:
+        assert b" 200 OK" in body and (b"pid=%d together" % worker) in body, body
+
+
+def test_lazy_apps_the_pre_forked_worker_loads_the_app_itself(emperor, brood_binary, tmp_path):
+    e = started(emperor, brood_binary, tmp_path)
+    a = "127.0.0.1:%d" % free_port()
+    add_vassal(e, "a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\n"
+                  "lazy-apps = true\n" % a)
+    assert eventually(lambda: answer_pid(a) is not None, 30), e.node.output()
+    worker = answer_pid(a)
+    assert eventually(lambda: prefork_line(e, worker), 10), e.node.output()
+    assert parent_of(worker) == e.vassal("a.ini")["pid"]
+    assert "not used" not in e.node.output()

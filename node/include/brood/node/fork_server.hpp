@@ -77,6 +77,10 @@ struct fork_server_hooks {
   // request (its copy-on-write page faults are then taken ahead of time, off the request's path).
   // Must leave no trace but memory: no fds, no output, no environment change.
   std::function<void()> spare_warm_up;
+  // Instead of spare_warm_up in a spare that holds a pre-forked worker (below): that vassal's
+  // master sets up no application host unless it forks a worker itself, so it rehearses less
+  // (fewer private pages per vassal). Unset: spare_warm_up.
+  std::function<void()> master_warm_up;
   // Around the spare's fork of its pre-forked worker (below): in the spare just before and just
   // after the fork, and first thing in the worker-to-be. The spare runs them with what
   // after_fork_child left (the host's interpreter lock held).
@@ -108,7 +112,9 @@ fork_server_result serve_fork_server(const std::string& path, const fork_server_
 
 // The pre-forked worker (options.prefork, with a spare). Once re-parented, the spare forks its
 // worker-to-be (hooks.before_prefork / after_prefork_*; PR_SET_PDEATHSIG SIGKILL: it dies with
-// the spare), then both warm up (hooks.spare_warm_up) and wait. On a request the spare forwards
+// the spare), then both warm up (hooks.spare_warm_up) and wait; the spare says it is ready only
+// once the worker-to-be said so too (one byte on their link; none within 30 s or its death:
+// logged, killed, worker 1 forked as usual). On a request the spare forwards
 // it to the worker-to-be (the same bytes and fds; not when the request carries a config fd,
 // which one reader only may consume: the worker-to-be is then dismissed), then settles as above;
 // the worker-to-be exports the same fds and environment, writes no reply, and serve_fork_server
@@ -117,12 +123,17 @@ fork_server_result serve_fork_server(const std::string& path, const fork_server_
 // its scoreboard passable (memfds) and, when it starts worker 1 of generation 0, hands them to
 // the worker-to-be instead of forking (one message), which serves as worker 1 as a forked worker
 // does: the master's child, reaped, stopped, reloaded and respawned (by a normal fork) like any.
+// While it waits for the hand-over the worker-to-be already runs the start of worker 1 that
+// needs no socket (title, post-fork hooks, hooks.worker_start; a failure is its exit status once
+// the hand-over came) and makes its cores; after it, only the scoreboard, sockets and signals.
 // After parsing, both sides check prefork_unfit(config); when it says why not, the worker-to-be
 // exits quietly and the master kills and reaps it ("fork server: pre-forked worker (pid N) not
 // used: WHY; worker 1 is forked") and forks worker 1 as usual; likewise when the hand-over
 // cannot be sent or the node ends without starting worker 1 at once.
 // True in a worker-to-be that got its request (until its hand-over).
 bool is_preforked_worker() noexcept;
+// True in the master that holds a pre-forked worker not handed over yet (nor dismissed).
+bool holds_preforked_worker() noexcept;
 // Why a node of `cfg` cannot use a pre-forked worker ("" when it can): a uid/gid (the
 // worker-to-be could not honour it), hooks (they would run twice), a spooler, a legion,
 // daemonize, chdir2.

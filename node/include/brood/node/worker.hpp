@@ -25,6 +25,10 @@ class worker {
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
+  // Takes `listen_fds` too, as the constructor does (a worker made ahead of its sockets).
+  // REQUIRES: before start().
+  void adopt_listeners(std::vector<int> listen_fds);
+
   // Starts accepting. REQUIRES: called once, before io.run().
   void start();
   // Stops accepting (closes its listening fds), lets requests in progress finish and be
