@@ -98,6 +98,11 @@ struct placement_message {
   std::uint64_t ref = 0;
   std::uint64_t version = 0;  // report: the table version the member holds; ack/assign: the lord's
   std::uint32_t capacity = 0;
+  // report: the ref of the report whose ack gave the member the lease it runs its vassals under
+  // (0: none). A lord that counted that lease as over (it expired the member after acking it)
+  // takes `running`/`starting` as empty: the member fenced itself before then, whatever a late
+  // report (held by ZeroMQ during a cut, delivered after the heal) still says.
+  std::uint64_t lease_ref = 0;
   std::vector<std::string> running;   // report: confirmed running
   std::vector<std::string> starting;  // report: started, not yet confirmed
   std::vector<std::string> failed;    // report: vassals that failed to start since the last ack
@@ -115,6 +120,11 @@ struct placement_outgoing {
 struct placement_action {
   enum class kind { start, stop, kill } what = kind::start;  // kill: fenced, at once
   std::string vassal;
+  // stop only: the end of a planned hand-over (a table this member adopted showed the vassal
+  // leaving it; the lord takes the old member out only once the new copy runs): the members the
+  // newest table places the vassal on instead. Empty for any other stop. The owner logs it, so a
+  // hand-over is told from a double run by the member itself, not by watching tables.
+  std::vector<std::string> handed_to;
 };
 
 // The owner's report on one of its legion vassals.
