@@ -53,6 +53,8 @@ struct members::impl {
     const char* name = hook_event_name(e.kind);
     if (e.kind == hook_event::node_joined || e.kind == hook_event::node_left)
       os::log("legion '", s.cfg.name, "': ", name, " ", e.member, " (epoch ", e.epoch, ")");
+    else if (!e.why.empty())
+      os::log("legion '", s.cfg.name, "': ", name, " (epoch ", e.epoch, "): ", e.why);
     else
       os::log("legion '", s.cfg.name, "': ", name, " (epoch ", e.epoch, ")");
     auto done = std::make_shared<std::promise<void>>();

@@ -104,8 +104,10 @@ struct placement::state {
   std::vector<std::string> assignment_of(const std::string& member) const;
   void broadcast_assignments(time_point now);
 
-  std::chrono::nanoseconds member_lease() const;  // lease * (1 - drift)
-  std::chrono::nanoseconds lord_wait() const;     // lease * (1 + drift) + kill_grace
+  std::chrono::nanoseconds member_grace() const;  // min(kill_grace, lease * (1 - drift) / 2)
+  std::chrono::nanoseconds member_lease() const;  // lease * (1 - drift) - member_grace
+  std::chrono::nanoseconds lord_wait() const;     // lease + kill_grace - member_grace
+  time_point lord_deadline() const;               // the lord's next expiry, timeout or quiet end
 };
 
 }  // namespace brood::legion
