@@ -14,11 +14,13 @@
 // - Every `report_every` each member reports to the lord it knows (what it runs, what failed to
 //   start, its capacity, the table version it holds) with a fresh `ref`. The lord answers with an
 //   ack naming the ref, its epoch and the member's assignment. The ack is the member's lease: it
-//   may run its assigned vassals until `lease * (1 - drift)` after it SENT that report; at that
-//   moment (fenced) it kills every vassal of the legion, and starts them again only under a new
-//   ack. The lord counts a member's lease as lasting `lease * (1 + drift) + kill_grace` after it
-//   SENT the last ack; only then may it place that member's vassals elsewhere. A new lord counts
-//   every member's lease as lasting that long after it became lord.
+//   may run its assigned vassals until `lease * (1 - drift) - g` after it SENT that report (g:
+//   kill_grace, at most half of lease * (1 - drift)); at that moment (fenced) it kills every
+//   vassal of the legion, and starts them again only under a new ack. The lord counts a member's
+//   lease as lasting `lease + kill_grace - g` after it SENT the last ack; only then may it place
+//   that member's vassals elsewhere. A new lord counts every member's lease as lasting that long
+//   after it became lord. A report sent under a lease the lord already counted as over
+//   (`lease_ref` not above the refs it had acked when it expired the member) runs nothing.
 // - Placement: a vassal copy with no member goes to the eligible member (alive: its lease holds;
 //   under its capacity; running no copy of that vassal; not refusing it) with the lowest
 //   (assigned + 1) / weight, weight = capacity or 1, ties by address. A member that reports a
