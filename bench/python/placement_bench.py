@@ -301,9 +301,27 @@ def run(args, build, tmp, fabric, figures):
             finally:  # how many lord terms the run saw (an unsteady election shows here)
                 figures["last_epoch"] = max((int(e) for h in pl.hosts
                                              for e in _EPOCH.findall(pl.output(h))), default=0)
+                # last_epoch also counts failed candidacies (ZeroMQ) or etcd revisions (etcd):
+                # the terms actually won, and why each lord stepped down, from the logs
+                outs = [pl.output(h) for h in pl.hosts]
+                figures["lord_terms"] = sum(o.count("': lord (epoch") for o in outs)
+                whys = {}
+                for o in outs:
+                    for why in re.findall(r"stepped down \(epoch \d+\): ([^\n:]+)", o):
+                        key = next((k for k, text in _WHY if text in why), "other")
+                        whys[key] = whys.get(key, 0) + 1
+                figures["step_downs"] = ",".join("%s:%d" % kv for kv in sorted(whys.items())) \
+                    or "0"
     finally:
         if etcd:
             etcd.close()
+
+
+# The election's step-down reasons (legion/src/election_*.cpp), short names for the figures.
+_WHY = [("lease_not_renewed", "lease was not renewed"), ("better_member", "better member"),
+        ("granted_other", "granted another"), ("higher_epoch", "higher epoch"),
+        ("renewed_other", "renewed another"), ("promise_gone", "promise is gone"),
+        ("shutting_down", "shutting down")]
 
 
 def main():

@@ -110,7 +110,8 @@ placement_gate::effect placement_gate::on_action(const placement_action& a) {
         for (const std::string& m : a.handed_to) to += (to.empty() ? "" : ",") + m;
         // The benchmark's harness reads this line (bench/python/placement_cluster.py).
         os::log("legion placement: vassal ", a.vassal, " handed over to ", to,
-                ": stopping it here");
+                a.what == placement_action::kind::kill ? ": killing it here (fenced)"
+                                                       : ": stopping it here");
       }
       assigned_.erase(a.vassal);
       if (!given_.count(a.vassal)) {

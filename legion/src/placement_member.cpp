@@ -88,7 +88,15 @@ void placement::state::reconcile(time_point now) {
     // No lease: nothing of the legion may run here. Everything still up is killed at once.
     for (auto* set : {&me.running, &me.starting, &me.stopping}) {
       for (const std::string& v : *set) {
-        if (me.killing.insert(v).second) actions.push_back({placement_action::kind::kill, v, {}});
+        if (!me.killing.insert(v).second) continue;
+        placement_action a{placement_action::kind::kill, v, {}};
+        // A hand-over's old copy whose member was cut before it heard the new one runs: it
+        // ends here, at the lease's end, as the hand-over allows.
+        auto where = table.placed.find(v);
+        if (me.leaving_me.count(v) && where != table.placed.end())
+          for (const std::string& m : where->second)
+            if (m != p.self) a.handed_to.push_back(m);
+        actions.push_back(std::move(a));
       }
       set->clear();
     }

@@ -145,6 +145,51 @@ TEST(placement_test, AHandOversStopNamesTheNewMember) {
   EXPECT_TRUE(c.violations.empty()) << c.violations.front();
 }
 
+// The old member of a hand-over, cut before it hears that the new copy runs, kills its copy when
+// its lease ends: that kill still names the new member (the end of the hand-over, not a loss).
+TEST(placement_test, AHandOversOldCopyKilledByTheFenceNamesTheNewMember) {
+  placement_params p = params();
+  p.self = "m2";
+  p.members = {"m1", "m2", "m3"};
+  const placement_clock::time_point t0{};
+  placement m(p, t0);
+  m.lord_changed("m1", false, 1, t0);
+  const std::uint64_t ref = m.take_outgoing().back().msg.ref;
+  placement_table t;
+  t.epoch = 1;
+  t.version = 1;
+  t.catalog = {{"x.ini", 1}};
+  t.placed["x.ini"] = {"m2"};
+  placement_message ack;
+  ack.kind = placement_kind::ack;
+  ack.from = "m1";
+  ack.epoch = 1;
+  ack.ref = ref;
+  ack.version = 1;
+  ack.assigned = {"x.ini"};
+  ack.table = t;
+  m.receive(ack, t0 + 1ms);
+  ASSERT_EQ(m.take_actions().size(), 1u);
+  m.local_state("x.ini", vassal_state::running, t0 + 2ms);
+  placement_message a = ack;  // the move to m3 begins: x.ini leaves m2
+  a.kind = placement_kind::assign;
+  a.version = 2;
+  a.table->version = 2;
+  a.table->placed["x.ini"] = {"m2", "m3"};
+  a.table->leaving["x.ini"] = "m2";
+  m.receive(a, t0 + 3ms);
+  EXPECT_TRUE(m.take_actions().empty());
+  // Cut: no more acks; the lease ends and the copy is killed.
+  std::vector<placement_action> got;
+  for (auto t = t0 + 10ms; t < t0 + 3s && got.empty(); t += 10ms) {
+    m.tick(t);
+    got = m.take_actions();
+  }
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].what, placement_action::kind::kill);
+  EXPECT_EQ(got[0].handed_to, std::vector<std::string>{"m3"});
+}
+
 // A report the lord receives after it expired the member (sent during a cut under the lease it
 // had, held by ZeroMQ, delivered after the heal) lists vassals the member killed when it fenced
 // itself. The lord takes it as running nothing: before, its balancing moved a vassal to that

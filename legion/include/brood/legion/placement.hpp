@@ -122,7 +122,8 @@ struct placement_outgoing {
 struct placement_action {
   enum class kind { start, stop, kill } what = kind::start;  // kill: fenced, at once
   std::string vassal;
-  // stop only: the end of a planned hand-over (a table this member adopted showed the vassal
+  // stop (or kill, when the member fenced before it heard the new copy runs): the end of a
+  // planned hand-over (a table this member adopted showed the vassal
   // leaving it; the lord takes the old member out only once the new copy runs): the members the
   // newest table places the vassal on instead. Empty for any other stop. The owner logs it, so a
   // hand-over is told from a double run by the member itself, not by watching tables.
