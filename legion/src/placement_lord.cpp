@@ -71,7 +71,7 @@ void placement::state::on_report(const placement_message& m, time_point now) {
   auto rec_it = lord.members.find(m.from);
   if (rec_it == lord.members.end()) return;  // not a configured member
   member_record& rec = rec_it->second;
-  if (m.ref < rec.last_ref) rec.dead_ref = 0;  // a new process of that member: refs restart
+  if (m.ref < rec.last_ref) rec.dead_ref = rec.acked_ref = 0;  // a new process: refs restart
   rec.last_ref = m.ref;
   rec.reported = true;
   rec.last_report = now;
