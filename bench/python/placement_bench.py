@@ -22,9 +22,11 @@ Phases (one run, in order):
   cuts       C cuts of a random member's link (its bridge port detached, netns.Fabric.cut) held
              for a random 0.5-1.5 x the lease, then healed, the next cut after another random
              0.5-1.5 x the lease: every overlap of one vassal's runs on two members (from the start
-             and stop records) is a planned hand-over when some member's table listed that
-             vassal as leaving the old run's member (the watcher's "leaving" line) between 5 s
-             before the new run started and the old run's end; any other overlap is a double run
+             and stop records) is a planned hand-over when the old run's member logged the end
+             of a planned hand-over of that vassal ("legion placement: vassal V handed over to
+             ...": it adopted a table showing V leaving it, then one placing V only on the new,
+             running member) between the new run's start and the old run's end (+1 s: the stamp
+             is taken when the line is read); any other overlap is a double run
              (double_run_s, target 0 s; double_runs_while_cut: those whose old member was cut
              when the new copy started). handover_s: the planned overlaps' total.
 --backend etcd: the same with `legion-etcd` on a single-member etcd (its own namespace, data in the
@@ -62,9 +64,13 @@ def counts_of(answering):
     return "/".join(str(len(answering[h])) for h in sorted(answering))
 
 
-def planned(marks, vassal, old_member, new_start, old_end):
-    return any(v == vassal and m == old_member and new_start - 5.0 <= t <= old_end
-               for _, v, m, t in marks)
+def planned(handed, vassal, old_member, new_start, old_end):
+    """The old member's emperor logged the end of a planned hand-over of `vassal` (it stops its
+    copy because the lord moved the vassal and the new copy runs) after the new copy started and
+    before the old one ended (the log's stamp is taken when the harness's stamper reads the line:
+    up to 1 s late under load)."""
+    return any(v == vassal and m == old_member and new_start <= t <= old_end + 1.0
+               for v, m, t in handed)
 
 
 def classify(pl, t0, t1):
@@ -72,7 +78,7 @@ def classify(pl, t0, t1):
     new, seconds, old member cut when the new copy started)."""
     now = time.time()
     runs = pl.runs()
-    leaving = pc.marks(pl.records, ("leaving",))
+    handed = pl.handed_over()
     cuts, open_cut = [], {}
     for kind, member, _, t in pc.marks(pl.records, ("cut", "heal")):
         if kind == "cut":
@@ -86,7 +92,7 @@ def classify(pl, t0, t1):
             continue
         was_cut = any(m == a.member and c0 <= b.start <= c1 for m, c0, c1 in cuts)
         entry = (vassal, a, b, d, was_cut)
-        (plan if planned(leaving, vassal, a.member, b.start, a.end(now)) else double).append(entry)
+        (plan if planned(handed, vassal, a.member, b.start, a.end(now)) else double).append(entry)
     return plan, double
 
 
@@ -150,11 +156,11 @@ def lord_kill(pl, n, figures, trial_figs):
     t_back, _ = pl.wait_answering(lambda c: True, DEADLINE, hosts=others)
     time.sleep(pl.lease)  # a settled moment: late restarts would show
     runs = pl.runs()
-    leaving = pc.marks(pl.records, ("leaving",))
+    handed = pl.handed_over()
     restarted, moved = 0, 0
     for r in runs:
         if r.member in others and r.start < tk and r.stop is not None and r.stop > tk:
-            if planned(leaving, r.vassal, r.member, tk, r.stop):
+            if planned(handed, r.vassal, r.member, tk, r.stop):
                 moved += 1
             else:
                 restarted += 1
@@ -295,9 +301,27 @@ def run(args, build, tmp, fabric, figures):
             finally:  # how many lord terms the run saw (an unsteady election shows here)
                 figures["last_epoch"] = max((int(e) for h in pl.hosts
                                              for e in _EPOCH.findall(pl.output(h))), default=0)
+                # last_epoch also counts failed candidacies (ZeroMQ) or etcd revisions (etcd):
+                # the terms actually won, and why each lord stepped down, from the logs
+                outs = [pl.output(h) for h in pl.hosts]
+                figures["lord_terms"] = sum(o.count("': lord (epoch") for o in outs)
+                whys = {}
+                for o in outs:
+                    for why in re.findall(r"stepped down \(epoch \d+\): ([^\n:]+)", o):
+                        key = next((k for k, text in _WHY if text in why), "other")
+                        whys[key] = whys.get(key, 0) + 1
+                figures["step_downs"] = ",".join("%s:%d" % kv for kv in sorted(whys.items())) \
+                    or "0"
     finally:
         if etcd:
             etcd.close()
+
+
+# The election's step-down reasons (legion/src/election_*.cpp), short names for the figures.
+_WHY = [("lease_not_renewed", "lease was not renewed"), ("better_member", "better member"),
+        ("granted_other", "granted another"), ("higher_epoch", "higher epoch"),
+        ("renewed_other", "renewed another"), ("promise_gone", "promise is gone"),
+        ("shutting_down", "shutting down")]
 
 
 def main():

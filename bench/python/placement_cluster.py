@@ -407,6 +407,24 @@ class Placement:
         except FileNotFoundError:
             return ""
 
+    def handed_over(self):
+        """[(vassal, member, time)]: each planned hand-over's end as the old member's emperor
+        logged it ("legion placement: vassal v001.ini handed over to ADDR: stopping it here",
+        stamped when read): the member stops its copy because a table it adopted showed the
+        vassal leaving it and the lord then placed it only on the new member, running."""
+        out = []
+        for h in self.hosts:
+            for line in self.output(h).splitlines():
+                if "handed over to" not in line or "legion placement: vassal " not in line:
+                    continue
+                try:
+                    t = float(line.split(" ", 1)[0])
+                    vassal = line.split("legion placement: vassal ", 1)[1].split(" ", 1)[0]
+                except (ValueError, IndexError):
+                    continue
+                out.append((vassal.rsplit(".", 1)[0], h, t))
+        return out
+
     def check_alive(self):
         for h, p in self.procs.items():
             if p.poll() is not None:

@@ -105,6 +105,14 @@ placement_gate::effect placement_gate::on_action(const placement_action& a) {
       return e;
     case placement_action::kind::stop:
     case placement_action::kind::kill:
+      if (!a.handed_to.empty()) {
+        std::string to;
+        for (const std::string& m : a.handed_to) to += (to.empty() ? "" : ",") + m;
+        // The benchmark's harness reads this line (bench/python/placement_cluster.py).
+        os::log("legion placement: vassal ", a.vassal, " handed over to ", to,
+                a.what == placement_action::kind::kill ? ": killing it here (fenced)"
+                                                       : ": stopping it here");
+      }
       assigned_.erase(a.vassal);
       if (!given_.count(a.vassal)) {
         if (!stopping_.count(a.vassal)) pending_.emplace_back(a.vassal, pstate::stopped);

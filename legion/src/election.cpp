@@ -147,7 +147,7 @@ void election::shutdown(clock::time_point now) {
   state& s = *s_;
   if (s.stopped) return;
   s.last_now = std::max(s.last_now, now);
-  if (s.lord) s.step_down(now, true);
+  if (s.lord) s.step_down(now, true, "shutting down");
   if (s.request) s.abandon_request();
   message d;
   d.type = message_type::dead;

@@ -25,7 +25,7 @@ void election::state::become_lord(clock::time_point now) {
 void election::state::renew_if_due(clock::time_point now) {
   if (!lord || now < next_renew) return;
   if (!promised || promised->uuid != self.uuid || promised->epoch != lord_epoch) {
-    step_down(now, true);  // cannot happen while the lease holds; never renew without our vote
+    step_down(now, true, "our own promise is gone");  // never renew without our vote
     return;
   }
   promised->expires = now + lease;
@@ -54,18 +54,19 @@ void election::state::on_renew_ack(const message& m, clock::time_point) {
 void election::state::check_lordship(clock::time_point now) {
   if (!lord) return;
   if (lease_end - now <= heartbeat) {
-    step_down(now, true);
+    step_down(now, true, "the lease was not renewed: too few renew acks in time");
     return;
   }
   // A better member takes over once it has run for a lease (it can grant itself one by then).
   const std::optional<std::string> best = best_candidate(now, true);
-  if (best && !best->empty()) step_down(now, true);
+  if (best && !best->empty()) step_down(now, true, "a better member is alive (it takes over)");
 }
 
-void election::state::step_down(clock::time_point now, bool resign) {
+void election::state::step_down(clock::time_point now, bool resign, const char* why) {
   lord = false;
   renews.clear();
   event(hook_event::unlord);
+  events.back().why = why;
   if (resign) {
     message m;
     m.type = message_type::resign;

@@ -117,7 +117,7 @@ struct election::state {
   void renew_if_due(clock::time_point now);
   void on_renew_ack(const message& m, clock::time_point now);
   void check_lordship(clock::time_point now);
-  void step_down(clock::time_point now, bool resign);
+  void step_down(clock::time_point now, bool resign, const char* why);
 };
 
 }  // namespace brood::legion

@@ -16,7 +16,7 @@ bool election::state::promised_to_other(const std::string& uuid, clock::time_poi
 void election::state::on_lease_request(const message& m, clock::time_point now) {
   const bool grant = warmed_up(now) && !promised_to_other(m.uuid, now) && m.epoch > granted_epoch;
   if (grant) {
-    if (lord) step_down(now, false);  // our own promise expired: so did our lease
+    if (lord) step_down(now, false, "granted another candidate: our own promise had expired");
     promised = promise{m.uuid, m.from, m.epoch, now + lease};
     granted_epoch = m.epoch;
     note_epoch(m.epoch);
@@ -33,7 +33,7 @@ void election::state::on_lease_request(const message& m, clock::time_point now) 
 
 void election::state::on_renew(const message& m, clock::time_point now) {
   // Another lord of a higher epoch: only possible once every member that knew ours restarted.
-  if (lord && m.epoch > lord_epoch) step_down(now, true);
+  if (lord && m.epoch > lord_epoch) step_down(now, true, "another lord renews a higher epoch");
   // The promise held for (uuid, epoch) is extended. A free member takes the renew as a request
   // (the same rule as a grant); one whose promise to that lord merely expired takes it up again
   // while it granted no higher epoch since. Either way no one else holds a lease from it then.
@@ -44,7 +44,7 @@ void election::state::on_renew(const message& m, clock::time_point now) {
   }
   if (ok) {
     if (lord && m.uuid != self.uuid)
-      step_down(now, false);  // our own promise is over: so is the lease
+      step_down(now, false, "renewed another lord: our own promise was over");
     if (request && m.uuid != self.uuid) request.reset();
     promised = promise{m.uuid, m.from, m.epoch, now + lease};
     granted_epoch = std::max(granted_epoch, m.epoch);

@@ -55,6 +55,9 @@ struct members::impl {
       os::log("legion '", s.cfg.name, "': ", name, " ", e.member, " (epoch ", e.epoch, ")");
     else
       os::log("legion '", s.cfg.name, "': ", name, " (epoch ", e.epoch, ")");
+    // Its own line: harnesses parse the one above as it is (bench/python/legion_cluster.py).
+    if (!e.why.empty())
+      os::log("legion '", s.cfg.name, "': stepped down (epoch ", e.epoch, "): ", e.why);
     auto done = std::make_shared<std::promise<void>>();
     std::future<void> finished = done->get_future();
     runner->post([this, &s, e, done] {

@@ -27,13 +27,26 @@ placement::~placement() = default;
 placement::placement(placement&&) noexcept = default;
 placement& placement::operator=(placement&&) noexcept = default;
 
-std::chrono::nanoseconds placement::state::member_lease() const {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(p.lease * (1.0 - p.drift));
+// The kill grace (the time a fenced member takes to kill its vassals) is spent by the member,
+// before its lease ends, as far as half its lease allows; what is left of it the lord adds.
+std::chrono::nanoseconds placement::state::member_grace() const {
+  const auto half =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(p.lease * (1.0 - p.drift) / 2);
+  return std::min<std::chrono::nanoseconds>(p.kill_grace, half);
 }
 
+std::chrono::nanoseconds placement::state::member_lease() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(p.lease * (1.0 - p.drift)) -
+         member_grace();
+}
+
+// With the two clocks' rates within 1 / (1 - drift) of each other (the election's argument,
+// docs/architecture.md §6), the member's `lease × (1 − drift)` ends in true time no later than
+// the lord's `lease`; the member fences `member_grace` before that, so its vassals are dead when
+// the lord's count ends.
 std::chrono::nanoseconds placement::state::lord_wait() const {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(p.lease * (1.0 + p.drift)) +
-         p.kill_grace;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(p.lease) +
+         (std::chrono::duration_cast<std::chrono::nanoseconds>(p.kill_grace) - member_grace());
 }
 
 void placement::state::deliver(placement_message m, const std::string& to, time_point now) {
@@ -134,9 +147,27 @@ void placement::tick(placement_clock::time_point now) {
 placement_clock::time_point placement::next_deadline() const {
   const state& s = *s_;
   time_point next = s.me.next_report;
-  if (s.me.lease_until > time_point{} && !s.me.running.empty()) {
-    next = std::min(next, s.me.lease_until);
+  if (s.me.lease_until > time_point{} &&
+      (!s.me.running.empty() || !s.me.starting.empty() || !s.me.stopping.empty())) {
+    next = std::min(next, s.me.lease_until);  // fenced at that moment: the kills go at once
   }
+  if (s.lord.active) next = std::min(next, s.lord_deadline());
+  return next;
+}
+
+// A lost member's vassals are placed elsewhere the moment its lease ends by the lord's count, not
+// at the next report tick; likewise a start's timeout and the end of the quiet period.
+time_point placement::state::lord_deadline() const {
+  time_point next = time_point::max();
+  if (lord.quiet) return lord.quiet_until;
+  for (const auto& [m, rec] : lord.members) {
+    if (rec.lease_deadline <= time_point{}) continue;
+    bool holds = false;
+    for (const auto& [vassal, where] : table.placed)
+      if (std::find(where.begin(), where.end(), m) != where.end()) holds = true;
+    if (holds) next = std::min(next, rec.lease_deadline);
+  }
+  for (const auto& [key, until] : lord.pending) next = std::min(next, until);
   return next;
 }
 

@@ -202,6 +202,7 @@ std::string encode_placement(const placement_message& m) {
   put("ref", static_cast<unsigned long long>(m.ref));
   put("version", static_cast<unsigned long long>(m.version));
   put("capacity", static_cast<unsigned>(m.capacity));
+  if (m.lease_ref) put("lease_ref", static_cast<unsigned long long>(m.lease_ref));
   put("running", strings(m.running));
   put("starting", strings(m.starting));
   put("failed", strings(m.failed));
@@ -240,6 +241,8 @@ decode_result decode_placement(std::string_view payload, const placement_limits&
           rd.unsigned_int(n, f, u64, m.ref);
         } else if (n == "version") {
           rd.unsigned_int(n, f, u64, m.version);
+        } else if (n == "lease_ref") {
+          rd.unsigned_int(n, f, u64, m.lease_ref);
         } else if (n == "capacity") {
           rd.unsigned_int(n, f, std::numeric_limits<std::uint32_t>::max(), u);
           m.capacity = static_cast<std::uint32_t>(u);

@@ -71,11 +71,20 @@ void placement::state::on_report(const placement_message& m, time_point now) {
   auto rec_it = lord.members.find(m.from);
   if (rec_it == lord.members.end()) return;  // not a configured member
   member_record& rec = rec_it->second;
+  if (m.ref < rec.last_ref) rec.dead_ref = rec.acked_ref = 0;  // a new process: refs restart
+  rec.last_ref = m.ref;
   rec.reported = true;
   rec.last_report = now;
   rec.capacity = m.capacity;
-  rec.running = {m.running.begin(), m.running.end()};
-  rec.starting = {m.starting.begin(), m.starting.end()};
+  if (rec.dead_ref != 0 && m.lease_ref <= rec.dead_ref) {
+    // Sent under a lease this lord counted as over (a report held during a cut, delivered after
+    // the heal): the member fenced itself and killed what it lists before the lord expired it.
+    rec.running.clear();
+    rec.starting.clear();
+  } else {
+    rec.running = {m.running.begin(), m.running.end()};
+    rec.starting = {m.starting.begin(), m.starting.end()};
+  }
   if (m.table && lord.quiet && std::make_pair(m.table->epoch, m.table->version) > lord.base) {
     lord.base = {m.table->epoch, m.table->version};
     table.catalog = m.table->catalog;
@@ -103,6 +112,7 @@ void placement::state::on_report(const placement_message& m, time_point now) {
   ack.assigned = assignment_of(m.from);
   if (m.version != table.version || m.epoch != lord.epoch) ack.table = table;
   rec.lease_deadline = std::max(rec.lease_deadline, now + lord_wait());
+  rec.acked_ref = std::max(rec.acked_ref, m.ref);
   deliver(std::move(ack), m.from, now);
 }
 
@@ -134,6 +144,7 @@ void placement::state::expire_members(time_point now) {
   for (auto& [m, rec] : lord.members) {
     if (rec.lease_deadline > now) continue;
     rec.reported = false;  // eligible again once it reports
+    rec.dead_ref = std::max(rec.dead_ref, rec.acked_ref);
     for (auto& [vassal, where] : table.placed) {
       if (!contains(where, m)) continue;
       erase_value(where, m);

@@ -22,6 +22,7 @@ void placement::state::send_report(time_point now) {
   m.ref = me.next_ref++;
   m.version = table.version;
   m.capacity = p.capacity;
+  m.lease_ref = is_fenced(now) ? 0 : me.lease_ref;
   m.running = sorted(me.running);
   m.starting = sorted(me.starting);
   m.failed = sorted(me.failed_unreported);
@@ -37,7 +38,16 @@ void placement::state::send_report(time_point now) {
 }
 
 void placement::state::adopt_table(const placement_table& t) {
+  // The lord's own member shares the lord's table: it only notes what leaves it.
   if (std::make_pair(t.epoch, t.version) > std::make_pair(table.epoch, table.version)) table = t;
+  std::erase_if(me.leaving_me, [&](const std::string& v) {
+    auto l = table.leaving.find(v);
+    auto where = table.placed.find(v);
+    return (l == table.leaving.end() || l->second != p.self) && where != table.placed.end() &&
+           std::find(where->second.begin(), where->second.end(), p.self) != where->second.end();
+  });
+  for (const auto& [v, old] : table.leaving)
+    if (old == p.self) me.leaving_me.insert(v);
 }
 
 void placement::state::apply_assignment(std::uint64_t epoch, std::uint64_t version,
@@ -56,7 +66,10 @@ void placement::state::on_ack(const placement_message& m, time_point) {
   if (it == me.sent.end()) return;  // not a report of ours that is still awaited
   const time_point sent_at = it->second;
   me.sent.erase(me.sent.begin(), it + 1);  // older reports' acks can only give shorter leases
-  me.lease_until = std::max(me.lease_until, sent_at + member_lease());
+  if (sent_at + member_lease() > me.lease_until) {
+    me.lease_until = sent_at + member_lease();
+    me.lease_ref = m.ref;
+  }
   me.failed_unreported.clear();
   std::erase_if(me.sos, [&](const auto& kv) { return kv.second != 0 && kv.second <= m.ref; });
   if (m.table) adopt_table(*m.table);
@@ -75,10 +88,19 @@ void placement::state::reconcile(time_point now) {
     // No lease: nothing of the legion may run here. Everything still up is killed at once.
     for (auto* set : {&me.running, &me.starting, &me.stopping}) {
       for (const std::string& v : *set) {
-        if (me.killing.insert(v).second) actions.push_back({placement_action::kind::kill, v});
+        if (!me.killing.insert(v).second) continue;
+        placement_action a{placement_action::kind::kill, v, {}};
+        // A hand-over's old copy whose member was cut before it heard the new one runs: it
+        // ends here, at the lease's end, as the hand-over allows.
+        auto where = table.placed.find(v);
+        if (me.leaving_me.count(v) && where != table.placed.end())
+          for (const std::string& m : where->second)
+            if (m != p.self) a.handed_to.push_back(m);
+        actions.push_back(std::move(a));
       }
       set->clear();
     }
+    me.leaving_me.clear();
     return;
   }
   for (const std::string& v : me.assigned) {
@@ -90,7 +112,7 @@ void placement::state::reconcile(time_point now) {
       me.failed.erase(f);
     }
     me.starting.insert(v);
-    actions.push_back({placement_action::kind::start, v});
+    actions.push_back({placement_action::kind::start, v, {}});
   }
   for (auto* set : {&me.running, &me.starting}) {
     for (auto it = set->begin(); it != set->end();) {
@@ -98,7 +120,14 @@ void placement::state::reconcile(time_point now) {
         ++it;
         continue;
       }
-      if (me.stopping.insert(*it).second) actions.push_back({placement_action::kind::stop, *it});
+      if (me.stopping.insert(*it).second) {
+        placement_action a{placement_action::kind::stop, *it, {}};
+        auto where = table.placed.find(*it);
+        if (me.leaving_me.erase(*it) && where != table.placed.end())
+          for (const std::string& m : where->second)
+            if (m != p.self) a.handed_to.push_back(m);
+        actions.push_back(std::move(a));
+      }
       ++it;
     }
   }

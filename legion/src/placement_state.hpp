@@ -20,7 +20,8 @@ struct member_side {
   std::uint64_t epoch_seen = 0;
   std::pair<std::uint64_t, std::uint64_t> applied{0, 0};  // (epoch, version) of `assigned`
   std::set<std::string> assigned;
-  time_point lease_until{};  // may run `assigned` before this; fenced from it on
+  time_point lease_until{};     // may run `assigned` before this; fenced from it on
+  std::uint64_t lease_ref = 0;  // the report whose ack gave lease_until
   std::uint64_t next_ref = 1;
   std::deque<std::pair<std::uint64_t, time_point>> sent;  // reports awaiting an ack
   time_point next_report{};
@@ -29,6 +30,9 @@ struct member_side {
   std::set<std::string> failed_unreported;
   std::map<std::string, std::uint64_t> sos;  // vassal -> ref of the first report with it (0: none)
   std::set<std::string> retired;  // assigned zergs that stopped by themselves: not restarted
+  // Vassals an adopted table showed leaving this member (a planned hand-over): their next stop is
+  // its end (placement_action::handed_to), unless a later table keeps them here (aborted).
+  std::set<std::string> leaving_me;
 };
 
 // What the lord knows of one member.
@@ -38,6 +42,11 @@ struct member_record {
   std::uint32_t capacity = 0;
   std::set<std::string> running, starting;
   time_point lease_deadline{};  // may hold a lease on its vassals until then
+  std::uint64_t last_ref = 0;   // of its last report (a lower one: the member restarted)
+  std::uint64_t acked_ref = 0;  // the highest report ref this lord acknowledged
+  // acked_ref when this lord last expired the member: a report whose lease_ref is not above it
+  // runs under a lease that is over (the member fenced): its running/starting are not taken.
+  std::uint64_t dead_ref = 0;
 };
 
 // The lord side, valid while this member is lord.
@@ -95,8 +104,10 @@ struct placement::state {
   std::vector<std::string> assignment_of(const std::string& member) const;
   void broadcast_assignments(time_point now);
 
-  std::chrono::nanoseconds member_lease() const;  // lease * (1 - drift)
-  std::chrono::nanoseconds lord_wait() const;     // lease * (1 + drift) + kill_grace
+  std::chrono::nanoseconds member_grace() const;  // min(kill_grace, lease * (1 - drift) / 2)
+  std::chrono::nanoseconds member_lease() const;  // lease * (1 - drift) - member_grace
+  std::chrono::nanoseconds lord_wait() const;     // lease + kill_grace - member_grace
+  time_point lord_deadline() const;               // the lord's next expiry, timeout or quiet end
 };
 
 }  // namespace brood::legion

@@ -74,6 +74,7 @@ class zmq_backend final : public backend {
           },
           clock::now());
     std::vector<inbound_frame> in;
+    std::vector<std::pair<const inbound_frame*, message>> accepted;
     std::vector<std::string> lost;
     while (!stop.stop_requested()) {
       clock::time_point now = clock::now();
@@ -91,8 +92,18 @@ class zmq_backend final : public backend {
       lost.clear();
       transport_->poll(wait, wake.get(), in, lost);
       now = clock::now();
-      for (const inbound_frame& f : in) handle(f, filter, el, now);
+      // The election first, and its answers (renew acks, grants) out at once: a batch of
+      // placement messages (each with the table) never delays them behind its decoding and the
+      // lord's work; placement messages after, each stamped with its own moment.
+      accepted.clear();
+      for (const inbound_frame& f : in) accept(f, filter, accepted, now);
+      for (auto& [f, m] : accepted)
+        if (m.type != message_type::placement) handle(*f, m, el, now);
       for (const std::string& a : lost) el.connection_lost(a, now);
+      el.tick(now);
+      flush(el, ev, now);
+      for (auto& [f, m] : accepted)
+        if (m.type == message_type::placement && placement_) on_placement(*f, m, clock::now());
     }
     if (placement_) placement_->stop();
     const clock::time_point now = clock::now();
@@ -108,13 +119,20 @@ class zmq_backend final : public backend {
   }
 
  private:
-  void handle(const inbound_frame& f, inbound_filter& filter, election& el, clock::time_point now) {
+  void accept(const inbound_frame& f, inbound_filter& filter,
+              std::vector<std::pair<const inbound_frame*, message>>& out, clock::time_point now) {
     std::string why;
     std::optional<message> m = filter.accept(f.body, unix_ms_now(), why);
     if (!m) {
       drops_.drop(f.peer, why, now);
       return;
     }
+    out.emplace_back(&f, std::move(*m));
+  }
+
+  // Every accepted message but placement ones.
+  void handle(const inbound_frame& f, const message& msg, election& el, clock::time_point now) {
+    const message* m = &msg;
     if (m->type == message_type::query) {
       message answer;
       answer.type = message_type::view;
@@ -126,10 +144,6 @@ class zmq_backend final : public backend {
       return;
     }
     if (m->type == message_type::view) return;  // only `brood legion` asks for views
-    if (m->type == message_type::placement) {
-      if (placement_) on_placement(f, *m, now);
-      return;
-    }
     el.receive(*m, now);
   }
 

@@ -6,6 +6,8 @@
 // Time advances in 1 ms steps. After every step `check` looks for a vassal running (started and
 // not yet reported stopped) on more members than its replicas outside a hand-over.
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <set>
@@ -66,7 +68,11 @@ class cluster {
   std::chrono::milliseconds start_delay = 5ms, stop_delay = 20ms, kill_delay = 1ms;
   bool strict = true;  // no overlap allowed even in a hand-over
   std::chrono::milliseconds handover_allowance = 30ms;
+  // As ZeroMQ does: a message sent from or to a cut member is not lost but held, and delivered
+  // once both ends are reachable again (after the heal), in order.
+  bool hold_during_cuts = false;
   std::vector<std::string> violations;
+  std::vector<std::pair<std::string, placement_action>> stops;  // (member, stop action)
 
   // Makes member i lord with the next epoch; every reachable member hears of it.
   void elect(std::size_t i) {
@@ -147,7 +153,11 @@ class cluster {
     now_ += 1ms;
     std::vector<in_flight> due;
     for (auto it = net_.begin(); it != net_.end();) {
-      if (it->at <= now_) {
+      if (it->at <= now_ && hold_during_cuts &&
+          (by_address(it->to).cut || by_address(it->msg.from).cut)) {
+        it->at = now_ + 1ms;  // held: delivered after the heal
+        ++it;
+      } else if (it->at <= now_) {
         due.push_back(std::move(*it));
         it = net_.erase(it);
       } else {
@@ -156,6 +166,7 @@ class cluster {
     }
     for (in_flight& f : due) {
       node& n = by_address(f.to);
+      if (std::getenv("BROOD_SIM_TRACE")) trace_msg(f);
       n.machine.receive(f.msg, now_);
       drain(n);
     }
@@ -183,13 +194,21 @@ class cluster {
   void drain(node& n) {
     for (placement_outgoing& o : n.machine.take_outgoing()) {
       node& to = by_address(o.to);
-      if (n.cut || to.cut) continue;
+      if ((n.cut || to.cut) && !hold_during_cuts) continue;
       if (std::uniform_real_distribution<>(0, 1)(rng_) < loss) continue;
-      const auto delay =
-          std::chrono::microseconds(std::uniform_int_distribution<>(200, 3000)(rng_));
+      auto delay = std::chrono::microseconds(std::uniform_int_distribution<>(200, 3000)(rng_));
+      // In order per pair, as over one connection: never before an earlier message to `to`.
+      if (hold_during_cuts)
+        for (const in_flight& f : net_)
+          if (f.to == o.to && f.msg.from == n.address && f.at > now_ + delay)
+            delay = std::chrono::duration_cast<std::chrono::microseconds>(f.at - now_);
       net_.push_back({now_ + delay, o.to, std::move(o.msg)});
     }
     for (const placement_action& a : n.machine.take_actions()) {
+      if (std::getenv("BROOD_SIM_TRACE"))
+        std::fprintf(stderr, "%lld %s action %d %s\n",
+                     static_cast<long long>((now_ - tp{}).count() / 1000000), n.address.c_str(),
+                     static_cast<int>(a.what), a.vassal.c_str());
       switch (a.what) {
         case placement_action::kind::start:
           n.up[a.vassal] = 1;
@@ -199,6 +218,7 @@ class cluster {
                n.failing.count(a.vassal) ? vassal_state::failed : vassal_state::running});
           break;
         case placement_action::kind::stop:
+          stops.push_back({n.address, a});
           n.owner.push_back({now_ + stop_delay, a.vassal, vassal_state::stopped});
           break;
         case placement_action::kind::kill:
@@ -228,6 +248,19 @@ class cluster {
       violations.push_back(v + " on" + who + " at " +
                            std::to_string((now_ - tp{}).count() / 1000000) + " ms");
     }
+  }
+
+  void trace_msg(const in_flight& f) {
+    std::string as;
+    for (const std::string& v : f.msg.assigned) as += v + ",";
+    std::string run;
+    for (const std::string& v : f.msg.running) run += v + ",";
+    std::fprintf(
+        stderr, "%lld %s->%s kind %d epoch %llu ref %llu version %llu assigned %s running %s\n",
+        static_cast<long long>((now_ - tp{}).count() / 1000000), f.msg.from.c_str(), f.to.c_str(),
+        static_cast<int>(f.msg.kind), static_cast<unsigned long long>(f.msg.epoch),
+        static_cast<unsigned long long>(f.msg.ref), static_cast<unsigned long long>(f.msg.version),
+        as.c_str(), run.c_str());
   }
 
   node& by_address(const std::string& a) {

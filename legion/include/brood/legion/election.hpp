@@ -77,6 +77,7 @@ struct election_event {
   hook_event kind;      // lord, unlord, join, node_joined, node_left (setup/death: the runtime)
   std::string member;   // node_joined/node_left: the member's address
   std::uint64_t epoch;  // the epoch current when the event happened
+  std::string why{};    // unlord: why this member stopped being lord (logged)
 };
 
 class election {

@@ -14,11 +14,13 @@
 // - Every `report_every` each member reports to the lord it knows (what it runs, what failed to
 //   start, its capacity, the table version it holds) with a fresh `ref`. The lord answers with an
 //   ack naming the ref, its epoch and the member's assignment. The ack is the member's lease: it
-//   may run its assigned vassals until `lease * (1 - drift)` after it SENT that report; at that
-//   moment (fenced) it kills every vassal of the legion, and starts them again only under a new
-//   ack. The lord counts a member's lease as lasting `lease * (1 + drift) + kill_grace` after it
-//   SENT the last ack; only then may it place that member's vassals elsewhere. A new lord counts
-//   every member's lease as lasting that long after it became lord.
+//   may run its assigned vassals until `lease * (1 - drift) - g` after it SENT that report (g:
+//   kill_grace, at most half of lease * (1 - drift)); at that moment (fenced) it kills every
+//   vassal of the legion, and starts them again only under a new ack. The lord counts a member's
+//   lease as lasting `lease + kill_grace - g` after it SENT the last ack; only then may it place
+//   that member's vassals elsewhere. A new lord counts every member's lease as lasting that long
+//   after it became lord. A report sent under a lease the lord already counted as over
+//   (`lease_ref` not above the refs it had acked when it expired the member) runs nothing.
 // - Placement: a vassal copy with no member goes to the eligible member (alive: its lease holds;
 //   under its capacity; running no copy of that vassal; not refusing it) with the lowest
 //   (assigned + 1) / weight, weight = capacity or 1, ties by address. A member that reports a
@@ -98,6 +100,11 @@ struct placement_message {
   std::uint64_t ref = 0;
   std::uint64_t version = 0;  // report: the table version the member holds; ack/assign: the lord's
   std::uint32_t capacity = 0;
+  // report: the ref of the report whose ack gave the member the lease it runs its vassals under
+  // (0: none). A lord that counted that lease as over (it expired the member after acking it)
+  // takes `running`/`starting` as empty: the member fenced itself before then, whatever a late
+  // report (held by ZeroMQ during a cut, delivered after the heal) still says.
+  std::uint64_t lease_ref = 0;
   std::vector<std::string> running;   // report: confirmed running
   std::vector<std::string> starting;  // report: started, not yet confirmed
   std::vector<std::string> failed;    // report: vassals that failed to start since the last ack
@@ -115,6 +122,12 @@ struct placement_outgoing {
 struct placement_action {
   enum class kind { start, stop, kill } what = kind::start;  // kill: fenced, at once
   std::string vassal;
+  // stop (or kill, when the member fenced before it heard the new copy runs): the end of a
+  // planned hand-over (a table this member adopted showed the vassal
+  // leaving it; the lord takes the old member out only once the new copy runs): the members the
+  // newest table places the vassal on instead. Empty for any other stop. The owner logs it, so a
+  // hand-over is told from a double run by the member itself, not by watching tables.
+  std::vector<std::string> handed_to;
 };
 
 // The owner's report on one of its legion vassals.
