@@ -44,7 +44,7 @@ $(FUZZ)/build.ninja: | deps
 
 test-fuzz: deps $(FUZZ)/build.ninja
 	cmake --build $(FUZZ) -j $(JOBS)
-	cd $(FUZZ) && BROOD_FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --output-on-failure -L fuzz
+	cd $(FUZZ) && BROOD_FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --output-on-failure -j $(JOBS) -L fuzz
 
 $(SAN)/build.ninja: | deps
 	CXX=clang++-14 cmake -S . -B $(SAN) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DBROOD_SANITIZE=ON

@@ -15,8 +15,6 @@ namespace {
 
 using node::cheaper_algo;
 
-constexpr std::uint64_t max_processes = 4096;  // as `processes`
-constexpr std::uint64_t max_seconds = 86400;
 constexpr std::uint64_t max_bytes = std::numeric_limits<std::uint64_t>::max();
 constexpr std::uint64_t max_percent = 100;
 constexpr std::uint64_t max_factor = 1000;    // busyness multipliers and penalty

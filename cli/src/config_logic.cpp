@@ -52,12 +52,6 @@ constexpr std::pair<std::string_view, std::string_view> keywords[] = {
     {"end-for", "endfor"},
 };
 
-std::string host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return {};
-  return name;
-}
-
 // "NAME" or "NAME=VALUE": the name, and the value wanted (nullopt: any).
 std::pair<std::string, std::optional<std::string>> split_wanted(const std::string& arg) {
   std::size_t eq = arg.find('=');
@@ -115,6 +109,12 @@ std::vector<std::string> split_words(const std::string& arg) {
 }
 
 }  // namespace
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return {};
+  return name;
+}
 
 std::string_view logic_keyword(std::string_view key) {
   for (auto [alias, keyword] : keywords)

@@ -9,6 +9,9 @@
 
 namespace brood::cli {
 
+// This machine's host name (gethostname), empty when it cannot be read.
+std::string host_name();
+
 // The canonical logic keyword of `key` ("ifenv" -> "if-env", "end-if" -> "endif",
 // "end-for" -> "endfor"), or "" when `key` is no logic option.
 std::string_view logic_keyword(std::string_view key);

@@ -7,18 +7,18 @@
 namespace brood::cli {
 namespace {
 
-std::string joined(const std::vector<std::string>& tokens) {
-  std::string out;
-  for (const auto& t : tokens) out += (out.empty() ? "" : " ") + t;
-  return out;
-}
-
 void replace_all(std::string& s, std::string_view from, const std::string& to) {
   for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
     s.replace(at, from.size(), to);
 }
 
 }  // namespace
+
+std::string joined_tokens(const std::vector<std::string>& tokens) {
+  std::string out;
+  for (const auto& t : tokens) out += (out.empty() ? "" : " ") + t;
+  return out;
+}
 
 config_stream::config_stream(sink out, logic_context ctx)
     : out_(std::move(out)), ctx_(std::move(ctx)) {}
@@ -54,7 +54,7 @@ void config_stream::feed(config_entry e) {
   }
   if (has_binding())
     for (std::string& token : e.value) replace_all(token, "%(_)", bound());
-  std::string arg = joined(e.value);
+  std::string arg = joined_tokens(e.value);
   out_(e);
   if (opens_if(keyword)) {
     condition c = evaluate_condition(keyword, arg, ctx_);
@@ -77,7 +77,8 @@ void config_stream::feed(config_entry e) {
 void config_stream::replay() {
   std::vector<config_entry> body = std::move(for_body_);
   for_body_.clear();
-  std::vector<std::string> items = for_items(for_keyword_, joined(for_line_.value), warnings_);
+  std::vector<std::string> items =
+      for_items(for_keyword_, joined_tokens(for_line_.value), warnings_);
   const std::size_t depth = bindings_.size();
   for (const std::string& item : items) {
     bindings_.emplace_back(item);
@@ -88,7 +89,7 @@ void config_stream::replay() {
 
 void config_stream::finish() {
   if (for_depth_ > 0)
-    throw option_error("'" + for_line_.key + " = " + joined(for_line_.value) + "'" +
+    throw option_error("'" + for_line_.key + " = " + joined_tokens(for_line_.value) + "'" +
                        (for_line_.where.empty() ? "" : " in " + for_line_.where) +
                        " has no endfor");
 }

@@ -12,6 +12,9 @@
 
 namespace brood::cli {
 
+// The tokens of one value joined by single spaces, as a config file writes them.
+std::string joined_tokens(const std::vector<std::string>& tokens);
+
 // One `key = value` as given, in order of appearance.
 struct config_entry {
   std::string key;                 // as written

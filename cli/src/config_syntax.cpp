@@ -9,8 +9,6 @@
 namespace brood::cli {
 namespace {
 
-constexpr unsigned help_width = 100;
-
 constexpr const char* conditions[] = {"if-opt",
                                       "if-not-opt",
                                       "if-env",
@@ -58,12 +56,6 @@ po::options_description build() {
   return g;
 }
 
-std::string joined(const std::vector<std::string>& tokens) {
-  std::string out;
-  for (const auto& t : tokens) out += (out.empty() ? "" : " ") + t;
-  return out;
-}
-
 std::string located(const config_entry& e) {
   return e.where.empty() ? "on the command line" : "in " + e.where;
 }
@@ -109,7 +101,7 @@ std::vector<std::string> check_keys(const std::vector<config_entry>& entries, bo
 std::string show_config_text(const std::vector<config_entry>& entries) {
   std::string out = "\n;uWSGI instance configuration\n[uwsgi]\n";
   for (const config_entry& e : entries)
-    out += e.key + " = " + (e.value.empty() ? std::string("true") : joined(e.value)) + "\n";
+    out += e.key + " = " + (e.value.empty() ? std::string("true") : joined_tokens(e.value)) + "\n";
   out += ";end of configuration\n\n";
   return out;
 }

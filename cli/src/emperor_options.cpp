@@ -11,8 +11,6 @@
 namespace brood::cli {
 namespace {
 
-constexpr std::uint64_t max_seconds = 86400;
-constexpr std::uint64_t max_milliseconds = max_seconds * 1000;
 constexpr std::uint64_t max_zergs = 10000;
 constexpr std::size_t max_unix_path = 107;  // sizeof(sockaddr_un::sun_path) - 1
 

@@ -9,8 +9,6 @@
 namespace brood::cli {
 namespace {
 
-constexpr std::uint64_t max_seconds = 86400;
-
 // http-keepalive: a bare flag or true/yes/on (on), false/no/off/0 (off), N > 1 (on, idle
 // connections closed after N s).
 void apply_keepalive(const std::string& value, node::http_config& http) {

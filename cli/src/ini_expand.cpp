@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "config_logic.hpp"
 #include "option_values.hpp"
 
 #ifndef BROOD_VERSION
@@ -34,12 +35,6 @@ std::string path_hash(const std::string& path) {
   std::snprintf(out, sizeof out, "%02X%02X%02X%02X", h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff,
                 (h >> 24) & 0xff);
   return out;
-}
-
-std::string host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return {};
-  return name;
 }
 
 std::string user_name(uid_t uid) {

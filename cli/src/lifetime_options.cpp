@@ -10,14 +10,14 @@
 namespace brood::cli {
 namespace {
 
-constexpr std::uint64_t max_seconds = 86400 * 365;
+constexpr std::uint64_t max_lifetime_seconds = 86400 * 365;
 constexpr std::uint64_t max_megabytes = std::uint64_t{1} << 40;  // bytes still fit in 64 bits
 constexpr std::uint64_t megabyte = 1024 * 1024;
 const node::lifetime_config defaults{};
 
 void add_harakiri(po::options_description& g) {
   g.add_options()  //
-      ("harakiri,t", uint_value(0, max_seconds)->default_value(0)->value_name("SECONDS"),
+      ("harakiri,t", uint_value(0, max_lifetime_seconds)->default_value(0)->value_name("SECONDS"),
        "the master kills (SIGKILL) and respawns a worker stuck in one request longer than this "
        "(0: off); implies master")("harakiri-verbose", flag_value(),
                                    "harakiri also logs what the stuck worker waits on");
@@ -31,15 +31,15 @@ void add_recycling(po::options_description& g) {
        "a worker that has answered N requests stops accepting, finishes what it holds and is "
        "respawned (0: off); implies master")(
           "min-worker-lifetime",
-          uint_value(0, max_seconds)
+          uint_value(0, max_lifetime_seconds)
               ->default_value(d.min_worker_lifetime.count())
               ->value_name("SECONDS"),
           "max-requests and reload-on-* spare a worker younger than this")(
           "max-worker-lifetime",
-          uint_value(0, max_seconds)->default_value(0)->value_name("SECONDS"),
+          uint_value(0, max_lifetime_seconds)->default_value(0)->value_name("SECONDS"),
           "the master recycles a worker this long after its spawn (0: off); implies master")(
           "max-worker-lifetime-delta",
-          uint_value(0, max_seconds)->default_value(0)->value_name("SECONDS"),
+          uint_value(0, max_lifetime_seconds)->default_value(0)->value_name("SECONDS"),
           "worker id times this is added to max-worker-lifetime (spreads the recycles)")(
           "reload-on-rss", uint_value(0, max_megabytes)->default_value(0)->value_name("MB"),
           "after a request, a worker whose RSS is above this recycles itself (0: off)")(
@@ -50,7 +50,7 @@ void add_recycling(po::options_description& g) {
           "evil-reload-on-as", uint_value(0, max_megabytes)->default_value(0)->value_name("MB"),
           "the master kills (SIGKILL) and respawns a worker whose address space is above this "
           "(0: off)")("mem-collector-freq",
-                      uint_value(1, max_seconds)
+                      uint_value(1, max_lifetime_seconds)
                           ->default_value(d.mem_collector_freq.count())
                           ->value_name("SECONDS"),
                       "how often the master checks the evil-reload-on-* limits");

@@ -23,10 +23,6 @@
 namespace brood::cli {
 namespace {
 
-constexpr std::uint64_t max_processes = 4096;
-constexpr std::uint64_t max_seconds = 86400;
-constexpr unsigned help_width = 100;
-
 // Long aliases of an option: the alias is parsed like its target, then renamed to it.
 constexpr std::pair<std::string_view, std::string_view> aliases[] = {
     {"uwsgi-socket", "socket"},

@@ -33,6 +33,14 @@ class bad_value : public po::error_with_option_name {
   std::string reason_;
 };
 
+// The largest value a duration option takes: a day (lifetime options allow a year of their own).
+inline constexpr std::uint64_t max_seconds = 86400;
+inline constexpr std::uint64_t max_milliseconds = max_seconds * 1000;
+// The most worker processes a node (and a cheaper algorithm) may be asked for.
+inline constexpr std::uint64_t max_processes = 4096;
+// The width of --help's option descriptions.
+inline constexpr unsigned help_width = 100;
+
 // An unsigned integer in [lo, hi] (decimal digits only: no sign, no spaces, no suffix).
 po::typed_value<std::uint64_t>* uint_value(std::uint64_t lo, std::uint64_t hi);
 

@@ -5,18 +5,13 @@
 #include <string_view>
 
 #include "config_logic.hpp"
+#include "config_stream.hpp"
 
 namespace brood::cli {
 namespace {
 
 constexpr int max_passes = 8;
 constexpr std::size_t max_value_size = 1 << 20;
-
-std::string joined(const std::vector<std::string>& tokens) {
-  std::string out;
-  for (const auto& t : tokens) out += (out.empty() ? "" : " ") + t;
-  return out;
-}
 
 // One expansion of `token`; true when it changed.
 bool expand_token(std::string& token, const std::vector<config_entry>& entries,
@@ -34,7 +29,7 @@ bool expand_token(std::string& token, const std::vector<config_entry>& entries,
     if (it == first.end()) {
       out.append(token, open, close - open + 1);
     } else {
-      out += joined(entries[it->second].value);
+      out += joined_tokens(entries[it->second].value);
       changed = true;
       if (out.size() > max_value_size) return false;  // e.g. `a = %(a)%(a)`
     }

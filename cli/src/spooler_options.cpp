@@ -11,8 +11,6 @@ namespace brood::cli {
 namespace {
 
 constexpr std::uint64_t max_spooler_processes = 1024;
-constexpr std::uint64_t max_seconds = 86400;
-constexpr std::uint64_t max_milliseconds = max_seconds * 1000;
 constexpr std::uint64_t max_count = 1'000'000'000;
 
 }  // namespace

@@ -16,20 +16,20 @@ namespace cd = detail;
 namespace {
 
 // Buffers reused by every spool() call of a thread.
-struct scratch {
+struct spool_scratch {
   std::vector<wire::var> vars;
   wire::bytes block;
   wire::bytes request;
   cd::reply_buffer reply;
 };
 
-scratch& thread_scratch() {
-  thread_local scratch s;
+spool_scratch& thread_spool_scratch() {
+  thread_local spool_scratch s;
   return s;
 }
 
 // Frames [17, size, 0] + the vars block (the task's vars, then "body" when not empty).
-std::optional<call_error> build_request(scratch& s, const wire::spool_vars& vars,
+std::optional<call_error> build_request(spool_scratch& s, const wire::spool_vars& vars,
                                         std::string_view body) {
   s.vars.clear();
   for (const auto& [key, value] : vars) s.vars.push_back(wire::var{key, value});
@@ -62,7 +62,7 @@ result<bool> spool_answer(std::string_view address, const cd::reply_buffer& r) {
 
 result<bool> spool(std::string_view address, const wire::spool_vars& vars, std::string_view body,
                    std::chrono::milliseconds timeout) {
-  scratch& s = thread_scratch();
+  spool_scratch& s = thread_spool_scratch();
   if (auto err = build_request(s, vars, body)) return std::move(*err);
   cd::sync_call c;
   c.address = address;

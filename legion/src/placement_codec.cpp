@@ -14,8 +14,8 @@ namespace {
 
 using wire::value;
 
-constexpr std::size_t max_fields = 32;  // unknown fields are skipped, but not without end
-constexpr std::size_t max_depth = 4;    // message -> table -> catalog -> [name, replicas, zerg]
+constexpr std::size_t max_placement_fields = 32;  // unknown fields are skipped, but not without end
+constexpr std::size_t max_depth = 4;  // message -> table -> catalog -> [name, replicas, zerg]
 
 value strings(const std::vector<std::string>& v) {
   wire::array a;
@@ -45,9 +45,9 @@ value table_value(const placement_table& t) {
 }
 
 // Reads the fields of one map: fills `why` on the first problem.
-class reader {
+class placement_reader {
  public:
-  reader(const placement_limits& lim, std::string& why) : lim_(lim), why_(why) {}
+  placement_reader(const placement_limits& lim, std::string& why) : lim_(lim), why_(why) {}
 
   bool ok() const { return why_.empty(); }
   void fail(std::string why) {
@@ -102,9 +102,9 @@ class reader {
       return seen;
     }
     const wire::map& m = v.as<wire::map>();
-    if (m.size() > max_fields) {
+    if (m.size() > max_placement_fields) {
       fail("placement field '" + what + "' has too many fields (" + std::to_string(m.size()) +
-           ", at most " + std::to_string(max_fields) + ")");
+           ", at most " + std::to_string(max_placement_fields) + ")");
       return seen;
     }
     for (const auto& [k, fv] : m) {
@@ -133,7 +133,7 @@ class reader {
   std::string& why_;
 };
 
-void read_catalog(reader& r, const value& v, std::vector<vassal_spec>& out) {
+void read_catalog(placement_reader& r, const value& v, std::vector<vassal_spec>& out) {
   if (!v.is<wire::array>()) return r.wrong("catalog");
   const wire::array& a = v.as<wire::array>();
   if (!r.count("catalog", a.size())) return;
@@ -155,7 +155,7 @@ void read_catalog(reader& r, const value& v, std::vector<vassal_spec>& out) {
   if (r.ok()) out = std::move(catalog);
 }
 
-void read_table(reader& r, const value& v, placement_table& t) {
+void read_table(placement_reader& r, const value& v, placement_table& t) {
   const std::set<std::string> seen =
       r.fields("table", v, [&](const std::string& n, const value& f) {
         const auto u64 = std::numeric_limits<std::uint64_t>::max();
@@ -222,7 +222,7 @@ decode_result decode_placement(std::string_view payload, const placement_limits&
       {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}, wl, v);
   if (!r.is_done()) return {false, "malformed placement: " + r.why};
   std::string why;
-  reader rd(lim, why);
+  placement_reader rd(lim, why);
   placement_message m;
   const auto u64 = std::numeric_limits<std::uint64_t>::max();
   const std::set<std::string> seen =

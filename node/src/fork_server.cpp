@@ -37,7 +37,7 @@ using clock = std::chrono::steady_clock;
 
 constexpr int fork_backlog = 64;
 // After an accept that failed for lack of resources, accepting resumes this much later.
-constexpr std::chrono::milliseconds accept_pause{100};
+constexpr std::chrono::milliseconds fork_accept_pause{100};
 // A spare that died once ready (killed) is replaced this much later.
 constexpr std::chrono::milliseconds spare_respawn_pause{100};
 
@@ -99,8 +99,8 @@ class fork_server_loop {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED)
         return;
       os::log("fork server: accept failed: ", std::strerror(errno), "; retrying in ",
-              accept_pause.count(), " ms");
-      loop_.pause_watch(socket_.fd.get(), accept_pause, [this] { on_acceptable(); });
+              fork_accept_pause.count(), " ms");
+      loop_.pause_watch(socket_.fd.get(), fork_accept_pause, [this] { on_acceptable(); });
       return;
     }
     serve(std::move(conn));

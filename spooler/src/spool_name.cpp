@@ -13,7 +13,6 @@
 namespace brood::spooler {
 namespace {
 
-constexpr std::string_view temp_prefix = ".brood_tmp_";
 constexpr std::uint64_t golden_gamma = 0x9e3779b97f4a7c15ULL;
 
 std::atomic<std::uint64_t> name_counter{0};
@@ -75,7 +74,7 @@ std::string spool_file_name(const std::string& suffix) {
 }
 
 std::string spool_temp_name(const std::string& suffix) {
-  return std::string(temp_prefix).append(suffix);
+  return std::string(spool_temp_prefix).append(suffix);
 }
 
 }  // namespace brood::spooler

@@ -5,6 +5,7 @@
 // lock-free per-process generator reseeded (from the pid and the clock) the first time it is used
 // in a process whose pid differs from the one that seeded it.
 #include <string>
+#include <string_view>
 
 namespace brood::spooler {
 
@@ -14,7 +15,9 @@ std::string next_spool_suffix();
 
 // "uwsgi_spoolfile_on_" + suffix: the task file's name.
 std::string spool_file_name(const std::string& suffix);
-// ".brood_tmp_" + suffix: its temp file's name (no scanner picks it up).
+// The prefix of a temp file (docs/spool_format.md): no scanner picks it up.
+inline constexpr std::string_view spool_temp_prefix = ".brood_tmp_";
+// spool_temp_prefix + suffix: its temp file's name.
 std::string spool_temp_name(const std::string& suffix);
 
 }  // namespace brood::spooler

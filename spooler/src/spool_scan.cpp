@@ -13,6 +13,7 @@
 
 #include "brood/wire/spool_file.hpp"
 #include "spool_claim.hpp"
+#include "spool_name.hpp"
 #include "spool_queue.hpp"
 
 namespace brood::spooler {
@@ -27,11 +28,10 @@ enum class entry_kind { task, priority_dir, stale_temp, other };
 
 // A writer's temp file (docs/spool_format.md) is renamed within milliseconds; one whose inode
 // has not changed for this long was left by a writer killed mid-write and is removed.
-constexpr std::string_view temp_prefix = ".brood_tmp_";
 constexpr time_t stale_temp_age_s = 600;
 
 bool is_stale_temp(const char* name, const struct stat& st) {
-  return std::string_view(name).starts_with(temp_prefix) && S_ISREG(st.st_mode) &&
+  return std::string_view(name).starts_with(spool_temp_prefix) && S_ISREG(st.st_mode) &&
          st.st_ctime + stale_temp_age_s < ::time(nullptr);
 }
 
@@ -39,7 +39,7 @@ bool is_stale_temp(const char* name, const struct stat& st) {
 entry_kind classify(int dir_fd, const char* name, bool in_root, struct stat& st) {
   const bool task = is_task_name(name);
   const bool prio = in_root && priority_rank(name).has_value();
-  const bool temp = std::string_view(name).starts_with(temp_prefix);
+  const bool temp = std::string_view(name).starts_with(spool_temp_prefix);
   if (!task && !prio && !temp) return entry_kind::other;
   if (::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return entry_kind::other;
   if (temp) return is_stale_temp(name, st) ? entry_kind::stale_temp : entry_kind::other;

@@ -28,7 +28,9 @@ double at_ms(nanos t) { return std::chrono::duration<double, std::milli>(t).coun
 class legion_election_test : public ::testing::Test {
  protected:
   void TearDown() override {
-    if (s_) EXPECT_EQ(s_->violation(), "");
+    if (s_) {
+      EXPECT_EQ(s_->violation(), "");
+    }
   }
   sim& make(sim_options o) {
     s_.emplace(std::move(o));
@@ -110,7 +112,9 @@ TEST_F(legion_election_test, QuorumLossUnlordsBeforeTheLeaseEndsElsewhere) {
   EXPECT_GT(at_ms(*next_lord - cut), 300.0);
   // The minority side never becomes lord again while cut off.
   for (const sim_event& e : s.events()) {
-    if (e.member == 0 && e.at > cut) EXPECT_NE(e.ev.kind, hook_event::lord);
+    if (e.member == 0 && e.at > cut) {
+      EXPECT_NE(e.ev.kind, hook_event::lord);
+    }
   }
   EXPECT_GT(s.lord_events().back().ev.epoch, s.lord_events().front().ev.epoch);
   s.heal_all();
@@ -296,7 +300,9 @@ TEST_F(legion_election_test, NoLordWithoutQuorum) {
   s.run_until(ms(3000));
   EXPECT_EQ(s.lord(), 2u);
   for (const sim_event& e : s.events()) {
-    if (e.at > ms(1000) && e.ev.kind == hook_event::lord) EXPECT_GE(e.member, 2u);
+    if (e.at > ms(1000) && e.ev.kind == hook_event::lord) {
+      EXPECT_GE(e.member, 2u);
+    }
   }
 }
 

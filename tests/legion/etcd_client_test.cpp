@@ -44,7 +44,7 @@ TEST(EtcdClient, NamesWhatIsWrongWithAnEndpoint) {
 }
 
 TEST(EtcdClient, Base64RoundTripsAndRefusesGarbage) {
-  for (const std::string s :
+  for (const std::string& s :
        std::vector<std::string>{"", "a", "ab", "abc", "brood/legion/web/members/127.0.0.1:4000",
                                 std::string("\0\xff\x10", 3)}) {
     std::string back;

@@ -433,7 +433,9 @@ void cuts_and_losses(bool balance, bool zergs = false, bool hold = false) {
     }
     EXPECT_TRUE(c.run_until([&] { return all_placed_once(c, 10); }, 10s)) << "seed " << seed;
     ASSERT_TRUE(c.violations.empty()) << "seed " << seed << ": " << c.violations.front();
-    if (zergs) EXPECT_GT(zergs_seen, 0) << "seed " << seed;
+    if (zergs) {
+      EXPECT_GT(zergs_seen, 0) << "seed " << seed;
+    }
   }
 }
 

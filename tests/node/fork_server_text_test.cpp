@@ -77,10 +77,12 @@ TEST(ForkServerText, KeepsEveryMappingsProtectionAndContent) {
     EXPECT_TRUE(covered) << m.path;
   }
   std::size_t i = 0;
-  for (const file_mapping& m : before)
-    if (m.perms[0] == 'r' && m.perms[1] == '-')
+  for (const file_mapping& m : before) {
+    if (m.perms[0] == 'r' && m.perms[1] == '-') {
       EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.begin), 64), first_pages[i++])
           << m.path;
+    }
+  }
 }
 
 TEST(ForkServerText, AChildFindsTheParentsCodeMapped) {

@@ -49,8 +49,6 @@ std::string hex(const wire::bytes& b) {
   return s;
 }
 
-std::string text(const wire::bytes& b) { return std::string(b.begin(), b.end()); }
-
 subscriber_node two_sockets(std::uint64_t cores = 2) {
   return {{"127.0.0.1:0", "127.0.0.1:0"}, {"127.0.0.1:34993", "127.0.0.1:34677"}, cores};
 }
