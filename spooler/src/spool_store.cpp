@@ -399,6 +399,40 @@ spool_status spool_store::enqueue(const spool_vars& vars, std::string_view body)
   return ok;
 }
 
+std::string spool_store::shared_server() const {
+  std::lock_guard lock(logs_->mu);
+  logs_->check_pid();
+  return logs_->server_pid != ::getpid() ? logs_->server_name : std::string();
+}
+
+spool_status spool_store::prepare_shared(const spool_vars& vars, std::string_view body, pid_t pid,
+                                         std::optional<shared_task>& out) const {
+  out.reset();
+  if (dirs_.empty()) return fail(spool_errc::no_spooler, "this node has no spooler dir");
+  std::string dir;
+  if (spool_status s = pick_dir(dirs_, vars, dir); !s) return s;
+  const std::string* priority = find_value(vars, spool_key_priority);
+  if (priority && (priority->empty() || !all_digits(*priority))) {
+    return fail(spool_errc::bad_request, "priority " + quoted(*priority) + " is not digits");
+  }
+  if (find_value(vars, spool_key_at) || !logged(dir)) return {};  // enqueue() does it all
+  shared_task t;
+  if (spool_status s = encode(vars, body, t.file); !s) return s;
+  if (t.file.size() > opts_.log_segment_size) return {};
+  t.dir_index =
+      static_cast<std::size_t>(std::find(dirs_.begin(), dirs_.end(), dir) - dirs_.begin());
+  if (priority) {
+    t.dir = spool_fs::join(dir, *priority);
+    if (fs_status s = spool_fs::ensure_dir(t.dir); !s) return write_failure(std::move(s));
+  } else {
+    t.dir = dir;
+  }
+  t.name = spool_file_name(next_spool_suffix(pid));
+  t.rel_path = priority ? *priority + "/" + t.name : t.name;
+  out = std::move(t);
+  return {};
+}
+
 spool_status spool_store::rewrite(const std::string& path, const spool_vars& vars,
                                   std::string_view body,
                                   std::chrono::system_clock::time_point not_before) const {
