@@ -20,6 +20,7 @@
 
 #include "brood/os/log.hpp"
 #include "brood/os/unique_fd.hpp"
+#include "process_id.hpp"
 #include "task_log.hpp"
 
 namespace brood::spooler {
@@ -407,9 +408,9 @@ outcome commit(const std::string& server, std::size_t dir, const std::string& re
   encode_request(req, dir, rel_path, file);
 
   connection& c = connections[server];
-  if (c.pid != ::getpid()) {
+  if (c.pid != current_pid()) {
     (void)c.fd.release();  // the parent's (still open there)
-    c.pid = ::getpid();
+    c.pid = current_pid();
   }
   bool sent = c.fd && write_all(c.fd.get(), req.data(), req.size());
   if (!sent) {  // a kept connection may have been closed by the server: one new one

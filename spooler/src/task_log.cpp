@@ -34,6 +34,7 @@ task_log::~task_log() {
     }
     stopping_ = true;
     cv_.notify_all();
+    checkpoint_cv_.notify_all();
   }
   if (checkpointer_.joinable()) checkpointer_.join();
 }
@@ -174,7 +175,7 @@ os::status task_log::switch_segment(std::uint64_t first_seq) {
   std::lock_guard lock(mu_);
   checkpoint_todo_ = full;
   ++stats_.switches;
-  cv_.notify_all();
+  checkpoint_cv_.notify_all();
   return {};
 }
 
@@ -184,7 +185,7 @@ void task_log::checkpointer() {
     int which = -1;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return checkpoint_todo_ >= 0 || stopping_; });
+      checkpoint_cv_.wait(lock, [&] { return checkpoint_todo_ >= 0 || stopping_; });
       if (checkpoint_todo_ < 0) return;
       which = checkpoint_todo_;
     }

@@ -124,7 +124,10 @@ class task_log {
   segment seg_[2];
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;  // durable_seq_, leader_, clean_, checkpoint_todo_, stopping_
+  std::condition_variable cv_;  // durable_seq_, leader_, clean_
+  // checkpoint_todo_, stopping_: the checkpointer's own, so that a commit's notify_all wakes no
+  // idle checkpointer (two futex calls and a context switch per commit otherwise).
+  std::condition_variable checkpoint_cv_;
   std::vector<pending_record> pending_;
   bool pending_task_ = false;  // pending_ holds a task record (its batch must be synced)
   bool force_sync_ = false;    // flush(): sync the next batch even without a task record
