@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <map>
 
 #include <exception>
 #include <memory>
@@ -189,33 +188,48 @@ class loop_pipe : public std::enable_shared_from_this<loop_pipe> {
   bool reading_ = false, writing_ = false;
 };
 
-// The pipes of this thread's event loops (null: this process has no shared log to use). Made
-// per process (fork generation) and never destroyed (a loop may outlive the thread's exit).
-struct loop_pipes {
-  unsigned generation = ~0u;
-  pid_t pid = 0;
-  std::map<asio::io_context*, std::shared_ptr<loop_pipe>> by_loop;
+// The pipe of one event loop: an io_context service, so that it lives exactly as long as its
+// loop (a new loop never finds a dead loop's pipe). Used from the loop's thread only. After a
+// fork the parent's pipe is forgotten (leaked: its fd is not this process's to use).
+class pipe_service : public asio::io_context::service {
+ public:
+  static asio::io_context::id id;
+  explicit pipe_service(asio::io_context& io) : asio::io_context::service(io), io_(io) {}
+
+  loop_pipe* get(const std::shared_ptr<const spooler::spool_store>& store) {
+    const unsigned gen = current_generation();
+    if (gen != generation_) {
+      if (pipe_) new std::shared_ptr<loop_pipe>(std::move(pipe_));  // the parent's: leaked
+      pipe_.reset();
+      generation_ = gen;
+      pid_ = ::getpid();
+      tried_ = false;
+    }
+    if (pipe_ && !pipe_->ok()) pipe_.reset();  // broken: its pending waits hold it until they end
+    if (!pipe_ && !tried_) {
+      auto p = spooler::spool_pipe::open(store, pid_);
+      if (p) {
+        pipe_ = std::make_shared<loop_pipe>(io_, std::move(p));
+      } else {
+        tried_ = true;  // no shared log for this process: the writer threads' way
+      }
+    }
+    return pipe_.get();
+  }
+
+ private:
+  void shutdown() override { pipe_.reset(); }
+
+  asio::io_context& io_;
+  std::shared_ptr<loop_pipe> pipe_;
+  unsigned generation_ = ~0u;
+  pid_t pid_ = 0;
+  bool tried_ = false;  // open() found no server: not tried again in this process
 };
+asio::io_context::id pipe_service::id;
 
 loop_pipe* pipe_of(asio::io_context& io, const std::shared_ptr<const spooler::spool_store>& store) {
-  thread_local loop_pipes* mine = nullptr;
-  const unsigned gen = current_generation();
-  if (!mine || mine->generation != gen) {
-    mine = new loop_pipes;  // a parent's (if any) is forgotten: its fds are not ours to use
-    mine->generation = gen;
-    mine->pid = ::getpid();
-  }
-  auto it = mine->by_loop.find(&io);
-  if (it != mine->by_loop.end() && it->second && !it->second->ok()) {
-    mine->by_loop.erase(it);  // broken: its pending waits hold it until they end
-    it = mine->by_loop.end();
-  }
-  if (it == mine->by_loop.end()) {
-    auto p = spooler::spool_pipe::open(store, mine->pid);
-    it = mine->by_loop.emplace(&io, p ? std::make_shared<loop_pipe>(io, std::move(p)) : nullptr)
-             .first;
-  }
-  return it->second.get();
+  return asio::use_service<pipe_service>(io).get(store);
 }
 
 }  // namespace
