@@ -4,13 +4,15 @@
 // written log segment and commit it, write the task's spool file (open, write, close, no fsync,
 // rename into the directory, as brood's files), answer FF 00 00 01 and close.
 //
-//   enqueue_floor HOST MODE SEGMENT_FILE SPOOL_DIR
+//   enqueue_floor HOST MODE SEGMENT_FILE SPOOL_DIR [after|first|nofile]
 //
 // MODE: none      the record is written, never committed (what uWSGI's durability is)
 //       fdatasync pwrite of the record, then fdatasync
 //       dsync     the segment opened O_DSYNC: one pwrite returns when the record is durable
 //       direct    O_DIRECT|O_DSYNC: the 4 KiB block holding the record rewritten from an aligned
 //                 buffer
+// after (default): the spool file is written after the commit (the brief's order); first: before
+// it (the answer still follows the commit); nofile: no spool file (the commit alone).
 // Prints "listening on HOST:PORT" once it accepts. No task runs: the files stay in SPOOL_DIR
 // (the driver, enqueue_floor.py, empties it between rounds). Built by enqueue_floor.py.
 #include <arpa/inet.h>
@@ -120,9 +122,11 @@ struct conn {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
+  const std::string order = argc == 6 ? argv[5] : "after";
+  if ((argc != 5 && argc != 6) || (order != "after" && order != "first" && order != "nofile")) {
     std::fprintf(stderr,
-                 "usage: enqueue_floor HOST none|fdatasync|dsync|direct SEGMENT SPOOL_DIR\n");
+                 "usage: enqueue_floor HOST none|fdatasync|dsync|direct SEGMENT SPOOL_DIR "
+                 "[after|first|nofile]\n");
     return 2;
   }
   const std::string how = argv[2];
@@ -197,16 +201,23 @@ int main(int argc, char** argv) {
       if (whole && cn.in[0] != 17) {
         closed = true;  // not a remote enqueue
       } else if (whole) {
-        seg.append(cn.in.data(), need);
+        if (order != "first") seg.append(cn.in.data(), need);
         const std::string tmp = dir + "/.tmp_floor_" + std::to_string(n);
         const std::string final_name =
             dir + "/uwsgi_spoolfile_on_floor_" + std::to_string(pid) + "_" + std::to_string(n);
         ++n;
+        if (order == "nofile") {
+          ::send(fd, ack, sizeof ack, MSG_NOSIGNAL);
+          ::close(fd);
+          conns.erase(fd);
+          continue;
+        }
         const int f = ::open(tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
         if (f < 0) die("open spool file");
         if (::write(f, cn.in.data(), need) != static_cast<ssize_t>(need)) die("write spool file");
         ::close(f);
         if (::rename(tmp.c_str(), final_name.c_str()) != 0) die("rename spool file");
+        if (order == "first") seg.append(cn.in.data(), need);
         ::send(fd, ack, sizeof ack, MSG_NOSIGNAL);
         closed = true;
       }

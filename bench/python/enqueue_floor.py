@@ -4,7 +4,9 @@ enqueue_floor.cpp is the smallest server that acknowledges a remote enqueue (mod
 once the task is durable: one thread, epoll, per task accept, read, a 512-byte record written to a
 preallocated, fully written segment and committed (fdatasync, O_DSYNC or O_DIRECT|O_DSYNC), the
 spool file written (open, write, close, no fsync, rename), FF 00 00 01, close. The same server with
-no commit (floor_none) is what uWSGI does per task. All of them, brood (BUILD_DIR) and real uWSGI
+no commit (floor_none) is what uWSGI does per task. floor_fdatasync_first writes the spool file
+before the commit (the answer still after it); floor_fdatasync_nofile writes none (the commit
+alone). All of them, brood (BUILD_DIR) and real uWSGI
 2.0.21's spooler (started as spooler_bench.py starts it) are driven by spooler_bench.py's
 one-producer client (a new connection per task, each answer read to EOF), TASKS tasks each, in
 ROUNDS rounds whose order rotates, all in the same run.
@@ -30,7 +32,7 @@ import time
 import cluster
 import spooler_bench
 
-MODES = ("none", "fdatasync", "dsync", "direct")
+MODES = ("none", "fdatasync", "dsync", "direct", "fdatasync:first", "fdatasync:nofile")
 
 
 def floor_binary(build):
@@ -98,14 +100,16 @@ def main(argv=None):
     with cluster.Cluster(args.build_dir) as c:
         binary = floor_binary(c.build)
         nodes, spools = {}, {}
-        for m in MODES:
-            d = os.path.join(c.tmp, "spool-floor-" + m)
+        for spec in MODES:
+            m, _, order = spec.partition(":")
+            key = "floor_" + m + ("_" + order if order else "")
+            d = os.path.join(c.tmp, "spool-" + key)
             os.makedirs(d)
-            spools["floor_" + m] = d
-            pr = c.start("floor-" + m, [binary, "127.0.0.1", m,
-                                        os.path.join(c.tmp, "segment-" + m), d], server_cpus)
+            spools[key] = d
+            pr = c.start(key, [binary, "127.0.0.1", m, os.path.join(c.tmp, "segment-" + key), d,
+                               order or "after"], server_cpus)
             pr.address = pr.wait_for(r"listening on (\S+)", timeout=120).group(1)
-            nodes["floor_" + m] = pr
+            nodes[key] = pr
         udir = os.path.join(c.tmp, "spool-uwsgi")
         os.makedirs(udir)
         nodes["brood"] = c.brood("--master", "--processes", 2, "--spooler",
