@@ -69,15 +69,24 @@ struct log_segment {
 
   log_segment(const char* path, mode how) : m(how) {
     // Preallocated and fully written once, so that no append changes the file's size.
-    int w = ::open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+    // As brood's segments (spooler/src/log_env_posix.cpp): fallocate, then every byte written
+    // (no unwritten extent left), fsync, and the directory fsynced.
+    ::unlink(path);
+    int w = ::open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
     if (w < 0) die("open segment");
-    std::vector<char> zeros(1 << 20, 0);
+    if (::posix_fallocate(w, 0, static_cast<off_t>(segment_size)) != 0) die("fallocate segment");
+    std::vector<char> zeros(64 * 1024, 0);
     for (std::size_t off = 0; off < segment_size; off += zeros.size())
       if (::pwrite(w, zeros.data(), zeros.size(), static_cast<off_t>(off)) !=
           static_cast<ssize_t>(zeros.size()))
         die("fill segment");
     if (::fsync(w) != 0) die("fsync segment");
     ::close(w);
+    const std::string p(path);
+    const std::string parent = p.find('/') == std::string::npos ? "." : p.substr(0, p.rfind('/'));
+    const int d = ::open(parent.empty() ? "/" : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0 || ::fsync(d) != 0) die("fsync segment's directory");
+    ::close(d);
     int flags = O_RDWR | O_CLOEXEC;
     if (m == mode::dsync) flags |= O_DSYNC;
     if (m == mode::direct) flags |= O_DIRECT | O_DSYNC;
