@@ -95,7 +95,7 @@ def main(argv=None):
     p.add_argument("--place", choices=("free", "same", "split"), default="free")
     args = p.parse_args(argv)
     server_cpus = None if args.place == "free" else {0}
-    client_cpus = {None: None, "free": None, "same": {0}, "split": {1}}[args.place]
+    client_cpus = {"free": None, "same": {0}, "split": {1}}[args.place]
     load = "/".join("%.2f" % x for x in os.getloadavg())
     with cluster.Cluster(args.build_dir) as c:
         binary = floor_binary(c.build)
