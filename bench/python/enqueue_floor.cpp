@@ -4,7 +4,7 @@
 // written log segment and commit it, write the task's spool file (open, write, close, no fsync,
 // rename into the directory, as brood's files), answer FF 00 00 01 and close.
 //
-//   enqueue_floor HOST MODE SEGMENT_FILE SPOOL_DIR [after|first|nofile]
+//   enqueue_floor HOST MODE SEGMENT_FILE SPOOL_DIR [after|first|late|nofile]
 //
 // MODE: none      the record is written, never committed (what uWSGI's durability is)
 //       fdatasync pwrite of the record, then fdatasync
@@ -12,7 +12,8 @@
 //       direct    O_DIRECT|O_DSYNC: the 4 KiB block holding the record rewritten from an aligned
 //                 buffer
 // after (default): the spool file is written after the commit (the brief's order); first: before
-// it (the answer still follows the commit); nofile: no spool file (the commit alone).
+// it (the answer still follows the commit); late: after the answer and the close (the record is
+// durable when answered, the file recoverable from it); nofile: no spool file (the commit alone).
 // Prints "listening on HOST:PORT" once it accepts. No task runs: the files stay in SPOOL_DIR
 // (the driver, enqueue_floor.py, empties it between rounds). Built by enqueue_floor.py.
 #include <arpa/inet.h>
@@ -132,10 +133,11 @@ struct conn {
 
 int main(int argc, char** argv) {
   const std::string order = argc == 6 ? argv[5] : "after";
-  if ((argc != 5 && argc != 6) || (order != "after" && order != "first" && order != "nofile")) {
+  if ((argc != 5 && argc != 6) ||
+      (order != "after" && order != "first" && order != "late" && order != "nofile")) {
     std::fprintf(stderr,
                  "usage: enqueue_floor HOST none|fdatasync|dsync|direct SEGMENT SPOOL_DIR "
-                 "[after|first|nofile]\n");
+                 "[after|first|late|nofile]\n");
     return 2;
   }
   const std::string how = argv[2];
@@ -215,6 +217,10 @@ int main(int argc, char** argv) {
         const std::string final_name =
             dir + "/uwsgi_spoolfile_on_floor_" + std::to_string(pid) + "_" + std::to_string(n);
         ++n;
+        if (order == "late") {
+          ::send(fd, ack, sizeof ack, MSG_NOSIGNAL);
+          ::close(fd);
+        }
         if (order == "nofile") {
           ::send(fd, ack, sizeof ack, MSG_NOSIGNAL);
           ::close(fd);
@@ -227,6 +233,10 @@ int main(int argc, char** argv) {
         ::close(f);
         if (::rename(tmp.c_str(), final_name.c_str()) != 0) die("rename spool file");
         if (order == "first") seg.append(cn.in.data(), need);
+        if (order == "late") {
+          conns.erase(fd);  // answered and closed before the file was written
+          continue;
+        }
         ::send(fd, ack, sizeof ack, MSG_NOSIGNAL);
         closed = true;
       }

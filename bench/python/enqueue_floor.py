@@ -5,7 +5,8 @@ once the task is durable: one thread, epoll, per task accept, read, a 512-byte r
 preallocated, fully written segment and committed (fdatasync, O_DSYNC or O_DIRECT|O_DSYNC), the
 spool file written (open, write, close, no fsync, rename), FF 00 00 01, close. The same server with
 no commit (floor_none) is what uWSGI does per task. floor_fdatasync_first writes the spool file
-before the commit (the answer still after it); floor_fdatasync_nofile writes none (the commit
+before the commit (the answer still after it); floor_fdatasync_late after the answer and the close
+(durable when answered, the file recoverable from the record); floor_fdatasync_nofile writes none (the commit
 alone). All of them, brood (BUILD_DIR) and real uWSGI
 2.0.21's spooler (started as spooler_bench.py starts it) are driven by spooler_bench.py's
 one-producer client (a new connection per task, each answer read to EOF), TASKS tasks each, in
@@ -32,7 +33,8 @@ import time
 import cluster
 import spooler_bench
 
-MODES = ("none", "fdatasync", "dsync", "direct", "fdatasync:first", "fdatasync:nofile")
+MODES = ("none", "fdatasync", "dsync", "direct", "fdatasync:first", "fdatasync:late",
+         "fdatasync:nofile")
 
 
 def floor_binary(build):
