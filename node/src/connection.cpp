@@ -182,7 +182,7 @@ void connection::answer(const wire::header& head, std::size_t total) {
   const std::uint8_t* payload = buf_.data() + begin_ + wire::header_size;
   const request rq{head, wire::bytes_view(payload, head.size),
                    wire::bytes_view(payload + head.size, total - wire::header_size - head.size),
-                   peer_};
+                   peer_, &io_};
   owner_.describe_request(rq);
   if (router_.defers(head.modifier1)) {
     begin_ += total;  // rq's views stay valid: buf_ is not touched until the handler returns

@@ -1,9 +1,16 @@
 // The node side of remote enqueue (modifier1 17, docs/protocol.md §10): decode the task's vars
 // block, write it durably through the spool store, answer with uWSGI's bare 4-byte reply.
-// The writes run on a small thread pool of the worker process (a deferred handler): while one
-// task waits for its fsync, the next connections' tasks are written too, and the kernel commits
-// their journal entries together (group commit), instead of one fsync after another.
+// With the node's shared task log (docs/spool_format.md §9.7), a task never leaves the worker's
+// event loop: its record goes to the master's log on a non-blocking connection
+// (spooler::spool_pipe), its file is written on the loop meanwhile, and the answer is sent when
+// the loop sees the commit's answer (no thread hand-off, no condition variable). The other tasks
+// (`at`, spooler-external dirs, no shared log) are written on a small thread pool of the worker
+// process (a deferred handler): while one task waits for its fsync, the next connections' tasks
+// are written too, and the kernel commits their journal entries together.
+#include <pthread.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <exception>
 #include <memory>
@@ -16,6 +23,7 @@
 #include "brood/node/remote_spool.hpp"
 #include "brood/os/asio.hpp"
 #include "brood/os/log.hpp"
+#include "brood/spooler/spool_pipe.hpp"
 #include "brood/wire/modifier.hpp"
 #include "brood/wire/vars.hpp"
 
@@ -113,6 +121,117 @@ class task_writer {
   pid_t owner_ = 0;
 };
 
+reply answer(const spooler::spool_status& st, const std::string& peer) {
+  if (st) return bare_reply(wire::response_modifier2::success);
+  os::log("spooler: refused a task from ", peer, ": ",
+          st.message.empty() ? st.error.message() : st.message);
+  return bare_reply(wire::response_modifier2::failure);
+}
+
+// Bumped in every forked child: a loop's pipe belongs to the process that opened it.
+std::atomic<unsigned> fork_generation{0};
+
+unsigned current_generation() {
+  static const bool registered = [] {
+    ::pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
+    return true;
+  }();
+  (void)registered;
+  return fork_generation.load(std::memory_order_relaxed);
+}
+
+// One event loop's pipe to the node's task log: it watches the pipe's socket on the loop and
+// completes the tasks there. Lives on the loop's thread only.
+class loop_pipe : public std::enable_shared_from_this<loop_pipe> {
+ public:
+  loop_pipe(asio::io_context& io, std::unique_ptr<spooler::spool_pipe> p)
+      : pipe_(std::move(p)), sd_(io, pipe_->fd()) {}
+  ~loop_pipe() { (void)sd_.release(); }  // the fd is the pipe's
+
+  bool ok() const noexcept { return pipe_->ok(); }
+
+  // False: the task must take the thread pool's way (spool_store::enqueue).
+  bool submit(const wire::spool_vars& vars, std::string peer, reply_callback done) {
+    const bool taken = pipe_->submit(
+        vars, {}, [peer = std::move(peer), done = std::move(done)](spooler::spool_status st) {
+          done(answer(st, peer));
+        });
+    if (taken) arm();
+    return taken;
+  }
+
+ private:
+  void arm() {
+    if (!pipe_->ok()) return;
+    if (pipe_->waiting() && !reading_) {
+      reading_ = true;
+      sd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                       self->reading_ = false;
+                       if (!ec) self->pipe_->on_readable();
+                       self->arm();
+                     });
+    }
+    if (pipe_->wants_write() && !writing_) {
+      writing_ = true;
+      sd_.async_wait(asio::posix::stream_descriptor::wait_write,
+                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                       self->writing_ = false;
+                       if (!ec) self->pipe_->on_writable();
+                       self->arm();
+                     });
+    }
+  }
+
+  std::unique_ptr<spooler::spool_pipe> pipe_;
+  asio::posix::stream_descriptor sd_;
+  bool reading_ = false, writing_ = false;
+};
+
+// The pipe of one event loop: an io_context service, so that it lives exactly as long as its
+// loop (a new loop never finds a dead loop's pipe). Used from the loop's thread only. After a
+// fork the parent's pipe is forgotten (leaked: its fd is not this process's to use).
+class pipe_service : public asio::io_context::service {
+ public:
+  static asio::io_context::id id;
+  explicit pipe_service(asio::io_context& io) : asio::io_context::service(io), io_(io) {}
+
+  loop_pipe* get(const std::shared_ptr<const spooler::spool_store>& store) {
+    const unsigned gen = current_generation();
+    if (gen != generation_) {
+      if (pipe_) new std::shared_ptr<loop_pipe>(std::move(pipe_));  // the parent's: leaked
+      pipe_.reset();
+      generation_ = gen;
+      pid_ = ::getpid();
+      tried_ = false;
+    }
+    if (pipe_ && !pipe_->ok()) pipe_.reset();  // broken: its pending waits hold it until they end
+    if (!pipe_ && !tried_) {
+      auto p = spooler::spool_pipe::open(store, pid_);
+      if (p) {
+        pipe_ = std::make_shared<loop_pipe>(io_, std::move(p));
+      } else {
+        tried_ = true;  // no shared log for this process: the writer threads' way
+      }
+    }
+    return pipe_.get();
+  }
+
+ private:
+  void shutdown() override { pipe_.reset(); }
+
+  asio::io_context& io_;
+  std::shared_ptr<loop_pipe> pipe_;
+  unsigned generation_ = ~0u;
+  pid_t pid_ = 0;
+  bool tried_ = false;  // open() found no server: not tried again in this process
+};
+asio::io_context::id pipe_service::id;
+
+loop_pipe* pipe_of(asio::io_context& io, const std::shared_ptr<const spooler::spool_store>& store) {
+  return asio::use_service<pipe_service>(io).get(store);
+}
+
 }  // namespace
 
 void serve_remote_spool(router& r, std::shared_ptr<const spooler::spool_store> store) {
@@ -123,11 +242,15 @@ void serve_remote_spool(router& r, std::shared_ptr<const spooler::spool_store> s
     });
     return;
   }
-  auto writer = std::make_shared<task_writer>(std::move(store));
-  r.on_deferred_packet(m1, [writer](const request& rq, reply_callback done) {
+  auto writer = std::make_shared<task_writer>(store);
+  r.on_deferred_packet(m1, [writer, store](const request& rq, reply_callback done) {
     wire::spool_vars vars;
     std::string why;
     if (!task_vars(rq, vars, why)) return done(refuse(rq, why));
+    if (rq.io) {
+      if (loop_pipe* p = pipe_of(*rq.io, store); p && p->submit(vars, std::string(rq.peer), done))
+        return;
+    }
     writer->submit(std::move(vars), std::string(rq.peer), std::move(done));
   });
 }

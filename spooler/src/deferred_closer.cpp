@@ -15,19 +15,34 @@ deferred_closer::~deferred_closer() {
 }
 
 void deferred_closer::close_later(os::unique_fd fd) {
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(fd));
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    if (queue_.size() >= batch && !kicked_) wake = kicked_ = true;
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
+}
+
+void deferred_closer::kick() {
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!queue_.empty() && !kicked_) wake = kicked_ = true;
+  }
+  if (wake) wake_.notify_one();
 }
 
 void deferred_closer::run() {
   std::unique_lock lock(mu_);
   for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, nothing left
+    wake_.wait(lock, [this] { return stopping_ || kicked_; });
+    if (queue_.empty()) {
+      if (stopping_) return;  // nothing left
+      kicked_ = false;
+      continue;
+    }
     os::unique_fd fd = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();

@@ -3,6 +3,8 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -12,10 +14,13 @@
 #include <condition_variable>
 #include <cstring>
 #include <map>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "brood/os/log.hpp"
 #include "brood/os/unique_fd.hpp"
+#include "process_id.hpp"
 #include "task_log.hpp"
 
 namespace brood::spooler {
@@ -70,24 +75,36 @@ std::atomic<int> servers_started{0};
 
 }  // namespace
 
+// One thread serves every connection (epoll): it reads every request that has arrived, stages
+// their records, commits each log touched with one flush() (one pwrite + one fdatasync for the
+// whole round: while it syncs, the next round's requests gather in the sockets), then answers
+// them in order. No thread hand-off, no condition variable on the commit's path.
 struct log_server::state {
   std::string name;  // the socket's, for log lines
   log_source logs;
   on_commit committed;
   os::unique_fd listener;
+  os::unique_fd epoll;
+  os::unique_fd wake;  // eventfd: the destructor asks the thread to stop
   std::mutex mu;
   std::condition_variable cv;
-  std::set<int> conns;  // open connection fds (shut down at stop)
-  int threads = 0;      // acceptor + connection threads still running
-  bool stopping = false;
+  bool running = false;  // the thread has not returned yet
 
-  void serve(int fd);
-  bool answer(int fd, const wire::bytes& req);
-  void finished() {
-    std::lock_guard lock(mu);
-    --threads;
-    cv.notify_all();
-  }
+  struct conn {
+    pid_t peer = 0;
+    wire::bytes in;                                 // bytes of requests not complete yet
+    std::vector<os::result<std::uint64_t>> staged;  // this round's outcomes, in order
+    std::vector<std::size_t> dirs;                  // the dir of each staged outcome
+    bool closing = false;
+  };
+  std::map<int, conn> conns;
+
+  void run();
+  void accept_all();
+  void read_conn(int fd, conn& c, std::set<std::size_t>& touched);
+  os::result<std::uint64_t> stage(const wire::bytes_view req, std::size_t& dir);
+  void close_conn(int fd);
+  void reap_dead_peers();
 };
 
 os::result<std::unique_ptr<log_server>> log_server::start(log_source logs, on_commit committed) {
@@ -99,7 +116,7 @@ os::result<std::unique_ptr<log_server>> log_server::start(log_source logs, on_co
   st->name = srv->name_;
   st->logs = std::move(logs);
   st->committed = std::move(committed);
-  st->listener = os::unique_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  st->listener = os::unique_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!st->listener) return os::status::last_errno("cannot open the task log socket");
   socklen_t len = 0;
   const sockaddr_un a = address_of(srv->name_, len);
@@ -107,24 +124,23 @@ os::result<std::unique_ptr<log_server>> log_server::start(log_source logs, on_co
       ::listen(st->listener.get(), 128) != 0) {
     return os::status::last_errno("cannot listen on the task log socket @" + srv->name_);
   }
-  st->threads = 1;
+  st->epoll = os::unique_fd(::epoll_create1(EPOLL_CLOEXEC));
+  st->wake = os::unique_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!st->epoll || !st->wake) return os::status::last_errno("cannot poll the task log socket");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = st->listener.get();
+  if (::epoll_ctl(st->epoll.get(), EPOLL_CTL_ADD, st->listener.get(), &ev) != 0)
+    return os::status::last_errno("cannot poll the task log socket");
+  ev.data.fd = st->wake.get();
+  if (::epoll_ctl(st->epoll.get(), EPOLL_CTL_ADD, st->wake.get(), &ev) != 0)
+    return os::status::last_errno("cannot poll the task log socket");
+  st->running = true;
   std::thread([st] {
-    for (;;) {
-      const int fd = ::accept4(st->listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0 && (errno == EINTR || errno == ECONNABORTED)) continue;
-      std::unique_lock lock(st->mu);
-      if (fd < 0 || st->stopping) {
-        if (fd >= 0) ::close(fd);
-        if (!st->stopping) os::log("task log socket: accept failed: ", std::strerror(errno));
-        --st->threads;
-        st->cv.notify_all();
-        return;
-      }
-      st->conns.insert(fd);
-      ++st->threads;
-      lock.unlock();
-      std::thread([st, fd] { st->serve(fd); }).detach();
-    }
+    st->run();
+    std::lock_guard lock(st->mu);
+    st->running = false;
+    st->cv.notify_all();
   }).detach();
   srv->st_ = std::move(st);
   return srv;
@@ -134,94 +150,202 @@ namespace {
 
 // A client's process may die while another process forked from the server's holds a copy of
 // this end of the connection (no EOF then): the client's pid (SO_PEERCRED) is checked every
-// 5 s while the connection is idle.
+// 5 s while the server is idle.
 bool peer_alive(pid_t pid) { return pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH; }
 
-bool wait_readable(int fd, pid_t peer) {
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    const int n = ::poll(&p, 1, 5000);
-    if (n > 0) return true;
-    if (n < 0 && errno != EINTR) return false;
-    if (n == 0 && !peer_alive(peer)) return false;
+// Sends all of `out` (blocking for at most the socket's 5 s send timeout).
+bool send_all(int fd, const wire::bytes& out) {
+  std::size_t off = 0;
+  while (off < out.size()) {
+    const ssize_t w = ::send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 5000) <= 0) return false;
+      continue;
+    }
+    if (w <= 0) return false;
+    off += static_cast<std::size_t>(w);
   }
+  return true;
+}
+
+void put_answer(wire::bytes& out, const os::result<std::uint64_t>& seq) {
+  if (seq) {
+    out.push_back(0);
+    put_le(out, *seq, 8);
+    return;
+  }
+  const std::string& m = seq.error().message();
+  out.push_back(1);
+  put_le(out, static_cast<std::uint32_t>(seq.error().code().value()), 4);
+  const std::size_t mlen = std::min<std::size_t>(m.size(), 0xffff);
+  put_le(out, mlen, 2);
+  out.insert(out.end(), m.begin(), m.begin() + static_cast<std::ptrdiff_t>(mlen));
 }
 
 }  // namespace
 
-void log_server::state::serve(int fd) {
-  ucred cred{};
-  socklen_t clen = sizeof cred;
-  const bool have_cred = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0;
-  const pid_t peer = have_cred ? cred.pid : 0;
-  // An abstract socket has no file permissions: only this node's own user may append records
-  // (the same user may write the spool dir itself anyway).
-  const bool trusted = have_cred && cred.uid == ::geteuid();
-  if (!trusted)
-    os::log("task log socket @", name, ": refused a connection from pid ", cred.pid, " uid ",
-            cred.uid, " (only uid ", ::geteuid(), " may send tasks)");
-  wire::bytes req;
-  while (trusted) {
-    wire::byte head[4];
-    if (!wait_readable(fd, peer) || !read_all(fd, head, 4)) break;
-    const auto n = static_cast<std::uint32_t>(get_le(head, 4));
-    if (n < 5 || n > max_request) break;
-    req.resize(n);
-    if (!read_all(fd, req.data(), n) || !answer(fd, req)) break;
+void log_server::state::run() {
+  epoll_event evs[64];
+  for (;;) {
+    const int n = ::epoll_wait(epoll.get(), evs, 64, 5000);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      os::log("task log socket @", name, ": epoll_wait failed: ", std::strerror(errno));
+      break;
+    }
+    if (n == 0) {
+      reap_dead_peers();
+      continue;
+    }
+    std::set<std::size_t> touched;
+    std::vector<int> ready;
+    bool stop = false;
+    for (int i = 0; i < n; ++i) {
+      const int fd = evs[i].data.fd;
+      if (fd == wake.get()) {
+        stop = true;
+      } else if (fd == listener.get()) {
+        accept_all();
+      } else if (auto it = conns.find(fd); it != conns.end()) {
+        read_conn(fd, it->second, touched);
+        ready.push_back(fd);
+      }
+    }
+    if (stop) break;
+    // One commit per log for every record staged this round.
+    std::map<std::size_t, os::status> outcome;
+    for (const std::size_t d : touched) {
+      task_log* log = logs(d);
+      os::status s = log ? log->flush() : os::status{};
+      if (s.ok() && log && committed) committed(d, *log);
+      outcome.emplace(d, std::move(s));
+    }
+    for (const int fd : ready) {
+      conn& c = conns[fd];
+      wire::bytes out;
+      for (std::size_t i = 0; i < c.staged.size(); ++i) {
+        const auto it = outcome.find(c.dirs[i]);
+        if (c.staged[i] && it != outcome.end() && !it->second.ok()) c.staged[i] = it->second;
+        put_answer(out, c.staged[i]);
+      }
+      c.staged.clear();
+      c.dirs.clear();
+      if ((!out.empty() && !send_all(fd, out)) || c.closing) close_conn(fd);
+    }
   }
-  {
-    std::lock_guard lock(mu);
-    conns.erase(fd);
-  }
-  ::close(fd);
-  finished();
+  for (auto& [fd, c] : conns) ::close(fd);
+  conns.clear();
 }
 
-bool log_server::state::answer(int fd, const wire::bytes& req) {
-  const std::size_t dir = get_le(req.data() + 1, 2);
+void log_server::state::accept_all() {
+  for (;;) {
+    const int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0 && (errno == EINTR || errno == ECONNABORTED)) continue;
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        os::log("task log socket @", name, ": accept failed: ", std::strerror(errno));
+      return;
+    }
+    ucred cred{};
+    socklen_t clen = sizeof cred;
+    const bool have_cred = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0;
+    // An abstract socket has no file permissions: only this node's own user may append records
+    // (the same user may write the spool dir itself anyway).
+    if (!have_cred || cred.uid != ::geteuid()) {
+      os::log("task log socket @", name, ": refused a connection from pid ", cred.pid, " uid ",
+              cred.uid, " (only uid ", ::geteuid(), " may send tasks)");
+      ::close(fd);
+      continue;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+      os::log("task log socket @", name, ": cannot poll a connection: ", std::strerror(errno));
+      ::close(fd);
+      continue;
+    }
+    conns[fd].peer = cred.pid;
+  }
+}
+
+// Reads what arrived and stages every complete request; a malformed length or EOF closes the
+// connection once this round's answers are sent.
+void log_server::state::read_conn(int fd, conn& c, std::set<std::size_t>& touched) {
+  wire::byte buf[65536];
+  for (;;) {
+    const ssize_t r = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (r <= 0) {
+      c.closing = true;
+      break;
+    }
+    c.in.insert(c.in.end(), buf, buf + r);
+    if (static_cast<std::size_t>(r) < sizeof buf) break;
+  }
+  std::size_t off = 0;
+  while (c.in.size() - off >= 4) {
+    const auto n = static_cast<std::uint32_t>(get_le(c.in.data() + off, 4));
+    if (n < 5 || n > max_request) {
+      c.closing = true;
+      break;
+    }
+    if (c.in.size() - off - 4 < n) break;
+    std::size_t dir = 0;
+    c.staged.push_back(stage(wire::bytes_view(c.in).subspan(off + 4, n), dir));
+    c.dirs.push_back(dir);
+    if (c.staged.back()) touched.insert(dir);
+    off += 4 + n;
+  }
+  c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(off));
+}
+
+os::result<std::uint64_t> log_server::state::stage(const wire::bytes_view req, std::size_t& dir) {
+  dir = get_le(req.data() + 1, 2);
   const std::size_t plen = get_le(req.data() + 3, 2);
-  wire::bytes out;
-  os::result<std::uint64_t> seq = std::uint64_t{0};
-  task_log* log = nullptr;
-  if (req[0] != op_task || 5 + plen > req.size()) {
-    seq = os::status::from_errno(EPROTO, "malformed task log request");
-  } else if (!(log = logs(dir))) {
-    seq = os::status::from_errno(ENOENT, "no task log for spooler dir " + std::to_string(dir));
-  } else {
-    const std::string path(reinterpret_cast<const char*>(req.data() + 5), plen);
-    seq = log->commit_task(path, wire::bytes_view(req).subspan(5 + plen));
-    if (seq && committed) committed(dir, *log);
-  }
-  if (seq) {
-    out.push_back(0);
-    put_le(out, *seq, 8);
-  } else {
-    const std::string& m = seq.error().message();
-    out.push_back(1);
-    put_le(out, static_cast<std::uint32_t>(seq.error().code().value()), 4);
-    const std::size_t mlen = std::min<std::size_t>(m.size(), 0xffff);
-    put_le(out, mlen, 2);
-    out.insert(out.end(), m.begin(), m.begin() + static_cast<std::ptrdiff_t>(mlen));
-  }
-  return write_all(fd, out.data(), out.size());
+  if (req[0] != op_task || 5 + plen > req.size())
+    return os::status::from_errno(EPROTO, "malformed task log request");
+  task_log* log = logs(dir);
+  if (!log)
+    return os::status::from_errno(ENOENT, "no task log for spooler dir " + std::to_string(dir));
+  const std::string path(reinterpret_cast<const char*>(req.data() + 5), plen);
+  return log->stage_task(path, req.subspan(5 + plen));
+}
+
+void log_server::state::close_conn(int fd) {
+  (void)::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
+  ::close(fd);
+  conns.erase(fd);
+}
+
+void log_server::state::reap_dead_peers() {
+  std::vector<int> dead;
+  for (const auto& [fd, c] : conns)
+    if (!peer_alive(c.peer)) dead.push_back(fd);
+  for (const int fd : dead) close_conn(fd);
 }
 
 log_server::~log_server() {
   if (!st_) return;
+  const std::uint64_t one = 1;
+  (void)!::write(st_->wake.get(), &one, sizeof one);
   std::unique_lock lock(st_->mu);
-  st_->stopping = true;
-  ::shutdown(st_->listener.get(), SHUT_RDWR);  // wakes the acceptor
-  for (const int fd : st_->conns) ::shutdown(fd, SHUT_RDWR);
-  if (!st_->cv.wait_for(lock, std::chrono::seconds(5), [&] { return st_->threads == 0; })) {
-    os::log("task log socket @", name_, ": ", st_->threads, " thread(s) did not stop in 5 s");
+  if (!st_->cv.wait_for(lock, std::chrono::seconds(5), [&] { return !st_->running; })) {
+    os::log("task log socket @", name_, ": its thread did not stop in 5 s");
   }
 }
 
 void log_server::drop_in_child() {
   if (!st_) return;
-  // The threads do not exist here; their mutex may have been held at the fork (and `conns` be
-  // mid-change): neither is touched. The copies of the connections stay open (see serve()).
+  // The thread does not exist here; its mutex may have been held at the fork: nothing of the
+  // state is touched but the descriptors this process must not keep (the copies of the
+  // connections stay open, see reap_dead_peers()).
   ::close(st_->listener.release());
+  ::close(st_->epoll.release());
+  ::close(st_->wake.release());
   std::shared_ptr<state> leaked = std::move(st_);
   new std::shared_ptr<state>(std::move(leaked));  // never destroyed: it may hold a locked mutex
 }
@@ -236,6 +360,8 @@ struct connection {
 };
 thread_local std::map<std::string, connection> connections;
 
+}  // namespace
+
 os::unique_fd connect_to(const std::string& server) {
   os::unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return fd;
@@ -248,24 +374,43 @@ os::unique_fd connect_to(const std::string& server) {
   return fd;
 }
 
-}  // namespace
-
-outcome commit(const std::string& server, std::size_t dir, const std::string& rel_path,
-               wire::bytes_view file, const std::function<os::status()>& write_file) {
-  outcome out;
-  wire::bytes req;
-  req.reserve(9 + rel_path.size() + file.size());
+void encode_request(wire::bytes& req, std::size_t dir, const std::string& rel_path,
+                    wire::bytes_view file) {
+  req.reserve(req.size() + 9 + rel_path.size() + file.size());
   put_le(req, 5 + rel_path.size() + file.size(), 4);
   req.push_back(op_task);
   put_le(req, dir, 2);
   put_le(req, rel_path.size(), 2);
   req.insert(req.end(), rel_path.begin(), rel_path.end());
   req.insert(req.end(), file.begin(), file.end());
+}
+
+std::size_t decode_answer(wire::bytes_view in, os::result<std::uint64_t>& seq) {
+  if (in.empty()) return 0;
+  if (in[0] == 0) {
+    if (in.size() < 9) return 0;
+    seq = get_le(in.data() + 1, 8);
+    return 9;
+  }
+  if (in.size() < 7) return 0;
+  const std::size_t mlen = get_le(in.data() + 5, 2);
+  if (in.size() < 7 + mlen) return 0;
+  const int err = static_cast<int>(get_le(in.data() + 1, 4));
+  seq = os::status(std::error_code(err ? err : EIO, std::system_category()),
+                   std::string(reinterpret_cast<const char*>(in.data() + 7), mlen));
+  return 7 + mlen;
+}
+
+outcome commit(const std::string& server, std::size_t dir, const std::string& rel_path,
+               wire::bytes_view file, const std::function<os::status()>& write_file) {
+  outcome out;
+  wire::bytes req;
+  encode_request(req, dir, rel_path, file);
 
   connection& c = connections[server];
-  if (c.pid != ::getpid()) {
+  if (c.pid != current_pid()) {
     (void)c.fd.release();  // the parent's (still open there)
-    c.pid = ::getpid();
+    c.pid = current_pid();
   }
   bool sent = c.fd && write_all(c.fd.get(), req.data(), req.size());
   if (!sent) {  // a kept connection may have been closed by the server: one new one

@@ -10,14 +10,20 @@
 // Request: u32 length of the rest, u8 op (1: task), u16 dir index, u16 path length, the path
 // (relative to the dir, as task_log::commit_task), the spool file's bytes. Answer: u8 0, u64 seq
 // (the record is durable); or u8 1, u32 errno, u16 length, the error message. All integers little
-// endian. A connection carries one request at a time; a client keeps it for its next request.
+// endian. A client may send several requests without waiting (pipelining): the answers come in
+// the order of the requests. A client keeps its connection for its next requests.
 //
-// Processes: the server's threads (an acceptor, one per connection) exist only in the process
-// that started it. A forked child must call drop_in_child() (closes its copy of the listening
-// socket, so that a dead master's socket refuses connections instead of holding them) and never
-// destroy the server object (leak it). A connection thread ends at EOF or when its client's
-// process is gone (checked every idle 5 s: a forked child may hold a copy of the connection).
-// Thread-safety: log_client calls may run from any thread; each thread uses its own connection.
+// One thread serves every connection (epoll): each round it reads every request that arrived,
+// stages their records (task_log::stage_task), commits each log touched with one flush(), then
+// answers; while it syncs, the next round's requests gather in the sockets (group commit with no
+// thread hand-off).
+//
+// Processes: the server's thread exists only in the process that started it. A forked child must
+// call drop_in_child() (closes its copy of the listening socket, so that a dead master's socket
+// refuses connections instead of holding them) and never destroy the server object (leak it). A
+// connection ends at EOF or when its client's process is gone (checked every idle 5 s: a forked
+// child may hold a copy of the connection). Thread-safety: log_client calls may run from any
+// thread; each thread uses its own connection.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -27,6 +33,7 @@
 #include <string>
 
 #include "brood/os/status.hpp"
+#include "brood/os/unique_fd.hpp"
 #include "brood/wire/bytes.hpp"
 
 namespace brood::spooler {
@@ -77,6 +84,14 @@ struct outcome {
 // be committed: the task may run after a recovery, as an unacknowledged task may).
 outcome commit(const std::string& server, std::size_t dir, const std::string& rel_path,
                wire::bytes_view file, const std::function<os::status()>& write_file);
+
+// Appends one task request to `out` (the protocol above).
+void encode_request(wire::bytes& out, std::size_t dir, const std::string& rel_path,
+                    wire::bytes_view file);
+// Parses one answer at the front of `in`: 0 when incomplete, else its size (`seq` set).
+std::size_t decode_answer(wire::bytes_view in, os::result<std::uint64_t>& seq);
+// Connects to the server named `server` (blocking sockets, 30 s timeouts); invalid if it is gone.
+os::unique_fd connect_to(const std::string& server);
 
 }  // namespace log_client
 

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "brood/wire/spool_file.hpp"
+#include "process_id.hpp"
 
 namespace brood::spooler {
 namespace {
@@ -54,8 +55,9 @@ const std::string& host_name() {
 
 }  // namespace
 
-std::string next_spool_suffix() {
-  const pid_t pid = ::getpid();
+std::string next_spool_suffix() { return next_spool_suffix(current_pid()); }
+
+std::string next_spool_suffix(pid_t pid) {
   const std::uint64_t counter = name_counter.fetch_add(1, std::memory_order_relaxed) + 1;
   struct timeval tv {};
   ::gettimeofday(&tv, nullptr);

@@ -27,6 +27,7 @@
 #include "log_env.hpp"
 #include "log_segment.hpp"
 #include "log_server.hpp"
+#include "process_id.hpp"
 #include "spool_fs.hpp"
 #include "spool_name.hpp"
 #include "task_log.hpp"
@@ -202,7 +203,7 @@ void for_each_name(const std::string& dir, F&& f) {
 // processes it forks (log_server.hpp); `server_name` and `server_pid` stay readable there.
 struct spool_store::logs {
   std::mutex mu;
-  pid_t pid = ::getpid();
+  pid_t pid = current_pid();
   std::map<std::string, std::unique_ptr<task_log>> open;
   std::set<std::string> failed;  // dirs whose log could not be opened (logged once)
   // What publish() added to the shared counters; its mutex is not `mu`: the server's threads
@@ -214,7 +215,7 @@ struct spool_store::logs {
   pid_t server_pid = 0;
 
   ~logs() {
-    if (pid != ::getpid()) {
+    if (pid != current_pid()) {
       forget();
     } else {
       server.reset();  // its threads use the logs: stopped first
@@ -235,9 +236,9 @@ struct spool_store::logs {
   }
   // REQUIRES: mu held.
   void check_pid() {
-    if (pid != ::getpid()) {
+    if (pid != current_pid()) {
       forget();
-      pid = ::getpid();
+      pid = current_pid();
     }
   }
   // The log of `dir` in this process, or null when it cannot be opened. REQUIRES: mu held.
@@ -319,7 +320,7 @@ void spool_store::start_server_threads() {
   }
   std::lock_guard lock(logs_->mu);
   logs_->server_name = (*srv)->name();
-  logs_->server_pid = ::getpid();
+  logs_->server_pid = current_pid();
   logs_->server = std::move(*srv);
 }
 
@@ -356,7 +357,7 @@ spool_status spool_store::enqueue(const spool_vars& vars, std::string_view body)
     {
       std::lock_guard lock(logs_->mu);
       logs_->check_pid();
-      if (logs_->server_pid != ::getpid()) server = logs_->server_name;
+      if (logs_->server_pid != current_pid()) server = logs_->server_name;
     }
     if (!server.empty()) {
       const std::string name = spool_file_name(suffix);
@@ -397,6 +398,40 @@ spool_status spool_store::enqueue(const spool_vars& vars, std::string_view body)
   spool_status ok;
   ok.path = spool_fs::join(dir, f.final_name);
   return ok;
+}
+
+std::string spool_store::shared_server() const {
+  std::lock_guard lock(logs_->mu);
+  logs_->check_pid();
+  return logs_->server_pid != current_pid() ? logs_->server_name : std::string();
+}
+
+spool_status spool_store::prepare_shared(const spool_vars& vars, std::string_view body, pid_t pid,
+                                         std::optional<shared_task>& out) const {
+  out.reset();
+  if (dirs_.empty()) return fail(spool_errc::no_spooler, "this node has no spooler dir");
+  std::string dir;
+  if (spool_status s = pick_dir(dirs_, vars, dir); !s) return s;
+  const std::string* priority = find_value(vars, spool_key_priority);
+  if (priority && (priority->empty() || !all_digits(*priority))) {
+    return fail(spool_errc::bad_request, "priority " + quoted(*priority) + " is not digits");
+  }
+  if (find_value(vars, spool_key_at) || !logged(dir)) return {};  // enqueue() does it all
+  shared_task t;
+  if (spool_status s = encode(vars, body, t.file); !s) return s;
+  if (t.file.size() > opts_.log_segment_size) return {};
+  t.dir_index =
+      static_cast<std::size_t>(std::find(dirs_.begin(), dirs_.end(), dir) - dirs_.begin());
+  if (priority) {
+    t.dir = spool_fs::join(dir, *priority);
+    if (fs_status s = spool_fs::ensure_dir(t.dir); !s) return write_failure(std::move(s));
+  } else {
+    t.dir = dir;
+  }
+  t.name = spool_file_name(next_spool_suffix(pid));
+  t.rel_path = priority ? *priority + "/" + t.name : t.name;
+  out = std::move(t);
+  return {};
 }
 
 spool_status spool_store::rewrite(const std::string& path, const spool_vars& vars,
@@ -483,7 +518,7 @@ void spool_store::publish_into(logs& l, const std::string& dir, task_log& log) {
   shared_log_counters* c = counters_of(dir);
   if (!c) return;
   std::lock_guard lock(*l.publish_mu);
-  if (l.pid != ::getpid()) return;
+  if (l.pid != current_pid()) return;
   // Read under the lock: a snapshot taken before it could be older than `seen` (another
   // thread published a newer one meanwhile) and move `seen` back, counting tasks twice.
   const task_log_stats st = log.stats();

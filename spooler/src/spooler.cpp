@@ -117,6 +117,7 @@ int spooler_process::run() {
       }
       continue;
     }
+    runner_.idle();
     wait_for_events();
   }
 }

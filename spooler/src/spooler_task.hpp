@@ -47,6 +47,8 @@ class spool_task_runner {
   // the board (with the harakiri deadline), chdirs to spooler-chdir, calls the handler, applies
   // the outcome, releases the lock.
   result run(spool_claim& c);
+  // The spooler is about to wait for new tasks: the closes queued meanwhile start now.
+  void idle() { closer_.kick(); }
   // A task whose attempt failed (`error` says why): rewrite with backoff, or failed/.
   result record_failure(spool_claim& c, const std::string& error);
   // A corrupt task file: logged and moved to quarantine/.

@@ -34,6 +34,7 @@ task_log::~task_log() {
     }
     stopping_ = true;
     cv_.notify_all();
+    checkpoint_cv_.notify_all();
   }
   if (checkpointer_.joinable()) checkpointer_.join();
 }
@@ -70,6 +71,17 @@ os::result<std::uint64_t> task_log::commit_task(const std::string& rel_path,
   return append({record_type::task, 0, rel_path, wire::bytes(file.begin(), file.end())}, true);
 }
 
+os::result<std::uint64_t> task_log::stage_task(const std::string& rel_path, wire::bytes_view file) {
+  if (!valid_path(rel_path)) {
+    return os::status::from_errno(EINVAL, "bad spool file path \"" + rel_path + "\"");
+  }
+  if (record_size(rel_path, file.size()) > segment_size_ - header_size) {
+    return os::status::from_errno(EFBIG, "task " + rel_path + " does not fit in a log segment");
+  }
+  return append({record_type::task, 0, rel_path, wire::bytes(file.begin(), file.end())}, false,
+                false);
+}
+
 os::result<std::uint64_t> task_log::done(const std::string& rel_path) {
   if (!valid_path(rel_path)) {
     return os::status::from_errno(EINVAL, "bad spool file path \"" + rel_path + "\"");
@@ -77,14 +89,14 @@ os::result<std::uint64_t> task_log::done(const std::string& rel_path) {
   return append({record_type::done, 0, rel_path, {}}, false);
 }
 
-os::result<std::uint64_t> task_log::append(pending_record r, bool wait) {
+os::result<std::uint64_t> task_log::append(pending_record r, bool wait, bool lead_now) {
   std::unique_lock lock(mu_);
   if (!failed_.ok()) return failed_;
   const std::uint64_t seq = r.seq = next_seq_++;
   if (r.type == record_type::task) pending_task_ = true;
   pending_.push_back(std::move(r));
   if (!wait) {
-    if (!leader_) lead(lock);
+    if (!leader_ && lead_now) lead(lock);
     return seq;
   }
   while (durable_seq_ < seq) {
@@ -163,7 +175,7 @@ os::status task_log::switch_segment(std::uint64_t first_seq) {
   std::lock_guard lock(mu_);
   checkpoint_todo_ = full;
   ++stats_.switches;
-  cv_.notify_all();
+  checkpoint_cv_.notify_all();
   return {};
 }
 
@@ -173,7 +185,7 @@ void task_log::checkpointer() {
     int which = -1;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return checkpoint_todo_ >= 0 || stopping_; });
+      checkpoint_cv_.wait(lock, [&] { return checkpoint_todo_ >= 0 || stopping_; });
       if (checkpoint_todo_ < 0) return;
       which = checkpoint_todo_;
     }

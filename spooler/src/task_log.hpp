@@ -75,6 +75,10 @@ class task_log {
   // Only the record of enqueue(): the caller writes the spool file itself (another process of
   // the node, log_server.hpp), and acknowledges the task once both this and its write returned.
   os::result<std::uint64_t> commit_task(const std::string& rel_path, wire::bytes_view file);
+  // Only appends the record of commit_task() to the pending batch and returns its seq at once,
+  // without writing or syncing anything: the caller makes it durable with flush() (one commit
+  // for every record it staged, log_server.cpp's single-threaded group commit).
+  os::result<std::uint64_t> stage_task(const std::string& rel_path, wire::bytes_view file);
   // Appends a done record for `rel_path`; returns its seq (durable once durable_seq() >= it).
   os::result<std::uint64_t> done(const std::string& rel_path);
   // Waits until every record appended so far is durable.
@@ -101,7 +105,7 @@ class task_log {
   os::status claim_slot();
   os::status open_segments();
   os::status start_segment(int which, std::uint64_t first_seq);
-  os::result<std::uint64_t> append(pending_record r, bool wait);
+  os::result<std::uint64_t> append(pending_record r, bool wait, bool lead_now = true);
   void lead(std::unique_lock<std::mutex>& lock);  // REQUIRES: lock held, no leader
   os::status sync_only(std::unique_lock<std::mutex>& lock);
   os::status write_batch(std::vector<pending_record>& batch, bool sync);
@@ -120,7 +124,10 @@ class task_log {
   segment seg_[2];
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;  // durable_seq_, leader_, clean_, checkpoint_todo_, stopping_
+  std::condition_variable cv_;  // durable_seq_, leader_, clean_
+  // checkpoint_todo_, stopping_: the checkpointer's own, so that a commit's notify_all wakes no
+  // idle checkpointer (two futex calls and a context switch per commit otherwise).
+  std::condition_variable checkpoint_cv_;
   std::vector<pending_record> pending_;
   bool pending_task_ = false;  // pending_ holds a task record (its batch must be synced)
   bool force_sync_ = false;    // flush(): sync the next batch even without a task record

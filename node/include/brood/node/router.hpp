@@ -15,6 +15,10 @@
 #include "brood/wire/limits.hpp"
 #include "brood/wire/value.hpp"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace brood::node {
 
 struct request {
@@ -22,6 +26,8 @@ struct request {
   wire::bytes_view payload;  // the head.size bytes after the header
   wire::bytes_view body;     // request body (body_policy::content_length), else empty
   std::string_view peer;     // "127.0.0.1:5555", or the unix socket path
+  // The event loop the request arrived on (the handler runs on its thread), or null.
+  boost::asio::io_context* io = nullptr;
 };
 
 struct reply {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "brood/spooler/spool.hpp"
+#include "brood/wire/bytes.hpp"
 
 namespace brood::spooler {
 
@@ -108,6 +109,24 @@ class spool_store {
 
   // The stats of the task logs of `dir` (counters: see spool_log_stats). Reads the dir.
   static spool_log_stats log_stats(const std::string& dir);
+
+  // For spool_pipe (an event loop's asynchronous enqueue through the node's shared log): the
+  // name of the log server this process may use ("" in the server's own process, without a
+  // server, or when no dir is logged).
+  std::string shared_server() const;
+  // A task checked and encoded as enqueue() does, ready for the shared log.
+  struct shared_task {
+    std::size_t dir_index = 0;  // of the logged dir (in dirs())
+    std::string dir;            // the file's dir (the logged dir or its priority subdir)
+    std::string name;           // its uwsgi_spoolfile_on_* name
+    std::string rel_path;       // its path relative to the logged dir
+    wire::bytes file;           // its bytes
+  };
+  // enqueue()'s checks and encoding, named with `pid` (the caller's). An error: the task is
+  // refused. Success with `out` empty: the task must go through enqueue() (`at`, bigger than a
+  // segment, a dir that is not logged).
+  spool_status prepare_shared(const spool_vars& vars, std::string_view body, pid_t pid,
+                              std::optional<shared_task>& out) const;
 
   // The spooler dir (one of dirs()) that `path` lies in (directly or in a priority subdir).
   std::optional<std::string> dir_of(const std::string& path) const;
