@@ -125,6 +125,19 @@ spool_status pick_dir(const std::vector<std::string>& dirs, const spool_vars& va
   return {};
 }
 
+// What every enqueue checks first: the node has a spooler dir, the task's target dir
+// (pick_dir), and its priority, when given, is digits.
+spool_status pick_checked_dir(const std::vector<std::string>& dirs, const spool_vars& vars,
+                              std::string& dir) {
+  if (dirs.empty()) return fail(spool_errc::no_spooler, "this node has no spooler dir");
+  if (spool_status s = pick_dir(dirs, vars, dir); !s) return s;
+  const std::string* priority = find_value(vars, spool_key_priority);
+  if (priority && (priority->empty() || !all_digits(*priority))) {
+    return fail(spool_errc::bad_request, "priority " + quoted(*priority) + " is not digits");
+  }
+  return {};
+}
+
 // `dir` itself when it is one of `dirs`, or its parent when `dir` is a priority subdir of one.
 std::optional<std::string> match_dir(const std::vector<std::string>& dirs, const std::string& dir) {
   if (std::find(dirs.begin(), dirs.end(), dir) != dirs.end()) return dir;
@@ -325,13 +338,9 @@ void spool_store::start_server_threads() {
 }
 
 spool_status spool_store::enqueue(const spool_vars& vars, std::string_view body) const {
-  if (dirs_.empty()) return fail(spool_errc::no_spooler, "this node has no spooler dir");
   std::string dir;
-  if (spool_status s = pick_dir(dirs_, vars, dir); !s) return s;
+  if (spool_status s = pick_checked_dir(dirs_, vars, dir); !s) return s;
   const std::string* priority = find_value(vars, spool_key_priority);
-  if (priority && (priority->empty() || !all_digits(*priority))) {
-    return fail(spool_errc::bad_request, "priority " + quoted(*priority) + " is not digits");
-  }
   times_pair times{};
   const std::string* at = find_value(vars, spool_key_at);
   if (at) {
@@ -409,13 +418,9 @@ std::string spool_store::shared_server() const {
 spool_status spool_store::prepare_shared(const spool_vars& vars, std::string_view body, pid_t pid,
                                          std::optional<shared_task>& out) const {
   out.reset();
-  if (dirs_.empty()) return fail(spool_errc::no_spooler, "this node has no spooler dir");
   std::string dir;
-  if (spool_status s = pick_dir(dirs_, vars, dir); !s) return s;
+  if (spool_status s = pick_checked_dir(dirs_, vars, dir); !s) return s;
   const std::string* priority = find_value(vars, spool_key_priority);
-  if (priority && (priority->empty() || !all_digits(*priority))) {
-    return fail(spool_errc::bad_request, "priority " + quoted(*priority) + " is not digits");
-  }
   if (find_value(vars, spool_key_at) || !logged(dir)) return {};  // enqueue() does it all
   shared_task t;
   if (spool_status s = encode(vars, body, t.file); !s) return s;
