@@ -29,13 +29,7 @@ def main(argv=None):
     with cluster.Cluster(args.build_dir) as c:
         nodes = {"brood": c.brood("--master", "--processes", 2, "--spooler",
                                   os.path.join(c.tmp, "spool-brood"), "--module", "spool_task")}
-        saved = c.brood_bin
-        c.brood_bin = os.path.join(args.base, "cli", "brood")
-        nodes["base"] = c.brood(
-            "--master", "--processes", 2, "--spooler", os.path.join(c.tmp, "spool-base"),
-            "--module", "spool_task",
-            env=dict(c.env, PYTHONPATH=os.path.join(args.base, "python") + ":" + cluster.HERE))
-        c.brood_bin = saved
+        nodes["base"] = spooler_bench.base_node(c, args.base)
         enq = {k: [] for k in nodes}
         start = {k: [] for k in nodes}
         for r in range(args.rounds):

@@ -127,6 +127,20 @@ def pct(values, q):
     return values[min(len(values) - 1, int(len(values) * q))]
 
 
+def base_node(c, base, *extra):
+    """The same spooler node as brood's, run by another build's brood and Python package (the
+    `--base` of these benchmarks: A/B against an earlier build in the same run)."""
+    base = os.path.abspath(base)
+    saved, c.brood_bin = c.brood_bin, os.path.join(base, "cli", "brood")
+    try:
+        return c.brood(
+            "--master", "--processes", 2, "--spooler", os.path.join(c.tmp, "spool-base"),
+            "--module", "spool_task", *extra,
+            env=dict(c.env, PYTHONPATH=os.path.join(base, "python") + ":" + cluster.HERE))
+    finally:
+        c.brood_bin = saved
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("build_dir")
@@ -150,15 +164,8 @@ def main(argv=None):
                              "--import", "spool_task", processes=2),
         }
         if args.base:
-            bb = os.path.abspath(args.base)
             bstats = os.path.join(c.tmp, "base-stats.sock")
-            saved = c.brood_bin
-            c.brood_bin = os.path.join(bb, "cli", "brood")
-            nodes["base"] = c.brood(
-                "--master", "--processes", 2, "--spooler", os.path.join(c.tmp, "spool-base"),
-                "--module", "spool_task", "--stats", bstats,
-                env=dict(c.env, PYTHONPATH=os.path.join(bb, "python") + ":" + cluster.HERE))
-            c.brood_bin = saved
+            nodes["base"] = base_node(c, args.base, "--stats", bstats)
         stats_of = {"brood": stats, "base": bstats if args.base else None}
         for producers in (1, 8):
             runs = {name: [] for name in nodes}

@@ -66,13 +66,7 @@ def main(argv=None):
         nodes = {"brood": c.brood("--master", "--processes", 2, "--spooler",
                                   os.path.join(c.tmp, "spool-brood"), "--module", "spool_task")}
         if args.base:
-            saved = c.brood_bin
-            c.brood_bin = os.path.join(args.base, "cli", "brood")
-            nodes["base"] = c.brood(
-                "--master", "--processes", 2, "--spooler", os.path.join(c.tmp, "spool-base"),
-                "--module", "spool_task",
-                env=dict(c.env, PYTHONPATH=os.path.join(args.base, "python") + ":" + cluster.HERE))
-            c.brood_bin = saved
+            nodes["base"] = spooler_bench.base_node(c, args.base)
         if args.uwsgi:
             udir = os.path.join(c.tmp, "spool-uwsgi")
             os.makedirs(udir)

@@ -111,16 +111,23 @@ bool all_stopped(pid_t pid) {
   return false;
 }
 
-class spool_pipe_test : public testing_spool::spool_store_fixture {};
+class spool_pipe_test : public testing_spool::spool_store_fixture {
+ protected:
+  // A store of one dir whose task log the calling process owns (shared_log): the owner serves it
+  // and a forked child's pipe sends its records there.
+  std::shared_ptr<const spool_store> shared_store(const std::string& dir) {
+    spool_store_options o;
+    o.shared_log = true;
+    return std::make_shared<const spool_store>(std::vector<std::string>{dir}, o);
+  }
+};
 
 TEST_F(spool_pipe_test, tasks_complete_on_the_loop_once_committed) {
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "a fork of a multithreaded process deadlocks under AddressSanitizer";
 #endif
   const std::string dir = under("spool");
-  spool_store_options o;
-  o.shared_log = true;
-  auto store = std::make_shared<const spool_store>(std::vector<std::string>{dir}, o);
+  auto store = shared_store(dir);
   EXPECT_EQ(spool_pipe::open(store, ::getpid()), nullptr) << "the owner has no pipe to itself";
   std::fflush(nullptr);
   const pid_t child = ::fork();
@@ -176,9 +183,7 @@ TEST_F(spool_pipe_test, a_broken_connection_fails_the_tasks_in_flight_and_a_new_
   GTEST_SKIP() << "a fork of a multithreaded process deadlocks under AddressSanitizer";
 #endif
   const std::string dir = under("spool");
-  spool_store_options o;
-  o.shared_log = true;
-  auto store = std::make_shared<const spool_store>(std::vector<std::string>{dir}, o);
+  auto store = shared_store(dir);
   constexpr int before = 10, in_flight = 10, after = 10;
   int report[2];
   ASSERT_EQ(::pipe(report), 0);
