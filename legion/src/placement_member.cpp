@@ -96,6 +96,11 @@ void placement::state::reconcile(time_point now) {
         if (me.leaving_me.count(v) && where != table.placed.end())
           for (const std::string& m : where->second)
             if (m != p.self) a.handed_to.push_back(m);
+        // The new copy of a hand-over still under way: it ends here, the old one stays.
+        auto from = table.leaving.find(v);
+        if (from != table.leaving.end() && from->second != p.self && where != table.placed.end() &&
+            std::find(where->second.begin(), where->second.end(), p.self) != where->second.end())
+          a.handed_from = from->second;
         actions.push_back(std::move(a));
       }
       set->clear();
