@@ -32,6 +32,9 @@ void election::state::consider_candidacy(clock::time_point now) {
     }
   }
   if (!me || now < next_request || !warmed_up(now) || promised_to_other(self.uuid, now)) return;
+  // keep_lord: a lord's renews heard within a lease: it holds; no challenge by valor.
+  if (params.keep_lord && known_lord && known_lord->expires > now && known_lord->uuid != self.uuid)
+    return;
   if (std::max(highest_epoch, granted_epoch) == UINT64_MAX) return;  // no epoch left above
   const std::uint64_t e = std::max(highest_epoch, granted_epoch) + 1;
   promised = promise{self.uuid, self.address, e, now + lease};

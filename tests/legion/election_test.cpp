@@ -144,6 +144,24 @@ TEST_F(legion_election_test, LordResignsToABetterMember) {
   EXPECT_LT(at_ms(lords[1].at - *unlord), 50.0);
 }
 
+// With keep_lord (a legion with placement) the better member that comes back does not take over
+// while the lord's lease holds; it becomes lord only when the lord goes.
+TEST_F(legion_election_test, WithKeepLordABetterMemberDoesNotTakeOver) {
+  sim_options o = three();
+  o.keep_lord = true;
+  sim& s = make(o);
+  s.crash(0, false);
+  s.run_until(ms(1500));
+  ASSERT_EQ(s.lord(), 1u);
+  s.restart(0);
+  s.run_until(ms(4000));
+  EXPECT_EQ(s.lord(), 1u);
+  EXPECT_EQ(s.lord_events().size(), 1u);
+  s.crash(1);
+  s.run_until(ms(5000));
+  EXPECT_EQ(s.lord(), 0u);  // the best of those left
+}
+
 TEST_F(legion_election_test, ConnectionLostReElectsAtOnce) {
   sim& s = make(three());
   s.run_until(ms(1000));
