@@ -23,8 +23,13 @@ void placement::state::send_report(time_point now) {
   m.version = table.version;
   m.capacity = p.capacity;
   m.lease_ref = is_fenced(now) ? 0 : me.lease_ref;
-  m.running = sorted(me.running);
-  m.starting = sorted(me.starting);
+  // What is being stopped or killed is not reported: a new lord, quiet, assigns a member exactly
+  // what it reports, and would give it back a vassal whose stop ends a hand-over while the new
+  // copy runs elsewhere (the member then started it again once the stop was done).
+  for (const std::string& v : me.running)
+    if (!me.stopping.count(v) && !me.killing.count(v)) m.running.push_back(v);
+  for (const std::string& v : me.starting)
+    if (!me.stopping.count(v) && !me.killing.count(v)) m.starting.push_back(v);
   m.failed = sorted(me.failed_unreported);
   for (auto& [vassal, ref] : me.sos) {
     if (ref == 0) ref = m.ref;

@@ -266,6 +266,60 @@ TEST(placement_test, AHandOversNewCopyKilledByTheFenceNamesTheOldMember) {
   EXPECT_TRUE(got[0].handed_to.empty());
 }
 
+// A vassal whose stop ends a hand-over, still stopping when a new lord comes, is not reported to
+// it: the quiet lord assigns each member what it reports, and gave it back (seen in the
+// benchmark: the member started it again once its stop was done, beside the new copy).
+TEST(placement_test, AVassalBeingStoppedIsNotReportedToANewLord) {
+  placement_params p = params();
+  p.self = "m3";
+  p.members = {"m1", "m2", "m3"};
+  const placement_clock::time_point t0{};
+  placement m(p, t0);
+  m.lord_changed("m2", false, 1, t0);
+  const std::uint64_t ref = m.take_outgoing().back().msg.ref;
+  placement_table t;
+  t.epoch = 1;
+  t.version = 1;
+  t.catalog = {{"x.ini", 1}};
+  t.placed["x.ini"] = {"m3"};
+  placement_message ack;
+  ack.kind = placement_kind::ack;
+  ack.from = "m2";
+  ack.epoch = 1;
+  ack.ref = ref;
+  ack.version = 1;
+  ack.assigned = {"x.ini"};
+  ack.table = t;
+  m.receive(ack, t0 + 1ms);
+  ASSERT_EQ(m.take_actions().size(), 1u);
+  m.local_state("x.ini", vassal_state::running, t0 + 2ms);
+  placement_message a = ack;  // handed over to m1: x.ini leaves m3
+  a.kind = placement_kind::assign;
+  a.version = 2;
+  a.table->version = 2;
+  a.table->placed["x.ini"] = {"m1"};
+  a.assigned = {};
+  m.receive(a, t0 + 3ms);
+  std::vector<placement_action> got = m.take_actions();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].what, placement_action::kind::stop);
+  m.lord_changed("m1", false, 2, t0 + 4ms);  // a new lord while the stop runs
+  std::vector<placement_outgoing> out = m.take_outgoing();
+  ASSERT_FALSE(out.empty());
+  EXPECT_TRUE(out.back().msg.running.empty());
+  EXPECT_TRUE(out.back().msg.starting.empty());
+  placement_message quiet;  // the quiet lord assigns what the report listed
+  quiet.kind = placement_kind::ack;
+  quiet.from = "m1";
+  quiet.epoch = 2;
+  quiet.ref = out.back().msg.ref;
+  quiet.version = 0;
+  quiet.assigned = out.back().msg.running;
+  m.receive(quiet, t0 + 5ms);
+  m.local_state("x.ini", vassal_state::stopped, t0 + 6ms);
+  EXPECT_TRUE(m.take_actions().empty());  // not started again
+}
+
 // With no lord known the election gives the highest epoch seen (a failed candidacy's, say): it is
 // not a lord's, and a member that took it would report with it to the lord it knows again next,
 // of a lower epoch, which drops such reports (seen when a healed better member had run for lord
