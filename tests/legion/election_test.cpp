@@ -162,6 +162,30 @@ TEST_F(legion_election_test, WithKeepLordABetterMemberDoesNotTakeOver) {
   EXPECT_EQ(s.lord(), 0u);  // the best of those left
 }
 
+// With keep_lord, members cut one after the other (never two at once) never depose the lord: the
+// best member, back from its cut, does not run for lord (it would fail and then refuse the lord's
+// renews, leaving the lord with one voter: the next cut of that voter deposed it).
+TEST_F(legion_election_test, WithKeepLordCutsOfOneMemberAtATimeKeepTheLord) {
+  sim_options o = three({3, 2, 1});
+  o.keep_lord = true;
+  sim& s = make(o);
+  s.isolate(0);
+  s.run_until(ms(1500));
+  ASSERT_EQ(s.lord(), 1u);
+  for (int round = 0; round < 4; ++round) {
+    const std::size_t victim = round % 2 == 0 ? 0 : 2;
+    s.heal_all();
+    s.run_for(ms(1000));
+    s.isolate(victim);
+    s.run_for(ms(1000));
+    EXPECT_EQ(s.lord(), 1u) << "round " << round;
+  }
+  s.heal_all();
+  s.run_for(ms(1000));
+  EXPECT_EQ(s.lord(), 1u);
+  EXPECT_EQ(s.lord_events().size(), 1u);
+}
+
 TEST_F(legion_election_test, ConnectionLostReElectsAtOnce) {
   sim& s = make(three());
   s.run_until(ms(1000));
