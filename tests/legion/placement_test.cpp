@@ -117,6 +117,41 @@ TEST(placement_test, ALostMembersVassalsRunElsewhereOnlyAfterItFenced) {
   EXPECT_TRUE(c.violations.empty()) << c.violations.front();
 }
 
+// Member `self` of m1, m2, m3 (the tests' params), at time 0.
+placement member(const std::string& self) {
+  placement_params p = params();
+  p.self = self;
+  p.members = {"m1", "m2", "m3"};
+  return placement(p, placement_clock::time_point{});
+}
+
+// `m` hears of lord `lord` (epoch 1), which acks its first report with the table (version 1) that
+// places x.ini on `where` (leaving `leaving`, if any) and assigns it x.ini; x.ini starts and runs
+// at 2 ms. Returns the ack.
+placement_message run_x(placement& m, const std::string& lord, std::vector<std::string> where,
+                        const std::string& leaving = {}) {
+  const placement_clock::time_point t0{};
+  m.lord_changed(lord, false, 1, t0);
+  placement_table t;
+  t.epoch = 1;
+  t.version = 1;
+  t.catalog = {{"x.ini", 1}};
+  t.placed["x.ini"] = std::move(where);
+  if (!leaving.empty()) t.leaving["x.ini"] = leaving;
+  placement_message ack;
+  ack.kind = placement_kind::ack;
+  ack.from = lord;
+  ack.epoch = 1;
+  ack.ref = m.take_outgoing().back().msg.ref;
+  ack.version = 1;
+  ack.assigned = {"x.ini"};
+  ack.table = t;
+  m.receive(ack, t0 + 1ms);
+  EXPECT_EQ(m.take_actions().size(), 1u);
+  m.local_state("x.ini", vassal_state::running, t0 + 2ms);
+  return ack;
+}
+
 // The old member of a planned hand-over says so when it stops its copy (the owner logs it: the
 // benchmark tells hand-overs from double runs by that line); a stop for another reason does not.
 TEST(placement_test, AHandOversStopNamesTheNewMember) {
@@ -148,29 +183,9 @@ TEST(placement_test, AHandOversStopNamesTheNewMember) {
 // The old member of a hand-over, cut before it hears that the new copy runs, kills its copy when
 // its lease ends: that kill still names the new member (the end of the hand-over, not a loss).
 TEST(placement_test, AHandOversOldCopyKilledByTheFenceNamesTheNewMember) {
-  placement_params p = params();
-  p.self = "m2";
-  p.members = {"m1", "m2", "m3"};
   const placement_clock::time_point t0{};
-  placement m(p, t0);
-  m.lord_changed("m1", false, 1, t0);
-  const std::uint64_t ref = m.take_outgoing().back().msg.ref;
-  placement_table t;
-  t.epoch = 1;
-  t.version = 1;
-  t.catalog = {{"x.ini", 1}};
-  t.placed["x.ini"] = {"m2"};
-  placement_message ack;
-  ack.kind = placement_kind::ack;
-  ack.from = "m1";
-  ack.epoch = 1;
-  ack.ref = ref;
-  ack.version = 1;
-  ack.assigned = {"x.ini"};
-  ack.table = t;
-  m.receive(ack, t0 + 1ms);
-  ASSERT_EQ(m.take_actions().size(), 1u);
-  m.local_state("x.ini", vassal_state::running, t0 + 2ms);
+  placement m = member("m2");
+  const placement_message ack = run_x(m, "m1", {"m2"});
   placement_message a = ack;  // the move to m3 begins: x.ini leaves m2
   a.kind = placement_kind::assign;
   a.version = 2;
@@ -231,30 +246,9 @@ TEST(placement_test, AMoveWhoseOldMemberIsCutBeforeItHearsStartsNothingBesideIt)
 // when that member fences; the kill names the old member (the owner logs it: the benchmark
 // tells an aborted hand-over from a double run by that line).
 TEST(placement_test, AHandOversNewCopyKilledByTheFenceNamesTheOldMember) {
-  placement_params p = params();
-  p.self = "m3";
-  p.members = {"m1", "m2", "m3"};
   const placement_clock::time_point t0{};
-  placement m(p, t0);
-  m.lord_changed("m1", false, 1, t0);
-  const std::uint64_t ref = m.take_outgoing().back().msg.ref;
-  placement_table t;
-  t.epoch = 1;
-  t.version = 1;
-  t.catalog = {{"x.ini", 1}};
-  t.placed["x.ini"] = {"m2", "m3"};
-  t.leaving["x.ini"] = "m2";
-  placement_message ack;
-  ack.kind = placement_kind::ack;
-  ack.from = "m1";
-  ack.epoch = 1;
-  ack.ref = ref;
-  ack.version = 1;
-  ack.assigned = {"x.ini"};
-  ack.table = t;
-  m.receive(ack, t0 + 1ms);
-  ASSERT_EQ(m.take_actions().size(), 1u);
-  m.local_state("x.ini", vassal_state::running, t0 + 2ms);
+  placement m = member("m3");
+  run_x(m, "m1", {"m2", "m3"}, "m2");
   std::vector<placement_action> got;
   for (auto at = t0 + 10ms; at < t0 + 3s && got.empty(); at += 10ms) {
     m.tick(at);
@@ -270,29 +264,9 @@ TEST(placement_test, AHandOversNewCopyKilledByTheFenceNamesTheOldMember) {
 // it: the quiet lord assigns each member what it reports, and gave it back (seen in the
 // benchmark: the member started it again once its stop was done, beside the new copy).
 TEST(placement_test, AVassalBeingStoppedIsNotReportedToANewLord) {
-  placement_params p = params();
-  p.self = "m3";
-  p.members = {"m1", "m2", "m3"};
   const placement_clock::time_point t0{};
-  placement m(p, t0);
-  m.lord_changed("m2", false, 1, t0);
-  const std::uint64_t ref = m.take_outgoing().back().msg.ref;
-  placement_table t;
-  t.epoch = 1;
-  t.version = 1;
-  t.catalog = {{"x.ini", 1}};
-  t.placed["x.ini"] = {"m3"};
-  placement_message ack;
-  ack.kind = placement_kind::ack;
-  ack.from = "m2";
-  ack.epoch = 1;
-  ack.ref = ref;
-  ack.version = 1;
-  ack.assigned = {"x.ini"};
-  ack.table = t;
-  m.receive(ack, t0 + 1ms);
-  ASSERT_EQ(m.take_actions().size(), 1u);
-  m.local_state("x.ini", vassal_state::running, t0 + 2ms);
+  placement m = member("m3");
+  const placement_message ack = run_x(m, "m2", {"m3"});
   placement_message a = ack;  // handed over to m1: x.ini leaves m3
   a.kind = placement_kind::assign;
   a.version = 2;
