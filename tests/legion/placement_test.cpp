@@ -117,6 +117,18 @@ TEST(placement_test, ALostMembersVassalsRunElsewhereOnlyAfterItFenced) {
   EXPECT_TRUE(c.violations.empty()) << c.violations.front();
 }
 
+// The first actions `m` takes, ticked every 10 ms from 10 ms on without a message (cut), within
+// 3 s.
+std::vector<placement_action> first_actions(placement& m) {
+  std::vector<placement_action> got;
+  const placement_clock::time_point t0{};
+  for (auto at = t0 + 10ms; at < t0 + 3s && got.empty(); at += 10ms) {
+    m.tick(at);
+    got = m.take_actions();
+  }
+  return got;
+}
+
 // Member `self` of m1, m2, m3 (the tests' params), at time 0.
 placement member(const std::string& self) {
   placement_params p = params();
@@ -195,11 +207,7 @@ TEST(placement_test, AHandOversOldCopyKilledByTheFenceNamesTheNewMember) {
   m.receive(a, t0 + 3ms);
   EXPECT_TRUE(m.take_actions().empty());
   // Cut: no more acks; the lease ends and the copy is killed.
-  std::vector<placement_action> got;
-  for (auto t = t0 + 10ms; t < t0 + 3s && got.empty(); t += 10ms) {
-    m.tick(t);
-    got = m.take_actions();
-  }
+  const std::vector<placement_action> got = first_actions(m);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].what, placement_action::kind::kill);
   EXPECT_EQ(got[0].handed_to, std::vector<std::string>{"m3"});
@@ -249,11 +257,7 @@ TEST(placement_test, AHandOversNewCopyKilledByTheFenceNamesTheOldMember) {
   const placement_clock::time_point t0{};
   placement m = member("m3");
   run_x(m, "m1", {"m2", "m3"}, "m2");
-  std::vector<placement_action> got;
-  for (auto at = t0 + 10ms; at < t0 + 3s && got.empty(); at += 10ms) {
-    m.tick(at);
-    got = m.take_actions();
-  }
+  const std::vector<placement_action> got = first_actions(m);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].what, placement_action::kind::kill);
   EXPECT_EQ(got[0].handed_from, "m2");
