@@ -137,6 +137,18 @@ placement member(const std::string& self) {
   return placement(p, placement_clock::time_point{});
 }
 
+// The ack of lord `lord` (table version 1) to report `ref`, assigning x.ini.
+placement_message x_ack(const std::string& lord, std::uint64_t epoch, std::uint64_t ref) {
+  placement_message ack;
+  ack.kind = placement_kind::ack;
+  ack.from = lord;
+  ack.epoch = epoch;
+  ack.ref = ref;
+  ack.version = 1;
+  ack.assigned = {"x.ini"};
+  return ack;
+}
+
 // `m` hears of lord `lord` (epoch 1), which acks its first report with the table (version 1) that
 // places x.ini on `where` (leaving `leaving`, if any) and assigns it x.ini; x.ini starts and runs
 // at 2 ms. Returns the ack.
@@ -150,13 +162,7 @@ placement_message run_x(placement& m, const std::string& lord, std::vector<std::
   t.catalog = {{"x.ini", 1}};
   t.placed["x.ini"] = std::move(where);
   if (!leaving.empty()) t.leaving["x.ini"] = leaving;
-  placement_message ack;
-  ack.kind = placement_kind::ack;
-  ack.from = lord;
-  ack.epoch = 1;
-  ack.ref = m.take_outgoing().back().msg.ref;
-  ack.version = 1;
-  ack.assigned = {"x.ini"};
+  placement_message ack = x_ack(lord, 1, m.take_outgoing().back().msg.ref);
   ack.table = t;
   m.receive(ack, t0 + 1ms);
   EXPECT_EQ(m.take_actions().size(), 1u);
@@ -303,24 +309,14 @@ TEST(placement_test, AVassalBeingStoppedIsNotReportedToANewLord) {
 // of a lower epoch, which drops such reports (seen when a healed better member had run for lord
 // while the lord kept its lordship: it got no vassal back).
 TEST(placement_test, AnEpochWithoutALordDoesNotHideTheLordKnownNext) {
-  placement_params p = params();
-  p.self = "m3";
-  p.members = {"m1", "m2", "m3"};
   const placement_clock::time_point t0{};
-  placement m(p, t0);
+  placement m = member("m3");
   m.lord_changed("", false, 3, t0);
   m.lord_changed("m2", false, 2, t0 + 1ms);
   std::vector<placement_outgoing> out = m.take_outgoing();
   ASSERT_FALSE(out.empty());
   EXPECT_EQ(out.back().msg.epoch, 2u);
-  placement_message ack;
-  ack.kind = placement_kind::ack;
-  ack.from = "m2";
-  ack.epoch = 2;
-  ack.ref = out.back().msg.ref;
-  ack.version = 1;
-  ack.assigned = {"x.ini"};
-  m.receive(ack, t0 + 2ms);
+  m.receive(x_ack("m2", 2, out.back().msg.ref), t0 + 2ms);
   EXPECT_FALSE(m.fenced(t0 + 3ms));  // the ack gave a lease
   const std::vector<placement_action> a = m.take_actions();
   ASSERT_EQ(a.size(), 1u);
