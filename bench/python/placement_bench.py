@@ -73,12 +73,22 @@ def planned(handed, vassal, old_member, new_start, old_end):
                for v, m, t in handed)
 
 
+def aborted(taken, vassal, new_member, new_start, new_end):
+    """The new member's emperor logged that it killed the new copy of a hand-over still under way
+    when it fenced (it was cut before it heard the hand-over end; the old copy stays): an overlap
+    the hand-over planned, cut short by the new member's lease."""
+    return any(v == vassal and m == new_member and new_start <= t <= new_end + 1.0
+               for v, m, t in taken)
+
+
 def classify(pl, t0, t1):
     """The overlaps of runs that began within [t0, t1]: (planned, double) lists of (vassal, old,
-    new, seconds, old member cut when the new copy started)."""
+    new, seconds, old member cut when the new copy started, a hand-over cut short by the new
+    member's fence)."""
     now = time.time()
     runs = pl.runs()
     handed = pl.handed_over()
+    taken = pl.handed_over("taken over from")
     cuts, open_cut = [], {}
     for kind, member, _, t in pc.marks(pl.records, ("cut", "heal")):
         if kind == "cut":
@@ -91,8 +101,10 @@ def classify(pl, t0, t1):
         if not t0 <= b.start <= t1:
             continue
         was_cut = any(m == a.member and c0 <= b.start <= c1 for m, c0, c1 in cuts)
-        entry = (vassal, a, b, d, was_cut)
-        (plan if planned(handed, vassal, a.member, b.start, a.end(now)) else double).append(entry)
+        cut_short = aborted(taken, vassal, b.member, b.start, b.end(now))
+        entry = (vassal, a, b, d, was_cut, cut_short)
+        ok = planned(handed, vassal, a.member, b.start, a.end(now)) or cut_short
+        (plan if ok else double).append(entry)
     return plan, double
 
 
@@ -157,6 +169,7 @@ def lord_kill(pl, n, figures, trial_figs):
     time.sleep(pl.lease)  # a settled moment: late restarts would show
     runs = pl.runs()
     handed = pl.handed_over()
+    taken = pl.handed_over("taken over from")
     restarted, moved = 0, 0
     for r in runs:
         if r.member in others and r.start < tk and r.stop is not None and r.stop > tk:
@@ -217,10 +230,11 @@ def cuts(pl, fabric, n, args, figures):
     figures["handovers"] = len(plan)
     figures["handover_s"] = cluster.fmt(sum(e[3] for e in plan), 3)
     figures["handover_max_ms"] = cluster.fmt(ms(max((e[3] for e in plan), default=0.0)))
+    figures["handovers_aborted"] = sum(1 for e in plan if e[5])
     figures["double_runs"] = len(double)
     figures["double_run_s"] = cluster.fmt(sum(e[3] for e in double), 3)
     figures["double_runs_while_cut"] = sum(1 for e in double if e[4])
-    for vassal, a, b, d, was_cut in double[:10]:
+    for vassal, a, b, d, was_cut, _ in double[:10]:
         cluster.note("double run %.3f s%s: %r then %r" % (d, " (old member cut)" if was_cut
                                                           else "", a, b))
 

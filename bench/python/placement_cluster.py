@@ -407,15 +407,17 @@ class Placement:
         except FileNotFoundError:
             return ""
 
-    def handed_over(self):
+    def handed_over(self, what="handed over to"):
         """[(vassal, member, time)]: each planned hand-over's end as the old member's emperor
         logged it ("legion placement: vassal v001.ini handed over to ADDR: stopping it here",
         stamped when read): the member stops its copy because a table it adopted showed the
-        vassal leaving it and the lord then placed it only on the new member, running."""
+        vassal leaving it and the lord then placed it only on the new member, running. With
+        what="taken over from": each hand-over's new copy killed by its member's fence before
+        the hand-over ended ("... taken over from ADDR: killing it here (fenced) ...")."""
         out = []
         for h in self.hosts:
             for line in self.output(h).splitlines():
-                if "handed over to" not in line or "legion placement: vassal " not in line:
+                if what not in line or "legion placement: vassal " not in line:
                     continue
                 try:
                     t = float(line.split(" ", 1)[0])

@@ -75,6 +75,9 @@ po::options_description legion_option_group(unsigned help_width) {
           "legion-max-vassals", uint_value(0, 1000000)->value_name("N"),
           "emperor = legion:NAME,DIR: the most vassals the lord places on this member (0: no "
           "limit; also the weight of this member in the spread)")(
+          "legion-vassal-nice", uint_value(0, 19)->value_name("N"),
+          "emperor = legion:NAME,DIR: placed vassals run this much nicer than the emperor, so "
+          "their starts never starve the legion's election and fence (default 10; brood)")(
           "legion-skew-tolerance", uint_value(1, max_seconds)->value_name("SECONDS"),
           "drop messages stamped further than this from our clock (default 60)")(
           "legion-attach-daemon", string_list_value()->value_name("NAME COMMAND"),
@@ -123,6 +126,8 @@ legion::config to_legion_config(const po::variables_map& vm) {
     c.times.vassal_lease = milliseconds(number(vm, "legion-vassal-lease"));
   if (vm.count("legion-max-vassals"))
     c.max_vassals = static_cast<std::uint32_t>(number(vm, "legion-max-vassals"));
+  if (vm.count("legion-vassal-nice"))
+    c.vassal_nice = static_cast<int>(number(vm, "legion-vassal-nice"));
   if (vm.count("legion-skew-tolerance"))
     c.times.skew_tolerance = seconds(number(vm, "legion-skew-tolerance"));
   if (c.legions.empty()) return c;

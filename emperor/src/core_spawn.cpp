@@ -1,6 +1,7 @@
 // emperor_core: starting a vassal's process, waiting on its on-demand socket, and the crash-loop
 // throttle (the blacklist).
 #include <algorithm>
+#include <filesystem>
 
 #include "brood/emperor/core.hpp"
 #include "brood/emperor/vassal_command.hpp"
@@ -18,6 +19,14 @@ void reset_state(vassal& v) {
 }
 
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
+
+// A vassal (or zerg) of the legion's shared directory (emperor = legion:NAME,DIR).
+bool placed_by_legion(const emperor_config& cfg, const vassal& v) {
+  if (cfg.placement.legion.empty()) return false;
+  namespace fs = std::filesystem;
+  return fs::path(v.file.path).lexically_normal().parent_path() ==
+         (fs::path(cfg.placement.dir) / "").lexically_normal().parent_path();
+}
 
 }  // namespace
 
@@ -49,6 +58,7 @@ launch_spec emperor_core::command_of(const vassal& v) const {
                          ? vassal_command(cfg_, v.file, self_exe_, environment_)
                          : zerg_command(cfg_, v.file, v.zerg_number, self_exe_, environment_);
   if (v.socket) spec.stdin_fd = v.socket->fd();
+  if (placed_by_legion(cfg_, v)) spec.nice = cfg_.legion.vassal_nice;
   return spec;
 }
 

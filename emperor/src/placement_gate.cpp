@@ -113,6 +113,9 @@ placement_gate::effect placement_gate::on_action(const placement_action& a) {
                 a.what == placement_action::kind::kill ? ": killing it here (fenced)"
                                                        : ": stopping it here");
       }
+      if (!a.handed_from.empty())
+        os::log("legion placement: vassal ", a.vassal, " taken over from ", a.handed_from,
+                ": killing it here (fenced) before the hand-over ended");
       assigned_.erase(a.vassal);
       if (!given_.count(a.vassal)) {
         if (!stopping_.count(a.vassal)) pending_.emplace_back(a.vassal, pstate::stopped);

@@ -109,6 +109,12 @@ exec_plan make_exec_plan(const launch_spec& spec, int channel_fd) {
   plan.channel_fd = channel_fd;
   plan.stdin_fd = spec.stdin_fd;
   plan.parent = ::getpid();
+  if (spec.nice > 0) {
+    // getpriority may return -1 as a value: errno tells.
+    errno = 0;
+    const int now = ::getpriority(PRIO_PROCESS, 0);
+    if (errno == 0) plan.nice = std::min(19, now + spec.nice);
+  }
   plan.exec_error = "[brood emperor] vassal " + spec.name + ": cannot exec " + spec.argv[0] + ": ";
   return plan;
 }
@@ -118,6 +124,7 @@ void exec_vassal(const exec_plan& plan) noexcept {
     ::_exit(exec_failed_status);  // the emperor died before the death signal was armed
   reset_signals();
   if (!setup_stdin(plan.stdin_fd)) fail(plan, "stdin: ", errno);
+  if (plan.nice && ::setpriority(PRIO_PROCESS, 0, *plan.nice) != 0) fail(plan, "nice: ", errno);
   close_fds_except(plan.channel_fd);
   if (::fcntl(plan.channel_fd, F_SETFD, 0) != 0) fail(plan, "channel: ", errno);
   ::execvpe(plan.argv[0], plan.argv.data(), plan.envp.data());

@@ -3,6 +3,7 @@
 // is prepared in the parent (exec_plan), so the child only makes system calls.
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct exec_plan {
   int channel_fd = -1;           // the vassal's end of the channel (>= 3)
   int stdin_fd = -1;             // dup'ed onto 0; -1: /dev/null
   pid_t parent = 0;              // the launching process (death-signal race check)
+  std::optional<int> nice;       // the child's nice value (setpriority before exec)
   std::string exec_error;        // "[brood emperor] cannot exec PROG: " (errno text follows)
 };
 

@@ -73,6 +73,12 @@ void election::state::housekeeping(clock::time_point now) {
   }
   check_lordship(now);
   renew_if_due(now);
+  if (lord || (known_lord && known_lord->expires > now)) lord_seen = now;
+  if (!eligible_self(now)) {
+    eligible_since.reset();
+  } else if (!eligible_since) {
+    eligible_since = now;
+  }
   consider_candidacy(now);
 }
 

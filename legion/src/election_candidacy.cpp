@@ -32,6 +32,13 @@ void election::state::consider_candidacy(clock::time_point now) {
     }
   }
   if (!me || now < next_request || !warmed_up(now) || promised_to_other(self.uuid, now)) return;
+  // keep_lord: no challenge while a lord is known, nor for a lease after it was last known, nor
+  // before this member has heard a quorum for a lease without a break: a member back from a cut
+  // hears the lord's renews by then. (Otherwise it ran at once, failed, and its higher granted
+  // epoch made it refuse the lord's renews from then on: one more cut elsewhere deposed the lord.)
+  if (params.keep_lord &&
+      (now - lord_seen < lease || !eligible_since || now - *eligible_since < lease))
+    return;
   if (std::max(highest_epoch, granted_epoch) == UINT64_MAX) return;  // no epoch left above
   const std::uint64_t e = std::max(highest_epoch, granted_epoch) + 1;
   promised = promise{self.uuid, self.address, e, now + lease};

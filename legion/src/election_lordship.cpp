@@ -57,7 +57,9 @@ void election::state::check_lordship(clock::time_point now) {
     step_down(now, true, "the lease was not renewed: too few renew acks in time");
     return;
   }
-  // A better member takes over once it has run for a lease (it can grant itself one by then).
+  // A better member takes over once it has run for a lease (it can grant itself one by then),
+  // unless the lord keeps its lordship while it holds.
+  if (params.keep_lord) return;
   const std::optional<std::string> best = best_candidate(now, true);
   if (best && !best->empty()) step_down(now, true, "a better member is alive (it takes over)");
 }

@@ -73,6 +73,10 @@ struct election::state {
 
   // Whom this member takes for lord when it is not (a renew it accepted).
   std::optional<promise> known_lord;
+  // keep_lord: the last moment a lord was known (or this member was lord), and since when this
+  // member hears a quorum without a break (empty: it does not).
+  clock::time_point lord_seen{};
+  std::optional<clock::time_point> eligible_since;
 
   std::vector<outgoing> out;
   std::vector<election_event> events;

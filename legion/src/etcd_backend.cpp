@@ -114,21 +114,21 @@ class etcd_backend final : public backend {
   // One round of the placement: the lord as the view has it, the inbox, the machine's deadlines,
   // its messages out and, on the lord, the table key.
   void run_placement(const std::stop_token& stop) {
-    const legion_view v = member_.snapshot();
-    const std::string lord = v.i_am_the_lord ? self_.address : v.lord_address;
-    std::string lk = lord + "|" + (v.i_am_the_lord ? "L" : "-") + "|" + std::to_string(v.epoch);
-    if (lk != placement_lord_) {
-      placement_lord_ = std::move(lk);
-      placement_->lord_changed(lord, v.i_am_the_lord, v.epoch, clock::now());
-    }
+    legion_view v = sync_lord(clock::now());
     std::string why;
     std::vector<placement_message> in;
     if (mail_->receive(in, member_.budget(call_timeout_), why)) {
-      for (const placement_message& m : in) placement_->receive(m, clock::now());
+      for (const placement_message& m : in) {
+        const clock::time_point now = clock::now();
+        v = sync_lord(now);
+        placement_->receive(m, now);
+      }
     } else {
       complain("cannot read the placement inbox: " + why, stop);
     }
-    placement_->step(clock::now());
+    const clock::time_point now = clock::now();
+    v = sync_lord(now);
+    placement_->step(now);
     const std::optional<etcd::key_value> lordship = member_.lordship();
     if (!mail_->send(placement_->take_outgoing(), member_.lease(), lordship,
                      member_.budget(call_timeout_), why))
@@ -140,6 +140,22 @@ class etcd_backend final : public backend {
                               member_.budget(call_timeout_), why))
         complain("the placement table not written: " + why, stop);
     }
+  }
+
+  // The lordship brought to `now` (check_lease steps down a heartbeat before the lease ends)
+  // and given to the placement when it changed: a lord whose lease ended while this thread waited
+  // on etcd acks no report after it, not even its own (those bypass etcd and its guard), so no
+  // ack of a term outlives it.
+  legion_view sync_lord(clock::time_point now) {
+    member_.check_lease(now);
+    const legion_view v = member_.snapshot();
+    const std::string lord = v.i_am_the_lord ? self_.address : v.lord_address;
+    std::string lk = lord + "|" + (v.i_am_the_lord ? "L" : "-") + "|" + std::to_string(v.epoch);
+    if (lk != placement_lord_) {
+      placement_lord_ = std::move(lk);
+      placement_->lord_changed(lord, v.i_am_the_lord, v.epoch, now);
+    }
+    return v;
   }
 
   // A placement failure's log line, at most one per 10 s.

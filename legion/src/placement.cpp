@@ -68,7 +68,10 @@ void placement::state::deliver(placement_message m, const std::string& to, time_
 void placement::lord_changed(const std::string& lord, bool i_am_lord, std::uint64_t epoch,
                              placement_clock::time_point now) {
   state& s = *s_;
-  s.me.epoch_seen = std::max(s.me.epoch_seen, epoch);
+  // Only a lord's epoch counts: with no lord known the election gives the highest epoch seen,
+  // a failed candidacy's perhaps, above the lord it knows again next (a lord that keeps its
+  // lordship, election_params::keep_lord): reports of that epoch would never reach that lord.
+  if (!lord.empty()) s.me.epoch_seen = std::max(s.me.epoch_seen, epoch);
   const bool new_lord = s.me.lord != lord;
   s.me.lord = lord;
   if (i_am_lord && (!s.lord.active || s.lord.epoch != epoch)) {
@@ -184,5 +187,7 @@ std::set<std::string> placement::running() const {
 }
 
 bool placement::fenced(placement_clock::time_point now) const { return s_->is_fenced(now); }
+
+placement_clock::time_point placement::lease_until() const { return s_->me.lease_until; }
 
 }  // namespace brood::legion

@@ -76,6 +76,7 @@ void placement::state::on_report(const placement_message& m, time_point now) {
   rec.reported = true;
   rec.last_report = now;
   rec.capacity = m.capacity;
+  rec.version = m.table ? 0 : m.version;  // a table sent along: it holds an older term's
   if (rec.dead_ref != 0 && m.lease_ref <= rec.dead_ref) {
     // Sent under a lease this lord counted as over (a report held during a cut, delivered after
     // the heal): the member fenced itself and killed what it lists before the lord expired it.
@@ -211,8 +212,11 @@ void placement::state::finish_handovers() {
     for (const std::string& m : where)
       if (m != old && lord.pending.count({m, vassal})) arrived = false;
     if (!contains(where, old)) {
+      lord.moving.erase(vassal);
       it = table.leaving.erase(it);
       lord.changed = true;
+    } else if (lord.moving.count(vassal)) {
+      ++it;  // announced: the new copy is placed once the old member knows (start_moves)
     } else if (arrived) {
       erase_value(where, old);
       it = table.leaving.erase(it);
@@ -223,6 +227,31 @@ void placement::state::finish_handovers() {
     } else {
       ++it;
     }
+  }
+}
+
+void placement::state::start_moves(time_point now) {
+  for (auto it = lord.moving.begin(); it != lord.moving.end();) {
+    const std::string& vassal = it->first;
+    const auto& [to, announced] = it->second;
+    auto l = table.leaving.find(vassal);
+    if (l == table.leaving.end()) {
+      it = lord.moving.erase(it);
+      continue;
+    }
+    const member_record& old = lord.members.at(l->second);
+    if (old.version <= announced) {
+      ++it;  // the old member has not shown the table that announces it yet
+      continue;
+    }
+    if (eligible(to, vassal, now)) {
+      table.placed[vassal].push_back(to);
+      lord.pending[{to, vassal}] = now + p.start_timeout;
+    } else {
+      table.leaving.erase(l);  // the new member went away meanwhile: the move is off
+    }
+    lord.changed = true;
+    it = lord.moving.erase(it);
   }
 }
 
@@ -284,9 +313,10 @@ void placement::state::balance(time_point now) {
   for (auto& [vassal, where] : table.placed) {
     if (!zerg_base(vassal).empty()) continue;  // a zerg stays where it started
     if (!contains(where, most) || !eligible(least, vassal, now)) continue;
-    where.push_back(least);
+    // Announced first (the table shows it leaving `most`); placed on `least` once `most` holds
+    // that table (start_moves).
     table.leaving[vassal] = most;
-    lord.pending[{least, vassal}] = now + p.start_timeout;
+    lord.moving[vassal] = {least, table.version};
     lord.changed = true;
     return;
   }
@@ -358,6 +388,7 @@ void placement::state::lord_step(time_point now) {
   }
   expire_members(now);
   settle(now);
+  start_moves(now);
   place_missing(now);
   balance(now);
   if (lord.changed) {

@@ -23,8 +23,13 @@ void placement::state::send_report(time_point now) {
   m.version = table.version;
   m.capacity = p.capacity;
   m.lease_ref = is_fenced(now) ? 0 : me.lease_ref;
-  m.running = sorted(me.running);
-  m.starting = sorted(me.starting);
+  // What is being stopped or killed is not reported: a new lord, quiet, assigns a member exactly
+  // what it reports, and would give it back a vassal whose stop ends a hand-over while the new
+  // copy runs elsewhere (the member then started it again once the stop was done).
+  for (const std::string& v : me.running)
+    if (!me.stopping.count(v) && !me.killing.count(v)) m.running.push_back(v);
+  for (const std::string& v : me.starting)
+    if (!me.stopping.count(v) && !me.killing.count(v)) m.starting.push_back(v);
   m.failed = sorted(me.failed_unreported);
   for (auto& [vassal, ref] : me.sos) {
     if (ref == 0) ref = m.ref;
@@ -96,6 +101,11 @@ void placement::state::reconcile(time_point now) {
         if (me.leaving_me.count(v) && where != table.placed.end())
           for (const std::string& m : where->second)
             if (m != p.self) a.handed_to.push_back(m);
+        // The new copy of a hand-over still under way: it ends here, the old one stays.
+        auto from = table.leaving.find(v);
+        if (from != table.leaving.end() && from->second != p.self && where != table.placed.end() &&
+            std::find(where->second.begin(), where->second.end(), p.self) != where->second.end())
+          a.handed_from = from->second;
         actions.push_back(std::move(a));
       }
       set->clear();

@@ -4,8 +4,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "brood/os/log.hpp"
 
 namespace brood::legion {
 namespace {
@@ -142,6 +145,17 @@ placement_clock::time_point placement_runner::next_deadline() const {
 void placement_runner::publish(placement_clock::time_point now) {
   std::vector<placement_action> actions = machine_->take_actions();
   const std::set<std::string> running = machine_->running();
+  const auto kills = std::count_if(actions.begin(), actions.end(), [](const placement_action& a) {
+    return a.what == placement_action::kind::kill;
+  });
+  if (kills > 0) {
+    // How late this thread saw its lease end: the fence's margin (the lord waits `kill_grace`
+    // more than the member's lease) must exceed it and the kills' own delay.
+    const auto late =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - machine_->lease_until());
+    os::log("legion '", legion_, "': placement lease over ", late.count(), " ms ago: killing ",
+            kills, " vassal(s) here (fenced)");
+  }
   std::lock_guard lock(m_);
   view_.table = machine_->table();
   view_.fenced = machine_->fenced(now);

@@ -47,6 +47,8 @@ struct member_record {
   // acked_ref when this lord last expired the member: a report whose lease_ref is not above it
   // runs under a lease that is over (the member fenced): its running/starting are not taken.
   std::uint64_t dead_ref = 0;
+  // The version of this term's table its last report said it holds (0: an older term's).
+  std::uint64_t version = 0;
 };
 
 // The lord side, valid while this member is lord.
@@ -63,6 +65,11 @@ struct lord_side {
   std::map<std::string, member_record> members;
   std::map<std::pair<std::string, std::string>, time_point> refused;  // (member, vassal) -> until
   std::map<std::pair<std::string, std::string>, time_point> pending;  // placed, not running yet
+  // A balancing move announced, its new copy not placed yet: vassal -> (new member, the table
+  // version before the announcement). The new copy is placed once the old member reports a
+  // newer version: it knows the vassal leaves it before the new copy can start, so its copy's
+  // end is a hand-over's even when it is cut at once.
+  std::map<std::string, std::pair<std::string, std::uint64_t>> moving;
   bool changed = false;
 };
 
@@ -93,6 +100,7 @@ struct placement::state {
   void expire_members(time_point now);
   void settle(time_point now);
   void finish_handovers();
+  void start_moves(time_point now);
   void place_missing(time_point now);
   void balance(time_point now);
   void on_sos(const std::string& member, const std::string& vassal, time_point now);

@@ -64,7 +64,9 @@ class zmq_backend final : public backend {
       (void)::write(fd, &one, sizeof one);
     });
     inbound_filter filter(self_.legion, key_, self_.uuid, params_.times.skew_tolerance);
-    election el(self_, params_, clock::now());
+    election_params ep = params_;
+    ep.keep_lord = placement_ != nullptr;  // a lord change costs placement a quiet period
+    election el(self_, ep, clock::now());
     if (placement_)
       placement_->start(
           self_.address, params_.members, params_.times.heartbeat,
@@ -103,7 +105,7 @@ class zmq_backend final : public backend {
       el.tick(now);
       flush(el, ev, now);
       for (auto& [f, m] : accepted)
-        if (m.type == message_type::placement && placement_) on_placement(*f, m, clock::now());
+        if (m.type == message_type::placement && placement_) on_placement(*f, m, el, ev);
     }
     if (placement_) placement_->stop();
     const clock::time_point now = clock::now();
@@ -147,7 +149,15 @@ class zmq_backend final : public backend {
     el.receive(*m, now);
   }
 
-  void on_placement(const inbound_frame& f, const message& m, clock::time_point now) {
+  // Each placement message at its own moment, and the election brought to that moment first: a
+  // lord whose lease ended meanwhile (this thread was descheduled) steps down before it could
+  // ack a report, so no ack of a term outlives it (the next lord counts the members' leases from
+  // its own start, after this term's end).
+  void on_placement(const inbound_frame& f, const message& m, election& el,
+                    const backend_events& ev) {
+    const clock::time_point now = clock::now();
+    el.tick(now);
+    flush(el, ev, now);
     placement_message pm;
     if (decode_result r = decode_placement(m.payload, placement_limits{}, pm); !r.ok) {
       drops_.drop(f.peer, r.why, now);

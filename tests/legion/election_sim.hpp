@@ -38,6 +38,7 @@ struct sim_options {
   double straggle = 0.0;   // probability a message is delayed up to straggle_max
   nanos straggle_max = ms(300);
   std::uint64_t seed = 1;
+  bool keep_lord = false;  // election_params::keep_lord
 };
 
 struct sim_event {
@@ -206,6 +207,7 @@ class sim {
     p.quorum = o_.quorum;
     p.times = o_.times;
     p.drift = o_.drift;
+    p.keep_lord = o_.keep_lord;
     n.e.emplace(id, p, local(i, now_));
     after_call(i);
   }

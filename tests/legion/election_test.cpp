@@ -144,6 +144,48 @@ TEST_F(legion_election_test, LordResignsToABetterMember) {
   EXPECT_LT(at_ms(lords[1].at - *unlord), 50.0);
 }
 
+// With keep_lord (a legion with placement) the better member that comes back does not take over
+// while the lord's lease holds; it becomes lord only when the lord goes.
+TEST_F(legion_election_test, WithKeepLordABetterMemberDoesNotTakeOver) {
+  sim_options o = three();
+  o.keep_lord = true;
+  sim& s = make(o);
+  s.crash(0, false);
+  s.run_until(ms(1500));
+  ASSERT_EQ(s.lord(), 1u);
+  s.restart(0);
+  s.run_until(ms(4000));
+  EXPECT_EQ(s.lord(), 1u);
+  EXPECT_EQ(s.lord_events().size(), 1u);
+  s.crash(1);
+  s.run_until(ms(5000));
+  EXPECT_EQ(s.lord(), 0u);  // the best of those left
+}
+
+// With keep_lord, members cut one after the other (never two at once) never depose the lord: the
+// best member, back from its cut, does not run for lord (it would fail and then refuse the lord's
+// renews, leaving the lord with one voter: the next cut of that voter deposed it).
+TEST_F(legion_election_test, WithKeepLordCutsOfOneMemberAtATimeKeepTheLord) {
+  sim_options o = three({3, 2, 1});
+  o.keep_lord = true;
+  sim& s = make(o);
+  s.isolate(0);
+  s.run_until(ms(1500));
+  ASSERT_EQ(s.lord(), 1u);
+  for (int round = 0; round < 4; ++round) {
+    const std::size_t victim = round % 2 == 0 ? 0 : 2;
+    s.heal_all();
+    s.run_for(ms(1000));
+    s.isolate(victim);
+    s.run_for(ms(1000));
+    EXPECT_EQ(s.lord(), 1u) << "round " << round;
+  }
+  s.heal_all();
+  s.run_for(ms(1000));
+  EXPECT_EQ(s.lord(), 1u);
+  EXPECT_EQ(s.lord_events().size(), 1u);
+}
+
 TEST_F(legion_election_test, ConnectionLostReElectsAtOnce) {
   sim& s = make(three());
   s.run_until(ms(1000));

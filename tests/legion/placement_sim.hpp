@@ -73,6 +73,7 @@ class cluster {
   bool hold_during_cuts = false;
   std::vector<std::string> violations;
   std::vector<std::pair<std::string, placement_action>> stops;  // (member, stop action)
+  std::vector<std::pair<std::string, placement_action>> kills;  // (member, kill action)
 
   // Makes member i lord with the next epoch; every reachable member hears of it.
   void elect(std::size_t i) {
@@ -211,6 +212,7 @@ class cluster {
                      static_cast<int>(a.what), a.vassal.c_str());
       switch (a.what) {
         case placement_action::kind::start:
+          check_start(n, a.vassal);
           n.up[a.vassal] = 1;
           ++n.starts;
           n.owner.push_back(
@@ -222,10 +224,39 @@ class cluster {
           n.owner.push_back({now_ + stop_delay, a.vassal, vassal_state::stopped});
           break;
         case placement_action::kind::kill:
+          kills.push_back({n.address, a});
           n.owner.push_back({now_ + kill_delay, a.vassal, vassal_state::stopped});
           break;
       }
     }
+  }
+
+  std::uint32_t replicas_of(const std::string& v) const {
+    std::uint32_t replicas = 1;
+    for (const vassal_spec& s : catalog)
+      if (s.name == v) replicas = std::max<std::uint32_t>(1, s.replicas);
+    return replicas;
+  }
+
+  // A copy starts beside `replicas` running ones only in a hand-over whose old member knows of it
+  // (it adopted the table that shows the vassal leaving it): that member then stops its copy when
+  // it hears the new one runs, or kills it when fenced, and says so (handed_to).
+  void check_start(const node& n, const std::string& v) {
+    std::uint32_t others = 0;
+    bool known = false;
+    std::string who;
+    for (const node& o : nodes_) {
+      auto up = o.up.find(v);
+      if (&o == &n || up == o.up.end() || !up->second) continue;
+      ++others;
+      who += " " + o.address;
+      auto l = o.machine.table().leaving.find(v);
+      if (l != o.machine.table().leaving.end() && l->second == o.address) known = true;
+    }
+    if (others >= replicas_of(v) && !known)
+      violations.push_back(v + " started on " + n.address + " beside" + who +
+                           " with no hand-over its old member knows of, at " +
+                           std::to_string((now_ - tp{}).count() / 1000000) + " ms");
   }
 
   // A hand-over's old copy stops once the new one runs: its stop may take stop_delay plus the
@@ -234,10 +265,7 @@ class cluster {
   void check() {
     for (const auto& [v, from] : nodes_[lord_].machine.table().leaving) handover_[v] = now_;
     for (const auto& [v, members] : where()) {
-      std::uint32_t replicas = 1;
-      for (const vassal_spec& s : catalog)
-        if (s.name == v) replicas = std::max<std::uint32_t>(1, s.replicas);
-      if (members.size() <= replicas) continue;
+      if (members.size() <= replicas_of(v)) continue;
       auto h = handover_.find(v);
       if (!strict && h != handover_.end() && now_ - h->second <= handover_allowance) continue;
       std::string who;

@@ -117,6 +117,59 @@ TEST(placement_test, ALostMembersVassalsRunElsewhereOnlyAfterItFenced) {
   EXPECT_TRUE(c.violations.empty()) << c.violations.front();
 }
 
+// The first actions `m` takes, ticked every 10 ms from 10 ms on without a message (cut), within
+// 3 s.
+std::vector<placement_action> first_actions(placement& m) {
+  std::vector<placement_action> got;
+  const placement_clock::time_point t0{};
+  for (auto at = t0 + 10ms; at < t0 + 3s && got.empty(); at += 10ms) {
+    m.tick(at);
+    got = m.take_actions();
+  }
+  return got;
+}
+
+// Member `self` of m1, m2, m3 (the tests' params), at time 0.
+placement member(const std::string& self) {
+  placement_params p = params();
+  p.self = self;
+  p.members = {"m1", "m2", "m3"};
+  return placement(p, placement_clock::time_point{});
+}
+
+// The ack of lord `lord` (table version 1) to report `ref`, assigning x.ini.
+placement_message x_ack(const std::string& lord, std::uint64_t epoch, std::uint64_t ref) {
+  placement_message ack;
+  ack.kind = placement_kind::ack;
+  ack.from = lord;
+  ack.epoch = epoch;
+  ack.ref = ref;
+  ack.version = 1;
+  ack.assigned = {"x.ini"};
+  return ack;
+}
+
+// `m` hears of lord `lord` (epoch 1), which acks its first report with the table (version 1) that
+// places x.ini on `where` (leaving `leaving`, if any) and assigns it x.ini; x.ini starts and runs
+// at 2 ms. Returns the ack.
+placement_message run_x(placement& m, const std::string& lord, std::vector<std::string> where,
+                        const std::string& leaving = {}) {
+  const placement_clock::time_point t0{};
+  m.lord_changed(lord, false, 1, t0);
+  placement_table t;
+  t.epoch = 1;
+  t.version = 1;
+  t.catalog = {{"x.ini", 1}};
+  t.placed["x.ini"] = std::move(where);
+  if (!leaving.empty()) t.leaving["x.ini"] = leaving;
+  placement_message ack = x_ack(lord, 1, m.take_outgoing().back().msg.ref);
+  ack.table = t;
+  m.receive(ack, t0 + 1ms);
+  EXPECT_EQ(m.take_actions().size(), 1u);
+  m.local_state("x.ini", vassal_state::running, t0 + 2ms);
+  return ack;
+}
+
 // The old member of a planned hand-over says so when it stops its copy (the owner logs it: the
 // benchmark tells hand-overs from double runs by that line); a stop for another reason does not.
 TEST(placement_test, AHandOversStopNamesTheNewMember) {
@@ -148,29 +201,9 @@ TEST(placement_test, AHandOversStopNamesTheNewMember) {
 // The old member of a hand-over, cut before it hears that the new copy runs, kills its copy when
 // its lease ends: that kill still names the new member (the end of the hand-over, not a loss).
 TEST(placement_test, AHandOversOldCopyKilledByTheFenceNamesTheNewMember) {
-  placement_params p = params();
-  p.self = "m2";
-  p.members = {"m1", "m2", "m3"};
   const placement_clock::time_point t0{};
-  placement m(p, t0);
-  m.lord_changed("m1", false, 1, t0);
-  const std::uint64_t ref = m.take_outgoing().back().msg.ref;
-  placement_table t;
-  t.epoch = 1;
-  t.version = 1;
-  t.catalog = {{"x.ini", 1}};
-  t.placed["x.ini"] = {"m2"};
-  placement_message ack;
-  ack.kind = placement_kind::ack;
-  ack.from = "m1";
-  ack.epoch = 1;
-  ack.ref = ref;
-  ack.version = 1;
-  ack.assigned = {"x.ini"};
-  ack.table = t;
-  m.receive(ack, t0 + 1ms);
-  ASSERT_EQ(m.take_actions().size(), 1u);
-  m.local_state("x.ini", vassal_state::running, t0 + 2ms);
+  placement m = member("m2");
+  const placement_message ack = run_x(m, "m1", {"m2"});
   placement_message a = ack;  // the move to m3 begins: x.ini leaves m2
   a.kind = placement_kind::assign;
   a.version = 2;
@@ -180,14 +213,114 @@ TEST(placement_test, AHandOversOldCopyKilledByTheFenceNamesTheNewMember) {
   m.receive(a, t0 + 3ms);
   EXPECT_TRUE(m.take_actions().empty());
   // Cut: no more acks; the lease ends and the copy is killed.
-  std::vector<placement_action> got;
-  for (auto t = t0 + 10ms; t < t0 + 3s && got.empty(); t += 10ms) {
-    m.tick(t);
-    got = m.take_actions();
-  }
+  const std::vector<placement_action> got = first_actions(m);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].what, placement_action::kind::kill);
   EXPECT_EQ(got[0].handed_to, std::vector<std::string>{"m3"});
+}
+
+// A balancing move is announced first (the table shows the vassal leaving its old member) and its
+// new copy placed only once the old member reported holding that table. Cut at the moment of the
+// announcement, the old member never hears it: no new copy starts beside its copy (before, the
+// new one started at once and the old one ran on, unannounced, until the cut member's lease
+// ended: a double run of a whole lease in the benchmark's cuts); the vassal is placed again
+// only after that lease.
+TEST(placement_test, AMoveWhoseOldMemberIsCutBeforeItHearsStartsNothingBesideIt) {
+  cluster c(3, 5, params());
+  c.strict = false;
+  c.handover_allowance = 200ms;
+  c.hold_during_cuts = true;  // what was sent to m2 waits for a heal, as over ZeroMQ
+  c.elect(0);
+  c.at(2).cut = true;
+  c.set_catalog(vassals(12));
+  ASSERT_TRUE(c.run_until([&] { return spread(c)["m1"] == 6 && spread(c)["m2"] == 6; }, 5s));
+  c.run_for(200ms);
+  c.at(2).cut = false;
+  c.announce();
+  std::string vassal, old;
+  ASSERT_TRUE(c.run_until(
+      [&] {
+        const auto& l = c.at(0).machine.table().leaving;
+        for (const auto& [v, from] : l)
+          if (from == "m2") vassal = v, old = from;
+        return !vassal.empty();
+      },
+      5s));
+  c.at(1).cut = true;  // m2, before the table that announces the move reaches it
+  ASSERT_TRUE(c.run_until(
+      [&] {
+        const std::vector<std::string> w = c.where()[vassal];
+        return w.size() == 1 && w[0] != "m2";
+      },
+      5s));
+  EXPECT_TRUE(c.violations.empty()) << c.violations.front();
+}
+
+// The new copy of a hand-over whose member is cut before it hears the hand-over end is killed
+// when that member fences; the kill names the old member (the owner logs it: the benchmark
+// tells an aborted hand-over from a double run by that line).
+TEST(placement_test, AHandOversNewCopyKilledByTheFenceNamesTheOldMember) {
+  const placement_clock::time_point t0{};
+  placement m = member("m3");
+  run_x(m, "m1", {"m2", "m3"}, "m2");
+  const std::vector<placement_action> got = first_actions(m);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].what, placement_action::kind::kill);
+  EXPECT_EQ(got[0].handed_from, "m2");
+  EXPECT_TRUE(got[0].handed_to.empty());
+}
+
+// A vassal whose stop ends a hand-over, still stopping when a new lord comes, is not reported to
+// it: the quiet lord assigns each member what it reports, and gave it back (seen in the
+// benchmark: the member started it again once its stop was done, beside the new copy).
+TEST(placement_test, AVassalBeingStoppedIsNotReportedToANewLord) {
+  const placement_clock::time_point t0{};
+  placement m = member("m3");
+  const placement_message ack = run_x(m, "m2", {"m3"});
+  placement_message a = ack;  // handed over to m1: x.ini leaves m3
+  a.kind = placement_kind::assign;
+  a.version = 2;
+  a.table->version = 2;
+  a.table->placed["x.ini"] = {"m1"};
+  a.assigned = {};
+  m.receive(a, t0 + 3ms);
+  std::vector<placement_action> got = m.take_actions();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].what, placement_action::kind::stop);
+  m.lord_changed("m1", false, 2, t0 + 4ms);  // a new lord while the stop runs
+  std::vector<placement_outgoing> out = m.take_outgoing();
+  ASSERT_FALSE(out.empty());
+  EXPECT_TRUE(out.back().msg.running.empty());
+  EXPECT_TRUE(out.back().msg.starting.empty());
+  placement_message quiet;  // the quiet lord assigns what the report listed
+  quiet.kind = placement_kind::ack;
+  quiet.from = "m1";
+  quiet.epoch = 2;
+  quiet.ref = out.back().msg.ref;
+  quiet.version = 0;
+  quiet.assigned = out.back().msg.running;
+  m.receive(quiet, t0 + 5ms);
+  m.local_state("x.ini", vassal_state::stopped, t0 + 6ms);
+  EXPECT_TRUE(m.take_actions().empty());  // not started again
+}
+
+// With no lord known the election gives the highest epoch seen (a failed candidacy's, say): it is
+// not a lord's, and a member that took it would report with it to the lord it knows again next,
+// of a lower epoch, which drops such reports (seen when a healed better member had run for lord
+// while the lord kept its lordship: it got no vassal back).
+TEST(placement_test, AnEpochWithoutALordDoesNotHideTheLordKnownNext) {
+  const placement_clock::time_point t0{};
+  placement m = member("m3");
+  m.lord_changed("", false, 3, t0);
+  m.lord_changed("m2", false, 2, t0 + 1ms);
+  std::vector<placement_outgoing> out = m.take_outgoing();
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back().msg.epoch, 2u);
+  m.receive(x_ack("m2", 2, out.back().msg.ref), t0 + 2ms);
+  EXPECT_FALSE(m.fenced(t0 + 3ms));  // the ack gave a lease
+  const std::vector<placement_action> a = m.take_actions();
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].vassal, "x.ini");
 }
 
 // A report the lord receives after it expired the member (sent during a cut under the lease it

@@ -25,6 +25,9 @@ struct launch_spec {
   std::vector<std::string> unset;
   std::vector<std::string> set;
   int stdin_fd = -1;  // >= 0: dup'ed onto the vassal's fd 0 (the on-demand socket); else /dev/null
+  // > 0: the vassal runs this much nicer than the emperor (a legion-placed vassal,
+  // legion-vassal-nice); an exec'd vassal only (a fork server's children keep its nice value).
+  int nice = 0;
 };
 
 // One running vassal process with its control channel. Destroying the handle closes the

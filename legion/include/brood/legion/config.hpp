@@ -70,6 +70,9 @@ struct config {
   std::size_t scroll_list_max_size = 32768;
   std::uint32_t max_vassals =
       0;  // `legion-max-vassals`: this member's placement capacity (0: no limit)
+  // `legion-vassal-nice`: placed vassals run at the emperor's nice value plus this (0..19), so
+  // that their starts never starve the legion's threads (the election and the fence).
+  int vassal_nice = 10;
   legion_config* find(const std::string& name);
 };
 

@@ -25,9 +25,10 @@
 //   lord's lease then ends `lease * (1 - drift)` after it sent the last renew a quorum acked.
 // - A lord steps down (event unlord) when its lease would end within one heartbeat, when another
 //   member renews a higher epoch, or when a better candidate has been alive and eligible for one
-//   lease (it sends resign). A voter releases its promise at expiry, on resign or dead from its
-//   holder, or when its holder's connection closes (its process is gone: a SIGKILLed lord is
-//   replaced at once).
+//   lease (it sends resign; not with `keep_lord`, under which a better member does not run for
+//   lord either while a lord's renews reach it). A voter releases its promise at expiry, on resign
+//   or dead from its holder, or when its holder's connection closes (its process is gone: a
+//   SIGKILLed lord is replaced at once).
 // - Safety: two members never hold a lease at overlapping times (any two quorums share a voter,
 //   and a voter promises one member at a time). Epochs only grow; every lord event carries one.
 // - Stale, duplicated or reordered messages are harmless: answers count only for the current
@@ -63,6 +64,10 @@ struct election_params {
   std::size_t quorum = 1;
   timing times;
   double drift = 0.05;  // the clock-rate difference the lease tolerates
+  // A lord keeps its lordship while its lease holds: a better member neither makes it step down
+  // nor runs for lord while it hears a lord's renews (a legion with placement: every lord change
+  // costs a quiet period, so a member that comes back from a cut does not take over by valor).
+  bool keep_lord = false;
 };
 
 // A message to send: to one member (`to` = its address) or to every other member (`to` empty).

@@ -128,6 +128,10 @@ struct placement_action {
   // newest table places the vassal on instead. Empty for any other stop. The owner logs it, so a
   // hand-over is told from a double run by the member itself, not by watching tables.
   std::vector<std::string> handed_to;
+  // kill (fenced): the new copy of a hand-over that this member was cut from before it heard the
+  // hand-over end: the old member, whose copy the lord keeps once this member's lease is over
+  // (the hand-over is off). Empty for any other kill. Logged too, for the same reason.
+  std::string handed_from;
 };
 
 // The owner's report on one of its legion vassals.
@@ -166,6 +170,7 @@ class placement {
   const placement_table& table() const noexcept;       // the newest this member holds
   std::set<std::string> running() const;               // what this member runs (owner's reports)
   bool fenced(placement_clock::time_point now) const;  // no lease: runs nothing
+  placement_clock::time_point lease_until() const;     // this member's lease ends then
 
  private:
   struct state;
