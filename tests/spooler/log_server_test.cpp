@@ -215,31 +215,27 @@ class log_server_file_later_test : public ::testing::Test {
     server_.reset();
     log_.reset();
   }
+  // A power cut (everything unsynced dropped or torn), then the node's restart: its recovery.
+  void cut_and_restart() {
+    env_.cut_now();
+    stop();
+    env_.reboot();
+    start();
+  }
+  void expect_files(const std::vector<std::string>& names) {
+    for (const std::string& n : names)
+      EXPECT_EQ(testing_log::content_of(env_, "/spool/" + n), task_file(n)) << n;
+  }
   // Sends op-2 requests for `names` on one connection and reads their answers, in order.
   std::vector<os::result<std::uint64_t>> send(const std::vector<std::string>& names) {
     wire::bytes all;
     for (const std::string& n : names) log_client::encode_request(all, 0, n, task_file(n), true);
     os::unique_fd fd = log_client::connect_to(server_->name());
     EXPECT_TRUE(fd);
-    std::vector<os::result<std::uint64_t>> answers;
     if (!fd ||
         ::send(fd.get(), all.data(), all.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(all.size()))
-      return answers;
-    wire::bytes in;
-    while (answers.size() < names.size()) {
-      wire::byte buf[4096];
-      const ssize_t r = ::recv(fd.get(), buf, sizeof buf, 0);  // 30 s timeout (connect_to)
-      if (r <= 0) break;
-      in.insert(in.end(), buf, buf + r);
-      for (;;) {
-        os::result<std::uint64_t> seq = std::uint64_t{0};
-        const std::size_t used = log_client::decode_answer(in, seq);
-        if (used == 0) break;
-        answers.push_back(std::move(seq));
-        in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(used));
-      }
-    }
-    return answers;
+      return {};
+    return testing_log::read_answers(fd.get(), names.size());
   }
   static std::string name(int i) { return "uwsgi_spoolfile_on_h_4_" + std::to_string(i); }
 
@@ -270,12 +266,8 @@ TEST_F(log_server_file_later_test, the_server_writes_the_file_after_the_answer) 
     EXPECT_EQ(testing_log::content_of(env_, "/spool/" + n), task_file(n));
   }
   // A cut now: every acknowledged task is still there after recovery.
-  env_.cut_now();
-  stop();
-  env_.reboot();
-  start();
-  for (const std::string& n : names)
-    EXPECT_EQ(testing_log::content_of(env_, "/spool/" + n), task_file(n)) << n;
+  cut_and_restart();
+  expect_files(names);
 }
 
 TEST_F(log_server_file_later_test, an_acknowledged_task_without_its_file_is_written_by_recovery) {
@@ -294,12 +286,8 @@ TEST_F(log_server_file_later_test, an_acknowledged_task_without_its_file_is_writ
       << next[0].error().message();
   for (const std::string& n : names) EXPECT_FALSE(env_.exists("/spool/" + n)) << n;
   // The node dies (a power cut drops everything unsynced); the restart's recovery writes them.
-  env_.cut_now();
-  stop();
-  env_.reboot();
-  start();
-  for (const std::string& n : names)
-    EXPECT_EQ(testing_log::content_of(env_, "/spool/" + n), task_file(n)) << n;
+  cut_and_restart();
+  expect_files(names);
   EXPECT_EQ(log_->stats().recovery.materialized, names.size());
   EXPECT_FALSE(env_.exists("/spool/" + name(99))) << "never acknowledged, never committed";
 }
@@ -319,12 +307,8 @@ TEST_F(log_server_small_segment_test, a_checkpoint_waits_for_the_files_of_its_se
   }
   EXPECT_TRUE(testing_log::wait_for([&] { return log_->stats().checkpoints >= 1; }));
   EXPECT_GE(log_->stats().switches, 2u);
-  env_.cut_now();
-  stop();
-  env_.reboot();
-  start();
-  for (const std::string& n : names)
-    EXPECT_EQ(testing_log::content_of(env_, "/spool/" + n), task_file(n)) << n;
+  cut_and_restart();
+  expect_files(names);
 }
 
 }  // namespace

@@ -57,22 +57,8 @@ TEST(log_server_pipelining, requests_sent_together_are_answered_in_order) {
   ASSERT_TRUE(fd);
   ASSERT_EQ(::send(fd.get(), all.data(), all.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(all.size()));
-  wire::bytes in;
-  std::vector<os::result<std::uint64_t>> answers;
-  while (answers.size() < n) {
-    wire::byte buf[4096];
-    ASSERT_TRUE(readable(fd.get()));
-    const ssize_t r = ::recv(fd.get(), buf, sizeof buf, 0);
-    ASSERT_GT(r, 0);
-    in.insert(in.end(), buf, buf + r);
-    for (;;) {
-      os::result<std::uint64_t> seq = std::uint64_t{0};
-      const std::size_t used = log_client::decode_answer(in, seq);
-      if (used == 0) break;
-      answers.push_back(std::move(seq));
-      in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(used));
-    }
-  }
+  const std::vector<os::result<std::uint64_t>> answers = testing_log::read_answers(fd.get(), n);
+  ASSERT_EQ(answers.size(), static_cast<std::size_t>(n));
   std::uint64_t last = 0;
   for (int i = 0; i < n; ++i) {
     if (i % 10 == 9) {
