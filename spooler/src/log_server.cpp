@@ -96,8 +96,8 @@ struct log_server::state {
     os::result<std::uint64_t> seq = std::uint64_t{0};
     std::size_t dir = 0;
     bool file_later = false;  // op_task_file_later: its file is written after its answer
-    std::string path;         // file_later only: the file's path in the dir, and its bytes
-    wire::bytes file;
+    std::string path;         // the file's path in the dir
+    wire::bytes file;         // file_later only: its bytes
   };
   struct conn {
     pid_t peer = 0;
@@ -271,8 +271,8 @@ void log_server::state::round(const epoll_event* evs, int n, bool& stop) {
 
 // Answers a connection's staged requests in order. A task whose file the server writes is
 // written only once its answer was delivered (sent into the connection); a task whose answer
-// could not be sent (the worker is gone) is cancelled: a done record, no file, it never runs
-// (the worker refused it to its client).
+// could not be sent (the client is gone) is cancelled, whichever op: a done record, so that no
+// recovery writes its file again (its client refused it: a local spool removes its own file).
 void log_server::state::answer(int fd, conn& c, std::map<std::size_t, os::status>& outcome,
                                std::vector<staged_task>& to_write) {
   wire::bytes out;
@@ -288,9 +288,9 @@ void log_server::state::answer(int fd, conn& c, std::map<std::size_t, os::status
   std::size_t cancelled = 0;
   for (std::size_t i = 0; i < c.staged.size(); ++i) {
     staged_task& t = c.staged[i];
-    if (!t.file_later || !t.seq) continue;
+    if (!t.seq) continue;
     if (ends[i] <= sent) {
-      to_write.push_back(std::move(t));
+      if (t.file_later) to_write.push_back(std::move(t));
     } else if (task_log* log = logs(t.dir)) {
       (void)log->done(t.path);
       ++cancelled;
@@ -298,7 +298,7 @@ void log_server::state::answer(int fd, conn& c, std::map<std::size_t, os::status
   }
   if (cancelled > 0)
     os::log("task log socket @", name, ": ", cancelled, " committed task(s) whose answer could ",
-            "not be sent (the worker is gone) cancelled: they will not run");
+            "not be sent (the client is gone) cancelled: they will not run");
   c.staged.clear();
   if (sent < out.size() || (c.closing && !c.backlog)) close_conn(fd);
 }
@@ -419,10 +419,8 @@ log_server::state::staged_task log_server::state::stage(const wire::bytes_view r
   const wire::bytes_view file = req.subspan(5 + plen);
   t.file_later = req[0] == op_task_file_later;
   t.seq = log->stage_task(path, file, t.file_later);
-  if (t.file_later) {
-    t.path = std::move(path);
-    t.file.assign(file.begin(), file.end());
-  }
+  if (t.file_later) t.file.assign(file.begin(), file.end());
+  t.path = std::move(path);
   return t;
 }
 

@@ -11,8 +11,9 @@
 // the dir, as task_log::commit_task), the spool file's bytes. Op 1: the client writes the spool
 // file itself (a local spool: its caller gets the path and may open it at once). Op 2 (the remote
 // enqueue's): the server writes the file (temp + rename, no fsync) once it has sent the answer,
-// off the acknowledgment's path; if the answer cannot be sent (the client is gone), the task is
-// cancelled instead (a done record, no file: it never runs). Answer: u8 0, u64 seq
+// off the acknowledgment's path. If an answer cannot be sent (the client is gone), its task is
+// cancelled, whichever op (a done record; for op 2 no file: it never runs; for op 1 no recovery
+// writes its file again, the client removes it). Answer: u8 0, u64 seq
 // (the record is durable); or u8 1, u32 errno, u16 length, the error message. All integers little
 // endian. A client may send several requests without waiting (pipelining): the answers come in
 // the order of the requests. A client keeps its connection for its next requests.

@@ -222,6 +222,14 @@ TEST_F(spool_pipe_test, a_broken_connection_fails_the_tasks_in_flight_and_a_new_
     }
     std::vector<spool_status> failed;
     const bool sent = submit_all(*pipe, before, in_flight, failed);
+    // A local spool's request (op 1: its client writes the file) in flight too, on a connection
+    // of its own whose client goes away without the answer (and without writing its file).
+    os::unique_fd local = log_client::connect_to(store->shared_server());
+    wire::bytes req;
+    log_client::encode_request(req, 0, name(999), task_file(name(999)));
+    const bool local_sent = local && ::send(local.get(), req.data(), req.size(), MSG_NOSIGNAL) ==
+                                         static_cast<ssize_t>(req.size());
+    if (local) ::shutdown(local.get(), SHUT_RDWR);
     std::vector<std::string> written;
     for (const auto& e : std::filesystem::directory_iterator(dir))
       if (e.path().filename().string().rfind("uwsgi_spoolfile_", 0) == 0)
@@ -229,7 +237,7 @@ TEST_F(spool_pipe_test, a_broken_connection_fails_the_tasks_in_flight_and_a_new_
     ::shutdown(pipe->fd(), SHUT_RDWR);
     const bool ended = wait_all(*pipe);
     ::kill(parent, SIGCONT);
-    if (!sent || !ended) ::_exit(6);
+    if (!sent || !ended || !local_sent) ::_exit(6);
     if (static_cast<int>(written.size()) != before) ::_exit(7);  // no file before its answer
     if (pipe->ok() || pipe->waiting()) ::_exit(8);
     if (static_cast<int>(failed.size()) != in_flight) ::_exit(9);
@@ -277,7 +285,11 @@ TEST_F(spool_pipe_test, a_broken_connection_fails_the_tasks_in_flight_and_a_new_
   EXPECT_EQ(expected.size(), static_cast<std::size_t>(before + after));
   EXPECT_EQ(testing_spool::entries(dir), expected)
       << "the acknowledged tasks' files, and none of the failed ones";
-  EXPECT_GE(spool_store::log_stats(dir).tasks, static_cast<std::uint64_t>(before + after));
+  // Every record was committed: the in-flight ones too (and the local one), before the
+  // master found their answers undeliverable and cancelled them.
+  EXPECT_TRUE(testing_log::wait_for([&] {
+    return spool_store::log_stats(dir).tasks >= before + in_flight + after + 1;
+  })) << spool_store::log_stats(dir).tasks;
   // The node stops (its log released) and a spooler start recovers every slot: the cancelled
   // tasks are not written again.
   store.reset();
