@@ -67,7 +67,8 @@ os::status task_log::materialize(const std::string& rel_path, wire::bytes_view f
 
 void task_log::materialized_through(std::uint64_t seq) {
   std::lock_guard lock(mu_);
-  if (seq <= materialized_) return;
+  // A broken log's watermark stays where it is: a file of an earlier record may be missing.
+  if (seq <= materialized_ || !failed_.ok()) return;
   materialized_ = seq;
   if (checkpoint_waits_files_) checkpoint_cv_.notify_all();
 }

@@ -87,7 +87,8 @@ class task_log {
   // log's env. Called for a record staged with file_later once its commit is done.
   os::status materialize(const std::string& rel_path, wire::bytes_view file);
   // Every record staged with file_later whose seq is <= `seq` has its file written, or will never
-  // be acknowledged (its commit failed, or its task was cancelled with a done record).
+  // be acknowledged (its commit failed, or its task was cancelled with a done record). Ignored
+  // once the log is broken.
   void materialized_through(std::uint64_t seq);
   // Breaks the log with `why` (the file of an acknowledged task could not be written): every
   // later call fails, no segment is marked clean again, and the next recovery writes the file.

@@ -73,7 +73,8 @@ TEST_F(spool_log_test, StatsShowTheLogOfEachSpoolerDir) {
         const auto doc = nlohmann::json::parse(s.read_to_eof(2s).value_or(""), nullptr, false);
         if (doc.is_discarded() || !doc.contains("spoolers")) return false;
         log = doc["spoolers"][0]["log"];
-        return log["tasks"] == 10;
+        // The files follow the acknowledgments (the master writes them after its answers).
+        return log["tasks"] == 10 && log["pending"] == 10;
       },
       5s, 20ms);
   ASSERT_TRUE(log.is_object()) << proc().all_output();
