@@ -246,8 +246,8 @@ void log_server::state::round(const epoll_event* evs, int n, bool& stop) {
   for (int i = 0; i < n; ++i) {
     const int fd = evs[i].data.fd;
     if (fd == wake.get()) {
-      stop = true;
-      return;
+      stop = true;  // after this round: what was read is committed, answered or cancelled
+      continue;
     }
     if (fd == listener.get()) {
       accept_all();
