@@ -277,7 +277,9 @@ TEST_F(log_server_file_later_test, an_acknowledged_task_without_its_file_is_writ
   const auto answers = send(names);
   ASSERT_EQ(answers.size(), names.size());
   for (const auto& a : answers) ASSERT_TRUE(a) << "acknowledged once committed";
-  // The failed file write broke the log: the next task is refused, and named why.
+  // The failed file write (after the answers) breaks the log: the next task is refused, and
+  // named why.
+  ASSERT_TRUE(testing_log::wait_for([&] { return !log_->flush().ok(); }));
   const auto next = send({name(99)});
   ASSERT_EQ(next.size(), 1u);
   ASSERT_FALSE(next[0]);
