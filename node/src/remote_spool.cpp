@@ -2,8 +2,9 @@
 // block, write it durably through the spool store, answer with uWSGI's bare 4-byte reply.
 // With the node's shared task log (docs/spool_format.md §9.7), a task never leaves the worker's
 // event loop: its record goes to the master's log on a non-blocking connection
-// (spooler::spool_pipe), its file is written on the loop meanwhile, and the answer is sent when
-// the loop sees the commit's answer (no thread hand-off, no condition variable). The other tasks
+// (spooler::spool_pipe), and the answer is sent when the loop sees the commit's answer (no thread
+// hand-off, no condition variable); the master writes the task's spool file after that answer,
+// off the acknowledgment's path. The other tasks
 // (`at`, spooler-external dirs, no shared log) are written on a small thread pool of the worker
 // process (a deferred handler): while one task waits for its fsync, the next connections' tasks
 // are written too, and the kernel commits their journal entries together.

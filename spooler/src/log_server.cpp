@@ -26,7 +26,8 @@
 namespace brood::spooler {
 namespace {
 
-constexpr std::uint8_t op_task = 1;
+constexpr std::uint8_t op_task = 1;             // the client writes the task's spool file
+constexpr std::uint8_t op_task_file_later = 2;  // the server writes it once it has answered
 constexpr std::uint32_t max_request = (1u << 30) + 65536;  // spooler-log-size's maximum, a bit more
 
 void put_le(wire::bytes& out, std::uint64_t v, int n) {
@@ -90,19 +91,37 @@ struct log_server::state {
   std::condition_variable cv;
   bool running = false;  // the thread has not returned yet
 
+  // One request staged this round, answered in order.
+  struct staged_task {
+    os::result<std::uint64_t> seq = std::uint64_t{0};
+    std::size_t dir = 0;
+    bool file_later = false;  // op_task_file_later: its file is written after its answer
+    std::string path;         // the file's path in the dir
+    wire::bytes file;         // file_later only: its bytes
+  };
   struct conn {
     pid_t peer = 0;
-    wire::bytes in;                                 // bytes of requests not complete yet
-    std::vector<os::result<std::uint64_t>> staged;  // this round's outcomes, in order
-    std::vector<std::size_t> dirs;                  // the dir of each staged outcome
+    wire::bytes in;                   // bytes of requests not staged yet
+    std::vector<staged_task> staged;  // this round's, in order
     bool closing = false;
+    bool backlog = false;  // complete requests left in `in` for the next round
   };
   std::map<int, conn> conns;
+  // This round: the bytes staged per dir (a round stages at most half a segment per log, so
+  // that one flush switches segments at most once: see task_log's checkpoint, which waits for
+  // the files of the round that switched), and the highest seq staged per dir.
+  std::map<std::size_t, std::uint64_t> round_bytes;
+  std::map<std::size_t, std::uint64_t> round_last;
 
   void run();
+  void round(const epoll_event* evs, int n, bool& stop);
   void accept_all();
-  void read_conn(int fd, conn& c, std::set<std::size_t>& touched);
-  os::result<std::uint64_t> stage(const wire::bytes_view req, std::size_t& dir);
+  void read_conn(int fd, conn& c);
+  void stage_requests(conn& c);
+  void answer(int fd, conn& c, std::map<std::size_t, os::status>& outcome,
+              std::vector<staged_task>& to_write);
+  void write_files(std::vector<staged_task>& to_write);
+  staged_task stage(const wire::bytes_view req);
   void close_conn(int fd);
   void reap_dead_peers();
 };
@@ -153,21 +172,23 @@ namespace {
 // 5 s while the server is idle.
 bool peer_alive(pid_t pid) { return pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH; }
 
-// Sends all of `out` (blocking for at most the socket's 5 s send timeout).
-bool send_all(int fd, const wire::bytes& out) {
+// Sends `out` (waiting at most 5 s each time the socket is full); returns how many of its bytes
+// were sent (all of them, unless the connection failed: the answers past that were not
+// delivered).
+std::size_t send_some(int fd, const wire::bytes& out) {
   std::size_t off = 0;
   while (off < out.size()) {
     const ssize_t w = ::send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && errno == EAGAIN) {
       pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, 5000) <= 0) return false;
+      if (::poll(&p, 1, 5000) <= 0) return off;
       continue;
     }
-    if (w <= 0) return false;
+    if (w <= 0) return off;
     off += static_cast<std::size_t>(w);
   }
-  return true;
+  return off;
 }
 
 void put_answer(wire::bytes& out, const os::result<std::uint64_t>& seq) {
@@ -189,54 +210,119 @@ void put_answer(wire::bytes& out, const os::result<std::uint64_t>& seq) {
 void log_server::state::run() {
   epoll_event evs[64];
   for (;;) {
-    const int n = ::epoll_wait(epoll.get(), evs, 64, 5000);
+    bool backlog = false;
+    for (const auto& [fd, c] : conns) backlog |= c.backlog;
+    const int n = ::epoll_wait(epoll.get(), evs, 64, backlog ? 0 : 5000);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       os::log("task log socket @", name, ": epoll_wait failed: ", std::strerror(errno));
       break;
     }
-    if (n == 0) {
+    if (n == 0 && !backlog) {
       reap_dead_peers();
       continue;
     }
-    std::set<std::size_t> touched;
-    std::vector<int> ready;
     bool stop = false;
-    for (int i = 0; i < n; ++i) {
-      const int fd = evs[i].data.fd;
-      if (fd == wake.get()) {
-        stop = true;
-      } else if (fd == listener.get()) {
-        accept_all();
-      } else if (auto it = conns.find(fd); it != conns.end()) {
-        read_conn(fd, it->second, touched);
-        ready.push_back(fd);
-      }
-    }
+    round(evs, n, stop);
     if (stop) break;
-    // One commit per log for every record staged this round.
-    std::map<std::size_t, os::status> outcome;
-    for (const std::size_t d : touched) {
-      task_log* log = logs(d);
-      os::status s = log ? log->flush() : os::status{};
-      if (s.ok() && log && committed) committed(d, *log);
-      outcome.emplace(d, std::move(s));
-    }
-    for (const int fd : ready) {
-      conn& c = conns[fd];
-      wire::bytes out;
-      for (std::size_t i = 0; i < c.staged.size(); ++i) {
-        const auto it = outcome.find(c.dirs[i]);
-        if (c.staged[i] && it != outcome.end() && !it->second.ok()) c.staged[i] = it->second;
-        put_answer(out, c.staged[i]);
-      }
-      c.staged.clear();
-      c.dirs.clear();
-      if ((!out.empty() && !send_all(fd, out)) || c.closing) close_conn(fd);
-    }
   }
   for (auto& [fd, c] : conns) ::close(fd);
   conns.clear();
+}
+
+// One round: stage what arrived, one commit per log touched, the answers, then the files of the
+// tasks whose answer was delivered (off the acknowledgment's path: the worker answers its client
+// while this thread writes them).
+void log_server::state::round(const epoll_event* evs, int n, bool& stop) {
+  round_bytes.clear();
+  round_last.clear();
+  std::set<int> ready;
+  // Requests left from the last round first: they arrived before anything read now.
+  for (auto& [fd, c] : conns) {
+    if (!c.backlog) continue;
+    stage_requests(c);
+    ready.insert(fd);
+  }
+  for (int i = 0; i < n; ++i) {
+    const int fd = evs[i].data.fd;
+    if (fd == wake.get()) {
+      stop = true;  // after this round: what was read is committed, answered or cancelled
+      continue;
+    }
+    if (fd == listener.get()) {
+      accept_all();
+    } else if (auto it = conns.find(fd); it != conns.end()) {
+      if (!it->second.backlog) read_conn(fd, it->second);
+      ready.insert(fd);
+    }
+  }
+  // One commit per log for every record staged this round.
+  std::map<std::size_t, os::status> outcome;
+  for (const auto& [d, last] : round_last) {
+    task_log* log = logs(d);
+    os::status s = log ? log->flush() : os::status{};
+    if (s.ok() && log && committed) committed(d, *log);
+    outcome.emplace(d, std::move(s));
+  }
+  std::vector<staged_task> to_write;
+  for (const int fd : ready) answer(fd, conns[fd], outcome, to_write);
+  write_files(to_write);
+}
+
+// Answers a connection's staged requests in order. A task whose file the server writes is
+// written only once its answer was delivered (sent into the connection); a task whose answer
+// could not be sent (the client is gone) is cancelled, whichever op: a done record, so that no
+// recovery writes its file again (its client refused it: a local spool removes its own file).
+void log_server::state::answer(int fd, conn& c, std::map<std::size_t, os::status>& outcome,
+                               std::vector<staged_task>& to_write) {
+  wire::bytes out;
+  std::vector<std::size_t> ends;
+  ends.reserve(c.staged.size());
+  for (staged_task& t : c.staged) {
+    const auto it = outcome.find(t.dir);
+    if (t.seq && it != outcome.end() && !it->second.ok()) t.seq = it->second;
+    put_answer(out, t.seq);
+    ends.push_back(out.size());
+  }
+  const std::size_t sent = out.empty() ? 0 : send_some(fd, out);
+  std::size_t cancelled = 0;
+  for (std::size_t i = 0; i < c.staged.size(); ++i) {
+    staged_task& t = c.staged[i];
+    if (!t.seq) continue;
+    if (ends[i] <= sent) {
+      if (t.file_later) to_write.push_back(std::move(t));
+    } else if (task_log* log = logs(t.dir)) {
+      (void)log->done(t.path);
+      ++cancelled;
+    }
+  }
+  if (cancelled > 0)
+    os::log("task log socket @", name, ": ", cancelled, " committed task(s) whose answer could ",
+            "not be sent (the client is gone) cancelled: they will not run");
+  c.staged.clear();
+  if (sent < out.size() || (c.closing && !c.backlog)) close_conn(fd);
+}
+
+// Writes the spool files of the tasks acknowledged this round (temp + rename, no fsync), then
+// lets each log's checkpoint pass them. A file that cannot be written breaks its log: the task
+// is acknowledged and its record durable, so its segment must stay active until a recovery
+// writes the file (the next start's), and no new task is taken meanwhile.
+void log_server::state::write_files(std::vector<staged_task>& to_write) {
+  std::set<std::size_t> failed;
+  for (staged_task& t : to_write) {
+    task_log* log = logs(t.dir);
+    if (!log || failed.count(t.dir)) continue;
+    if (os::status s = log->materialize(t.path, t.file); !s.ok()) {
+      failed.insert(t.dir);
+      log->fail(os::status(s.code(), "cannot write the spool file of the acknowledged task " +
+                                         t.path +
+                                         " (its next recovery writes it): " + s.message()));
+    }
+  }
+  for (const auto& [d, last] : round_last) {
+    if (failed.count(d)) continue;
+    if (task_log* log = logs(d)) log->materialized_through(last);
+  }
 }
 
 void log_server::state::accept_all() {
@@ -271,9 +357,9 @@ void log_server::state::accept_all() {
   }
 }
 
-// Reads what arrived and stages every complete request; a malformed length or EOF closes the
-// connection once this round's answers are sent.
-void log_server::state::read_conn(int fd, conn& c, std::set<std::size_t>& touched) {
+// Reads what arrived and stages the complete requests (stage_requests); a malformed length or
+// EOF closes the connection once this round's answers are sent.
+void log_server::state::read_conn(int fd, conn& c) {
   wire::byte buf[65536];
   for (;;) {
     const ssize_t r = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
@@ -286,7 +372,14 @@ void log_server::state::read_conn(int fd, conn& c, std::set<std::size_t>& touche
     c.in.insert(c.in.end(), buf, buf + r);
     if (static_cast<std::size_t>(r) < sizeof buf) break;
   }
+  stage_requests(c);
+}
+
+// Stages the complete requests of `c.in` until a log's round budget (half a segment) is used:
+// the rest waits in `c.in` for the next round (`backlog`).
+void log_server::state::stage_requests(conn& c) {
   std::size_t off = 0;
+  c.backlog = false;
   while (c.in.size() - off >= 4) {
     const auto n = static_cast<std::uint32_t>(get_le(c.in.data() + off, 4));
     if (n < 5 || n > max_request) {
@@ -294,25 +387,41 @@ void log_server::state::read_conn(int fd, conn& c, std::set<std::size_t>& touche
       break;
     }
     if (c.in.size() - off - 4 < n) break;
-    std::size_t dir = 0;
-    c.staged.push_back(stage(wire::bytes_view(c.in).subspan(off + 4, n), dir));
-    c.dirs.push_back(dir);
-    if (c.staged.back()) touched.insert(dir);
+    const std::size_t dir = get_le(c.in.data() + off + 5, 2);
+    std::uint64_t& used = round_bytes[dir];
+    if (task_log* log = logs(dir); log && used > 0 && used + n > log->segment_size() / 2) {
+      c.backlog = true;
+      break;
+    }
+    used += n;
+    c.staged.push_back(stage(wire::bytes_view(c.in).subspan(off + 4, n)));
+    if (const staged_task& t = c.staged.back(); t.seq)
+      round_last[t.dir] = std::max(round_last[t.dir], *t.seq);
     off += 4 + n;
   }
   c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(off));
 }
 
-os::result<std::uint64_t> log_server::state::stage(const wire::bytes_view req, std::size_t& dir) {
-  dir = get_le(req.data() + 1, 2);
+log_server::state::staged_task log_server::state::stage(const wire::bytes_view req) {
+  staged_task t;
+  t.dir = get_le(req.data() + 1, 2);
   const std::size_t plen = get_le(req.data() + 3, 2);
-  if (req[0] != op_task || 5 + plen > req.size())
-    return os::status::from_errno(EPROTO, "malformed task log request");
-  task_log* log = logs(dir);
-  if (!log)
-    return os::status::from_errno(ENOENT, "no task log for spooler dir " + std::to_string(dir));
-  const std::string path(reinterpret_cast<const char*>(req.data() + 5), plen);
-  return log->stage_task(path, req.subspan(5 + plen));
+  if ((req[0] != op_task && req[0] != op_task_file_later) || 5 + plen > req.size()) {
+    t.seq = os::status::from_errno(EPROTO, "malformed task log request");
+    return t;
+  }
+  task_log* log = logs(t.dir);
+  if (!log) {
+    t.seq = os::status::from_errno(ENOENT, "no task log for spooler dir " + std::to_string(t.dir));
+    return t;
+  }
+  std::string path(reinterpret_cast<const char*>(req.data() + 5), plen);
+  const wire::bytes_view file = req.subspan(5 + plen);
+  t.file_later = req[0] == op_task_file_later;
+  t.seq = log->stage_task(path, file, t.file_later);
+  if (t.file_later) t.file.assign(file.begin(), file.end());
+  t.path = std::move(path);
+  return t;
 }
 
 void log_server::state::close_conn(int fd) {
@@ -375,10 +484,10 @@ os::unique_fd connect_to(const std::string& server) {
 }
 
 void encode_request(wire::bytes& req, std::size_t dir, const std::string& rel_path,
-                    wire::bytes_view file) {
+                    wire::bytes_view file, bool server_writes_file) {
   req.reserve(req.size() + 9 + rel_path.size() + file.size());
   put_le(req, 5 + rel_path.size() + file.size(), 4);
-  req.push_back(op_task);
+  req.push_back(server_writes_file ? op_task_file_later : op_task);
   put_le(req, dir, 2);
   put_le(req, rel_path.size(), 2);
   req.insert(req.end(), rel_path.begin(), rel_path.end());

@@ -7,16 +7,23 @@
 // processes, task_log's group commit), then answers. The worker acknowledges the task once both
 // its file write and the answer succeeded.
 //
-// Request: u32 length of the rest, u8 op (1: task), u16 dir index, u16 path length, the path
-// (relative to the dir, as task_log::commit_task), the spool file's bytes. Answer: u8 0, u64 seq
+// Request: u32 length of the rest, u8 op, u16 dir index, u16 path length, the path (relative to
+// the dir, as task_log::commit_task), the spool file's bytes. Op 1: the client writes the spool
+// file itself (a local spool: its caller gets the path and may open it at once). Op 2 (the remote
+// enqueue's): the server writes the file (temp + rename, no fsync) once it has sent the answer,
+// off the acknowledgment's path. If an answer cannot be sent (the client is gone), its task is
+// cancelled, whichever op (a done record; for op 2 no file: it never runs; for op 1 no recovery
+// writes its file again, the client removes it). Answer: u8 0, u64 seq
 // (the record is durable); or u8 1, u32 errno, u16 length, the error message. All integers little
 // endian. A client may send several requests without waiting (pipelining): the answers come in
 // the order of the requests. A client keeps its connection for its next requests.
 //
-// One thread serves every connection (epoll): each round it reads every request that arrived,
-// stages their records (task_log::stage_task), commits each log touched with one flush(), then
-// answers; while it syncs, the next round's requests gather in the sockets (group commit with no
-// thread hand-off).
+// One thread serves every connection (epoll): each round it reads every request that arrived
+// (at most half a segment per log: the rest waits for the next round), stages their records
+// (task_log::stage_task), commits each log touched with one flush(), answers, then writes the
+// op-2 files of the round; while it syncs, the next round's requests gather in the sockets (group
+// commit with no thread hand-off). A file that cannot be written breaks its log (task_log::fail):
+// the task is acknowledged, so its segment stays active until a recovery writes the file.
 //
 // Processes: the server's thread exists only in the process that started it. A forked child must
 // call drop_in_child() (closes its copy of the listening socket, so that a dead master's socket
@@ -85,9 +92,10 @@ struct outcome {
 outcome commit(const std::string& server, std::size_t dir, const std::string& rel_path,
                wire::bytes_view file, const std::function<os::status()>& write_file);
 
-// Appends one task request to `out` (the protocol above).
+// Appends one task request to `out` (the protocol above): op 1 (the client writes the file)
+// or, with `server_writes_file`, op 2 (the server writes it once the answer is sent).
 void encode_request(wire::bytes& out, std::size_t dir, const std::string& rel_path,
-                    wire::bytes_view file);
+                    wire::bytes_view file, bool server_writes_file = false);
 // Parses one answer at the front of `in`: 0 when incomplete, else its size (`seq` set).
 std::size_t decode_answer(wire::bytes_view in, os::result<std::uint64_t>& seq);
 // Connects to the server named `server` (blocking sockets, 30 s timeouts); invalid if it is gone.

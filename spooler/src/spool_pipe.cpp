@@ -8,7 +8,6 @@
 #include <cerrno>
 
 #include "brood/os/log.hpp"
-#include "log_env.hpp"
 #include "log_server.hpp"
 #include "spool_fs.hpp"
 
@@ -38,15 +37,10 @@ bool spool_pipe::submit(const spool_vars& vars, std::string_view body, callback 
     return true;
   }
   if (!t) return false;
-  log_client::encode_request(out_, t->dir_index, t->rel_path, t->file);
+  // The master writes the spool file once it has answered (docs/spool_format.md §9.7).
+  log_client::encode_request(out_, t->dir_index, t->rel_path, t->file, true);
   flush_out();
-  waiting_task w{std::move(done), spool_fs::join(t->dir, t->name), {}};
-  // Written while the master commits the record (it is in the socket already).
-  if (os::status s = posix_log_env().write_file(t->dir, ".brood_tmp_" + t->name, t->name, t->file);
-      !s.ok()) {
-    w.written = {make_error_code(spool_errc::write_failed), s.message(), {}};
-  }
-  pending_.push_back(std::move(w));
+  pending_.push_back({std::move(done), spool_fs::join(t->dir, t->name)});
   if (broken_) broken("the node's task log (@" + server_ + ") closed the connection");
   return true;
 }
@@ -97,12 +91,11 @@ void spool_pipe::on_readable() {
     off += n;
     waiting_task w = std::move(pending_.front());
     pending_.pop_front();
-    spool_status st = std::move(w.written);
-    if (st && !seq) st = {make_error_code(spool_errc::write_failed), seq.error().message(), {}};
-    if (st) {
+    spool_status st;
+    if (seq) {
       st.path = std::move(w.path);
     } else {
-      (void)::unlink(w.path.c_str());  // not acknowledged: best effort
+      st = {make_error_code(spool_errc::write_failed), seq.error().message(), {}};
     }
     w.done(std::move(st));
   }
@@ -114,11 +107,10 @@ void spool_pipe::broken(const std::string& why) {
   broken_ = true;
   std::deque<waiting_task> failed = std::move(pending_);
   pending_.clear();
+  // Their answers were not delivered: the master cancels those it committed (no file, a done
+  // record), unless it died (then a recovery may run a committed one: never acknowledged).
   if (!failed.empty()) os::log("spooler: ", why, ": ", failed.size(), " task(s) refused");
-  for (waiting_task& w : failed) {
-    (void)::unlink(w.path.c_str());  // not acknowledged: best effort
-    w.done({make_error_code(spool_errc::write_failed), why, {}});
-  }
+  for (waiting_task& w : failed) w.done({make_error_code(spool_errc::write_failed), why, {}});
 }
 
 }  // namespace brood::spooler

@@ -1,5 +1,6 @@
 #include "task_log.hpp"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "brood/os/log.hpp"
@@ -50,14 +51,35 @@ os::result<std::uint64_t> task_log::enqueue(const std::string& rel_path, wire::b
     std::lock_guard lock(mu_);
     if (!failed_.ok()) return failed_;
   }
+  if (auto s = materialize(rel_path, file); !s.ok()) return s;
+  auto seq = append({record_type::task, 0, rel_path, wire::bytes(file.begin(), file.end())}, true);
+  if (!seq) (void)env_.remove_file(dir_ + "/" + rel_path);  // not acknowledged: best effort
+  return seq;
+}
+
+os::status task_log::materialize(const std::string& rel_path, wire::bytes_view file) {
   const auto slash = rel_path.rfind('/');
   const std::string sub =
       slash == std::string::npos ? dir_ : dir_ + "/" + rel_path.substr(0, slash);
   const std::string name = slash == std::string::npos ? rel_path : rel_path.substr(slash + 1);
-  if (auto s = env_.write_file(sub, ".brood_tmp_" + name, name, file); !s.ok()) return s;
-  auto seq = append({record_type::task, 0, rel_path, wire::bytes(file.begin(), file.end())}, true);
-  if (!seq) (void)env_.remove_file(sub + "/" + name);  // not acknowledged: best effort
-  return seq;
+  return env_.write_file(sub, ".brood_tmp_" + name, name, file);
+}
+
+void task_log::materialized_through(std::uint64_t seq) {
+  std::lock_guard lock(mu_);
+  // A broken log's watermark stays where it is: a file of an earlier record may be missing.
+  if (seq <= materialized_ || !failed_.ok()) return;
+  materialized_ = seq;
+  if (checkpoint_waits_files_) checkpoint_cv_.notify_all();
+}
+
+void task_log::fail(const os::status& why) {
+  std::lock_guard lock(mu_);
+  if (!failed_.ok()) return;
+  os::log("task log ", dir_, ": ", why.message());
+  failed_ = why;
+  cv_.notify_all();
+  checkpoint_cv_.notify_all();
 }
 
 os::result<std::uint64_t> task_log::commit_task(const std::string& rel_path,
@@ -71,7 +93,8 @@ os::result<std::uint64_t> task_log::commit_task(const std::string& rel_path,
   return append({record_type::task, 0, rel_path, wire::bytes(file.begin(), file.end())}, true);
 }
 
-os::result<std::uint64_t> task_log::stage_task(const std::string& rel_path, wire::bytes_view file) {
+os::result<std::uint64_t> task_log::stage_task(const std::string& rel_path, wire::bytes_view file,
+                                               bool file_later) {
   if (!valid_path(rel_path)) {
     return os::status::from_errno(EINVAL, "bad spool file path \"" + rel_path + "\"");
   }
@@ -79,7 +102,7 @@ os::result<std::uint64_t> task_log::stage_task(const std::string& rel_path, wire
     return os::status::from_errno(EFBIG, "task " + rel_path + " does not fit in a log segment");
   }
   return append({record_type::task, 0, rel_path, wire::bytes(file.begin(), file.end())}, false,
-                false);
+                false, file_later);
 }
 
 os::result<std::uint64_t> task_log::done(const std::string& rel_path) {
@@ -89,10 +112,12 @@ os::result<std::uint64_t> task_log::done(const std::string& rel_path) {
   return append({record_type::done, 0, rel_path, {}}, false);
 }
 
-os::result<std::uint64_t> task_log::append(pending_record r, bool wait, bool lead_now) {
+os::result<std::uint64_t> task_log::append(pending_record r, bool wait, bool lead_now,
+                                           bool file_later) {
   std::unique_lock lock(mu_);
   if (!failed_.ok()) return failed_;
   const std::uint64_t seq = r.seq = next_seq_++;
+  if (file_later) file_later_max_ = seq;
   if (r.type == record_type::task) pending_task_ = true;
   pending_.push_back(std::move(r));
   if (!wait) {
@@ -174,6 +199,7 @@ os::status task_log::switch_segment(std::uint64_t first_seq) {
   if (auto s = start_segment(1 - full, first_seq); !s.ok()) return s;
   std::lock_guard lock(mu_);
   checkpoint_todo_ = full;
+  checkpoint_last_seq_ = first_seq - 1;
   ++stats_.switches;
   checkpoint_cv_.notify_all();
   return {};
@@ -188,6 +214,16 @@ void task_log::checkpointer() {
       checkpoint_cv_.wait(lock, [&] { return checkpoint_todo_ >= 0 || stopping_; });
       if (checkpoint_todo_ < 0) return;
       which = checkpoint_todo_;
+      // The files of the segment's records staged with file_later must be written before the
+      // sync_fs that makes them durable (else the segment could be marked clean while an
+      // acknowledged task's file exists nowhere).
+      const auto files_written = [&] {
+        return materialized_ >= std::min(checkpoint_last_seq_, file_later_max_);
+      };
+      checkpoint_waits_files_ = true;
+      checkpoint_cv_.wait(lock, [&] { return files_written() || stopping_ || !failed_.ok(); });
+      checkpoint_waits_files_ = false;
+      if (!files_written()) return;  // the segment stays active: the next recovery reads it
     }
     segment_header h = seg_[which].header;
     h.state = segment_state::clean;

@@ -78,7 +78,21 @@ class task_log {
   // Only appends the record of commit_task() to the pending batch and returns its seq at once,
   // without writing or syncing anything: the caller makes it durable with flush() (one commit
   // for every record it staged, log_server.cpp's single-threaded group commit).
-  os::result<std::uint64_t> stage_task(const std::string& rel_path, wire::bytes_view file);
+  // `file_later`: the caller writes the task's spool file only after the commit (with
+  // materialize(), then materialized_through()): a checkpoint of the segment holding the record
+  // waits for that, so a segment is never marked clean while an acknowledged task has no file.
+  os::result<std::uint64_t> stage_task(const std::string& rel_path, wire::bytes_view file,
+                                       bool file_later = false);
+  // Writes the spool file of a task record (temp + rename in the dir, no fsync) through the
+  // log's env. Called for a record staged with file_later once its commit is done.
+  os::status materialize(const std::string& rel_path, wire::bytes_view file);
+  // Every record staged with file_later whose seq is <= `seq` has its file written, or will never
+  // be acknowledged (its commit failed, or its task was cancelled with a done record). Ignored
+  // once the log is broken.
+  void materialized_through(std::uint64_t seq);
+  // Breaks the log with `why` (the file of an acknowledged task could not be written): every
+  // later call fails, no segment is marked clean again, and the next recovery writes the file.
+  void fail(const os::status& why);
   // Appends a done record for `rel_path`; returns its seq (durable once durable_seq() >= it).
   os::result<std::uint64_t> done(const std::string& rel_path);
   // Waits until every record appended so far is durable.
@@ -87,6 +101,8 @@ class task_log {
   task_log_stats stats() const;
   std::uint64_t durable_seq() const;
   const std::string& spool_dir() const noexcept { return dir_; }
+  // The size of the segments appended to (set by open(), then constant).
+  std::uint64_t segment_size() const noexcept { return segment_size_; }
 
  private:
   struct pending_record {
@@ -105,7 +121,8 @@ class task_log {
   os::status claim_slot();
   os::status open_segments();
   os::status start_segment(int which, std::uint64_t first_seq);
-  os::result<std::uint64_t> append(pending_record r, bool wait, bool lead_now = true);
+  os::result<std::uint64_t> append(pending_record r, bool wait, bool lead_now = true,
+                                   bool file_later = false);
   void lead(std::unique_lock<std::mutex>& lock);  // REQUIRES: lock held, no leader
   os::status sync_only(std::unique_lock<std::mutex>& lock);
   os::status write_batch(std::vector<pending_record>& batch, bool sync);
@@ -139,6 +156,10 @@ class task_log {
   std::uint64_t segment_size_ = 0;
   bool clean_[2] = {true, true};
   int checkpoint_todo_ = -1;
+  std::uint64_t checkpoint_last_seq_ = 0;  // the last record of the segment to checkpoint
+  std::uint64_t file_later_max_ = 0;       // the highest seq staged with file_later
+  std::uint64_t materialized_ = 0;         // materialized_through()'s
+  bool checkpoint_waits_files_ = false;    // the checkpointer waits on materialized_
   bool stopping_ = false;
   task_log_stats stats_;
   std::thread checkpointer_;

@@ -1,7 +1,8 @@
 // The task log on a real node (docs/spool_format.md §9): a remote enqueue (modifier1 17) is
 // acknowledged once a group commit covers it; the node is SIGKILLed right after the last ack,
-// the task files are removed (as a power cut may take unsynced files), and the restarted node's
-// spooler writes every acknowledged task again before its first scan.
+// the task files are removed (as a power cut may take unsynced files; the last ones may not have
+// been written yet: the master writes them after its answer), and the restarted node's spooler
+// writes every acknowledged task again before its first scan.
 #include <regex>
 #include <set>
 
@@ -34,11 +35,12 @@ TEST_F(spool_log_test, AcknowledgedTasksLostAtASigkillAreWrittenAgainAtRestart) 
   }
   proc().kill_all();  // SIGKILL of the whole node right after the last ack
   ASSERT_TRUE(fs::exists(spool_dir() + "/.brood_log"));
+  // The master writes a task's file after its answer: the last ones may never have been written.
   std::size_t removed = 0;
   for (const std::string sub : {"/2", "/7"})
     for (const std::string& name : task_files(spool_dir() + sub))
       removed += fs::remove(spool_dir() + sub + "/" + name);
-  ASSERT_EQ(removed, acked.size());
+  ASSERT_LE(removed, acked.size());
 
   start_brood(args);
   auto m = proc(1).wait_for_line(
@@ -71,7 +73,8 @@ TEST_F(spool_log_test, StatsShowTheLogOfEachSpoolerDir) {
         const auto doc = nlohmann::json::parse(s.read_to_eof(2s).value_or(""), nullptr, false);
         if (doc.is_discarded() || !doc.contains("spoolers")) return false;
         log = doc["spoolers"][0]["log"];
-        return log["tasks"] == 10;
+        // The files follow the acknowledgments (the master writes them after its answers).
+        return log["tasks"] == 10 && log["pending"] == 10;
       },
       5s, 20ms);
   ASSERT_TRUE(log.is_object()) << proc().all_output();

@@ -78,8 +78,10 @@ TEST_F(spool_remote_test, NodeWithSpoolerDirAcksDurably) {
   const std::string address = start_brood({"--spooler", spool_dir()});
   auto r = client::spool(address, {{"a", "1"}}, {}, 5s);
   ASSERT_TRUE(r) << r.error().message << "\n" << proc().all_output();
-  // No handler in the plain brood binary: the task is kept, never lost.
-  auto files = task_files(spool_dir());
+  // No handler in the plain brood binary: the task is kept, never lost. Acknowledged once its
+  // record is committed; the master writes its file right after the answer.
+  std::vector<std::string> files;
+  eventually([&] { return (files = task_files(spool_dir())).size() == 1; }, 5s, 1ms);
   ASSERT_EQ(files.size(), 1u) << proc().all_output();
   std::vector<kv> vars;
   EXPECT_TRUE(decode_task(spool_dir() + "/" + files[0], vars));

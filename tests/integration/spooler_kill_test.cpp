@@ -1,7 +1,9 @@
 // At-least-once delivery under SIGKILL: a real primes_node with a spooler runs 2400 tasks (half
 // written straight into its dir with spool_store, half enqueued over the network with modifier1
 // 17) while the test SIGKILLs its spooler process at random moments. Every acknowledged task must
-// have run at least once, and no task file may be left behind.
+// have run at least once, and no task file may be left behind. And acknowledged tasks whose spool
+// files were never written (the master writes them after its answer) when the whole node is
+// SIGKILLed run once each after its restart.
 #include <signal.h>
 #include <unistd.h>
 
@@ -9,6 +11,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <random>
 #include <regex>
 #include <set>
@@ -146,6 +150,52 @@ TEST_F(spooler_kill_test, EveryAcknowledgedTaskRunsDespiteSigkills) {
             << " SIGKILLs; enqueued in " << duration_cast<milliseconds>(produced - started).count()
             << " ms, all done in "
             << duration_cast<milliseconds>(steady_clock::now() - started).count() << " ms\n";
+}
+
+// Remote enqueues are acknowledged once the node's task log commits them; the master writes each
+// spool file after its answer. The node is SIGKILLed right after the last ack, with its spooler
+// stopped (SIGSTOP) since before the first task, so no task has run; every task file is then
+// removed, which is what a kill between the answer and the file write (or a power cut, the files
+// being unsynced) leaves. The restarted node's recovery writes them again and each task runs
+// exactly once.
+TEST_F(spooler_kill_test, AcknowledgedTasksWithoutTheirFilesRunOnceAfterTheNodeIsKilled) {
+  start_node({"--spooler", dir_, "--spooler-quiet"});
+  const pid_t spooler = last_spooler_pid();
+  ASSERT_GT(spooler, 0) << node().all_output();
+  ASSERT_EQ(::kill(spooler, SIGSTOP), 0);
+  const auto stopped = [spooler] {
+    std::ifstream f("/proc/" + std::to_string(spooler) + "/stat");
+    std::string line((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const std::size_t end = line.rfind(')');
+    return end != std::string::npos && end + 2 < line.size() && line[end + 2] == 'T';
+  };
+  ASSERT_TRUE(eventually(stopped, 10s, 1ms)) << "the spooler never stopped";
+  const std::string address = node().wait_bound_address();
+  constexpr int tasks = 40;
+  for (int id = 0; id < tasks; ++id) {
+    auto r = client::spool(address, task(id), {}, 5000ms);
+    ASSERT_TRUE(r && *r) << (r ? "refused" : r.error().message) << "\n" << node().all_output();
+  }
+  node().kill_all();  // the whole node, right after the last acknowledgment
+  std::size_t removed = 0;
+  for (const auto& e : fs::directory_iterator(dir_))
+    if (e.path().filename().string().starts_with(wire::spool_file_prefix))
+      removed += fs::remove(e.path());
+  EXPECT_LE(removed, static_cast<std::size_t>(tasks));
+  EXPECT_FALSE(fs::exists(log_)) << "no task ran before the kill";
+
+  nodes_.clear();
+  start_node({"--spooler", dir_, "--spooler-quiet"});
+  std::map<int, int> runs;
+  const auto all_ran = [&] {
+    runs.clear();
+    std::ifstream in(log_);
+    for (std::string line; std::getline(in, line);) ++runs[std::stoi(line)];
+    return runs.size() == static_cast<std::size_t>(tasks) && tasks_left() == 0;
+  };
+  ASSERT_TRUE(eventually(all_ran, 30s, 5ms)) << runs.size() << " of " << tasks << " tasks ran\n"
+                                             << node().all_output();
+  for (const auto& [id, n] : runs) EXPECT_EQ(n, 1) << "task " << id << " ran " << n << " times";
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <set>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "brood/spooler/spool_store.hpp"
+#include "fault_env.hpp"
 #include "log_server.hpp"
 #include "spool_store_fixture.hpp"
 #include "task_log.hpp"
@@ -187,6 +190,127 @@ TEST_F(shared_log_store_test, forked_processes_commit_through_the_owners_log) {
   EXPECT_EQ(st.tasks, static_cast<std::uint64_t>(procs * threads * per));
   EXPECT_LT(st.commits, st.tasks) << "16 concurrent producers: some commits cover several";
   EXPECT_EQ(st.pending, static_cast<std::uint64_t>(procs * threads * per));
+}
+
+// Requests of op 2 (the server writes the file once it has answered: the remote enqueue's,
+// docs/spool_format.md §9.7) over a fault-injecting filesystem: the answer comes after the
+// commit, the file after the answer, and an acknowledged task whose file was never written (the
+// node died, or here the write failed) is written by the next recovery.
+class log_server_file_later_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(env_.make_dir("/spool").ok());
+    start();
+  }
+  void TearDown() override { stop(); }
+  void start() {
+    auto l = task_log::open(env_, "/spool", opts_);
+    ASSERT_TRUE(l) << l.error().message();
+    log_ = std::move(*l);
+    auto s = log_server::start([this](std::size_t d) { return d == 0 ? log_.get() : nullptr; }, {});
+    ASSERT_TRUE(s) << s.error().message();
+    server_ = std::move(*s);
+  }
+  void stop() {
+    server_.reset();
+    log_.reset();
+  }
+  // A power cut (everything unsynced dropped or torn), then the node's restart: its recovery.
+  void cut_and_restart() {
+    env_.cut_now();
+    stop();
+    env_.reboot();
+    start();
+  }
+  void expect_files(const std::vector<std::string>& names) {
+    for (const std::string& n : names)
+      EXPECT_EQ(testing_log::content_of(env_, "/spool/" + n), task_file(n)) << n;
+  }
+  // Sends op-2 requests for `names` on one connection and reads their answers, in order.
+  std::vector<os::result<std::uint64_t>> send(const std::vector<std::string>& names) {
+    wire::bytes all;
+    for (const std::string& n : names) log_client::encode_request(all, 0, n, task_file(n), true);
+    os::unique_fd fd = log_client::connect_to(server_->name());
+    EXPECT_TRUE(fd);
+    if (!fd ||
+        ::send(fd.get(), all.data(), all.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(all.size()))
+      return {};
+    return testing_log::read_answers(fd.get(), names.size());
+  }
+  static std::string name(int i) { return "uwsgi_spoolfile_on_h_4_" + std::to_string(i); }
+
+  fault_env env_{7};
+  task_log_options opts_;
+  std::unique_ptr<task_log> log_;
+  std::unique_ptr<log_server> server_;
+};
+
+// Segments of 64 KiB (the smallest spooler-log-size): a few hundred tasks switch several times.
+class log_server_small_segment_test : public log_server_file_later_test {
+ protected:
+  log_server_small_segment_test() { opts_.segment_size = 65536; }
+};
+
+TEST_F(log_server_file_later_test, the_server_writes_the_file_after_the_answer) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 30; ++i) names.push_back(name(i));
+  const auto answers = send(names);
+  ASSERT_EQ(answers.size(), names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    ASSERT_TRUE(answers[i]) << answers[i].error().message();
+    EXPECT_GE(log_->durable_seq(), *answers[i]) << "answered after the commit";
+  }
+  // The files follow the answers (the same round, after its answers were sent).
+  for (const std::string& n : names) {
+    EXPECT_TRUE(testing_log::wait_for([&] { return env_.exists("/spool/" + n); })) << n;
+    EXPECT_EQ(testing_log::content_of(env_, "/spool/" + n), task_file(n));
+  }
+  // A cut now: every acknowledged task is still there after recovery.
+  cut_and_restart();
+  expect_files(names);
+}
+
+TEST_F(log_server_file_later_test, an_acknowledged_task_without_its_file_is_written_by_recovery) {
+  env_.inject(fault_op::write_file, EIO, 1000);  // the server's file writes fail
+  std::vector<std::string> names;
+  for (int i = 0; i < 10; ++i) names.push_back(name(i));
+  const auto answers = send(names);
+  ASSERT_EQ(answers.size(), names.size());
+  for (const auto& a : answers) ASSERT_TRUE(a) << "acknowledged once committed";
+  // The failed file write (after the answers) breaks the log: the next task is refused, and
+  // named why.
+  ASSERT_TRUE(testing_log::wait_for([&] { return !log_->flush().ok(); }));
+  const auto next = send({name(99)});
+  ASSERT_EQ(next.size(), 1u);
+  ASSERT_FALSE(next[0]);
+  EXPECT_NE(next[0].error().message().find("cannot write the spool file of the acknowledged task"),
+            std::string::npos)
+      << next[0].error().message();
+  for (const std::string& n : names) EXPECT_FALSE(env_.exists("/spool/" + n)) << n;
+  // The node dies (a power cut drops everything unsynced); the restart's recovery writes them.
+  cut_and_restart();
+  expect_files(names);
+  EXPECT_EQ(log_->stats().recovery.materialized, names.size());
+  EXPECT_FALSE(env_.exists("/spool/" + name(99))) << "never acknowledged, never committed";
+}
+
+TEST_F(log_server_small_segment_test, a_checkpoint_waits_for_the_files_of_its_segment) {
+  // Enough tasks for several segment switches; each round's files are written after its answers
+  // and before the next round, and no segment is marked clean before its files exist: at any
+  // cut, every acknowledged task comes back.
+  std::vector<std::string> names;
+  for (int i = 0; i < 1200; ++i) names.push_back(name(i));
+  for (std::size_t at = 0; at < names.size(); at += 40) {
+    const std::vector<std::string> part(names.begin() + static_cast<std::ptrdiff_t>(at),
+                                        names.begin() + static_cast<std::ptrdiff_t>(at + 40));
+    const auto answers = send(part);
+    ASSERT_EQ(answers.size(), part.size());
+    for (const auto& a : answers) ASSERT_TRUE(a) << a.error().message();
+  }
+  EXPECT_TRUE(testing_log::wait_for([&] { return log_->stats().checkpoints >= 1; }));
+  EXPECT_GE(log_->stats().switches, 2u);
+  cut_and_restart();
+  expect_files(names);
 }
 
 }  // namespace

@@ -7,9 +7,13 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <sys/socket.h>
 
 #include "brood/wire/spool_file.hpp"
 #include "log_env.hpp"
+#include "log_server.hpp"
 
 namespace brood::spooler::testing_log {
 
@@ -40,6 +44,27 @@ inline bool wait_for(const std::function<bool()>& cond,
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
+}
+
+// Reads `n` answers of a log server from the connection `fd` (made by log_client::connect_to:
+// 30 s receive timeout), in order; fewer when the connection ends or times out.
+inline std::vector<os::result<std::uint64_t>> read_answers(int fd, std::size_t n) {
+  std::vector<os::result<std::uint64_t>> answers;
+  wire::bytes in;
+  while (answers.size() < n) {
+    wire::byte buf[4096];
+    const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+    if (r <= 0) break;
+    in.insert(in.end(), buf, buf + r);
+    for (;;) {
+      os::result<std::uint64_t> seq = std::uint64_t{0};
+      const std::size_t used = log_client::decode_answer(in, seq);
+      if (used == 0) break;
+      answers.push_back(std::move(seq));
+      in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(used));
+    }
+  }
+  return answers;
 }
 
 }  // namespace brood::spooler::testing_log

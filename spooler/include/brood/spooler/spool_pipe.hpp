@@ -1,11 +1,12 @@
 #pragma once
 // The asynchronous enqueue of an event loop (a node worker's): new tasks go through the node's
 // shared task log (spool_store_options::shared_log, docs/spool_format.md §9.7) with no thread
-// hand-off and no blocking wait. submit() checks and encodes the task, queues its record on a
-// non-blocking connection to the log server, and writes the task's spool file (temp + rename, no
-// fsync) while the master commits; the loop calls on_readable() when fd() is readable, which reads
-// the answers and completes the tasks in submission order: success (the task is durable and its
-// file written) once the commit covering its record is done, never earlier.
+// hand-off and no blocking wait. submit() checks and encodes the task and queues its record on a
+// non-blocking connection to the log server; the loop calls on_readable() when fd() is readable,
+// which reads the answers and completes the tasks in submission order: success (the task is
+// durable) once the commit covering its record is done, never earlier. The log server writes the
+// task's spool file (temp + rename, no fsync) after it has sent the answer, off the
+// acknowledgment's path: the file may appear just after the success (docs/spool_format.md §9.7).
 // Thread-safety: none; one pipe per event loop thread. Processes: open it in the process that
 // uses it (a process forked from the store's owner), after any fork; a child must not use its
 // parent's pipe.
@@ -34,8 +35,8 @@ class spool_pipe {
 
   // Starts one task. False: the task must go through spool_store::enqueue (it has `at`, it is
   // bigger than a segment, its dir is not logged, or this pipe is broken); `done` is not called.
-  // True: `done` is called exactly once: at once for a refused task (bad request, a file that
-  // cannot be written), else from on_readable() or when the connection breaks.
+  // True: `done` is called exactly once: at once for a refused task (a bad request), else from
+  // on_readable() or when the connection breaks.
   bool submit(const spool_vars& vars, std::string_view body, callback done);
 
   int fd() const noexcept { return fd_.get(); }
@@ -53,8 +54,7 @@ class spool_pipe {
  private:
   struct waiting_task {
     callback done;
-    std::string path;  // the task file's absolute path
-    spool_status written;
+    std::string path;  // the task file's absolute path (the master writes it)
   };
   spool_pipe() = default;
   void flush_out();
