@@ -275,6 +275,7 @@ class fork_server_loop {
       worker_link.reset();
       worker = -1;
     }
+    settle_signals_ahead();
     if (!announce_spare(spare_link_.get())) ::_exit(0);  // the base is gone already
     os::unique_fd conn;
     received_fork_request in = await_spare_request(spare_link_.get(), conn);
@@ -331,6 +332,7 @@ class fork_server_loop {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != spare) ::_exit(0);
     if (hooks_.spare_warm_up) hooks_.spare_warm_up();
+    settle_signals_ahead();
     if (!announce_worker_to_be(link.get())) ::_exit(0);  // the spare is gone
     os::unique_fd conn;
     received_fork_request in = await_spare_request(link.get(), conn);
