@@ -13,6 +13,7 @@
 #include "brood/node/router.hpp"
 #include "brood/os/log.hpp"
 #include "brood/python/host.hpp"
+#include "environ.hpp"
 #include "interpreter.hpp"
 #include "py_error.hpp"
 #include "start_response.hpp"
@@ -25,6 +26,9 @@ struct __attribute__((visibility("hidden"))) fork_base::impl {
   app_options opts;
   const pid_t owner_pid = ::getpid();
   PyThreadState* saved = nullptr;  // the main thread's state while the GIL is released
+  // Made by load() and kept as long as the interpreter runs (environ_builder::prime): in a
+  // process forked from the base it is never destroyed, so that its strings stay interned.
+  std::unique_ptr<environ_builder> environ;
 
   void release() { saved = PyEval_SaveThread(); }
   void acquire() {
@@ -57,8 +61,12 @@ fork_base::fork_base(const app_options& opts) : impl_(std::make_unique<impl>()) 
 }
 
 fork_base::~fork_base() {
-  if (::getpid() != impl_->owner_pid) return;  // an adopted vassal: the interpreter is its node's
+  if (::getpid() != impl_->owner_pid) {  // an adopted vassal: the interpreter is its node's
+    (void)impl_->environ.release();      // its strings stay interned for the node's host
+    return;
+  }
   if (impl_->saved) impl_->acquire();
+  impl_->environ.reset();
   stop_interpreter();
 }
 
@@ -73,6 +81,8 @@ void fork_base::load() {
               mounts.first.empty() ? "" : " with mounts");
     }
     install_host_module();  // the vassals' WSGI start_response type, made once here
+    impl_->environ = std::make_unique<environ_builder>();
+    impl_->environ->prime();
     py::module_ gc = py::module_::import("gc");
     gc.attr("collect")();
     gc.attr("freeze")();
