@@ -10,17 +10,62 @@
 #include <pybind11/embed.h>
 
 #include "app_loader.hpp"
+#include "brood/node/log_config.hpp"
 #include "brood/node/router.hpp"
 #include "brood/os/log.hpp"
 #include "brood/python/host.hpp"
+#include "brood/wire/vars.hpp"
 #include "environ.hpp"
 #include "interpreter.hpp"
 #include "py_error.hpp"
 #include "start_response.hpp"
+#include "wsgi_handler.hpp"
 
 namespace brood::python {
 
 namespace py = pybind11;
+
+namespace {
+
+// One request through brood's WSGI path (the vars decoded, the GIL taken, the environ built with
+// its wsgi.input, a start_response made and called, the answer made) to a stub application,
+// never the user's; the request log off, so it writes nothing. A warm spare's worker-to-be runs
+// it so that the allocations and copy-on-write faults of a vassal's first request are taken
+// ahead (bench/RESULTS.md, issue 14). REQUIRES: the GIL is held. Throws py::error_already_set.
+void rehearse_wsgi_request() {
+  wsgi_handler handler(wire::limits{});
+  node::log_config quiet;
+  quiet.disable_logging = true;
+  handler.set_request_log(quiet);
+  handler.set_app(py::cpp_function([](py::object, py::object start_response) {
+    py::list headers;
+    headers.append(py::make_tuple("Content-Type", "text/plain"));
+    start_response("200 OK", headers);
+    py::list body;
+    body.append(py::bytes("rehearsal"));
+    return body;
+  }));
+  const std::vector<wire::var> vars = {{"REQUEST_METHOD", "GET"},
+                                       {"REQUEST_URI", "/"},
+                                       {"PATH_INFO", "/"},
+                                       {"QUERY_STRING", ""},
+                                       {"SERVER_PROTOCOL", "HTTP/1.1"},
+                                       {"SERVER_NAME", "localhost"},
+                                       {"SERVER_PORT", "80"},
+                                       {"REMOTE_ADDR", "127.0.0.1"},
+                                       {"REMOTE_PORT", "40000"},
+                                       {"HTTP_HOST", "localhost"},
+                                       {"HTTP_USER_AGENT", "brood"},
+                                       {"HTTP_ACCEPT", "*/*"}};
+  wire::bytes payload;
+  if (wire::append_vars(payload, vars)) return;
+  node::request r;
+  r.head.size = static_cast<std::uint16_t>(payload.size());
+  r.payload = payload;
+  (void)handler.handle(r);
+}
+
+}  // namespace
 
 struct __attribute__((visibility("hidden"))) fork_base::impl {
   app_options opts;
@@ -118,7 +163,8 @@ node::fork_server_hooks fork_base::hooks() {
   // which the vassal does again with its own environment, its pages then already copied; then a
   // whole host made over the base's options on a throwaway router and dropped (its attribute
   // lookups, allocations and copy-on-write faults taken ahead: master CPU -2 ms and ~50 fewer
-  // faults per adopted vassal, bench/RESULTS.md), sys.path put back as it was. It logs nothing;
+  // faults per adopted vassal, bench/RESULTS.md), sys.path put back as it was; then a request
+  // through brood's WSGI path to a stub application (rehearse_wsgi_request). It logs nothing;
   // what it leaves (the uwsgi module's node description, os.environ) the vassal's host sets again.
   h.spare_warm_up = [self] {
     try {
@@ -137,6 +183,7 @@ node::fork_server_hooks fork_base::hooks() {
           host h(self->opts, r);
         }
         sys.attr("path") = saved;
+        rehearse_wsgi_request();
       } catch (const std::exception& e) {
         os::log("fork server spare: warm-up: ", e.what());
       }
