@@ -106,8 +106,11 @@ fork_base::fork_base(const app_options& opts) : impl_(std::make_unique<impl>()) 
 }
 
 fork_base::~fork_base() {
-  if (::getpid() != impl_->owner_pid) {  // an adopted vassal: the interpreter is its node's
-    (void)impl_->environ.release();      // its strings stay interned for the node's host
+  // An adopted vassal: the interpreter is its node's, and the base's state is left as it is
+  // (never freed: its pages stay shared with the base, no copy-on-write fault on the vassal's
+  // start; the environ builder's strings stay interned for the node's host).
+  if (::getpid() != impl_->owner_pid) {
+    (void)impl_.release();
     return;
   }
   if (impl_->saved) impl_->acquire();
