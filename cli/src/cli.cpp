@@ -145,8 +145,9 @@ int run_adopted(const options& base, const std::vector<std::string>& argv,
 }
 
 // A warm spare's rehearsal of an adopted vassal's first steps, so that their copy-on-write faults
-// happen before the request: the option parser run over the base's own arguments (the option
-// table's descriptions, malloc's free lists), and the stack the node's start-up will use.
+// happen before the request: the option parser run over the base's own arguments and over them
+// with a node's usual options (the option table's descriptions, malloc's free lists), and the
+// stack the node's start-up will use.
 [[gnu::noinline]] void touch_stack() {
   volatile char area[256 * 1024];
   for (std::size_t i = 0; i < sizeof(area); i += 4096) area[i] = 0;
@@ -160,6 +161,12 @@ int run_fork_base_role(const options& base, const std::vector<std::string>& args
         "its adopted vassals bind their own)");
   fork_base_outcome out = run_fork_base(base, [&args] {
     (void)parse_options(args);
+    // Then a node's usual options besides, so that the allocations a vassal's parse makes that
+    // the base's own options do not are rehearsed too (nothing is bound).
+    std::vector<std::string> node_like = args;
+    node_like.insert(node_like.end(), {"--socket", "127.0.0.1:0", "--master", "--processes", "1",
+                                       "--threads", "1", "--listen", "100"});
+    (void)parse_options(node_like);
     touch_stack();
   });
   if (!out.adopted_argv) return out.status;

@@ -149,13 +149,23 @@ class collector {
     accept(std::move(d));
   }
 
+  // The identity of an ini file and section, for loops: its canonical path and the section.
+  static std::string ini_id(const ini_spec& s) {
+    std::error_code ec;
+    return std::filesystem::weakly_canonical(s.path, ec).string() + ":" + s.section;
+  }
+
   void include(const config_entry& e) {
     const std::string spec = joined(e.value);
     ini_spec s = split_ini_spec(spec);
-    std::error_code ec;
-    std::string id = std::filesystem::weakly_canonical(s.path, ec).string() + ":" + s.section;
-    for (const auto& [loading_id, loading_spec] : loading_)
-      if (loading_id == id) throw option_error("ini include loop: " + chain() + " -> " + spec);
+    // The paths are made canonical only for a nested include (a vassal's one file needs none).
+    if (!loading_.empty()) {
+      const std::string id = ini_id(s);
+      for (open_ini& o : loading_) {
+        if (o.id.empty()) o.id = ini_id(o.at);
+        if (o.id == id) throw option_error("ini include loop: " + chain() + " -> " + spec);
+      }
+    }
     if (loading_.size() >= max_ini_depth)
       throw option_error("ini files nested more than " + std::to_string(max_ini_depth) +
                          " deep: " + chain() + " -> " + spec);
@@ -166,21 +176,27 @@ class collector {
       if (e.where.empty()) throw;
       throw option_error(std::string(x.what()) + " (included from " + e.where + ")");
     }
-    loading_.emplace_back(id, spec);
+    loading_.push_back({s, {}, spec});
     for (auto& l : lines) feed({l.key, {l.value}, s.path + " line " + std::to_string(l.line)});
     loading_.pop_back();
   }
 
   std::string chain() const {
     std::string out;
-    for (const auto& [id, spec] : loading_) out += (out.empty() ? "" : " -> ") + spec;
+    for (const open_ini& o : loading_) out += (out.empty() ? "" : " -> ") + o.spec;
     return out;
   }
 
   const po::options_description& desc_;
   std::vector<std::string> environment_;
   config_stream stream_;
-  std::vector<std::pair<std::string, std::string>> loading_;  // (id, spec) of open ini files
+  // An ini file being read: where, its identity once needed (ini_id; "" before), as given.
+  struct open_ini {
+    ini_spec at;
+    std::string id;
+    std::string spec;
+  };
+  std::vector<open_ini> loading_;
   std::vector<config_entry> all_;
   std::vector<std::string> warnings_;
 };

@@ -72,13 +72,18 @@ void exec_like_signals() {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     struct sigaction now {};
     if (::sigaction(sig, nullptr, &now) != 0) continue;  // EINVAL: glibc's own signals
-    const bool ignored = (now.sa_flags & SA_SIGINFO) == 0 && now.sa_handler == SIG_IGN;
-    if (!ignored || sig == SIGCHLD) ::sigaction(sig, &dfl, nullptr);
+    const bool handler = (now.sa_flags & SA_SIGINFO) == 0;
+    const bool ignored = handler && now.sa_handler == SIG_IGN;
+    const bool default_already = handler && now.sa_handler == SIG_DFL;
+    if (!default_already && (!ignored || sig == SIGCHLD)) ::sigaction(sig, &dfl, nullptr);
   }
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
+
+// The process whose signals settle_signals_ahead left as exec_like_signals would (0: none).
+pid_t signals_settled_in = 0;
 
 // Writes the whole reply on the (non-blocking) connection by `deadline`; errno set on failure.
 bool send_reply(int conn, clock::time_point deadline) {
@@ -200,7 +205,12 @@ void export_request(received_fork_request& in) {
   ::unsetenv("UWSGI_RELOADS");
   ::unsetenv("NOTIFY_SOCKET");
   for (const std::string& change : r.env) apply_env_change(change);
+  if (signals_settled_in != ::getpid()) exec_like_signals();
+}
+
+void settle_signals_ahead() {
   exec_like_signals();
+  signals_settled_in = ::getpid();
 }
 
 void await_emperor_parent(pid_t intermediate, pid_t emperor, const char* who) {

@@ -190,6 +190,13 @@ TEST_F(options_test, IniIncludeLoopIsAnError) {
   write("a.ini", "[uwsgi]\nini = " + b + "\n");
   std::string e = error_of({"--ini", a});
   EXPECT_NE(e.find("loop"), std::string::npos) << e;
+  // A file including itself under another name (a symlink to it) is a loop too.
+  std::string self = dir_ / "self.ini";
+  std::string alias = dir_ / "alias.ini";
+  std::filesystem::create_symlink(self, alias);
+  write("self.ini", "[uwsgi]\nsocket = :1\nini = " + alias + "\n");
+  e = error_of({"--ini", self});
+  EXPECT_NE(e.find("loop"), std::string::npos) << e;
   // The same file twice, not nested, is fine.
   auto plain = write("plain.ini", "[uwsgi]\nsocket = :1\n");
   EXPECT_EQ(parse({"--ini", plain, "--ini", plain}).sockets.size(), 2u);

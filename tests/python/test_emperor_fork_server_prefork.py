@@ -52,13 +52,14 @@ def answer_pid(address):
     return int(m.group(1)) if m and b" 200 OK" in body else None
 
 
-def started(emperor, brood_binary, tmp_path):
-    """An emperor with only its base, once the base's spare is ready."""
+def started(emperor, brood_binary, tmp_path, module="prefapp", source=APP):
+    """An emperor with only its base (serving `module`, made of `source`), once the base's
+    spare is ready."""
     _needs_fork_server(brood_binary)
     e = emperor(fake=False)
-    write_module(tmp_path, "prefapp", APP)
-    e.vassal_file("base.ini", "[uwsgi]\nfork-server = %s\nmodule = prefapp\npythonpath = %s\n"
-                  % (e.sock, tmp_path))
+    write_module(tmp_path, module, source)
+    e.vassal_file("base.ini", "[uwsgi]\nfork-server = %s\nmodule = %s\npythonpath = %s\n"
+                  % (e.sock, module, tmp_path))
     e.start()
     assert eventually(lambda: "fork server: spare ready" in e.node.output(), 60), \
         e.node.output()
@@ -192,3 +193,39 @@ def test_lazy_apps_the_pre_forked_worker_loads_the_app_itself(emperor, brood_bin
     assert eventually(lambda: prefork_line(e, worker), 10), e.node.output()
     assert parent_of(worker) == e.vassal("a.ini")["pid"]
     assert "not used" not in e.node.output()
+
+
+COUNTING_APP = """
+import os
+calls = 0
+def application(environ, start_response):
+    global calls
+    calls += 1
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("calls=%d path=%s" % (calls, environ["PATH_INFO"])).encode()]
+"""
+
+
+def test_the_worker_to_be_rehearses_a_request_without_a_trace(emperor, brood_binary, tmp_path):
+    """The worker-to-be's warm-up sends one request through brood's WSGI path to a stub
+    application: the user's application is not called by it, nothing is logged, and the
+    vassal's first request is its worker's request 1."""
+    e = started(emperor, brood_binary, tmp_path, "countapp", COUNTING_APP)
+    a = "127.0.0.1:%d" % free_port()
+    add_vassal(e, "a.ini", "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\n" % a)
+
+    got = []
+
+    def first_answer():
+        try:
+            got.append(wsgi_request(a, "/first"))
+            return True
+        except OSError:
+            return False
+    assert eventually(first_answer, 30), e.node.output()
+    assert b"calls=1 path=/first" in got[0], got[0]
+    assert eventually(lambda: re.search(r"\|req: 1/1\] .*GET /first", e.node.output()), 10), \
+        e.node.output()
+    out = e.node.output()
+    assert "warm-up" not in out, out
+    assert "rehearsal" not in out, out

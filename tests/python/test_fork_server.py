@@ -405,7 +405,9 @@ def test_a_base_whose_app_fails_stops_with_status_22(emperor, start_node, brood_
     base = start_node(brood_binary, "--fork-server", str(app_dir / "b.sock"), "--pythonpath",
                       app_dir, "--module", "broken", bound=False, ready=None)
     assert base.wait_exit(10) == 22, base.output()
-    assert "RuntimeError: no" in base.output()
+    # The exit can be seen before the reader thread has read the last lines: wait for them (or
+    # for the end of the output).
+    assert base.wait_for_line("RuntimeError: no", 10) is not None, base.output()
 
 
 def test_a_warm_spare_answers_the_request_and_is_replaced(emperor, app_dir):

@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "interpreter.hpp"
+
 namespace brood::python {
 namespace {
 
@@ -99,14 +101,15 @@ void import_early(const app_options& opts) {
 }
 
 void prepend_path(const std::vector<std::string>& dirs) {
-  py::list path = py::module_::import("sys").attr("path");
+  py::module_ sys = imported_module("sys");
+  py::list path = sys.attr("path");
   py::list front;
   for (const std::string& d : dirs) {
     py::str entry(d);
     if (!path.contains(entry) && !front.contains(entry)) front.append(entry);
   }
   for (py::handle entry : path) front.append(entry);
-  py::module_::import("sys").attr("path") = front;
+  sys.attr("path") = front;
 }
 
 py::object load_application(const app_options& opts) {

@@ -5,6 +5,8 @@
 
 #include <utility>
 
+#include "interpreter.hpp"
+
 namespace brood::python {
 namespace {
 
@@ -16,6 +18,38 @@ py::object interned(std::string_view s) {
   PyUnicode_InternInPlace(&o);
   return py::reinterpret_steal<py::object>(o);
 }
+
+// The keys nginx's uwsgi_params sends, with the CGI names a WSGI request usually carries.
+constexpr std::string_view usual_keys[] = {
+    "QUERY_STRING",
+    "REQUEST_METHOD",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "REQUEST_URI",
+    "PATH_INFO",
+    "DOCUMENT_ROOT",
+    "SERVER_PROTOCOL",
+    "REQUEST_SCHEME",
+    "HTTPS",
+    "REMOTE_ADDR",
+    "REMOTE_PORT",
+    "SERVER_PORT",
+    "SERVER_NAME",
+    "SCRIPT_NAME",
+    "UWSGI_SCHEME",
+    "HTTP_HOST",
+    "HTTP_USER_AGENT",
+    "HTTP_ACCEPT",
+    "HTTP_ACCEPT_ENCODING",
+    "HTTP_ACCEPT_LANGUAGE",
+    "HTTP_CONNECTION",
+    "HTTP_COOKIE",
+    "HTTP_REFERER",
+    "HTTP_CACHE_CONTROL",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_REAL_IP",
+};
 
 py::object latin1(std::string_view s) {
   PyObject* o = PyUnicode_DecodeLatin1(s.data(), static_cast<Py_ssize_t>(s.size()), nullptr);
@@ -41,7 +75,7 @@ bool mounted_under(std::string_view path, std::string_view mount) {
 }  // namespace
 
 environ_builder::environ_builder(bool multithread)
-    : bytes_io_(py::module_::import("io").attr("BytesIO")),
+    : bytes_io_(imported_module("io").attr("BytesIO")),
       version_(py::make_tuple(1, 0)),
       http_(interned("http")),
       https_(interned("https")),
@@ -59,6 +93,10 @@ py::handle environ_builder::key(std::string_view k) {
   if (auto it = keys_.find(k); it != keys_.end()) return it->second;
   if (keys_.size() >= max_cached_keys) keys_.clear();
   return keys_.emplace(std::string(k), interned(k)).first->second;
+}
+
+void environ_builder::prime() {
+  for (std::string_view k : usual_keys) key(k);
 }
 
 py::dict environ_builder::build(const std::vector<wire::var>& vars, wire::bytes_view body,

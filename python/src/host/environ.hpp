@@ -28,6 +28,13 @@ class __attribute__((visibility("hidden"))) environ_builder {
   // and the other wsgi.* keys. Throws py::error_already_set.
   py::dict build(const std::vector<wire::var>& vars, wire::bytes_view body, bool strip_script_name);
 
+  // Interns the usual request keys (nginx's uwsgi_params, the CGI names) into the cache. A
+  // fork-server base keeps a primed builder alive (fork_base.cpp), so that the builders of the
+  // processes forked from it find every constant and usual key already interned: their first
+  // request inserts nothing into Python's interned-string table (no copy-on-write faults on it,
+  // no resize of it).
+  void prime();
+
  private:
   struct string_hash {
     using is_transparent = void;

@@ -10,21 +10,70 @@
 #include <pybind11/embed.h>
 
 #include "app_loader.hpp"
+#include "brood/node/log_config.hpp"
 #include "brood/node/router.hpp"
 #include "brood/os/log.hpp"
 #include "brood/python/host.hpp"
+#include "brood/wire/vars.hpp"
+#include "environ.hpp"
 #include "interpreter.hpp"
 #include "py_error.hpp"
 #include "start_response.hpp"
+#include "wsgi_handler.hpp"
 
 namespace brood::python {
 
 namespace py = pybind11;
 
+namespace {
+
+// One request through brood's WSGI path (the vars decoded, the GIL taken, the environ built with
+// its wsgi.input, a start_response made and called, the answer made) to a stub application,
+// never the user's; the request log off, so it writes nothing. A warm spare's worker-to-be runs
+// it so that the allocations and copy-on-write faults of a vassal's first request are taken
+// ahead (bench/RESULTS.md, issue 14). REQUIRES: the GIL is held. Throws py::error_already_set.
+void rehearse_wsgi_request() {
+  wsgi_handler handler(wire::limits{});
+  node::log_config quiet;
+  quiet.disable_logging = true;
+  handler.set_request_log(quiet);
+  handler.set_app(py::cpp_function([](py::object, py::object start_response) {
+    py::list headers;
+    headers.append(py::make_tuple("Content-Type", "text/plain"));
+    start_response("200 OK", headers);
+    py::list body;
+    body.append(py::bytes("rehearsal"));
+    return body;
+  }));
+  const std::vector<wire::var> vars = {{"REQUEST_METHOD", "GET"},
+                                       {"REQUEST_URI", "/"},
+                                       {"PATH_INFO", "/"},
+                                       {"QUERY_STRING", ""},
+                                       {"SERVER_PROTOCOL", "HTTP/1.1"},
+                                       {"SERVER_NAME", "localhost"},
+                                       {"SERVER_PORT", "80"},
+                                       {"REMOTE_ADDR", "127.0.0.1"},
+                                       {"REMOTE_PORT", "40000"},
+                                       {"HTTP_HOST", "localhost"},
+                                       {"HTTP_USER_AGENT", "brood"},
+                                       {"HTTP_ACCEPT", "*/*"}};
+  wire::bytes payload;
+  if (wire::append_vars(payload, vars)) return;
+  node::request r;
+  r.head.size = static_cast<std::uint16_t>(payload.size());
+  r.payload = payload;
+  (void)handler.handle(r);
+}
+
+}  // namespace
+
 struct __attribute__((visibility("hidden"))) fork_base::impl {
   app_options opts;
   const pid_t owner_pid = ::getpid();
   PyThreadState* saved = nullptr;  // the main thread's state while the GIL is released
+  // Made by load() and kept as long as the interpreter runs (environ_builder::prime): in a
+  // process forked from the base it is never destroyed, so that its strings stay interned.
+  std::unique_ptr<environ_builder> environ;
 
   void release() { saved = PyEval_SaveThread(); }
   void acquire() {
@@ -57,8 +106,15 @@ fork_base::fork_base(const app_options& opts) : impl_(std::make_unique<impl>()) 
 }
 
 fork_base::~fork_base() {
-  if (::getpid() != impl_->owner_pid) return;  // an adopted vassal: the interpreter is its node's
+  // An adopted vassal: the interpreter is its node's, and the base's state is left as it is
+  // (never freed: its pages stay shared with the base, no copy-on-write fault on the vassal's
+  // start; the environ builder's strings stay interned for the node's host).
+  if (::getpid() != impl_->owner_pid) {
+    (void)impl_.release();
+    return;
+  }
   if (impl_->saved) impl_->acquire();
+  impl_->environ.reset();
   stop_interpreter();
 }
 
@@ -73,6 +129,8 @@ void fork_base::load() {
               mounts.first.empty() ? "" : " with mounts");
     }
     install_host_module();  // the vassals' WSGI start_response type, made once here
+    impl_->environ = std::make_unique<environ_builder>();
+    impl_->environ->prime();
     py::module_ gc = py::module_::import("gc");
     gc.attr("collect")();
     gc.attr("freeze")();
@@ -108,7 +166,8 @@ node::fork_server_hooks fork_base::hooks() {
   // which the vassal does again with its own environment, its pages then already copied; then a
   // whole host made over the base's options on a throwaway router and dropped (its attribute
   // lookups, allocations and copy-on-write faults taken ahead: master CPU -2 ms and ~50 fewer
-  // faults per adopted vassal, bench/RESULTS.md), sys.path put back as it was. It logs nothing;
+  // faults per adopted vassal, bench/RESULTS.md), sys.path put back as it was; then a request
+  // through brood's WSGI path to a stub application (rehearse_wsgi_request). It logs nothing;
   // what it leaves (the uwsgi module's node description, os.environ) the vassal's host sets again.
   h.spare_warm_up = [self] {
     try {
@@ -127,6 +186,7 @@ node::fork_server_hooks fork_base::hooks() {
           host h(self->opts, r);
         }
         sys.attr("path") = saved;
+        rehearse_wsgi_request();
       } catch (const std::exception& e) {
         os::log("fork server spare: warm-up: ", e.what());
       }

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
@@ -98,20 +99,29 @@ void start_interpreter(const std::vector<std::string>& pythonpath, const std::st
   }
 }
 
+py::module_ imported_module(const char* name) {
+  const py::str key(name);
+  if (PyObject* m = PyImport_GetModule(key.ptr())) return py::reinterpret_steal<py::module_>(m);
+  if (PyErr_Occurred()) throw py::error_already_set();
+  return py::module_::import(name);
+}
+
+// os.environ._data maps the environment's bytes to bytes on POSIX (os.py: encodekey and
+// encodevalue are str.encode(filesystem encoding, "surrogateescape"), the inverse of how
+// os.environ decodes them), so the raw bytes are what encodekey/encodevalue would give.
 void sync_os_environ() {
-  py::object env = py::module_::import("os").attr("environ");
-  py::dict data = env.attr("_data");
+  py::dict data = imported_module("os").attr("environ").attr("_data");
   data.clear();
   for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry(*e);
-    const auto eq = entry.find('=');
-    if (eq == std::string::npos || eq == 0) continue;
-    data[env.attr("encodekey")(entry.substr(0, eq))] =
-        env.attr("encodevalue")(entry.substr(eq + 1));
+    const char* eq = std::strchr(*e, '=');
+    if (eq == nullptr || eq == *e) continue;
+    py::bytes key(*e, static_cast<std::size_t>(eq - *e));
+    py::bytes value(eq + 1, std::strlen(eq + 1));
+    if (PyDict_SetItem(data.ptr(), key.ptr(), value.ptr()) != 0) throw py::error_already_set();
   }
 }
 
-py::module_ uwsgi_module() { return py::module_::import("brood.uwsgi"); }
+py::module_ uwsgi_module() { return imported_module("brood.uwsgi"); }
 
 void stop_interpreter() noexcept {
   try {

@@ -21,12 +21,18 @@ namespace py = pybind11;
 // as uWSGI sets it up; "" for the default.
 void start_interpreter(const std::vector<std::string>& pythonpath, const std::string& home = {});
 
+// The module `name`: sys.modules[name] when it is imported already (no trip through
+// __import__ and importlib), else imported. REQUIRES: the GIL is held. Throws
+// py::error_already_set.
+py::module_ imported_module(const char* name);
+
 // The module brood.uwsgi (the object `import uwsgi` gives). REQUIRES: start_interpreter ran,
 // the GIL is held.
 py::module_ uwsgi_module();
 
 // os.environ read again from this process's environment (an adopted vassal's environment was
-// changed by the fork server and its env options after the base's interpreter took its copy).
+// changed by the fork server and its env options after the base's interpreter took its copy):
+// its bytes keys and values (POSIX) set from the environment's bytes as they are.
 // REQUIRES: the GIL is held. Throws py::error_already_set.
 void sync_os_environ();
 

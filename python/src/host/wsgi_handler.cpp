@@ -75,11 +75,25 @@ void consume(py::handle result, wsgi_response& resp) {
   if (PyErr_Occurred()) throw py::error_already_set();
 }
 
+// result.close when it has one, else null; looked up without raising AttributeError for the
+// usual list result (no exception object made and dropped per request).
+py::object close_method(py::handle result) {
+  const py::str name("close");
+  PyObject* found = nullptr;
+#if PY_VERSION_HEX >= 0x030D0000
+  const int got = PyObject_GetOptionalAttr(result.ptr(), name.ptr(), &found);
+#else
+  const int got = _PyObject_LookupAttr(result.ptr(), name.ptr(), &found);
+#endif
+  if (got < 0) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(found);
+}
+
 // Calls result.close() when it has one (PEP 3333); a failure there is only logged.
 void close_result(py::handle result) {
-  if (!result || !PyObject_HasAttrString(result.ptr(), "close")) return;
+  if (!result) return;
   try {
-    result.attr("close")();
+    if (py::object close = close_method(result)) close();
   } catch (const py::error_already_set& e) {
     log_python_error(e, "WSGI close()");
   }
