@@ -29,6 +29,7 @@ import placement_cluster as pc  # noqa: E402
 
 VASSALS = 12
 LEASE_MS = 1500
+REPORT_EVERY = 0.1  # s: a member reports every legion heartbeat (brood's default, 100 ms)
 _UNLORD = re.compile(r"^(\d+\.\d+) .*legion '%s': unlord" % pc.NAME)
 DEADLINE = 45.0  # generous: a loaded 2-vCPU machine; speed is the benchmark's job
 
@@ -99,9 +100,12 @@ def _cut_and_heal(pl, fabric, victim, started, was_lord=False):
     if was_lord:
         last_ack = pl.wait(lambda: _unlord_after(pl, victim, tc0), DEADLINE, "unlord of " + victim)
     lease_end = last_ack + pl.lease
-    # the lord counts from the last ack it sent: before the cut began (before tc0); for a cut lord
-    # its successor counts from its own election, after the cut lord's term ended
-    earliest = (last_ack if was_lord else tc0) + pl.lease
+    # A member's lease runs from the moment it sent the report its lord acknowledged, and the lord
+    # counts it from that report's arrival: the last report before the cut was sent at most one
+    # report interval (REPORT_EVERY) before the cut began (tc0), so its lease, and the lord's wait,
+    # may end up to that much before tc0 + lease. For a cut lord its successor counts from its own
+    # election, after the cut lord's term ended.
+    earliest = (last_ack if was_lord else tc0 - REPORT_EVERY) + pl.lease
     runs = pl.runs()
     # self-fencing: every run of the victim that was up at the cut ended before its lease did
     up = [r for r in runs if r.member == victim and r.start < tc and (r.stop is None or
@@ -119,8 +123,10 @@ def _cut_and_heal(pl, fabric, victim, started, was_lord=False):
         moved = [r for r in runs if r.vassal == name and r.member != victim and r.start > tc]
         assert moved, "%s not restarted elsewhere: %s" % (name, runs)
         assert min(r.start for r in moved) >= earliest, (
-            "%s started on %s %.3f s after the last ack, inside the lease of %.3f s" % (
-                name, moved[0].member, moved[0].start - earliest + pl.lease, pl.lease))
+            "%s started on %s %.3f s after the cut began, inside the lease of %.3f s from its last " \
+            "report (at most %.1f s before the cut)" % (name, moved[0].member,
+                                                       min(r.start for r in moved) - tc0,
+                                                       pl.lease, REPORT_EVERY))
     # the cut member starts nothing while cut
     assert not [r for r in runs if r.member == victim and r.start >= tc0]
     th = time.time()
