@@ -1,7 +1,6 @@
 // emperor_core: starting a vassal's process, waiting on its on-demand socket, and the crash-loop
 // throttle (the blacklist).
 #include <algorithm>
-#include <filesystem>
 
 #include "brood/emperor/core.hpp"
 #include "brood/emperor/vassal_command.hpp"
@@ -20,12 +19,10 @@ void reset_state(vassal& v) {
 
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
 
-// A vassal (or zerg) of the legion's shared directory (emperor = legion:NAME,DIR).
+// A vassal (or zerg: its file is its base's) found by the monitor of the legion's shared
+// directory (emperor = legion:NAME,DIR), which names that directory as its source.
 bool placed_by_legion(const emperor_config& cfg, const vassal& v) {
-  if (cfg.placement.legion.empty()) return false;
-  namespace fs = std::filesystem;
-  return fs::path(v.file.path).lexically_normal().parent_path() ==
-         (fs::path(cfg.placement.dir) / "").lexically_normal().parent_path();
+  return !cfg.placement.legion.empty() && v.file.monitor == cfg.placement.dir;
 }
 
 }  // namespace

@@ -114,20 +114,20 @@ class etcd_backend final : public backend {
   // One round of the placement: the lord as the view has it, the inbox, the machine's deadlines,
   // its messages out and, on the lord, the table key.
   void run_placement(const std::stop_token& stop) {
-    legion_view v = sync_lord(clock::now());
+    sync_lord(clock::now());
     std::string why;
     std::vector<placement_message> in;
     if (mail_->receive(in, member_.budget(call_timeout_), why)) {
       for (const placement_message& m : in) {
         const clock::time_point now = clock::now();
-        v = sync_lord(now);
+        sync_lord(now);
         placement_->receive(m, now);
       }
     } else {
       complain("cannot read the placement inbox: " + why, stop);
     }
     const clock::time_point now = clock::now();
-    v = sync_lord(now);
+    const legion_view v = sync_lord(now);
     placement_->step(now);
     const std::optional<etcd::key_value> lordship = member_.lordship();
     if (!mail_->send(placement_->take_outgoing(), member_.lease(), lordship,
