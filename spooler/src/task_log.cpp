@@ -70,7 +70,7 @@ void task_log::materialized_through(std::uint64_t seq) {
   // A broken log's watermark stays where it is: a file of an earlier record may be missing.
   if (seq <= materialized_ || !failed_.ok()) return;
   materialized_ = seq;
-  if (checkpoint_waits_files_) checkpoint_cv_.notify_all();
+  checkpoint_cv_.notify_all();
 }
 
 void task_log::fail(const os::status& why) {
@@ -220,9 +220,7 @@ void task_log::checkpointer() {
       const auto files_written = [&] {
         return materialized_ >= std::min(checkpoint_last_seq_, file_later_max_);
       };
-      checkpoint_waits_files_ = true;
       checkpoint_cv_.wait(lock, [&] { return files_written() || stopping_ || !failed_.ok(); });
-      checkpoint_waits_files_ = false;
       if (!files_written()) return;  // the segment stays active: the next recovery reads it
     }
     segment_header h = seg_[which].header;

@@ -159,7 +159,6 @@ class task_log {
   std::uint64_t checkpoint_last_seq_ = 0;  // the last record of the segment to checkpoint
   std::uint64_t file_later_max_ = 0;       // the highest seq staged with file_later
   std::uint64_t materialized_ = 0;         // materialized_through()'s
-  bool checkpoint_waits_files_ = false;    // the checkpointer waits on materialized_
   bool stopping_ = false;
   task_log_stats stats_;
   std::thread checkpointer_;
