@@ -20,6 +20,8 @@ os::result<std::unique_ptr<task_log>> task_log::open(log_env& env, std::string s
   if (auto s = env.make_dir(log_dir_of(log->dir_)); !s.ok()) return s;
   if (auto s = log->claim_slot(); !s.ok()) return s;
   if (auto s = log->open_segments(); !s.ok()) return s;
+  if (env.make_dir(pool_dir_of(log->dir_)).ok())  // else each file is a new one
+    log->pool_ = std::make_unique<file_pool>(env, log->dir_);
   log->stats_.slot = log->slot_;
   log->checkpointer_ = std::thread([l = log.get()] { l->checkpointer(); });
   return log;
@@ -62,6 +64,7 @@ os::status task_log::materialize(const std::string& rel_path, wire::bytes_view f
   const std::string sub =
       slash == std::string::npos ? dir_ : dir_ + "/" + rel_path.substr(0, slash);
   const std::string name = slash == std::string::npos ? rel_path : rel_path.substr(slash + 1);
+  if (pool_) return pool_->write_file(sub, ".brood_tmp_" + name, name, file);
   return env_.write_file(sub, ".brood_tmp_" + name, name, file);
 }
 
@@ -279,6 +282,7 @@ task_log_stats task_log::stats() const {
   std::lock_guard lock(mu_);
   task_log_stats s = stats_;
   s.durable_seq = durable_seq_;
+  if (pool_) s.reused_files = pool_->reused();
   return s;
 }
 
