@@ -125,8 +125,11 @@ os::status fault_env::reuse_file(const std::string& reuse, const std::string& di
   if (it == names_.end()) return err(ENOENT, "cannot take " + reuse);
   if (!dirs_.count(d)) return err(ENOENT, "cannot move " + reuse + " to " + temp);
   inode_ptr ino = it->second;
-  ++reused_;
   change({parent(reuse), {{reuse, nullptr}}});
+  for (const auto& [path, other] : names_) {
+    if (other == ino) return err(ENOENT, reuse + " has another link: not reused");
+  }
+  ++reused_;
   change({d, {{temp, ino}}});
   ino->write(0, data);
   if (ino->data.size() > data.size()) ino->data.resize(data.size());

@@ -134,6 +134,11 @@ class posix_env final : public log_env {
     const std::string final_path = join(dir, final_name);
     if (::rename(reuse.c_str(), temp.c_str()) != 0) return fail("take", reuse);
     os::unique_fd fd(::open(temp.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (fd && (::fstat(fd.get(), &st) != 0 || st.st_nlink != 1)) {
+      ::unlink(temp.c_str());  // another name links it (brought back by a crash): not ours
+      return os::status::from_errno(ENOENT, reuse + " has another link: not reused");
+    }
     os::status s = fd ? write_all(fd.get(), 0, data, temp) : fail("open", temp);
     if (s.ok() && ::ftruncate(fd.get(), static_cast<off_t>(data.size())) != 0)
       s = fail("truncate", temp);

@@ -87,7 +87,8 @@ class task_log {
                                        bool file_later = false);
   // Writes the spool file of a task record (temp + rename in the dir, no fsync) through the
   // log's env, on a pooled file when the dir's pool has one (file_pool.hpp). Called for a
-  // record staged with file_later once its commit is done.
+  // record staged with file_later once its commit is done (only then may the file be a reused
+  // one: recovery checks it against its durable record).
   os::status materialize(const std::string& rel_path, wire::bytes_view file);
   // Every record staged with file_later whose seq is <= `seq` has its file written, or will never
   // be acknowledged (its commit failed, or its task was cancelled with a done record). Ignored
