@@ -23,12 +23,19 @@ namespace {
 constexpr std::size_t pool_low_water = 64;
 constexpr unsigned pool_ask_every = 32;
 
-// "SUBDIR.PID.N": the subdir part ("_" or digits), or nullopt for a name not made by pool_name.
+// Files the ripener makes itself when too few are ripe (named "n.PID.N": never a task's, so
+// ripe at once), at most this many per round.
+constexpr std::size_t pool_make_max = 128;
+constexpr std::string_view made_source = "n";
+
+// "SUBDIR.PID.N": the subdir part ("_" or digits, or made_source), or nullopt for a name not
+// made by pool_name.
 std::optional<std::string> pool_source(std::string_view name) {
   const auto dot = name.find('.');
   if (dot == std::string_view::npos || dot == 0) return std::nullopt;
   const std::string_view sub = name.substr(0, dot);
   if (sub == "_") return std::string();
+  if (sub == made_source) return std::string(made_source);
   for (const char c : sub)
     if (c < '0' || c > '9') return std::nullopt;
   return std::string(sub);
@@ -125,7 +132,7 @@ bool file_pool::ripen_once() {
         excess.push_back(std::move(n));
         continue;
       }
-      sources.insert(*src);
+      if (*src != made_source) sources.insert(*src);
       fresh.push_back(std::move(n));
     }
   }
@@ -134,10 +141,25 @@ bool file_pool::ripen_once() {
     const std::string d = sub.empty() ? spool_dir_ : spool_dir_ + "/" + sub;
     if (os::status s = env_.sync_dir(d); !s.ok() && s.code().value() != ENOENT) return true;
   }
-  std::lock_guard lock(mu_);
-  for (std::string& n : fresh) {
-    if (known_.insert(n).second) ripe_.push_back(std::move(n));
+  std::size_t ripe = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (std::string& n : fresh) {
+      if (known_.insert(n).second) ripe_.push_back(std::move(n));
+    }
+    ripe = ripe_.size();
   }
+  // Too few done files (the spooler is behind, or just started): new empty files, made here
+  // rather than on the writer's thread (an inode allocation is the cost this pool avoids there).
+  for (std::size_t i = ripe; i < pool_make_max; ++i) {
+    const std::string n =
+        pool_name(made_source, static_cast<unsigned long>(current_pid()), made_++);
+    if (!env_.write_file(dir_, n, n, {}).ok()) break;
+    std::lock_guard lock(mu_);
+    if (stopping_) return false;
+    if (known_.insert(n).second) ripe_.push_back(n);
+  }
+  std::lock_guard lock(mu_);
   return !stopping_;
 }
 

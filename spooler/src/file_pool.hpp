@@ -22,7 +22,9 @@
 //     one) and leaves it alone if it has another link (a name a crash brought back);
 //   * its content is not synced, as a new file's is not: after a power cut the new name may
 //     show the old bytes, which recovery finds (the file differs from its record) and rewrites.
-// The pool holds only regular files with one link, owned by the spooler's user, of at most
+// When too few are ripe the ripener also makes new empty files there (the inode allocation off
+// the writer's thread). The pool holds only regular files with one link, owned by the spooler's
+// user, of at most
 // pool_max_file bytes, and at most about pool_max_files of them (the spooler removes instead
 // past that; the ripener removes the excess).
 // Thread-safety: file_pool's members may be called from any thread.
@@ -72,11 +74,12 @@ class file_pool {
   const std::string spool_dir_, dir_;  // the spool dir, the pool's
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> ripe_;  // names whose old directory entry is durably gone
-  std::set<std::string> known_;   // ripe_'s, to list each once
-  unsigned since_ask_ = 0;        // writes since the ripener was last asked
+  std::deque<std::string> ripe_;   // names whose old directory entry is durably gone
+  std::set<std::string> known_;    // ripe_'s, to list each once
+  unsigned since_ask_ = 1u << 30;  // writes since the ripener was last asked (the first asks)
   bool asked_ = false, stopping_ = false;
   std::uint64_t reused_ = 0;
+  std::uint64_t made_ = 0;  // the ripener's own new files (names)
   std::thread ripener_;
 };
 
