@@ -55,6 +55,10 @@ class fault_env final : public log_env {
   os::result<std::unique_ptr<log_file>> open_file(const std::string& path) override;
   os::status write_file(const std::string& dir, const std::string& temp_name,
                         const std::string& final_name, wire::bytes_view data) override;
+  os::status reuse_file(const std::string& reuse, const std::string& dir,
+                        const std::string& temp_name, const std::string& final_name,
+                        wire::bytes_view data) override;
+  std::uint64_t reused_files() const;  // reuse_file calls that took a file
   os::status read_file(const std::string& path, wire::bytes& out) override;
   bool exists(const std::string& path) override;
   os::status remove_file(const std::string& path) override;
@@ -96,7 +100,7 @@ class fault_env final : public log_env {
   bool hold_sync_fs_ = false;
   std::uint64_t sync_fs_waiting_ = 0;
   std::condition_variable hold_cv_;
-  std::uint64_t datasyncs_ = 0, pwrites_ = 0, fs_syncs_ = 0;
+  std::uint64_t datasyncs_ = 0, pwrites_ = 0, fs_syncs_ = 0, reused_ = 0;
 };
 
 }  // namespace brood::spooler

@@ -112,6 +112,36 @@ os::status fault_env::write_file(const std::string& dir, const std::string& temp
   return {};
 }
 
+// A rename out of the pool, an overwrite in place (the old bytes past the new size dropped from
+// what a reader sees; a crash image may keep them, as it may keep any unsynced state), a rename.
+os::status fault_env::reuse_file(const std::string& reuse, const std::string& dir,
+                                 const std::string& temp_name, const std::string& final_name,
+                                 wire::bytes_view data) {
+  std::lock_guard lock(mu_);
+  const std::string d = trim(dir);
+  const std::string temp = join(d, temp_name);
+  if (auto s = enter(fault_op::write_file, "cannot reuse " + reuse); !s.ok()) return s;
+  const auto it = names_.find(reuse);
+  if (it == names_.end()) return err(ENOENT, "cannot take " + reuse);
+  if (!dirs_.count(d)) return err(ENOENT, "cannot move " + reuse + " to " + temp);
+  inode_ptr ino = it->second;
+  change({parent(reuse), {{reuse, nullptr}}});
+  for (const auto& [path, other] : names_) {
+    if (other == ino) return err(ENOENT, reuse + " has another link: not reused");
+  }
+  ++reused_;
+  change({d, {{temp, ino}}});
+  ino->write(0, data);
+  if (ino->data.size() > data.size()) ino->data.resize(data.size());
+  change({d, {{temp, nullptr}, {join(d, final_name), ino}}});
+  return {};
+}
+
+std::uint64_t fault_env::reused_files() const {
+  std::lock_guard lock(mu_);
+  return reused_;
+}
+
 os::status fault_env::read_file(const std::string& path, wire::bytes& out) {
   std::lock_guard lock(mu_);
   if (off_) return err(EIO, "cannot read " + path);

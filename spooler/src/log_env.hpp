@@ -50,6 +50,14 @@ class log_env {
   // NO sync: the content and the name may be lost or torn at a power cut.
   virtual os::status write_file(const std::string& dir, const std::string& temp_name,
                                 const std::string& final_name, wire::bytes_view data) = 0;
+  // As write_file(), on the existing file `reuse` (a done task's file set aside for reuse,
+  // file_pool.hpp) instead of a new one: moves it to `dir`/`temp_name`, overwrites it with
+  // `data` (its size set to data's), then renames it to `dir`/`final_name`. NO sync: after a
+  // power cut the name may hold the old content, or a mix. Code ENOENT, with nothing written,
+  // when `reuse` does not exist or has another link (then only `reuse`'s name is removed).
+  virtual os::status reuse_file(const std::string& reuse, const std::string& dir,
+                                const std::string& temp_name, const std::string& final_name,
+                                wire::bytes_view data) = 0;
   // The whole content of `path`; code ENOENT when it does not exist.
   virtual os::status read_file(const std::string& path, wire::bytes& out) = 0;
   virtual bool exists(const std::string& path) = 0;

@@ -127,6 +127,30 @@ class posix_env final : public log_env {
     if (!s.ok()) ::unlink(temp.c_str());
     return s;
   }
+  os::status reuse_file(const std::string& reuse, const std::string& dir,
+                        const std::string& temp_name, const std::string& final_name,
+                        wire::bytes_view data) override {
+    const std::string temp = join(dir, temp_name);
+    const std::string final_path = join(dir, final_name);
+    if (::rename(reuse.c_str(), temp.c_str()) != 0) return fail("take", reuse);
+    os::unique_fd fd(::open(temp.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (fd && (::fstat(fd.get(), &st) != 0 || st.st_nlink != 1)) {
+      ::unlink(temp.c_str());  // another name links it (brought back by a crash): not ours
+      return os::status::from_errno(ENOENT, reuse + " has another link: not reused");
+    }
+    os::status s = fd ? write_all(fd.get(), 0, data, temp) : fail("open", temp);
+    if (s.ok() && ::ftruncate(fd.get(), static_cast<off_t>(data.size())) != 0)
+      s = fail("truncate", temp);
+    if (s.ok() && ::close(fd.release()) != 0 && errno != EINTR) s = fail("close", temp);
+    if (s.ok() && ::rename(temp.c_str(), final_path.c_str()) != 0) {
+      s = fail("rename", temp + " to " + final_path);
+    }
+    if (!s.ok()) ::unlink(temp.c_str());
+    // A failure after the take is not ENOENT for the caller: the pooled file was used up.
+    if (!s.ok() && s.code().value() == ENOENT) return os::status::from_errno(EIO, s.message());
+    return s;
+  }
   os::status read_file(const std::string& path, wire::bytes& out) override {
     os::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return fail("open", path);

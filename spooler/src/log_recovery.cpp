@@ -23,15 +23,28 @@ std::string parent_of(const std::string& path) {
   return slash == std::string::npos ? std::string() : path.substr(0, slash);
 }
 
-// True when the file at `path` is the task: present and decoding (checked), or byte-equal to
-// the record (a file without brood's checksum cannot show a tear otherwise).
+// The vars of a task file but those a retry rewrites (brood_attempt, brood_last_error).
+std::vector<wire::var> task_vars(const wire::spool_file_view& v) {
+  std::vector<wire::var> out;
+  for (const wire::var& x : v.vars)
+    if (x.key != wire::spool_key_attempt && x.key != wire::spool_key_last_error) out.push_back(x);
+  return out;
+}
+
+// True when the file at `path` is the task: byte-equal to the record, or whole (brood's
+// checksum) with the record's body and vars, the retry's own vars aside (a retried task's file
+// is rewritten with them: recovery must not take its attempts back). A whole file of another
+// task is not it: a reused file (file_pool.hpp) may show its last task's bytes after a cut.
 bool file_is_whole(log_env& env, const std::string& path, wire::bytes_view record_data) {
   wire::bytes content;
   if (!env.read_file(path, content).ok()) return false;
-  wire::spool_file_view view;
-  if (!wire::decode_spool_file(content, view).is_done()) return false;
-  return view.checksummed ||
-         std::equal(content.begin(), content.end(), record_data.begin(), record_data.end());
+  if (std::equal(content.begin(), content.end(), record_data.begin(), record_data.end()))
+    return true;
+  wire::spool_file_view view, record;
+  if (!wire::decode_spool_file(content, view).is_done() || !view.checksummed) return false;
+  if (!wire::decode_spool_file(record_data, record).is_done()) return false;
+  return std::equal(view.body.begin(), view.body.end(), record.body.begin(), record.body.end()) &&
+         task_vars(view) == task_vars(record);
 }
 
 os::status materialize(log_env& env, const std::string& dir, const log_record& r) {

@@ -169,7 +169,10 @@ struct shared_log_counters {
   std::atomic<std::uint64_t> key{0};  // the dir's hash | 1; 0: a free entry
   std::atomic<std::uint64_t> tasks{0}, dones{0}, commits{0}, last_batch{0}, max_batch{0};
 };
-constexpr std::size_t shared_log_entries = 64;
+// Entries are never freed (a dir's counters live as long as the process tree): one process that
+// makes many stores over many dirs (a test binary run with --gtest_repeat: about 13 dirs per run
+// of spooler_tests) filled 64. The mapping's pages are touched only where entries are used.
+constexpr std::size_t shared_log_entries = 4096;
 
 os::shared_array<shared_log_counters>& shared_counters() {
   static os::shared_array<shared_log_counters> table = [] {

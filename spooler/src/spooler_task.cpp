@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "brood/os/log.hpp"
+#include "file_pool.hpp"
 
 namespace brood::spooler {
 namespace {
@@ -100,7 +101,10 @@ spool_task_runner::result spool_task_runner::run(spool_claim& c) {
   }
   if (r.what != outcome::ignored) board_.count_task(slot_);
   board_.clear_running(slot_);
-  if (r.what == outcome::done)
+  // A pooled file is still linked (its last close frees nothing) and may be reused at once: its
+  // lock goes now, so that a claim of its next task never finds it held. A removed file's last
+  // close frees its inode: off the task path.
+  if (r.what == outcome::done && !pooled_)
     closer_.close_later(std::move(c.fd));  // unlinked: nobody can claim it any more
   else
     c.fd.reset();
@@ -127,10 +131,15 @@ spool_task_runner::result spool_task_runner::apply(spool_claim& c, int code,
                                                    const std::string& error) {
   switch (classify_spool_result(code)) {
     case spool_result::ok:
-      if (::unlink(c.task.path.c_str()) != 0 && errno != ENOENT) {
-        os::log(prefix_, " cannot delete the done task ", c.task.path, ": ", std::strerror(errno),
-                "; ending the spooler process");
-        return {outcome::fatal, {}};
+      if (const retired r = retire_done_file(dir_, c.task.path, c.fd.get()); r.err != 0) {
+        pooled_ = false;
+        if (r.err != ENOENT) {
+          os::log(prefix_, " cannot delete the done task ", c.task.path, ": ", std::strerror(r.err),
+                  "; ending the spooler process");
+          return {outcome::fatal, {}};
+        }
+      } else {
+        pooled_ = r.pooled;
       }
       store_.task_done(c.task.path);
       return {outcome::done, {}};

@@ -70,6 +70,7 @@ class spool_task_runner {
   std::string dir_;
   std::string prefix_;
   deferred_closer closer_;  // the last close of a deleted task file, off the task path
+  bool pooled_ = false;     // apply() set the done task's file aside for reuse (file_pool.hpp)
 };
 
 }  // namespace brood::spooler

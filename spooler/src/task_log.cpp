@@ -18,6 +18,8 @@ os::result<std::unique_ptr<task_log>> task_log::open(log_env& env, std::string s
   while (spool_dir.size() > 1 && spool_dir.back() == '/') spool_dir.pop_back();
   std::unique_ptr<task_log> log(new task_log(env, std::move(spool_dir), opts));
   if (auto s = env.make_dir(log_dir_of(log->dir_)); !s.ok()) return s;
+  if (env.make_dir(pool_dir_of(log->dir_)).ok())  // else each file is a new one
+    log->pool_ = std::make_unique<file_pool>(env, log->dir_);
   if (auto s = log->claim_slot(); !s.ok()) return s;
   if (auto s = log->open_segments(); !s.ok()) return s;
   log->stats_.slot = log->slot_;
@@ -51,7 +53,13 @@ os::result<std::uint64_t> task_log::enqueue(const std::string& rel_path, wire::b
     std::lock_guard lock(mu_);
     if (!failed_.ok()) return failed_;
   }
-  if (auto s = materialize(rel_path, file); !s.ok()) return s;
+  // A new file, never a pooled one: this file comes before its record, so after a cut it may
+  // exist with no record to check it against, and a reused one could show a done task's bytes.
+  const auto slash = rel_path.rfind('/');
+  const std::string name = slash == std::string::npos ? rel_path : rel_path.substr(slash + 1);
+  const std::string sub =
+      slash == std::string::npos ? dir_ : dir_ + "/" + rel_path.substr(0, slash);
+  if (auto s = env_.write_file(sub, ".brood_tmp_" + name, name, file); !s.ok()) return s;
   auto seq = append({record_type::task, 0, rel_path, wire::bytes(file.begin(), file.end())}, true);
   if (!seq) (void)env_.remove_file(dir_ + "/" + rel_path);  // not acknowledged: best effort
   return seq;
@@ -62,6 +70,7 @@ os::status task_log::materialize(const std::string& rel_path, wire::bytes_view f
   const std::string sub =
       slash == std::string::npos ? dir_ : dir_ + "/" + rel_path.substr(0, slash);
   const std::string name = slash == std::string::npos ? rel_path : rel_path.substr(slash + 1);
+  if (pool_) return pool_->write_file(sub, ".brood_tmp_" + name, name, file);
   return env_.write_file(sub, ".brood_tmp_" + name, name, file);
 }
 
@@ -70,7 +79,10 @@ void task_log::materialized_through(std::uint64_t seq) {
   // A broken log's watermark stays where it is: a file of an earlier record may be missing.
   if (seq <= materialized_ || !failed_.ok()) return;
   materialized_ = seq;
-  checkpoint_cv_.notify_all();
+  // Only a checkpoint in progress waits on the watermark (checkpoint_todo_ stays set until it
+  // ends); an idle checkpointer woken at every round cost a futex wake-up and a context switch
+  // per round (seen in perf trace: the checkpointer thread ran once per task).
+  if (checkpoint_todo_ >= 0) checkpoint_cv_.notify_all();
 }
 
 void task_log::fail(const os::status& why) {
@@ -279,6 +291,7 @@ task_log_stats task_log::stats() const {
   std::lock_guard lock(mu_);
   task_log_stats s = stats_;
   s.durable_seq = durable_seq_;
+  if (pool_) s.reused_files = pool_->reused();
   return s;
 }
 

@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "file_pool.hpp"
 #include "log_env.hpp"
 #include "log_record.hpp"
 #include "log_recovery.hpp"
@@ -57,6 +58,7 @@ struct task_log_stats {
   std::uint64_t stalls = 0;           // switches that had to wait for a checkpoint
   std::uint64_t dead_slots = 0;       // slots of dead writers recovered before a reuse
   std::uint64_t durable_seq = 0;      // every record with a seq up to this is durable
+  std::uint64_t reused_files = 0;     // spool files written on a pooled file (file_pool.hpp)
   tasklog::recovery_report recovery;  // what open() recovered
 };
 
@@ -84,7 +86,9 @@ class task_log {
   os::result<std::uint64_t> stage_task(const std::string& rel_path, wire::bytes_view file,
                                        bool file_later = false);
   // Writes the spool file of a task record (temp + rename in the dir, no fsync) through the
-  // log's env. Called for a record staged with file_later once its commit is done.
+  // log's env, on a pooled file when the dir's pool has one (file_pool.hpp). Called for a
+  // record staged with file_later once its commit is done (only then may the file be a reused
+  // one: recovery checks it against its durable record).
   os::status materialize(const std::string& rel_path, wire::bytes_view file);
   // Every record staged with file_later whose seq is <= `seq` has its file written, or will never
   // be acknowledged (its commit failed, or its task was cancelled with a done record). Ignored
@@ -139,6 +143,7 @@ class task_log {
   int slot_ = -1;
   std::unique_ptr<log_lock> lock_;
   segment seg_[2];
+  std::unique_ptr<file_pool> pool_;  // null when DIR/.brood_pool cannot be made
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // durable_seq_, leader_, clean_

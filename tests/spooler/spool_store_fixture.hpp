@@ -56,13 +56,14 @@ inline decoded_task decode_task_file(const std::string& path) {
   return t;
 }
 
-// Names in `dir` (not recursive), sorted. The task log's dir (`.brood_log`, made by the first
-// enqueue of a process into a spooler dir: docs/spool_format.md §9) is left out.
+// Names in `dir` (not recursive), sorted. The task log's dirs (`.brood_log` and the file pool's
+// `.brood_pool`, made by the first enqueue of a process into a spooler dir: docs/spool_format.md
+// §9) are left out.
 inline std::vector<std::string> entries(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    if (e.path().filename() == ".brood_log") continue;
+    if (e.path().filename() == ".brood_log" || e.path().filename() == ".brood_pool") continue;
     names.push_back(e.path().filename().string());
   }
   std::sort(names.begin(), names.end());

@@ -7,6 +7,9 @@
 //   * a completed task whose done record was durable (its seq <= the log's durable_seq) is gone;
 //   * every spool file there is a task that was enqueued (acknowledged or not), never garbage
 //     in place of an acknowledged one.
+// With the file pool, the completer sets done files aside in /spool/.brood_pool (as a spooler
+// does, file_pool.hpp) and the log writes new tasks on them: after a cut a task's name may show
+// a done task's bytes, which recovery must replace.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -17,6 +20,7 @@
 #include <thread>
 
 #include "fault_env.hpp"
+#include "file_pool.hpp"
 #include "task_log.hpp"
 #include "task_log_fixture.hpp"
 
@@ -45,7 +49,7 @@ class task_log_cut_test : public ::testing::Test {
 
   // Producers and a completer until the power is off (or `quota` tasks, then a cut).
   // `done_log` takes the done records (the spooler's own log, or the producers' one).
-  void run_until_cut(task_log& log, task_log& done_log, int round, int quota) {
+  void run_until_cut(task_log& log, task_log& done_log, int round, int quota, bool pool) {
     std::atomic<int> made{0};
     auto producer = [&](int p) {
       std::mt19937 rng(static_cast<unsigned>(round * 31 + p));
@@ -59,7 +63,21 @@ class task_log_cut_test : public ::testing::Test {
           m.content[rel] = file;
           m.state[rel] = fate::attempted;
         }
-        if (!log.enqueue(rel, file)) return;
+        if (!pool) {
+          if (!log.enqueue(rel, file)) return;
+        } else {
+          // As the log server: the record committed (the task acknowledged), then the file
+          // written, on a pooled one when there is one; one task at a time (the watermark).
+          std::lock_guard serial(pool_mu);
+          const auto seq = log.stage_task(rel, file, true);
+          if (!seq || !log.flush().ok()) return;
+          {
+            std::lock_guard l(m.mu);
+            m.state[rel] = fate::acked;
+          }
+          if (!log.materialize(rel, file).ok()) return;
+          log.materialized_through(*seq);
+        }
         std::lock_guard l(m.mu);
         m.state[rel] = fate::acked;
         m.runnable.push_back(rel);
@@ -82,7 +100,16 @@ class task_log_cut_test : public ::testing::Test {
           std::this_thread::yield();
           continue;
         }
-        if (!env.remove_file("/spool/" + rel).ok()) return;
+        if (pool && completed_++ % 3 != 2) {  // the same inode renamed into the pool
+          const auto bytes = content_of(env, "/spool/" + rel);
+          if (!bytes) return;
+          const std::string name =
+              pool_name(rel.starts_with("3/") ? "3" : "", 1, round * 100000ull + retired_++);
+          if (!env.reuse_file("/spool/" + rel, "/spool/.brood_pool", ".t", name, *bytes).ok())
+            return;
+        } else if (!env.remove_file("/spool/" + rel).ok()) {
+          return;
+        }
         auto seq = done_log.done(rel);
         if (!seq) return;
         std::lock_guard l(m.mu);
@@ -109,7 +136,7 @@ class task_log_cut_test : public ::testing::Test {
     std::map<std::string, bool> present;
     for (const std::string dir : {"", "3/"}) {
       auto names = env.list_dir("/spool/" + dir);
-      ASSERT_TRUE(names);
+      ASSERT_TRUE(names) << "round " << round << ": " << names.error().message();
       for (const auto& n : *names) {
         if (n.starts_with("uwsgi_spoolfile_on_")) present[dir + n] = true;
       }
@@ -119,7 +146,12 @@ class task_log_cut_test : public ::testing::Test {
       const bool here = present.count(rel) > 0;
       if (f == fate::acked) {
         ASSERT_TRUE(here) << "round " << round << ": acknowledged task lost: " << rel;
-        ASSERT_EQ(content_of(env, "/spool/" + rel), m.content[rel]) << "round " << round << rel;
+        const auto got = content_of(env, "/spool/" + rel);
+        ASSERT_EQ(got, m.content[rel])
+            << "round " << round << ": " << rel << " holds "
+            << (got ? std::string(got->begin() + 12,
+                                  got->begin() + std::min<std::size_t>(got->size(), 60))
+                    : "");
       }
       if (f == fate::done_durable) {
         ASSERT_FALSE(here) << "round " << round << ": durable done came back: " << rel;
@@ -137,6 +169,15 @@ class task_log_cut_test : public ::testing::Test {
         // Only a task never acknowledged (no record reached the log) can be torn here. The
         // spooler would quarantine it; here it stays (a removal could meet the armed cut).
         ASSERT_NE(m.state[rel], fate::acked) << rel;
+        // Never another task's whole file under this name (a reused file whose removal from
+        // its done task's name was not durable): the spooler would run that task twice.
+        wire::spool_file_view v;
+        if (got && wire::decode_spool_file(*got, v).is_done() && v.checksummed) {
+          for (const wire::var& x : v.vars)
+            if (x.key == "task")
+              ASSERT_TRUE(rel.ends_with(x.value))
+                  << "round " << round << ": " << rel << " holds task " << x.value;
+        }
         if (m.state[rel] != fate::torn) ++torn_unacked_;
         m.state[rel] = fate::torn;
       }
@@ -149,7 +190,7 @@ class task_log_cut_test : public ::testing::Test {
 
   // `rounds` cuts; with `two_writers`, the producers and the completer (a spooler) write to
   // two logs (two slots), so done records and task records are in different slots.
-  void run_rounds(int rounds, bool two_writers) {
+  void run_rounds(int rounds, bool two_writers, bool pool = false) {
     std::mt19937 rng(7);
     task_log_options o;
     o.segment_size = 16 * 1024;  // a switch and checkpoint every ~30 tasks
@@ -176,7 +217,7 @@ class task_log_cut_test : public ::testing::Test {
       materialized += spooler->stats().recovery.materialized;
       check(round);
       if (HasFatalFailure()) return;
-      run_until_cut(prod, *spooler, round, 600);
+      run_until_cut(prod, *spooler, round, 600, pool);
       acked += prod.stats().tasks;
       checkpoints += spooler->stats().checkpoints + (two_writers ? prod.stats().checkpoints : 0);
       stalls += prod.stats().stalls;
@@ -198,17 +239,29 @@ class task_log_cut_test : public ::testing::Test {
     EXPECT_GT(acked, 5000U);
     EXPECT_GT(materialized, 0U);
     EXPECT_GT(recovery_cuts, 0);
+    if (pool) {  // the writers took pooled files (beyond the completer's own renames)
+      std::printf("done files pooled %llu, new tasks written on them %llu\n",
+                  static_cast<unsigned long long>(retired_),
+                  static_cast<unsigned long long>(env.reused_files() - retired_));
+      EXPECT_GT(env.reused_files(), retired_ + 1000);
+    }
   }
 
   fault_env env{2026};
   model m;
   std::uint64_t live_ = 0, torn_unacked_ = 0;
+  std::uint64_t completed_ = 0, retired_ = 0;  // done files; those moved into the pool
+  std::mutex pool_mu;                          // the producers' order with the pool
 };
 
 TEST_F(task_log_cut_test, no_acknowledged_task_is_lost_across_many_cuts) { run_rounds(100, false); }
 
 TEST_F(task_log_cut_test, same_with_done_records_in_the_spoolers_own_slot) {
   run_rounds(100, true);
+}
+
+TEST_F(task_log_cut_test, same_with_done_files_reused_for_new_tasks) {
+  run_rounds(100, true, true);
 }
 
 }  // namespace
