@@ -1,0 +1,86 @@
+// The area of pages written ahead (see fork_server_pages.hpp).
+#include "fork_server_pages.hpp"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "brood/os/log.hpp"
+#include "brood/os/page_map.hpp"
+
+namespace brood::node::written_ahead {
+namespace {
+
+constexpr std::size_t max_pages = 16384;  // 64 MB of 4 KB pages
+
+enum : std::uint32_t { empty = 0, recording = 1, recorded = 2 };
+
+struct page_list {
+  std::atomic<std::uint32_t> state;
+  std::uint32_t count;
+  std::uintptr_t pages[max_pages];
+};
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+
+struct area {
+  page_list lists[2];  // by role: the master's, the worker's
+};
+
+area* shared = nullptr;  // inherited by every process forked from the base
+bool recorder = false;   // this process is an adopted vassal's first worker
+
+page_list& list_of(role r) { return shared->lists[r == role::master ? 0 : 1]; }
+
+// Records this process's pages in `list` unless a process recorded them before.
+void record(page_list& list, const char* whose) {
+  std::uint32_t expected = empty;
+  if (!list.state.compare_exchange_strong(expected, recording, std::memory_order_acq_rel)) return;
+  const std::vector<std::uintptr_t> pages = os::exclusive_pages(max_pages);
+  std::copy(pages.begin(), pages.end(), list.pages);
+  list.count = static_cast<std::uint32_t>(pages.size());
+  list.state.store(recorded, std::memory_order_release);
+  os::log("fork server: ", pages.size(), " pages of ", whose, " recorded; later ",
+          whose == std::string_view("worker 1") ? "workers-to-be" : "spares", " write them ahead");
+}
+
+}  // namespace
+
+void open_area() {
+  if (shared) return;
+  void* at =
+      ::mmap(nullptr, sizeof(area), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (at == MAP_FAILED) {
+    os::log("fork server: no area for the pages written ahead (", std::strerror(errno),
+            "): workers-to-be write none ahead");
+    return;
+  }
+  shared = static_cast<area*>(at);  // zero-filled: state empty
+}
+
+void write_ahead_recorded(role r) {
+  if (!shared) return;
+  const page_list& list = list_of(r);
+  if (list.state.load(std::memory_order_acquire) != recorded) return;
+  (void)os::write_ahead(std::span<const std::uintptr_t>(list.pages, list.count));
+}
+
+void may_record() { recorder = shared != nullptr; }
+
+void record_once() {
+  if (!recorder) return;
+  recorder = false;
+  record(list_of(role::worker), "worker 1");
+}
+
+void record_master_once() {
+  if (shared) record(list_of(role::master), "the master");
+}
+
+}  // namespace brood::node::written_ahead
