@@ -231,15 +231,9 @@ class EmperorUnderTest:
                     self.system, name, timeout, self.proc.output()[-3000:]))
             status, body, _ = cluster.try_uwsgi_get(address, "/", timeout)
             if status == 200:
-                answered = time.monotonic()
-                if body != expect:
-                    raise RuntimeError("%s: %s answered %r" % (self.system, name, body))
-                if used:
-                    self._record_cost(used, name)
-                if self.system == "adopted":
-                    self._record_steps(written, answered)
-                return answered - written, (answered - spawned) if spawned else None
-            time.sleep(0.0005)
+                return self._answered(name, body, expect, used, written, time.monotonic(),
+                                      spawned)
+            time.sleep(POLL_US / 1e6)
 
     def _start_with_c_client(self, name, port, expect, used, timeout):
         """start_vassal with poll_client.c polling the port (started before the rename, told to
@@ -268,7 +262,10 @@ class EmperorUnderTest:
         if client.returncode != 0 or len(fields) != 3 or fields[0] != b"200":
             raise RuntimeError("%s: %s did not answer within %.0f s (client exit %d):\n%s" % (
                 self.system, name, timeout, client.returncode, self.proc.output()[-3000:]))
-        answered = int(fields[1]) / 1e9
+        return self._answered(name, body, expect, used, written, int(fields[1]) / 1e9, spawned)
+
+    def _answered(self, name, body, expect, used, written, answered, spawned):
+        """The run's figures once `name` answered `body` at `answered`: (file_s, spawn_s)."""
         if body != expect:
             raise RuntimeError("%s: %s answered %r" % (self.system, name, body))
         if used:
