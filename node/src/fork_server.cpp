@@ -131,6 +131,7 @@ class fork_server_loop {
     if (spare_pid_ > 0) {
       if (os::status st = hand_to_spare(spare_fd_.get(), *in, conn.get()); st.ok()) {
         os::step_trace("base.handed");
+        written_ahead::record_base_once();
         os::log("fork server: adopted vassal pid ", spare_pid_, " from the spare for ",
                 in->request.argv[0], " (", in->request.argv.size(), " args, ", in->fds.size(),
                 " fds; request of pid ", in->peer_pid, ")");
@@ -193,6 +194,7 @@ class fork_server_loop {
     spare_fd_ = std::move(link->first);
     loop_.watch(spare_fd_.get(), [this] { on_spare(); });
     own_request_stack();
+    written_ahead::write_ahead_recorded(written_ahead::role::base);
   }
 
   // The spare's end is readable: its pid (ready) or EOF (it died).

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
-#include <string_view>
 #include <vector>
 
 #include "brood/os/log.hpp"
@@ -30,24 +29,24 @@ struct page_list {
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 
 struct area {
-  page_list lists[2];  // by role: the master's, the worker's
+  page_list lists[3];  // by role
 };
 
 area* shared = nullptr;  // inherited by every process forked from the base
 bool recorder = false;   // this process is an adopted vassal's first worker
 
-page_list& list_of(role r) { return shared->lists[r == role::master ? 0 : 1]; }
+page_list& list_of(role r) { return shared->lists[static_cast<int>(r)]; }
 
 // Records this process's pages in `list` unless a process recorded them before.
-void record(page_list& list, const char* whose) {
+void record(page_list& list, const char* whose, const char* writers) {
   std::uint32_t expected = empty;
   if (!list.state.compare_exchange_strong(expected, recording, std::memory_order_acq_rel)) return;
   const std::vector<std::uintptr_t> pages = os::exclusive_pages(max_pages);
   std::copy(pages.begin(), pages.end(), list.pages);
   list.count = static_cast<std::uint32_t>(pages.size());
   list.state.store(recorded, std::memory_order_release);
-  os::log("fork server: ", pages.size(), " pages of ", whose, " recorded; later ",
-          whose == std::string_view("worker 1") ? "workers-to-be" : "spares", " write them ahead");
+  os::log("fork server: ", pages.size(), " pages of ", whose, " recorded; ", writers,
+          " write them ahead");
 }
 
 }  // namespace
@@ -76,11 +75,16 @@ void may_record() { recorder = shared != nullptr; }
 void record_once() {
   if (!recorder) return;
   recorder = false;
-  record(list_of(role::worker), "worker 1");
+  record(list_of(role::worker), "worker 1", "later workers-to-be");
 }
 
 void record_master_once() {
-  if (shared) record(list_of(role::master), "the master");
+  if (shared) record(list_of(role::master), "the master", "later spares");
+}
+
+void record_base_once() {
+  if (shared && list_of(role::base).state.load(std::memory_order_relaxed) == empty)
+    record(list_of(role::base), "the base", "its forks of spares");
 }
 
 }  // namespace brood::node::written_ahead

@@ -6,22 +6,25 @@
 // ahead before it announces itself ready, so that an adopted worker takes their copy-on-write
 // faults before the request instead of between it and its first answer. The same for the
 // masters: the first adopted master records its pages once it handed its sockets to its worker,
-// and later spares write them ahead. No user code runs for it, and a worker-to-be (a spare) ends
-// up owning the pages an adopted worker (master) owns once it answered (handed over).
+// and later spares write them ahead; and for the base itself, whose every fork of a spare shares
+// its pages again, so that handing a request would copy the pages it writes on the way. No user
+// code runs for it, and a worker-to-be (a spare) ends up owning the pages an adopted worker
+// (master) owns once it answered (handed over).
 //
 // The list lives in one area shared (MAP_SHARED | MAP_ANONYMOUS) by the base and every process
 // forked from it, created by the base before its first spare: recorded once per base process (a
 // reloaded base learns again), read by every worker-to-be after that. Single-threaded callers.
 namespace brood::node::written_ahead {
 
-enum class role { master, worker };
+enum class role { base, master, worker };
 
 // In the base, before it forks its first spare. Logs and does nothing more when the area cannot
 // be mapped (the workers-to-be then write nothing ahead).
 void open_area();
 
-// In a spare (role::master) or a worker-to-be (role::worker) before it announces itself ready:
-// writes ahead the pages recorded for that role (none before they were recorded).
+// In a spare (role::master) or a worker-to-be (role::worker) before it announces itself ready,
+// in the base (role::base) once it forked a spare: writes ahead the pages recorded for that role
+// (none before they were recorded).
 void write_ahead_recorded(role r);
 
 // In the pre-forked worker once it serves an adopted vassal: it may record (record_once).
@@ -34,5 +37,10 @@ void record_once();
 // In an adopted master once it handed its sockets to its pre-forked worker: records its pages
 // unless a master of this base did before.
 void record_master_once();
+
+// In the base once it handed its first request to a spare: records the pages it wrote since it
+// forked that spare (its fork shared them all again), which it writes ahead after each fork of a
+// spare from then on.
+void record_base_once();
 
 }  // namespace brood::node::written_ahead

@@ -247,11 +247,12 @@ def first_body(address, path):
 def test_pages_written_ahead_are_recorded_once_and_change_no_answer(emperor, brood_binary,
                                                                    tmp_path):
     """The first adopted vassal's worker 1 (after its first request) and master (after the
-    hand-over) record their pages once per base; the spares and workers-to-be made after that
-    write them ahead: the vassals they become answer as before, their application untouched (its
-    first request is its request 1)."""
+    hand-over), and the base (after it handed that request to its spare), record their pages once
+    per base; the spares and workers-to-be made after that, and the base after each fork of a
+    spare, write them ahead: the vassals answer as before, their application untouched (its first
+    request is its request 1)."""
     e = started(emperor, brood_binary, tmp_path, "countapp", COUNTING_APP)
-    recorded = re.compile(r"fork server: (\d+) pages of (worker 1|the master) recorded")
+    recorded = re.compile(r"fork server: (\d+) pages of (worker 1|the master|the base) recorded")
     addresses = []
     for n in range(3):
         a = "127.0.0.1:%d" % free_port()
@@ -260,13 +261,13 @@ def test_pages_written_ahead_are_recorded_once_and_change_no_answer(emperor, bro
         add_vassal(e, "v%d.ini" % n, "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\n" % a)
         assert b"calls=1 path=/first%d" % n in first_body(a, "/first%d" % n), e.node.output()
         if n == 0:
-            assert eventually(lambda: len(recorded.findall(e.node.output())) == 2, 10), \
+            assert eventually(lambda: len(recorded.findall(e.node.output())) == 3, 10), \
                 e.node.output()
         # The next vassal is adopted from a spare made after this one's adoption.
         assert eventually(lambda: e.node.output().count("fork server: spare ready") > spares,
                           30), e.node.output()
     found = recorded.findall(e.node.output())
-    assert sorted(who for _, who in found) == ["the master", "worker 1"], found
+    assert sorted(who for _, who in found) == ["the base", "the master", "worker 1"], found
     assert all(int(count) > 0 for count, _ in found), found
     for n, a in enumerate(addresses):
         assert b"calls=2 path=/again" in wsgi_request(a, "/again"), n
