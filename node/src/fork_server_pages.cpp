@@ -67,19 +67,27 @@ void write_ahead_recorded(role r) {
   if (!shared) return;
   const page_list& list = list_of(r);
   if (list.state.load(std::memory_order_acquire) != recorded) return;
-  (void)os::write_ahead(std::span<const std::uintptr_t>(list.pages, list.count));
+  // Any process of the base maps the area: a count past the list is not trusted.
+  const std::size_t count = std::min<std::size_t>(list.count, max_pages);
+  (void)os::write_ahead(std::span<const std::uintptr_t>(list.pages, count));
+}
+
+void close_area() {
+  if (shared) ::munmap(shared, sizeof(area));
+  shared = nullptr;
+  recorder = false;
 }
 
 void may_record() { recorder = shared != nullptr; }
 
 void record_once() {
-  if (!recorder) return;
-  recorder = false;
-  record(list_of(role::worker), "worker 1", "later workers-to-be");
+  if (recorder) record(list_of(role::worker), "worker 1", "later workers-to-be");
+  close_area();  // a worker has no other use for it
 }
 
 void record_master_once() {
   if (shared) record(list_of(role::master), "the master", "later spares");
+  close_area();
 }
 
 void record_base_once() {

@@ -31,12 +31,16 @@ void write_ahead_recorded(role r);
 void may_record();
 
 // After this worker's first request: records its pages when it may and no process of this base
-// recorded them before (the first to try does).
+// recorded them before (the first to try does); then unmaps the area (close_area).
 void record_once();
 
 // In an adopted master once it handed its sockets to its pre-forked worker: records its pages
-// unless a master of this base did before.
+// unless a master of this base did before; then unmaps the area.
 void record_master_once();
+
+// Unmaps the area in this process (an adopted master that forks its worker 1 itself has no use
+// for it); nothing when it has none.
+void close_area();
 
 // In the base once it handed its first request to a spare: records the pages it wrote since it
 // forked that spare (its fork shared them all again), which it writes ahead after each fork of a

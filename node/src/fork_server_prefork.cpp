@@ -85,6 +85,7 @@ std::string prefork_unfit(const node_config& cfg) {
 
 void dismiss_preforked_worker(const std::string& why) {
   if (my_role() != role::master) return;
+  written_ahead::close_area();  // no hand-over: nothing to record
   prefork_state& s = state();
   const pid_t pid = s.worker;
   forget();  // EOF on its link
