@@ -17,8 +17,8 @@ import set, ~0.2-0.3 s to import); slow = slow_import_app.py (its import sleeps 
 
 One run: a vassal file is renamed into the emperor's directory (a new port each time), then a
 client polls the port every 0.5 ms with a uwsgi GET (the same client for all) until the answer
-is 200: poll_client.c (--client c, the default; started before the rename, told to begin right
-after it, it reports CLOCK_MONOTONIC when it read the answer), or this process itself (--client
+is 200: poll_client.c (--client c, the default; started and waiting before the rename, told to
+begin right after it, it reports CLOCK_MONOTONIC when it read the answer), or this process itself (--client
 python, the client before session 13: ~90 us of CPU per poll on this machine, against a few for
 the C one, on the 2 vCPUs the adoption runs on). Figures per app and system, p50/p90 over R runs (the runs alternate between systems):
   file_ms   from the rename to the first answer: what a user sees. uWSGI's emperor scans its
@@ -243,6 +243,8 @@ class EmperorUnderTest:
             [self.client, "127.0.0.1", str(port), str(POLL_US), str(int(timeout * 1000))],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
+            if client.stdout.readline() != b"ready\n":
+                raise RuntimeError("poll_client did not start")
             written = self._write(name, vassal_text(self.system, self.module, port))
             client.stdin.write(b"g")
             client.stdin.flush()

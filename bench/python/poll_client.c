@@ -1,7 +1,7 @@
-/* poll_client: the fork server benchmark's client (forkserver_bench.py --client c). It waits for
- * one byte on stdin (sent right after the vassal file's rename), then polls HOST:PORT every
- * INTERVAL_US microseconds with one uwsgi GET / (modifier1 0) until a 200 answer comes, and
- * prints "STATUS NS BODY_LEN\n" then the body: NS is CLOCK_MONOTONIC (Python's time.monotonic)
+/* poll_client: the fork server benchmark's client (forkserver_bench.py --client c). It prints
+ * "ready", waits for one byte on stdin (sent right after the vassal file's rename), then polls
+ * HOST:PORT every INTERVAL_US microseconds with one uwsgi GET / (modifier1 0) until a 200
+ * answer comes, and prints "STATUS NS BODY_LEN\n" then the body: NS is CLOCK_MONOTONIC (Python's time.monotonic)
  * when the answer was read to its end. A refused connection, a reset or another status is
  * polled again; exit 2 when no 200 came within TIMEOUT_MS. It measures what the Python client
  * measures, at a fraction of its CPU per poll (3 system calls and a sleep).
@@ -87,6 +87,10 @@ int main(int argc, char** argv) {
   unsigned char req[4 + sizeof block];
   req[0] = 0, req[1] = len & 0xff, req[2] = len >> 8, req[3] = 0;
   memcpy(req + 4, block, len);
+  /* Ready: the caller renames the vassal file only once this process waits here, so that its
+   * start-up (exec, the loader) does not compete with the adoption for a CPU. */
+  printf("ready\n");
+  fflush(stdout);
   char go;
   if (read(STDIN_FILENO, &go, 1) != 1) return 1; /* the caller went away */
   const int64_t deadline = now_ns() + atoll(argv[4]) * 1000000;
