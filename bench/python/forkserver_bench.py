@@ -57,7 +57,7 @@ the times.
 
     python3 forkserver_bench.py BUILD_DIR [--runs R] [--apps trivial,numpy,slow]
                                 [--systems adopted,brood,uwsgi] [--wait-spare] [--no-prefork]
-                                [--no-steps] [--client c|python]
+                                [--no-steps] [--client c|python] [--settle-ms MS]
 
 Prints "BENCH py_forkserver app=A system=S ..." per app and system, and "BENCH
 py_forkserver_ratio app=A ..." with exec / adopted (targets: adopted p50 <= 5 ms for every app,
@@ -387,6 +387,8 @@ def run_app(app, systems, args, tmp):
             for system, e in emperors.items():
                 if system == "adopted" and args.wait_spare:
                     e.wait_spare()
+                if args.settle_ms:
+                    time.sleep(args.settle_ms / 1000.0)
                 file_s, spawn_s = e.start_vassal(next(ports), expect)
                 times[system][0].append(file_s)
                 if spawn_s is not None:
@@ -499,6 +501,9 @@ def main(argv=None):
     ap.add_argument("--no-steps", action="store_true",
                     help="adopted: no per-step timestamps (BROOD_STEP_TRACE unset)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--settle-ms", type=float, default=0.0,
+                    help="sleep this long before each vassal, so that the previous vassal (of "
+                         "another system) has finished its own start-up (default 0: none)")
     ap.add_argument("--client", choices=("c", "python"), default="c",
                     help="who polls the vassal's port: poll_client.c (default) or this Python "
                          "process (the client before session 13, for A/B runs)")
@@ -524,6 +529,8 @@ def main(argv=None):
                      "poll_client.c" if args.client == "c" else "Python client",
                      len(cluster.all_cpus()),
                      " ".join("%.2f" % x for x in os.getloadavg())))
+    if args.settle_ms:
+        cluster.note("%.0f ms of sleep before each vassal" % args.settle_ms)
     if "adopted" in systems:
         cluster.note("adopted: pre-forked worker %s; %s" % (
             "off (fork-server-prefork = false)" if args.no_prefork else "on",
