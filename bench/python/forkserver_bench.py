@@ -15,9 +15,12 @@ uWSGI's adds "plugin = python3" and "disable-logging = true".
 Apps (bench/python): trivial = hello_app.py; numpy = heavy_app.py (numpy and a heavy stdlib
 import set, ~0.2-0.3 s to import); slow = slow_import_app.py (its import sleeps 2 s).
 
-One run: a vassal file is renamed into the emperor's directory (a new port each time), then this
-process polls the port every 0.5 ms with a uwsgi GET (the same client for all) until the answer
-is 200. Figures per app and system, p50/p90 over R runs (the runs alternate between systems):
+One run: a vassal file is renamed into the emperor's directory (a new port each time), then a
+client polls the port every 0.5 ms with a uwsgi GET (the same client for all) until the answer
+is 200: poll_client.c (--client c, the default; started and waiting before the rename, told to
+begin right after it, it reports CLOCK_MONOTONIC when it read the answer), or this process itself (--client
+python, the client before session 13: ~90 us of CPU per poll on this machine, against a few for
+the C one, on the 2 vCPUs the adoption runs on). Figures per app and system, p50/p90 over R runs (the runs alternate between systems):
   file_ms   from the rename to the first answer: what a user sees. uWSGI's emperor scans its
             directory once per emperor-freq (1 s here), so its file_ms includes 0-1 s of waiting
             for the scan; brood's emperor wakes on inotify.
@@ -54,7 +57,7 @@ the times.
 
     python3 forkserver_bench.py BUILD_DIR [--runs R] [--apps trivial,numpy,slow]
                                 [--systems adopted,brood,uwsgi] [--wait-spare] [--no-prefork]
-                                [--no-steps]
+                                [--no-steps] [--client c|python] [--settle-ms MS]
 
 Prints "BENCH py_forkserver app=A system=S ..." per app and system, and "BENCH
 py_forkserver_ratio app=A ..." with exec / adopted (targets: adopted p50 <= 5 ms for every app,
@@ -81,6 +84,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 APPS = {"trivial": ("hello_app", b"Hello World\n"), "numpy": ("heavy_app", b"120\n"),
         "slow": ("slow_import_app", b"slow\n")}
 SYSTEMS = ("adopted", "brood", "uwsgi")
+POLL_US = 500  # the client's poll period
+
+
+def poll_client_binary(build):
+    """poll_client.c compiled into BUILD/bench/python (again when the source is newer)."""
+    path = os.path.join(build, "bench", "python", "poll_client")
+    source = os.path.join(HERE, "poll_client.c")
+    if not os.path.exists(path) or os.path.getmtime(source) > os.path.getmtime(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-D_GNU_SOURCE", "-o", path, source],
+                       check=True)
+    return path
 
 
 def vassal_text(system, module, port):
@@ -127,8 +142,9 @@ def pss_kb(pid):
 class EmperorUnderTest:
     """One emperor of `system` on its own (initially empty) vassal directory, serving `module`."""
 
-    def __init__(self, system, build, tmp, module, base_extra="", trace_steps=True):
+    def __init__(self, system, build, tmp, module, base_extra="", trace_steps=True, client=None):
         self.system, self.module, self.runs = system, module, 0
+        self.client = client  # poll_client's path, or None: this process polls (Python)
         self.cost = []  # adopted: (cpu_ms, master_cpu_ms, worker_cpu_ms, faults, wait_ms) per run
         self.steps = []  # adopted: {step: ms from the rename} per run (BROOD_STEP_TRACE)
         self.step_cost = []  # adopted: {step: (CPU ms, minor faults) since the process's last step}
@@ -200,6 +216,8 @@ class EmperorUnderTest:
             if self.system == "adopted" else {}
         name = "v%03d.ini" % self.runs
         self.runs += 1
+        if self.client:
+            return self._start_with_c_client(name, port, expect, used, timeout)
         written = self._write(name, vassal_text(self.system, self.module, port))
         spawned = None
         address = "127.0.0.1:%d" % port
@@ -213,15 +231,50 @@ class EmperorUnderTest:
                     self.system, name, timeout, self.proc.output()[-3000:]))
             status, body, _ = cluster.try_uwsgi_get(address, "/", timeout)
             if status == 200:
-                answered = time.monotonic()
-                if body != expect:
-                    raise RuntimeError("%s: %s answered %r" % (self.system, name, body))
-                if used:
-                    self._record_cost(used, name)
-                if self.system == "adopted":
-                    self._record_steps(written, answered)
-                return answered - written, (answered - spawned) if spawned else None
-            time.sleep(0.0005)
+                return self._answered(name, body, expect, used, written, time.monotonic(),
+                                      spawned)
+            time.sleep(POLL_US / 1e6)
+
+    def _start_with_c_client(self, name, port, expect, used, timeout):
+        """start_vassal with poll_client.c polling the port (started before the rename, told to
+        begin right after it); this process only watches for the exec'd systems' spawn."""
+        before = emperor_children(self.proc.pid) if self.system != "adopted" else set()
+        client = subprocess.Popen(
+            [self.client, "127.0.0.1", str(port), str(POLL_US), str(int(timeout * 1000))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            if client.stdout.readline() != b"ready\n":
+                raise RuntimeError("poll_client did not start")
+            written = self._write(name, vassal_text(self.system, self.module, port))
+            client.stdin.write(b"g")
+            client.stdin.flush()
+            spawned = None
+            while self.system != "adopted" and spawned is None and client.poll() is None:
+                if emperor_children(self.proc.pid) - before:
+                    spawned = time.monotonic()
+                else:
+                    time.sleep(POLL_US / 1e6)
+            out, _ = client.communicate(timeout=timeout + 5)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+        head, _, body = out.partition(b"\n")
+        fields = head.split()
+        if client.returncode != 0 or len(fields) != 3 or fields[0] != b"200":
+            raise RuntimeError("%s: %s did not answer within %.0f s (client exit %d):\n%s" % (
+                self.system, name, timeout, client.returncode, self.proc.output()[-3000:]))
+        return self._answered(name, body, expect, used, written, int(fields[1]) / 1e9, spawned)
+
+    def _answered(self, name, body, expect, used, written, answered, spawned):
+        """The run's figures once `name` answered `body` at `answered`: (file_s, spawn_s)."""
+        if body != expect:
+            raise RuntimeError("%s: %s answered %r" % (self.system, name, body))
+        if used:
+            self._record_cost(used, name)
+        if self.system == "adopted":
+            self._record_steps(written, answered)
+        return answered - written, (answered - spawned) if spawned else None
 
     def _record_cost(self, used, name):
         """Adopted: the CPU time, run-queue wait and minor faults of the new vassal until its
@@ -325,7 +378,7 @@ def run_app(app, systems, args, tmp):
             emperors[system] = EmperorUnderTest(
                 system, args.build, tmp, module,
                 "fork-server-prefork = false\n" if args.no_prefork else "",
-                trace_steps=not args.no_steps)
+                trace_steps=not args.no_steps, client=args.client_path)
         for e in emperors.values():
             e.wait_started()
         ports = iter(free_ports(args.runs * len(systems)))
@@ -334,6 +387,8 @@ def run_app(app, systems, args, tmp):
             for system, e in emperors.items():
                 if system == "adopted" and args.wait_spare:
                     e.wait_spare()
+                if args.settle_ms:
+                    time.sleep(args.settle_ms / 1000.0)
                 file_s, spawn_s = e.start_vassal(next(ports), expect)
                 times[system][0].append(file_s)
                 if spawn_s is not None:
@@ -446,8 +501,15 @@ def main(argv=None):
     ap.add_argument("--no-steps", action="store_true",
                     help="adopted: no per-step timestamps (BROOD_STEP_TRACE unset)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--settle-ms", type=float, default=0.0,
+                    help="sleep this long before each vassal, so that the previous vassal (of "
+                         "another system) has finished its own start-up (default 0: none)")
+    ap.add_argument("--client", choices=("c", "python"), default="c",
+                    help="who polls the vassal's port: poll_client.c (default) or this Python "
+                         "process (the client before session 13, for A/B runs)")
     args = ap.parse_args(argv)
     args.build = os.path.abspath(args.build)
+    args.client_path = poll_client_binary(args.build) if args.client == "c" else None
     systems = [s for s in args.systems.split(",") if s]
     for s in systems:
         if s not in SYSTEMS:
@@ -461,10 +523,14 @@ def main(argv=None):
         cluster.note("brood has no --emperor-use-fork-server yet: the adopted side is skipped")
         systems.remove("adopted")
     cluster.note("fork server: %s; %d vassals per app and system (1 worker + master each), the "
-                 "systems in turn, client uwsgi GET polled every 0.5 ms; uWSGI's emperor with "
-                 "emperor-freq 1; nothing pinned (%d vCPUs, load average %s)" % (
-                     ",".join(systems), args.runs, len(cluster.all_cpus()),
+                 "systems in turn, client uwsgi GET polled every 0.5 ms (%s); uWSGI's emperor "
+                 "with emperor-freq 1; nothing pinned (%d vCPUs, load average %s)" % (
+                     ",".join(systems), args.runs,
+                     "poll_client.c" if args.client == "c" else "Python client",
+                     len(cluster.all_cpus()),
                      " ".join("%.2f" % x for x in os.getloadavg())))
+    if args.settle_ms:
+        cluster.note("%.0f ms of sleep before each vassal" % args.settle_ms)
     if "adopted" in systems:
         cluster.note("adopted: pre-forked worker %s; %s" % (
             "off (fork-server-prefork = false)" if args.no_prefork else "on",

@@ -1,6 +1,7 @@
 #include "config_syntax.hpp"
 
 #include <set>
+#include <unordered_set>
 
 #include "config_logic.hpp"
 #include "option_values.hpp"
@@ -68,8 +69,16 @@ const po::options_description& config_syntax_options() {
 }
 
 bool is_syntax_key(const std::string& key) {
-  return key == "ini" || key == "include" || key == "inherit" || key == "set" ||
-         config_syntax_options().find_nothrow(key, false) != nullptr;
+  // By name (built once): boost's find_nothrow compares the key with every description.
+  static const std::unordered_set<std::string> keys = [] {
+    std::unordered_set<std::string> names{"ini", "include", "inherit", "set"};
+    for (const auto& d : config_syntax_options().options()) {
+      const auto [long_names, count] = d->long_names();
+      names.insert(long_names, long_names + count);
+    }
+    return names;
+  }();
+  return keys.count(key) != 0;
 }
 
 std::vector<std::string> check_keys(const std::vector<config_entry>& entries, bool strict,

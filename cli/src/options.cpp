@@ -11,6 +11,7 @@
 #include "emperor_options.hpp"
 #include "ini.hpp"
 #include "ini_expand.hpp"
+#include "option_index.hpp"
 #include "option_table.hpp"
 #include "option_values.hpp"
 #include "placeholders.hpp"
@@ -37,16 +38,6 @@ std::string joined(const std::vector<std::string>& tokens) {
 }
 
 std::string in_where(const std::string& where) { return where.empty() ? "" : " in " + where; }
-
-// The options brood parses: its option table and the config-syntax options.
-const po::options_description& parse_table() {
-  static const po::options_description table = [] {
-    po::options_description all;
-    all.add(option_table()).add(config_syntax_options());
-    return all;
-  }();
-  return table;
-}
 
 // Collects the config entries of the environment and the command line in order, through the
 // logic blocks (config_stream), expanding every `ini` in place. Throws option_error naming what
@@ -213,12 +204,11 @@ bool flag_set(const std::vector<config_entry>& all, const char* key) {
 
 // The entries that are brood options, canonical and validated: a bad value is reported with
 // its origin.
-std::vector<entry> option_entries(const std::vector<config_entry>& all,
-                                  const po::options_description& desc) {
+std::vector<entry> option_entries(const std::vector<config_entry>& all) {
   std::vector<entry> out;
   for (const config_entry& c : all) {
     if (c.placeholder || is_syntax_key(c.key)) continue;
-    const po::option_description* d = desc.find_nothrow(c.key, false);
+    const po::option_description* d = find_option(c.key);
     if (!d) continue;
     entry e{canonical_option(c.key), c.value, c.where.empty() ? "--" + c.key : c.key, c.where};
     boost::any scratch;
@@ -239,20 +229,18 @@ std::vector<entry> option_entries(const std::vector<config_entry>& all,
 }
 
 // Stores the entries as uWSGI applies them: the last value of a scalar option wins, repeatable
-// (composing) options keep every value in order.
-po::variables_map store_entries(const std::vector<entry>& entries,
-                                const po::options_description& desc) {
+// (composing) options keep every value in order; the options not given keep their defaults. What
+// po::store and po::notify would leave (no option has a notifier or is required), from the
+// defaults and the index built once (option_index.hpp).
+po::variables_map store_entries(const std::vector<entry>& entries) {
   std::map<std::string, std::size_t> last;
   for (std::size_t i = 0; i < entries.size(); ++i) last[entries[i].key] = i;
-  po::parsed_options parsed(&desc);
+  po::variables_map vm = option_defaults();
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto& e = entries[i];
-    if (last[e.key] == i || desc.find(e.key, false).semantic()->is_composing())
-      parsed.options.emplace_back(e.key, e.value);
+    const po::option_description* d = find_option(e.key);
+    if (d && (last[e.key] == i || d->semantic()->is_composing())) store_over(vm, e.key, e.value);
   }
-  po::variables_map vm;
-  po::store(parsed, vm);
-  po::notify(vm);
   return vm;
 }
 
@@ -270,12 +258,10 @@ options_result parse_options(const std::vector<std::string>& args,
     c.add_command_line(args);
     std::vector<config_entry> all = c.finish();
     std::vector<std::string> warnings = c.take_warnings();
-    const po::options_description& table = option_table();
-    std::vector<std::string> unknown =
-        check_keys(all, flag_set(all, "strict"),
-                   [&](const std::string& k) { return table.find_nothrow(k, false) != nullptr; });
+    std::vector<std::string> unknown = check_keys(
+        all, flag_set(all, "strict"), [](const std::string& k) { return find_option(k); });
     warnings.insert(warnings.end(), unknown.begin(), unknown.end());
-    po::variables_map vm = store_entries(option_entries(all, table), table);
+    po::variables_map vm = store_entries(option_entries(all));
     cli::options out;
     if (flag_set(all, "show-config")) out.show_config = show_config_text(all);
     out.config = to_node_config(vm);

@@ -1,6 +1,7 @@
 // run_emperor: the emperor process. One event_loop on one thread drives an emperor_core with
 //   signals (signalfd)     -> on_signals: stop_all / reload_all / clear_blacklist / describe / reap
-//   inotify + freq timer   -> rescan: vassal_monitor::scan -> core.on_scan
+//   inotify                -> vassal_monitor::scan_events (the files named) -> core.on_scan
+//   freq timer             -> rescan: vassal_monitor::scan (every file) -> core.on_scan
 //   vassal channels        -> core.on_message / on_channel_closed (reported by os_launcher)
 //   on-demand sockets      -> core.on_demand_connection (reported by os_launcher)
 //   the core's deadline    -> core.on_tick (one timer, re-armed after every event)
@@ -129,10 +130,16 @@ class emperor_process final : public launcher_events {
     return out;
   }
 
+  // Only the files the events name are looked at (the full rescan stays on the timer), and the
+  // legion's directory is not listed unless its own watch fires.
   void on_monitor_readable() {
     os::step_trace("emperor.inotify");
-    monitor_.drain();
-    rescan();
+    if (core_.stopping_all()) {
+      monitor_.drain();
+      return;
+    }
+    core_.on_scan(monitor_.scan_events(), moment::now());
+    after_event();
   }
 
   void on_scan_due() {

@@ -47,7 +47,8 @@ vassal_monitor::vassal_monitor(std::vector<std::string> sources, std::string on_
     return;
   }
   inotify_ = std::move(*inotify);
-  for (const auto& source : sources_) {
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    const std::string& source = sources_[i];
     const std::string dir = watch_dir_of(source);
     if (dir.empty()) {
       os::log("emperor: ", source, " has wildcards in its directory part: only rescanned ",
@@ -55,11 +56,31 @@ vassal_monitor::vassal_monitor(std::vector<std::string> sources, std::string on_
     } else if (auto wd = inotify_.add(dir, watch_mask); !wd) {
       os::log("emperor: cannot watch ", dir, " (", wd.error().code().message(),
               "): only rescanned periodically");
+    } else {
+      watches_.push_back({*wd, i, dir == source});
     }
   }
 }
 
 void vassal_monitor::drain() noexcept { inotify_.drain(); }
+
+void vassal_monitor::compare(vassal_file& f, long mtime_nsec, const known_file* old,
+                             scan_changes& changes) const {
+  f.on_demand = on_demand_address(f.path, f.name, on_demand_extension_, on_demand_directory_);
+  if (!old) {
+    if (fork_attrs_) read_fork_attrs(fork_server_attr_, f);
+    changes.added.push_back(f);
+    return;
+  }
+  const bool modified = old->file.mtime != f.mtime || old->mtime_nsec != mtime_nsec;
+  if (modified && fork_attrs_) {
+    read_fork_attrs(fork_server_attr_, f);
+  } else {
+    f.fork_server = old->file.fork_server;
+    f.serves = old->file.serves;
+  }
+  if (modified || old->file.on_demand != f.on_demand) changes.changed.push_back(f);
+}
 
 scan_changes vassal_monitor::scan() {
   std::vector<found_vassal> found;
@@ -82,24 +103,11 @@ scan_changes vassal_monitor::scan() {
   std::vector<known_file> now;
   auto old = known_.begin();
   for (auto& f : found) {
-    f.file.on_demand =
-        on_demand_address(f.file.path, f.file.name, on_demand_extension_, on_demand_directory_);
     for (; old != known_.end() && old->file.name < f.file.name; ++old)
       changes.removed.push_back(old->file.name);
-    if (old == known_.end() || old->file.name != f.file.name) {
-      if (fork_attrs_) read_fork_attrs(fork_server_attr_, f.file);
-      changes.added.push_back(f.file);
-    } else {
-      const bool modified = old->file.mtime != f.file.mtime || old->mtime_nsec != f.mtime_nsec;
-      if (modified && fork_attrs_) {
-        read_fork_attrs(fork_server_attr_, f.file);
-      } else {
-        f.file.fork_server = old->file.fork_server;
-        f.file.serves = old->file.serves;
-      }
-      if (modified || old->file.on_demand != f.file.on_demand) changes.changed.push_back(f.file);
-      ++old;
-    }
+    const bool seen = old != known_.end() && old->file.name == f.file.name;
+    compare(f.file, f.mtime_nsec, seen ? &*old : nullptr, changes);
+    if (seen) ++old;
     now.push_back({std::move(f.file), f.mtime_nsec});
   }
   for (; old != known_.end(); ++old) changes.removed.push_back(old->file.name);

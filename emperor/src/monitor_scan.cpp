@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -105,6 +106,28 @@ bool list_source(const std::string& source, const std::string& on_demand_extensi
                  std::vector<found_vassal>& out, std::string& why) {
   if (is_directory(source)) return list_dir(source, on_demand_extension, out, why);
   return list_glob(source, on_demand_extension, out, why);
+}
+
+bool find_listed(const std::string& source, const std::string& on_demand_extension,
+                 const std::string& name, found_vassal& out) {
+  std::vector<found_vassal> found;
+  if (is_directory(source)) {
+    if (name.find('/') != std::string::npos || !is_vassal_name(name) ||
+        is_companion(name, on_demand_extension))
+      return false;
+    std::string dir = source;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    add_if_regular(name, (dir == "/" ? dir : dir + "/") + name, source, found);
+  } else {
+    // glob(3) without flags matches as fnmatch(3) with FNM_PATHNAME | FNM_PERIOD does.
+    if (!is_vassal_name(name) || is_companion(name, on_demand_extension) ||
+        ::fnmatch(source.c_str(), name.c_str(), FNM_PATHNAME | FNM_PERIOD) != 0)
+      return false;
+    add_if_regular(name, name, source, found);
+  }
+  if (found.empty()) return false;
+  out = std::move(found.front());
+  return true;
 }
 
 std::string on_demand_address(const std::string& path, const std::string& name,

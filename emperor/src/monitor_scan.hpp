@@ -21,6 +21,11 @@ struct found_vassal {
 bool list_source(const std::string& source, const std::string& on_demand_extension,
                  std::vector<found_vassal>& out, std::string& why);
 
+// Sets `out` to the vassal file `source` lists under `name` now, if any (what list_source would
+// append with that name): false when it lists none. Stats one file.
+bool find_listed(const std::string& source, const std::string& on_demand_extension,
+                 const std::string& name, found_vassal& out);
+
 // The on-demand socket address of the vassal at `path` named `name`, or "": the contents of
 // PATH+EXT up to the first control character when that file exists, else DIR/BASE.socket
 // (BASE: the name's last path component without its extension) when `directory` is set.

@@ -1,8 +1,11 @@
 // Reading a vassal file's fork server attributes (see vassal_attrs.hpp).
 #include "vassal_attrs.hpp"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <string_view>
 
 namespace brood::emperor {
@@ -69,11 +72,19 @@ void read_fork_attrs(const std::string& attr, vassal_file& file) {
   file.fork_server.clear();
   file.serves.clear();
   if (!ends_with(file.path, ".ini")) return;
-  std::ifstream in(file.path, std::ios::binary);
-  if (!in) return;
-  std::string text(max_ini, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  // read(2) in chunks: a 1 MiB string filled with zeros first, then an ifstream, cost the
+  // emperor ~0.2 ms per vassal file on its way to the vassal's start (bench/RESULTS.md, issue 14).
+  const int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return;
+  std::string text;
+  char chunk[16384];
+  while (text.size() < max_ini) {
+    const ssize_t n = ::read(fd, chunk, std::min(sizeof chunk, max_ini - text.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(chunk, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
   if (!attr.empty()) file.fork_server = ini_value(text, "emperor", attr);
   file.serves = ini_value(text, "uwsgi", "fork-server");
   if (file.serves.empty()) file.serves = ini_value(text, "uwsgi", "fork-socket");

@@ -25,6 +25,7 @@
 #include "brood/os/step_trace.hpp"
 #include "emperor_link.hpp"
 #include "fork_server_fork.hpp"
+#include "fork_server_pages.hpp"
 #include "fork_server_prefork.hpp"
 #include "fork_server_request.hpp"
 #include "fork_server_spare.hpp"
@@ -130,6 +131,7 @@ class fork_server_loop {
     if (spare_pid_ > 0) {
       if (os::status st = hand_to_spare(spare_fd_.get(), *in, conn.get()); st.ok()) {
         os::step_trace("base.handed");
+        written_ahead::record_base_once();
         os::log("fork server: adopted vassal pid ", spare_pid_, " from the spare for ",
                 in->request.argv[0], " (", in->request.argv.size(), " args, ", in->fds.size(),
                 " fds; request of pid ", in->peer_pid, ")");
@@ -192,6 +194,7 @@ class fork_server_loop {
     spare_fd_ = std::move(link->first);
     loop_.watch(spare_fd_.get(), [this] { on_spare(); });
     own_request_stack();
+    written_ahead::write_ahead_recorded(written_ahead::role::base);
   }
 
   // The spare's end is readable: its pid (ready) or EOF (it died).
@@ -284,6 +287,7 @@ class fork_server_loop {
       worker_link.reset();
       worker = -1;
     }
+    written_ahead::write_ahead_recorded(written_ahead::role::master);
     settle_signals_ahead();
     if (!announce_spare(spare_link_.get())) ::_exit(0);  // the base is gone already
     os::unique_fd conn;
@@ -341,6 +345,7 @@ class fork_server_loop {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != spare) ::_exit(0);
     if (hooks_.spare_warm_up) hooks_.spare_warm_up();
+    written_ahead::write_ahead_recorded(written_ahead::role::worker);
     settle_signals_ahead();
     if (!announce_worker_to_be(link.get())) ::_exit(0);  // the spare is gone
     os::unique_fd conn;
@@ -414,6 +419,7 @@ fork_server_result serve_fork_server(const std::string& path, const fork_server_
     ::unlink(path.c_str());
     return {std::nullopt, 2};
   }
+  if (options.prefork) written_ahead::open_area();
   fork_server_loop server(std::move(*bound), std::move(*signals), std::move(emperor), hooks,
                           options);
   fork_server_result r = server.run();

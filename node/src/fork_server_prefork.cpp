@@ -20,6 +20,7 @@
 #include "brood/os/log.hpp"
 #include "brood/os/step_trace.hpp"
 #include "emperor_link.hpp"
+#include "fork_server_pages.hpp"
 #include "os_master_launcher.hpp"
 #include "scoreboard.hpp"
 #include "worker_process.hpp"
@@ -84,6 +85,7 @@ std::string prefork_unfit(const node_config& cfg) {
 
 void dismiss_preforked_worker(const std::string& why) {
   if (my_role() != role::master) return;
+  written_ahead::close_area();  // no hand-over: nothing to record
   prefork_state& s = state();
   const pid_t pid = s.worker;
   forget();  // EOF on its link
@@ -125,6 +127,7 @@ pid_t hand_to_preforked_worker(const std::vector<int>& listen_fds, const scorebo
   forget();
   os::log("worker 1 (pid ", pid, ") pre-forked by the fork server's spare: handed ",
           listen_fds.size(), " socket", listen_fds.size() == 1 ? "" : "s", " and the scoreboard");
+  written_ahead::record_master_once();
   return pid;
 }
 
@@ -182,6 +185,7 @@ void serve_preforked_worker(const node_config& cfg, const router& r, const node_
   ::prctl(PR_SET_PDEATHSIG, 0);
   os::inherited_sockets::of_process().close_leftovers();
   board->claim(1);
+  written_ahead::may_record();
   os::step_trace("worker.board");
   if (cfg.process.no_orphans) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   int status = 1;

@@ -2,7 +2,9 @@
 // A worker's side of the emperor channel (docs/protocol.md §11): worker 1 sends accepting (5)
 // when it starts, any worker sends loyal (17) after the first request completed in the node
 // (once per node lifetime), and with `heartbeat` > 0 every worker sends heartbeat (26) every
-// that many seconds until it is told to stop. Runs on the worker's io_context; not thread-safe.
+// that many seconds until it is told to stop. A fork server's adopted worker 1 records its pages
+// for later workers-to-be a moment after its first request (fork_server_pages.hpp), off that
+// request's path. Runs on the worker's io_context; not thread-safe.
 #include <chrono>
 #include <memory>
 
@@ -33,6 +35,7 @@ class vassal_worker final : public worker_extension {
   const emperor_link& link_;
   std::chrono::seconds heartbeat_;
   asio::steady_timer timer_;
+  asio::steady_timer record_timer_;
   bool stopped_ = false;
 };
 

@@ -229,3 +229,46 @@ def test_the_worker_to_be_rehearses_a_request_without_a_trace(emperor, brood_bin
     out = e.node.output()
     assert "warm-up" not in out, out
     assert "rehearsal" not in out, out
+
+
+def first_body(address, path):
+    got = []
+
+    def answered():
+        try:
+            got.append(wsgi_request(address, path))
+            return True
+        except OSError:
+            return False
+    assert eventually(answered, 30)
+    return got[0]
+
+
+def test_pages_written_ahead_are_recorded_once_and_change_no_answer(emperor, brood_binary,
+                                                                   tmp_path):
+    """The first adopted vassal's worker 1 (after its first request) and master (after the
+    hand-over), and the base (after it handed that request to its spare), record their pages once
+    per base; the spares and workers-to-be made after that, and the base after each fork of a
+    spare, write them ahead: the vassals answer as before, their application untouched (its first
+    request is its request 1)."""
+    e = started(emperor, brood_binary, tmp_path, "countapp", COUNTING_APP)
+    recorded = re.compile(r"fork server: (\d+) pages of (worker 1|the master|the base) recorded")
+    addresses = []
+    for n in range(3):
+        a = "127.0.0.1:%d" % free_port()
+        addresses.append(a)
+        spares = e.node.output().count("fork server: spare ready")
+        add_vassal(e, "v%d.ini" % n, "[uwsgi]\nsocket = %s\nmaster = true\nprocesses = 1\n" % a)
+        assert b"calls=1 path=/first%d" % n in first_body(a, "/first%d" % n), e.node.output()
+        if n == 0:
+            assert eventually(lambda: len(recorded.findall(e.node.output())) == 3, 10), \
+                e.node.output()
+        # The next vassal is adopted from a spare made after this one's adoption.
+        assert eventually(lambda: e.node.output().count("fork server: spare ready") > spares,
+                          30), e.node.output()
+    found = recorded.findall(e.node.output())
+    assert sorted(who for _, who in found) == ["the base", "the master", "worker 1"], found
+    assert all(int(count) > 0 for count, _ in found), found
+    for n, a in enumerate(addresses):
+        assert b"calls=2 path=/again" in wsgi_request(a, "/again"), n
+    assert all(e.vassal("v%d.ini" % n)["adopted"] == 1 for n in range(3))

@@ -6,8 +6,9 @@
 // brood cannot parse: their vassals exit with a config error) and are shorter than 255 characters;
 // on-demand companion files (emperor-on-demand-extension) are never vassals. Files are stat()ed
 // (symlinks followed).
-// inotify wakes the emperor at once when a watched directory changes; scan() is the only source
-// of truth, and the emperor also calls it every emperor-freq seconds. Not thread-safe.
+// inotify wakes the emperor at once when a watched directory changes: scan_events() then looks at
+// the files the events name only (a full scan() when events were lost); scan() lists every
+// source, and the emperor also calls it every emperor-freq seconds. Not thread-safe.
 #include <ctime>
 #include <set>
 #include <string>
@@ -55,6 +56,12 @@ class vassal_monitor {
   // Empties the inotify fd (call when it is readable, then scan()).
   void drain() noexcept;
 
+  // Reads the pending inotify events and returns what changed among the vassal files they name
+  // (a companion file's event concerns its vassal): each named file is stat()ed again, nothing
+  // else is listed. A full scan() instead when the queue overflowed (events were lost), when an
+  // event concerns a watched directory itself (deleted, moved) or a watch not known here.
+  scan_changes scan_events();
+
   // Lists every source now and returns the difference with the previous scan (the first scan
   // reports every file as added). A source that cannot be read is logged and counts as empty.
   scan_changes scan();
@@ -71,7 +78,20 @@ class vassal_monitor {
     // (vassal_file::mtime keeps whole seconds).
     long mtime_nsec = 0;
   };
-  std::vector<known_file> known_;   // by name, sorted
+  // Adds to `changes` what `f` (found now with `mtime_nsec`; on_demand not filled in yet) is
+  // against `old`, its record of the previous scan or nullptr: added, changed or neither. Fills
+  // in on_demand and the fork attributes (read again from an added or modified file).
+  void compare(vassal_file& f, long mtime_nsec, const known_file* old, scan_changes& changes) const;
+  // The names of the vassals the event (`wd`, entry `name`) can concern, appended to `out`.
+  void names_of_event(int wd, const std::string& name, std::vector<std::string>& out) const;
+
+  std::vector<known_file> known_;  // by name, sorted
+  struct watch {
+    int wd = -1;
+    std::size_t source = 0;  // index in sources_
+    bool dir = false;        // the source is the directory watched (else a glob in it)
+  };
+  std::vector<watch> watches_;
   std::set<std::string> reported_;  // sources whose failure was logged (logged once)
   os::inotify_watcher inotify_;     // empty when inotify cannot be used
 };

@@ -130,6 +130,10 @@ fork_server_result serve_fork_server(const std::string& path, const fork_server_
 // exits quietly and the master kills and reaps it ("fork server: pre-forked worker (pid N) not
 // used: WHY; worker 1 is forked") and forks worker 1 as usual; likewise when the hand-over
 // cannot be sent or the node ends without starting worker 1 at once.
+// Pages written ahead: the first adopted worker 1 (after its first request) and master (after
+// the hand-over) of a base record the pages they own alone, and the later spares and
+// workers-to-be write those pages ahead before they say they are ready (fork_server_pages.hpp).
+
 // True in a worker-to-be that got its request (until its hand-over).
 bool is_preforked_worker() noexcept;
 // True in the master that holds a pre-forked worker not handed over yet (nor dismissed).

@@ -1,0 +1,105 @@
+// exclusive_pages and write_ahead (see page_map.hpp).
+#include "brood/os/page_map.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "brood/os/unique_fd.hpp"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+namespace brood::os {
+namespace {
+
+struct page_range {
+  std::uintptr_t begin = 0;
+  std::uintptr_t end = 0;
+};
+
+// The private writable mappings of this process, ascending.
+std::vector<page_range> private_writable() {
+  std::vector<page_range> out;
+  std::FILE* maps = std::fopen("/proc/self/maps", "re");
+  if (!maps) return out;
+  char line[4096];
+  while (std::fgets(line, sizeof line, maps)) {
+    unsigned long begin = 0, end = 0;
+    char perms[5] = {};
+    if (std::sscanf(line, "%lx-%lx %4s", &begin, &end, perms) == 3 &&
+        std::strcmp(perms, "rw-p") == 0 && begin < end)
+      out.push_back({begin, end});
+    if (!std::strchr(line, '\n'))  // a path longer than the buffer: skip the rest of the line
+      for (int c = std::fgetc(maps); c != EOF && c != '\n'; c = std::fgetc(maps)) {
+      }
+  }
+  std::fclose(maps);
+  return out;
+}
+
+constexpr std::uint64_t page_present = 1ull << 63;
+constexpr std::uint64_t page_exclusive = 1ull << 56;
+
+}  // namespace
+
+std::vector<std::uintptr_t> exclusive_pages(std::size_t max) {
+  std::vector<std::uintptr_t> out;
+  const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  unique_fd pagemap(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+  if (!pagemap) return out;
+  std::vector<std::uint64_t> entries;
+  for (const page_range& r : private_writable()) {
+    const std::size_t count = (r.end - r.begin) / page;
+    entries.resize(count);
+    const off_t at = static_cast<off_t>(r.begin / page * sizeof(std::uint64_t));
+    const ssize_t n = ::pread(pagemap.get(), entries.data(), count * sizeof(std::uint64_t), at);
+    if (n < 0) continue;
+    const std::size_t got = static_cast<std::size_t>(n) / sizeof(std::uint64_t);
+    for (std::size_t i = 0; i < got; ++i) {
+      if ((entries[i] & (page_present | page_exclusive)) != (page_present | page_exclusive))
+        continue;
+      if (out.size() == max) return out;
+      out.push_back(r.begin + i * page);
+    }
+  }
+  return out;
+}
+
+std::size_t write_ahead(std::span<const std::uintptr_t> pages) {
+  const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const std::vector<page_range> ranges = private_writable();
+  std::size_t written = 0;
+  auto range = ranges.begin();
+  for (std::size_t i = 0; i < pages.size();) {
+    const std::uintptr_t first = pages[i];
+    while (range != ranges.end() && range->end <= first) ++range;
+    if (range == ranges.end()) break;
+    if (first < range->begin) {
+      ++i;
+      continue;
+    }
+    // A run of consecutive pages inside this mapping: one madvise.
+    std::size_t n = 1;
+    while (i + n < pages.size() && pages[i + n] == first + n * page && pages[i + n] < range->end)
+      ++n;
+    if (::madvise(reinterpret_cast<void*>(first), n * page, MADV_POPULATE_WRITE) != 0) {
+      if (errno == EINVAL) return written;  // no MADV_POPULATE_WRITE here
+      i += n;                               // ENOMEM, EFAULT...: this run only
+      continue;
+    }
+    for (std::size_t k = 0; k < n; ++k)
+      (void)*reinterpret_cast<const volatile unsigned char*>(first + k * page);
+    written += n;
+    i += n;
+  }
+  return written;
+}
+
+}  // namespace brood::os
