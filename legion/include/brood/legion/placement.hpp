@@ -164,6 +164,9 @@ class placement {
   void tick(placement_clock::time_point now);
 
   placement_clock::time_point next_deadline() const;
+  // When this member fences (its lease ends while it runs, starts or stops something), else
+  // time_point::max(): the moment its owner's thread must not be blocked past.
+  placement_clock::time_point fence_at() const;
   std::vector<placement_outgoing> take_outgoing();
   std::vector<placement_action> take_actions();
 
