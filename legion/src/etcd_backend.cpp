@@ -128,9 +128,13 @@ class etcd_backend final : public backend {
     fence_on_time(clock::now());
     std::string why;
     std::vector<placement_message> in;
-    // Taken before the read: a ring during it is kept for the next round.
+    // Taken before the read: a ring during it is kept for the next round. A watch is trusted
+    // again only once it rang after a failed call: through a cut its connection may look open
+    // while it delivers nothing until TCP retransmits, seconds after the heal.
     const bool rung = watch_->take_rung();
-    if (!rung && watch_->live() && clock::now() - last_read_ < std::chrono::seconds(1)) {
+    if (rung) trust_watch_ = true;
+    if (!rung && watch_->live() && trust_watch_ &&
+        clock::now() - last_read_ < std::chrono::seconds(1)) {
       // Nothing written since the last read.
     } else if (mail_->receive(in, member_.budget(call_timeout_), why)) {
       last_read_ = clock::now();
@@ -140,7 +144,7 @@ class etcd_backend final : public backend {
         placement_->receive(m, now);
       }
     } else {
-      last_read_ = {};  // read again next round: the ring taken may be this one's
+      trust_watch_ = false;  // read again next round: the ring taken may be this one's
       complain("cannot read the placement inbox: " + why, stop);
     }
     const clock::time_point now = clock::now();
@@ -149,8 +153,10 @@ class etcd_backend final : public backend {
     client_.limit_until(placement_->fence_at());
     const std::optional<etcd::key_value> lordship = member_.lordship();
     if (!mail_->send(placement_->take_outgoing(), member_.lease(), lordship,
-                     member_.budget(call_timeout_), why))
+                     member_.budget(call_timeout_), why)) {
+      trust_watch_ = false;
       complain("placement messages not sent: " + why, stop);
+    }
     if (lordship) {
       const placement_view pv = placement_->view();
       if (pv.table.epoch == v.epoch &&
@@ -233,6 +239,7 @@ class etcd_backend final : public backend {
   // round; while the watch is down the inbox is read at every round, and once a second anyway.
   std::optional<etcd::prefix_watch> watch_;
   clock::time_point last_read_{};
+  bool trust_watch_ = false;    // it rang since the last failed call
   std::string placement_lord_;  // the lord change last given to the placement
   clock::time_point last_complaint_{};
 };
