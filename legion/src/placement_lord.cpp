@@ -165,8 +165,27 @@ void placement::state::settle(time_point now) {
       it = lord.pending.erase(it);
     } else if (it->second <= now) {
       lord.refused[{m, v}] = now + p.failure_memory;
-      erase_value(table.placed[v], m);
       lord.changed = true;
+      // Not running in time. A slow start may still come up there, and its member holds a
+      // lease on it until it hears: the copy moves as a planned hand-over (announced, the new
+      // copy placed once that member holds the table showing it leaving, its copy stopped once
+      // the new one runs). A zerg entry is never placed again, and the new copy of a hand-over
+      // is dropped (the hand-over is off, the old copy stays): both go at once, as before. A
+      // copy whose move is announced already, or with nowhere to go, waits another
+      // start_timeout.
+      const auto l = table.leaving.find(v);
+      const bool drop = !zerg_base(v).empty() || (l != table.leaving.end() && l->second != m);
+      const std::string to = !drop && l == table.leaving.end() ? best_for(v, now) : std::string();
+      if (drop) {
+        erase_value(table.placed[v], m);
+      } else if (!to.empty()) {
+        table.leaving[v] = m;
+        lord.moving[v] = {to, table.version};
+      } else {
+        it->second = now + p.start_timeout;
+        ++it;
+        continue;
+      }
       it = lord.pending.erase(it);
     } else {
       ++it;
@@ -277,17 +296,22 @@ bool placement::state::eligible(const std::string& member, const std::string& va
   return rec.capacity == 0 || count_on(member) < rec.capacity;
 }
 
+std::string placement::state::best_for(const std::string& vassal, time_point now) const {
+  std::string best;
+  double best_load = std::numeric_limits<double>::max();
+  for (const auto& [m, rec] : lord.members) {
+    if (!eligible(m, vassal, now)) continue;
+    const double load = load_of(m, 1);
+    if (load < best_load) best_load = load, best = m;
+  }
+  return best;
+}
+
 void placement::state::place_missing(time_point now) {
   for (const vassal_spec& spec : table.catalog) {
     auto& where = table.placed[spec.name];
     while (where.size() < std::max<std::uint32_t>(1, spec.replicas)) {
-      std::string best;
-      double best_load = std::numeric_limits<double>::max();
-      for (const auto& [m, rec] : lord.members) {
-        if (!eligible(m, spec.name, now)) continue;
-        const double load = load_of(m, 1);
-        if (load < best_load) best_load = load, best = m;
-      }
+      const std::string best = best_for(spec.name, now);
       if (best.empty()) break;
       where.push_back(best);
       lord.pending[{best, spec.name}] = now + p.start_timeout;

@@ -109,6 +109,8 @@ struct placement::state {
   std::size_t count_on(const std::string& member) const;
   double load_of(const std::string& member, std::size_t extra) const;
   bool eligible(const std::string& member, const std::string& vassal, time_point now) const;
+  // The eligible member with the lowest load once it takes `vassal` ("" none).
+  std::string best_for(const std::string& vassal, time_point now) const;
   std::vector<std::string> assignment_of(const std::string& member) const;
   void broadcast_assignments(time_point now);
 

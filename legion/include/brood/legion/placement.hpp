@@ -25,7 +25,8 @@
 //   under its capacity; running no copy of that vassal; not refusing it) with the lowest
 //   (assigned + 1) / weight, weight = capacity or 1, ties by address. A member that reports a
 //   vassal failed, or does not run it within `start_timeout`, refuses it for `failure_memory`;
-//   the copy goes to the next member.
+//   the copy goes to the next member (after a timeout as a planned hand-over: the slow start may
+//   still come up, and its member holds a lease on the copy until it hears).
 // - Balance: when no placement is in flight, one vassal at a time moves from the most to the
 //   least loaded member if that narrows the spread; the copy is started on the new member before
 //   the old one is told to stop it (a planned hand-over, the only time one copy runs twice).
