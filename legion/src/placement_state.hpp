@@ -103,8 +103,10 @@ struct placement::state {
   void start_moves(time_point now);
   void place_missing(time_point now);
   void balance(time_point now);
+  // placement_broodlord.cpp
   void on_sos(const std::string& member, const std::string& vassal, time_point now);
   void drop_retired_zergs(const std::string& member, const member_record& rec);
+  // placement_lord.cpp
   bool known(const std::string& name) const;  // in the catalog, or a zerg of a [zerg] vassal
   std::size_t count_on(const std::string& member) const;
   double load_of(const std::string& member, std::size_t extra) const;
