@@ -243,6 +243,27 @@ TEST(placement_test, AHandOversOldCopyKilledByTheFenceNamesTheNewMember) {
   EXPECT_EQ(got[0].handed_to, std::vector<std::string>{"m3"});
 }
 
+// Cut right after it heard a move announced (the table shows x.ini leaving it, no new member yet:
+// the lord places the new copy once this member reported holding that table), the old member
+// kills its copy when its lease ends as the end of a hand-over. Before, that kill named no member
+// and the benchmark counted the overlap with the new copy as a double run (v002, 11:03 run).
+TEST(placement_test, AnAnnouncedMoveKilledByTheFenceIsAHandOver) {
+  const placement_clock::time_point t0{};
+  placement m = member("m2");
+  const placement_message ack = run_x(m, "m1", {"m2"});
+  placement_message a = ack;
+  a.kind = placement_kind::assign;
+  a.version = 2;
+  a.table->version = 2;
+  a.table->leaving["x.ini"] = "m2";  // announced: still placed on m2 alone
+  m.receive(a, t0 + 3ms);
+  EXPECT_TRUE(m.take_actions().empty());
+  const std::vector<placement_action> got = first_actions(m);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].what, placement_action::kind::kill);
+  EXPECT_EQ(got[0].handed_to, std::vector<std::string>{"the member the lord chooses"});
+}
+
 // A balancing move is announced first (the table shows the vassal leaving its old member) and its
 // new copy placed only once the old member reported holding that table. Cut at the moment of the
 // announcement, the old member never hears it: no new copy starts beside its copy (before, the

@@ -127,7 +127,9 @@ struct placement_action {
   // planned hand-over (a table this member adopted showed the vassal
   // leaving it; the lord takes the old member out only once the new copy runs): the members the
   // newest table places the vassal on instead. Empty for any other stop. The owner logs it, so a
-  // hand-over is told from a double run by the member itself, not by watching tables.
+  // hand-over is told from a double run by the member itself, not by watching tables. A kill
+  // of a copy whose move only was announced (the member fenced before it heard where the new
+  // copy went) names "the member the lord chooses".
   std::vector<std::string> handed_to;
   // kill (fenced): the new copy of a hand-over that this member was cut from before it heard the
   // hand-over end: the old member, whose copy the lord keeps once this member's lease is over
