@@ -20,7 +20,7 @@
 namespace brood::legion::etcd {
 namespace {
 
-using steady = std::chrono::steady_clock;
+using watch_clock = std::chrono::steady_clock;
 
 constexpr int connect_ms = 1000;
 constexpr int pause_ms = 200;  // between two streams
@@ -89,13 +89,13 @@ void prefix_watch::ring() {
 
 void prefix_watch::run() {
   std::size_t at = 0;
-  steady::time_point complained{};
+  watch_clock::time_point complained{};
   while (!stopping_) {
     std::string why;
     const bool was_live = stream(eps_[at], why);
     live_ = false;
     if (stopping_) break;
-    const auto now = steady::now();
+    const auto now = watch_clock::now();
     if (now - complained >= complain_every) {
       complained = now;
       os::log("legion '", legion_, "': the placement inbox watch ", was_live ? "broke" : "failed",
