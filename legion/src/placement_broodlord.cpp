@@ -7,23 +7,6 @@
 #include "placement_state.hpp"
 
 namespace brood::legion {
-namespace {
-
-bool holds_member(const std::vector<std::string>& v, const std::string& x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-void drop_member(std::vector<std::string>& v, const std::string& x) {
-  v.erase(std::remove(v.begin(), v.end(), x), v.end());
-}
-
-const vassal_spec* zerg_spec_of(const placement_table& t, const std::string& vassal) {
-  for (const vassal_spec& s : t.catalog)
-    if (s.name == vassal) return &s;
-  return nullptr;
-}
-
-}  // namespace
 
 // A zerg entry of `member` that its report shows neither running nor starting, and that is not
 // waiting for its start, has retired (or failed): it goes from the table.
@@ -40,7 +23,7 @@ void placement::state::drop_retired_zergs(const std::string& member, const membe
 
 void placement::state::on_sos(const std::string& member, const std::string& vassal,
                               time_point now) {
-  const vassal_spec* spec = zerg_spec_of(table, vassal);
+  const vassal_spec* spec = spec_in(table, vassal);
   if (p.broodlord == 0 || !spec || !spec->zerg) return;
   auto base = table.placed.find(vassal);
   if (base == table.placed.end() || !holds_member(base->second, member)) return;

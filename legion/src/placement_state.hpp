@@ -1,6 +1,7 @@
 #pragma once
 // The state behind placement.hpp, shared by its member side (placement_member.cpp) and its lord
 // side (placement_lord.cpp). Not a public header.
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <set>
@@ -13,6 +14,19 @@
 namespace brood::legion {
 
 using time_point = placement_clock::time_point;
+
+// The lord's files' small helpers: whether `members` holds `m`, taking `m` out, a catalog entry.
+inline bool holds_member(const std::vector<std::string>& members, const std::string& m) {
+  return std::find(members.begin(), members.end(), m) != members.end();
+}
+inline void drop_member(std::vector<std::string>& members, const std::string& m) {
+  members.erase(std::remove(members.begin(), members.end(), m), members.end());
+}
+inline const vassal_spec* spec_in(const placement_table& t, const std::string& vassal) {
+  for (const vassal_spec& s : t.catalog)
+    if (s.name == vassal) return &s;
+  return nullptr;
+}
 
 // The member side: what this member runs and its lease.
 struct member_side {
