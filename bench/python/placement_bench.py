@@ -21,12 +21,13 @@ Phases (one run, in order):
              until all its vassals answer on the two others (after_lease_ms, target <= 2000).
   cuts       C cuts of a random member's link (its bridge port detached, netns.Fabric.cut) held
              for a random 0.5-1.5 x the lease, then healed, the next cut after another random
-             0.5-1.5 x the lease: every overlap of one vassal's runs on two members (from the start
-             and stop records) is a planned hand-over when the old run's member logged the end
-             of a planned hand-over of that vassal ("legion placement: vassal V handed over to
-             ...": it adopted a table showing V leaving it, then one placing V only on the new,
-             running member) between the new run's start and the old run's end (+1 s: the stamp
-             is taken when the line is read); any other overlap is a double run
+             0.5-1.5 x the lease: every overlap of one vassal's runs on two members (each run from
+             its process's fork to its exit, placement_cluster.py; the old run forked first) is a
+             planned hand-over when the old run's member logged the end of a planned hand-over of
+             that vassal ("legion placement: vassal V handed over to ...": it adopted a table
+             showing V leaving it, then one placing V only on the new, running member) between
+             the new run's start and the old run's end (+1 s: the stamp is taken when the line is
+             read); any other overlap is a double run
              (double_run_s, target 0 s; double_runs_while_cut: those whose old member was cut
              when the new copy started). handover_s: the planned overlaps' total.
 --backend etcd: the same with `legion-etcd` on a single-member etcd (its own namespace, data in the

@@ -11,8 +11,11 @@ The records: every vassal's `exec-asap` hook appends "start VASSAL MEMBER PID TI
 file (the namespaces share the filesystem; MEMBER from the emperor's environment, PID the vassal's
 master, TIME CLOCK_REALTIME from date(1)) before the node binds its socket. A tracker process
 (this file run as `placement_cluster.py track FILE`) reads the file as it grows, opens a pidfd on
-each PID and appends "stop VASSAL MEMBER PID TIME" when that process exits, whatever killed it
-(a stop, a fenced SIGKILL, or the PDEATHSIG of a SIGKILLed emperor). A table watcher (thread)
+each PID, appends "fork VASSAL MEMBER PID TIME" with the moment that process began (its start
+in /proc/PID/stat: the emperor's fork, up to a second before its hook ran under load) and
+"stop VASSAL MEMBER PID TIME" when it exits, whatever killed it (a stop, a fenced SIGKILL, or the
+PDEATHSIG of a SIGKILLed emperor). A run lasts from its fork to its exit: two copies are ordered,
+and their overlap measured, by when their processes existed, not by when their hooks ran. A table watcher (thread)
 appends "leaving VASSAL OLD_MEMBER TIME" the first time any member's emperor-stats shows a
 planned hand-over of VASSAL away from OLD_MEMBER ("leaving VASSAL OLD_MEMBER - TIME"), and the
 harness its own "up|cut|heal|killed|stopped MEMBER - - TIME" lines. read_runs() turns the file into runs [start, stop) per vassal and member.
@@ -106,6 +109,10 @@ def read_runs(path):
             r = Run(vassal, member, pid, t)
             runs.append(r)
             open_by_pid[pid] = r
+        elif kind == "fork":
+            r = open_by_pid.get(pid)
+            if r is not None:
+                r.start = min(r.start, t)
         elif kind == "stop":
             r = open_by_pid.pop(pid, None)
             if r is not None:
@@ -140,8 +147,21 @@ def overlaps(runs, now):
     return out
 
 
+def began(pid):
+    """When process `pid` began (CLOCK_REALTIME), from its start in /proc/PID/stat (clock ticks
+    since boot, 10 ms here); None when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            ticks = int(f.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+    now, boot = time.time(), time.clock_gettime(time.CLOCK_BOOTTIME)
+    return now - (boot - ticks / os.sysconf("SC_CLK_TCK"))
+
+
 def track(path):
-    """The tracker: appends a stop line for every started vassal process once it exits."""
+    """The tracker: appends a fork line (when the process began) for every started vassal
+    process, and a stop line once it exits."""
     fd_out = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     watched = {}
     poller = select.poll()
@@ -149,6 +169,9 @@ def track(path):
 
     def stopped(vassal, member, pid):
         os.write(fd_out, b"stop %s %s %d %.6f\n" % (vassal, member, pid, time.time()))
+
+    def forked(vassal, member, pid, t):
+        os.write(fd_out, b"fork %s %s %d %.6f\n" % (vassal, member, pid, t))
 
     with open(path, "rb") as f:
         while True:
@@ -172,6 +195,9 @@ def track(path):
                 except (ValueError, OSError):
                     stopped(p[1], p[2], int(p[3]) if p[3].isdigit() else 0)
                     continue
+                t = began(pid)  # read just after its cmdline: the same process
+                if t is not None:
+                    forked(p[1], p[2], pid, t)
                 watched[fd] = (p[1], p[2], pid)
                 poller.register(fd, select.POLLIN)
             for fd, _ in poller.poll(5):

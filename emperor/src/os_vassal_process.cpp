@@ -2,6 +2,7 @@
 #include "os_vassal_process.hpp"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -67,6 +68,14 @@ bool os_vassal_process::send(wire::emperor_command c) noexcept {
 }
 
 void os_vassal_process::signal(int signo) noexcept {
+  // A legion-placed vassal runs nicer than its emperor (legion-vassal-nice): once killed, its
+  // exit (the last step of a placement fence, which the lord's count allows only kill_grace) is
+  // run at the emperor's priority. Best effort: lowering a nice value needs CAP_SYS_NICE.
+  if (signo == SIGKILL && pid_ > 0) {
+    errno = 0;
+    const int mine = ::getpriority(PRIO_PROCESS, 0);
+    if (errno == 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(pid_), mine);
+  }
   if (pidfd_) {
     if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), signo, nullptr, 0) != 0 && errno != ESRCH)
       os::log("cannot send signal ", signo, " to vassal pid ", pid_, ": ", std::strerror(errno));

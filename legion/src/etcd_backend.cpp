@@ -6,7 +6,8 @@
 // waiting for etcd to expire it (docs/config.md "legion-etcd").
 // With a placement attached (emperor = legion:NAME,DIR) it runs the placement machine as the
 // ZeroMQ backend does: lord changes from the view, its deadlines in this loop, its messages
-// through etcd keys (etcd_placement.hpp), the lord's writes guarded by its candidacy.
+// through etcd keys (etcd_placement.hpp), the lord's writes guarded by its candidacy, its inbox
+// read when its watch rings (etcd_watch.hpp), and every etcd call limited to end by its fence.
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "etcd_client.hpp"
 #include "etcd_member.hpp"
 #include "etcd_placement.hpp"
+#include "etcd_watch.hpp"
 #include "identity.hpp"
 #include "inbound_filter.hpp"
 #include "zmq_transport.hpp"
@@ -37,7 +39,8 @@ class etcd_backend final : public backend {
       : self_(make_identity(c)),
         times_(t),
         key_(derive_key(c.name, c.secret)),
-        client_(std::move(eps)),
+        client_(eps),
+        eps_(std::move(eps)),
         member_(c, t, client_, self_),
         transport_(std::move(tr)),
         drops_(c.name),
@@ -61,6 +64,10 @@ class etcd_backend final : public backend {
     std::vector<std::string> lost;
     if (placement_) {
       mail_.emplace(client_, self_.legion, self_, key_, times_.skew_tolerance);
+      watch_.emplace(eps_, mail_->inbox(), self_.legion, [fd = wake.get()] {
+        const std::uint64_t one = 1;
+        (void)::write(fd, &one, sizeof one);
+      });
       placement_->start(
           self_.address, addresses_, times_.heartbeat,
           [fd = wake.get()] {
@@ -72,6 +79,7 @@ class etcd_backend final : public backend {
     auto next = clock::now();
     while (!stop.stop_requested()) {
       clock::time_point now = clock::now();
+      if (placement_) fence_on_time(now);
       if (now >= next) {
         member_.tick(now);
         deliver(ev);
@@ -96,7 +104,9 @@ class etcd_backend final : public backend {
       for (const std::string& a : lost)
         if (member_.peer_closed(a)) next = clock::now();  // elect now
     }
+    watch_.reset();  // its thread rings `wake`, closed when this returns
     if (placement_) placement_->stop();
+    client_.limit_until(clock::time_point::max());
     client_.resume();
     member_.shutdown(std::chrono::milliseconds(500));
     deliver(ev);
@@ -115,24 +125,38 @@ class etcd_backend final : public backend {
   // its messages out and, on the lord, the table key.
   void run_placement(const std::stop_token& stop) {
     sync_lord(clock::now());
+    fence_on_time(clock::now());
     std::string why;
     std::vector<placement_message> in;
-    if (mail_->receive(in, member_.budget(call_timeout_), why)) {
+    // Taken before the read: a ring during it is kept for the next round. A watch is trusted
+    // again only once it rang after a failed call: through a cut its connection may look open
+    // while it delivers nothing until TCP retransmits, seconds after the heal.
+    const bool rung = watch_->take_rung();
+    if (rung) trust_watch_ = true;
+    if (!rung && watch_->live() && trust_watch_ &&
+        clock::now() - last_read_ < std::chrono::seconds(1)) {
+      // Nothing written since the last read.
+    } else if (mail_->receive(in, member_.budget(call_timeout_), why)) {
+      last_read_ = clock::now();
       for (const placement_message& m : in) {
         const clock::time_point now = clock::now();
         sync_lord(now);
         placement_->receive(m, now);
       }
     } else {
+      trust_watch_ = false;  // read again next round: the ring taken may be this one's
       complain("cannot read the placement inbox: " + why, stop);
     }
     const clock::time_point now = clock::now();
     const legion_view v = sync_lord(now);
     placement_->step(now);
+    client_.limit_until(placement_->fence_at());
     const std::optional<etcd::key_value> lordship = member_.lordship();
     if (!mail_->send(placement_->take_outgoing(), member_.lease(), lordship,
-                     member_.budget(call_timeout_), why))
+                     member_.budget(call_timeout_), why)) {
+      trust_watch_ = false;
       complain("placement messages not sent: " + why, stop);
+    }
     if (lordship) {
       const placement_view pv = placement_->view();
       if (pv.table.epoch == v.epoch &&
@@ -140,6 +164,15 @@ class etcd_backend final : public backend {
                               member_.budget(call_timeout_), why))
         complain("the placement table not written: " + why, stop);
     }
+  }
+
+  // The placement fenced if its lease is over, and every etcd call (the election's too) limited
+  // to end by its next fence: a member cut from etcd kills its vassals when its lease ends, not
+  // when the calls waiting on etcd time out (the benchmark saw fences up to 1070 ms late, each
+  // call of a round waiting up to call_timeout_).
+  void fence_on_time(clock::time_point now) {
+    if (now >= placement_->fence_at()) placement_->step(now);
+    client_.limit_until(placement_->fence_at());
   }
 
   // The lordship brought to `now` (check_lease steps down a heartbeat before the lease ends)
@@ -192,6 +225,7 @@ class etcd_backend final : public backend {
   timing times_;
   key key_;
   etcd::client client_;
+  std::vector<etcd::url> eps_;  // the watch's endpoints
   etcd::member member_;
   std::unique_ptr<zmq_transport> transport_;
   drop_log drops_;
@@ -201,6 +235,11 @@ class etcd_backend final : public backend {
   milliseconds call_timeout_;
   std::vector<std::string> addresses_;  // the configured members, self included
   std::optional<etcd::placement_mail> mail_;
+  // Rings when a message is written to this member's inbox: it is read at once, not at the next
+  // round; while the watch is down the inbox is read at every round, and once a second anyway.
+  std::optional<etcd::prefix_watch> watch_;
+  clock::time_point last_read_{};
+  bool trust_watch_ = false;    // it rang since the last failed call
   std::string placement_lord_;  // the lord change last given to the placement
   clock::time_point last_complaint_{};
 };

@@ -1,5 +1,7 @@
 #include "etcd_client.hpp"
 
+#include <algorithm>
+
 #include "brood/os/asio.hpp"
 
 #include <boost/beast/core.hpp>
@@ -122,6 +124,7 @@ struct client::impl {
   beast::flat_buffer buf;
   bool connected = false;
   std::atomic<bool> interrupted{false};
+  steady::time_point limit = steady::time_point::max();
 
   // Runs the operations just started. An interrupt() whose cancel ran before they started (in
   // an earlier run) still ends them: the flag is set before that cancel is posted.
@@ -184,6 +187,8 @@ void client::interrupt() {
 
 void client::resume() { impl_->interrupted = false; }
 
+void client::limit_until(steady::time_point t) { impl_->limit = t; }
+
 namespace {
 
 reply from_answer(const std::string& where, const http::response<http::string_body>& res) {
@@ -216,9 +221,14 @@ reply from_answer(const std::string& where, const http::response<http::string_bo
 
 reply client::post(std::string_view path, const nlohmann::json& body, milliseconds timeout) {
   impl& m = *impl_;
-  const auto deadline = steady::now() + timeout;
+  const auto now = steady::now();
+  const auto deadline = std::min(now + timeout, m.limit);
   reply failed;
   failed.transport = true;
+  if (deadline <= now) {
+    failed.error = m.eps[m.cur].text + ": " + std::string(path) + ": not called: due work first";
+    return failed;
+  }
   const std::size_t tries = m.eps.size() + 1;
   for (std::size_t attempt = 0; attempt < tries && steady::now() < deadline; ++attempt) {
     if (m.interrupted) {

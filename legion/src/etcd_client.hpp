@@ -59,6 +59,10 @@ class client {
 
   void interrupt();  // thread-safe
   void resume();
+  // Every call ends by `t` at the latest, whatever its timeout, and one made at or after `t`
+  // fails at once (time_point::max(): no limit): the owner has something due then that must not
+  // wait on etcd (a placement member's fence, etcd_backend.cpp).
+  void limit_until(std::chrono::steady_clock::time_point t);
   // The endpoint of the current connection, or the next one tried.
   const std::string& current() const;
 

@@ -8,12 +8,13 @@
 //   table                            the lord's table (JSON, as emperor-stats shows it), written
 //                                    at each new version
 // Each member reads its own inbox (prefix inbox/SELF/) for keys modified after the revision of
-// its last read, passes them through the inbound filter (MAC, replay, legion) and the placement
-// decoder; it deletes them in its next sending transaction (one etcd write per turn, not two), or
-// alone once a second passed without one. The lord's writes are one transaction guarded by its
-// candidacy key (its create_revision is the epoch): once deposed (its lease gone in etcd, or
-// another leader) its orders are refused by etcd, and a member never sees them. Thread: the legion
-// thread only.
+// its last read (when its watch rings, etcd_watch.hpp; at every round while the watch is down;
+// and once a second whatever the watch says), passes them through the inbound filter (MAC, replay,
+// legion) and the placement decoder; it deletes them in its next sending transaction (one etcd
+// write per turn, not two), or alone once a second passed without one. The lord's writes are one
+// transaction guarded by its candidacy key (its create_revision is the epoch): once deposed (its
+// lease gone in etcd, or another leader) its orders are refused by etcd, and a member never sees
+// them. Thread: the legion thread only.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,6 +35,8 @@ class placement_mail {
 
   // The placement's prefix of legion `legion` ("brood/legion/NAME/placement/").
   static std::string prefix(const std::string& legion);
+  // This member's inbox prefix (prefix + "inbox/SELF/"), which its watch rings on.
+  const std::string& inbox() const { return inbox_; }
 
   // Sends `out` in one transaction on `lease` (0: this member holds no lease: nothing is sent,
   // as a message lost), with the deletes of the messages read since the last one. `lordship`: the

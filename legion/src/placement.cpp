@@ -149,13 +149,17 @@ void placement::tick(placement_clock::time_point now) {
 
 placement_clock::time_point placement::next_deadline() const {
   const state& s = *s_;
-  time_point next = s.me.next_report;
-  if (s.me.lease_until > time_point{} &&
-      (!s.me.running.empty() || !s.me.starting.empty() || !s.me.stopping.empty())) {
-    next = std::min(next, s.me.lease_until);  // fenced at that moment: the kills go at once
-  }
+  time_point next = std::min(s.me.next_report, fence_at());  // fenced then: the kills go at once
   if (s.lord.active) next = std::min(next, s.lord_deadline());
   return next;
+}
+
+placement_clock::time_point placement::fence_at() const {
+  const member_side& me = s_->me;
+  if (me.lease_until > time_point{} &&
+      (!me.running.empty() || !me.starting.empty() || !me.stopping.empty()))
+    return me.lease_until;
+  return time_point::max();
 }
 
 // A lost member's vassals are placed elsewhere the moment its lease ends by the lord's count, not

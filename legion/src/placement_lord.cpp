@@ -3,30 +3,15 @@
 // to every member after each change.
 #include <algorithm>
 #include <limits>
-#include <set>
 
 #include "placement_state.hpp"
 
 namespace brood::legion {
 namespace {
 
-bool contains(const std::vector<std::string>& v, const std::string& x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-void erase_value(std::vector<std::string>& v, const std::string& x) {
-  v.erase(std::remove(v.begin(), v.end(), x), v.end());
-}
-
-const vassal_spec* spec_of(const placement_table& t, const std::string& vassal) {
-  for (const vassal_spec& s : t.catalog)
-    if (s.name == vassal) return &s;
-  return nullptr;
-}
-
 std::uint32_t replicas_of(const placement_table& t, const std::string& vassal) {
   if (!zerg_base(vassal).empty()) return 1;  // a zerg entry: one copy, never placed again
-  const vassal_spec* s = spec_of(t, vassal);
+  const vassal_spec* s = spec_in(t, vassal);
   return s ? std::max<std::uint32_t>(1, s->replicas) : 0;  // 0: not in the catalog
 }
 
@@ -57,7 +42,7 @@ std::vector<std::string> placement::state::assignment_of(const std::string& memb
     return out;
   }
   for (const auto& [vassal, where] : table.placed)
-    if (contains(where, member)) out.push_back(vassal);
+    if (holds_member(where, member)) out.push_back(vassal);
   return out;
 }
 
@@ -96,8 +81,8 @@ void placement::state::on_report(const placement_message& m, time_point now) {
   for (const std::string& v : m.failed) {
     lord.refused[{m.from, v}] = now + p.failure_memory;
     auto it = table.placed.find(v);
-    if (it != table.placed.end() && contains(it->second, m.from)) {
-      erase_value(it->second, m.from);
+    if (it != table.placed.end() && holds_member(it->second, m.from)) {
+      drop_member(it->second, m.from);
       lord.pending.erase({m.from, v});
       lord.changed = true;
     }
@@ -134,7 +119,7 @@ void placement::state::end_quiet(time_point now) {
     for (const auto* set : {&rec.running, &rec.starting})
       for (const std::string& v : *set) {
         auto& where = table.placed[v];
-        if (!contains(where, m)) where.push_back(m);
+        if (!holds_member(where, m)) where.push_back(m);
         if (set == &rec.starting) lord.pending[{m, v}] = now + p.start_timeout;
       }
   }
@@ -147,8 +132,8 @@ void placement::state::expire_members(time_point now) {
     rec.reported = false;  // eligible again once it reports
     rec.dead_ref = std::max(rec.dead_ref, rec.acked_ref);
     for (auto& [vassal, where] : table.placed) {
-      if (!contains(where, m)) continue;
-      erase_value(where, m);
+      if (!holds_member(where, m)) continue;
+      drop_member(where, m);
       lord.pending.erase({m, vassal});
       lord.changed = true;
     }
@@ -165,8 +150,27 @@ void placement::state::settle(time_point now) {
       it = lord.pending.erase(it);
     } else if (it->second <= now) {
       lord.refused[{m, v}] = now + p.failure_memory;
-      erase_value(table.placed[v], m);
       lord.changed = true;
+      // Not running in time. A slow start may still come up there, and its member holds a
+      // lease on it until it hears: the copy moves as a planned hand-over (announced, the new
+      // copy placed once that member holds the table showing it leaving, its copy stopped once
+      // the new one runs). A zerg entry is never placed again, and the new copy of a hand-over
+      // is dropped (the hand-over is off, the old copy stays): both go at once, as before. A
+      // copy whose move is announced already, or with nowhere to go, waits another
+      // start_timeout.
+      const auto l = table.leaving.find(v);
+      const bool drop = !zerg_base(v).empty() || (l != table.leaving.end() && l->second != m);
+      const std::string to = !drop && l == table.leaving.end() ? best_for(v, now) : std::string();
+      if (drop) {
+        drop_member(table.placed[v], m);
+      } else if (!to.empty()) {
+        table.leaving[v] = m;
+        lord.moving[v] = {to, table.version};
+      } else {
+        it->second = now + p.start_timeout;
+        ++it;
+        continue;
+      }
       it = lord.pending.erase(it);
     } else {
       ++it;
@@ -211,14 +215,14 @@ void placement::state::finish_handovers() {
     bool arrived = where.size() > replicas_of(table, vassal);
     for (const std::string& m : where)
       if (m != old && lord.pending.count({m, vassal})) arrived = false;
-    if (!contains(where, old)) {
+    if (!holds_member(where, old)) {
       lord.moving.erase(vassal);
       it = table.leaving.erase(it);
       lord.changed = true;
     } else if (lord.moving.count(vassal)) {
       ++it;  // announced: the new copy is placed once the old member knows (start_moves)
     } else if (arrived) {
-      erase_value(where, old);
+      drop_member(where, old);
       it = table.leaving.erase(it);
       lord.changed = true;
     } else if (where.size() <= replicas_of(table, vassal)) {
@@ -257,7 +261,7 @@ void placement::state::start_moves(time_point now) {
 
 std::size_t placement::state::count_on(const std::string& member) const {
   std::size_t n = 0;
-  for (const auto& [vassal, where] : table.placed) n += contains(where, member) ? 1 : 0;
+  for (const auto& [vassal, where] : table.placed) n += holds_member(where, member) ? 1 : 0;
   return n;
 }
 
@@ -272,22 +276,27 @@ bool placement::state::eligible(const std::string& member, const std::string& va
   const member_record& rec = lord.members.at(member);
   if (!rec.reported || rec.lease_deadline <= now) return false;
   auto placed = table.placed.find(vassal);
-  if (placed != table.placed.end() && contains(placed->second, member)) return false;
+  if (placed != table.placed.end() && holds_member(placed->second, member)) return false;
   if (lord.refused.count({member, vassal})) return false;
   return rec.capacity == 0 || count_on(member) < rec.capacity;
+}
+
+std::string placement::state::best_for(const std::string& vassal, time_point now) const {
+  std::string best;
+  double best_load = std::numeric_limits<double>::max();
+  for (const auto& [m, rec] : lord.members) {
+    if (!eligible(m, vassal, now)) continue;
+    const double load = load_of(m, 1);
+    if (load < best_load) best_load = load, best = m;
+  }
+  return best;
 }
 
 void placement::state::place_missing(time_point now) {
   for (const vassal_spec& spec : table.catalog) {
     auto& where = table.placed[spec.name];
     while (where.size() < std::max<std::uint32_t>(1, spec.replicas)) {
-      std::string best;
-      double best_load = std::numeric_limits<double>::max();
-      for (const auto& [m, rec] : lord.members) {
-        if (!eligible(m, spec.name, now)) continue;
-        const double load = load_of(m, 1);
-        if (load < best_load) best_load = load, best = m;
-      }
+      const std::string best = best_for(spec.name, now);
       if (best.empty()) break;
       where.push_back(best);
       lord.pending[{best, spec.name}] = now + p.start_timeout;
@@ -312,7 +321,7 @@ void placement::state::balance(time_point now) {
   if (!(load_of(least, 1) < load_of(most, 0) - 1e-9)) return;
   for (auto& [vassal, where] : table.placed) {
     if (!zerg_base(vassal).empty()) continue;  // a zerg stays where it started
-    if (!contains(where, most) || !eligible(least, vassal, now)) continue;
+    if (!holds_member(where, most) || !eligible(least, vassal, now)) continue;
     // Announced first (the table shows it leaving `most`); placed on `least` once `most` holds
     // that table (start_moves).
     table.leaving[vassal] = most;
@@ -324,58 +333,8 @@ void placement::state::balance(time_point now) {
 
 bool placement::state::known(const std::string& name) const {
   const std::string base = zerg_base(name);
-  const vassal_spec* s = spec_of(table, base.empty() ? name : base);
+  const vassal_spec* s = spec_in(table, base.empty() ? name : base);
   return s && (base.empty() || s->zerg);
-}
-
-// A zerg entry of `member` that its report shows neither running nor starting, and that is not
-// waiting for its start, has retired (or failed): it goes from the table.
-void placement::state::drop_retired_zergs(const std::string& member, const member_record& rec) {
-  for (auto& [vassal, where] : table.placed) {
-    if (zerg_base(vassal).empty() || !contains(where, member)) continue;
-    if (rec.running.count(vassal) || rec.starting.count(vassal) ||
-        lord.pending.count({member, vassal}))
-      continue;
-    erase_value(where, member);
-    lord.changed = true;
-  }
-}
-
-void placement::state::on_sos(const std::string& member, const std::string& vassal,
-                              time_point now) {
-  const vassal_spec* spec = spec_of(table, vassal);
-  if (p.broodlord == 0 || !spec || !spec->zerg) return;
-  auto base = table.placed.find(vassal);
-  if (base == table.placed.end() || !contains(base->second, member)) return;
-  std::size_t zergs = 0;
-  std::set<std::string> taken;     // zerg names of `vassal` in the table
-  std::set<std::string> occupied;  // members that run a copy or a zerg of `vassal`
-  occupied.insert(base->second.begin(), base->second.end());
-  for (const auto& [name, where] : table.placed) {
-    const std::string b = zerg_base(name);
-    if (b.empty()) continue;
-    ++zergs;
-    if (b != vassal) continue;
-    taken.insert(name);
-    for (const std::string& m : where) {
-      if (lord.pending.count({m, name})) return;  // one of its zergs is still starting
-      occupied.insert(m);
-    }
-  }
-  if (zergs >= p.broodlord) return;
-  std::string name = vassal + ":zerg";
-  for (unsigned n = 2; taken.count(name); ++n) name = vassal + ":zerg:" + std::to_string(n);
-  std::string best;
-  double best_load = std::numeric_limits<double>::max();
-  for (const auto& [m, rec] : lord.members) {
-    if (occupied.count(m) || !eligible(m, name, now)) continue;
-    const double load = load_of(m, 1);
-    if (load < best_load) best_load = load, best = m;
-  }
-  if (best.empty()) return;
-  table.placed[name] = {best};
-  lord.pending[{best, name}] = now + p.start_timeout;
-  lord.changed = true;
 }
 
 void placement::state::lord_step(time_point now) {

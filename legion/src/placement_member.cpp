@@ -8,6 +8,7 @@ namespace brood::legion {
 namespace {
 
 constexpr std::size_t max_unanswered = 64;  // reports remembered while awaiting their ack
+constexpr const char* announced_only = "the member the lord chooses";
 
 std::vector<std::string> sorted(const std::set<std::string>& s) { return {s.begin(), s.end()}; }
 
@@ -98,9 +99,14 @@ void placement::state::reconcile(time_point now) {
         // A hand-over's old copy whose member was cut before it heard the new one runs: it
         // ends here, at the lease's end, as the hand-over allows.
         auto where = table.placed.find(v);
-        if (me.leaving_me.count(v) && where != table.placed.end())
-          for (const std::string& m : where->second)
-            if (m != p.self) a.handed_to.push_back(m);
+        if (me.leaving_me.count(v)) {
+          if (where != table.placed.end())
+            for (const std::string& m : where->second)
+              if (m != p.self) a.handed_to.push_back(m);
+          // Only the announcement reached us: the lord places the new copy once we reported
+          // holding it, on a member that no table of ours names yet.
+          if (a.handed_to.empty()) a.handed_to.push_back(announced_only);
+        }
         // The new copy of a hand-over still under way: it ends here, the old one stays.
         auto from = table.leaving.find(v);
         if (from != table.leaving.end() && from->second != p.self && where != table.placed.end() &&

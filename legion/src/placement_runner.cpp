@@ -142,6 +142,11 @@ placement_clock::time_point placement_runner::next_deadline() const {
   return machine_->next_deadline();
 }
 
+placement_clock::time_point placement_runner::fence_at() const {
+  if (!machine_) return placement_clock::time_point::max();
+  return machine_->fence_at();
+}
+
 void placement_runner::publish(placement_clock::time_point now) {
   std::vector<placement_action> actions = machine_->take_actions();
   const std::set<std::string> running = machine_->running();

@@ -1,6 +1,7 @@
 #pragma once
 // The state behind placement.hpp, shared by its member side (placement_member.cpp) and its lord
 // side (placement_lord.cpp). Not a public header.
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <set>
@@ -13,6 +14,19 @@
 namespace brood::legion {
 
 using time_point = placement_clock::time_point;
+
+// The lord's files' small helpers: whether `members` holds `m`, taking `m` out, a catalog entry.
+inline bool holds_member(const std::vector<std::string>& members, const std::string& m) {
+  return std::find(members.begin(), members.end(), m) != members.end();
+}
+inline void drop_member(std::vector<std::string>& members, const std::string& m) {
+  members.erase(std::remove(members.begin(), members.end(), m), members.end());
+}
+inline const vassal_spec* spec_in(const placement_table& t, const std::string& vassal) {
+  for (const vassal_spec& s : t.catalog)
+    if (s.name == vassal) return &s;
+  return nullptr;
+}
 
 // The member side: what this member runs and its lease.
 struct member_side {
@@ -103,12 +117,16 @@ struct placement::state {
   void start_moves(time_point now);
   void place_missing(time_point now);
   void balance(time_point now);
+  // placement_broodlord.cpp
   void on_sos(const std::string& member, const std::string& vassal, time_point now);
   void drop_retired_zergs(const std::string& member, const member_record& rec);
+  // placement_lord.cpp
   bool known(const std::string& name) const;  // in the catalog, or a zerg of a [zerg] vassal
   std::size_t count_on(const std::string& member) const;
   double load_of(const std::string& member, std::size_t extra) const;
   bool eligible(const std::string& member, const std::string& vassal, time_point now) const;
+  // The eligible member with the lowest load once it takes `vassal` ("" none).
+  std::string best_for(const std::string& vassal, time_point now) const;
   std::vector<std::string> assignment_of(const std::string& member) const;
   void broadcast_assignments(time_point now);
 

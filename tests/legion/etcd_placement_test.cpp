@@ -168,6 +168,48 @@ TEST_F(etcd_placement_test, ALordChangeRestartsNothing) {
   EXPECT_EQ(owners_[1].runner->view().lord, address(1));
 }
 
+// etcd stops answering (frozen: connections are accepted, nothing is answered): no ack reaches a
+// member, and each kills its vassals when its lease ends, whatever etcd call its thread waits on.
+// The lease (legion-vassal-lease 2000 ms: 2000 x 0.95 - 500 ms of kill grace) counts from a
+// report sent before the freeze; the lord's, from its last report before it stepped down (it
+// acknowledges its own reports while it is lord: until its etcd lease, whose TTL etcd may make
+// longer than asked, can have ended). Before every etcd call was limited to end by the fence, a
+// member's thread waited out each call's timeout (300 ms) and fenced up to a round of calls late.
+TEST_F(etcd_placement_test, AMemberCutFromEtcdFencesWhenItsLeaseEnds) {
+  for (std::size_t i = 0; i < 3; ++i) start(i);
+  ASSERT_TRUE(serve_until([&] { return spread(3, 2); }));
+  std::size_t lord = 3;
+  for (std::size_t i = 0; i < 3; ++i)
+    if (owners_[i].runner->view().lord == address(i)) lord = i;
+  ASSERT_LT(lord, 3u);
+  const auto frozen = std::chrono::steady_clock::now();
+  ASSERT_TRUE(etcd_.freeze());
+  std::map<std::size_t, std::chrono::steady_clock::time_point> fenced;
+  std::chrono::steady_clock::time_point unlorded = frozen;
+  bool lording = true;
+  const bool all = serve_until(
+      [&] {
+        const auto now = std::chrono::steady_clock::now();
+        if (lording && owners_[lord].runner->view().lord != address(lord))
+          lording = false, unlorded = now;
+        for (auto& [i, o] : owners_)
+          if (o.running.empty() && !fenced.count(i)) fenced[i] = now;
+        return fenced.size() == 3;
+      },
+      10s);
+  ASSERT_TRUE(etcd_.thaw());
+  ASSERT_TRUE(all);
+  for (const auto& [i, t] : fenced) {
+    const auto from = i == lord ? unlorded : frozen;
+    const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(t - from);
+    EXPECT_LE(after.count(), 1400 + 200)
+        << "member " << i << " fenced " << after.count() << " ms after "
+        << (i == lord ? "it stepped down" : "etcd froze") << " (its lease: 1400 ms at most)";
+  }
+  // etcd answers again: the vassals are placed again, once each.
+  ASSERT_TRUE(serve_until([&] { return spread(3, 2); }));
+}
+
 // placement_mail alone, two members of legion "web" on one etcd.
 class etcd_placement_mail_test : public ::testing::Test {
  protected:

@@ -39,8 +39,9 @@ struct node {
   bool cut = false;
   bool i_am_lord = false;
   std::string lord;
-  std::set<std::string> failing;  // vassals whose start fails here
-  std::map<std::string, int> up;  // vassal -> 1 while started and not reported stopped
+  std::set<std::string> failing;              // vassals whose start fails here
+  std::chrono::milliseconds start_delay{-1};  // >= 0: this member's, instead of the cluster's
+  std::map<std::string, int> up;              // vassal -> 1 while started and not reported stopped
   std::vector<pending_owner> owner;
   int starts = 0;
 };
@@ -216,7 +217,7 @@ class cluster {
           n.up[a.vassal] = 1;
           ++n.starts;
           n.owner.push_back(
-              {now_ + start_delay, a.vassal,
+              {now_ + (n.start_delay >= 0ms ? n.start_delay : start_delay), a.vassal,
                n.failing.count(a.vassal) ? vassal_state::failed : vassal_state::running});
           break;
         case placement_action::kind::stop:

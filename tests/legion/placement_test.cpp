@@ -81,6 +81,30 @@ TEST(placement_test, AFailedStartGoesToTheNextMember) {
   EXPECT_EQ(c.where().at("v100.ini"), std::vector<std::string>{"m1"});
 }
 
+// A member whose starts take longer than start_timeout (a loaded machine): its copies go to the
+// others, each as a planned hand-over, since the slow start still comes up there. The old member
+// knows its copy leaves before the new one starts (the simulation flags any copy started beside
+// another without that), and stops it once the new one runs. Before, the lord placed the new copy
+// at once and told the slow member to stop a copy it still held a lease on (the etcd benchmark's
+// double runs of 2026-12-07 10:27, v034 and v016: a start that took 7 s under load).
+TEST(placement_test, AStartThatTimesOutMovesAsAHandOver) {
+  placement_params p = params();
+  cluster c(3, 11, p);
+  c.at(1).start_delay = 3000ms;  // over start_timeout (2000 ms)
+  c.strict = false;
+  c.handover_allowance = c.stop_delay + 50ms;
+  c.elect(0);
+  c.set_catalog(vassals(6));
+  ASSERT_TRUE(
+      c.run_until([&] { return all_placed_once(c, 6) && spread(c).count("m2") == 0; }, 10s));
+  c.run_for(3s);
+  EXPECT_TRUE(c.violations.empty()) << c.violations.front();
+  int handed = 0;
+  for (const auto& [member, a] : c.stops)
+    if (member == "m2" && !a.handed_to.empty()) ++handed;
+  EXPECT_GE(handed, 1) << "the slow member's stops are hand-overs";
+}
+
 TEST(placement_test, ALordChangeRestartsNoVassal) {
   cluster c(3, 3, params());
   c.elect(0);
@@ -217,6 +241,27 @@ TEST(placement_test, AHandOversOldCopyKilledByTheFenceNamesTheNewMember) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].what, placement_action::kind::kill);
   EXPECT_EQ(got[0].handed_to, std::vector<std::string>{"m3"});
+}
+
+// Cut right after it heard a move announced (the table shows x.ini leaving it, no new member yet:
+// the lord places the new copy once this member reported holding that table), the old member
+// kills its copy when its lease ends as the end of a hand-over. Before, that kill named no member
+// and the benchmark counted the overlap with the new copy as a double run (v002, 11:03 run).
+TEST(placement_test, AnAnnouncedMoveKilledByTheFenceIsAHandOver) {
+  const placement_clock::time_point t0{};
+  placement m = member("m2");
+  const placement_message ack = run_x(m, "m1", {"m2"});
+  placement_message a = ack;
+  a.kind = placement_kind::assign;
+  a.version = 2;
+  a.table->version = 2;
+  a.table->leaving["x.ini"] = "m2";  // announced: still placed on m2 alone
+  m.receive(a, t0 + 3ms);
+  EXPECT_TRUE(m.take_actions().empty());
+  const std::vector<placement_action> got = first_actions(m);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].what, placement_action::kind::kill);
+  EXPECT_EQ(got[0].handed_to, std::vector<std::string>{"the member the lord chooses"});
 }
 
 // A balancing move is announced first (the table shows the vassal leaving its old member) and its

@@ -1,9 +1,10 @@
 #pragma once
 // etcd_server: a real etcd (Debian etcd-server 3.4, /usr/bin/etcd) of one member for a test, on
 // loopback ports picked free, its data in a temp dir; stop() SIGKILLs it (the data stays), start()
-// runs it again on the same ports and data. Skips the test (available() false) when etcd is not
-// installed.
+// runs it again on the same ports and data; freeze() stops it answering. Skips the test
+// (available() false) when etcd is not installed.
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -38,6 +39,10 @@ class etcd_server {
   void stop() {
     if (proc_) proc_->kill_all();
   }
+  // SIGSTOP: etcd accepts connections (the kernel does) and answers nothing, as when cut off;
+  // thaw() (SIGCONT) resumes it.
+  bool freeze() { return proc_ && ::kill(proc_->pid(), SIGSTOP) == 0; }
+  bool thaw() { return proc_ && ::kill(proc_->pid(), SIGCONT) == 0; }
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(client_port_); }
   std::string output() { return proc_ ? proc_->all_output() : std::string(); }
 

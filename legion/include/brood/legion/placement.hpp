@@ -25,7 +25,8 @@
 //   under its capacity; running no copy of that vassal; not refusing it) with the lowest
 //   (assigned + 1) / weight, weight = capacity or 1, ties by address. A member that reports a
 //   vassal failed, or does not run it within `start_timeout`, refuses it for `failure_memory`;
-//   the copy goes to the next member.
+//   the copy goes to the next member (after a timeout as a planned hand-over: the slow start may
+//   still come up, and its member holds a lease on the copy until it hears).
 // - Balance: when no placement is in flight, one vassal at a time moves from the most to the
 //   least loaded member if that narrows the spread; the copy is started on the new member before
 //   the old one is told to stop it (a planned hand-over, the only time one copy runs twice).
@@ -126,7 +127,9 @@ struct placement_action {
   // planned hand-over (a table this member adopted showed the vassal
   // leaving it; the lord takes the old member out only once the new copy runs): the members the
   // newest table places the vassal on instead. Empty for any other stop. The owner logs it, so a
-  // hand-over is told from a double run by the member itself, not by watching tables.
+  // hand-over is told from a double run by the member itself, not by watching tables. A kill
+  // of a copy whose move only was announced (the member fenced before it heard where the new
+  // copy went) names "the member the lord chooses".
   std::vector<std::string> handed_to;
   // kill (fenced): the new copy of a hand-over that this member was cut from before it heard the
   // hand-over end: the old member, whose copy the lord keeps once this member's lease is over
@@ -164,6 +167,9 @@ class placement {
   void tick(placement_clock::time_point now);
 
   placement_clock::time_point next_deadline() const;
+  // When this member fences (its lease ends while it runs, starts or stops something), else
+  // time_point::max(): the moment its owner's thread must not be blocked past.
+  placement_clock::time_point fence_at() const;
   std::vector<placement_outgoing> take_outgoing();
   std::vector<placement_action> take_actions();
 

@@ -72,6 +72,7 @@ class placement_runner {
   void step(placement_clock::time_point now);
   std::vector<placement_outgoing> take_outgoing();
   placement_clock::time_point next_deadline() const;
+  placement_clock::time_point fence_at() const;  // placement::fence_at()
 
  private:
   placement_runner(std::string legion, std::uint32_t capacity, std::chrono::milliseconds lease,
