@@ -122,6 +122,10 @@ void placement::state::reconcile(time_point now) {
   for (const std::string& v : me.assigned) {
     if (me.running.count(v) || me.starting.count(v) || me.killing.count(v) || me.retired.count(v))
       continue;
+    // A copy whose move away from here was announced only ends here: its new member may start
+    // it at any moment (a member fenced during the move, its lease renewed, started it again
+    // beside the new copy).
+    if (auto l = table.leaving.find(v); l != table.leaving.end() && l->second == p.self) continue;
     auto f = me.failed.find(v);
     if (f != me.failed.end()) {
       if (now - f->second < p.failure_memory) continue;
