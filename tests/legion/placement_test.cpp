@@ -194,6 +194,21 @@ placement_message run_x(placement& m, const std::string& lord, std::vector<std::
   return ack;
 }
 
+// `m` (member m2) runs x.ini (run_x), then hears the lord announce its move away (table version
+// 2: x.ini leaving m2, placed on m2 and `also`) at 3 ms. Returns that assign message.
+placement_message announce_x_leaving_m2(placement& m, std::vector<std::string> also = {}) {
+  const placement_clock::time_point t0{};
+  placement_message a = run_x(m, "m1", {"m2"});
+  a.kind = placement_kind::assign;
+  a.version = 2;
+  a.table->version = 2;
+  a.table->placed["x.ini"].insert(a.table->placed["x.ini"].end(), also.begin(), also.end());
+  a.table->leaving["x.ini"] = "m2";
+  m.receive(a, t0 + 3ms);
+  EXPECT_TRUE(m.take_actions().empty());
+  return a;
+}
+
 // The old member of a planned hand-over says so when it stops its copy (the owner logs it: the
 // benchmark tells hand-overs from double runs by that line); a stop for another reason does not.
 TEST(placement_test, AHandOversStopNamesTheNewMember) {
@@ -227,15 +242,7 @@ TEST(placement_test, AHandOversStopNamesTheNewMember) {
 TEST(placement_test, AHandOversOldCopyKilledByTheFenceNamesTheNewMember) {
   const placement_clock::time_point t0{};
   placement m = member("m2");
-  const placement_message ack = run_x(m, "m1", {"m2"});
-  placement_message a = ack;  // the move to m3 begins: x.ini leaves m2
-  a.kind = placement_kind::assign;
-  a.version = 2;
-  a.table->version = 2;
-  a.table->placed["x.ini"] = {"m2", "m3"};
-  a.table->leaving["x.ini"] = "m2";
-  m.receive(a, t0 + 3ms);
-  EXPECT_TRUE(m.take_actions().empty());
+  announce_x_leaving_m2(m, {"m3"});  // the move to m3 begins: x.ini leaves m2
   // Cut: no more acks; the lease ends and the copy is killed.
   const std::vector<placement_action> got = first_actions(m);
   ASSERT_EQ(got.size(), 1u);
@@ -250,14 +257,7 @@ TEST(placement_test, AHandOversOldCopyKilledByTheFenceNamesTheNewMember) {
 TEST(placement_test, AnAnnouncedMoveKilledByTheFenceIsAHandOver) {
   const placement_clock::time_point t0{};
   placement m = member("m2");
-  const placement_message ack = run_x(m, "m1", {"m2"});
-  placement_message a = ack;
-  a.kind = placement_kind::assign;
-  a.version = 2;
-  a.table->version = 2;
-  a.table->leaving["x.ini"] = "m2";  // announced: still placed on m2 alone
-  m.receive(a, t0 + 3ms);
-  EXPECT_TRUE(m.take_actions().empty());
+  announce_x_leaving_m2(m);  // announced: still placed on m2 alone
   const std::vector<placement_action> got = first_actions(m);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].what, placement_action::kind::kill);
@@ -271,14 +271,7 @@ TEST(placement_test, AnAnnouncedMoveKilledByTheFenceIsAHandOver) {
 TEST(placement_test, AFencedMembersLeavingCopyIsNotStartedAgain) {
   const placement_clock::time_point t0{};
   placement m = member("m2");
-  const placement_message ack = run_x(m, "m1", {"m2"});
-  placement_message a = ack;
-  a.kind = placement_kind::assign;
-  a.version = 2;
-  a.table->version = 2;
-  a.table->leaving["x.ini"] = "m2";
-  m.receive(a, t0 + 3ms);
-  ASSERT_TRUE(m.take_actions().empty());
+  const placement_message a = announce_x_leaving_m2(m);
   const std::vector<placement_action> got = first_actions(m);  // fenced: killed
   ASSERT_EQ(got.size(), 1u);
   ASSERT_EQ(got[0].what, placement_action::kind::kill);
