@@ -54,19 +54,26 @@ std::vector<std::uintptr_t> exclusive_pages(std::size_t max) {
   const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
   unique_fd pagemap(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
   if (!pagemap) return out;
-  std::vector<std::uint64_t> entries;
+  // Read in chunks: a mapping may be far larger than what it holds (a sanitizer's shadow is
+  // terabytes of reserved address space); those are skipped whole.
+  constexpr std::size_t chunk = 4096;
+  constexpr std::uintptr_t largest_mapping = std::uintptr_t{64} << 30;
+  std::vector<std::uint64_t> entries(chunk);
   for (const page_range& r : private_writable()) {
+    if (r.end - r.begin > largest_mapping) continue;
     const std::size_t count = (r.end - r.begin) / page;
-    entries.resize(count);
-    const off_t at = static_cast<off_t>(r.begin / page * sizeof(std::uint64_t));
-    const ssize_t n = ::pread(pagemap.get(), entries.data(), count * sizeof(std::uint64_t), at);
-    if (n < 0) continue;
-    const std::size_t got = static_cast<std::size_t>(n) / sizeof(std::uint64_t);
-    for (std::size_t i = 0; i < got; ++i) {
-      if ((entries[i] & (page_present | page_exclusive)) != (page_present | page_exclusive))
-        continue;
-      if (out.size() == max) return out;
-      out.push_back(r.begin + i * page);
+    for (std::size_t first = 0; first < count; first += chunk) {
+      const std::size_t want = std::min(chunk, count - first);
+      const off_t at = static_cast<off_t>((r.begin / page + first) * sizeof(std::uint64_t));
+      const ssize_t n = ::pread(pagemap.get(), entries.data(), want * sizeof(std::uint64_t), at);
+      if (n <= 0) break;
+      const std::size_t got = static_cast<std::size_t>(n) / sizeof(std::uint64_t);
+      for (std::size_t i = 0; i < got; ++i) {
+        if ((entries[i] & (page_present | page_exclusive)) != (page_present | page_exclusive))
+          continue;
+        if (out.size() == max) return out;
+        out.push_back(r.begin + (first + i) * page);
+      }
     }
   }
   return out;

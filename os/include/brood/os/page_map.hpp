@@ -12,7 +12,8 @@ namespace brood::os {
 
 // The start addresses, ascending, of the pages of this process's private writable mappings
 // ("rw-p" in /proc/self/maps) that are present and mapped by this process only (pagemap bits
-// 63 and 56: written since it was forked, or new), at most `max` of them.
+// 63 and 56: written since it was forked, or new), at most `max` of them. Mappings larger than
+// 64 GiB (reserved address space, such as a sanitizer's shadow) are not looked at.
 std::vector<std::uintptr_t> exclusive_pages(std::size_t max);
 
 // Writes ahead each page of `pages` (page start addresses, ascending) that lies in a private
