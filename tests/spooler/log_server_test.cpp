@@ -17,6 +17,7 @@
 #include "brood/spooler/spool_store.hpp"
 #include "fault_env.hpp"
 #include "log_server.hpp"
+#include "sanitizers.hpp"
 #include "spool_store_fixture.hpp"
 #include "task_log.hpp"
 #include "task_log_fixture.hpp"
@@ -132,19 +133,10 @@ TEST_F(log_server_test, failures_are_named) {
   EXPECT_TRUE(gone.unreachable);
 }
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BROOD_HAS_ASAN 1
-#endif
-#endif
-#ifndef BROOD_HAS_ASAN
-#define BROOD_HAS_ASAN 0
-#endif
-
 class shared_log_store_test : public testing_spool::spool_store_fixture {};
 
 TEST_F(shared_log_store_test, forked_processes_commit_through_the_owners_log) {
-#if defined(__SANITIZE_ADDRESS__) || BROOD_HAS_ASAN
+#if BROOD_TEST_ASAN
   // The store's owner runs threads (its log server, the log's checkpointer) when it forks, as a
   // master does when it forks its workers. glibc's malloc is fork-safe; the AddressSanitizer
   // allocator of clang 14 (make sanitize) is not: the children deadlocked in it (10 of 11 runs,

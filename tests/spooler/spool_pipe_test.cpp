@@ -20,6 +20,7 @@
 #include "brood/spooler/spool_pipe.hpp"
 #include "brood/spooler/spool_store.hpp"
 #include "log_server.hpp"
+#include "sanitizers.hpp"
 #include "spool_store_fixture.hpp"
 #include "task_log.hpp"
 #include "task_log_fixture.hpp"
@@ -119,7 +120,7 @@ class spool_pipe_test : public testing_spool::spool_store_fixture {
 };
 
 TEST_F(spool_pipe_test, tasks_complete_on_the_loop_once_committed) {
-#if defined(__SANITIZE_ADDRESS__)
+#if BROOD_TEST_ASAN
   GTEST_SKIP() << "a fork of a multithreaded process deadlocks under AddressSanitizer";
 #endif
   const std::string dir = under("spool");
@@ -176,7 +177,7 @@ TEST_F(spool_pipe_test, tasks_complete_on_the_loop_once_committed) {
 // acknowledged before stay; the server survives answering a closed connection, and a new pipe
 // (what a worker's loop opens next: remote_spool's pipe_service) serves again.
 TEST_F(spool_pipe_test, a_broken_connection_fails_the_tasks_in_flight_and_a_new_pipe_serves) {
-#if defined(__SANITIZE_ADDRESS__)
+#if BROOD_TEST_ASAN
   GTEST_SKIP() << "a fork of a multithreaded process deadlocks under AddressSanitizer";
 #endif
   const std::string dir = under("spool");

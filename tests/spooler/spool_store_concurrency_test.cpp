@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "sanitizers.hpp"
 #include "spool_store_fixture.hpp"
 
 namespace brood::spooler {
@@ -64,9 +65,15 @@ TEST_F(spool_store_concurrency_test, EightThreads) {
 }
 
 TEST_F(spool_store_concurrency_test, TwoForkedProcesses) {
-  const spooler::spool_store store({dir_});
   // The parent uses the name generator first: the children inherit its state and must reseed.
-  ASSERT_TRUE(store.enqueue({{"producer", "2"}, {"i", "0"}}, {}));
+  // Its first task opens the dir's task log, whose checkpointer thread runs at the fork (the
+  // children find the parent's log and open their own). Under ASan that fork can deadlock a child
+  // (sanitizers.hpp): there the first task goes through a store gone (threads joined) by the fork.
+  if (BROOD_TEST_ASAN) {
+    ASSERT_TRUE(spooler::spool_store({dir_}).enqueue({{"producer", "2"}, {"i", "0"}}, {}));
+  }
+  const spooler::spool_store store({dir_});
+  if (!BROOD_TEST_ASAN) ASSERT_TRUE(store.enqueue({{"producer", "2"}, {"i", "0"}}, {}));
   constexpr int per = 100;
   std::vector<pid_t> kids;
   for (int p = 0; p < 2; ++p) {
