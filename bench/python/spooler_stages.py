@@ -46,16 +46,6 @@ def sched_by_role(root):
     return out
 
 
-def set_slice(pid, ns):
-    """sched_setattr(pid, SCHED_OTHER, sched_runtime=ns): the task's EEVDF slice (Linux 6.12+)."""
-    import ctypes
-    import struct
-    attr = ctypes.create_string_buffer(struct.pack("<IIQiIQQQ", 56, 0, 0, 0, 0, ns, 0, 0))
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.syscall(314, pid, attr, 0) != 0:  # SYS_sched_setattr on x86-64
-        raise OSError(ctypes.get_errno(), "sched_setattr")
-
-
 def pids_by_role(root):
     """{role: [pid, ...]} of `root` and its descendants (for perf -p)."""
     out, todo = {}, [root]
@@ -113,9 +103,6 @@ def main():
     p.add_argument("--producers", type=int, default=8)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--spooler-processes", type=int, default=1)
-    p.add_argument("--slice-us", type=int, default=0,
-                   help="set this scheduler slice (sched_setattr's sched_runtime) on the "
-                        "spooler processes from outside (an experiment; 0: leave them alone)")
     args = p.parse_args()
     cluster.note("spooler stages: %d tasks, %d producers, %d spooler process(es), load %s" % (
         args.tasks, args.producers, args.spooler_processes,
@@ -126,8 +113,6 @@ def main():
                        "--spooler-processes", args.spooler_processes)
         pids = pids_by_role(node.pid)
         cluster.note("pids by role: %s" % pids)
-        for pid in pids.get("spooler", []) if args.slice_us else []:
-            set_slice(pid, args.slice_us * 1000)
         for r in range(args.repeat):
             before = sched_by_role(node.pid)
             a2f, f2s, a2s, gaps = run_stages(node.address, args.producers, args.tasks,
