@@ -13,6 +13,9 @@ Figures per system and producer count (median of R runs):
   tasks_s      tasks / (start of the last task - first send): enqueue -> executed throughput
   enq_p50/p99  enqueue round trip (connect, send, answer read to EOF)
   start_p50/p99  send to the task's start in the spooler
+  wait_p50/p99 the task's acknowledgment (answer read) to its start in the spooler: how long an
+               acknowledged task waits for the spooler (its file, the pick-up, the backlog)
+  acked_s      tasks / (last acknowledgment - first send): the enqueue side's own rate
   commits_s, tasks_per_commit  brood's task log: group commits per second of the run and task
                records per commit (from the node's stats, the spoolers' "log" object)
 
@@ -45,9 +48,10 @@ def enqueue(host, port, vars_block):
 
 
 def producer(address, p, producers, tasks, tag, report_path, out):
-    """Sends tasks p, p + producers, ...; puts ({id: send time}, [ack latencies us], error)."""
+    """Sends tasks p, p + producers, ...; puts ({id: send time}, [ack latencies us], error,
+    {id: ack time})."""
     host, port = address.rsplit(":", 1)
-    sent, acked, error = {}, [], None
+    sent, acked, error, ack_at = {}, [], None, {}
     try:
         for i in range(p, tasks, producers):
             tid = "%s-%d" % (tag, i)
@@ -55,10 +59,11 @@ def producer(address, p, producers, tasks, tag, report_path, out):
             t0 = time.monotonic_ns()
             sent[tid] = t0
             enqueue(host, int(port), block)
-            acked.append((time.monotonic_ns() - t0) / 1000.0)
+            ack_at[tid] = time.monotonic_ns()
+            acked.append((ack_at[tid] - t0) / 1000.0)
     except Exception as e:  # reported after the run
         error = "%s: %s" % (type(e).__name__, e)
-    out.put((sent, acked, error))
+    out.put((sent, acked, error, ack_at))
 
 
 def log_counters(stats_path):
@@ -75,7 +80,7 @@ def log_counters(stats_path):
 
 def run_once(address, producers, tasks, report_path, stats_path=None):
     """Enqueues `tasks` tasks from `producers` processes; returns (tasks/s, enqueue latencies
-    us, start latencies us, commits/s, tasks per commit)."""
+    us, start latencies us, commits/s, tasks per commit, ack-to-start waits us, acked tasks/s)."""
     rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     rx.bind(report_path)
     rx.settimeout(30.0)
@@ -98,10 +103,11 @@ def run_once(address, producers, tasks, report_path, stats_path=None):
     except socket.timeout:
         errors.append("only %d of %d tasks started within 30 s of the last one" %
                       (len(started), tasks))
-    sent, acked = {}, []
+    sent, acked, ack_at = {}, [], {}
     for _ in procs:
-        s, a, e = out.get(timeout=60)
+        s, a, e, t = out.get(timeout=60)
         sent.update(s)
+        ack_at.update(t)
         acked += a
         if e:
             errors.append(e)
@@ -114,12 +120,14 @@ def run_once(address, producers, tasks, report_path, stats_path=None):
     last = max(started.values())
     seconds = (last - first) / 1e9
     starts = [(started[k] - sent[k]) / 1000.0 for k in started]
+    waits = [(started[k] - ack_at[k]) / 1000.0 for k in started]
+    acked_s = tasks / ((max(ack_at.values()) - first) / 1e9)
     commits_s = per_commit = float("nan")
     after = log_counters(stats_path)
     if before and after and after[1] > before[1]:
         commits_s = (after[1] - before[1]) / seconds
         per_commit = (after[0] - before[0]) / (after[1] - before[1])
-    return tasks / seconds, acked, starts, commits_s, per_commit
+    return tasks / seconds, acked, starts, commits_s, per_commit, waits, acked_s
 
 
 def pct(values, q):
@@ -147,11 +155,14 @@ def main(argv=None):
     p.add_argument("--tasks", type=int, default=2000)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--base", help="another build dir whose brood is measured too (base_*)")
+    p.add_argument("--spooler-processes", type=int, default=1,
+                   help="spooler processes of every node (uWSGI's and brood's spooler-processes)")
     args = p.parse_args(argv)
-    cluster.note("spooler: 2 workers + 1 spooler process each, spool_task.py, P producer "
+    sp = ("--spooler-processes", args.spooler_processes)
+    cluster.note("spooler: 2 workers + %d spooler process(es) each, spool_task.py, P producer "
                  "processes, a new connection per task, each answer read to EOF, %d tasks per "
                  "run, median of %d runs, nothing pinned; uWSGI with --spooler-frequency 1; "
-                 "load average %s" % (args.tasks, args.repeat,
+                 "load average %s" % (args.spooler_processes, args.tasks, args.repeat,
                                       " ".join("%.2f" % x for x in os.getloadavg())))
     with cluster.Cluster(args.build_dir) as c:
         bdir, udir = os.path.join(c.tmp, "spool-brood"), os.path.join(c.tmp, "spool-uwsgi")
@@ -159,13 +170,13 @@ def main(argv=None):
         stats = os.path.join(c.tmp, "brood-stats.sock")
         nodes = {
             "brood": c.brood("--master", "--processes", 2, "--spooler", bdir,
-                             "--module", "spool_task", "--stats", stats),
+                             "--module", "spool_task", "--stats", stats, *sp),
             "uwsgi": c.uwsgi("--plugin", "spooler", "--spooler", udir, "--spooler-frequency", 1,
-                             "--import", "spool_task", processes=2),
+                             "--import", "spool_task", *sp, processes=2),
         }
         if args.base:
             bstats = os.path.join(c.tmp, "base-stats.sock")
-            nodes["base"] = base_node(c, args.base, "--stats", bstats)
+            nodes["base"] = base_node(c, args.base, "--stats", bstats, *sp)
         stats_of = {"brood": stats, "base": bstats if args.base else None}
         for producers in (1, 8):
             runs = {name: [] for name in nodes}
@@ -182,7 +193,10 @@ def main(argv=None):
                              statistics.median(pct(x[2], 0.5) for x in rr),
                              statistics.median(pct(x[2], 0.99) for x in rr),
                              statistics.median(x[3] for x in rr),
-                             statistics.median(x[4] for x in rr))
+                             statistics.median(x[4] for x in rr),
+                             statistics.median(pct(x[5], 0.5) for x in rr),
+                             statistics.median(pct(x[5], 0.99) for x in rr),
+                             statistics.median(x[6] for x in rr))
             b, u = fig["brood"], fig["uwsgi"]
             cluster.bench_line(
                 "spooler_%dproducers" % producers,
@@ -194,6 +208,9 @@ def main(argv=None):
                 target_start_p99_us="<=5000",
                 uwsgi_start_p50_us="%.0f" % u[3], uwsgi_start_p99_us="%.0f" % u[4],
                 brood_commits_s="%.0f" % b[5], brood_tasks_per_commit="%.2f" % b[6],
+                brood_wait_p50_us="%.0f" % b[7], brood_wait_p99_us="%.0f" % b[8],
+                uwsgi_wait_p50_us="%.0f" % u[7], uwsgi_wait_p99_us="%.0f" % u[8],
+                brood_acked_s="%.0f" % b[9], uwsgi_acked_s="%.0f" % u[9],
                 **({} if "base" not in fig else {
                     "base_tasks_s": "%.0f" % fig["base"][0],
                     "base_enq_p50_us": "%.0f" % fig["base"][1],
@@ -201,7 +218,9 @@ def main(argv=None):
                     "base_start_p50_us": "%.0f" % fig["base"][3],
                     "base_start_p99_us": "%.0f" % fig["base"][4],
                     "base_commits_s": "%.0f" % fig["base"][5],
-                    "base_tasks_per_commit": "%.2f" % fig["base"][6]}))
+                    "base_tasks_per_commit": "%.2f" % fig["base"][6],
+                    "base_wait_p99_us": "%.0f" % fig["base"][8],
+                    "base_acked_s": "%.0f" % fig["base"][9]}))
 
 
 if __name__ == "__main__":

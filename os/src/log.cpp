@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <mutex>
 #include <string>
@@ -12,12 +13,28 @@ namespace brood::os {
 namespace {
 
 std::mutex the_role_mutex;  // constant-initialized: usable before any other static
+// This process's pid, 0 until the first line. Read again in every child of fork(2) (the
+// atfork handler below; brood makes no process by another way than fork), instead of one
+// getpid(2) per line (a spooler logs two lines per task).
+std::atomic<pid_t> the_pid{0};
 
 // A process whose other threads log (the legion threads of a node master) forks workers: the
 // mutex is held across fork so that no child starts with it locked by a thread it lacks.
 [[maybe_unused]] const int fork_guard =
     ::pthread_atfork([] { the_role_mutex.lock(); }, [] { the_role_mutex.unlock(); },
-                     [] { the_role_mutex.unlock(); });
+                     [] {
+                       the_pid.store(::getpid(), std::memory_order_relaxed);
+                       the_role_mutex.unlock();
+                     });
+
+pid_t logging_pid() {
+  pid_t pid = the_pid.load(std::memory_order_relaxed);
+  if (pid == 0) {
+    pid = ::getpid();
+    the_pid.store(pid, std::memory_order_relaxed);
+  }
+  return pid;
+}
 
 std::mutex& role_mutex() { return the_role_mutex; }
 
@@ -64,7 +81,7 @@ void log_line(std::string_view text) {
     line += role_storage();
   }
   line += ' ';
-  line += std::to_string(::getpid());  // read each time: the pid changes after fork
+  line += std::to_string(logging_pid());
   line += "] ";
   line += text;
   if (line.back() != '\n') line += '\n';

@@ -56,7 +56,7 @@ void dir_watch::interpret(const os::inotify_watcher::event& e, std::vector<event
     if (w.root && rank && (e.mask & (IN_CREATE | IN_MOVED_TO)))
       out.push_back({event::kind::subdir, w.path + "/" + e.name, *rank});
   } else if ((e.mask & file_events) && is_task_name(e.name)) {
-    out.push_back({event::kind::task, w.path + "/" + e.name, w.rank});
+    out.push_back({event::kind::task, w.path + "/" + e.name, w.rank, (e.mask & IN_MOVED_TO) == 0});
   }
 }
 

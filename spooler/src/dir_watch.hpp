@@ -25,6 +25,10 @@ class dir_watch {
     kind what = kind::task;
     std::string path;
     std::uint64_t rank = 0;
+    // task only: the file was closed after writing and not renamed into place. Every claim
+    // attempt (open for writing, close) makes one of those, also on a file another spooler
+    // process holds (spooler_process ignores them for the files it found busy).
+    bool closed = false;
   };
 
   // Watches `dir`. Errors: os::inotify_watcher's ("cannot open inotify: ...", "cannot watch DIR:

@@ -163,10 +163,26 @@ bool file_pool::ripen_once() {
   return !stopping_;
 }
 
+namespace {
+
+// The effective uid, read once per process (a spooler process does not change it while it runs
+// tasks; one geteuid(2) per done task otherwise).
+uid_t pool_euid() {
+  static std::atomic<pid_t> read_in{0};
+  static std::atomic<uid_t> euid{0};
+  if (read_in.load(std::memory_order_acquire) != current_pid()) {
+    euid.store(::geteuid(), std::memory_order_relaxed);
+    read_in.store(current_pid(), std::memory_order_release);
+  }
+  return euid.load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
 retired retire_done_file(const std::string& spool_dir, const std::string& path, int fd) {
   struct stat st {};
   if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-      st.st_uid == ::geteuid() && static_cast<std::uint64_t>(st.st_size) <= pool_max_file) {
+      st.st_uid == pool_euid() && static_cast<std::uint64_t>(st.st_size) <= pool_max_file) {
     // The priority subdir the file is in ("" for the dir itself).
     std::string_view sub;
     if (path.size() > spool_dir.size() + 1 && path.compare(0, spool_dir.size(), spool_dir) == 0 &&

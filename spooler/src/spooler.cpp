@@ -31,6 +31,8 @@ using namespace std::chrono_literals;
 using sys_clock = std::chrono::system_clock;
 using mono_clock = std::chrono::steady_clock;
 
+constexpr auto busy_retry = 100ms;  // see handle_watch_events
+
 std::string real_dir(const std::string& dir) {
   char buf[PATH_MAX];
   return ::realpath(dir.c_str(), buf) ? std::string(buf) : dir;
@@ -93,6 +95,8 @@ class spooler_process {
   mono_clock::time_point next_scan_;
   // Files the handler ignored: left alone until the next full scan, whatever event names them.
   std::unordered_set<std::string> ignored_;
+  // Files another process held at this one's last claim of them (handle_watch_events).
+  std::unordered_set<std::string> busy_;
   unsigned tasks_ = 0;
   bool fatal_ = false;
 };
@@ -105,8 +109,12 @@ int spooler_process::run() {
   recover_crashed();
   full_scan();
   for (;;) {
-    if (!handle_signals()) return 0;
-    handle_watch_events();
+    // One poll(2) says which of the two fds has something, instead of a read(2) of each that
+    // finds nothing most of the time (once per task while tasks are waiting).
+    pollfd ready[2] = {{signals_.fd(), POLLIN, 0}, {watch_.fd(), POLLIN, 0}};
+    if (::poll(ready, 2, 0) < 0) ready[0].revents = ready[1].revents = POLLIN;  // read both
+    if (ready[0].revents != 0 && !handle_signals()) return 0;
+    if (ready[1].revents != 0) handle_watch_events();
     if (mono_clock::now() >= next_scan_) full_scan();
     if (run_one()) {
       if (fatal_) return 1;
@@ -155,6 +163,15 @@ void spooler_process::handle_watch_events() {
   for (const dir_watch::event& e : watch_.read_events()) {
     switch (e.what) {
       case dir_watch::event::kind::task:
+        // A file another process held at our last claim: its close events are mostly claim
+        // attempts (ours or another spooler's, each opens it for writing), not a new task;
+        // claiming again at each one ping-pongs between the spooler processes for as long as
+        // the task runs (measured: 2 spooler processes, 3 to 5 times the CPU per task). So it
+        // is tried again busy_retry later (a uWSGI writer's close waits that long too).
+        if (e.closed && busy_.count(e.path)) {
+          queue_.add(e.path, e.rank, sys_clock::now() + busy_retry);
+          break;
+        }
         add_file(e.path, e.rank);
         break;
       case dir_watch::event::kind::subdir: {
@@ -181,6 +198,7 @@ void spooler_process::full_scan() {
   for (const scanned_dir& d : found.subdirs) watch_.watch_subdir(d.path, d.rank);
   queue_.clear();
   ignored_.clear();
+  busy_.clear();
   for (const scanned_file& f : found.files) queue_.add(f.path, f.rank, f.mtime);
 }
 
@@ -213,6 +231,7 @@ bool spooler_process::run_one() {
     auto path = queue_.pop_due(now);
     if (!path) return false;
     spool_claim c = claim_spool_file(*path, dir_, now);
+    if (c.status != claim_status::busy) busy_.erase(*path);
     if (c.status != claim_status::claimed) {
       after_claim_failure(c);
       continue;
@@ -247,6 +266,9 @@ void spooler_process::after_claim_failure(spool_claim& c) {
       break;
     case claim_status::failed:
       os::log(runner_.prefix(), " ", c.why);
+      break;
+    case claim_status::busy:
+      busy_.insert(c.task.path);
       break;
     default:
       break;

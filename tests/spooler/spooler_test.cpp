@@ -16,6 +16,18 @@ namespace {
 
 using std::chrono::system_clock;
 
+// User + system CPU time of process `pid`, in clock ticks (/proc/PID/stat fields 14 and 15).
+long cpu_ticks(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream in(s.substr(s.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::atol(field.c_str());
+  return ticks;
+}
+
 class spooler_test : public spooler_fixture {
  protected:
   system_clock::time_point mtime(const std::string& path) {
@@ -287,19 +299,25 @@ TEST_F(spooler_test, IdleSpoolerUsesNoCpu) {
   ASSERT_TRUE(records_.next());
   ASSERT_TRUE(eventually([&] { return task_files(dir_).empty() && board_->running(0).empty(); }))
       << p.all_output();  // done with the task: idle from here
-  auto cpu = [&] {
-    std::ifstream stat("/proc/" + std::to_string(p.pid()) + "/stat");
-    std::string s((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    std::istringstream in(s.substr(s.rfind(')') + 2));
-    std::string field;
-    long ticks = 0;
-    for (int i = 3; i <= 15 && in >> field; ++i)
-      if (i == 14 || i == 15) ticks += std::atol(field.c_str());
-    return ticks;
-  };
-  const long before = cpu();
+  const long before = cpu_ticks(p.pid());
   std::this_thread::sleep_for(500ms);  // the idle period measured
-  EXPECT_LE(cpu() - before, 1);
+  EXPECT_LE(cpu_ticks(p.pid()) - before, 1);
+}
+
+// Each claim attempt opens the task file for writing, so its close is an inotify event to every
+// spooler process of the dir: the one that found the file busy must not claim it again at each
+// (it did: the two processes ping-ponged for as long as the task ran; 46 ticks here).
+TEST_F(spooler_test, TheProcessThatFoundATaskBusyDoesNotSpinWhileItRuns) {
+  make_board(2);
+  auto& a = start_spooler(0);
+  auto& b = start_spooler(1);
+  enqueue("slow", {{"do", "sleep"}, {"ms", "1500"}});
+  ASSERT_TRUE(records_.next()) << a.all_output() << b.all_output();
+  const long before = cpu_ticks(a.pid()) + cpu_ticks(b.pid());
+  std::this_thread::sleep_for(1000ms);  // the period measured, while the task sleeps
+  // A spinning process would use most of that second; a retry every 100 ms, far less.
+  EXPECT_LE(cpu_ticks(a.pid()) + cpu_ticks(b.pid()) - before, 10);
+  EXPECT_FALSE(records_.next(1000ms));  // it ran once
 }
 
 }  // namespace
