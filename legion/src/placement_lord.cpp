@@ -62,6 +62,7 @@ void placement::state::on_report(const placement_message& m, time_point now) {
   rec.last_report = now;
   rec.capacity = m.capacity;
   rec.version = m.table ? 0 : m.version;  // a table sent along: it holds an older term's
+  rec.stopping = {m.stopping.begin(), m.stopping.end()};
   if (rec.dead_ref != 0 && m.lease_ref <= rec.dead_ref) {
     // Sent under a lease this lord counted as over (a report held during a cut, delivered after
     // the heal): the member fenced itself and killed what it lists before the lord expired it.
@@ -292,8 +293,20 @@ std::string placement::state::best_for(const std::string& vassal, time_point now
   return best;
 }
 
+bool placement::state::still_exiting(const std::string& vassal, time_point now) const {
+  // Only what a member holding a lease said, or says in the report handled now (it gets one).
+  for (const auto& [m, rec] : lord.members)
+    if (((rec.reported && rec.lease_deadline > now) || rec.last_report == now) &&
+        rec.stopping.count(vassal))
+      return true;
+  return false;
+}
+
 void placement::state::place_missing(time_point now) {
   for (const vassal_spec& spec : table.catalog) {
+    // A copy still exiting on a member that holds a lease: a new copy waits until it is gone (a
+    // member's next report; one whose lease ends is fenced and its kills done by then).
+    if (still_exiting(spec.name, now)) continue;
     auto& where = table.placed[spec.name];
     while (where.size() < std::max<std::uint32_t>(1, spec.replicas)) {
       const std::string best = best_for(spec.name, now);
