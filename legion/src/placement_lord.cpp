@@ -293,22 +293,32 @@ std::string placement::state::best_for(const std::string& vassal, time_point now
   return best;
 }
 
-bool placement::state::still_exiting(const std::string& vassal, time_point now) const {
+std::vector<std::string> placement::state::exiting_on(const std::string& vassal,
+                                                      time_point now) const {
   // Only what a member holding a lease said, or says in the report handled now (it gets one).
+  std::vector<std::string> out;
   for (const auto& [m, rec] : lord.members)
     if (((rec.reported && rec.lease_deadline > now) || rec.last_report == now) &&
         rec.stopping.count(vassal))
-      return true;
-  return false;
+      out.push_back(m);
+  return out;
 }
 
 void placement::state::place_missing(time_point now) {
   for (const vassal_spec& spec : table.catalog) {
-    // A copy still exiting on a member that holds a lease: a new copy waits until it is gone (a
-    // member's next report; one whose lease ends is fenced and its kills done by then).
-    if (still_exiting(spec.name, now)) continue;
     auto& where = table.placed[spec.name];
-    while (where.size() < std::max<std::uint32_t>(1, spec.replicas)) {
+    const std::uint32_t want = std::max<std::uint32_t>(1, spec.replicas);
+    // A copy still exiting on a member that holds a lease: a new copy goes only to such a member
+    // (it starts it once its old one exited) or waits until the old one is gone (a member's
+    // next report; one whose lease ends is fenced and its kills done by then).
+    const std::vector<std::string> exiting = exiting_on(spec.name, now);
+    for (const std::string& m : exiting) {
+      if (where.size() >= want || !eligible(m, spec.name, now)) continue;
+      where.push_back(m);
+      lord.pending[{m, spec.name}] = now + p.start_timeout;
+      lord.changed = true;
+    }
+    while (exiting.empty() && where.size() < want) {
       const std::string best = best_for(spec.name, now);
       if (best.empty()) break;
       where.push_back(best);

@@ -116,7 +116,7 @@ struct placement::state {
   void settle(time_point now);
   void finish_handovers();
   void start_moves(time_point now);
-  bool still_exiting(const std::string& vassal, time_point now) const;
+  std::vector<std::string> exiting_on(const std::string& vassal, time_point now) const;
   void place_missing(time_point now);
   void balance(time_point now);
   // placement_broodlord.cpp
