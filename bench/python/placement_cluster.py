@@ -368,22 +368,37 @@ class Placement:
             os.close(fd)
         return t
 
-    def start(self, host):
+    def _stamper(self, host):
+        """The member's stamper, reading a new pipe: (its process, the pipe's write end)."""
+        r, w = os.pipe()
+        with open(self.log_path(host), "ab") as out:
+            stamper = subprocess.Popen([PYTHON, "-c", _STAMPER], stdin=r, stdout=out,
+                                       preexec_fn=_pdeathsig)
+        os.close(r)
+        return stamper, w
+
+    def _launch(self, host, stamper, w):
         env = dict(os.environ, PLACEMENT_MEMBER=host)
-        out = open(self.log_path(host), "ab")
         t = self.note("up", host)
-        p = subprocess.Popen(self.argv(host), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, start_new_session=True,
-                             preexec_fn=_pdeathsig, cwd=self.tmp, env=env)
-        p.stamper = subprocess.Popen([PYTHON, "-c", _STAMPER], stdin=p.stdout, stdout=out,
-                                     preexec_fn=_pdeathsig)
-        p.stdout.close()
-        out.close()
+        try:
+            p = subprocess.Popen(self.argv(host), stdin=subprocess.DEVNULL, stdout=w,
+                                 stderr=subprocess.STDOUT, start_new_session=True,
+                                 preexec_fn=_pdeathsig, cwd=self.tmp, env=env)
+        finally:
+            os.close(w)
+        p.stamper = stamper
         self.procs[host] = p
         return t
 
+    def start(self, host):
+        return self._launch(host, *self._stamper(host))
+
     def start_all(self):
-        return min(self.start(h) for h in self.hosts)
+        """Starts the members one right after the other, their stampers first (a stamper's
+        launch took 0.05-0.25 s: between the members' launches the last came up 0.2-0.8 s after
+        the first); returns the first start's time."""
+        ready = [(h,) + self._stamper(h) for h in self.hosts]
+        return min(self._launch(*r) for r in ready)
 
     def kill(self, host, kind="killed"):
         """SIGKILL to the emperor alone (its vassals die by their PDEATHSIG, as on a crash); the

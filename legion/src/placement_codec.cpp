@@ -205,6 +205,7 @@ std::string encode_placement(const placement_message& m) {
   if (m.lease_ref) put("lease_ref", static_cast<unsigned long long>(m.lease_ref));
   put("running", strings(m.running));
   put("starting", strings(m.starting));
+  if (!m.stopping.empty()) put("stopping", strings(m.stopping));
   put("failed", strings(m.failed));
   if (!m.sos.empty()) put("sos", strings(m.sos));
   put("assigned", strings(m.assigned));
@@ -250,6 +251,8 @@ decode_result decode_placement(std::string_view payload, const placement_limits&
           rd.string_list(n, f, m.running);
         } else if (n == "starting") {
           rd.string_list(n, f, m.starting);
+        } else if (n == "stopping") {
+          rd.string_list(n, f, m.stopping);
         } else if (n == "failed") {
           rd.string_list(n, f, m.failed);
         } else if (n == "sos") {

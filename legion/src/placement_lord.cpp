@@ -62,6 +62,7 @@ void placement::state::on_report(const placement_message& m, time_point now) {
   rec.last_report = now;
   rec.capacity = m.capacity;
   rec.version = m.table ? 0 : m.version;  // a table sent along: it holds an older term's
+  rec.stopping = {m.stopping.begin(), m.stopping.end()};
   if (rec.dead_ref != 0 && m.lease_ref <= rec.dead_ref) {
     // Sent under a lease this lord counted as over (a report held during a cut, delivered after
     // the heal): the member fenced itself and killed what it lists before the lord expired it.
@@ -292,10 +293,32 @@ std::string placement::state::best_for(const std::string& vassal, time_point now
   return best;
 }
 
+std::vector<std::string> placement::state::exiting_on(const std::string& vassal,
+                                                      time_point now) const {
+  // Only what a member holding a lease said, or says in the report handled now (it gets one).
+  std::vector<std::string> out;
+  for (const auto& [m, rec] : lord.members)
+    if (((rec.reported && rec.lease_deadline > now) || rec.last_report == now) &&
+        rec.stopping.count(vassal))
+      out.push_back(m);
+  return out;
+}
+
 void placement::state::place_missing(time_point now) {
   for (const vassal_spec& spec : table.catalog) {
     auto& where = table.placed[spec.name];
-    while (where.size() < std::max<std::uint32_t>(1, spec.replicas)) {
+    const std::uint32_t want = std::max<std::uint32_t>(1, spec.replicas);
+    // A copy still exiting on a member that holds a lease: a new copy goes only to such a member
+    // (it starts it once its old one exited) or waits until the old one is gone (a member's
+    // next report; one whose lease ends is fenced and its kills done by then).
+    const std::vector<std::string> exiting = exiting_on(spec.name, now);
+    for (const std::string& m : exiting) {
+      if (where.size() >= want || !eligible(m, spec.name, now)) continue;
+      where.push_back(m);
+      lord.pending[{m, spec.name}] = now + p.start_timeout;
+      lord.changed = true;
+    }
+    while (exiting.empty() && where.size() < want) {
       const std::string best = best_for(spec.name, now);
       if (best.empty()) break;
       where.push_back(best);

@@ -31,6 +31,9 @@ void placement::state::send_report(time_point now) {
     if (!me.stopping.count(v) && !me.killing.count(v)) m.running.push_back(v);
   for (const std::string& v : me.starting)
     if (!me.stopping.count(v) && !me.killing.count(v)) m.starting.push_back(v);
+  std::set<std::string> going = me.stopping;
+  going.insert(me.killing.begin(), me.killing.end());
+  m.stopping = sorted(going);
   m.failed = sorted(me.failed_unreported);
   for (auto& [vassal, ref] : me.sos) {
     if (ref == 0) ref = m.ref;

@@ -55,9 +55,10 @@ struct member_record {
   time_point last_report{};
   std::uint32_t capacity = 0;
   std::set<std::string> running, starting;
-  time_point lease_deadline{};  // may hold a lease on its vassals until then
-  std::uint64_t last_ref = 0;   // of its last report (a lower one: the member restarted)
-  std::uint64_t acked_ref = 0;  // the highest report ref this lord acknowledged
+  std::set<std::string> stopping;  // alive there, being stopped or killed (its last report)
+  time_point lease_deadline{};     // may hold a lease on its vassals until then
+  std::uint64_t last_ref = 0;      // of its last report (a lower one: the member restarted)
+  std::uint64_t acked_ref = 0;     // the highest report ref this lord acknowledged
   // acked_ref when this lord last expired the member: a report whose lease_ref is not above it
   // runs under a lease that is over (the member fenced): its running/starting are not taken.
   std::uint64_t dead_ref = 0;
@@ -115,6 +116,7 @@ struct placement::state {
   void settle(time_point now);
   void finish_handovers();
   void start_moves(time_point now);
+  std::vector<std::string> exiting_on(const std::string& vassal, time_point now) const;
   void place_missing(time_point now);
   void balance(time_point now);
   // placement_broodlord.cpp

@@ -20,6 +20,7 @@ placement_message sample() {
   m.capacity = 12;
   m.running = {"a.ini", "b.ini"};
   m.starting = {"c.ini"};
+  m.stopping = {"e.ini"};
   m.failed = {"d.ini"};
   m.sos = {"a.ini"};
   m.assigned = {"a.ini", "b.ini", "c.ini"};
@@ -37,8 +38,8 @@ placement_message sample() {
 bool same(const placement_message& a, const placement_message& b) {
   return a.kind == b.kind && a.from == b.from && a.epoch == b.epoch && a.ref == b.ref &&
          a.version == b.version && a.capacity == b.capacity && a.running == b.running &&
-         a.starting == b.starting && a.failed == b.failed && a.sos == b.sos &&
-         a.assigned == b.assigned && a.table == b.table;
+         a.starting == b.starting && a.stopping == b.stopping && a.failed == b.failed &&
+         a.sos == b.sos && a.assigned == b.assigned && a.table == b.table;
 }
 
 std::string bytes_of(const value& v) {

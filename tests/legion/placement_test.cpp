@@ -452,6 +452,48 @@ TEST(placement_test, AReportUnderALeaseTheLordExpiredRunsNothing) {
   }
 }
 
+// A member fenced by a cut kills its vassals; reporting to a new, quiet lord right after the heal
+// while the kills are under way, it lists them neither running nor starting. The lord rebuilt
+// its table from that report and placed them elsewhere at once, beside the dying copies (11 ms
+// measured over etcd, v099 at 12:12). Now the report lists them as stopping, and the lord places
+// no new copy elsewhere until a report no longer does (on that member itself it may: the member
+// starts it only once the old copy exited).
+TEST(placement_test, ACopyStillExitingIsNotPlacedAgainUntilItIsGone) {
+  placement_params p = params();
+  p.self = "m2";  // the new lord; m1 is the member whose kills are under way
+  p.members = {"m1", "m2"};
+  const placement_clock::time_point t0{};
+  placement m(p, t0);
+  m.lord_changed("m2", true, 2, t0);  // quiet until every member reported
+  m.set_catalog({{"a.ini", 1}, {"b.ini", 1}}, t0 + 1ms);
+  placement_message r;
+  r.kind = placement_kind::report;
+  r.from = "m1";
+  r.epoch = 2;
+  r.ref = 1;
+  r.running = {"b.ini"};   // m1 the more loaded: a free choice puts a.ini here (m2)
+  r.stopping = {"a.ini"};  // killed by its fence, not yet exited
+  placement_clock::time_point t = t0 + 2ms;
+  for (int i = 0; i < 20; ++i, t += 50ms) {
+    r.ref = 1 + i;
+    m.receive(r, t);
+    m.tick(t);
+    const auto it = m.table().placed.find("a.ini");
+    // m1 itself may have it back: it starts it once the old copy exited
+    if (it != m.table().placed.end())
+      for (const std::string& on : it->second)
+        EXPECT_EQ(on, "m1") << "a.ini placed on " << on << " while its copy on m1 still exits";
+    EXPECT_TRUE(m.take_actions().empty());
+  }
+  r.ref = 30;
+  r.stopping.clear();  // gone
+  m.receive(r, t);
+  m.tick(t);
+  const auto it = m.table().placed.find("a.ini");
+  ASSERT_TRUE(it != m.table().placed.end());
+  EXPECT_EQ(it->second.size(), 1u);
+}
+
 TEST(placement_test, ACutLordIsReplacedAndItsVassalsMoveAfterItFenced) {
   cluster c(3, 5, params());
   c.elect(0);

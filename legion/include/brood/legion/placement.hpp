@@ -108,6 +108,12 @@ struct placement_message {
   std::uint64_t lease_ref = 0;
   std::vector<std::string> running;   // report: confirmed running
   std::vector<std::string> starting;  // report: started, not yet confirmed
+  // report: being stopped or killed here and not yet exited (neither running nor starting). The
+  // lord places no new copy of these until they are gone: a quiet lord rebuilt its table from a
+  // member's report sent while its fence's kills were under way, and a copy started elsewhere
+  // ran beside the dying one (an overlap of 11 ms measured with etcd, kills taking up to
+  // 0.3-0.6 s at load 18).
+  std::vector<std::string> stopping;
   std::vector<std::string> failed;    // report: vassals that failed to start since the last ack
   std::vector<std::string> sos;       // report: vassals that asked for reinforcements since then
   std::vector<std::string> assigned;  // ack/assign: the recipient's whole assignment
