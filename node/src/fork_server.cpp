@@ -287,6 +287,7 @@ class fork_server_loop {
       worker_link.reset();
       worker = -1;
     }
+    if (worker > 0) build_board_ahead();
     written_ahead::write_ahead_recorded(written_ahead::role::master);
     settle_signals_ahead();
     if (!announce_spare(spare_link_.get())) ::_exit(0);  // the base is gone already

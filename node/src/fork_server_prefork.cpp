@@ -44,6 +44,17 @@ prefork_state& state() {
   return s;
 }
 
+// The scoreboard the spare built ahead (build_board_ahead) and the pid that built it.
+struct prefork_board_ahead {
+  pid_t owner = 0;
+  std::unique_ptr<scoreboard> board;
+};
+
+prefork_board_ahead& board_ahead() {
+  static prefork_board_ahead b;
+  return b;
+}
+
 role my_role() noexcept {
   const prefork_state& s = state();
   return s.owner == ::getpid() ? s.side : role::none;
@@ -66,6 +77,25 @@ void become_prefork_master(pid_t worker, os::unique_fd link) {
 void become_prefork_worker(os::unique_fd link) {
   prefork_state& s = state();
   s = prefork_state{role::worker, ::getpid(), -1, std::move(link)};
+}
+
+void build_board_ahead() {
+  prefork_board_ahead& b = board_ahead();
+  try {
+    b.board = std::make_unique<scoreboard>(1, false, false, true);
+    b.owner = ::getpid();
+  } catch (const std::system_error& e) {
+    os::log("fork server spare: no scoreboard built ahead: ", e.what());
+  }
+}
+
+std::unique_ptr<scoreboard> take_board_ahead(std::size_t workers, bool pressure, bool recycle) {
+  prefork_board_ahead& b = board_ahead();
+  std::unique_ptr<scoreboard> board = std::move(b.board);
+  const bool mine = b.owner == ::getpid();
+  b.owner = 0;
+  if (!mine || !holds_preforked_worker() || workers != 1 || pressure || recycle) return nullptr;
+  return board;
 }
 
 bool holds_preforked_worker() noexcept { return my_role() == role::master; }

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,17 @@ struct prefork_handover {
 void become_prefork_master(pid_t worker, os::unique_fd link);
 // In the worker-to-be once it got its request: this process waits for its master's hand-over.
 void become_prefork_worker(os::unique_fd link);
+
+// Master side, in the spare before its request (its worker-to-be forked): builds the passable
+// scoreboard of a node's default shape (one worker, no pressure or recycle events) ahead, so that
+// a vassal of that shape finds its board made: its memfds, mappings and first-touch faults
+// (~0.2 ms of CPU here, bench/RESULTS.md issue 14) happen off the request's path. A failure is
+// logged; the master then builds its board as usual.
+void build_board_ahead();
+// Master side: the board built ahead by this process when it holds a pre-forked worker and the
+// vassal's board has that shape (`workers` slots, `pressure` and `recycle` events); null
+// otherwise. The board ahead is dropped either way (one call per process is enough).
+std::unique_ptr<scoreboard> take_board_ahead(std::size_t workers, bool pressure, bool recycle);
 
 // Master side: a pre-forked worker is held and not handed over yet.
 bool holds_preforked_worker() noexcept;

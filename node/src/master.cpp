@@ -69,9 +69,13 @@ int master::run() {
     // Pressure events for brood's cheaper algorithm and for the SOS triggers.
     const bool pressure = (cfg_.cheaper.enabled() && cfg_.cheaper.algo == cheaper_algo::brood) ||
                           cfg_.vassal_sos.count() > 0 || cfg_.vassal_sos_backlog > 0;
-    // Passable when a pre-forked worker is to get it (fork_server_prefork.hpp).
-    board_ = std::make_unique<scoreboard>(std::max(1u, cfg_.processes), pressure,
-                                          cfg_.lifetime.worker_checks(), holds_preforked_worker());
+    // Passable when a pre-forked worker is to get it (fork_server_prefork.hpp); built ahead by
+    // the fork server's spare when the node has the default shape.
+    const std::size_t workers = std::max(1u, cfg_.processes);
+    const bool checks = cfg_.lifetime.worker_checks();
+    board_ = take_board_ahead(workers, pressure, checks);
+    if (!board_)
+      board_ = std::make_unique<scoreboard>(workers, pressure, checks, holds_preforked_worker());
   } catch (const std::system_error& e) {
     os::log(e.what());
     return 1;

@@ -120,9 +120,11 @@ fork_server_result serve_fork_server(const std::string& path, const fork_server_
 // the worker-to-be exports the same fds and environment, writes no reply, and serve_fork_server
 // returns the same argv in it too. From there both run the vassal's start-up side by side (the
 // options parsed, the Python host set up) until run_node: the master binds its sockets, makes
-// its scoreboard passable (memfds) and, when it starts worker 1 of generation 0, hands them to
-// the worker-to-be instead of forking (one message), which serves as worker 1 as a forked worker
-// does: the master's child, reaped, stopped, reloaded and respawned (by a normal fork) like any.
+// its scoreboard passable (memfds; for a node of the default shape, one worker without pressure
+// or recycle events, the spare built that board ahead) and, when it starts worker 1 of
+// generation 0, hands them to the worker-to-be instead of forking (one message), which serves as
+// worker 1 as a forked worker does: the master's child, reaped, stopped, reloaded and respawned
+// (by a normal fork) like any.
 // While it waits for the hand-over the worker-to-be already runs the start of worker 1 that
 // needs no socket (title, post-fork hooks, hooks.worker_start; a failure is its exit status once
 // the hand-over came) and makes its cores; after it, only the scoreboard, sockets and signals.
