@@ -7,9 +7,10 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <optional>
 #include <vector>
+
+#include "brood/os/self_maps.hpp"
 
 namespace brood::node {
 namespace {
@@ -23,24 +24,11 @@ struct mapping {
 // The private file mappings that are readable and not writable.
 std::vector<mapping> read_only_file_mappings() {
   std::vector<mapping> out;
-  std::FILE* maps = std::fopen("/proc/self/maps", "re");
-  if (!maps) return out;
-  char line[4096];
-  while (std::fgets(line, sizeof line, maps)) {
-    unsigned long begin = 0, end = 0, offset = 0, inode = 0;
-    char perms[5] = {};
-    char dev[16] = {};
-    int path_at = 0;
-    if (std::sscanf(line, "%lx-%lx %4s %lx %15s %lu %n", &begin, &end, perms, &offset, dev, &inode,
-                    &path_at) < 6)
-      continue;
-    const char* path = line + path_at;
-    if (inode == 0 || path[0] != '/') continue;  // anonymous, [vdso], [stack]...
-    if (perms[0] != 'r' || perms[1] != '-' || perms[3] != 'p') continue;
-    mapping m{begin, end, PROT_READ | (perms[2] == 'x' ? PROT_EXEC : 0)};
-    out.push_back(m);
+  for (const os::self_mapping& m : os::self_mappings()) {
+    const char* perms = m.perms;
+    if (!m.file || perms[0] != 'r' || perms[1] != '-' || perms[3] != 'p') continue;
+    out.push_back({m.begin, m.end, PROT_READ | (perms[2] == 'x' ? PROT_EXEC : 0)});
   }
-  std::fclose(maps);
   return out;
 }
 

@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
+#include "brood/os/self_maps.hpp"
 #include "brood/os/unique_fd.hpp"
 
 #ifndef MADV_POPULATE_WRITE
@@ -27,20 +27,8 @@ struct page_range {
 // The private writable mappings of this process, ascending.
 std::vector<page_range> private_writable() {
   std::vector<page_range> out;
-  std::FILE* maps = std::fopen("/proc/self/maps", "re");
-  if (!maps) return out;
-  char line[4096];
-  while (std::fgets(line, sizeof line, maps)) {
-    unsigned long begin = 0, end = 0;
-    char perms[5] = {};
-    if (std::sscanf(line, "%lx-%lx %4s", &begin, &end, perms) == 3 &&
-        std::strcmp(perms, "rw-p") == 0 && begin < end)
-      out.push_back({begin, end});
-    if (!std::strchr(line, '\n'))  // a path longer than the buffer: skip the rest of the line
-      for (int c = std::fgetc(maps); c != EOF && c != '\n'; c = std::fgetc(maps)) {
-      }
-  }
-  std::fclose(maps);
+  for (const self_mapping& m : self_mappings())
+    if (std::strcmp(m.perms, "rw-p") == 0) out.push_back({m.begin, m.end});
   return out;
 }
 
