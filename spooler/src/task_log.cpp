@@ -55,22 +55,23 @@ os::result<std::uint64_t> task_log::enqueue(const std::string& rel_path, wire::b
   }
   // A new file, never a pooled one: this file comes before its record, so after a cut it may
   // exist with no record to check it against, and a reused one could show a done task's bytes.
-  const auto slash = rel_path.rfind('/');
-  const std::string name = slash == std::string::npos ? rel_path : rel_path.substr(slash + 1);
-  const std::string sub =
-      slash == std::string::npos ? dir_ : dir_ + "/" + rel_path.substr(0, slash);
-  if (auto s = env_.write_file(sub, ".brood_tmp_" + name, name, file); !s.ok()) return s;
+  if (auto s = write_spool_file(rel_path, file, false); !s.ok()) return s;
   auto seq = append({record_type::task, 0, rel_path, wire::bytes(file.begin(), file.end())}, true);
   if (!seq) (void)env_.remove_file(dir_ + "/" + rel_path);  // not acknowledged: best effort
   return seq;
 }
 
 os::status task_log::materialize(const std::string& rel_path, wire::bytes_view file) {
+  return write_spool_file(rel_path, file, true);
+}
+
+os::status task_log::write_spool_file(const std::string& rel_path, wire::bytes_view file,
+                                      bool reuse) {
   const auto slash = rel_path.rfind('/');
   const std::string sub =
       slash == std::string::npos ? dir_ : dir_ + "/" + rel_path.substr(0, slash);
   const std::string name = slash == std::string::npos ? rel_path : rel_path.substr(slash + 1);
-  if (pool_) return pool_->write_file(sub, ".brood_tmp_" + name, name, file);
+  if (reuse && pool_) return pool_->write_file(sub, ".brood_tmp_" + name, name, file);
   return env_.write_file(sub, ".brood_tmp_" + name, name, file);
 }
 

@@ -131,6 +131,9 @@ class task_log {
   os::status sync_only(std::unique_lock<std::mutex>& lock);
   os::status write_batch(std::vector<pending_record>& batch, bool sync);
   os::status switch_segment(std::uint64_t first_seq);
+  // The spool file of `rel_path` (temp + rename in its dir): on a pooled file when `reuse` and
+  // the dir has a pool, else a new one.
+  os::status write_spool_file(const std::string& rel_path, wire::bytes_view file, bool reuse);
   // Locks every other slot whose lock is free (its writer is gone); `locks` keeps them.
   os::result<std::vector<int>> free_slots(std::vector<std::unique_ptr<log_lock>>& locks);
   bool needs_recovery(int slot);  // a segment of `slot` is active
