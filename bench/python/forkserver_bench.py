@@ -84,6 +84,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 APPS = {"trivial": ("hello_app", b"Hello World\n"), "numpy": ("heavy_app", b"120\n"),
         "slow": ("slow_import_app", b"slow\n")}
 SYSTEMS = ("adopted", "brood", "uwsgi")
+WARM_UP_APPS = ("numpy",)  # apps whose module has a warm_up() (--warm-up)
 POLL_US = 500  # the client's poll period
 
 
@@ -377,7 +378,9 @@ def run_app(app, systems, args, tmp):
         for system in systems:
             emperors[system] = EmperorUnderTest(
                 system, args.build, tmp, module,
-                "fork-server-prefork = false\n" if args.no_prefork else "",
+                ("fork-server-prefork = false\n" if args.no_prefork else "") +
+                ("fork-server-warm-up = %s:warm_up\n" % module
+                 if args.warm_up and app in WARM_UP_APPS else ""),
                 trace_steps=not args.no_steps, client=args.client_path)
         for e in emperors.values():
             e.wait_started()
@@ -498,6 +501,9 @@ def main(argv=None):
     ap.add_argument("--no-prefork", action="store_true",
                     help="adopted: the base without the pre-forked worker (fork-server-prefork "
                          "= false), for A/B runs")
+    ap.add_argument("--warm-up", action="store_true",
+                    help="adopted: the base calls the numpy app's warm_up() in every spare and "
+                         "pre-forked worker (fork-server-warm-up), for A/B runs")
     ap.add_argument("--no-steps", action="store_true",
                     help="adopted: no per-step timestamps (BROOD_STEP_TRACE unset)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
@@ -535,6 +541,9 @@ def main(argv=None):
         cluster.note("adopted: pre-forked worker %s; %s" % (
             "off (fork-server-prefork = false)" if args.no_prefork else "on",
             "each vassal after the spare is ready" if args.wait_spare else "no wait for the spare"))
+        if args.warm_up:
+            cluster.note("adopted: fork-server-warm-up = MODULE:warm_up for %s"
+                         % ", ".join(WARM_UP_APPS))
     become_subreaper()
     tmp = tempfile.mkdtemp(prefix="brood-forkserver-bench-")
     try:

@@ -40,3 +40,10 @@ def application(environ, start_response):
     body = b"%d\n" % int(_TABLE.sum())
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def warm_up():
+    """What numpy does once per process on its first call after a fork (~1 ms here,
+    bench/RESULTS.md issue 14), done by a fork-server base's spares before the request when the
+    base names this function (`fork-server-warm-up = heavy_app:warm_up`); unused otherwise."""
+    numpy.add.reduce(numpy.zeros(2, dtype=numpy.int64))

@@ -126,6 +126,10 @@ po::options_description build_table() {
           "fork-server-prefork", flag_value()->default_value(true, "true"),
           "in a fork-server base: the warm spare forks its vassal's worker 1 ahead too, and "
           "hands it the sockets instead of forking it (brood; false: worker 1 is forked)")(
+          "fork-server-warm-up", string_list_value()->value_name("MODULE:FUNC"),
+          "in a fork-server base: call FUNC() of MODULE in every warm spare and pre-forked "
+          "worker before it is ready, so that what a library does on its first call after a "
+          "fork is done ahead of the request (brood); repeatable")(
           "early-python", flag_value(),
           "run Python in this node; in a fork-server base, start the interpreter before the "
           "process options (chdir, env, umask) apply")(
@@ -244,6 +248,10 @@ python::app_options to_app_options(const po::variables_map& vm) {
     throw option_error("fork-server-spares: " + std::to_string(app.fork_server_spares) +
                        " is not 0 or 1");
   app.fork_server_prefork = vm["fork-server-prefork"].as<bool>();
+  app.fork_server_warm_up = strings(vm, "fork-server-warm-up");
+  for (const std::string& w : app.fork_server_warm_up)
+    if (w.find(':') == std::string::npos || w.front() == ':' || w.back() == ':')
+      throw option_error("fork-server-warm-up: '" + w + "' is not MODULE:FUNC");
   app.early_python = vm["early-python"].as<bool>();
   app.early_imports = strings(vm, "early-pyimport");
   app.early_pythonpath = strings(vm, "early-pythonpath");

@@ -115,35 +115,13 @@ class fork_server_loop {
     serve(std::move(conn));
   }
 
-  // One request: read, fork; in the grandchild, stops the loop with the request kept.
+  // One request: read, fork; in the grandchild, stops the loop with the request kept. The base
+  // accepts only while it has no ready spare (the spare accepts then), or in the moment before it
+  // read the spare's announcement: such a request is forked directly.
   void serve(os::unique_fd conn) {
     os::step_trace("base.accepted");
-    const int on = 1;
-    ::setsockopt(conn.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
-    ucred peer{};
-    socklen_t len = sizeof peer;
-    ::getsockopt(conn.get(), SOL_SOCKET, SO_PEERCRED, &peer, &len);
-    auto in = read_fork_request(conn.get(), ::geteuid(), clock::now() + io_timeout_);
-    if (!in) {
-      os::log("fork server: refused a request (peer pid ", peer.pid, "): ", in.error().message());
-      return;  // its fds and the connection closed, no reply
-    }
-    if (spare_pid_ > 0) {
-      if (os::status st = hand_to_spare(spare_fd_.get(), *in, conn.get()); st.ok()) {
-        os::step_trace("base.handed");
-        written_ahead::record_base_once();
-        os::log("fork server: adopted vassal pid ", spare_pid_, " from the spare for ",
-                in->request.argv[0], " (", in->request.argv.size(), " args, ", in->fds.size(),
-                " fds; request of pid ", in->peer_pid, ")");
-        forget_spare();
-        schedule_spare(spare_delay_);
-        return;  // the spare has its own copies of the connection and the fds
-      } else {
-        os::log("fork server: cannot hand the request to the spare (pid ", spare_pid_,
-                "): ", st.message(), "; forking it");
-        forget_spare();
-      }
-    }
+    std::optional<received_fork_request> in = read_or_refuse(conn.get(), io_timeout_);
+    if (!in) return;  // its fds and the connection closed, no reply
     const fork_outcome out = fork_twice(hooks_);
     if (out.adopted) {
       adopted_ = std::make_unique<received_fork_request>(std::move(*in));
@@ -197,14 +175,26 @@ class fork_server_loop {
     written_ahead::write_ahead_recorded(written_ahead::role::base);
   }
 
-  // The spare's end is readable: its pid (ready) or EOF (it died).
+  // The spare's end is readable: its pid (ready: it accepts the next request, the base does not),
+  // a request it took, or EOF (it died).
   void on_spare() {
-    const pid_t pid = read_spare_announce(spare_fd_.get());
-    if (pid < 0) return;
-    if (pid > 0) {
-      spare_pid_ = pid;
-      os::log("fork server: spare ready (pid ", pid, ")");
-      return;
+    const spare_message m = read_spare_message(spare_fd_.get());
+    switch (m.what) {
+      case spare_message::kind::none:
+        return;
+      case spare_message::kind::ready:
+        spare_pid_ = m.pid;
+        loop_.unwatch(socket_.fd.get());
+        os::log("fork server: spare ready (pid ", m.pid, ")");
+        return;
+      case spare_message::kind::taken:
+        written_ahead::record_base_once();
+        os::log("fork server: adopted vassal pid ", spare_pid_, " from the spare for ", m.summary);
+        forget_spare();
+        schedule_spare(spare_delay_);
+        return;
+      case spare_message::kind::gone:
+        break;
     }
     const bool was_ready = spare_pid_ > 0;
     os::log("fork server: the spare",
@@ -215,10 +205,12 @@ class fork_server_loop {
     if (was_ready) schedule_spare(spare_respawn_pause);
   }
 
+  // Drops the link to the spare; the base accepts again when it had left that to a ready spare.
   void forget_spare() {
     if (!spare_fd_) return;
     loop_.unwatch(spare_fd_.get());
     spare_fd_.reset();
+    if (spare_pid_ > 0 && socket_.fd) loop_.watch(socket_.fd.get(), [this] { on_acceptable(); });
     spare_pid_ = 0;
   }
 
@@ -250,7 +242,7 @@ class fork_server_loop {
     loop_.unwatch(socket_.fd.get());
     loop_.unwatch(signals_.fd());
     if (emperor_.active()) loop_.unwatch(emperor_.fd());
-    socket_.fd.reset();
+    if (!spare_link_) socket_.fd.reset();  // a spare accepts its request on it, then closes it
     signals_.release_in_child();
     emperor_ = emperor_link();
     forget_spare();  // a vassal forked directly holds no spare's link
@@ -292,9 +284,10 @@ class fork_server_loop {
     settle_signals_ahead();
     if (!announce_spare(spare_link_.get())) ::_exit(0);  // the base is gone already
     os::unique_fd conn;
-    received_fork_request in = await_spare_request(spare_link_.get(), conn);
+    received_fork_request in =
+        await_direct_request(socket_.fd.get(), spare_link_.get(), io_timeout_, conn);
     os::step_trace("spare.got");
-    spare_link_.reset();
+    socket_.fd.reset();
     if (worker > 0) {
       // First, so that the worker-to-be starts while this process settles.
       os::status st = in.request.config_fd
@@ -304,8 +297,14 @@ class fork_server_loop {
       become_prefork_master(worker, std::move(worker_link));
       if (!st.ok()) dismiss_preforked_worker(st.message());
     }
+    const std::string summary = in.request.argv[0] + " (" + std::to_string(in.request.argv.size()) +
+                                " args, " + std::to_string(in.fds.size()) +
+                                " fds; request of pid " + std::to_string(in.peer_pid) + ")";
     export_request_and_reply(in, std::move(conn), clock::now() + io_timeout_);
     os::step_trace("spare.replied");
+    // The base logs it and accepts again (a base already gone: nothing to tell).
+    report_taken(spare_link_.get(), summary);
+    spare_link_.reset();
     log_adopted(in.request);
     return {std::move(in.request.argv), 0};
   }
@@ -326,6 +325,7 @@ class fork_server_loop {
       call(hooks_.after_prefork_child);
       pair->first.reset();
       spare_link_.reset();  // the base must see EOF when the spare dies
+      socket_.fd.reset();   // the spare accepts the request
       return serve_as_worker_to_be(std::move(pair->second), spare);
     }
     const int fork_errno = errno;

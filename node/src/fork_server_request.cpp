@@ -4,12 +4,15 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <optional>
 #include <span>
 #include <string>
+
+#include "brood/os/log.hpp"
 
 namespace brood::node {
 namespace {
@@ -160,6 +163,19 @@ os::result<received_fork_request> read_fork_request(int conn, uid_t uid,
   out.fds = std::move(reader.fds());
   out.peer_pid = reader.peer_pid();
   return out;
+}
+
+std::optional<received_fork_request> read_or_refuse(int conn,
+                                                    std::chrono::milliseconds io_timeout) {
+  const int on = 1;
+  ::setsockopt(conn, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+  ucred peer{};
+  socklen_t len = sizeof peer;
+  ::getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &len);
+  auto in = read_fork_request(conn, ::geteuid(), clock::now() + io_timeout);
+  if (in) return std::move(*in);
+  os::log("fork server: refused a request (peer pid ", peer.pid, "): ", in.error().message());
+  return std::nullopt;
 }
 
 }  // namespace brood::node

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include "brood/os/status.hpp"
@@ -33,5 +34,12 @@ struct received_fork_request {
 // are left unread.
 os::result<received_fork_request> read_fork_request(int conn, uid_t uid,
                                                     std::chrono::steady_clock::time_point deadline);
+
+// A connection just accepted on the fork server's socket (by the base or its warm spare): sets
+// SO_PASSCRED on it and reads its request with read_fork_request (this process's effective uid,
+// `io_timeout` from now). A refusal is logged, "fork server: refused a request (peer pid P):
+// WHY" (P from SO_PEERCRED), with the request's fds closed: nullopt; the caller closes `conn`
+// without a reply.
+std::optional<received_fork_request> read_or_refuse(int conn, std::chrono::milliseconds io_timeout);
 
 }  // namespace brood::node

@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -16,6 +18,10 @@
 
 namespace brood::node {
 namespace {
+
+constexpr std::string_view taken_prefix = "taken:";
+// After an accept that failed for lack of resources, the spare accepts again this much later.
+constexpr int spare_accept_pause_ms = 100;
 
 [[noreturn]] void refuse(const std::string& why) {
   os::log("fork server spare (pid ", ::getpid(), "): ", why, "; exiting");
@@ -36,12 +42,53 @@ bool announce_spare(int link) {
   return ::send(link, &me, sizeof me, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof me);
 }
 
-pid_t read_spare_announce(int link) {
-  pid_t pid = 0;
-  const ssize_t n = ::recv(link, &pid, sizeof pid, MSG_DONTWAIT);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return -1;
-  if (n != static_cast<ssize_t>(sizeof pid) || pid <= 0) return 0;
-  return pid;
+bool report_taken(int link, const std::string& summary) {
+  const std::string message = std::string(taken_prefix) + summary;
+  return ::send(link, message.data(), message.size(), MSG_NOSIGNAL) ==
+         static_cast<ssize_t>(message.size());
+}
+
+spare_message read_spare_message(int link) {
+  char buffer[512];
+  const ssize_t n = ::recv(link, buffer, sizeof buffer, MSG_DONTWAIT);
+  spare_message m;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return m;
+  const std::string_view got(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+  if (got.size() == sizeof(pid_t)) {
+    std::memcpy(&m.pid, buffer, sizeof(pid_t));
+    if (m.pid > 0) m.what = spare_message::kind::ready;
+  } else if (got.starts_with(taken_prefix)) {
+    m.what = spare_message::kind::taken;
+    m.summary = got.substr(taken_prefix.size());
+  }
+  if (m.what == spare_message::kind::none) m.what = spare_message::kind::gone;
+  return m;
+}
+
+received_fork_request await_direct_request(int listener, int link,
+                                           std::chrono::milliseconds io_timeout,
+                                           os::unique_fd& conn) {
+  for (;;) {
+    pollfd p[2] = {{link, POLLIN, 0}, {listener, POLLIN, 0}};
+    const int n = ::poll(p, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || p[0].revents != 0) ::_exit(0);  // the base stopped (or poll failed)
+    if (p[1].revents == 0) continue;
+    os::unique_fd c(::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!c) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED)
+        continue;
+      os::log("fork server spare: accept failed: ", std::strerror(errno), "; retrying in ",
+              spare_accept_pause_ms, " ms");
+      pollfd base{link, POLLIN, 0};
+      if (::poll(&base, 1, spare_accept_pause_ms) > 0) ::_exit(0);
+      continue;
+    }
+    if (std::optional<received_fork_request> in = read_or_refuse(c.get(), io_timeout)) {
+      conn = std::move(c);
+      return std::move(*in);
+    }
+  }
 }
 
 os::status hand_to_spare(int link, const received_fork_request& in, int conn) {

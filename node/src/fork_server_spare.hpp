@@ -1,14 +1,21 @@
 #pragma once
 // The fork server's warm spare (brood/node/fork_server.hpp): a grandchild forked ahead of any
-// request, already re-parented to the emperor, that waits on a SOCK_SEQPACKET socketpair to the
-// base (its "link") for one request. Messages on the link:
+// request, already re-parented to the emperor, that accepts one request itself on the fork
+// server's socket (the base stops accepting while it has a ready spare), so that a request
+// reaches the process that will serve it without a relay. Messages on the SOCK_SEQPACKET
+// socketpair between the base and its spare (the spare's "link"):
 //   spare -> base  once settled: the spare's pid (a pid_t, one message): "ready"
-//   base -> spare  one request: its bytes re-encoded by wire::encode_fork_request, with the
-//                  emperor's connection then the request's fds (SCM_RIGHTS)
-// and EOF either way when one side goes. Plain functions; single-threaded callers.
+//   spare -> base  once it accepted and answered a request: "taken:" then a summary of it for
+//                  the base's log line (one message)
+// and EOF either way when one side goes (the base sends nothing else). The same functions carry
+// the request from the spare to its pre-forked worker-to-be (fork_server_prefork.hpp) on their
+// own pair: the request's bytes re-encoded by wire::encode_fork_request with the emperor's
+// connection then the request's fds (SCM_RIGHTS), in one message. Plain functions;
+// single-threaded callers.
 #include <sys/types.h>
 
 #include <chrono>
+#include <string>
 
 #include "brood/os/status.hpp"
 #include "brood/os/unique_fd.hpp"
@@ -22,18 +29,37 @@ os::result<std::pair<os::unique_fd, os::unique_fd>> spare_link();
 // In the spare: says it is ready (its pid) on `link`. False (errno set) when it cannot.
 bool announce_spare(int link);
 
-// In the base, when `link` is readable: the spare's pid once it announced itself, 0 when the
-// spare is gone (EOF, an error, HUP), -1 when nothing came (a spurious wake-up).
-pid_t read_spare_announce(int link);
+// In the spare, once it answered the request it accepted: tells the base ("taken:" + `summary`).
+// False when it cannot (the base is gone).
+bool report_taken(int link, const std::string& summary);
 
-// In the base: sends `in` (re-encoded) and `conn` then in.fds to the spare, in one message, without
-// blocking. Errors: the encoding's, or send_with_fds' (the spare is gone: EPIPE, ECONNRESET).
-// The caller's fds stay open either way (the spare has its own copies on success).
+// What the base read on `link` when it was readable.
+struct spare_message {
+  enum class kind { none, ready, taken, gone } what = kind::none;  // none: a spurious wake-up
+  pid_t pid = 0;                                                   // ready: the spare's pid
+  std::string summary;  // taken: the spare's summary of the request
+};
+// In the base: ready, taken, or gone (EOF, an error, HUP, a message of neither form).
+spare_message read_spare_message(int link);
+
+// In the spare once it announced itself: waits for a request on the fork server's `listener`
+// (non-blocking) and reads it with read_or_refuse (`io_timeout` each); a refused one is logged
+// and closed, and it waits again. Returns the first valid request, `conn` set to its connection.
+// Anything readable on `link` (EOF: the base stopped) ends the spare with _exit(0). An accept that
+// fails for lack of resources is logged and retried 100 ms later.
+received_fork_request await_direct_request(int listener, int link,
+                                           std::chrono::milliseconds io_timeout,
+                                           os::unique_fd& conn);
+
+// In the spare: sends `in` (re-encoded) and `conn` then in.fds to its worker-to-be over `link`, in
+// one message, without blocking. Errors: the encoding's, or send_with_fds' (the peer is gone:
+// EPIPE, ECONNRESET). The caller's fds stay open either way (the peer has its own copies on
+// success).
 os::status hand_to_spare(int link, const received_fork_request& in, int conn);
 
-// In the spare: blocks for the base's request on `link`. EOF or a failed receive (the base
-// stopped): _exit(0). Too many fds (MSG_CTRUNC), no connection fd or a request that does not
-// decode: logged, _exit(1). Sets `conn` to the emperor's connection.
+// In the worker-to-be: blocks for the request on `link`. EOF or a failed receive (its spare
+// dismissed it or is gone): _exit(0). Too many fds (MSG_CTRUNC), no connection fd or a request
+// that does not decode: logged, _exit(1). Sets `conn` to the emperor's connection.
 received_fork_request await_spare_request(int link, os::unique_fd& conn);
 
 // The pre-forked worker-to-be's readiness, on the spare-worker link (spare_link()): the

@@ -1,5 +1,6 @@
 // The fork-server base's options (docs/config.md, "Fork server"): fork-server / fork-socket,
-// early-python, early-pyimport / early-python-import, early-pythonpath / early-python-path.
+// early-python, early-pyimport / early-python-import, early-pythonpath / early-python-path,
+// fork-server-warm-up.
 #include <gtest/gtest.h>
 
 #include "options_fixture.hpp"
@@ -54,6 +55,20 @@ TEST_F(fork_server_options_test, NoneSetByDefault) {
   EXPECT_FALSE(r.options->app.early_python);
   EXPECT_TRUE(r.options->app.early_imports.empty());
   EXPECT_FALSE(r.options->app.wanted());
+}
+
+TEST_F(fork_server_options_test, WarmUpsAreRepeatableModuleColonFunction) {
+  const options_result r =
+      parse_options({"--fork-server", "/run/base.sock", "--fork-server-warm-up", "app:warm_up",
+                     "--fork-server-warm-up", "pkg.mod:prime"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->app.fork_server_warm_up,
+            (std::vector<std::string>{"app:warm_up", "pkg.mod:prime"}));
+  EXPECT_TRUE(parse_options({"--socket", ":3031"}).options->app.fork_server_warm_up.empty());
+  for (const char* bad : {"app", ":warm_up", "app:"})
+    EXPECT_NE(error_of({"--fork-server-warm-up", bad}).find("is not MODULE:FUNC"),
+              std::string::npos)
+        << bad;
 }
 
 TEST_F(fork_server_options_test, ForkServerNeedsAPath) {

@@ -1,5 +1,6 @@
 // serve_fork_server with a warm spare (options.spares = 1): a request served by the spare (its
-// pid existed before the request), the next request forked directly, a killed spare replaced, the
+// pid existed before the request), a bad request refused by the spare itself, the next request
+// forked directly, a killed spare replaced, the
 // base's stop taking its spare down, and spares = 0 keeping the direct path.
 #include <signal.h>
 #include <unistd.h>
@@ -79,6 +80,38 @@ TEST_F(fork_server_spare_test, ARequestIsServedByTheSpareThatExistedBeforeIt) {
   EXPECT_EQ(facts.at("spare_warm_up"), "1");  // ran in the spare, before it was ready
   EXPECT_TRUE(base_.wait_for("fork server: adopted vassal pid " + std::to_string(spare) +
                              " from the spare for brood"))
+      << base_.all_output();
+}
+
+// The ready spare accepts on the fork server's socket itself (the base does not relay): it
+// refuses a bad request as the base would (logged under its own pid, the fds closed, no reply)
+// and serves the next one.
+TEST_F(fork_server_spare_test, TheSpareRefusesABadRequestItselfAndServesTheNext) {
+  start_base();
+  ASSERT_TRUE(wait_ready());
+  const long long spare = spare_pid(1);
+  ASSERT_GT(spare, 0) << base_.all_output();
+  wire::bytes bad;
+  ASSERT_FALSE(wire::append_packet(bad, 0, 1, wire::bytes{1, 0, 'a'}));
+  auto [test_end, vassal_end] = socket_pair();
+  auto s = send_packet(bad, {vassal_end.get()});
+  vassal_end.reset();
+  EXPECT_TRUE(s->closed_by_peer(5s)) << base_.all_output();
+  ASSERT_TRUE(base_.wait_for("fork server: refused a request", 1, 5s)) << base_.all_output();
+  EXPECT_NE(
+      base_.all_output().find(" " + std::to_string(spare) + "] fork server: refused a request"),
+      std::string::npos)
+      << base_.all_output();
+  pollfd p{test_end.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);
+  char c;
+  EXPECT_EQ(::read(test_end.get(), &c, 1), 0) << "the spare kept the fds of a refused request";
+  auto [channel, pid] = adopt(request({"brood", "--ini", "after-refusal.ini"}));
+  ASSERT_EQ(pid, spare) << base_.all_output();
+  EXPECT_EQ(facts_of(channel.get(), pid).at("argv"), "brood|--ini|after-refusal.ini");
+  EXPECT_TRUE(base_.wait_for("fork server: adopted vassal pid " + std::to_string(spare) +
+                             " from the spare for brood (3 args, 1 fds; request of pid " +
+                             std::to_string(::getpid()) + ")"))
       << base_.all_output();
 }
 

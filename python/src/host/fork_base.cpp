@@ -27,6 +27,18 @@ namespace py = pybind11;
 
 namespace {
 
+// fork-server-warm-up MODULE:FUNC: FUNC() called (MODULE taken from sys.modules when the base
+// imported it); what it raises is logged, what it returns dropped. REQUIRES: the GIL is held.
+void call_warm_up(const std::string& spec) {
+  const std::size_t colon = spec.rfind(':');
+  try {
+    py::module_ module = py::module_::import(spec.substr(0, colon).c_str());
+    module.attr(spec.substr(colon + 1).c_str())();
+  } catch (const py::error_already_set& e) {
+    os::log("fork server spare: fork-server-warm-up ", spec, ": ", e.what());
+  }
+}
+
 // One request through brood's WSGI path (the vars decoded, the GIL taken, the environ built with
 // its wsgi.input, a start_response made and called, the answer made) to a stub application,
 // never the user's; the request log off, so it writes nothing. A warm spare's worker-to-be runs
@@ -191,6 +203,7 @@ node::fork_server_hooks fork_base::hooks() {
         os::log("fork server spare: warm-up: ", e.what());
       }
     }
+    for (const std::string& w : self->opts.fork_server_warm_up) call_warm_up(w);
   };
   return h;
 }

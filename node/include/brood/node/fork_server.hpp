@@ -22,20 +22,23 @@
 // The warm spare (options.spares = 1, the default; only with an emperor channel): the base keeps
 // one adopted vassal forked ahead of any request, so that the fork, the intermediate child and
 // the grandchild's settling are off the request's path. The spare is forked as below (hooks
-// included), closes the base's fds as a grandchild does, waits to be re-parented to the emperor
-// (PDEATHSIG set; _exit(1), logged, when its parent is not the emperor), then tells the base its
-// pid over a SOCK_SEQPACKET socketpair ("fork server: spare ready (pid N)") and waits on it. On a
-// valid request the base sends it the request (re-encoded) with the emperor's connection and the
-// request's fds in one message, closes its own copies ("fork server: adopted vassal pid N from
-// the spare for ARGV0 ..."), and the spare settles exactly as a grandchild does below and answers
-// with ITS pid (a pid that existed before the request). Without a ready spare (before the first
-// one, right after one was handed out, a spare that died: its end of the socketpair is watched
-// and a dead spare forgotten) the request is forked directly. The next spare is created
-// options.spare_delay after one was handed out or a request was forked directly, at start once
-// PATH is bound, and spare_delay after a ready spare died; a spare that died before it was ready
-// is retried only after the next request. EOF or an error on the socketpair (the base stopped)
-// ends the spare with _exit(0); a message it cannot decode or too many fds: logged, _exit(1). A
-// directly forked vassal never holds a spare's socketpair.
+// included), closes the base's fds as a grandchild does but the listening socket, waits to be
+// re-parented to the emperor (PDEATHSIG set; _exit(1), logged, when its parent is not the
+// emperor), then tells the base its pid over a SOCK_SEQPACKET socketpair ("fork server: spare
+// ready (pid N)"). From then on the base stops accepting and the spare accepts on the listening
+// socket itself, so that a request reaches it without a relay through the base: it reads and
+// checks each request as the base does (a refusal is logged by the spare, which waits again);
+// on a valid one it closes the listening socket, settles exactly as a grandchild does below and
+// answers with ITS pid (a pid that existed before the request), then tells the base, which logs
+// "fork server: adopted vassal pid N from the spare for ARGV0 ..." and accepts again. A request
+// the base accepted before it read the spare's announcement, and any request without a ready
+// spare (before the first one, right after one took a request, a spare that died: its end of
+// the socketpair is watched, a dead spare forgotten and accepting resumed), is forked directly.
+// The next spare is created options.spare_delay after one took a request or a request was forked
+// directly, at start once PATH is bound, and spare_delay after a ready spare died; a spare that
+// died before it was ready is retried only after the next request. Anything readable on the
+// socketpair (EOF: the base stopped) ends a waiting spare with _exit(0). A directly forked
+// vassal never holds a spare's socketpair.
 //
 // In the child: fork again and _exit(0), so the grandchild is re-parented to the emperor (a
 // child subreaper). In the grandchild (the adopted vassal), before serve_fork_server returns:

@@ -19,18 +19,19 @@
 namespace brood::python {
 
 struct app_options {
-  std::vector<std::string> modules;        // module / -w: "pkg.mod" or "pkg.mod:callable"
-  std::string wsgi_file;                   // wsgi-file / file: a path to a .py file
-  std::string callable = "application";    // callable: the WSGI callable's name
-  std::vector<std::string> pythonpath;     // pythonpath / pp: added to sys.path
-  bool lazy_apps = false;                  // lazy-apps: load in each worker after fork
-  bool need_app = false;                   // need-app: no application loaded is a failure
-  std::vector<std::string> mounts;         // mount MOUNTPOINT=APP: WSGI apps per SCRIPT_NAME
-  bool manage_script_name = false;         // manage-script-name: mount chosen by PATH_INFO
-  std::string virtualenv;                  // virtualenv / home: Python's home ("": default)
-  std::string fork_server;                 // fork-server PATH: this node is a fork-server base
-  int fork_server_spares = 1;              // fork-server-spares: 0 or 1 warm spares
-  bool fork_server_prefork = true;         // fork-server-prefork: the spare pre-forks worker 1
+  std::vector<std::string> modules;      // module / -w: "pkg.mod" or "pkg.mod:callable"
+  std::string wsgi_file;                 // wsgi-file / file: a path to a .py file
+  std::string callable = "application";  // callable: the WSGI callable's name
+  std::vector<std::string> pythonpath;   // pythonpath / pp: added to sys.path
+  bool lazy_apps = false;                // lazy-apps: load in each worker after fork
+  bool need_app = false;                 // need-app: no application loaded is a failure
+  std::vector<std::string> mounts;       // mount MOUNTPOINT=APP: WSGI apps per SCRIPT_NAME
+  bool manage_script_name = false;       // manage-script-name: mount chosen by PATH_INFO
+  std::string virtualenv;                // virtualenv / home: Python's home ("": default)
+  std::string fork_server;               // fork-server PATH: this node is a fork-server base
+  int fork_server_spares = 1;            // fork-server-spares: 0 or 1 warm spares
+  bool fork_server_prefork = true;       // fork-server-prefork: the spare pre-forks worker 1
+  std::vector<std::string> fork_server_warm_up;  // fork-server-warm-up MODULE:FUNC, in order
   bool early_python = false;               // early-python: the interpreter before chdir/env/umask
   std::vector<std::string> early_imports;  // early-pyimport: imported before the app
   std::vector<std::string> early_pythonpath;  // early-pythonpath: on sys.path before pythonpath
