@@ -30,7 +30,7 @@ struct spooler_config {
   std::uint64_t log_size = 4 << 20;  // spooler-log-size
   // brood, not an option: with several processes on a dir, each takes its own share of the files
   // first and another's once it has waited this long past its due time (spool_share).
-  std::chrono::milliseconds steal_after{20};
+  std::chrono::milliseconds steal_after{5};
 
   bool any() const noexcept { return !dirs.empty() || !external_dirs.empty(); }
 };
