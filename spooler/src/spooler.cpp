@@ -180,6 +180,14 @@ void spooler_process::handle_watch_events() {
           queue_.add(e.path, e.rank, sys_clock::now() + busy_retry);
           break;
         }
+        // A new file (renamed into place): no stat for its due time, the claim reads it (a file
+        // not due yet is queued again at its due time, and the claim's close event is answered
+        // by add_file's stat). Another process's file waits steal_after; its owner's close after
+        // running it (add_file: gone) drops it from this queue.
+        if (!e.closed) {
+          if (!ignored_.count(e.path)) enqueue(e.path, e.rank, sys_clock::now());
+          break;
+        }
         add_file(e.path, e.rank);
         break;
       case dir_watch::event::kind::subdir: {
