@@ -29,4 +29,13 @@ bool spool_share::mine(std::string_view path) const noexcept {
   return h % count_ == index_;
 }
 
+spool_share::time_point spool_share::take_at(std::string_view path, time_point due) const noexcept {
+  if (mine(path)) return due;
+  const auto step = std::chrono::duration_cast<time_point::duration>(steal_after_);
+  const time_point at = due + step;
+  if (step <= time_point::duration::zero()) return at;
+  const auto rem = at.time_since_epoch() % step;
+  return rem == time_point::duration::zero() ? at : at + (step - rem);
+}
+
 }  // namespace brood::spooler

@@ -27,10 +27,11 @@ class spool_share {
 
   // True when the file at `path` (its name: what follows the last '/') is this share's.
   bool mine(std::string_view path) const noexcept;
-  // When this process should take the file at `path` that is due at `due`.
-  time_point take_at(std::string_view path, time_point due) const noexcept {
-    return mine(path) ? due : due + steal_after_;
-  }
+  // When this process should take the file at `path` that is due at `due`: `due` for its own,
+  // steal_after later for another's, rounded up to a multiple of steal_after since the epoch so
+  // that one wake-up looks at every other's file that came in during one such period (a process
+  // wakes for each file another runs only to find it gone, at most once per period).
+  time_point take_at(std::string_view path, time_point due) const noexcept;
   std::chrono::milliseconds steal_after() const noexcept { return steal_after_; }
 
  private:

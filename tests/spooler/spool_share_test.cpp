@@ -47,15 +47,23 @@ TEST(spool_share, OnlyTheNameCounts) {
   }
 }
 
-TEST(spool_share, AnotherProcesssFileIsTakenStealAfterLater) {
+// ... rounded up to a multiple of steal_after, so that one wake-up takes a period's files.
+TEST(spool_share, AnotherProcesssFileIsTakenStealAfterLaterOnItsGrid) {
   const spool_share a(0, 2, 25ms), b(1, 2, 25ms);
-  const auto due = std::chrono::system_clock::now();
+  using tp = std::chrono::system_clock::time_point;
+  const tp grid(std::chrono::system_clock::now().time_since_epoch() / 25ms * 25ms);
   for (int i = 0; i < 20; ++i) {
     const std::string f = task_name(i);
     const spool_share& owner = a.mine(f) ? a : b;
     const spool_share& other = a.mine(f) ? b : a;
-    EXPECT_EQ(owner.take_at(f, due), due);
-    EXPECT_EQ(other.take_at(f, due), due + 25ms);
+    for (const auto due : {grid + 1ms, grid + 24ms, grid + 25ms}) {
+      EXPECT_EQ(owner.take_at(f, due), due);
+      const tp at = other.take_at(f, due);
+      EXPECT_GE(at, due + 25ms);
+      EXPECT_LT(at, due + 50ms);
+      EXPECT_EQ(at.time_since_epoch() % 25ms, tp::duration::zero());
+    }
+    EXPECT_EQ(other.take_at(f, grid + 25ms), grid + 50ms);
   }
 }
 
