@@ -179,8 +179,8 @@ TEST_F(spooler_test, TaskWithAtInTheFutureWaitsForIt) {
   enqueue("later", {{"at", std::to_string(at) + ".7"}});
   enqueue("now");
   auto first = records_.next();
-  ASSERT_TRUE(first);
-  EXPECT_EQ(first->id, "now");
+  ASSERT_TRUE(first) << spoolers_[0]->all_output();
+  EXPECT_EQ(first->id, "now") << spoolers_[0]->all_output();
   auto later = records_.next(4000ms);
   ASSERT_TRUE(later) << spoolers_[0]->all_output();
   EXPECT_EQ(later->id, "later");
