@@ -68,6 +68,7 @@ void decode_into(spool_claim& c, const std::string& bytes, const struct stat& st
     if (r.error == wire::errc::spool_truncated && now < changed + torn_grace) {
       c.status = claim_status::not_due;
       c.due = changed + torn_grace;
+      c.torn = true;
       return;
     }
     c.status = claim_status::corrupt;

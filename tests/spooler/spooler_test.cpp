@@ -365,5 +365,31 @@ TEST_F(spooler_test, AnotherProcessTakesTheShareOfABusyOne) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 3000ms);  // while "slow" still ran
 }
 
+// A short file younger than 10 s may still be being written: the spooler looks again when its
+// writer closes it, not in a loop answering its own claim's close event.
+TEST_F(spooler_test, AYoungTornFileIsNotClaimedInALoopAndRunsOnceComplete) {
+  auto& a = start_spooler();
+  enqueue("first");
+  ASSERT_TRUE(records_.next()) << a.all_output();  // the spooler is up and watching
+  const std::string staging = root_ / "staging";
+  fs::create_directories(staging);
+  const std::string name = "uwsgi_spoolfile_on_young_torn";
+  std::ofstream(staging + "/" + name, std::ios::binary).write("\x11\x40\x00", 3);
+  fs::rename(staging + "/" + name, dir_ + "/" + name);
+  std::this_thread::sleep_for(200ms);  // its first claim (no event to wait for)
+  const long before = cpu_ticks(a.pid());
+  std::this_thread::sleep_for(1000ms);
+  EXPECT_LE(cpu_ticks(a.pid()) - before, 10);  // a loop would use most of the second
+  // The writer finishes it in place (as a uWSGI writer does): it runs.
+  wire::bytes file;
+  const std::vector<wire::var> vars{{"id", "completed"}};
+  ASSERT_FALSE(wire::append_spool_file(file, vars, {}));
+  std::ofstream(dir_ + "/" + name, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+  auto r = records_.next(3000ms);
+  ASSERT_TRUE(r) << a.all_output();
+  EXPECT_EQ(r->id, "completed");
+}
+
 }  // namespace
 }  // namespace brood::spooler::test
