@@ -38,15 +38,18 @@ bool lock_whole_file(int fd) {
   return ::fcntl(fd, F_OFD_SETLK, &fl) == 0;
 }
 
-bool read_all(int fd, std::string& out) {
+// Reads the file to its end, or until it holds `size` bytes (its size at the claim's fstat: no
+// writer changes it under the lock, so the read that would find the end is saved).
+bool read_all(int fd, std::string& out, std::size_t size) {
   char buf[65536];
-  for (;;) {
+  while (out.size() < size || size == 0) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return false;
     if (n == 0) return true;
     out.append(buf, static_cast<std::size_t>(n));
   }
+  return true;
 }
 
 unsigned parse_attempt(std::string_view text) {
@@ -65,6 +68,7 @@ void decode_into(spool_claim& c, const std::string& bytes, const struct stat& st
     if (r.error == wire::errc::spool_truncated && now < changed + torn_grace) {
       c.status = claim_status::not_due;
       c.due = changed + torn_grace;
+      c.torn = true;
       return;
     }
     c.status = claim_status::corrupt;
@@ -120,7 +124,7 @@ spool_claim claim_spool_file(const std::string& path, const std::string& dir, ti
     return c;
   }
   std::string bytes;
-  if (!read_all(c.fd.get(), bytes)) {
+  if (!read_all(c.fd.get(), bytes, static_cast<std::size_t>(held.st_size))) {
     c.status = claim_status::failed;
     c.why = os_error("cannot read", path);
     c.fd.reset();

@@ -30,6 +30,7 @@ struct spool_claim {
   spool_task task;   // claimed: the task; otherwise path, name and dir only
   std::string why;   // corrupt, failed
   std::chrono::system_clock::time_point due;  // not_due
+  bool torn = false;  // not_due because the file is short and young (maybe still being written)
 };
 
 // `dir`: the spooler dir the file belongs to (realpath). Never throws on bad file contents.

@@ -22,6 +22,7 @@
 #include "spool_claim.hpp"
 #include "spool_queue.hpp"
 #include "spool_scan.hpp"
+#include "spool_share.hpp"
 #include "spooler_task.hpp"
 
 namespace brood::spooler {
@@ -65,6 +66,7 @@ class spooler_process {
         slot_(slot),
         dir_(real_dir(board.dir(slot))),
         runner_(cfg, store, board, slot, handler, dir_),
+        share_(spool_share::of_slot(board, slot, cfg.steal_after)),
         queue_(cfg.ordered),
         period_(std::max<mono_clock::duration>(cfg.frequency, 1s)) {}
 
@@ -76,6 +78,11 @@ class spooler_process {
   void handle_watch_events();
   void full_scan();
   void add_file(const std::string& path, std::uint64_t rank);
+  // Queues the file at `path`, due at `due`: at `due` when it is this process's share, later
+  // when it is another's (spool_share).
+  void enqueue(const std::string& path, std::uint64_t rank, sys_clock::time_point due) {
+    queue_.add(path, rank, share_.take_at(path, due));
+  }
   void recover_crashed();
   // Claims and runs the first due task; false when none was due.
   bool run_one();
@@ -90,12 +97,14 @@ class spooler_process {
   spool_task_runner runner_;
   os::signal_source signals_;  // empty (never readable) when they cannot be watched
   dir_watch watch_;            // empty when the dir cannot be watched
+  spool_share share_;
   spool_queue queue_;
   mono_clock::duration period_;
   mono_clock::time_point next_scan_;
   // Files the handler ignored: left alone until the next full scan, whatever event names them.
   std::unordered_set<std::string> ignored_;
-  // Files another process held at this one's last claim of them (handle_watch_events).
+  // Files another process held at this one's last claim of them, or found torn and young
+  // (handle_watch_events).
   std::unordered_set<std::string> busy_;
   unsigned tasks_ = 0;
   bool fatal_ = false;
@@ -167,9 +176,18 @@ void spooler_process::handle_watch_events() {
         // attempts (ours or another spooler's, each opens it for writing), not a new task;
         // claiming again at each one ping-pongs between the spooler processes for as long as
         // the task runs (measured: 2 spooler processes, 3 to 5 times the CPU per task). So it
-        // is tried again busy_retry later (a uWSGI writer's close waits that long too).
+        // is tried again busy_retry later (a uWSGI writer's close waits that long too). The
+        // same for a file found torn and young (after_claim_failure).
         if (e.closed && busy_.count(e.path)) {
           queue_.add(e.path, e.rank, sys_clock::now() + busy_retry);
+          break;
+        }
+        // A new file (renamed into place): no stat for its due time, the claim reads it (a file
+        // not due yet is queued again at its due time, and the claim's close event is answered
+        // by add_file's stat). Another process's file waits steal_after; its owner's close after
+        // running it (add_file: gone) drops it from this queue.
+        if (!e.closed) {
+          if (!ignored_.count(e.path)) enqueue(e.path, e.rank, sys_clock::now());
           break;
         }
         add_file(e.path, e.rank);
@@ -179,7 +197,7 @@ void spooler_process::handle_watch_events() {
         scan_result found;  // files written before the watch was in place
         scan_files(e.path, e.rank, found);
         for (const scanned_file& f : found.files)
-          if (!ignored_.count(f.path)) queue_.add(f.path, f.rank, f.mtime);
+          if (!ignored_.count(f.path)) enqueue(f.path, f.rank, f.mtime);
         break;
       }
       case dir_watch::event::kind::overflow:
@@ -199,14 +217,19 @@ void spooler_process::full_scan() {
   queue_.clear();
   ignored_.clear();
   busy_.clear();
-  for (const scanned_file& f : found.files) queue_.add(f.path, f.rank, f.mtime);
+  for (const scanned_file& f : found.files) enqueue(f.path, f.rank, f.mtime);
 }
 
 void spooler_process::add_file(const std::string& path, std::uint64_t rank) {
   if (ignored_.count(path)) return;
   struct stat st = {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-  queue_.add(path, rank, mtime_of(st));
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    // Done (its close after the unlink is the event): no claim to try. Another process's
+    // finished task no longer waits in this queue for steal_after, to fail an open then.
+    queue_.remove(path);
+    return;
+  }
+  enqueue(path, rank, mtime_of(st));
 }
 
 // The task the previous process of this slot was running when it died counts as a failed
@@ -239,7 +262,7 @@ bool spooler_process::run_one() {
     const auto r = runner_.run(c);
     switch (r.what) {
       case spool_task_runner::outcome::retry:
-        queue_.add(*path, rank_of(*path, dir_), r.due);
+        enqueue(*path, rank_of(*path, dir_), r.due);
         break;
       case spool_task_runner::outcome::fatal:
         fatal_ = true;
@@ -259,7 +282,11 @@ bool spooler_process::run_one() {
 void spooler_process::after_claim_failure(spool_claim& c) {
   switch (c.status) {
     case claim_status::not_due:
-      queue_.add(c.task.path, rank_of(c.task.path, dir_), c.due);
+      enqueue(c.task.path, rank_of(c.task.path, dir_), c.due);
+      // A young torn file is looked at again when its writer closes it, as a busy one: the
+      // close event of this claim (it opened the file for writing) must not start a loop of
+      // claims (measured: 72 of 100 ticks of a CPU for as long as the file stays torn).
+      if (c.torn) busy_.insert(c.task.path);
       break;
     case claim_status::corrupt:
       runner_.quarantine(c);

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "spool_share.hpp"
 #include "spooler_fixture.hpp"
 
 namespace brood::spooler::test {
@@ -178,8 +179,8 @@ TEST_F(spooler_test, TaskWithAtInTheFutureWaitsForIt) {
   enqueue("later", {{"at", std::to_string(at) + ".7"}});
   enqueue("now");
   auto first = records_.next();
-  ASSERT_TRUE(first);
-  EXPECT_EQ(first->id, "now");
+  ASSERT_TRUE(first) << spoolers_[0]->all_output();
+  EXPECT_EQ(first->id, "now") << spoolers_[0]->all_output();
   auto later = records_.next(4000ms);
   ASSERT_TRUE(later) << spoolers_[0]->all_output();
   EXPECT_EQ(later->id, "later");
@@ -318,6 +319,76 @@ TEST_F(spooler_test, TheProcessThatFoundATaskBusyDoesNotSpinWhileItRuns) {
   // A spinning process would use most of that second; a retry every 100 ms, far less.
   EXPECT_LE(cpu_ticks(a.pid()) + cpu_ticks(b.pid()) - before, 10);
   EXPECT_FALSE(records_.next(1000ms));  // it ran once
+}
+
+// Each process takes its own share of the files (spool_share) while it is free: with a long
+// steal_after, every task runs in the process whose share its file is.
+TEST_F(spooler_test, TwoProcessesEachRunTheirOwnShare) {
+  cfg_.steal_after = 5000ms;
+  make_board(2);
+  const pid_t pids[] = {start_spooler(0).pid(), start_spooler(1).pid()};
+  int ran_by[2] = {0, 0};
+  for (int i = 0; i < 40; ++i) {
+    const std::string path = enqueue(std::to_string(i));
+    const std::size_t owner = spool_share(0, 2, cfg_.steal_after).mine(path) ? 0 : 1;
+    auto r = records_.next();
+    ASSERT_TRUE(r) << i << "\n" << spoolers_[0]->all_output() << spoolers_[1]->all_output();
+    EXPECT_EQ(r->id, std::to_string(i));
+    EXPECT_EQ(r->pid, pids[owner]) << path;
+    ++ran_by[owner];
+  }
+  EXPECT_GT(ran_by[0], 0);
+  EXPECT_GT(ran_by[1], 0);
+}
+
+// A file whose process is busy (a long task) is taken by the other once it waited steal_after.
+TEST_F(spooler_test, AnotherProcessTakesTheShareOfABusyOne) {
+  cfg_.steal_after = 50ms;
+  make_board(2);
+  const pid_t pids[] = {start_spooler(0).pid(), start_spooler(1).pid()};
+  enqueue("slow", {{"do", "sleep"}, {"ms", "3000"}});
+  auto slow = records_.next();
+  ASSERT_TRUE(slow) << spoolers_[0]->all_output() << spoolers_[1]->all_output();
+  const std::size_t busy = slow->pid == pids[0] ? 0 : 1;
+  const auto started = std::chrono::steady_clock::now();
+  // Tasks until one is the busy process's share (the others' share runs at once anyway).
+  int stolen = 0;
+  for (int i = 0; i < 40 && stolen == 0; ++i) {
+    const std::string path = enqueue(std::to_string(i));
+    if (spool_share(busy, 2, cfg_.steal_after).mine(path)) ++stolen;
+    auto r = records_.next(2000ms);
+    ASSERT_TRUE(r) << i << "\n" << spoolers_[0]->all_output() << spoolers_[1]->all_output();
+    EXPECT_EQ(r->id, std::to_string(i));
+    EXPECT_EQ(r->pid, pids[1 - busy]) << path;
+  }
+  EXPECT_EQ(stolen, 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3000ms);  // while "slow" still ran
+}
+
+// A short file younger than 10 s may still be being written: the spooler looks again when its
+// writer closes it, not in a loop answering its own claim's close event.
+TEST_F(spooler_test, AYoungTornFileIsNotClaimedInALoopAndRunsOnceComplete) {
+  auto& a = start_spooler();
+  enqueue("first");
+  ASSERT_TRUE(records_.next()) << a.all_output();  // the spooler is up and watching
+  const std::string staging = root_ / "staging";
+  fs::create_directories(staging);
+  const std::string name = "uwsgi_spoolfile_on_young_torn";
+  std::ofstream(staging + "/" + name, std::ios::binary).write("\x11\x40\x00", 3);
+  fs::rename(staging + "/" + name, dir_ + "/" + name);
+  std::this_thread::sleep_for(200ms);  // its first claim (no event to wait for)
+  const long before = cpu_ticks(a.pid());
+  std::this_thread::sleep_for(1000ms);
+  EXPECT_LE(cpu_ticks(a.pid()) - before, 10);  // a loop would use most of the second
+  // The writer finishes it in place (as a uWSGI writer does): it runs.
+  wire::bytes file;
+  const std::vector<wire::var> vars{{"id", "completed"}};
+  ASSERT_FALSE(wire::append_spool_file(file, vars, {}));
+  std::ofstream(dir_ + "/" + name, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+  auto r = records_.next(3000ms);
+  ASSERT_TRUE(r) << a.all_output();
+  EXPECT_EQ(r->id, "completed");
 }
 
 }  // namespace

@@ -28,6 +28,9 @@ struct spooler_config {
   std::chrono::milliseconds retry_max_delay{300000};  // spooler-retry-max-delay (ms)
   // brood: bytes of each segment of a spooler dir's task log (docs/spool_format.md §9).
   std::uint64_t log_size = 4 << 20;  // spooler-log-size
+  // brood, not an option: with several processes on a dir, each takes its own share of the files
+  // first and another's once it has waited this long past its due time (spool_share).
+  std::chrono::milliseconds steal_after{5};
 
   bool any() const noexcept { return !dirs.empty() || !external_dirs.empty(); }
 };

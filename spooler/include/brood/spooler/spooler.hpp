@@ -8,6 +8,8 @@
 //     mtime otherwise, or by name (version order) with spooler-ordered;
 //   - claims a file with an OFD write lock (it conflicts with uWSGI's fcntl lock), so a task never
 //     runs twice at the same time, and checks the file is still linked before running it;
+//   - with several processes on a dir, takes its own share of the files (a hash of the name)
+//     first and the others' only once they waited config.steal_after past their due time;
 //   - ok: deletes the file. retry / exception / crash: rewrites it durably with brood_attempt + 1
 //     and brood_last_error, mtime = now + backoff; after max_attempts failed attempts it moves to
 //     DIR/failed/. ignore: keeps it until the next full scan. A torn or corrupt file (bad header,
