@@ -132,12 +132,16 @@ void placement::state::expire_members(time_point now) {
     if (rec.lease_deadline > now) continue;
     rec.reported = false;  // eligible again once it reports
     rec.dead_ref = std::max(rec.dead_ref, rec.acked_ref);
+    std::size_t released = 0;
     for (auto& [vassal, where] : table.placed) {
       if (!holds_member(where, m)) continue;
       drop_member(where, m);
       lord.pending.erase({m, vassal});
       lord.changed = true;
+      ++released;
     }
+    if (released)
+      decide(m + "'s lease is over: its " + std::to_string(released) + " vassal(s) released");
   }
 }
 
@@ -164,9 +168,11 @@ void placement::state::settle(time_point now) {
       const std::string to = !drop && l == table.leaving.end() ? best_for(v, now) : std::string();
       if (drop) {
         drop_member(table.placed[v], m);
+        decide(v + " not running on " + m + " in time: dropped there");
       } else if (!to.empty()) {
         table.leaving[v] = m;
         lord.moving[v] = {to, table.version};
+        decide(v + " not running on " + m + " in time: moving to " + to);
       } else {
         it->second = now + p.start_timeout;
         ++it;
@@ -252,7 +258,9 @@ void placement::state::start_moves(time_point now) {
     if (eligible(to, vassal, now)) {
       table.placed[vassal].push_back(to);
       lord.pending[{to, vassal}] = now + p.start_timeout;
+      decide(vassal + " placed on " + to + " (moving from " + l->second + ")");
     } else {
+      decide(vassal + ": the move from " + l->second + " to " + to + " is off");
       table.leaving.erase(l);  // the new member went away meanwhile: the move is off
     }
     lord.changed = true;
@@ -317,6 +325,7 @@ void placement::state::place_missing(time_point now) {
       where.push_back(m);
       lord.pending[{m, spec.name}] = now + p.start_timeout;
       lord.changed = true;
+      decide(spec.name + " placed on " + m + " again (its copy there still exits)");
     }
     while (exiting.empty() && where.size() < want) {
       const std::string best = best_for(spec.name, now);
@@ -324,6 +333,7 @@ void placement::state::place_missing(time_point now) {
       where.push_back(best);
       lord.pending[{best, spec.name}] = now + p.start_timeout;
       lord.changed = true;
+      decide(spec.name + " placed on " + best + " (" + std::to_string(count_on(best)) + " there)");
     }
   }
 }
@@ -350,6 +360,7 @@ void placement::state::balance(time_point now) {
     table.leaving[vassal] = most;
     lord.moving[vassal] = {least, table.version};
     lord.changed = true;
+    decide(vassal + " to move from " + most + " to " + least + " (balance)");
     return;
   }
 }
