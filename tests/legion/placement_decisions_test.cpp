@@ -15,16 +15,6 @@ namespace {
 using namespace std::chrono_literals;
 using sim::cluster;
 
-placement_params decisions_params() {
-  placement_params p;
-  p.report_every = 100ms;
-  p.lease = 1000ms;
-  p.kill_grace = 200ms;
-  p.start_timeout = 2000ms;
-  p.failure_memory = 10000ms;
-  return p;
-}
-
 std::size_t count_containing(const std::vector<std::string>& lines, const std::string& part) {
   return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [&](const auto& l) {
     return l.find(part) != std::string::npos;
@@ -32,7 +22,7 @@ std::size_t count_containing(const std::vector<std::string>& lines, const std::s
 }
 
 TEST(placement_decisions_test, TheLordLogsEachPlacementAndALostMembersRelease) {
-  cluster c(3, 1, decisions_params());
+  cluster c(3, 1, sim::test_params());
   c.elect(0);
   std::vector<vassal_spec> six;
   for (int i = 0; i < 6; ++i) six.push_back({"v" + std::to_string(100 + i) + ".ini", 1});
