@@ -1,4 +1,4 @@
-// The real process_launcher: fork + exec of vassals with a socketpair channel, and on-demand
+// The real process_launcher: vfork + exec of vassals with a socketpair channel, and on-demand
 // listening sockets (docs/uwsgi-compat.md §4.2, §4.4).
 #include "brood/emperor/os_launcher.hpp"
 
@@ -59,13 +59,12 @@ std::unique_ptr<vassal_process> os_launcher::launch(const launch_spec& spec, std
     return nullptr;
   }
   const exec_plan plan = make_exec_plan(spec, theirs.get());
-  const pid_t pid = ::fork();
+  const pid_t pid = spawn_vassal(plan);
   if (pid < 0) {
     ec = last_error();
     os::log("vassal ", spec.name, ": cannot fork: ", ec.message());
     return nullptr;
   }
-  if (pid == 0) exec_vassal(plan);
   theirs.reset();
   return std::make_unique<os_vassal_process>(loop_, events_, pid, std::move(ours));
 }

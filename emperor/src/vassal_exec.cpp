@@ -90,7 +90,8 @@ void close_fds_except(int keep) noexcept {
 [[noreturn]] void fail(const exec_plan& plan, const char* what, int err) noexcept {
   write_all(STDERR_FILENO, plan.exec_error.data(), plan.exec_error.size());
   write_all(STDERR_FILENO, what, std::strlen(what));
-  const char* text = ::strerror(err);
+  const char* text = ::strerrordesc_np(err);  // no locale, no allocation (vfork child)
+  if (text == nullptr) text = "unknown error";
   write_all(STDERR_FILENO, text, std::strlen(text));
   write_all(STDERR_FILENO, "\n", 1);
   ::_exit(exec_failed_status);
@@ -129,6 +130,20 @@ void exec_vassal(const exec_plan& plan) noexcept {
   if (::fcntl(plan.channel_fd, F_SETFD, 0) != 0) fail(plan, "channel: ", errno);
   ::execvpe(plan.argv[0], plan.argv.data(), plan.envp.data());
   fail(plan, "", errno);
+}
+
+pid_t spawn_vassal(const exec_plan& plan) noexcept {
+  // Blocked in the child until exec_vassal has reset every handler: a handler of ours never
+  // runs in the child, which shares our memory until it execs.
+  sigset_t all, old;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  const pid_t pid = ::vfork();
+  if (pid == 0) exec_vassal(plan);
+  const int saved = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = saved;
+  return pid;
 }
 
 }  // namespace brood::emperor

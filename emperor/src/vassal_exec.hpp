@@ -1,6 +1,8 @@
 #pragma once
-// What a forked vassal does between fork and exec (docs/uwsgi-compat.md §4.2). Everything it needs
-// is prepared in the parent (exec_plan), so the child only makes system calls.
+// What a vassal's process does between its creation and exec (docs/uwsgi-compat.md §4.2).
+// Everything it needs is prepared in the parent (exec_plan), so the child only makes system calls:
+// it is created with vfork (it shares the emperor's memory until it execs, so the emperor's page
+// tables are not copied for each vassal and its pages are not made copy-on-write).
 #include <sys/types.h>
 
 #include <optional>
@@ -37,5 +39,10 @@ exec_plan make_exec_plan(const launch_spec& spec, int channel_fd);
 // one line to stderr and _exit(26). The process group and session are the emperor's (no
 // setsid), so a terminal's Ctrl-C reaches the vassals as with uWSGI.
 [[noreturn]] void exec_vassal(const exec_plan& plan) noexcept;
+
+// Starts the vassal's process: vfork, then exec_vassal(plan) in the child; returns when the child
+// has exec'd or exited (26). Every signal is blocked in the calling thread meanwhile. Returns the
+// child's pid, or -1 with errno set when no process could be created.
+pid_t spawn_vassal(const exec_plan& plan) noexcept;
 
 }  // namespace brood::emperor

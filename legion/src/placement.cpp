@@ -181,6 +181,7 @@ time_point placement::state::lord_deadline() const {
 std::vector<placement_outgoing> placement::take_outgoing() { return std::exchange(s_->out, {}); }
 
 std::vector<placement_action> placement::take_actions() { return std::exchange(s_->actions, {}); }
+std::vector<std::string> placement::take_decisions() { return std::exchange(s_->decisions, {}); }
 
 const placement_table& placement::table() const noexcept { return s_->table; }
 

@@ -1,6 +1,6 @@
 // The lord side of placement.hpp: reports answered with acks (the members' leases), lost members,
-// failed starts, placement of missing copies, one balancing move at a time, and the table pushed
-// to every member after each change.
+// failed starts, placement of missing copies (the balancing moves: placement_balance.cpp), and the
+// table pushed to every member after each change.
 #include <algorithm>
 #include <limits>
 
@@ -132,12 +132,16 @@ void placement::state::expire_members(time_point now) {
     if (rec.lease_deadline > now) continue;
     rec.reported = false;  // eligible again once it reports
     rec.dead_ref = std::max(rec.dead_ref, rec.acked_ref);
+    std::size_t released = 0;
     for (auto& [vassal, where] : table.placed) {
       if (!holds_member(where, m)) continue;
       drop_member(where, m);
       lord.pending.erase({m, vassal});
       lord.changed = true;
+      ++released;
     }
+    if (released)
+      decide(m + "'s lease is over: its " + std::to_string(released) + " vassal(s) released");
   }
 }
 
@@ -164,9 +168,11 @@ void placement::state::settle(time_point now) {
       const std::string to = !drop && l == table.leaving.end() ? best_for(v, now) : std::string();
       if (drop) {
         drop_member(table.placed[v], m);
+        decide(v + " not running on " + m + " in time: dropped there");
       } else if (!to.empty()) {
         table.leaving[v] = m;
         lord.moving[v] = {to, table.version};
+        decide(v + " not running on " + m + " in time: moving to " + to);
       } else {
         it->second = now + p.start_timeout;
         ++it;
@@ -235,31 +241,6 @@ void placement::state::finish_handovers() {
   }
 }
 
-void placement::state::start_moves(time_point now) {
-  for (auto it = lord.moving.begin(); it != lord.moving.end();) {
-    const std::string& vassal = it->first;
-    const auto& [to, announced] = it->second;
-    auto l = table.leaving.find(vassal);
-    if (l == table.leaving.end()) {
-      it = lord.moving.erase(it);
-      continue;
-    }
-    const member_record& old = lord.members.at(l->second);
-    if (old.version <= announced) {
-      ++it;  // the old member has not shown the table that announces it yet
-      continue;
-    }
-    if (eligible(to, vassal, now)) {
-      table.placed[vassal].push_back(to);
-      lord.pending[{to, vassal}] = now + p.start_timeout;
-    } else {
-      table.leaving.erase(l);  // the new member went away meanwhile: the move is off
-    }
-    lord.changed = true;
-    it = lord.moving.erase(it);
-  }
-}
-
 std::size_t placement::state::count_on(const std::string& member) const {
   std::size_t n = 0;
   for (const auto& [vassal, where] : table.placed) n += holds_member(where, member) ? 1 : 0;
@@ -317,6 +298,7 @@ void placement::state::place_missing(time_point now) {
       where.push_back(m);
       lord.pending[{m, spec.name}] = now + p.start_timeout;
       lord.changed = true;
+      decide(spec.name + " placed on " + m + " again (its copy there still exits)");
     }
     while (exiting.empty() && where.size() < want) {
       const std::string best = best_for(spec.name, now);
@@ -324,33 +306,8 @@ void placement::state::place_missing(time_point now) {
       where.push_back(best);
       lord.pending[{best, spec.name}] = now + p.start_timeout;
       lord.changed = true;
+      decide(spec.name + " placed on " + best + " (" + std::to_string(count_on(best)) + " there)");
     }
-  }
-}
-
-void placement::state::balance(time_point now) {
-  if (!p.balance || !lord.pending.empty() || !table.leaving.empty()) return;
-  // Only between members heard from lately: a hand-over's old copy stops when its member hears
-  // the new table, or at the latest when its lease ends.
-  std::string most, least;
-  for (const auto& [m, rec] : lord.members) {
-    if (!rec.reported || rec.lease_deadline <= now || now - rec.last_report > 2 * p.report_every)
-      continue;
-    if (most.empty() || load_of(m, 0) > load_of(most, 0)) most = m;
-    if (least.empty() || load_of(m, 0) < load_of(least, 0)) least = m;
-  }
-  if (most.empty() || most == least) return;
-  // Moving one vassal must leave the receiver below the giver's load of now.
-  if (!(load_of(least, 1) < load_of(most, 0) - 1e-9)) return;
-  for (auto& [vassal, where] : table.placed) {
-    if (!zerg_base(vassal).empty()) continue;  // a zerg stays where it started
-    if (!holds_member(where, most) || !eligible(least, vassal, now)) continue;
-    // Announced first (the table shows it leaving `most`); placed on `least` once `most` holds
-    // that table (start_moves).
-    table.leaving[vassal] = most;
-    lord.moving[vassal] = {least, table.version};
-    lord.changed = true;
-    return;
   }
 }
 

@@ -148,6 +148,8 @@ placement_clock::time_point placement_runner::fence_at() const {
 }
 
 void placement_runner::publish(placement_clock::time_point now) {
+  for (const std::string& d : machine_->take_decisions())
+    os::log("legion '", legion_, "': placement: ", d);
   std::vector<placement_action> actions = machine_->take_actions();
   const std::set<std::string> running = machine_->running();
   const auto kills = std::count_if(actions.begin(), actions.end(), [](const placement_action& a) {

@@ -95,6 +95,9 @@ struct placement::state {
   lord_side lord;
   std::vector<placement_outgoing> out;
   std::vector<placement_action> actions;
+  std::vector<std::string> decisions;  // the lord's, since take_decisions()
+
+  void decide(std::string line) { decisions.push_back(std::move(line)); }
 
   // placement_member.cpp
   void send_report(time_point now);

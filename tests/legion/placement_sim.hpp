@@ -18,6 +18,18 @@
 
 namespace brood::legion::sim {
 
+// The timings the placement tests run with: reports every 100 ms, 1 s leases.
+inline placement_params test_params() {
+  using namespace std::chrono_literals;
+  placement_params p;
+  p.report_every = 100ms;
+  p.lease = 1000ms;
+  p.kill_grace = 200ms;
+  p.start_timeout = 2000ms;
+  p.failure_memory = 10000ms;
+  return p;
+}
+
 using namespace std::chrono_literals;
 using tp = placement_clock::time_point;
 

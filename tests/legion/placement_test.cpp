@@ -15,15 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 using sim::cluster;
 
-placement_params params() {
-  placement_params p;
-  p.report_every = 100ms;
-  p.lease = 1000ms;
-  p.kill_grace = 200ms;
-  p.start_timeout = 2000ms;
-  p.failure_memory = 10000ms;
-  return p;
-}
+placement_params params() { return sim::test_params(); }
 
 std::vector<vassal_spec> vassals(int n, std::uint32_t replicas = 1) {
   std::vector<vassal_spec> v;

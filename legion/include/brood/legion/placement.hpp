@@ -178,6 +178,10 @@ class placement {
   placement_clock::time_point fence_at() const;
   std::vector<placement_outgoing> take_outgoing();
   std::vector<placement_action> take_actions();
+  // The lord's decisions since the last call, one line each, for its log: a copy placed on a
+  // member (and how many it holds then), a lost member's copies released, a start that did not
+  // come up in time moved or dropped, a balancing move announced or called off.
+  std::vector<std::string> take_decisions();
 
   const placement_table& table() const noexcept;       // the newest this member holds
   std::set<std::string> running() const;               // what this member runs (owner's reports)
