@@ -38,7 +38,47 @@ const option_by_name& option_index() {
   return index;
 }
 
+// parse_table()'s descriptions by long name and by short form ("-s").
+using shared_by_name = std::unordered_map<std::string, boost::shared_ptr<po::option_description>>;
+
+const shared_by_name& parse_table_index() {
+  static const shared_by_name index = [] {
+    shared_by_name by_name;
+    for (const auto& d : parse_table().options()) {
+      const auto [names, count] = d->long_names();
+      for (std::size_t i = 0; i < count; ++i) by_name.emplace(names[i], d);
+      const std::string short_form =
+          d->canonical_display_name(po::command_line_style::allow_dash_for_short);
+      if (short_form.size() == 2 && short_form[0] == '-') by_name.emplace(short_form, d);
+    }
+    return by_name;
+  }();
+  return index;
+}
+
 }  // namespace
+
+po::options_description command_line_table(const std::vector<std::string>& args) {
+  const shared_by_name& index = parse_table_index();
+  std::vector<const po::option_description*> added;
+  po::options_description table;
+  auto add = [&](const std::string& name) {
+    const auto found = index.find(name);
+    if (found == index.end()) return;
+    for (const po::option_description* d : added)
+      if (d == found->second.get()) return;
+    added.push_back(found->second.get());
+    table.add(found->second);
+  };
+  for (const std::string& a : args) {
+    if (a.size() > 2 && a[0] == '-' && a[1] == '-') {
+      add(a.substr(2, a.find('=') - 2));
+    } else if (a.size() > 1 && a[0] == '-') {
+      for (std::size_t i = 1; i < a.size(); ++i) add(std::string{'-', a[i]});
+    }
+  }
+  return table;
+}
 
 const po::option_description* find_option(const std::string& name) {
   const option_by_name& index = option_index();

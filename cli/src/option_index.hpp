@@ -6,6 +6,7 @@
 // process, at the first call: a fork-server base builds them before it forks (its spare's
 // rehearsal parses), so its adopted vassals find them ready.
 #include <string>
+#include <vector>
 
 #include <boost/program_options.hpp>
 
@@ -13,6 +14,14 @@ namespace brood::cli {
 
 // option_table() and config_syntax_options() together.
 const boost::program_options::options_description& parse_table();
+
+// The descriptions of parse_table() that the tokens of `args` can name: "--NAME" or "--NAME=V"
+// by a long name, "-X..." by the short form of each of its characters (sticky short options).
+// boost's command-line parser compares every token with each description it is given (copying
+// strings): given these few instead of parse_table()'s hundreds, it finds the same options and
+// leaves the same tokens unregistered (~0.08 ms of a forked vassal's parse, bench/RESULTS.md).
+boost::program_options::options_description command_line_table(
+    const std::vector<std::string>& args);
 
 // The description option_table().find_nothrow(name, false) finds (nullptr when none): by its
 // long names and its short form ("-s"), else by boost's own scan (a name no description spells).

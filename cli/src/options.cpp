@@ -44,9 +44,8 @@ std::string in_where(const std::string& where) { return where.empty() ? "" : " i
 // is wrong.
 class collector {
  public:
-  collector(const po::options_description& desc, std::vector<std::string> environment)
-      : desc_(desc),
-        environment_(environment),
+  explicit collector(std::vector<std::string> environment)
+      : environment_(environment),
         stream_([this](config_entry e) { accept(std::move(e)); },
                 {std::move(environment), [this](std::string_view name) { return lookup(name); }}) {}
 
@@ -54,8 +53,9 @@ class collector {
   // check_keys) with its value: `--name=V` or `--name V`; any other unknown option is an error.
   void add_command_line(const std::vector<std::string>& args) {
     int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    const po::options_description named = command_line_table(args);  // not all of parse_table()
     po::parsed_options parsed =
-        po::command_line_parser(args).options(desc_).style(style).allow_unregistered().run();
+        po::command_line_parser(args).options(named).style(style).allow_unregistered().run();
     auto& opts = parsed.options;
     for (std::size_t i = 0; i < opts.size(); ++i) {
       auto& o = opts[i];
@@ -178,7 +178,6 @@ class collector {
     return out;
   }
 
-  const po::options_description& desc_;
   std::vector<std::string> environment_;
   config_stream stream_;
   // An ini file being read: where, its identity once needed (ini_id; "" before), as given.
@@ -253,7 +252,7 @@ options_result parse_options(const std::vector<std::string>& args) {
 options_result parse_options(const std::vector<std::string>& args,
                              const std::vector<std::string>& environment) {
   try {
-    collector c(parse_table(), environment);
+    collector c(environment);
     c.add_environment();
     c.add_command_line(args);
     std::vector<config_entry> all = c.finish();
