@@ -2,6 +2,7 @@
 #include "log_server.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -266,6 +267,10 @@ void log_server::state::round(const epoll_event* evs, int n, bool& stop) {
   }
   std::vector<staged_task> to_write;
   for (const int fd : ready) answer(fd, conns[fd], outcome, to_write);
+  // The answers woke their workers with a sync wake-up (a unix socket's), which puts a worker on
+  // this thread's CPU, expecting this thread to sleep: let them run before the files are written
+  // (else each acknowledgment waits for the round's files, ~50-70 us per file on this CPU).
+  if (!to_write.empty()) ::sched_yield();
   write_files(to_write);
 }
 
