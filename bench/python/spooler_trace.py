@@ -195,7 +195,8 @@ def trace_node(c, build, tasks, warm, label, keep=None):
     for i in range(warm):
         spooler_bench.enqueue(host, int(port), block(i))
     data = os.path.join(c.tmp, "perf-%s.data" % label)
-    perf = subprocess.Popen(["perf", "record", "-q", "-a", "-o", data, "-e",
+    pids = ",".join(str(x) for x in [os.getpid()] + sorted(roles))
+    perf = subprocess.Popen(["perf", "record", "-q", "-p", pids, "-o", data, "-e",
                              "raw_syscalls:sys_enter,raw_syscalls:sys_exit,sched:sched_switch,"
                              "sched:sched_wakeup"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

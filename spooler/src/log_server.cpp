@@ -267,10 +267,12 @@ void log_server::state::round(const epoll_event* evs, int n, bool& stop) {
   }
   std::vector<staged_task> to_write;
   for (const int fd : ready) answer(fd, conns[fd], outcome, to_write);
-  // The answers woke their workers with a sync wake-up (a unix socket's), which puts a worker on
-  // this thread's CPU, expecting this thread to sleep: let them run before the files are written
-  // (else each acknowledgment waits for the round's files, ~50-70 us per file on this CPU).
-  if (!to_write.empty()) ::sched_yield();
+  // The answer woke its worker with a sync wake-up (a unix socket's), which may put the worker on
+  // this thread's CPU, expecting this thread to sleep: with one task in the round (a lone
+  // producer's round trip), let it run before the file is written (else the acknowledgment waits
+  // for the file, ~50-70 us). Not with more: under load a yield puts this thread behind every
+  // runnable task, and the round's files (which the spooler waits for) fall behind.
+  if (to_write.size() == 1) ::sched_yield();
   write_files(to_write);
 }
 
