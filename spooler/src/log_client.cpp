@@ -67,10 +67,12 @@ os::unique_fd connect_to(const std::string& server) {
 }
 
 void encode_request(wire::bytes& req, std::size_t dir, const std::string& rel_path,
-                    wire::bytes_view file, bool server_writes_file) {
+                    wire::bytes_view file, bool server_writes_file, bool answer_client) {
   req.reserve(req.size() + 9 + rel_path.size() + file.size());
   put_le(req, 5 + rel_path.size() + file.size(), 4);
-  req.push_back(server_writes_file ? op_task_file_later : op_task);
+  req.push_back(!server_writes_file ? op_task
+                : answer_client     ? op_task_answer_client
+                                    : op_task_file_later);
   put_le(req, dir, 2);
   put_le(req, rel_path.size(), 2);
   req.insert(req.end(), rel_path.begin(), rel_path.end());

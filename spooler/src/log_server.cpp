@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <set>
 #include <thread>
@@ -21,6 +22,8 @@
 
 #include "brood/os/log.hpp"
 #include "brood/os/unique_fd.hpp"
+#include "brood/wire/header.hpp"
+#include "brood/wire/modifier.hpp"
 #include "log_protocol.hpp"
 #include "task_log.hpp"
 
@@ -53,14 +56,17 @@ struct log_server::state {
   struct staged_task {
     os::result<std::uint64_t> seq = std::uint64_t{0};
     std::size_t dir = 0;
-    bool file_later = false;  // op_task_file_later: its file is written after its answer
-    std::string path;         // the file's path in the dir
-    wire::bytes file;         // file_later only: its bytes
+    bool file_later = false;   // op_task_file_later: its file is written after its answer
+    std::string path;          // the file's path in the dir
+    wire::bytes file;          // file_later only: its bytes
+    bool handed_over = false;  // op_task_answer_client: its worker gets no answer
+    int client = -1;           // and its client's connection, answered and closed here
   };
   struct conn {
     pid_t peer = 0;
     wire::bytes in;                   // bytes of requests not staged yet
     std::vector<staged_task> staged;  // this round's, in order
+    std::deque<int> clients;          // connections received, for the op 3 requests in order
     bool closing = false;
     bool backlog = false;  // complete requests left in `in` for the next round
   };
@@ -78,8 +84,9 @@ struct log_server::state {
   void stage_requests(conn& c);
   void answer(int fd, conn& c, std::map<std::size_t, os::status>& outcome,
               std::vector<staged_task>& to_write);
+  bool answer_client(staged_task& t);
   void write_files(std::vector<staged_task>& to_write);
-  staged_task stage(const wire::bytes_view req);
+  staged_task stage(const wire::bytes_view req, conn& c);
   void close_conn(int fd);
   void reap_dead_peers();
 };
@@ -245,8 +252,9 @@ void log_server::state::answer(int fd, conn& c, std::map<std::size_t, os::status
   for (staged_task& t : c.staged) {
     const auto it = outcome.find(t.dir);
     if (t.seq && it != outcome.end() && !it->second.ok()) t.seq = it->second;
-    put_answer(out, t.seq);
-    ends.push_back(out.size());
+    if (!t.handed_over) put_answer(out, t.seq);
+    const bool delivered = t.handed_over && t.client >= 0 && answer_client(t);
+    ends.push_back(!t.handed_over ? out.size() : delivered ? 0 : SIZE_MAX);
   }
   const std::size_t sent = out.empty() ? 0 : send_some(fd, out);
   std::size_t cancelled = 0;
@@ -265,6 +273,21 @@ void log_server::state::answer(int fd, conn& c, std::map<std::size_t, os::status
             "not be sent (the client is gone) cancelled: they will not run");
   c.staged.clear();
   if (sent < out.size() || (c.closing && !c.backlog)) close_conn(fd);
+}
+
+// Sends an op 3 task's own client uWSGI's bare answer (FF 00 00 01 once durable, FF 00 00 00
+// when refused) and closes the server's copy of that connection (the worker closed its own: the
+// client then reads the answer and the end). True when the answer was delivered.
+bool log_server::state::answer_client(staged_task& t) {
+  const auto m2 = t.seq ? wire::response_modifier2::success : wire::response_modifier2::failure;
+  const auto head = wire::encode_header(
+      wire::header{wire::to_byte(wire::modifier1::response), 0, wire::to_byte(m2)});
+  const bool sent = ::send(t.client, head.data(), head.size(), MSG_NOSIGNAL | MSG_DONTWAIT) ==
+                    static_cast<ssize_t>(head.size());
+  ::close(t.client);
+  t.client = -1;
+  if (!t.seq) os::log("spooler: refused a task: ", t.seq.error().message());
+  return sent;
 }
 
 // Writes the spool files of the tasks acknowledged this round (temp + rename, no fsync), then
@@ -326,7 +349,26 @@ void log_server::state::accept_all() {
 void log_server::state::read_conn(int fd, conn& c) {
   wire::byte buf[65536];
   for (;;) {
-    const ssize_t r = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    // The connections of op 3 requests come with their bytes (one per request, in order; a read
+    // stops after the bytes that carried one).
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+    iovec iov{buf, sizeof buf};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t r = ::recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    const std::size_t had = c.clients.size();
+    for (cmsghdr* h = r > 0 ? CMSG_FIRSTHDR(&msg) : nullptr; h; h = CMSG_NXTHDR(&msg, h)) {
+      if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
+      const std::size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (std::size_t i = 0; i < n; ++i) {
+        int passed = -1;
+        std::memcpy(&passed, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+        c.clients.push_back(passed);
+      }
+    }
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     if (r <= 0) {
@@ -334,7 +376,8 @@ void log_server::state::read_conn(int fd, conn& c) {
       break;
     }
     c.in.insert(c.in.end(), buf, buf + r);
-    if (static_cast<std::size_t>(r) < sizeof buf) break;
+    // A read that brought a connection may have stopped before more bytes: read on.
+    if (static_cast<std::size_t>(r) < sizeof buf && c.clients.size() == had) break;
   }
   stage_requests(c);
 }
@@ -358,7 +401,7 @@ void log_server::state::stage_requests(conn& c) {
       break;
     }
     used += n;
-    c.staged.push_back(stage(wire::bytes_view(c.in).subspan(off + 4, n)));
+    c.staged.push_back(stage(wire::bytes_view(c.in).subspan(off + 4, n), c));
     if (const staged_task& t = c.staged.back(); t.seq)
       round_last[t.dir] = std::max(round_last[t.dir], *t.seq);
     off += 4 + n;
@@ -366,11 +409,18 @@ void log_server::state::stage_requests(conn& c) {
   c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(off));
 }
 
-log_server::state::staged_task log_server::state::stage(const wire::bytes_view req) {
+log_server::state::staged_task log_server::state::stage(const wire::bytes_view req, conn& c) {
   staged_task t;
   t.dir = get_le(req.data() + 1, 2);
   const std::size_t plen = get_le(req.data() + 3, 2);
-  if ((req[0] != op_task && req[0] != op_task_file_later) || 5 + plen > req.size()) {
+  t.handed_over = req[0] == op_task_answer_client;
+  if (t.handed_over && !c.clients.empty()) {
+    t.client = c.clients.front();  // answered (and closed) whatever the outcome
+    c.clients.pop_front();
+  }
+  const bool known = req[0] == op_task || req[0] == op_task_file_later ||
+                     (req[0] == op_task_answer_client && t.client >= 0);
+  if (!known || 5 + plen > req.size()) {
     t.seq = os::status::from_errno(EPROTO, "malformed task log request");
     return t;
   }
@@ -381,7 +431,7 @@ log_server::state::staged_task log_server::state::stage(const wire::bytes_view r
   }
   std::string path(reinterpret_cast<const char*>(req.data() + 5), plen);
   const wire::bytes_view file = req.subspan(5 + plen);
-  t.file_later = req[0] == op_task_file_later;
+  t.file_later = req[0] != op_task;
   t.seq = log->stage_task(path, file, t.file_later);
   if (t.file_later) t.file.assign(file.begin(), file.end());
   t.path = std::move(path);
@@ -391,6 +441,8 @@ log_server::state::staged_task log_server::state::stage(const wire::bytes_view r
 void log_server::state::close_conn(int fd) {
   (void)::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
   ::close(fd);
+  if (auto it = conns.find(fd); it != conns.end())
+    for (const int client : it->second.clients) ::close(client);  // their requests never came
   conns.erase(fd);
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "brood/os/log.hpp"
 #include "log_server.hpp"
@@ -41,6 +42,36 @@ bool spool_pipe::submit(const spool_vars& vars, std::string_view body, callback 
   log_client::encode_request(out_, t->dir_index, t->rel_path, t->file, true);
   flush_out();
   pending_.push_back({std::move(done), spool_fs::join(t->dir, t->name)});
+  if (broken_) broken("the node's task log (@" + server_ + ") closed the connection");
+  return true;
+}
+
+bool spool_pipe::hand_over(const spool_vars& vars, std::string_view body, int client) {
+  if (broken_ || client < 0 || !out_.empty()) return false;  // its bytes must go first, with it
+  std::optional<spool_store::shared_task> t;
+  if (spool_status s = store_->prepare_shared(vars, body, pid_, t); !s || !t) return false;
+  wire::bytes req;
+  log_client::encode_request(req, t->dir_index, t->rel_path, t->file, true, true);
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{req.data(), req.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* h = CMSG_FIRSTHDR(&msg);
+  h->cmsg_level = SOL_SOCKET;
+  h->cmsg_type = SCM_RIGHTS;
+  h->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(h), &client, sizeof(int));
+  ssize_t w = -1;
+  do {
+    w = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (w < 0 && errno == EINTR);
+  if (w <= 0) return false;  // full (the caller submits), or broken (the next submit finds out)
+  // The connection went with the first bytes; the rest follows as any queued request.
+  out_.assign(req.begin() + w, req.end());
+  flush_out();
   if (broken_) broken("the node's task log (@" + server_ + ") closed the connection");
   return true;
 }
