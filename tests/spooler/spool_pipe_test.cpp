@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -89,6 +90,75 @@ bool appears(const std::string& path) {
     ::poll(nullptr, 0, 1);
   }
   return false;
+}
+
+// Everything `fd` sends until it closes (bounded: 30 s per read).
+std::string read_to_eof(int fd) {
+  std::string out;
+  char buf[64];
+  while (readable(fd)) {
+    const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+    if (r <= 0) break;
+    out.append(buf, static_cast<std::size_t>(r));
+  }
+  return out;
+}
+
+// Sends `bytes` with the descriptor `passed` (SCM_RIGHTS), as spool_pipe::hand_over does.
+bool send_with_fd(int fd, const wire::bytes& bytes, int passed) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{const_cast<wire::byte*>(bytes.data()), bytes.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* h = CMSG_FIRSTHDR(&msg);
+  h->cmsg_level = SOL_SOCKET;
+  h->cmsg_type = SCM_RIGHTS;
+  h->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(h), &passed, sizeof(int));
+  return ::sendmsg(fd, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+// Op 3 (log_server.hpp): each request carries its client's connection; the server answers each
+// client itself, uWSGI's bare answer after the commit (FF 00 00 00 for a refused task), and
+// closes it; the worker's connection gets no answer. Several requests with their connections sent
+// before the server reads any (pipelined) each reach their own client.
+TEST(log_server_pipelining, handed_over_clients_get_their_own_answer_and_the_end) {
+  testing::temp_dir dir{"brood_log_handover_"};
+  auto l = task_log::open(posix_log_env(), dir.path());
+  ASSERT_TRUE(l) << l.error().message();
+  std::unique_ptr<task_log> log = std::move(*l);
+  auto s = log_server::start([&](std::size_t d) { return d == 0 ? log.get() : nullptr; }, {});
+  ASSERT_TRUE(s) << s.error().message();
+  std::unique_ptr<log_server> server = std::move(*s);
+  os::unique_fd worker = log_client::connect_to(server->name());
+  ASSERT_TRUE(worker);
+
+  constexpr int n = 10;
+  std::vector<os::unique_fd> clients;
+  for (int i = 0; i < n; ++i) {
+    int pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+    clients.emplace_back(pair[0]);
+    os::unique_fd handed(pair[1]);  // the worker's copy: closed once sent
+    wire::bytes req;
+    // Every 5th names a dir with no log: refused.
+    log_client::encode_request(req, i % 5 == 4 ? 3 : 0, name(i), task_file(name(i)), true, true);
+    ASSERT_TRUE(send_with_fd(worker.get(), req, handed.get())) << i;
+  }
+  const std::string ok("\xff\x00\x00\x01", 4), refused("\xff\x00\x00\x00", 4);
+  for (int i = 0; i < n; ++i) {
+    EXPECT_EQ(read_to_eof(clients[i].get()), i % 5 == 4 ? refused : ok) << i;
+    if (i % 5 != 4) EXPECT_TRUE(appears(dir.path() + "/" + name(i))) << i;
+  }
+  pollfd p{worker.get(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 0) << "the worker gets no answer for a handed-over task";
+  EXPECT_EQ(log->stats().tasks, static_cast<std::uint64_t>(n - n / 5));
+  worker = {};
+  server.reset();
+  log.reset();
 }
 
 // Waits (bounded: 30 s) until every thread of `pid` is stopped (state T in its stat).
