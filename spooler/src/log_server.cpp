@@ -252,9 +252,11 @@ void log_server::state::answer(int fd, conn& c, std::map<std::size_t, os::status
   for (staged_task& t : c.staged) {
     const auto it = outcome.find(t.dir);
     if (t.seq && it != outcome.end() && !it->second.ok()) t.seq = it->second;
+    // A handed-over task runs whether or not its client still reads (as uWSGI's, whose task is
+    // spooled before its answer): only a worker that cannot be answered cancels its tasks.
+    if (t.handed_over && t.client >= 0) (void)answer_client(t);
     if (!t.handed_over) put_answer(out, t.seq);
-    const bool delivered = t.handed_over && t.client >= 0 && answer_client(t);
-    ends.push_back(!t.handed_over ? out.size() : delivered ? 0 : SIZE_MAX);
+    ends.push_back(t.handed_over ? 0 : out.size());
   }
   const std::size_t sent = out.empty() ? 0 : send_some(fd, out);
   std::size_t cancelled = 0;
@@ -277,7 +279,7 @@ void log_server::state::answer(int fd, conn& c, std::map<std::size_t, os::status
 
 // Sends an op 3 task's own client uWSGI's bare answer (FF 00 00 01 once durable, FF 00 00 00
 // when refused) and closes the server's copy of that connection (the worker closed its own: the
-// client then reads the answer and the end). True when the answer was delivered.
+// client then reads the answer and the end). True when the answer was sent.
 bool log_server::state::answer_client(staged_task& t) {
   const auto m2 = t.seq ? wire::response_modifier2::success : wire::response_modifier2::failure;
   const auto head = wire::encode_header(

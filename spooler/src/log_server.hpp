@@ -15,18 +15,19 @@
 // bytes carry (SCM_RIGHTS) the connection of the task's client, whose request the worker has read:
 // the server sends that client uWSGI's bare answer itself (FF 00 00 01 once the commit covers the
 // task, FF 00 00 00 if refused) and closes its copy; the worker, which closed its own at once,
-// gets no answer (one wake-up fewer per task). A task whose client cannot be sent its answer is
-// cancelled as below. If an answer cannot be sent (the client is gone), its task is
-// cancelled, whichever op (a done record; for op 2 no file: it never runs; for op 1 no recovery
-// writes its file again, the client removes it). Answer: u8 0, u64 seq
+// gets no answer (one wake-up fewer per task). Such a task runs even if its client is gone by
+// then (as a uWSGI task does: spooled before its answer). If an answer to a worker cannot be sent
+// (the worker is gone), its task is cancelled, op 1 or 2 (a done record; for op 2 no file: it never
+// runs; for op 1 no recovery writes its file again, the client removes it). Answer: u8 0, u64 seq
 // (the record is durable); or u8 1, u32 errno, u16 length, the error message. All integers little
 // endian. A client may send several requests without waiting (pipelining): the answers come in
 // the order of the requests. A client keeps its connection for its next requests.
 //
 // One thread serves every connection (epoll): each round it reads every request that arrived
 // (at most half a segment per log: the rest waits for the next round), stages their records
-// (task_log::stage_task), commits each log touched with one flush(), answers, then writes the
-// op-2 files of the round; while it syncs, the next round's requests gather in the sockets (group
+// (task_log::stage_task), commits each log touched with one flush(), answers (after a round of
+// one task it first yields the CPU to the worker or client it woke), then writes the op-2 and
+// op-3 files of the round; while it syncs, the next round's requests gather in the sockets (group
 // commit with no thread hand-off). A file that cannot be written breaks its log (task_log::fail):
 // the task is acknowledged, so its segment stays active until a recovery writes the file.
 //
