@@ -423,7 +423,14 @@ log_server::state::staged_task log_server::state::stage(const wire::bytes_view r
   const bool known = req[0] == op_task || req[0] == op_task_file_later ||
                      (req[0] == op_task_answer_client && t.client >= 0);
   if (!known || 5 + plen > req.size()) {
+    // An op 3 request whose connection did not come (this process's open files limit: the
+    // kernel drops what it cannot pass): its client sees the end without an answer.
+    if (t.handed_over && t.client < 0)
+      os::log("task log socket @", name, ": a handed-over task came without its connection ",
+              "(open files limit?): refused");
     t.seq = os::status::from_errno(EPROTO, "malformed task log request");
+    if (t.client >= 0) ::close(t.client);  // a malformed op 3: no answer to a garbled client
+    t.client = -1;
     return t;
   }
   task_log* log = logs(t.dir);
