@@ -47,7 +47,10 @@ bool spool_pipe::submit(const spool_vars& vars, std::string_view body, callback 
 }
 
 bool spool_pipe::hand_over(const spool_vars& vars, std::string_view body, int client) {
-  if (broken_ || client < 0 || !out_.empty()) return false;  // its bytes must go first, with it
+  // Only when no other task waits for an answer: the hand-over saves this loop a wake-up for
+  // the answer, not while it waits for others' anyway (under load it would only move the
+  // client's answer and close onto the log's single thread). Its bytes must go first, with it.
+  if (broken_ || client < 0 || !out_.empty() || !pending_.empty()) return false;
   std::optional<spool_store::shared_task> t;
   if (spool_status s = store_->prepare_shared(vars, body, pid_, t); !s || !t) return false;
   wire::bytes req;

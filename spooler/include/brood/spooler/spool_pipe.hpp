@@ -43,7 +43,7 @@ class spool_pipe {
   // over to the log server, which sends the client its answer once the commit covers the task
   // (or the refusal) and closes the connection (log_server.hpp, op 3): the caller closes its own
   // copy at once and answers nothing. False: nothing was sent (as submit(), or the task is
-  // refused, or the connection is busy with earlier requests): use submit().
+  // refused, or earlier tasks still wait for their answers): use submit().
   bool hand_over(const spool_vars& vars, std::string_view body, int client);
 
   int fd() const noexcept { return fd_.get(); }
