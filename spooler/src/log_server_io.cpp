@@ -8,6 +8,7 @@
 #include <cstring>
 #include <set>
 
+#include "brood/os/fd_passing.hpp"
 #include "brood/os/log.hpp"
 #include "brood/wire/header.hpp"
 #include "brood/wire/modifier.hpp"
@@ -133,37 +134,22 @@ void log_server::state::write_files(std::vector<staged_task>& to_write) {
 // Reads what arrived and stages the complete requests (stage_requests); a malformed length or
 // EOF closes the connection once this round's answers are sent.
 void log_server::state::read_conn(int fd, conn& c) {
-  wire::byte buf[65536];
+  char buf[65536];
   for (;;) {
     // The connections of op 3 requests come with their bytes (one per request, in order; a read
     // stops after the bytes that carried one).
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
-    iovec iov{buf, sizeof buf};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    const ssize_t r = ::recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    const std::size_t had = c.clients.size();
-    for (cmsghdr* h = r > 0 ? CMSG_FIRSTHDR(&msg) : nullptr; h; h = CMSG_NXTHDR(&msg, h)) {
-      if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
-      const std::size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (std::size_t i = 0; i < n; ++i) {
-        int passed = -1;
-        std::memcpy(&passed, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
-        c.clients.push_back(passed);
-      }
-    }
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (r <= 0) {
+    auto r = os::receive_with_fds(fd, buf, 4);
+    if (!r && r.error().code().value() == EINTR) continue;
+    if (!r && (r.error().code().value() == EAGAIN || r.error().code().value() == EWOULDBLOCK))
+      break;
+    if (!r || r->size == 0) {
       c.closing = true;
       break;
     }
-    c.in.insert(c.in.end(), buf, buf + r);
+    for (os::unique_fd& passed : r->fds) c.clients.push_back(passed.release());
+    c.in.insert(c.in.end(), buf, buf + r->size);
     // A read that brought a connection may have stopped before more bytes: read on.
-    if (static_cast<std::size_t>(r) < sizeof buf && c.clients.size() == had) break;
+    if (r->size < sizeof buf && r->fds.empty() && !r->fds_truncated) break;
   }
   stage_requests(c);
 }

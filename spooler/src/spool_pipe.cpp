@@ -6,8 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <span>
 
+#include "brood/os/fd_passing.hpp"
 #include "brood/os/log.hpp"
 #include "log_server.hpp"
 #include "spool_fs.hpp"
@@ -55,27 +56,13 @@ bool spool_pipe::hand_over(const spool_vars& vars, std::string_view body, int cl
   if (spool_status s = store_->prepare_shared(vars, body, pid_, t); !s || !t) return false;
   wire::bytes req;
   log_client::encode_request(req, t->dir_index, t->rel_path, t->file, true, true);
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{req.data(), req.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* h = CMSG_FIRSTHDR(&msg);
-  h->cmsg_level = SOL_SOCKET;
-  h->cmsg_type = SCM_RIGHTS;
-  h->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(h), &client, sizeof(int));
-  ssize_t w = -1;
-  do {
-    w = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-  } while (w < 0 && errno == EINTR);
-  if (w <= 0) return false;  // full (the caller submits), or broken (the next submit finds out)
-  // The connection went with the first bytes; the rest follows as any queued request.
-  out_.assign(req.begin() + w, req.end());
-  flush_out();
-  if (broken_) broken("the node's task log (@" + server_ + ") closed the connection");
+  const std::string_view bytes(reinterpret_cast<const char*>(req.data()), req.size());
+  const os::status sent = os::send_with_fds(fd_.get(), bytes, std::span<const int>(&client, 1));
+  if (!sent.ok() && sent.code().value() != EMSGSIZE) return false;  // full: submit() queues it
+  if (!sent.ok()) {  // only a part went, with the connection: the rest cannot follow it
+    broken("cannot send a task to the node's task log (@" + server_ + "): " + sent.message());
+    return true;  // the master drops the connection unanswered when this pipe's connection ends
+  }
   return true;
 }
 

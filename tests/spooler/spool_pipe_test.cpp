@@ -12,12 +12,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <span>
 #include <vector>
 
+#include "brood/os/fd_passing.hpp"
 #include "brood/spooler/spool_pipe.hpp"
 #include "brood/spooler/spool_store.hpp"
 #include "log_server.hpp"
@@ -104,23 +105,6 @@ std::string read_to_eof(int fd) {
   return out;
 }
 
-// Sends `bytes` with the descriptor `passed` (SCM_RIGHTS), as spool_pipe::hand_over does.
-bool send_with_fd(int fd, const wire::bytes& bytes, int passed) {
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{const_cast<wire::byte*>(bytes.data()), bytes.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* h = CMSG_FIRSTHDR(&msg);
-  h->cmsg_level = SOL_SOCKET;
-  h->cmsg_type = SCM_RIGHTS;
-  h->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(h), &passed, sizeof(int));
-  return ::sendmsg(fd, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
-}
-
 // Op 3 (log_server.hpp): each request carries its client's connection; the server answers each
 // client itself, uWSGI's bare answer after the commit (FF 00 00 00 for a refused task), and
 // closes it; the worker's connection gets no answer. Several requests with their connections sent
@@ -146,12 +130,20 @@ TEST(log_server_pipelining, handed_over_clients_get_their_own_answer_and_the_end
     wire::bytes req;
     // Every 5th names a dir with no log: refused.
     log_client::encode_request(req, i % 5 == 4 ? 3 : 0, name(i), task_file(name(i)), true, true);
-    ASSERT_TRUE(send_with_fd(worker.get(), req, handed.get())) << i;
+    const int passed = handed.get();
+    ASSERT_TRUE(
+        os::send_with_fds(worker.get(),
+                          std::string_view(reinterpret_cast<const char*>(req.data()), req.size()),
+                          std::span<const int>(&passed, 1))
+            .ok())
+        << i;
   }
   const std::string ok("\xff\x00\x00\x01", 4), refused("\xff\x00\x00\x00", 4);
   for (int i = 0; i < n; ++i) {
     EXPECT_EQ(read_to_eof(clients[i].get()), i % 5 == 4 ? refused : ok) << i;
-    if (i % 5 != 4) EXPECT_TRUE(appears(dir.path() + "/" + name(i))) << i;
+    if (i % 5 != 4) {
+      EXPECT_TRUE(appears(dir.path() + "/" + name(i))) << i;
+    }
   }
   pollfd p{worker.get(), POLLIN, 0};
   EXPECT_EQ(::poll(&p, 1, 0), 0) << "the worker gets no answer for a handed-over task";
