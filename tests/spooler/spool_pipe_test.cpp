@@ -41,15 +41,28 @@ bool readable(int fd) {
   return ::poll(&p, 1, 30000) == 1;
 }
 
-TEST(log_server_pipelining, requests_sent_together_are_answered_in_order) {
-  testing::temp_dir dir{"brood_log_pipe_"};
-  auto l = task_log::open(posix_log_env(), dir.path());
-  ASSERT_TRUE(l) << l.error().message();
-  std::unique_ptr<task_log> log = std::move(*l);
-  auto s = log_server::start([&](std::size_t d) { return d == 0 ? log.get() : nullptr; }, {});
-  ASSERT_TRUE(s) << s.error().message();
-  std::unique_ptr<log_server> server = std::move(*s);
+// A task log of one dir (index 0) and the log server over it.
+class log_server_pipelining : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto l = task_log::open(posix_log_env(), dir.path());
+    ASSERT_TRUE(l) << l.error().message();
+    log = std::move(*l);
+    auto s = log_server::start([this](std::size_t d) { return d == 0 ? log.get() : nullptr; }, {});
+    ASSERT_TRUE(s) << s.error().message();
+    server = std::move(*s);
+  }
+  void TearDown() override {
+    server.reset();
+    log.reset();
+  }
 
+  testing::temp_dir dir{"brood_log_pipe_"};
+  std::unique_ptr<task_log> log;
+  std::unique_ptr<log_server> server;
+};
+
+TEST_F(log_server_pipelining, requests_sent_together_are_answered_in_order) {
   constexpr int n = 50;
   wire::bytes all;
   for (int i = 0; i < n; ++i) {
@@ -78,9 +91,6 @@ TEST(log_server_pipelining, requests_sent_together_are_answered_in_order) {
   const task_log_stats st = log->stats();
   EXPECT_EQ(st.tasks, static_cast<std::uint64_t>(n - n / 10));
   EXPECT_LT(st.commits, st.tasks) << "requests read in one round share a commit";
-  fd = {};
-  server.reset();
-  log.reset();
 }
 
 // Waits (bounded: 30 s) until `path` exists: the master writes a task's file once it has sent
@@ -109,14 +119,7 @@ std::string read_to_eof(int fd) {
 // client itself, uWSGI's bare answer after the commit (FF 00 00 00 for a refused task), and
 // closes it; the worker's connection gets no answer. Several requests with their connections sent
 // before the server reads any (pipelined) each reach their own client.
-TEST(log_server_pipelining, handed_over_clients_get_their_own_answer_and_the_end) {
-  testing::temp_dir dir{"brood_log_handover_"};
-  auto l = task_log::open(posix_log_env(), dir.path());
-  ASSERT_TRUE(l) << l.error().message();
-  std::unique_ptr<task_log> log = std::move(*l);
-  auto s = log_server::start([&](std::size_t d) { return d == 0 ? log.get() : nullptr; }, {});
-  ASSERT_TRUE(s) << s.error().message();
-  std::unique_ptr<log_server> server = std::move(*s);
+TEST_F(log_server_pipelining, handed_over_clients_get_their_own_answer_and_the_end) {
   os::unique_fd worker = log_client::connect_to(server->name());
   ASSERT_TRUE(worker);
 
@@ -148,9 +151,6 @@ TEST(log_server_pipelining, handed_over_clients_get_their_own_answer_and_the_end
   pollfd p{worker.get(), POLLIN, 0};
   EXPECT_EQ(::poll(&p, 1, 0), 0) << "the worker gets no answer for a handed-over task";
   EXPECT_EQ(log->stats().tasks, static_cast<std::uint64_t>(n - n / 5));
-  worker = {};
-  server.reset();
-  log.reset();
 }
 
 // Waits (bounded: 30 s) until every thread of `pid` is stopped (state T in its stat).
