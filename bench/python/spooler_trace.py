@@ -1,7 +1,7 @@
-"""Where one producer's enqueue round trip goes (issue 16): a system-wide trace of the system
-calls and scheduler events (perf record -a, raw_syscalls + sched) while one client enqueues
-tasks one after another onto a brood node (2 workers + 1 spooler process, spooler_bench.py's
-node and task), split into the steps of the critical path of each task:
+"""Where one producer's enqueue round trip goes (issue 16): a trace of the system calls and
+scheduler events of the client and the node's processes (perf record -p, raw_syscalls + sched)
+while one client enqueues tasks one after another onto a brood node (2 workers + 1 spooler
+process, spooler_bench.py's node and task), split into the steps of the critical path of each task:
 
   connect        client connect() entered -> a worker's accept4() returned the connection
   read           accept4 -> the worker's send of the record to the master's log thread
@@ -16,8 +16,8 @@ node and task), split into the steps of the critical path of each task:
   client         end of file -> the client's next connect() (close, Python, the next task's
                  vars block, socket())
 
-and, per step, how often the two ends ran on different CPUs. Also the CPU each thread used per
-task (sched_switch), and the spooler process's. Needs root (perf, tracefs).
+and, per step, how often the two ends ran on different CPUs (a wake-up of an idle vCPU is the
+costly kind here). CPU per task: spooler_cpu.py. Needs root (perf, tracefs).
 
     python3 spooler_trace.py BUILD_DIR [--tasks N] [--warm-up N] [--base BASE_BUILD_DIR]
 
@@ -146,28 +146,7 @@ def analyse(data, client, master, roles, tasks):
             steps[name].append(t1 - t0)
             cross[name] += c0 != c1
         steps["total"].append(ms[-1][1] - ms[0][1])
-    # CPU per task per role: time between sched_switch in and out of each tid.
-    run = collections.Counter()
-    on = {}
-    for t, pid, tid, cpu, ev, nr, ret, rest in evs:
-        if ev != "sched:sched_switch":
-            continue
-        mp = re.search(r"prev_pid=(\d+).*next_pid=(\d+)", rest)
-        if not mp:
-            continue
-        prev, nxt = int(mp.group(1)), int(mp.group(2))
-        if prev in on:
-            run[prev] += t - on.pop(prev)
-        on[nxt] = t
-    cpu_of = collections.Counter()
-    tid_pid = {e[2]: e[1] for e in evs}
-    for tid, us in run.items():
-        pid = tid_pid.get(tid)
-        r = "client" if pid == client else "log_thread" if tid == log_tid else roles.get(pid)
-        if r:
-            cpu_of[r] += us
-    n = max(1, len(starts) - 1)
-    return steps, cross, {k: v / n for k, v in cpu_of.items()}, len(starts) - 1
+    return steps, cross, len(starts) - 1
 
 
 def trace_node(c, build, tasks, warm, label, keep=None):
@@ -236,11 +215,11 @@ def main():
     args = p.parse_args()
     builds = [("brood", args.build_dir)] + ([("base", args.base)] if args.base else [])
     cluster.note("spooler trace: 1 producer (this process), %d tasks traced after %d, perf "
-                 "record -a (raw_syscalls, sched); load average %s" % (
+                 "record -p (raw_syscalls, sched); load average %s" % (
                      args.tasks, args.warm_up, " ".join("%.2f" % x for x in os.getloadavg())))
     with cluster.Cluster(args.build_dir) as c:
         for label, build in builds:
-            (steps, cross, cpu, n), rate = trace_node(c, build, args.tasks, args.warm_up, label,
+            (steps, cross, n), rate = trace_node(c, build, args.tasks, args.warm_up, label,
                                                       args.keep)
             fig = {"tasks_traced": len(steps["total"]), "tasks_s_traced": "%.0f" % rate}
             for s in STEPS + ("total",):
@@ -249,8 +228,6 @@ def main():
                     fig["%s_p50_us" % s] = "%.0f" % v[len(v) // 2]
                     if s != "total":
                         fig["%s_cross_cpu" % s] = "%.2f" % (cross[s] / len(v))
-            for r, us in sorted(cpu.items()):
-                fig["cpu_%s_us" % r] = "%.0f" % us
             cluster.bench_line("spooler_trace_1producer_" + label, **fig)
 
 
