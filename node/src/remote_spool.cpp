@@ -262,7 +262,7 @@ void serve_remote_spool(router& r, std::shared_ptr<const spooler::spool_store> s
     if (rq.io) {
       loop_pipe* p = pipe_of(*rq.io, store);
       // The log thread answers the client itself after the commit (no wake-up of this worker).
-      if (p && rq.fd >= 0 && p->hand_over(vars, rq.fd)) return done(std::nullopt);
+      if (p && rq.fd >= 0 && p->hand_over(vars, rq.fd)) return done(reply{{}, false});
       if (p && p->submit(vars, std::string(rq.peer), done)) return;
     }
     writer->submit(std::move(vars), std::string(rq.peer), std::move(done));

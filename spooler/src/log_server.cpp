@@ -100,7 +100,10 @@ void log_server::state::run() {
     round(evs, n, stop);
     if (stop) break;
   }
-  for (auto& [fd, c] : conns) ::close(fd);
+  for (auto& [fd, c] : conns) {
+    ::close(fd);
+    for (const int client : c.clients) ::close(client);
+  }
   conns.clear();
 }
 

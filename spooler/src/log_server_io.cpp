@@ -57,10 +57,11 @@ void put_answer(wire::bytes& out, const os::result<std::uint64_t>& seq) {
 
 }  // namespace
 
-// Answers a connection's staged requests in order. A task whose file the server writes is
-// written only once its answer was delivered (sent into the connection); a task whose answer
-// could not be sent (the client is gone) is cancelled, whichever op: a done record, so that no
-// recovery writes its file again (its client refused it: a local spool removes its own file).
+// Answers a connection's staged requests in order (an op 3 task: its own client). A task whose
+// file the server writes is written only once its answer was delivered (sent into the
+// connection); a task whose answer could not be sent to its worker (the worker is gone) is
+// cancelled, op 1 or 2: a done record, so that no recovery writes its file again (its client was
+// refused: a local spool removes its own file).
 void log_server::state::answer(int fd, conn& c, std::map<std::size_t, os::status>& outcome,
                                std::vector<staged_task>& to_write) {
   wire::bytes out;

@@ -30,7 +30,8 @@ struct request {
   boost::asio::io_context* io = nullptr;
   // The connection's socket when nothing was read past this request (else -1), for a deferred
   // handler that hands the connection over to another process (which then answers the client
-  // and closes it): the handler must then complete with nullopt (the worker closes its copy).
+  // and closes it): the handler then completes with an empty reply, keep_alive false (the
+  // request counts as answered, nothing is written, and the worker closes its copy).
   int fd = -1;
 };
 
