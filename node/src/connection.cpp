@@ -180,9 +180,12 @@ void connection::answer(const wire::header& head, std::size_t total) {
   in_request_ = true;
   request_start_ = owner_.request_started();
   const std::uint8_t* payload = buf_.data() + begin_ + wire::header_size;
-  const request rq{head, wire::bytes_view(payload, head.size),
+  const request rq{head,
+                   wire::bytes_view(payload, head.size),
                    wire::bytes_view(payload + head.size, total - wire::header_size - head.size),
-                   peer_, &io_};
+                   peer_,
+                   &io_,
+                   begin_ + total == end_ ? fd_ : -1};
   owner_.describe_request(rq);
   if (router_.defers(head.modifier1)) {
     begin_ += total;  // rq's views stay valid: buf_ is not touched until the handler returns

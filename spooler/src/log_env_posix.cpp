@@ -140,7 +140,9 @@ class posix_env final : public log_env {
       return os::status::from_errno(ENOENT, reuse + " has another link: not reused");
     }
     os::status s = fd ? write_all(fd.get(), 0, data, temp) : fail("open", temp);
-    if (s.ok() && ::ftruncate(fd.get(), static_cast<off_t>(data.size())) != 0)
+    // Only a longer old content needs cutting (tasks of one kind are often of one size).
+    if (s.ok() && static_cast<std::uint64_t>(st.st_size) > data.size() &&
+        ::ftruncate(fd.get(), static_cast<off_t>(data.size())) != 0)
       s = fail("truncate", temp);
     if (s.ok() && ::close(fd.release()) != 0 && errno != EINTR) s = fail("close", temp);
     if (s.ok() && ::rename(temp.c_str(), final_path.c_str()) != 0) {

@@ -1,7 +1,9 @@
-// log_server / log_client: the node's shared task log over an abstract unix socket.
+// log_server: the node's shared task log over an abstract unix socket: start, the thread's loop
+// and rounds, connections (the requests and answers: log_server_io.cpp).
 #include "log_server.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <set>
 #include <thread>
@@ -20,111 +23,24 @@
 
 #include "brood/os/log.hpp"
 #include "brood/os/unique_fd.hpp"
-#include "process_id.hpp"
+#include "log_protocol.hpp"
+#include "log_server_state.hpp"
 #include "task_log.hpp"
 
 namespace brood::spooler {
+
+using namespace log_protocol;
+
 namespace {
-
-constexpr std::uint8_t op_task = 1;             // the client writes the task's spool file
-constexpr std::uint8_t op_task_file_later = 2;  // the server writes it once it has answered
-constexpr std::uint32_t max_request = (1u << 30) + 65536;  // spooler-log-size's maximum, a bit more
-
-void put_le(wire::bytes& out, std::uint64_t v, int n) {
-  for (int i = 0; i < n; ++i) out.push_back(static_cast<wire::byte>(v >> (8 * i)));
-}
-std::uint64_t get_le(const wire::byte* p, int n) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < n; ++i) v |= std::uint64_t{p[i]} << (8 * i);
-  return v;
-}
-
-bool write_all(int fd, const wire::byte* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
-// False at EOF, error or timeout (errno says which; 0 at EOF).
-bool read_all(int fd, wire::byte* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t r = ::recv(fd, p, n, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r == 0) errno = 0;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<std::size_t>(r);
-  }
-  return true;
-}
-
-sockaddr_un address_of(const std::string& name, socklen_t& len) {
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  a.sun_path[0] = '\0';
-  std::memcpy(a.sun_path + 1, name.data(), std::min(name.size(), sizeof a.sun_path - 1));
-  len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-  return a;
-}
 
 std::atomic<int> servers_started{0};
 
+// A client's process may die while another process forked from the server's holds a copy of
+// this end of the connection (no EOF then): the client's pid (SO_PEERCRED) is checked every
+// 5 s while the server is idle.
+bool peer_alive(pid_t pid) { return pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH; }
+
 }  // namespace
-
-// One thread serves every connection (epoll): it reads every request that has arrived, stages
-// their records, commits each log touched with one flush() (one pwrite + one fdatasync for the
-// whole round: while it syncs, the next round's requests gather in the sockets), then answers
-// them in order. No thread hand-off, no condition variable on the commit's path.
-struct log_server::state {
-  std::string name;  // the socket's, for log lines
-  log_source logs;
-  on_commit committed;
-  os::unique_fd listener;
-  os::unique_fd epoll;
-  os::unique_fd wake;  // eventfd: the destructor asks the thread to stop
-  std::mutex mu;
-  std::condition_variable cv;
-  bool running = false;  // the thread has not returned yet
-
-  // One request staged this round, answered in order.
-  struct staged_task {
-    os::result<std::uint64_t> seq = std::uint64_t{0};
-    std::size_t dir = 0;
-    bool file_later = false;  // op_task_file_later: its file is written after its answer
-    std::string path;         // the file's path in the dir
-    wire::bytes file;         // file_later only: its bytes
-  };
-  struct conn {
-    pid_t peer = 0;
-    wire::bytes in;                   // bytes of requests not staged yet
-    std::vector<staged_task> staged;  // this round's, in order
-    bool closing = false;
-    bool backlog = false;  // complete requests left in `in` for the next round
-  };
-  std::map<int, conn> conns;
-  // This round: the bytes staged per dir (a round stages at most half a segment per log, so
-  // that one flush switches segments at most once: see task_log's checkpoint, which waits for
-  // the files of the round that switched), and the highest seq staged per dir.
-  std::map<std::size_t, std::uint64_t> round_bytes;
-  std::map<std::size_t, std::uint64_t> round_last;
-
-  void run();
-  void round(const epoll_event* evs, int n, bool& stop);
-  void accept_all();
-  void read_conn(int fd, conn& c);
-  void stage_requests(conn& c);
-  void answer(int fd, conn& c, std::map<std::size_t, os::status>& outcome,
-              std::vector<staged_task>& to_write);
-  void write_files(std::vector<staged_task>& to_write);
-  staged_task stage(const wire::bytes_view req);
-  void close_conn(int fd);
-  void reap_dead_peers();
-};
 
 os::result<std::unique_ptr<log_server>> log_server::start(log_source logs, on_commit committed) {
   std::unique_ptr<log_server> srv(new log_server);
@@ -165,48 +81,6 @@ os::result<std::unique_ptr<log_server>> log_server::start(log_source logs, on_co
   return srv;
 }
 
-namespace {
-
-// A client's process may die while another process forked from the server's holds a copy of
-// this end of the connection (no EOF then): the client's pid (SO_PEERCRED) is checked every
-// 5 s while the server is idle.
-bool peer_alive(pid_t pid) { return pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH; }
-
-// Sends `out` (waiting at most 5 s each time the socket is full); returns how many of its bytes
-// were sent (all of them, unless the connection failed: the answers past that were not
-// delivered).
-std::size_t send_some(int fd, const wire::bytes& out) {
-  std::size_t off = 0;
-  while (off < out.size()) {
-    const ssize_t w = ::send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && errno == EAGAIN) {
-      pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, 5000) <= 0) return off;
-      continue;
-    }
-    if (w <= 0) return off;
-    off += static_cast<std::size_t>(w);
-  }
-  return off;
-}
-
-void put_answer(wire::bytes& out, const os::result<std::uint64_t>& seq) {
-  if (seq) {
-    out.push_back(0);
-    put_le(out, *seq, 8);
-    return;
-  }
-  const std::string& m = seq.error().message();
-  out.push_back(1);
-  put_le(out, static_cast<std::uint32_t>(seq.error().code().value()), 4);
-  const std::size_t mlen = std::min<std::size_t>(m.size(), 0xffff);
-  put_le(out, mlen, 2);
-  out.insert(out.end(), m.begin(), m.begin() + static_cast<std::ptrdiff_t>(mlen));
-}
-
-}  // namespace
-
 void log_server::state::run() {
   epoll_event evs[64];
   for (;;) {
@@ -226,7 +100,10 @@ void log_server::state::run() {
     round(evs, n, stop);
     if (stop) break;
   }
-  for (auto& [fd, c] : conns) ::close(fd);
+  for (auto& [fd, c] : conns) {
+    ::close(fd);
+    for (const int client : c.clients) ::close(client);
+  }
   conns.clear();
 }
 
@@ -266,63 +143,13 @@ void log_server::state::round(const epoll_event* evs, int n, bool& stop) {
   }
   std::vector<staged_task> to_write;
   for (const int fd : ready) answer(fd, conns[fd], outcome, to_write);
+  // The answer woke its worker with a sync wake-up (a unix socket's), which may put the worker on
+  // this thread's CPU, expecting this thread to sleep: with one task in the round (a lone
+  // producer's round trip), let it run before the file is written (else the acknowledgment waits
+  // for the file, ~50-70 us). Not with more: under load a yield puts this thread behind every
+  // runnable task, and the round's files (which the spooler waits for) fall behind.
+  if (to_write.size() == 1) ::sched_yield();
   write_files(to_write);
-}
-
-// Answers a connection's staged requests in order. A task whose file the server writes is
-// written only once its answer was delivered (sent into the connection); a task whose answer
-// could not be sent (the client is gone) is cancelled, whichever op: a done record, so that no
-// recovery writes its file again (its client refused it: a local spool removes its own file).
-void log_server::state::answer(int fd, conn& c, std::map<std::size_t, os::status>& outcome,
-                               std::vector<staged_task>& to_write) {
-  wire::bytes out;
-  std::vector<std::size_t> ends;
-  ends.reserve(c.staged.size());
-  for (staged_task& t : c.staged) {
-    const auto it = outcome.find(t.dir);
-    if (t.seq && it != outcome.end() && !it->second.ok()) t.seq = it->second;
-    put_answer(out, t.seq);
-    ends.push_back(out.size());
-  }
-  const std::size_t sent = out.empty() ? 0 : send_some(fd, out);
-  std::size_t cancelled = 0;
-  for (std::size_t i = 0; i < c.staged.size(); ++i) {
-    staged_task& t = c.staged[i];
-    if (!t.seq) continue;
-    if (ends[i] <= sent) {
-      if (t.file_later) to_write.push_back(std::move(t));
-    } else if (task_log* log = logs(t.dir)) {
-      (void)log->done(t.path);
-      ++cancelled;
-    }
-  }
-  if (cancelled > 0)
-    os::log("task log socket @", name, ": ", cancelled, " committed task(s) whose answer could ",
-            "not be sent (the client is gone) cancelled: they will not run");
-  c.staged.clear();
-  if (sent < out.size() || (c.closing && !c.backlog)) close_conn(fd);
-}
-
-// Writes the spool files of the tasks acknowledged this round (temp + rename, no fsync), then
-// lets each log's checkpoint pass them. A file that cannot be written breaks its log: the task
-// is acknowledged and its record durable, so its segment must stay active until a recovery
-// writes the file (the next start's), and no new task is taken meanwhile.
-void log_server::state::write_files(std::vector<staged_task>& to_write) {
-  std::set<std::size_t> failed;
-  for (staged_task& t : to_write) {
-    task_log* log = logs(t.dir);
-    if (!log || failed.count(t.dir)) continue;
-    if (os::status s = log->materialize(t.path, t.file); !s.ok()) {
-      failed.insert(t.dir);
-      log->fail(os::status(s.code(), "cannot write the spool file of the acknowledged task " +
-                                         t.path +
-                                         " (its next recovery writes it): " + s.message()));
-    }
-  }
-  for (const auto& [d, last] : round_last) {
-    if (failed.count(d)) continue;
-    if (task_log* log = logs(d)) log->materialized_through(last);
-  }
 }
 
 void log_server::state::accept_all() {
@@ -357,76 +184,11 @@ void log_server::state::accept_all() {
   }
 }
 
-// Reads what arrived and stages the complete requests (stage_requests); a malformed length or
-// EOF closes the connection once this round's answers are sent.
-void log_server::state::read_conn(int fd, conn& c) {
-  wire::byte buf[65536];
-  for (;;) {
-    const ssize_t r = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (r <= 0) {
-      c.closing = true;
-      break;
-    }
-    c.in.insert(c.in.end(), buf, buf + r);
-    if (static_cast<std::size_t>(r) < sizeof buf) break;
-  }
-  stage_requests(c);
-}
-
-// Stages the complete requests of `c.in` until a log's round budget (half a segment) is used:
-// the rest waits in `c.in` for the next round (`backlog`).
-void log_server::state::stage_requests(conn& c) {
-  std::size_t off = 0;
-  c.backlog = false;
-  while (c.in.size() - off >= 4) {
-    const auto n = static_cast<std::uint32_t>(get_le(c.in.data() + off, 4));
-    if (n < 5 || n > max_request) {
-      c.closing = true;
-      break;
-    }
-    if (c.in.size() - off - 4 < n) break;
-    const std::size_t dir = get_le(c.in.data() + off + 5, 2);
-    std::uint64_t& used = round_bytes[dir];
-    if (task_log* log = logs(dir); log && used > 0 && used + n > log->segment_size() / 2) {
-      c.backlog = true;
-      break;
-    }
-    used += n;
-    c.staged.push_back(stage(wire::bytes_view(c.in).subspan(off + 4, n)));
-    if (const staged_task& t = c.staged.back(); t.seq)
-      round_last[t.dir] = std::max(round_last[t.dir], *t.seq);
-    off += 4 + n;
-  }
-  c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(off));
-}
-
-log_server::state::staged_task log_server::state::stage(const wire::bytes_view req) {
-  staged_task t;
-  t.dir = get_le(req.data() + 1, 2);
-  const std::size_t plen = get_le(req.data() + 3, 2);
-  if ((req[0] != op_task && req[0] != op_task_file_later) || 5 + plen > req.size()) {
-    t.seq = os::status::from_errno(EPROTO, "malformed task log request");
-    return t;
-  }
-  task_log* log = logs(t.dir);
-  if (!log) {
-    t.seq = os::status::from_errno(ENOENT, "no task log for spooler dir " + std::to_string(t.dir));
-    return t;
-  }
-  std::string path(reinterpret_cast<const char*>(req.data() + 5), plen);
-  const wire::bytes_view file = req.subspan(5 + plen);
-  t.file_later = req[0] == op_task_file_later;
-  t.seq = log->stage_task(path, file, t.file_later);
-  if (t.file_later) t.file.assign(file.begin(), file.end());
-  t.path = std::move(path);
-  return t;
-}
-
 void log_server::state::close_conn(int fd) {
   (void)::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
   ::close(fd);
+  if (auto it = conns.find(fd); it != conns.end())
+    for (const int client : it->second.clients) ::close(client);  // their requests never came
   conns.erase(fd);
 }
 
@@ -459,99 +221,4 @@ void log_server::drop_in_child() {
   new std::shared_ptr<state>(std::move(leaked));  // never destroyed: it may hold a locked mutex
 }
 
-namespace log_client {
-namespace {
-
-// This thread's connections, by server name (reopened after a fork: the pid differs).
-struct connection {
-  pid_t pid = 0;
-  os::unique_fd fd;
-};
-thread_local std::map<std::string, connection> connections;
-
-}  // namespace
-
-os::unique_fd connect_to(const std::string& server) {
-  os::unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return fd;
-  socklen_t len = 0;
-  const sockaddr_un a = address_of(server, len);
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), len) != 0) return {};
-  const timeval tv{30, 0};
-  (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  (void)::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-void encode_request(wire::bytes& req, std::size_t dir, const std::string& rel_path,
-                    wire::bytes_view file, bool server_writes_file) {
-  req.reserve(req.size() + 9 + rel_path.size() + file.size());
-  put_le(req, 5 + rel_path.size() + file.size(), 4);
-  req.push_back(server_writes_file ? op_task_file_later : op_task);
-  put_le(req, dir, 2);
-  put_le(req, rel_path.size(), 2);
-  req.insert(req.end(), rel_path.begin(), rel_path.end());
-  req.insert(req.end(), file.begin(), file.end());
-}
-
-std::size_t decode_answer(wire::bytes_view in, os::result<std::uint64_t>& seq) {
-  if (in.empty()) return 0;
-  if (in[0] == 0) {
-    if (in.size() < 9) return 0;
-    seq = get_le(in.data() + 1, 8);
-    return 9;
-  }
-  if (in.size() < 7) return 0;
-  const std::size_t mlen = get_le(in.data() + 5, 2);
-  if (in.size() < 7 + mlen) return 0;
-  const int err = static_cast<int>(get_le(in.data() + 1, 4));
-  seq = os::status(std::error_code(err ? err : EIO, std::system_category()),
-                   std::string(reinterpret_cast<const char*>(in.data() + 7), mlen));
-  return 7 + mlen;
-}
-
-outcome commit(const std::string& server, std::size_t dir, const std::string& rel_path,
-               wire::bytes_view file, const std::function<os::status()>& write_file) {
-  outcome out;
-  wire::bytes req;
-  encode_request(req, dir, rel_path, file);
-
-  connection& c = connections[server];
-  if (c.pid != current_pid()) {
-    (void)c.fd.release();  // the parent's (still open there)
-    c.pid = current_pid();
-  }
-  bool sent = c.fd && write_all(c.fd.get(), req.data(), req.size());
-  if (!sent) {  // a kept connection may have been closed by the server: one new one
-    c.fd = connect_to(server);
-    sent = c.fd && write_all(c.fd.get(), req.data(), req.size());
-    if (!sent) {
-      c.fd = {};
-      out.unreachable = true;
-      return out;
-    }
-  }
-  const os::status written = write_file();
-  wire::byte head[9];
-  if (!read_all(c.fd.get(), head, 1) ||
-      (head[0] == 0 ? !read_all(c.fd.get(), head + 1, 8) : !read_all(c.fd.get(), head + 1, 6))) {
-    const int err = errno;
-    c.fd = {};
-    out.seq = os::status::from_errno(err ? err : EPIPE,
-                                     "no answer from the node's task log (@" + server + ")");
-    return out;
-  }
-  if (head[0] == 0) {
-    out.seq = get_le(head + 1, 8);
-  } else {
-    const int err = static_cast<int>(get_le(head + 1, 4));
-    std::string msg(get_le(head + 5, 2), '\0');
-    if (!read_all(c.fd.get(), reinterpret_cast<wire::byte*>(msg.data()), msg.size())) c.fd = {};
-    out.seq = os::status(std::error_code(err ? err : EIO, std::system_category()), msg);
-  }
-  if (!written.ok()) out.seq = written;
-  return out;
-}
-
-}  // namespace log_client
 }  // namespace brood::spooler

@@ -11,17 +11,23 @@
 // the dir, as task_log::commit_task), the spool file's bytes. Op 1: the client writes the spool
 // file itself (a local spool: its caller gets the path and may open it at once). Op 2 (the remote
 // enqueue's): the server writes the file (temp + rename, no fsync) once it has sent the answer,
-// off the acknowledgment's path. If an answer cannot be sent (the client is gone), its task is
-// cancelled, whichever op (a done record; for op 2 no file: it never runs; for op 1 no recovery
-// writes its file again, the client removes it). Answer: u8 0, u64 seq
+// off the acknowledgment's path. Op 3 (a remote enqueue handed over): as op 2, and the request's
+// bytes carry (SCM_RIGHTS) the connection of the task's client, whose request the worker has read:
+// the server sends that client uWSGI's bare answer itself (FF 00 00 01 once the commit covers the
+// task, FF 00 00 00 if refused) and closes its copy; the worker, which closed its own at once,
+// gets no answer (one wake-up fewer per task). Such a task runs even if its client is gone by
+// then (as a uWSGI task does: spooled before its answer). If an answer to a worker cannot be sent
+// (the worker is gone), its task is cancelled, op 1 or 2 (a done record; for op 2 no file: it never
+// runs; for op 1 no recovery writes its file again, the client removes it). Answer: u8 0, u64 seq
 // (the record is durable); or u8 1, u32 errno, u16 length, the error message. All integers little
 // endian. A client may send several requests without waiting (pipelining): the answers come in
 // the order of the requests. A client keeps its connection for its next requests.
 //
 // One thread serves every connection (epoll): each round it reads every request that arrived
 // (at most half a segment per log: the rest waits for the next round), stages their records
-// (task_log::stage_task), commits each log touched with one flush(), answers, then writes the
-// op-2 files of the round; while it syncs, the next round's requests gather in the sockets (group
+// (task_log::stage_task), commits each log touched with one flush(), answers (after a round of
+// one task it first yields the CPU to the worker or client it woke), then writes the op-2 and
+// op-3 files of the round; while it syncs, the next round's requests gather in the sockets (group
 // commit with no thread hand-off). A file that cannot be written breaks its log (task_log::fail):
 // the task is acknowledged, so its segment stays active until a recovery writes the file.
 //
@@ -93,9 +99,11 @@ outcome commit(const std::string& server, std::size_t dir, const std::string& re
                wire::bytes_view file, const std::function<os::status()>& write_file);
 
 // Appends one task request to `out` (the protocol above): op 1 (the client writes the file)
-// or, with `server_writes_file`, op 2 (the server writes it once the answer is sent).
+// or, with `server_writes_file`, op 2 (the server writes it once the answer is sent); with
+// `answer_client` too, op 3 (its bytes must be sent with the client's connection, SCM_RIGHTS).
 void encode_request(wire::bytes& out, std::size_t dir, const std::string& rel_path,
-                    wire::bytes_view file, bool server_writes_file = false);
+                    wire::bytes_view file, bool server_writes_file = false,
+                    bool answer_client = false);
 // Parses one answer at the front of `in`: 0 when incomplete, else its size (`seq` set).
 std::size_t decode_answer(wire::bytes_view in, os::result<std::uint64_t>& seq);
 // Connects to the server named `server` (blocking sockets, 30 s timeouts); invalid if it is gone.

@@ -71,6 +71,28 @@ TEST_F(file_pool_test, a_done_file_is_reused_for_a_later_task_same_inode) {
   EXPECT_EQ(read_all_of(dir() + "/" + last).size(), task_file(last, 40).size());
 }
 
+// reuse_file() sets the size to the new content's, whether the old content was longer,
+// shorter or as long (only a longer one needs a truncate).
+TEST_F(file_pool_test, a_reused_file_holds_exactly_the_new_content_whatever_its_old_size) {
+  int n = 0;
+  for (const std::size_t old_size : {300u, 10u, 163u}) {
+    const std::string name = "uwsgi_spoolfile_on_done" + std::to_string(n++);
+    os::unique_fd fd = done_file(name, std::string(old_size, 'o'));
+    ASSERT_TRUE(retire_done_file(dir(), dir() + "/" + name, fd.get()).pooled);
+    fd.reset();
+    auto names = posix_log_env().list_dir(pool_dir_of(dir()));
+    ASSERT_TRUE(names);
+    ASSERT_EQ(names->size(), 1u);
+    const std::string fresh = "uwsgi_spoolfile_on_new" + std::to_string(n);
+    const std::string data(163, 'n');
+    ASSERT_TRUE(posix_log_env()
+                    .reuse_file(pool_dir_of(dir()) + "/" + names->front(), dir(), ".brood_tmp_x",
+                                fresh, wire::bytes(data.begin(), data.end()))
+                    .ok());
+    EXPECT_EQ(read_all_of(dir() + "/" + fresh), data) << "old size " << old_size;
+  }
+}
+
 TEST_F(file_pool_test, a_pooled_file_with_another_link_is_not_written_through) {
   os::unique_fd fd = done_file("uwsgi_spoolfile_on_done", "old bytes");
   ASSERT_TRUE(retire_done_file(dir(), dir() + "/uwsgi_spoolfile_on_done", fd.get()).pooled);

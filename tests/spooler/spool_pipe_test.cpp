@@ -15,8 +15,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <span>
 #include <vector>
 
+#include "brood/os/fd_passing.hpp"
 #include "brood/spooler/spool_pipe.hpp"
 #include "brood/spooler/spool_store.hpp"
 #include "log_server.hpp"
@@ -39,15 +41,28 @@ bool readable(int fd) {
   return ::poll(&p, 1, 30000) == 1;
 }
 
-TEST(log_server_pipelining, requests_sent_together_are_answered_in_order) {
-  testing::temp_dir dir{"brood_log_pipe_"};
-  auto l = task_log::open(posix_log_env(), dir.path());
-  ASSERT_TRUE(l) << l.error().message();
-  std::unique_ptr<task_log> log = std::move(*l);
-  auto s = log_server::start([&](std::size_t d) { return d == 0 ? log.get() : nullptr; }, {});
-  ASSERT_TRUE(s) << s.error().message();
-  std::unique_ptr<log_server> server = std::move(*s);
+// A task log of one dir (index 0) and the log server over it.
+class log_server_pipelining : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto l = task_log::open(posix_log_env(), dir.path());
+    ASSERT_TRUE(l) << l.error().message();
+    log = std::move(*l);
+    auto s = log_server::start([this](std::size_t d) { return d == 0 ? log.get() : nullptr; }, {});
+    ASSERT_TRUE(s) << s.error().message();
+    server = std::move(*s);
+  }
+  void TearDown() override {
+    server.reset();
+    log.reset();
+  }
 
+  testing::temp_dir dir{"brood_log_pipe_"};
+  std::unique_ptr<task_log> log;
+  std::unique_ptr<log_server> server;
+};
+
+TEST_F(log_server_pipelining, requests_sent_together_are_answered_in_order) {
   constexpr int n = 50;
   wire::bytes all;
   for (int i = 0; i < n; ++i) {
@@ -76,9 +91,6 @@ TEST(log_server_pipelining, requests_sent_together_are_answered_in_order) {
   const task_log_stats st = log->stats();
   EXPECT_EQ(st.tasks, static_cast<std::uint64_t>(n - n / 10));
   EXPECT_LT(st.commits, st.tasks) << "requests read in one round share a commit";
-  fd = {};
-  server.reset();
-  log.reset();
 }
 
 // Waits (bounded: 30 s) until `path` exists: the master writes a task's file once it has sent
@@ -89,6 +101,56 @@ bool appears(const std::string& path) {
     ::poll(nullptr, 0, 1);
   }
   return false;
+}
+
+// Everything `fd` sends until it closes (bounded: 30 s per read).
+std::string read_to_eof(int fd) {
+  std::string out;
+  char buf[64];
+  while (readable(fd)) {
+    const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+    if (r <= 0) break;
+    out.append(buf, static_cast<std::size_t>(r));
+  }
+  return out;
+}
+
+// Op 3 (log_server.hpp): each request carries its client's connection; the server answers each
+// client itself, uWSGI's bare answer after the commit (FF 00 00 00 for a refused task), and
+// closes it; the worker's connection gets no answer. Several requests with their connections sent
+// before the server reads any (pipelined) each reach their own client.
+TEST_F(log_server_pipelining, handed_over_clients_get_their_own_answer_and_the_end) {
+  os::unique_fd worker = log_client::connect_to(server->name());
+  ASSERT_TRUE(worker);
+
+  constexpr int n = 10;
+  std::vector<os::unique_fd> clients;
+  for (int i = 0; i < n; ++i) {
+    int pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+    clients.emplace_back(pair[0]);
+    os::unique_fd handed(pair[1]);  // the worker's copy: closed once sent
+    wire::bytes req;
+    // Every 5th names a dir with no log: refused.
+    log_client::encode_request(req, i % 5 == 4 ? 3 : 0, name(i), task_file(name(i)), true, true);
+    const int passed = handed.get();
+    ASSERT_TRUE(
+        os::send_with_fds(worker.get(),
+                          std::string_view(reinterpret_cast<const char*>(req.data()), req.size()),
+                          std::span<const int>(&passed, 1))
+            .ok())
+        << i;
+  }
+  const std::string ok("\xff\x00\x00\x01", 4), refused("\xff\x00\x00\x00", 4);
+  for (int i = 0; i < n; ++i) {
+    EXPECT_EQ(read_to_eof(clients[i].get()), i % 5 == 4 ? refused : ok) << i;
+    if (i % 5 != 4) {
+      EXPECT_TRUE(appears(dir.path() + "/" + name(i))) << i;
+    }
+  }
+  pollfd p{worker.get(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 0) << "the worker gets no answer for a handed-over task";
+  EXPECT_EQ(log->stats().tasks, static_cast<std::uint64_t>(n - n / 5));
 }
 
 // Waits (bounded: 30 s) until every thread of `pid` is stopped (state T in its stat).

@@ -28,6 +28,11 @@ struct request {
   std::string_view peer;     // "127.0.0.1:5555", or the unix socket path
   // The event loop the request arrived on (the handler runs on its thread), or null.
   boost::asio::io_context* io = nullptr;
+  // The connection's socket when nothing was read past this request (else -1), for a deferred
+  // handler that hands the connection over to another process (which then answers the client
+  // and closes it): the handler then completes with an empty reply, keep_alive false (the
+  // request counts as answered, nothing is written, and the worker closes its copy).
+  int fd = -1;
 };
 
 struct reply {

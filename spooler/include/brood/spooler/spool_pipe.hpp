@@ -4,11 +4,12 @@
 // hand-off and no blocking wait. submit() checks and encodes the task and queues its record on a
 // non-blocking connection to the log server; the loop calls on_readable() when fd() is readable,
 // which reads the answers and completes the tasks in submission order: success (the task is
-// durable) once the commit covering its record is done, never earlier. The log server writes the
-// task's spool file (temp + rename, no fsync) after it has sent the answer, off the
-// acknowledgment's path: the file may appear just after the success (docs/spool_format.md §9.7).
-// Thread-safety: none; one pipe per event loop thread. Processes: open it in the process that
-// uses it (a process forked from the store's owner), after any fork; a child must not use its
+// durable) once the commit covering its record is done, never earlier. hand_over() sends the
+// client's connection with the record instead: the log server answers the client itself. The log
+// server writes the task's spool file (temp + rename, no fsync) after it has sent the answer, off
+// the acknowledgment's path: the file may appear just after the success (docs/spool_format.md
+// §9.7). Thread-safety: none; one pipe per event loop thread. Processes: open it in the process
+// that uses it (a process forked from the store's owner), after any fork; a child must not use its
 // parent's pipe.
 #include <sys/types.h>
 
@@ -38,6 +39,12 @@ class spool_pipe {
   // True: `done` is called exactly once: at once for a refused task (a bad request), else from
   // on_readable() or when the connection breaks.
   bool submit(const spool_vars& vars, std::string_view body, callback done);
+  // Starts one task and hands its client's connection `client` (whose request was read whole)
+  // over to the log server, which sends the client its answer once the commit covers the task
+  // (or the refusal) and closes the connection (log_server.hpp, op 3): the caller closes its own
+  // copy at once and answers nothing. False: nothing was sent (as submit(), or the task is
+  // refused, or earlier tasks still wait for their answers): use submit().
+  bool hand_over(const spool_vars& vars, std::string_view body, int client);
 
   int fd() const noexcept { return fd_.get(); }
   bool wants_write() const noexcept { return sent_ < out_.size(); }
