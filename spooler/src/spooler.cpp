@@ -80,12 +80,16 @@ class spooler_process {
   void add_file(const std::string& path, std::uint64_t rank);
   // Queues the file at `path`, due at `due`: at `due` when it is this process's share, later
   // when it is another's (spool_share).
-  void enqueue(const std::string& path, std::uint64_t rank, sys_clock::time_point due) {
-    queue_.add(path, rank, share_.take_at(path, due));
+  // `exact`: see spool_queue::add.
+  void enqueue(const std::string& path, std::uint64_t rank, sys_clock::time_point due,
+               bool exact = true) {
+    queue_.add(path, rank, share_.take_at(path, due), exact);
   }
   void recover_crashed();
   // Claims and runs the first due task; false when none was due.
   bool run_one();
+  // True when claimed file `c` (popped as `next`) must wait for an older file (see run_one).
+  bool runs_later(const spool_queue::popped& next, const spool_claim& c, sys_clock::time_point now);
   void after_claim_failure(spool_claim& c);
   void wait_for_events();
 
@@ -187,7 +191,7 @@ void spooler_process::handle_watch_events() {
         // by add_file's stat). Another process's file waits steal_after; its owner's close after
         // running it (add_file: gone) drops it from this queue.
         if (!e.closed) {
-          if (!ignored_.count(e.path)) enqueue(e.path, e.rank, sys_clock::now());
+          if (!ignored_.count(e.path)) enqueue(e.path, e.rank, sys_clock::now(), false);
           break;
         }
         add_file(e.path, e.rank);
@@ -251,24 +255,29 @@ void spooler_process::recover_crashed() {
 bool spooler_process::run_one() {
   for (;;) {
     const auto now = sys_clock::now();
-    auto path = queue_.pop_due(now);
-    if (!path) return false;
-    spool_claim c = claim_spool_file(*path, dir_, now);
-    if (c.status != claim_status::busy) busy_.erase(*path);
+    auto next = queue_.pop_due(now);
+    if (!next) return false;
+    const std::string& path = next->path;
+    spool_claim c = claim_spool_file(path, dir_, now);
+    if (c.status != claim_status::busy) busy_.erase(path);
     if (c.status != claim_status::claimed) {
       after_claim_failure(c);
+      continue;
+    }
+    if (c.dated_ahead && runs_later(*next, c, now)) {
+      enqueue(path, next->rank, c.mtime);  // its close event: add_file, the same mtime
       continue;
     }
     const auto r = runner_.run(c);
     switch (r.what) {
       case spool_task_runner::outcome::retry:
-        enqueue(*path, rank_of(*path, dir_), r.due);
+        enqueue(path, rank_of(path, dir_), r.due);
         break;
       case spool_task_runner::outcome::fatal:
         fatal_ = true;
         break;
       case spool_task_runner::outcome::ignored:
-        ignored_.insert(*path);
+        ignored_.insert(path);
         break;
       default:
         break;
@@ -276,6 +285,18 @@ bool spooler_process::run_one() {
     if (r.what != spool_task_runner::outcome::ignored) ++tasks_;
     return true;
   }
+}
+
+// A new file is queued at the time its event is read, without a stat: its mtime is no later
+// unless it was dated ahead (`at`, a retry). Such a file read once due (its events read late:
+// the process was descheduled or starting) would run before older files read in the same batch
+// (the flaky at-tests). So the files queued at an estimate later than its mtime get their
+// mtimes now (one stat each, once: they are exact afterwards), and it waits its turn.
+bool spooler_process::runs_later(const spool_queue::popped& next, const spool_claim& c,
+                                 sys_clock::time_point now) {
+  const auto key = share_.take_at(next.path, c.mtime);
+  for (const auto& [path, rank] : queue_.estimated_after(key, now)) add_file(path, rank);
+  return queue_.ready_before(next.rank, key, next.path, now);
 }
 
 // gone / busy / failed: forgotten until an event or the next full scan brings it back.
