@@ -1,6 +1,7 @@
 // run_spooler: the body of a spooler process. One thread: a poll(2) loop over a signalfd and an
-// inotify fd; between events it runs the due tasks one at a time, in queue order. Sleeping costs
-// no CPU: poll's timeout is the earlier of the next known due time and the next full rescan.
+// inotify fd; between events it runs the due tasks one at a time, in queue order, looking for
+// new events at most every 2 ms while tasks are due. Sleeping costs no CPU: poll's timeout is
+// the earlier of the next known due time and the next full rescan.
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,6 +34,7 @@ using sys_clock = std::chrono::system_clock;
 using mono_clock = std::chrono::steady_clock;
 
 constexpr auto busy_retry = 100ms;  // see handle_watch_events
+constexpr auto look_every = 2ms;    // see run()
 
 std::string real_dir(const std::string& dir) {
   char buf[PATH_MAX];
@@ -91,7 +93,10 @@ class spooler_process {
   // True when claimed file `c` (popped as `next`) must wait for an older file (see run_one).
   bool runs_later(const spool_queue::popped& next, const spool_claim& c, sys_clock::time_point now);
   void after_claim_failure(spool_claim& c);
-  void wait_for_events();
+  // The time to the next known due time or full scan, in ms (for look).
+  int wait_ms() const;
+  // Waits up to `timeout_ms` for a signal or a watch event and handles what came; false: stop.
+  bool look(int timeout_ms);
 
   const spooler_config& cfg_;
   const spool_store& store_;
@@ -105,6 +110,7 @@ class spooler_process {
   spool_queue queue_;
   mono_clock::duration period_;
   mono_clock::time_point next_scan_;
+  mono_clock::time_point next_look_;  // see run()
   // Files the handler ignored: left alone until the next full scan, whatever event names them.
   std::unordered_set<std::string> ignored_;
   // Files another process held at this one's last claim of them, or found torn and young
@@ -122,12 +128,9 @@ int spooler_process::run() {
   recover_crashed();
   full_scan();
   for (;;) {
-    // One poll(2) says which of the two fds has something, instead of a read(2) of each that
-    // finds nothing most of the time (once per task while tasks are waiting).
-    pollfd ready[2] = {{signals_.fd(), POLLIN, 0}, {watch_.fd(), POLLIN, 0}};
-    if (::poll(ready, 2, 0) < 0) ready[0].revents = ready[1].revents = POLLIN;  // read both
-    if (ready[0].revents != 0 && !handle_signals()) return 0;
-    if (ready[1].revents != 0) handle_watch_events();
+    // While tasks run back to back, signals and new files are looked for once per look_every
+    // (one poll(2) and one read of the events of that period), not once per task.
+    if (mono_clock::now() >= next_look_ && !look(0)) return 0;
     if (mono_clock::now() >= next_scan_) full_scan();
     if (run_one()) {
       if (fatal_) return 1;
@@ -139,7 +142,7 @@ int spooler_process::run() {
       continue;
     }
     runner_.idle();
-    wait_for_events();
+    if (!look(wait_ms())) return 0;
   }
 }
 
@@ -323,14 +326,23 @@ void spooler_process::after_claim_failure(spool_claim& c) {
   }
 }
 
-void spooler_process::wait_for_events() {
+int spooler_process::wait_ms() const {
   auto wait = next_scan_ - mono_clock::now();
   if (auto due = queue_.next_due())
     wait = std::min<mono_clock::duration>(wait, *due - sys_clock::now());
-  const long long ms =
-      std::clamp<long long>(std::chrono::ceil<std::chrono::milliseconds>(wait).count(), 0, INT_MAX);
-  pollfd fds[2] = {{signals_.fd(), POLLIN, 0}, {watch_.fd(), POLLIN, 0}};
-  ::poll(fds, 2, static_cast<int>(ms));  // EINTR or an error: the loop looks again
+  return static_cast<int>(std::clamp<long long>(
+      std::chrono::ceil<std::chrono::milliseconds>(wait).count(), 0, INT_MAX));
+}
+
+bool spooler_process::look(int timeout_ms) {
+  pollfd ready[2] = {{signals_.fd(), POLLIN, 0}, {watch_.fd(), POLLIN, 0}};
+  const int n = ::poll(ready, 2, timeout_ms);
+  next_look_ = mono_clock::now() + look_every;
+  if (n == 0) return true;
+  if (n < 0) ready[0].revents = ready[1].revents = POLLIN;  // EINTR or an error: read both
+  if (ready[0].revents != 0 && !handle_signals()) return false;
+  if (ready[1].revents != 0) handle_watch_events();
+  return true;
 }
 
 }  // namespace
