@@ -111,6 +111,7 @@ class spooler_process {
   mono_clock::duration period_;
   mono_clock::time_point next_scan_;
   mono_clock::time_point next_look_;  // see run()
+  bool looked_since_task_ = false;    // look() ran since the last task
   // Files the handler ignored: left alone until the next full scan, whatever event names them.
   std::unordered_set<std::string> ignored_;
   // Files another process held at this one's last claim of them, or found torn and young
@@ -125,20 +126,32 @@ int spooler_process::run() {
   open_watches();
   // The task log: tasks acknowledged but lost at a crash come back before the first scan.
   if (const std::string r = store_.recover(dir_); !r.empty()) os::log(runner_.prefix(), " ", r);
+  runner_.recover_done();
   recover_crashed();
   full_scan();
   for (;;) {
     // While tasks run back to back, signals and new files are looked for once per look_every
     // (one poll(2) and one read of the events of that period), not once per task.
-    if (mono_clock::now() >= next_look_ && !look(0)) return 0;
+    if (mono_clock::now() >= next_look_ && !look(0)) return runner_.retire_done() ? 0 : 1;
     if (mono_clock::now() >= next_scan_) full_scan();
+    if (fatal_) return 1;
     if (run_one()) {
+      looked_since_task_ = false;
       if (fatal_) return 1;
       if (cfg_.max_tasks != 0 && tasks_ >= cfg_.max_tasks) {
         os::log(runner_.prefix(), " maximum number of tasks reached (", cfg_.max_tasks,
                 "): recycling the spooler");
-        return 0;
+        return runner_.retire_done() ? 0 : 1;
       }
+      continue;
+    }
+    // No task due: new files are looked for first (they run before), then the done ones are
+    // set aside (runner_.retire_done: the pool's rename, the done record).
+    if (runner_.done_waiting() != 0) {
+      if (!looked_since_task_)
+        next_look_ = {};
+      else if (!runner_.retire_done())
+        return 1;
       continue;
     }
     runner_.idle();
@@ -215,6 +228,7 @@ void spooler_process::handle_watch_events() {
 }
 
 void spooler_process::full_scan() {
+  if (!runner_.retire_done()) fatal_ = true;  // before the scan: else it finds them again
   next_scan_ = mono_clock::now() + period_;
   scan_result found = scan_spool_dir(dir_);
   if (!found.error.empty()) os::log(runner_.prefix(), " ", found.error);
@@ -338,6 +352,7 @@ bool spooler_process::look(int timeout_ms) {
   pollfd ready[2] = {{signals_.fd(), POLLIN, 0}, {watch_.fd(), POLLIN, 0}};
   const int n = ::poll(ready, 2, timeout_ms);
   next_look_ = mono_clock::now() + look_every;
+  looked_since_task_ = true;
   if (n == 0) return true;
   if (n < 0) ready[0].revents = ready[1].revents = POLLIN;  // EINTR or an error: read both
   if (ready[0].revents != 0 && !handle_signals()) return false;

@@ -59,6 +59,17 @@ class spooler_board {
   std::uint64_t tasks_done(std::size_t slot) const noexcept;  // tasks this slot finished
   void count_task(std::size_t slot) noexcept;
 
+  // The tasks a slot's process ran to success but has not set aside yet (it does that in
+  // batches, off the path of the tasks waiting): names relative to the slot's dir, at most
+  // done_max of them, each at most done_name_max bytes. A process that dies leaves them: its
+  // successor sets those files aside instead of running them again. Only the slot's process
+  // writes them; read them only once it is gone.
+  static constexpr std::size_t done_max = 64;
+  static constexpr std::size_t done_name_max = 255;
+  bool add_done(std::size_t slot, std::string_view name) noexcept;  // false: full or too long
+  void clear_done(std::size_t slot) noexcept;
+  std::vector<std::string> done(std::size_t slot) const;
+
  private:
   struct shared;
   std::vector<std::string> dirs_;

@@ -1,0 +1,61 @@
+// Done tasks set aside in batches (spooler_task.hpp, retire_done): off the path of the tasks
+// waiting, yet never run twice, also when the process dies before it set them aside.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "spooler_fixture.hpp"
+
+namespace brood::spooler::test {
+namespace {
+
+class spooler_retire_test : public spooler_fixture {};
+
+// "a" succeeds and "b" kills the process right after, before it went idle (both were found in
+// one batch of events): "a" is done but its file still in the dir. The next process sets it
+// aside (from the board) instead of running it again.
+TEST_F(spooler_retire_test, ADoneTaskIsNotRunAgainWhenTheProcessDiesBeforeSettingItAside) {
+  cfg_.retry_delay = 50ms;
+  auto& first = start_spooler();
+  enqueue("warm");
+  ASSERT_TRUE(records_.next()) << first.all_output();
+  ASSERT_EQ(::kill(first.pid(), SIGSTOP), 0);
+  const std::string a = enqueue("a");
+  const std::string b = enqueue("b", {{"do", "exit_once"}});
+  ASSERT_EQ(::kill(first.pid(), SIGCONT), 0);
+  auto status = first.wait_exit(5000ms);
+  ASSERT_TRUE(status) << first.all_output();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 3);
+  auto ra = records_.next();
+  ASSERT_TRUE(ra) << first.all_output();
+  EXPECT_EQ(ra->id, "a");
+  ASSERT_TRUE(fs::exists(a)) << "set aside before the crash: the test shows nothing";
+  auto& second = start_spooler();
+  auto rb = records_.next();
+  ASSERT_TRUE(rb) << second.all_output();
+  EXPECT_EQ(rb->id, "b");
+  EXPECT_EQ(rb->attempt, 2u);
+  EXPECT_TRUE(second.wait_for("was done when the previous spooler process died"))
+      << second.all_output();
+  EXPECT_TRUE(eventually([&] { return !fs::exists(a) && !fs::exists(b); }));
+  enqueue("after");
+  auto r = records_.next();
+  ASSERT_TRUE(r) << second.all_output();
+  EXPECT_EQ(r->id, "after") << "a ran twice";
+}
+
+// Done files leave the dir once the process has nothing due, and the board forgets them.
+TEST_F(spooler_retire_test, DoneFilesLeaveTheDirOnceTheProcessIsIdle) {
+  auto& p = start_spooler();
+  std::vector<std::string> paths;
+  for (int i = 0; i < 100; ++i) paths.push_back(enqueue(std::to_string(i)));
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(records_.next()) << p.all_output();
+  EXPECT_TRUE(eventually([&] {
+    for (const auto& path : paths)
+      if (fs::exists(path)) return false;
+    return true;
+  }));
+  EXPECT_TRUE(eventually([&] { return board_->done(0).empty(); }));
+}
+
+}  // namespace
+}  // namespace brood::spooler::test
