@@ -64,7 +64,7 @@ class spooler_board {
   // done_max of them, each at most done_name_max bytes. A process that dies leaves them: its
   // successor sets those files aside instead of running them again. Only the slot's process
   // writes them; read them only once it is gone.
-  static constexpr std::size_t done_max = 64;
+  static constexpr std::size_t done_max = 128;
   static constexpr std::size_t done_name_max = 255;
   bool add_done(std::size_t slot, std::string_view name) noexcept;  // false: full or too long
   void clear_done(std::size_t slot) noexcept;
