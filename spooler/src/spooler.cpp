@@ -35,6 +35,10 @@ using mono_clock = std::chrono::steady_clock;
 
 constexpr auto busy_retry = 100ms;  // see handle_watch_events
 constexpr auto look_every = 2ms;    // see run()
+// Done tasks are set aside done_chunk at a time once nothing is due (then new files are looked
+// for again), and one per task run while more than done_high wait (a long backlog).
+constexpr std::size_t done_chunk = 16;
+constexpr std::size_t done_high = 64;
 
 std::string real_dir(const std::string& dir) {
   char buf[PATH_MAX];
@@ -138,6 +142,10 @@ int spooler_process::run() {
     if (run_one()) {
       looked_since_task_ = false;
       if (fatal_) return 1;
+      // A long backlog: the oldest done task is set aside after each task beyond done_high.
+      if (runner_.done_waiting() > done_high &&
+          !runner_.retire_done(runner_.done_waiting() - done_high))
+        return 1;
       if (cfg_.max_tasks != 0 && tasks_ >= cfg_.max_tasks) {
         os::log(runner_.prefix(), " maximum number of tasks reached (", cfg_.max_tasks,
                 "): recycling the spooler");
@@ -148,10 +156,8 @@ int spooler_process::run() {
     // No task due: new files are looked for first (they run before), then the done ones are
     // set aside (runner_.retire_done: the pool's rename, the done record).
     if (runner_.done_waiting() != 0) {
-      if (!looked_since_task_)
-        next_look_ = {};
-      else if (!runner_.retire_done())
-        return 1;
+      if (looked_since_task_ && !runner_.retire_done(done_chunk)) return 1;
+      next_look_ = {};  // new files first, again after each chunk
       continue;
     }
     runner_.idle();

@@ -49,9 +49,10 @@ struct spooler_board::shared {
   std::atomic<std::uint64_t> tasks{0};
   std::atomic<std::uint64_t> path_len{0};
   std::atomic<std::uint64_t> path[path_words];
-  // Done tasks not set aside yet: entries [0, done_count) are complete (an entry is written
-  // before the count covers it).
-  std::atomic<std::uint64_t> done_count{0};
+  // Done tasks not set aside yet: a ring, entries [done_tail, done_head) (modulo done_max) are
+  // complete (an entry is written before the head covers it).
+  std::atomic<std::uint64_t> done_head{0};
+  std::atomic<std::uint64_t> done_tail{0};
   struct done_entry {
     std::atomic<std::uint64_t> len{0};
     std::atomic<std::uint64_t> words[done_words];
@@ -129,27 +130,35 @@ void spooler_board::count_task(std::size_t slot) noexcept { mem_[slot].tasks.fet
 
 bool spooler_board::add_done(std::size_t slot, std::string_view name) noexcept {
   shared& s = mem_[slot];
-  const std::uint64_t n = s.done_count.load(std::memory_order_relaxed);
-  if (n >= done_max || name.size() > done_name_max) return false;
-  store_words(s.done[n].words, name);
-  s.done[n].len.store(name.size(), std::memory_order_relaxed);
-  s.done_count.store(n + 1, std::memory_order_release);
+  const std::uint64_t head = s.done_head.load(std::memory_order_relaxed);
+  if (head - s.done_tail.load(std::memory_order_relaxed) >= done_max ||
+      name.size() > done_name_max || name.empty())
+    return false;
+  shared::done_entry& e = s.done[head % done_max];
+  store_words(e.words, name);
+  e.len.store(name.size(), std::memory_order_relaxed);
+  s.done_head.store(head + 1, std::memory_order_release);
   return true;
 }
 
-void spooler_board::clear_done(std::size_t slot) noexcept {
-  mem_[slot].done_count.store(0, std::memory_order_release);
+void spooler_board::drop_done(std::size_t slot, std::size_t n) noexcept {
+  shared& s = mem_[slot];
+  const std::uint64_t head = s.done_head.load(std::memory_order_relaxed);
+  const std::uint64_t tail = s.done_tail.load(std::memory_order_relaxed);
+  s.done_tail.store(tail + std::min<std::uint64_t>(n, head - tail), std::memory_order_release);
 }
 
 std::vector<std::string> spooler_board::done(std::size_t slot) const {
   const shared& s = mem_[slot];
-  const std::uint64_t n =
-      std::min<std::uint64_t>(s.done_count.load(std::memory_order_acquire), done_max);
+  const std::uint64_t head = s.done_head.load(std::memory_order_acquire);
+  std::uint64_t tail = s.done_tail.load(std::memory_order_acquire);
+  if (head - tail > done_max) tail = head - done_max;  // never: a torn pair read as little
   std::vector<std::string> out;
-  for (std::uint64_t i = 0; i < n; ++i) {
+  for (; tail != head; ++tail) {
+    const shared::done_entry& e = s.done[tail % done_max];
     const std::size_t len =
-        std::min<std::size_t>(s.done[i].len.load(std::memory_order_relaxed), done_name_max);
-    out.push_back(load_words(s.done[i].words, len));
+        std::min<std::size_t>(e.len.load(std::memory_order_relaxed), done_name_max);
+    out.push_back(load_words(e.words, len));
   }
   return out;
 }

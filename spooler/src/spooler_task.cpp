@@ -123,39 +123,38 @@ std::string_view spool_task_runner::name_in_dir(std::string_view path) const {
 }
 
 void spool_task_runner::recover_done() {
-  for (const std::string& name : board_.done(slot_)) {
+  const std::vector<std::string> names = board_.done(slot_);
+  board_.drop_done(slot_, names.size());  // those still there are added again
+  for (const std::string& name : names) {
     spool_claim c = claim_spool_file(dir_ + "/" + name, dir_, time_point::max());
     if (c.status != claim_status::claimed && c.status != claim_status::corrupt) continue;
     os::log(prefix_, " task ", c.task.name,
             " was done when the previous spooler process died: setting it aside");
+    (void)board_.add_done(slot_, name);
     done_.emplace_back(c.task.path, std::move(c.fd));
   }
   (void)retire_done();  // a file that cannot be deleted is logged; the next scan finds it
 }
 
-bool spool_task_runner::retire_done() {
-  bool ok = true;
-  for (auto& [path, fd] : done_) {
-    if (!ok) break;
+bool spool_task_runner::retire_done(std::size_t at_most) {
+  std::size_t n = 0;
+  for (; n < at_most && !done_.empty(); ++n) {
+    auto& [path, fd] = done_.front();
     const retired r = retire_done_file(dir_, path, fd.get());
     if (r.err != 0 && r.err != ENOENT) {
       os::log(prefix_, " cannot delete the done task ", path, ": ", std::strerror(r.err),
               "; ending the spooler process");
-      ok = false;
-      break;
+      return false;  // still on the board: the successor tries again
     }
     store_.task_done(path);
     // A pooled file is still linked (its last close frees nothing) and may be reused at once:
     // its lock goes now, so that a claim of its next task never finds it held. A removed
     // file's last close frees its inode: off the task path.
-    if (r.err == 0 && !r.pooled)
-      closer_.close_later(std::move(fd));
-    else
-      fd.reset();
+    if (r.err == 0 && !r.pooled) closer_.close_later(std::move(fd));
+    done_.pop_front();
   }
-  done_.clear();
-  board_.clear_done(slot_);
-  return ok;
+  board_.drop_done(slot_, n);
+  return true;
 }
 
 int spool_task_runner::call_handler(const spool_task& task, std::string& error) {

@@ -6,6 +6,8 @@
 // applied while the claim's lock is held. Not thread-safe; lives in one spooler process.
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,10 +53,11 @@ class spool_task_runner {
   result run(spool_claim& c);
   // The spooler is about to wait for new tasks: the closes queued meanwhile start now.
   void idle() { closer_.kick(); }
-  // Done tasks whose files are still to be set aside (see run): retire_done() takes them out of
-  // the dir (pool or unlink) and writes their done records. false: a file could not be deleted,
-  // the process must end (as uWSGI). Call it when no task is due, and before a scan or an exit.
-  bool retire_done();
+  // Done tasks whose files are still to be set aside (see run): retire_done() takes the
+  // `at_most` oldest out of the dir (pool or unlink) and writes their done records. false: a
+  // file could not be deleted, the process must end (as uWSGI). Call it when no task is due,
+  // when too many wait, and for all of them before a scan or an exit.
+  bool retire_done(std::size_t at_most = SIZE_MAX);
   std::size_t done_waiting() const noexcept { return done_.size(); }
   // At the start of a process: the tasks its dead predecessor ran to success but had not set
   // aside (spooler_board::done) are set aside now, not run again.
@@ -82,7 +85,7 @@ class spool_task_runner {
   std::string prefix_;
   deferred_closer closer_;  // the last close of a deleted task file, off the task path
   // Done tasks not retired yet: their paths and claims' fds (each still holds its lock).
-  std::vector<std::pair<std::string, os::unique_fd>> done_;
+  std::deque<std::pair<std::string, os::unique_fd>> done_;
 };
 
 }  // namespace brood::spooler

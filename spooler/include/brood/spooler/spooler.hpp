@@ -64,11 +64,12 @@ class spooler_board {
   // done_max of them, each at most done_name_max bytes. A process that dies leaves them: its
   // successor sets those files aside instead of running them again. Only the slot's process
   // writes them; read them only once it is gone.
+  // They form a queue: add_done appends, drop_done(n) forgets the n oldest.
   static constexpr std::size_t done_max = 128;
   static constexpr std::size_t done_name_max = 255;
   bool add_done(std::size_t slot, std::string_view name) noexcept;  // false: full or too long
-  void clear_done(std::size_t slot) noexcept;
-  std::vector<std::string> done(std::size_t slot) const;
+  void drop_done(std::size_t slot, std::size_t n) noexcept;
+  std::vector<std::string> done(std::size_t slot) const;  // oldest first
 
  private:
   struct shared;
