@@ -5,13 +5,16 @@
 //   - starts a task as soon as its file appears (inotify IN_MOVED_TO / IN_CLOSE_WRITE, SIGUSR1),
 //     at its `at` / retry due time (mtime), and rescans everything every spooler-frequency;
 //   - runs priority subdirs (numeric names, lower first) before the dir's own files; FIFO by
-//     mtime otherwise, or by name (version order) with spooler-ordered;
+//     mtime otherwise (also among files learnt of in one batch of events), or by name (version
+//     order) with spooler-ordered; looks for new files every 2 ms while tasks run back to back;
 //   - claims a file with an OFD write lock (it conflicts with uWSGI's fcntl lock), so a task never
 //     runs twice at the same time, and checks the file is still linked before running it;
 //   - with several processes on a dir, takes its own share of the files (a hash of the name)
 //     first and the others' only once they waited config.steal_after past their due time;
-//   - ok: deletes the file. retry / exception / crash: rewrites it durably with brood_attempt + 1
-//     and brood_last_error, mtime = now + backoff; after max_attempts failed attempts it moves to
+//   - ok: deletes the file (or sets it aside for reuse), in batches once no task is due (its
+//     lock held until then; listed on the board, so that a successor never runs it again).
+//     retry / exception / crash: rewrites it durably with brood_attempt + 1 and
+//     brood_last_error, mtime = now + backoff; after max_attempts failed attempts it moves to
 //     DIR/failed/. ignore: keeps it until the next full scan. A torn or corrupt file (bad header,
 //     bad vars, checksum mismatch; a short file only once it is older than 10 s) is logged and
 //     moved to DIR/quarantine/;
