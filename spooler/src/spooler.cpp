@@ -130,6 +130,7 @@ int spooler_process::run() {
   open_watches();
   // The task log: tasks acknowledged but lost at a crash come back before the first scan.
   if (const std::string r = store_.recover(dir_); !r.empty()) os::log(runner_.prefix(), " ", r);
+  runner_.defer_done(share_.count() == 1);
   runner_.recover_done();
   recover_crashed();
   full_scan();

@@ -103,7 +103,7 @@ spool_task_runner::result spool_task_runner::run(spool_claim& c) {
   if (r.what == outcome::done) {
     // Set aside later (retire_done), its lock held until then; on the board first, so that a
     // successor never runs it again (recover_done).
-    const bool later = board_.add_done(slot_, name_in_dir(task.path));
+    const bool later = defer_ && board_.add_done(slot_, name_in_dir(task.path));
     done_.emplace_back(task.path, std::move(c.fd));
     if (!later && !retire_done()) {
       board_.clear_running(slot_);

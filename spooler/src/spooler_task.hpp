@@ -59,6 +59,10 @@ class spool_task_runner {
   // when too many wait, and for all of them before a scan or an exit.
   bool retire_done(std::size_t at_most = SIZE_MAX);
   std::size_t done_waiting() const noexcept { return done_.size(); }
+  // Whether run() leaves done tasks for retire_done (true by default) or sets each aside at once.
+  // A process that shares its dir must not hold them: the others would find them busy when
+  // they take its share (a failed claim, and close events to every process, per task).
+  void defer_done(bool defer) noexcept { defer_ = defer; }
   // At the start of a process: the tasks its dead predecessor ran to success but had not set
   // aside (spooler_board::done) are set aside now, not run again.
   void recover_done();
@@ -86,6 +90,7 @@ class spool_task_runner {
   deferred_closer closer_;  // the last close of a deleted task file, off the task path
   // Done tasks not retired yet: their paths and claims' fds (each still holds its lock).
   std::deque<std::pair<std::string, os::unique_fd>> done_;
+  bool defer_ = true;
 };
 
 }  // namespace brood::spooler

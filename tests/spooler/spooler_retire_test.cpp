@@ -8,7 +8,12 @@
 namespace brood::spooler::test {
 namespace {
 
-class spooler_retire_test : public spooler_fixture {};
+class spooler_retire_test : public spooler_fixture {
+ public:
+  std::string enqueue_for_test(const std::string& id, wire::spool_vars extra = {}) {
+    return enqueue(id, std::move(extra));
+  }
+};
 
 // "a" succeeds and "b" kills the process right after, before it went idle (both were found in
 // one batch of events): "a" is done but its file still in the dir. The next process sets it
@@ -55,6 +60,38 @@ TEST_F(spooler_retire_test, DoneFilesLeaveTheDirOnceTheProcessIsIdle) {
     return true;
   }));
   EXPECT_TRUE(eventually([&] { return board_->done(0).empty(); }));
+}
+
+// "a" then "b" (which sleeps) found in one batch: while "b" runs, "a"'s file is still in the dir
+// (set aside once nothing is due). Returns whether it was, or nullopt when a run was missing.
+std::optional<bool> done_file_kept_while_next_runs(spooler_retire_test& f, node_process& p,
+                                                   run_records& records) {
+  f.enqueue_for_test("warm");
+  if (!records.next()) return std::nullopt;
+  ::kill(p.pid(), SIGSTOP);
+  const std::string a = f.enqueue_for_test("a");
+  f.enqueue_for_test("b", {{"do", "sleep"}, {"ms", "1000"}});
+  ::kill(p.pid(), SIGCONT);
+  auto ra = records.next();
+  auto rb = records.next();
+  if (!ra || !rb || ra->id != "a" || rb->id != "b") return std::nullopt;
+  return fs::exists(a);  // "b" sleeps now: nothing set aside meanwhile
+}
+
+TEST_F(spooler_retire_test, ADoneFileWaitsWhileTheNextTaskRuns) {
+  auto& p = start_spooler();
+  EXPECT_EQ(done_file_kept_while_next_runs(*this, p, records_), std::optional<bool>(true))
+      << p.all_output();
+}
+
+// A process that shares its dir sets each done file aside at once: held, it would be found busy
+// by the others when they take its share.
+TEST_F(spooler_retire_test, AProcessThatSharesItsDirSetsDoneFilesAsideAtOnce) {
+  make_board(2);  // only slot 0 runs: it takes slot 1's share too (steal_after 0)
+  cfg_.steal_after = 0ms;
+  auto& p = start_spooler(0);
+  EXPECT_EQ(done_file_kept_while_next_runs(*this, p, records_), std::optional<bool>(false))
+      << p.all_output();
 }
 
 }  // namespace

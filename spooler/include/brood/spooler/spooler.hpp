@@ -11,8 +11,9 @@
 //     runs twice at the same time, and checks the file is still linked before running it;
 //   - with several processes on a dir, takes its own share of the files (a hash of the name)
 //     first and the others' only once they waited config.steal_after past their due time;
-//   - ok: deletes the file (or sets it aside for reuse), in batches once no task is due (its
-//     lock held until then; listed on the board, so that a successor never runs it again).
+//   - ok: deletes the file (or sets it aside for reuse); alone on its dir, in batches once no
+//     task is due (its lock held until then; listed on the board, so that a successor never
+//     runs it again).
 //     retry / exception / crash: rewrites it durably with brood_attempt + 1 and
 //     brood_last_error, mtime = now + backoff; after max_attempts failed attempts it moves to
 //     DIR/failed/. ignore: keeps it until the next full scan. A torn or corrupt file (bad header,
