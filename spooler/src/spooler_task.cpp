@@ -101,8 +101,11 @@ spool_task_runner::result spool_task_runner::run(spool_claim& c) {
   }
   if (r.what != outcome::ignored) board_.count_task(slot_);
   if (r.what == outcome::done) {
-    // Set aside later (retire_done), its lock held until then; on the board first, so that a
-    // successor never runs it again (recover_done).
+    // The done record now, while the file still has its name: a node killed before the file is
+    // set aside leaves both, and recovery at its next start removes the file (log_recovery.hpp
+    // step 2). The file is set aside later (retire_done), its lock held until then; on the board
+    // too, so that a successor of this process alone never runs it again (recover_done).
+    store_.task_done(task.path);
     const bool later = defer_ && board_.add_done(slot_, name_in_dir(task.path));
     done_.emplace_back(task.path, std::move(c.fd));
     if (!later && !retire_done()) {
@@ -146,7 +149,6 @@ bool spool_task_runner::retire_done(std::size_t at_most) {
               "; ending the spooler process");
       return false;  // still on the board: the successor tries again
     }
-    store_.task_done(path);
     // A pooled file is still linked (its last close frees nothing) and may be reused at once:
     // its lock goes now, so that a claim of its next task never finds it held. A removed
     // file's last close frees its inode: off the task path.

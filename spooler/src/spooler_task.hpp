@@ -53,8 +53,8 @@ class spool_task_runner {
   result run(spool_claim& c);
   // The spooler is about to wait for new tasks: the closes queued meanwhile start now.
   void idle() { closer_.kick(); }
-  // Done tasks whose files are still to be set aside (see run): retire_done() takes the
-  // `at_most` oldest out of the dir (pool or unlink) and writes their done records. false: a
+  // Done tasks whose files are still to be set aside (see run, which wrote their done records):
+  // retire_done() takes the `at_most` oldest out of the dir (pool or unlink). false: a
   // file could not be deleted, the process must end (as uWSGI). Call it when no task is due,
   // when too many wait, and for all of them before a scan or an exit.
   bool retire_done(std::size_t at_most = SIZE_MAX);
