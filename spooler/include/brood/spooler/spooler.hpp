@@ -11,9 +11,10 @@
 //     runs twice at the same time, and checks the file is still linked before running it;
 //   - with several processes on a dir, takes its own share of the files (a hash of the name)
 //     first and the others' only once they waited config.steal_after past their due time;
-//   - ok: deletes the file (or sets it aside for reuse); alone on its dir, in batches once no
-//     task is due (its lock held until then; listed on the board, so that a successor never
-//     runs it again).
+//   - ok: writes the task's done record at once, then deletes the file (or sets it aside for
+//     reuse); alone on its dir, in batches once no task is due (its lock held until then;
+//     listed on the board, and the next recovery removes a file its done record names, so that
+//     neither a successor nor a restarted node runs it again).
 //     retry / exception / crash: rewrites it durably with brood_attempt + 1 and
 //     brood_last_error, mtime = now + backoff; after max_attempts failed attempts it moves to
 //     DIR/failed/. ignore: keeps it until the next full scan. A torn or corrupt file (bad header,
@@ -66,7 +67,9 @@ class spooler_board {
   // The tasks a slot's process ran to success but has not set aside yet (it does that in
   // batches, off the path of the tasks waiting): names relative to the slot's dir, at most
   // done_max of them, each at most done_name_max bytes. A process that dies leaves them: its
-  // successor sets those files aside instead of running them again. Only the slot's process
+  // successor sets those files aside instead of running them again (their done records are
+  // written already: a node killed with them, board and all, has its task log's recovery remove
+  // them at its next start). Only the slot's process
   // writes them; read them only once it is gone.
   // They form a queue: add_done appends, drop_done(n) forgets the n oldest.
   static constexpr std::size_t done_max = 128;
