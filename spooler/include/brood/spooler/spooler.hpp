@@ -69,8 +69,7 @@ class spooler_board {
   // done_max of them, each at most done_name_max bytes. A process that dies leaves them: its
   // successor sets those files aside instead of running them again (their done records are
   // written already: a node killed with them, board and all, has its task log's recovery remove
-  // them at its next start). Only the slot's process
-  // writes them; read them only once it is gone.
+  // them at its next start). Only the slot's process writes them; read them only once it is gone.
   // They form a queue: add_done appends, drop_done(n) forgets the n oldest.
   static constexpr std::size_t done_max = 128;
   static constexpr std::size_t done_name_max = 255;
