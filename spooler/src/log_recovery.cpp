@@ -1,6 +1,7 @@
 #include "log_recovery.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <map>
 #include <set>
 
@@ -95,12 +96,17 @@ os::result<recovery_report> recover_slots(log_env& env, const std::string& dir,
               ": scan ended by a torn or stale record (never acknowledged): ", end.why);
     }
   }
-  // A done task's file that came back (its unlink was not durable, its done record is) goes,
-  // whichever segment holds its task record (it may be clean already).
+  // A done task's file that came back (its unlink was not durable, its done record is) or was
+  // never set aside (its spooler process, or the whole node, was killed in between: the done
+  // record is written first) goes, whichever segment holds its task record (it may be clean
+  // already). A live spooler may set it aside meanwhile (ENOENT here, or there).
   for (const auto& rel : done) {
     const std::string path = dir + "/" + rel;
     if (!env.exists(path)) continue;
-    if (auto s = env.remove_file(path); !s.ok()) return s;
+    if (auto s = env.remove_file(path); !s.ok()) {
+      if (s.code() == std::error_code(ENOENT, std::system_category())) continue;
+      return s;
+    }
     ++rep.removed;
   }
   for (found_segment* seg : mine) {

@@ -117,9 +117,11 @@ spool_claim claim_spool_file(const std::string& path, const std::string& dir, ti
     c.fd.reset();
     return c;  // gone
   }
-  if (mtime_of(held) > now) {
+  c.mtime = mtime_of(held);
+  c.dated_ahead = c.mtime > to_time_point(held.st_ctim);
+  if (c.mtime > now) {
     c.status = claim_status::not_due;
-    c.due = mtime_of(held);
+    c.due = c.mtime;
     c.fd.reset();
     return c;
   }

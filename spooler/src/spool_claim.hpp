@@ -31,6 +31,8 @@ struct spool_claim {
   std::string why;   // corrupt, failed
   std::chrono::system_clock::time_point due;  // not_due
   bool torn = false;  // not_due because the file is short and young (maybe still being written)
+  std::chrono::system_clock::time_point mtime;  // claimed: the file's mtime (its due time)
+  bool dated_ahead = false;  // claimed: its mtime is after its ctime (an `at`, a retry backoff)
 };
 
 // `dir`: the spooler dir the file belongs to (realpath). Never throws on bad file contents.

@@ -16,10 +16,10 @@ bool spool_queue::order::operator()(const entry& a, const entry& b) const {
   return std::tie(a.due, a.path) < std::tie(b.due, b.path);
 }
 
-void spool_queue::add(const std::string& path, std::uint64_t rank, time_point due) {
+void spool_queue::add(const std::string& path, std::uint64_t rank, time_point due, bool exact) {
   remove(path);
   const auto slash = path.rfind('/');
-  entry e{rank, due, path, slash == std::string::npos ? 0 : slash + 1};
+  entry e{rank, due, path, slash == std::string::npos ? 0 : slash + 1, exact};
   locator where;
   where.in_waiting = waiting_.emplace(due, std::move(e));
   index_.emplace(path, where);
@@ -50,12 +50,30 @@ void spool_queue::promote(time_point now) {
   }
 }
 
-std::optional<std::string> spool_queue::pop_due(time_point now) {
+std::optional<spool_queue::popped> spool_queue::pop_due(time_point now) {
   promote(now);
   if (ready_.empty()) return std::nullopt;
   auto node = ready_.extract(ready_.begin());
   index_.erase(node.value().path);
-  return std::move(node.value().path);
+  return popped{std::move(node.value().path), node.value().rank, node.value().due};
+}
+
+bool spool_queue::ready_before(std::uint64_t rank, time_point due, const std::string& path,
+                               time_point now) {
+  promote(now);
+  if (ready_.empty()) return false;
+  const auto slash = path.rfind('/');
+  const entry e{rank, due, path, slash == std::string::npos ? 0 : slash + 1};
+  return ready_.key_comp()(*ready_.begin(), e);
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> spool_queue::estimated_after(time_point t,
+                                                                                time_point now) {
+  promote(now);
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  for (const entry& e : ready_)
+    if (!e.exact && e.due > t) out.emplace_back(e.path, e.rank);
+  return out;
 }
 
 std::optional<spool_queue::time_point> spool_queue::next_due() const {

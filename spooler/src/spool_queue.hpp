@@ -11,6 +11,8 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace brood::spooler {
 
@@ -23,13 +25,25 @@ class spool_queue {
   explicit spool_queue(bool ordered) : ready_(order{ordered}) {}
 
   // Adds the file at `path` (or updates it when known): priority `rank`, due at `due`.
-  void add(const std::string& path, std::uint64_t rank, time_point due);
+  // `exact`: `due` is the file's mtime (or a time derived from it); false: an estimate, the time
+  // its event was read (a new file's mtime is no later than that unless it was dated ahead).
+  void add(const std::string& path, std::uint64_t rank, time_point due, bool exact = true);
   void remove(const std::string& path);
   void clear();
   std::size_t size() const noexcept { return index_.size(); }
 
+  struct popped {
+    std::string path;
+    std::uint64_t rank = root_rank;
+    time_point due;  // the due time it was queued at
+  };
   // Removes and returns the first file in run order that is due at `now`; nullopt when none is.
-  std::optional<std::string> pop_due(time_point now);
+  std::optional<popped> pop_due(time_point now);
+  // True when a file due at `now` runs before a file of `rank` due at `due` at `path` would
+  // (a file queued at the time its event was read, whose mtime turns out to be later).
+  bool ready_before(std::uint64_t rank, time_point due, const std::string& path, time_point now);
+  // The files due at `now` queued at an estimate later than `t`: (path, rank) pairs.
+  std::vector<std::pair<std::string, std::uint64_t>> estimated_after(time_point t, time_point now);
   // True when a file is due at `now`.
   bool has_due(time_point now) {
     promote(now);
@@ -44,6 +58,7 @@ class spool_queue {
     time_point due;
     std::string path;
     std::size_t name_at = 0;  // where the file name starts in path
+    bool exact = true;        // see add()
   };
   struct order {
     bool by_name = false;

@@ -33,6 +33,7 @@ class spool_share {
   // wakes for each file another runs only to find it gone, at most once per period).
   time_point take_at(std::string_view path, time_point due) const noexcept;
   std::chrono::milliseconds steal_after() const noexcept { return steal_after_; }
+  std::size_t count() const noexcept { return count_; }  // processes on the dir
 
  private:
   std::size_t index_;

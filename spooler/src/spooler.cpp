@@ -1,6 +1,7 @@
 // run_spooler: the body of a spooler process. One thread: a poll(2) loop over a signalfd and an
-// inotify fd; between events it runs the due tasks one at a time, in queue order. Sleeping costs
-// no CPU: poll's timeout is the earlier of the next known due time and the next full rescan.
+// inotify fd; between events it runs the due tasks one at a time, in queue order, looking for
+// new events at most every 2 ms while tasks are due. Sleeping costs no CPU: poll's timeout is
+// the earlier of the next known due time and the next full rescan.
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,6 +34,11 @@ using sys_clock = std::chrono::system_clock;
 using mono_clock = std::chrono::steady_clock;
 
 constexpr auto busy_retry = 100ms;  // see handle_watch_events
+constexpr auto look_every = 2ms;    // see run()
+// Done tasks are set aside done_chunk at a time once nothing is due (then new files are looked
+// for again), and one per task run while more than done_high wait (a long backlog).
+constexpr std::size_t done_chunk = 16;
+constexpr std::size_t done_high = 64;
 
 std::string real_dir(const std::string& dir) {
   char buf[PATH_MAX];
@@ -80,14 +86,21 @@ class spooler_process {
   void add_file(const std::string& path, std::uint64_t rank);
   // Queues the file at `path`, due at `due`: at `due` when it is this process's share, later
   // when it is another's (spool_share).
-  void enqueue(const std::string& path, std::uint64_t rank, sys_clock::time_point due) {
-    queue_.add(path, rank, share_.take_at(path, due));
+  // `exact`: see spool_queue::add.
+  void enqueue(const std::string& path, std::uint64_t rank, sys_clock::time_point due,
+               bool exact = true) {
+    queue_.add(path, rank, share_.take_at(path, due), exact);
   }
   void recover_crashed();
   // Claims and runs the first due task; false when none was due.
   bool run_one();
+  // True when claimed file `c` (popped as `next`) must wait for an older file (see run_one).
+  bool runs_later(const spool_queue::popped& next, const spool_claim& c, sys_clock::time_point now);
   void after_claim_failure(spool_claim& c);
-  void wait_for_events();
+  // The time to the next known due time or full scan, in ms (for look).
+  int wait_ms() const;
+  // Waits up to `timeout_ms` for a signal or a watch event and handles what came; false: stop.
+  bool look(int timeout_ms);
 
   const spooler_config& cfg_;
   const spool_store& store_;
@@ -101,6 +114,8 @@ class spooler_process {
   spool_queue queue_;
   mono_clock::duration period_;
   mono_clock::time_point next_scan_;
+  mono_clock::time_point next_look_;  // see run()
+  bool looked_since_task_ = false;    // look() ran since the last task
   // Files the handler ignored: left alone until the next full scan, whatever event names them.
   std::unordered_set<std::string> ignored_;
   // Files another process held at this one's last claim of them, or found torn and young
@@ -115,27 +130,39 @@ int spooler_process::run() {
   open_watches();
   // The task log: tasks acknowledged but lost at a crash come back before the first scan.
   if (const std::string r = store_.recover(dir_); !r.empty()) os::log(runner_.prefix(), " ", r);
+  runner_.defer_done(share_.count() == 1);
+  runner_.recover_done();
   recover_crashed();
   full_scan();
   for (;;) {
-    // One poll(2) says which of the two fds has something, instead of a read(2) of each that
-    // finds nothing most of the time (once per task while tasks are waiting).
-    pollfd ready[2] = {{signals_.fd(), POLLIN, 0}, {watch_.fd(), POLLIN, 0}};
-    if (::poll(ready, 2, 0) < 0) ready[0].revents = ready[1].revents = POLLIN;  // read both
-    if (ready[0].revents != 0 && !handle_signals()) return 0;
-    if (ready[1].revents != 0) handle_watch_events();
+    // While tasks run back to back, signals and new files are looked for once per look_every
+    // (one poll(2) and one read of the events of that period), not once per task.
+    if (mono_clock::now() >= next_look_ && !look(0)) return runner_.retire_done() ? 0 : 1;
     if (mono_clock::now() >= next_scan_) full_scan();
+    if (fatal_) return 1;
     if (run_one()) {
+      looked_since_task_ = false;
       if (fatal_) return 1;
+      // A long backlog: the oldest done task is set aside after each task beyond done_high.
+      if (runner_.done_waiting() > done_high &&
+          !runner_.retire_done(runner_.done_waiting() - done_high))
+        return 1;
       if (cfg_.max_tasks != 0 && tasks_ >= cfg_.max_tasks) {
         os::log(runner_.prefix(), " maximum number of tasks reached (", cfg_.max_tasks,
                 "): recycling the spooler");
-        return 0;
+        return runner_.retire_done() ? 0 : 1;
       }
       continue;
     }
+    // No task due: new files are looked for first (they run before), then the done ones are
+    // set aside (runner_.retire_done: the pool's rename, the done record).
+    if (runner_.done_waiting() != 0) {
+      if (looked_since_task_ && !runner_.retire_done(done_chunk)) return 1;
+      next_look_ = {};  // new files first, again after each chunk
+      continue;
+    }
     runner_.idle();
-    wait_for_events();
+    if (!look(wait_ms())) return 0;
   }
 }
 
@@ -187,7 +214,7 @@ void spooler_process::handle_watch_events() {
         // by add_file's stat). Another process's file waits steal_after; its owner's close after
         // running it (add_file: gone) drops it from this queue.
         if (!e.closed) {
-          if (!ignored_.count(e.path)) enqueue(e.path, e.rank, sys_clock::now());
+          if (!ignored_.count(e.path)) enqueue(e.path, e.rank, sys_clock::now(), false);
           break;
         }
         add_file(e.path, e.rank);
@@ -208,6 +235,7 @@ void spooler_process::handle_watch_events() {
 }
 
 void spooler_process::full_scan() {
+  if (!runner_.retire_done()) fatal_ = true;  // before the scan: else it finds them again
   next_scan_ = mono_clock::now() + period_;
   scan_result found = scan_spool_dir(dir_);
   if (!found.error.empty()) os::log(runner_.prefix(), " ", found.error);
@@ -251,24 +279,29 @@ void spooler_process::recover_crashed() {
 bool spooler_process::run_one() {
   for (;;) {
     const auto now = sys_clock::now();
-    auto path = queue_.pop_due(now);
-    if (!path) return false;
-    spool_claim c = claim_spool_file(*path, dir_, now);
-    if (c.status != claim_status::busy) busy_.erase(*path);
+    auto next = queue_.pop_due(now);
+    if (!next) return false;
+    const std::string& path = next->path;
+    spool_claim c = claim_spool_file(path, dir_, now);
+    if (c.status != claim_status::busy) busy_.erase(path);
     if (c.status != claim_status::claimed) {
       after_claim_failure(c);
+      continue;
+    }
+    if (c.dated_ahead && runs_later(*next, c, now)) {
+      enqueue(path, next->rank, c.mtime);  // its close event: add_file, the same mtime
       continue;
     }
     const auto r = runner_.run(c);
     switch (r.what) {
       case spool_task_runner::outcome::retry:
-        enqueue(*path, rank_of(*path, dir_), r.due);
+        enqueue(path, rank_of(path, dir_), r.due);
         break;
       case spool_task_runner::outcome::fatal:
         fatal_ = true;
         break;
       case spool_task_runner::outcome::ignored:
-        ignored_.insert(*path);
+        ignored_.insert(path);
         break;
       default:
         break;
@@ -276,6 +309,18 @@ bool spooler_process::run_one() {
     if (r.what != spool_task_runner::outcome::ignored) ++tasks_;
     return true;
   }
+}
+
+// A new file is queued at the time its event is read, without a stat: its mtime is no later
+// unless it was dated ahead (`at`, a retry). Such a file read once due (its events read late:
+// the process was descheduled or starting) would run before older files read in the same batch
+// (the flaky at-tests). So the files queued at an estimate later than its mtime get their
+// mtimes now (one stat each, once: they are exact afterwards), and it waits its turn.
+bool spooler_process::runs_later(const spool_queue::popped& next, const spool_claim& c,
+                                 sys_clock::time_point now) {
+  const auto key = share_.take_at(next.path, c.mtime);
+  for (const auto& [path, rank] : queue_.estimated_after(key, now)) add_file(path, rank);
+  return queue_.ready_before(next.rank, key, next.path, now);
 }
 
 // gone / busy / failed: forgotten until an event or the next full scan brings it back.
@@ -302,14 +347,24 @@ void spooler_process::after_claim_failure(spool_claim& c) {
   }
 }
 
-void spooler_process::wait_for_events() {
+int spooler_process::wait_ms() const {
   auto wait = next_scan_ - mono_clock::now();
   if (auto due = queue_.next_due())
     wait = std::min<mono_clock::duration>(wait, *due - sys_clock::now());
-  const long long ms =
-      std::clamp<long long>(std::chrono::ceil<std::chrono::milliseconds>(wait).count(), 0, INT_MAX);
-  pollfd fds[2] = {{signals_.fd(), POLLIN, 0}, {watch_.fd(), POLLIN, 0}};
-  ::poll(fds, 2, static_cast<int>(ms));  // EINTR or an error: the loop looks again
+  return static_cast<int>(std::clamp<long long>(
+      std::chrono::ceil<std::chrono::milliseconds>(wait).count(), 0, INT_MAX));
+}
+
+bool spooler_process::look(int timeout_ms) {
+  pollfd ready[2] = {{signals_.fd(), POLLIN, 0}, {watch_.fd(), POLLIN, 0}};
+  const int n = ::poll(ready, 2, timeout_ms);
+  next_look_ = mono_clock::now() + look_every;
+  looked_since_task_ = true;
+  if (n == 0) return true;
+  if (n < 0) ready[0].revents = ready[1].revents = POLLIN;  // EINTR or an error: read both
+  if (ready[0].revents != 0 && !handle_signals()) return false;
+  if (ready[1].revents != 0) handle_watch_events();
+  return true;
 }
 
 }  // namespace

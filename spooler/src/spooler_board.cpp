@@ -16,6 +16,24 @@ namespace {
 
 constexpr std::size_t max_path = 4095;
 constexpr std::size_t path_words = (max_path + 1) / sizeof(std::uint64_t);
+constexpr std::size_t done_words = (spooler_board::done_name_max + 1) / sizeof(std::uint64_t);
+
+void store_words(std::atomic<std::uint64_t>* words, std::string_view text) noexcept {
+  for (std::size_t w = 0; w * 8 < text.size(); ++w) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, text.data() + w * 8, std::min<std::size_t>(8, text.size() - w * 8));
+    words[w].store(word, std::memory_order_relaxed);
+  }
+}
+
+std::string load_words(const std::atomic<std::uint64_t>* words, std::size_t len) {
+  std::string out(len, '\0');
+  for (std::size_t w = 0; w * 8 < len; ++w) {
+    const std::uint64_t word = words[w].load(std::memory_order_relaxed);
+    std::memcpy(out.data() + w * 8, &word, std::min<std::size_t>(8, len - w * 8));
+  }
+  return out;
+}
 
 static_assert(std::atomic<std::int32_t>::is_always_lock_free);
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
@@ -31,6 +49,14 @@ struct spooler_board::shared {
   std::atomic<std::uint64_t> tasks{0};
   std::atomic<std::uint64_t> path_len{0};
   std::atomic<std::uint64_t> path[path_words];
+  // Done tasks not set aside yet: a ring, entries [done_tail, done_head) (modulo done_max) are
+  // complete (an entry is written before the head covers it).
+  std::atomic<std::uint64_t> done_head{0};
+  std::atomic<std::uint64_t> done_tail{0};
+  struct done_entry {
+    std::atomic<std::uint64_t> len{0};
+    std::atomic<std::uint64_t> words[done_words];
+  } done[done_max];
 };
 
 spooler_board::spooler_board(std::vector<std::string> slot_dirs) : dirs_(std::move(slot_dirs)) {
@@ -65,11 +91,7 @@ void spooler_board::set_running(std::size_t slot, std::string_view path,
   const std::uint32_t base = (s.seq.load(std::memory_order_relaxed) + 2) & ~1u;
   s.seq.store(base + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
-  for (std::size_t w = 0; w * 8 < path.size(); ++w) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, path.data() + w * 8, std::min<std::size_t>(8, path.size() - w * 8));
-    s.path[w].store(word, std::memory_order_relaxed);
-  }
+  store_words(s.path, path);
   s.path_len.store(path.size(), std::memory_order_relaxed);
   s.harakiri_ns.store(harakiri_ns, std::memory_order_relaxed);
   s.seq.store(base + 2, std::memory_order_release);
@@ -105,5 +127,40 @@ std::uint64_t spooler_board::tasks_done(std::size_t slot) const noexcept {
 }
 
 void spooler_board::count_task(std::size_t slot) noexcept { mem_[slot].tasks.fetch_add(1); }
+
+bool spooler_board::add_done(std::size_t slot, std::string_view name) noexcept {
+  shared& s = mem_[slot];
+  const std::uint64_t head = s.done_head.load(std::memory_order_relaxed);
+  if (head - s.done_tail.load(std::memory_order_relaxed) >= done_max ||
+      name.size() > done_name_max || name.empty())
+    return false;
+  shared::done_entry& e = s.done[head % done_max];
+  store_words(e.words, name);
+  e.len.store(name.size(), std::memory_order_relaxed);
+  s.done_head.store(head + 1, std::memory_order_release);
+  return true;
+}
+
+void spooler_board::drop_done(std::size_t slot, std::size_t n) noexcept {
+  shared& s = mem_[slot];
+  const std::uint64_t head = s.done_head.load(std::memory_order_relaxed);
+  const std::uint64_t tail = s.done_tail.load(std::memory_order_relaxed);
+  s.done_tail.store(tail + std::min<std::uint64_t>(n, head - tail), std::memory_order_release);
+}
+
+std::vector<std::string> spooler_board::done(std::size_t slot) const {
+  const shared& s = mem_[slot];
+  const std::uint64_t head = s.done_head.load(std::memory_order_acquire);
+  std::uint64_t tail = s.done_tail.load(std::memory_order_acquire);
+  if (head - tail > done_max) tail = head - done_max;  // never: a torn pair read as little
+  std::vector<std::string> out;
+  for (; tail != head; ++tail) {
+    const shared::done_entry& e = s.done[tail % done_max];
+    const std::size_t len =
+        std::min<std::size_t>(e.len.load(std::memory_order_relaxed), done_name_max);
+    out.push_back(load_words(e.words, len));
+  }
+  return out;
+}
 
 }  // namespace brood::spooler

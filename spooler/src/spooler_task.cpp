@@ -100,15 +100,63 @@ spool_task_runner::result spool_task_runner::run(spool_claim& c) {
             std::chrono::duration_cast<std::chrono::seconds>(took).count(), " seconds");
   }
   if (r.what != outcome::ignored) board_.count_task(slot_);
+  if (r.what == outcome::done) {
+    // The done record now, while the file still has its name: a node killed before the file is
+    // set aside leaves both, and recovery at its next start removes the file (log_recovery.hpp
+    // step 2). The file is set aside later (retire_done), its lock held until then; on the board
+    // too, so that a successor of this process alone never runs it again (recover_done).
+    store_.task_done(task.path);
+    const bool later = defer_ && board_.add_done(slot_, name_in_dir(task.path));
+    done_.emplace_back(task.path, std::move(c.fd));
+    if (!later && !retire_done()) {
+      board_.clear_running(slot_);
+      return {outcome::fatal, {}};
+    }
+  }
   board_.clear_running(slot_);
-  // A pooled file is still linked (its last close frees nothing) and may be reused at once: its
-  // lock goes now, so that a claim of its next task never finds it held. A removed file's last
-  // close frees its inode: off the task path.
-  if (r.what == outcome::done && !pooled_)
-    closer_.close_later(std::move(c.fd));  // unlinked: nobody can claim it any more
-  else
-    c.fd.reset();
+  c.fd.reset();
   return r;
+}
+
+std::string_view spool_task_runner::name_in_dir(std::string_view path) const {
+  if (path.size() > dir_.size() + 1 && path.compare(0, dir_.size(), dir_) == 0 &&
+      path[dir_.size()] == '/')
+    return path.substr(dir_.size() + 1);
+  return {};  // not under dir_: add_done refuses an empty name
+}
+
+void spool_task_runner::recover_done() {
+  const std::vector<std::string> names = board_.done(slot_);
+  board_.drop_done(slot_, names.size());  // those still there are added again
+  for (const std::string& name : names) {
+    spool_claim c = claim_spool_file(dir_ + "/" + name, dir_, time_point::max());
+    if (c.status != claim_status::claimed && c.status != claim_status::corrupt) continue;
+    os::log(prefix_, " task ", c.task.name,
+            " was done when the previous spooler process died: setting it aside");
+    (void)board_.add_done(slot_, name);
+    done_.emplace_back(c.task.path, std::move(c.fd));
+  }
+  (void)retire_done();  // a file that cannot be deleted is logged; the next scan finds it
+}
+
+bool spool_task_runner::retire_done(std::size_t at_most) {
+  std::size_t n = 0;
+  for (; n < at_most && !done_.empty(); ++n) {
+    auto& [path, fd] = done_.front();
+    const retired r = retire_done_file(dir_, path, fd.get());
+    if (r.err != 0 && r.err != ENOENT) {
+      os::log(prefix_, " cannot delete the done task ", path, ": ", std::strerror(r.err),
+              "; ending the spooler process");
+      return false;  // still on the board: the successor tries again
+    }
+    // A pooled file is still linked (its last close frees nothing) and may be reused at once:
+    // its lock goes now, so that a claim of its next task never finds it held. A removed
+    // file's last close frees its inode: off the task path.
+    if (r.err == 0 && !r.pooled) closer_.close_later(std::move(fd));
+    done_.pop_front();
+  }
+  board_.drop_done(slot_, n);
+  return true;
 }
 
 int spool_task_runner::call_handler(const spool_task& task, std::string& error) {
@@ -131,18 +179,7 @@ spool_task_runner::result spool_task_runner::apply(spool_claim& c, int code,
                                                    const std::string& error) {
   switch (classify_spool_result(code)) {
     case spool_result::ok:
-      if (const retired r = retire_done_file(dir_, c.task.path, c.fd.get()); r.err != 0) {
-        pooled_ = false;
-        if (r.err != ENOENT) {
-          os::log(prefix_, " cannot delete the done task ", c.task.path, ": ", std::strerror(r.err),
-                  "; ending the spooler process");
-          return {outcome::fatal, {}};
-        }
-      } else {
-        pooled_ = r.pooled;
-      }
-      store_.task_done(c.task.path);
-      return {outcome::done, {}};
+      return {outcome::done, {}};  // set aside by retire_done
     case spool_result::ignore:
       if (!cfg_.quiet)
         os::log(prefix_, " task ", c.task.name, " ignored by the handler: kept for the next scan");

@@ -6,7 +6,11 @@
 // applied while the claim's lock is held. Not thread-safe; lives in one spooler process.
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "brood/spooler/config.hpp"
 #include "brood/spooler/spool.hpp"
@@ -49,6 +53,19 @@ class spool_task_runner {
   result run(spool_claim& c);
   // The spooler is about to wait for new tasks: the closes queued meanwhile start now.
   void idle() { closer_.kick(); }
+  // Done tasks whose files are still to be set aside (see run, which wrote their done records):
+  // retire_done() takes the `at_most` oldest out of the dir (pool or unlink). false: a
+  // file could not be deleted, the process must end (as uWSGI). Call it when no task is due,
+  // when too many wait, and for all of them before a scan or an exit.
+  bool retire_done(std::size_t at_most = SIZE_MAX);
+  std::size_t done_waiting() const noexcept { return done_.size(); }
+  // Whether run() leaves done tasks for retire_done (true by default) or sets each aside at once.
+  // A process that shares its dir must not hold them: the others would find them busy when
+  // they take its share (a failed claim, and close events to every process, per task).
+  void defer_done(bool defer) noexcept { defer_ = defer; }
+  // At the start of a process: the tasks its dead predecessor ran to success but had not set
+  // aside (spooler_board::done) are set aside now, not run again.
+  void recover_done();
   // A task whose attempt failed (`error` says why): rewrite with backoff, or failed/.
   result record_failure(spool_claim& c, const std::string& error);
   // A corrupt task file: logged and moved to quarantine/.
@@ -59,6 +76,7 @@ class spool_task_runner {
  private:
   int call_handler(const spool_task& task, std::string& error);
   result apply(spool_claim& c, int code, const std::string& error);
+  std::string_view name_in_dir(std::string_view path) const;  // "" when not under dir_
   void enter_task_dir();
   void leave_task_dir();
 
@@ -70,7 +88,9 @@ class spool_task_runner {
   std::string dir_;
   std::string prefix_;
   deferred_closer closer_;  // the last close of a deleted task file, off the task path
-  bool pooled_ = false;     // apply() set the done task's file aside for reuse (file_pool.hpp)
+  // Done tasks not retired yet: their paths and claims' fds (each still holds its lock).
+  std::deque<std::pair<std::string, os::unique_fd>> done_;
+  bool defer_ = true;
 };
 
 }  // namespace brood::spooler

@@ -198,5 +198,47 @@ TEST_F(spooler_kill_test, AcknowledgedTasksWithoutTheirFilesRunOnceAfterTheNodeI
   for (const auto& [id, n] : runs) EXPECT_EQ(n, 1) << "task " << id << " ran " << n << " times";
 }
 
+// A spooler process alone on its dir sets done files aside once nothing is due (spooler_task.hpp,
+// retire_done): while a long task runs, the quick ones found in the same batch before it are
+// done but still in the dir. The whole node is SIGKILLed then (the spooler board goes with the
+// master): the restarted node's recovery removes those files (their done records were written
+// when they ended), so none runs again; only the long task, killed mid-run, runs again.
+TEST_F(spooler_kill_test, DoneTasksNotSetAsideYetDoNotRunAgainAfterTheNodeIsKilled) {
+  start_node({"--spooler", dir_, "--spooler-quiet"});
+  const pid_t spooler = last_spooler_pid();
+  ASSERT_GT(spooler, 0) << node().all_output();
+  const std::string address = node().wait_bound_address();
+  ASSERT_EQ(::kill(spooler, SIGSTOP), 0);  // every task found in one batch once it goes on
+  constexpr int quick = 40;
+  constexpr int slow = quick;  // its id
+  const auto run_counts = [&] {
+    std::map<int, int> runs;
+    std::ifstream in(log_);
+    for (std::string line; std::getline(in, line);) ++runs[std::stoi(line)];
+    return runs;
+  };
+  for (int id = 0; id <= quick; ++id) {
+    wire::spool_vars v = {{"id", std::to_string(id)}, {"log", log_}};
+    if (id == slow) v.emplace_back("ms", "5000");
+    auto r = client::spool(address, v, {}, 5000ms);
+    ASSERT_TRUE(r && *r) << (r ? "refused" : r.error().message) << "\n" << node().all_output();
+  }
+  // The slow task's file is written last (FIFO by mtime): wait until every file is there.
+  ASSERT_TRUE(eventually([&] { return tasks_left() == quick + 1; }, 10s, 1ms)) << tasks_left();
+  ASSERT_EQ(::kill(spooler, SIGCONT), 0);
+  ASSERT_TRUE(eventually([&] { return run_counts().count(slow) == 1; }, 10s, 1ms))
+      << node().all_output();
+  EXPECT_EQ(run_counts().size(), static_cast<std::size_t>(quick + 1)) << "the slow one ran last";
+  ASSERT_GT(tasks_left(), 1u) << "the done files were set aside before the kill: shows nothing";
+  node().kill_all();  // the whole node, while the slow task runs
+
+  nodes_.clear();
+  start_node({"--spooler", dir_, "--spooler-quiet"});
+  ASSERT_TRUE(eventually([&] { return run_counts()[slow] == 2 && tasks_left() == 0; }, 30s, 5ms))
+      << node().all_output();
+  for (const auto& [id, n] : run_counts())
+    EXPECT_EQ(n, 1 + (id == slow)) << "task " << id << " ran " << n << " times";
+}
+
 }  // namespace
 }  // namespace brood::testing

@@ -5,13 +5,18 @@
 //   - starts a task as soon as its file appears (inotify IN_MOVED_TO / IN_CLOSE_WRITE, SIGUSR1),
 //     at its `at` / retry due time (mtime), and rescans everything every spooler-frequency;
 //   - runs priority subdirs (numeric names, lower first) before the dir's own files; FIFO by
-//     mtime otherwise, or by name (version order) with spooler-ordered;
+//     mtime otherwise (also among files learnt of in one batch of events), or by name (version
+//     order) with spooler-ordered; looks for new files every 2 ms while tasks run back to back;
 //   - claims a file with an OFD write lock (it conflicts with uWSGI's fcntl lock), so a task never
 //     runs twice at the same time, and checks the file is still linked before running it;
 //   - with several processes on a dir, takes its own share of the files (a hash of the name)
 //     first and the others' only once they waited config.steal_after past their due time;
-//   - ok: deletes the file. retry / exception / crash: rewrites it durably with brood_attempt + 1
-//     and brood_last_error, mtime = now + backoff; after max_attempts failed attempts it moves to
+//   - ok: writes the task's done record at once, then deletes the file (or sets it aside for
+//     reuse); alone on its dir, in batches once no task is due (its lock held until then;
+//     listed on the board, and the next recovery removes a file its done record names, so that
+//     neither a successor nor a restarted node runs it again).
+//     retry / exception / crash: rewrites it durably with brood_attempt + 1 and
+//     brood_last_error, mtime = now + backoff; after max_attempts failed attempts it moves to
 //     DIR/failed/. ignore: keeps it until the next full scan. A torn or corrupt file (bad header,
 //     bad vars, checksum mismatch; a short file only once it is older than 10 s) is logged and
 //     moved to DIR/quarantine/;
@@ -58,6 +63,19 @@ class spooler_board {
 
   std::uint64_t tasks_done(std::size_t slot) const noexcept;  // tasks this slot finished
   void count_task(std::size_t slot) noexcept;
+
+  // The tasks a slot's process ran to success but has not set aside yet (it does that in
+  // batches, off the path of the tasks waiting): names relative to the slot's dir, at most
+  // done_max of them, each at most done_name_max bytes. A process that dies leaves them: its
+  // successor sets those files aside instead of running them again (their done records are
+  // written already: a node killed with them, board and all, has its task log's recovery remove
+  // them at its next start). Only the slot's process writes them; read them only once it is gone.
+  // They form a queue: add_done appends, drop_done(n) forgets the n oldest.
+  static constexpr std::size_t done_max = 128;
+  static constexpr std::size_t done_name_max = 255;
+  bool add_done(std::size_t slot, std::string_view name) noexcept;  // false: full or too long
+  void drop_done(std::size_t slot, std::size_t n) noexcept;
+  std::vector<std::string> done(std::size_t slot) const;  // oldest first
 
  private:
   struct shared;

@@ -1,0 +1,94 @@
+"""Where the spooler process's CPU goes (issue 16): `perf record -g` attached to the spooler
+process(es) of a brood node while spooler_bench.py's client enqueues TASKS tasks (P producers),
+then `perf report` of those samples by symbol (self time) and by shared object. Also the
+spooler's CPU per task from /proc/PID/schedstat over the same run (perf's own cost included:
+compare builds within one run of this script, with --base).
+
+    python3 spooler_perf.py BUILD_DIR [--tasks N] [--producers P] [--base BASE] [--top K]
+        [--spooler-processes N] [--save DIR]
+
+Prints "BENCH spooler_perf_Pproducers SYSTEM_spooler_cpu_us=..." and the top K symbols.
+"""
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import cluster
+import spooler_bench
+import spooler_cpu
+import spooler_strace
+
+
+def schedstat_ns(tids):
+    total = 0
+    for t in tids:
+        try:
+            with open("/proc/%d/schedstat" % t) as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total
+
+
+def profiled(address, pid, tasks, producers, report, perf_out):
+    tids = spooler_strace.tids(pid, "spooler")
+    argv = ["perf", "record", "-g", "-q", "-F", "4999", "-o", perf_out,
+            "--tid", ",".join(str(t) for t in tids)]
+    pr = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # perf attaches (no readiness signal)
+    before = schedstat_ns(tids)
+    spooler_bench.run_once(address, producers, tasks, report)
+    after = schedstat_ns(tids)
+    pr.send_signal(signal.SIGINT)
+    pr.wait(timeout=60)
+    return (after - before) / 1000.0 / tasks
+
+
+def report(perf_out, sort, top):
+    out = subprocess.run(["perf", "report", "-i", perf_out, "--no-children", "--stdio",
+                          "--sort", sort, "-g", "none", "--percent-limit", "0.5"],
+                         capture_output=True, text=True).stdout
+    lines = [l for l in out.splitlines() if l.strip() and not l.startswith("#")]
+    return lines[:top]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("build_dir")
+    p.add_argument("--tasks", type=int, default=3000)
+    p.add_argument("--producers", type=int, default=8)
+    p.add_argument("--base")
+    p.add_argument("--top", type=int, default=25)
+    p.add_argument("--spooler-processes", type=int, default=1)
+    p.add_argument("--save", help="copy each perf.data here (perf-SYSTEM.data)")
+    args = p.parse_args(argv)
+    sp = ("--spooler-processes", args.spooler_processes, "--auto-procname")
+    cluster.note("spooler perf: %d tasks, %d producer process(es), perf record -g on the spooler "
+                 "process(es); load average %s" % (
+                     args.tasks, args.producers, " ".join("%.2f" % x for x in os.getloadavg())))
+    with cluster.Cluster(args.build_dir) as c:
+        nodes = {"brood": c.brood("--master", "--processes", 2, "--spooler",
+                                  os.path.join(c.tmp, "spool-brood"), "--module", "spool_task", *sp)}
+        if args.base:
+            nodes["base"] = spooler_bench.base_node(c, args.base, *sp)
+        for name, node in nodes.items():
+            spooler_bench.run_once(node.address, args.producers, 500,
+                                   os.path.join(c.tmp, "warm.sock"))
+            data = os.path.join(c.tmp, "perf-%s.data" % name)
+            cpu = profiled(node.address, node.pid, args.tasks, args.producers,
+                           os.path.join(c.tmp, "report.sock"), data)
+            print("BENCH spooler_perf_%dproducers %s_spooler_cpu_us=%.1f" % (
+                args.producers, name, cpu), flush=True)
+            if args.save:
+                shutil.copy(data, os.path.join(args.save, os.path.basename(data)))
+            for sort in ("dso", "sym"):
+                print("-- %s, by %s (self)" % (name, sort))
+                for line in report(data, sort, args.top):
+                    print(line)
+
+
+if __name__ == "__main__":
+    main()
