@@ -1,7 +1,7 @@
 // The floor of the server side's CPU per task for issue 16's eight-producer benchmark: the
 // smallest implementation of what the issue requires per task, as two processes.
 //
-//   spool_floor8 server HOST SEGMENT SPOOL_DIR POOL_DIR pool|create
+//   spool_floor8 server HOST SEGMENT SPOOL_DIR POOL_DIR pool|create|tcp
 //   spool_floor8 spooler SPOOL_DIR POOL_DIR pool|create
 //
 // server: ONE thread, epoll; accept4 every pending connection, read each uwsgi packet (modifier1
@@ -15,7 +15,9 @@
 //             at offset 0, closed, renamed into SPOOL_DIR (the file's 4-byte uwsgi header gives
 //             the packet's length; the pool file's tail past it is left as it was);
 //             a fresh file as in create when the pool is empty;
-//     create: open(O_CREAT|O_EXCL) of a temp name in SPOOL_DIR, write, close, rename.
+//     create: open(O_CREAT|O_EXCL) of a temp name in SPOOL_DIR, write, close, rename;
+//     tcp:    no record, no commit, no file, no spooler: the server runs the task itself after
+//             the answer (the TCP part's and the task's cost alone: no durability, no file).
 // spooler: inotify on SPOOL_DIR (IN_MOVED_TO); per file: openat, OFD write lock (F_OFD_SETLK),
 //   read, the task run in C (spool_task.py's: one datagram "ID START_NS", CLOCK_MONOTONIC, to the
 //   unix socket named by its `report` var), then renamed into POOL_DIR (pool) or unlinked
@@ -135,8 +137,42 @@ struct conn {
   std::vector<unsigned char> in;
 };
 
+// The value of `key` in a uwsgi vars block (after the 4-byte header), empty if absent.
+std::string_view var(const unsigned char* p, std::size_t n, std::string_view key) {
+  std::size_t i = 4;
+  while (i + 2 <= n) {
+    const std::size_t kl = p[i] | (static_cast<std::size_t>(p[i + 1]) << 8);
+    if (i + 2 + kl + 2 > n) break;
+    const std::string_view k(reinterpret_cast<const char*>(p + i + 2), kl);
+    const std::size_t vl = p[i + 2 + kl] | (static_cast<std::size_t>(p[i + 3 + kl]) << 8);
+    if (i + 4 + kl + vl > n) break;
+    if (k == key) return {reinterpret_cast<const char*>(p + i + 4 + kl), vl};
+    i += 4 + kl + vl;
+  }
+  return {};
+}
+
+// spool_task.py's task: its start time (CLOCK_MONOTONIC) and id as one datagram to `report`.
+void run_task(int tx, const unsigned char* file, std::size_t n) {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  const std::string_view id = var(file, n, "id"), report = var(file, n, "report");
+  char msg[256];
+  const int ml = std::snprintf(msg, sizeof msg, "%.*s %lld", static_cast<int>(id.size()), id.data(),
+                               ts.tv_sec * 1000000000LL + ts.tv_nsec);
+  sockaddr_un to{};
+  to.sun_family = AF_UNIX;
+  if (!report.empty() && report.size() < sizeof to.sun_path) {
+    std::memcpy(to.sun_path, report.data(), report.size());
+    ::sendto(tx, msg, static_cast<std::size_t>(ml), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+}
+
 int server(const char* host, const std::string& segment, const std::string& dir,
-           const std::string& pool, bool pooled) {
+           const std::string& pool, const std::string& method) {
+  const bool pooled = method == "pool", tcp = method == "tcp";
+  const int tx = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (tx < 0) die("socket");
   log_segment seg(segment);
   if (pooled) {  // the pool: already allocated, already written files
     std::vector<char> zeros(pool_file_size, 0);
@@ -161,7 +197,7 @@ int server(const char* host, const std::string& segment, const std::string& dir,
   if (::listen(ls, 1024) != 0) die("listen");
   socklen_t al = sizeof a;
   ::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &al);
-  std::printf("listening on %s:%u %s\n", host, ntohs(a.sin_port), pooled ? "pool" : "create");
+  std::printf("listening on %s:%u %s\n", host, ntohs(a.sin_port), method.c_str());
   std::fflush(stdout);
 
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
@@ -208,7 +244,7 @@ int server(const char* host, const std::string& segment, const std::string& dir,
       const std::size_t need =
           cn->in.size() >= 4 ? 4u + (cn->in[1] | (static_cast<std::size_t>(cn->in[2]) << 8)) : 0;
       if (need && cn->in.size() >= need && cn->in[0] == 17) {
-        seg.add(cn->in.data(), need);
+        if (!tcp) seg.add(cn->in.data(), need);
         ready.push_back(cn);
       } else if (closed || (need && cn->in.size() >= need)) {
         ::close(cn->fd);  // closing removes it from the epoll set
@@ -216,11 +252,21 @@ int server(const char* host, const std::string& segment, const std::string& dir,
       }
     }
     if (ready.empty()) continue;
-    seg.commit();
-    ++commits;
+    if (!tcp) {
+      seg.commit();
+      ++commits;
+    }
     for (conn* cn : ready) {
       ::send(cn->fd, ack, sizeof ack, MSG_NOSIGNAL);
       ::close(cn->fd);
+    }
+    if (tcp) {  // no log, no file: the task run here, the TCP part's and the task's cost alone
+      for (conn* cn : ready) {
+        run_task(tx, cn->in.data(), cn->in.size());
+        delete cn;
+      }
+      ready.clear();
+      continue;
     }
     for (conn* cn : ready) {
       const std::size_t need = 4u + (cn->in[1] | (static_cast<std::size_t>(cn->in[2]) << 8));
@@ -263,21 +309,6 @@ int server(const char* host, const std::string& segment, const std::string& dir,
   }
 }
 
-// The value of `key` in a uwsgi vars block (after the 4-byte header), empty if absent.
-std::string_view var(const unsigned char* p, std::size_t n, std::string_view key) {
-  std::size_t i = 4;
-  while (i + 2 <= n) {
-    const std::size_t kl = p[i] | (static_cast<std::size_t>(p[i + 1]) << 8);
-    if (i + 2 + kl + 2 > n) break;
-    const std::string_view k(reinterpret_cast<const char*>(p + i + 2), kl);
-    const std::size_t vl = p[i + 2 + kl] | (static_cast<std::size_t>(p[i + 3 + kl]) << 8);
-    if (i + 4 + kl + vl > n) break;
-    if (k == key) return {reinterpret_cast<const char*>(p + i + 4 + kl), vl};
-    i += 4 + kl + vl;
-  }
-  return {};
-}
-
 int spooler(const std::string& dir, const std::string& pool, bool pooled) {
   const int in = ::inotify_init1(IN_CLOEXEC);
   if (in < 0 || ::inotify_add_watch(in, dir.c_str(), IN_MOVED_TO) < 0) die("inotify");
@@ -313,20 +344,7 @@ int spooler(const std::string& dir, const std::string& pool, bool pooled) {
       if (r < 4) die("read spool file");
       const std::size_t need = 4u + (file[1] | (static_cast<std::size_t>(file[2]) << 8));
       const std::size_t n = need < static_cast<std::size_t>(r) ? need : r;
-      // The task (spool_task.py's): its start time and id as one datagram to `report`.
-      timespec ts;
-      ::clock_gettime(CLOCK_MONOTONIC, &ts);
-      const std::string_view id = var(file, n, "id"), report = var(file, n, "report");
-      char msg[256];
-      const int ml = std::snprintf(msg, sizeof msg, "%.*s %lld", static_cast<int>(id.size()),
-                                   id.data(), ts.tv_sec * 1000000000LL + ts.tv_nsec);
-      sockaddr_un to{};
-      to.sun_family = AF_UNIX;
-      if (!report.empty() && report.size() < sizeof to.sun_path) {
-        std::memcpy(to.sun_path, report.data(), report.size());
-        ::sendto(tx, msg, static_cast<std::size_t>(ml), 0, reinterpret_cast<sockaddr*>(&to),
-                 sizeof to);
-      }
+      run_task(tx, file, n);
       if (pooled ? ::renameat(dfd, e->name, pfd, e->name) : ::unlinkat(dfd, e->name, 0))
         die("retire spool file");
       ::close(f);
@@ -338,12 +356,11 @@ int spooler(const std::string& dir, const std::string& pool, bool pooled) {
 
 int main(int argc, char** argv) {
   const std::string role = argc > 1 ? argv[1] : "";
-  if (role == "server" && argc == 7)
-    return server(argv[2], argv[3], argv[4], argv[5], std::string(argv[6]) == "pool");
+  if (role == "server" && argc == 7) return server(argv[2], argv[3], argv[4], argv[5], argv[6]);
   if (role == "spooler" && argc == 5)
     return spooler(argv[2], argv[3], std::string(argv[4]) == "pool");
   std::fprintf(stderr,
-               "usage: spool_floor8 server HOST SEGMENT SPOOL_DIR POOL_DIR pool|create\n"
+               "usage: spool_floor8 server HOST SEGMENT SPOOL_DIR POOL_DIR pool|create|tcp\n"
                "       spool_floor8 spooler SPOOL_DIR POOL_DIR pool|create\n");
   return 2;
 }

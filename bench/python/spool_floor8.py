@@ -8,6 +8,9 @@ once, FF 00 00 01 and close, then each task's spool file written without fsync) 
 time, then the file renamed into a pool dir or unlinked, close). Two file methods: floor_pool (a
 pooled already allocated file pwritten and renamed into the spool dir; the spooler renames done
 files back into the pool) and floor_create (open O_CREAT + write + rename; the spooler unlinks).
+floor_tcp is neither durable nor a spooler: the server alone answers and closes, then runs the
+task itself (no record, no commit, no file): what any server spends on this client's TCP
+connections plus the task's datagram.
 Both, brood (BUILD_DIR: 2 workers, 1 spooler process, spool_task.py) and real uWSGI 2.0.21
 (started as spooler_cpu.py starts it) are driven by spooler_bench.py's client in the same run
 (P producer processes, a new connection per task, each answer read to EOF), TASKS tasks per run,
@@ -20,7 +23,8 @@ CPU per task as spooler_cpu.py measures it: user + system time of each node proc
 the runs) "BENCH spool_floor8 system=... tasks_s node_us_per_task client_us_per_task
 bound_tasks_s bound_over_uwsgi ..." where bound_tasks_s = 2e6 / (node + client) (the 2 vCPUs'
 CPU-seconds per second over the CPU per task) and bound_over_uwsgi = that bound / uWSGI's measured
-tasks/s; then "BENCH spool_floor8_summary" with the best such ratio and the client-only bound
+tasks/s (the median of its runs); then "BENCH spool_floor8_summary" with the best durable
+floor's bound over uWSGI's median and over its best run, floor_tcp's, and the client-only bound
 (2e6 / client: no server CPU at all).
 """
 import argparse
@@ -34,7 +38,7 @@ import cluster
 import spooler_bench
 import spooler_cpu
 
-METHODS = ("pool", "create")
+METHODS = ("pool", "create", "tcp")
 
 
 def floor_binary(build):
@@ -54,17 +58,21 @@ class Floor:
         d, pool = (os.path.join(c.tmp, x + "-" + method) for x in ("spool", "pool"))
         os.makedirs(d)
         os.makedirs(pool)
-        self.spooler = c.start("floor-spooler-" + method,
-                               [binary, "spooler", d, pool, method])
-        self.spooler.wait_for(r"watching")
+        self.spooler = None
+        if method != "tcp":
+            self.spooler = c.start("floor-spooler-" + method,
+                                   [binary, "spooler", d, pool, method])
+            self.spooler.wait_for(r"watching")
         self.server = c.start("floor-server-" + method,
                               [binary, "server", "127.0.0.1",
                                os.path.join(c.tmp, "segment-" + method), d, pool, method])
         self.address = self.server.wait_for(r"listening on (\S+)", timeout=120).group(1)
 
     def cpu(self):
-        return {"server": sum(spooler_cpu.tree_cpu(self.server.pid).values()),
-                "spooler": sum(spooler_cpu.tree_cpu(self.spooler.pid).values())}
+        used = {"server": sum(spooler_cpu.tree_cpu(self.server.pid).values())}
+        if self.spooler:
+            used["spooler"] = sum(spooler_cpu.tree_cpu(self.spooler.pid).values())
+        return used
 
     def per_commit(self):
         m = list(re.finditer(r"tasks (\d+) commits (\d+) created (\d+)",
@@ -131,12 +139,19 @@ def main(argv=None):
             fig["tasks_per_commit"], fig["files_created"] = extra[k]
         cluster.bench_line("spool_floor8", system=k, **fig, bound_tasks_s="%.0f" % bound,
                            bound_over_uwsgi="%.2f" % (bound / u))
-        if k.startswith("floor_") and (best is None or bound > best[1]):
+        if k in ("floor_pool", "floor_create") and (best is None or bound > best[1]):
             best = (k, bound)
     client = min(m["client_us_per_task"] for m in med.values())
-    cluster.bench_line("spool_floor8_summary", uwsgi_tasks_s="%.0f" % u, best_floor=best[0],
+    ubest = max(x["tasks_s"] for x in runs["uwsgi"])
+    tcp = med["floor_tcp"]
+    tcp_bound = 2e6 / (tcp["node_us_per_task"] + tcp["client_us_per_task"])
+    cluster.bench_line("spool_floor8_summary", uwsgi_tasks_s="%.0f" % u,
+                       uwsgi_best_run_tasks_s="%.0f" % ubest, best_floor=best[0],
                        best_floor_bound_tasks_s="%.0f" % best[1],
                        best_floor_bound_over_uwsgi="%.2f" % (best[1] / u),
+                       best_floor_bound_over_uwsgi_best_run="%.2f" % (best[1] / ubest),
+                       tcp_only_bound_over_uwsgi="%.2f" % (tcp_bound / u),
+                       tcp_only_bound_over_uwsgi_best_run="%.2f" % (tcp_bound / ubest),
                        brood_measured_over_uwsgi="%.2f" % (med["brood"]["tasks_s"] / u),
                        client_only_bound_tasks_s="%.0f" % (2e6 / client),
                        client_only_bound_over_uwsgi="%.2f" % (2e6 / client / u), tasks=args.tasks,
