@@ -44,6 +44,8 @@
 #include <string_view>
 #include <vector>
 
+#include "floor_common.hpp"
+
 namespace {
 
 constexpr std::size_t segment_size = 16u << 20;
@@ -51,68 +53,25 @@ constexpr std::size_t record_size = 512;
 constexpr std::size_t pool_files = 1024;
 constexpr std::size_t pool_file_size = 512;
 
-[[noreturn]] void die(const char* what) {
-  std::fprintf(stderr, "spool_floor8: %s: %s\n", what, std::strerror(errno));
-  std::exit(1);
-}
+[[noreturn]] void die(const char* what) { floor_die(what); }
 
-std::uint32_t crc32(const unsigned char* p, std::size_t n) {
-  static std::uint32_t table[256];
-  static bool ready = false;
-  if (!ready) {
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
-    }
-    ready = true;
-  }
-  std::uint32_t c = 0xFFFFFFFFu;
-  for (std::size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
-void fsync_dir(const std::string& path) {
-  const int d = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (d < 0 || ::fsync(d) != 0) die("fsync dir");
-  ::close(d);
-}
-
-// A preallocated, fully written segment (as brood's: fallocate, every byte written, fsync, the
-// directory fsynced), so that no append changes the file's size or its extents.
+// The task log: one preallocated, fully written segment (floor_prepare_segment).
 struct log_segment {
   int fd = -1;
   std::uint64_t seq = 0;
   std::vector<unsigned char> batch;
 
   explicit log_segment(const std::string& path) {
-    ::unlink(path.c_str());
-    fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    floor_prepare_segment(path, segment_size);  // preallocated, fully written, synced
+    fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) die("open segment");
-    if (::posix_fallocate(fd, 0, static_cast<off_t>(segment_size)) != 0) die("fallocate");
-    std::vector<char> zeros(64 * 1024, 0);
-    for (std::size_t off = 0; off < segment_size; off += zeros.size())
-      if (::pwrite(fd, zeros.data(), zeros.size(), static_cast<off_t>(off)) !=
-          static_cast<ssize_t>(zeros.size()))
-        die("fill segment");
-    if (::fsync(fd) != 0) die("fsync segment");
-    fsync_dir(path.substr(0, path.rfind('/')));
   }
 
   // Adds one record (the start of `packet`) to the batch.
   void add(const unsigned char* packet, std::size_t n) {
     const std::size_t at = batch.size();
     batch.resize(at + record_size);
-    unsigned char* r = batch.data() + at;
-    const std::uint32_t len =
-        static_cast<std::uint32_t>(n < record_size - 16 ? n : record_size - 16);
-    const std::uint64_t s = seq + at / record_size;
-    std::memcpy(r + 4, &s, 8);
-    std::memcpy(r + 12, &len, 4);
-    std::memcpy(r + 16, packet, len);
-    std::memset(r + 16 + len, 0, record_size - 16 - len);
-    const std::uint32_t c = crc32(r + 4, record_size - 4);
-    std::memcpy(r, &c, 4);
+    floor_record(batch.data() + at, record_size, seq + at / record_size, packet, n);
   }
 
   // Writes the batch (one pwrite, two at the segment's end) and commits it with one fdatasync.
@@ -186,19 +145,7 @@ int server(const char* host, const std::string& segment, const std::string& dir,
     ::sync();
   }
   std::vector<std::string> free_names;
-  const int ls = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (ls < 0) die("socket");
-  int one = 1;
-  ::setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  if (::inet_pton(AF_INET, host, &a.sin_addr) != 1) die("address");
-  if (::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind");
-  if (::listen(ls, 1024) != 0) die("listen");
-  socklen_t al = sizeof a;
-  ::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &al);
-  std::printf("listening on %s:%u %s\n", host, ntohs(a.sin_port), method.c_str());
-  std::fflush(stdout);
+  const int ls = floor_listen(host, 1024, method.c_str());
 
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
@@ -212,11 +159,7 @@ int server(const char* host, const std::string& segment, const std::string& dir,
   epoll_event evs[256];
   unsigned char buf[65536];
   for (;;) {
-    const int k = ::epoll_wait(ep, evs, 256, -1);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      die("epoll_wait");
-    }
+    const int k = floor_wait(ep, evs, 256);
     for (int i = 0; i < k; ++i) {
       if (evs[i].data.ptr == nullptr) {
         for (;;) {

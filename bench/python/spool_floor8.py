@@ -34,23 +34,12 @@ import os
 import re
 import resource
 import statistics
-import subprocess
 
 import cluster
 import spooler_bench
 import spooler_cpu
 
 METHODS = ("pool", "create", "tcp")
-
-
-def floor_binary(build):
-    path = os.path.join(build, "bench", "python", "spool_floor8")
-    source = os.path.join(cluster.HERE, "spool_floor8.cpp")
-    if not os.path.exists(path) or os.path.getmtime(source) > os.path.getmtime(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        subprocess.run(["c++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-o", path, source],
-                       check=True)
-    return path
 
 
 class Floor:
@@ -96,7 +85,7 @@ def main(argv=None):
     cluster.note("spool_floor8: %d tasks per run, %d producers, %d runs per system, nothing "
                  "pinned, load average %s" % (args.tasks, args.producers, args.repeat, load))
     with cluster.Cluster(args.build_dir) as c:
-        binary = floor_binary(c.build)
+        binary = cluster.floor_binary(c.build, "spool_floor8")
         nodes = {"floor_" + m: Floor(c, binary, m) for m in METHODS}
         nodes["brood"] = c.brood("--master", "--processes", 2, "--spooler",
                                  os.path.join(c.tmp, "spool-brood"), "--module", "spool_task",
