@@ -243,3 +243,15 @@ def fmt(value, digits=1):
     if isinstance(value, float):
         return "%.*f" % (digits, value)
     return str(value)
+
+
+def floor_binary(build, name):
+    """bench/python/NAME.cpp (a floor server, with floor_common.hpp) built with one plain c++
+    call into BUILD/bench/python/NAME when missing or older than its sources; returns its path."""
+    path = os.path.join(build, "bench", "python", name)
+    sources = [os.path.join(HERE, name + ".cpp"), os.path.join(HERE, "floor_common.hpp")]
+    if not os.path.exists(path) or max(map(os.path.getmtime, sources)) > os.path.getmtime(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        subprocess.run(["c++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-o", path, sources[0]],
+                       check=True)
+    return path

@@ -33,32 +33,15 @@
 #include <unordered_map>
 #include <vector>
 
+#include "floor_common.hpp"
+
 namespace {
 
 constexpr std::size_t segment_size = 16u << 20;
 constexpr std::size_t record_size = 512;
 constexpr std::size_t block = 4096;
 
-[[noreturn]] void die(const char* what) {
-  std::fprintf(stderr, "enqueue_floor: %s: %s\n", what, std::strerror(errno));
-  std::exit(1);
-}
-
-std::uint32_t crc32(const unsigned char* p, std::size_t n) {
-  static std::uint32_t table[256];
-  static bool ready = false;
-  if (!ready) {
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
-    }
-    ready = true;
-  }
-  std::uint32_t c = 0xFFFFFFFFu;
-  for (std::size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
+[[noreturn]] void die(const char* what) { floor_die(what); }
 
 enum class mode { none, fdatasync, dsync, direct };
 
@@ -69,25 +52,7 @@ struct log_segment {
   unsigned char* buf = nullptr;  // one aligned block: the segment's current block
 
   log_segment(const char* path, mode how) : m(how) {
-    // Preallocated and fully written once, so that no append changes the file's size.
-    // As brood's segments (spooler/src/log_env_posix.cpp): fallocate, then every byte written
-    // (no unwritten extent left), fsync, and the directory fsynced.
-    ::unlink(path);
-    int w = ::open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-    if (w < 0) die("open segment");
-    if (::posix_fallocate(w, 0, static_cast<off_t>(segment_size)) != 0) die("fallocate segment");
-    std::vector<char> zeros(64 * 1024, 0);
-    for (std::size_t off = 0; off < segment_size; off += zeros.size())
-      if (::pwrite(w, zeros.data(), zeros.size(), static_cast<off_t>(off)) !=
-          static_cast<ssize_t>(zeros.size()))
-        die("fill segment");
-    if (::fsync(w) != 0) die("fsync segment");
-    ::close(w);
-    const std::string p(path);
-    const std::string parent = p.find('/') == std::string::npos ? "." : p.substr(0, p.rfind('/'));
-    const int d = ::open(parent.empty() ? "/" : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d < 0 || ::fsync(d) != 0) die("fsync segment's directory");
-    ::close(d);
+    floor_prepare_segment(path, segment_size);  // preallocated, fully written, synced
     int flags = O_RDWR | O_CLOEXEC;
     if (m == mode::dsync) flags |= O_DSYNC;
     if (m == mode::direct) flags |= O_DIRECT | O_DSYNC;
@@ -104,14 +69,7 @@ struct log_segment {
     const std::size_t in_block = off % block;
     if (in_block == 0) std::memset(buf, 0, block);
     unsigned char* r = buf + in_block;
-    const std::uint32_t len =
-        static_cast<std::uint32_t>(n < record_size - 16 ? n : record_size - 16);
-    std::memcpy(r + 4, &seq, 8);
-    std::memcpy(r + 12, &len, 4);
-    std::memcpy(r + 16, packet, len);
-    std::memset(r + 16 + len, 0, record_size - 16 - len);
-    const std::uint32_t c = crc32(r + 4, record_size - 4);
-    std::memcpy(r, &c, 4);
+    floor_record(r, record_size, seq, packet, n);
     ++seq;
     if (m == mode::direct) {
       if (::pwrite(fd, buf, block, static_cast<off_t>(off - in_block)) !=
@@ -150,19 +108,7 @@ int main(int argc, char** argv) {
   log_segment seg(argv[3], m);
   const std::string dir = argv[4];
 
-  int ls = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (ls < 0) die("socket");
-  int one = 1;
-  ::setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  if (::inet_pton(AF_INET, argv[1], &a.sin_addr) != 1) die("address");
-  if (::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind");
-  if (::listen(ls, 128) != 0) die("listen");
-  socklen_t al = sizeof a;
-  ::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &al);
-  std::printf("listening on %s:%u mode %s\n", argv[1], ntohs(a.sin_port), argv[2]);
-  std::fflush(stdout);
+  const int ls = floor_listen(argv[1], 128, (std::string("mode ") + argv[2]).c_str());
 
   int ep = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
@@ -175,11 +121,7 @@ int main(int argc, char** argv) {
   static const unsigned char ack[4] = {0xFF, 0x00, 0x00, 0x01};
   epoll_event evs[64];
   for (;;) {
-    const int k = ::epoll_wait(ep, evs, 64, -1);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      die("epoll_wait");
-    }
+    const int k = floor_wait(ep, evs, 64);
     for (int i = 0; i < k; ++i) {
       const int fd = evs[i].data.fd;
       if (fd == ls) {

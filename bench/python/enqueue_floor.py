@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import shutil
 import socket
-import subprocess
 import threading
 import time
 
@@ -35,16 +34,6 @@ import spooler_bench
 
 MODES = ("none", "fdatasync", "dsync", "direct", "fdatasync:first", "fdatasync:late",
          "fdatasync:nofile")
-
-
-def floor_binary(build):
-    path = os.path.join(build, "bench", "python", "enqueue_floor")
-    source = os.path.join(cluster.HERE, "enqueue_floor.cpp")
-    if not os.path.exists(path) or os.path.getmtime(source) > os.path.getmtime(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        subprocess.run(["c++", "-std=c++20", "-O2", "-Wall", "-Wextra", "-o", path, source],
-                       check=True)
-    return path
 
 
 def run_round(address, tasks, report_path, cpus):
@@ -75,7 +64,7 @@ def run_round(address, tasks, report_path, cpus):
         spooler_bench.producer(address, 0, 1, tasks, tag, report_path or "/nonexistent", out)
     pr = ctx.Process(target=body)
     pr.start()
-    sent, acked, error = out.get(timeout=300)
+    sent, acked, error, _ = out.get(timeout=300)
     pr.join()
     if rx:
         stop.set()
@@ -100,7 +89,7 @@ def main(argv=None):
     client_cpus = {"free": None, "same": {0}, "split": {1}}[args.place]
     load = "/".join("%.2f" % x for x in os.getloadavg())
     with cluster.Cluster(args.build_dir) as c:
-        binary = floor_binary(c.build)
+        binary = cluster.floor_binary(c.build, "enqueue_floor")
         nodes, spools = {}, {}
         for spec in MODES:
             m, _, order = spec.partition(":")
