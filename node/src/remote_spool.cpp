@@ -154,21 +154,15 @@ class loop_pipe : public std::enable_shared_from_this<loop_pipe> {
 
   bool ok() const noexcept { return pipe_->ok(); }
 
-  // True: the task and its client's connection went to the node's task log, which answers the
-  // client (the caller closes its copy without answering).
-  bool hand_over(const wire::spool_vars& vars, int client) {
-    if (!pipe_->hand_over(vars, {}, client)) return false;
-    arm();
-    return true;
-  }
-
-  // False: the task must take the thread pool's way (spool_store::enqueue).
-  bool submit(const wire::spool_vars& vars, std::string peer, reply_callback done) {
-    const bool taken = pipe_->submit(
-        vars, {}, [peer = std::move(peer), done = std::move(done)](spooler::spool_status st) {
-          done(answer(st, peer));
-        });
-    if (taken) arm();
+  // no: the task must take the thread pool's way (spool_store::enqueue). handed_over: the task
+  // and the client's connection `client` went to the node's task log, which answers the client
+  // (the caller closes its copy without answering). queued: `done` is called once answered.
+  spooler::spool_pipe::taken submit(const wire::spool_vars& vars, std::string peer, int client,
+                                    reply_callback done) {
+    const auto taken = pipe_->offer(vars, {}, client,
+                                    [peer = std::move(peer), done = std::move(done)](
+                                        spooler::spool_status st) { done(answer(st, peer)); });
+    if (taken != spooler::spool_pipe::taken::no) arm();
     return taken;
   }
 
@@ -260,10 +254,18 @@ void serve_remote_spool(router& r, std::shared_ptr<const spooler::spool_store> s
     std::string why;
     if (!task_vars(rq, vars, why)) return done(refuse(rq, why));
     if (rq.io) {
-      loop_pipe* p = pipe_of(*rq.io, store);
-      // The log thread answers the client itself after the commit (no wake-up of this worker).
-      if (p && rq.fd >= 0 && p->hand_over(vars, rq.fd)) return done(reply{{}, false});
-      if (p && p->submit(vars, std::string(rq.peer), done)) return;
+      if (loop_pipe* p = pipe_of(*rq.io, store)) {
+        switch (p->submit(vars, std::string(rq.peer), rq.fd, done)) {
+          case spooler::spool_pipe::taken::handed_over:
+            // The log thread answers the client itself after the commit (no wake-up of this
+            // worker).
+            return done(reply{{}, false});
+          case spooler::spool_pipe::taken::queued:
+            return;
+          case spooler::spool_pipe::taken::no:
+            break;
+        }
+      }
     }
     writer->submit(std::move(vars), std::string(rq.peer), std::move(done));
   });

@@ -32,38 +32,40 @@ std::unique_ptr<spool_pipe> spool_pipe::open(std::shared_ptr<const spool_store> 
 }
 
 bool spool_pipe::submit(const spool_vars& vars, std::string_view body, callback done) {
-  if (broken_) return false;
+  return offer(vars, body, -1, std::move(done)) != taken::no;
+}
+
+spool_pipe::taken spool_pipe::offer(const spool_vars& vars, std::string_view body, int client,
+                                    callback done) {
+  if (broken_) return taken::no;
   std::optional<spool_store::shared_task> t;
   if (spool_status s = store_->prepare_shared(vars, body, pid_, t); !s) {
     done(std::move(s));
-    return true;
+    return taken::queued;
   }
-  if (!t) return false;
+  if (!t) return taken::no;
+  // The connection goes along only when no other task waits for an answer: the hand-over saves
+  // this loop a wake-up for the answer, not while it waits for others' anyway (under load it
+  // would only move the client's answer and close onto the log's single thread). Its bytes must
+  // go first, with it.
+  if (client >= 0 && out_.empty() && pending_.empty()) {
+    wire::bytes req;
+    log_client::encode_request(req, t->dir_index, t->rel_path, t->file, true, true);
+    const std::string_view bytes(reinterpret_cast<const char*>(req.data()), req.size());
+    const os::status sent = os::send_with_fds(fd_.get(), bytes, std::span<const int>(&client, 1));
+    if (sent.ok()) return taken::handed_over;
+    if (sent.code().value() == EMSGSIZE) {  // only a part went, with the connection
+      broken("cannot send a task to the node's task log (@" + server_ + "): " + sent.message());
+      return taken::handed_over;  // the master drops it unanswered when this connection ends
+    }
+    // Full: queued below, without the connection.
+  }
   // The master writes the spool file once it has answered (docs/spool_format.md §9.7).
   log_client::encode_request(out_, t->dir_index, t->rel_path, t->file, true);
   flush_out();
   pending_.push_back({std::move(done), spool_fs::join(t->dir, t->name)});
   if (broken_) broken("the node's task log (@" + server_ + ") closed the connection");
-  return true;
-}
-
-bool spool_pipe::hand_over(const spool_vars& vars, std::string_view body, int client) {
-  // Only when no other task waits for an answer: the hand-over saves this loop a wake-up for
-  // the answer, not while it waits for others' anyway (under load it would only move the
-  // client's answer and close onto the log's single thread). Its bytes must go first, with it.
-  if (broken_ || client < 0 || !out_.empty() || !pending_.empty()) return false;
-  std::optional<spool_store::shared_task> t;
-  if (spool_status s = store_->prepare_shared(vars, body, pid_, t); !s || !t) return false;
-  wire::bytes req;
-  log_client::encode_request(req, t->dir_index, t->rel_path, t->file, true, true);
-  const std::string_view bytes(reinterpret_cast<const char*>(req.data()), req.size());
-  const os::status sent = os::send_with_fds(fd_.get(), bytes, std::span<const int>(&client, 1));
-  if (!sent.ok() && sent.code().value() != EMSGSIZE) return false;  // full: submit() queues it
-  if (!sent.ok()) {  // only a part went, with the connection: the rest cannot follow it
-    broken("cannot send a task to the node's task log (@" + server_ + "): " + sent.message());
-    return true;  // the master drops the connection unanswered when this pipe's connection ends
-  }
-  return true;
+  return taken::queued;
 }
 
 void spool_pipe::flush_out() {

@@ -4,7 +4,7 @@
 // hand-off and no blocking wait. submit() checks and encodes the task and queues its record on a
 // non-blocking connection to the log server; the loop calls on_readable() when fd() is readable,
 // which reads the answers and completes the tasks in submission order: success (the task is
-// durable) once the commit covering its record is done, never earlier. hand_over() sends the
+// durable) once the commit covering its record is done, never earlier. offer() may send the
 // client's connection with the record instead: the log server answers the client itself. The log
 // server writes the task's spool file (temp + rename, no fsync) after it has sent the answer, off
 // the acknowledgment's path: the file may appear just after the success (docs/spool_format.md
@@ -39,12 +39,15 @@ class spool_pipe {
   // True: `done` is called exactly once: at once for a refused task (a bad request), else from
   // on_readable() or when the connection breaks.
   bool submit(const spool_vars& vars, std::string_view body, callback done);
-  // Starts one task and hands its client's connection `client` (whose request was read whole)
-  // over to the log server, which sends the client its answer once the commit covers the task
-  // (or the refusal) and closes the connection (log_server.hpp, op 3): the caller closes its own
-  // copy at once and answers nothing. False: nothing was sent (as submit(), or the task is
-  // refused, or earlier tasks still wait for their answers): use submit().
-  bool hand_over(const spool_vars& vars, std::string_view body, int client);
+  // submit(), offering the log server the client's connection `client` too (a connection whose
+  // request was read whole; -1: none). handed_over: the task went with the connection (op 3,
+  // log_server.hpp): the log server sends the client its answer once the commit covers the task
+  // and closes it; the caller closes its own copy at once and answers nothing, `done` is not
+  // called. Taken only while no other task of this pipe waits for its answer; otherwise (and
+  // when the socket is full) the task is queued as by submit(). no / queued: as submit()'s
+  // false / true.
+  enum class taken { no, queued, handed_over };
+  taken offer(const spool_vars& vars, std::string_view body, int client, callback done);
 
   int fd() const noexcept { return fd_.get(); }
   bool wants_write() const noexcept { return sent_ < out_.size(); }
