@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -89,7 +90,12 @@ os::status file_pool::write_file(const std::string& dir, const std::string& temp
   for (int tries = 0; tries < 4 && data.size() <= pool_max_file; ++tries) {
     const std::string name = take_name();
     if (name.empty()) break;
-    os::status s = env_.reuse_file(dir_ + "/" + name, dir, temp_name, final_name, data);
+    // A pooled file of this dir is this writer's alone (the taker lock): written where it lies.
+    // An earlier version's (in dir_) is taken by a rename first, as that version's writers do.
+    const bool old = name.starts_with(pool_dir_name) && name.size() > pool_dir_name.size() &&
+                     name[pool_dir_name.size()] == '/';
+    os::status s = env_.reuse_file(spool_dir_ + "/" + name, dir, old ? temp_name : std::string(),
+                                   final_name, data);
     if (s.ok()) {
       std::lock_guard lock(mu_);
       ++reused_;
@@ -113,20 +119,41 @@ void file_pool::ripen() {
   }
 }
 
-// Lists the pool, makes the removal of the listed files from their directories durable (their
-// directories fsynced), then hands their names to the writer; the excess past pool_max_files
-// is removed.
+std::vector<std::string> file_pool::list_pooled() {
+  std::vector<std::string> out;
+  if (auto names = env_.list_dir(spool_dir_)) {
+    for (std::string& n : *names)
+      if (n.starts_with(pooled_prefix)) out.push_back(std::move(n));
+  }
+  if (auto names = env_.list_dir(dir_)) {  // an earlier version's pool
+    for (const std::string& n : *names)
+      if (pool_source(n)) out.push_back(std::string(pool_dir_name) + "/" + n);
+  }
+  return out;
+}
+
+// Takes the dir's taker lock (once), lists the pool, makes the removal of the listed files from
+// their directories durable (their directories fsynced), then hands their names to the writer;
+// the excess past pool_max_files is removed. Without the lock (another writer of the dir has
+// it) nothing is handed over: the writer writes new files.
 bool file_pool::ripen_once() {
-  auto names = env_.list_dir(dir_);
-  if (!names) return true;
+  if (!taker_) {
+    auto lock = env_.try_lock(dir_ + "/" + std::string(pool_lock_name));
+    if (!lock) return true;
+    taker_ = std::move(*lock);
+  }
+  std::vector<std::string> names = list_pooled();
   std::set<std::string> sources;
   std::vector<std::string> fresh, excess;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return false;
     std::size_t held = ripe_.size();
-    for (std::string& n : *names) {
-      const auto src = pool_source(n);
+    for (std::string& n : names) {
+      const auto slash = n.find('/');
+      const auto src =
+          pool_source(slash == std::string::npos ? std::string_view(n).substr(pooled_prefix.size())
+                                                 : std::string_view(n).substr(slash + 1));
       if (!src || known_.count(n)) continue;
       if (held++ >= pool_max_files) {
         excess.push_back(std::move(n));
@@ -136,7 +163,7 @@ bool file_pool::ripen_once() {
       fresh.push_back(std::move(n));
     }
   }
-  for (const std::string& n : excess) (void)env_.remove_file(dir_ + "/" + n);
+  for (const std::string& n : excess) (void)env_.remove_file(spool_dir_ + "/" + n);
   for (const std::string& sub : sources) {
     const std::string d = sub.empty() ? spool_dir_ : spool_dir_ + "/" + sub;
     if (os::status s = env_.sync_dir(d); !s.ok() && s.code().value() != ENOENT) return true;
@@ -153,8 +180,9 @@ bool file_pool::ripen_once() {
   // rather than on the writer's thread (an inode allocation is the cost this pool avoids there).
   for (std::size_t i = ripe; i < pool_make_max; ++i) {
     const std::string n =
+        std::string(pooled_prefix) +
         pool_name(made_source, static_cast<unsigned long>(current_pid()), made_++);
-    if (!env_.write_file(dir_, n, n, {}).ok()) break;
+    if (!env_.write_file(spool_dir_, n, n, {}).ok()) break;
     std::lock_guard lock(mu_);
     if (stopping_) return false;
     if (known_.insert(n).second) ripe_.push_back(n);
@@ -179,10 +207,38 @@ uid_t pool_euid() {
 
 }  // namespace
 
+namespace {
+
+// Whether `spool_dir` has a pool (DIR/.brood_pool) with room, read at the first call for a dir
+// and then every 256 calls (a spooler process serves one dir).
+bool pool_open(const std::string& spool_dir) {
+  static std::mutex mu;
+  static std::string dir;
+  static unsigned since = 0;
+  static bool open = false;
+  std::lock_guard lock(mu);
+  if (dir == spool_dir && ++since % 256 != 0) return open;
+  dir = spool_dir;
+  since = 0;
+  struct stat st {};
+  open = ::stat(pool_dir_of(spool_dir).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  if (!open) return false;
+  std::size_t n = 0;
+  if (std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(spool_dir.c_str()), &::closedir); d) {
+    while (const dirent* e = ::readdir(d.get()))
+      n += std::string_view(e->d_name).starts_with(pooled_prefix);
+  }
+  open = n <= pool_max_files + 2;
+  return open;
+}
+
+}  // namespace
+
 retired retire_done_file(const std::string& spool_dir, const std::string& path, int fd) {
   struct stat st {};
   if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-      st.st_uid == pool_euid() && static_cast<std::uint64_t>(st.st_size) <= pool_max_file) {
+      st.st_uid == pool_euid() && static_cast<std::uint64_t>(st.st_size) <= pool_max_file &&
+      pool_open(spool_dir)) {
     // The priority subdir the file is in ("" for the dir itself).
     std::string_view sub;
     if (path.size() > spool_dir.size() + 1 && path.compare(0, spool_dir.size(), spool_dir) == 0 &&
@@ -191,25 +247,13 @@ retired retire_done_file(const std::string& spool_dir, const std::string& path, 
       const auto slash = rel.find('/');
       if (slash != std::string_view::npos) sub = rel.substr(0, slash);
     }
-    // This process's names and its view of how full the pool is (counted now and then).
-    static std::atomic<std::uint64_t> next{0};
-    static std::atomic<unsigned> since_count{0};
-    static std::atomic<bool> full{false};
-    if (since_count.fetch_add(1, std::memory_order_relaxed) % 256 == 0) {
-      std::size_t n = 0;
-      if (std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(pool_dir_of(spool_dir).c_str()),
-                                                &::closedir);
-          d) {
-        while (::readdir(d.get())) ++n;
-      }
-      full.store(n > pool_max_files + 2, std::memory_order_relaxed);
-    }
-    for (int tries = 0; tries < 3 && !full.load(std::memory_order_relaxed); ++tries) {
-      const std::string target = pool_dir_of(spool_dir) + "/" +
+    static std::atomic<std::uint64_t> next{0};  // this process's names
+    for (int tries = 0; tries < 3; ++tries) {
+      const std::string target = spool_dir + "/" + std::string(pooled_prefix) +
                                  pool_name(sub, static_cast<unsigned long>(current_pid()), next++);
       if (::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0)
         return {true, 0};
-      if (errno != EEXIST) break;  // ENOENT: no pool (a dir without a task log), or file gone
+      if (errno != EEXIST) break;  // ENOENT: the file is gone
     }
   }
   return {false, ::unlink(path.c_str()) == 0 ? 0 : errno};
