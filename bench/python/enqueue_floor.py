@@ -25,12 +25,11 @@ import argparse
 import multiprocessing
 import os
 import shutil
-import socket
-import threading
 import time
 
 import cluster
 import spooler_bench
+import start_report
 
 MODES = ("none", "fdatasync", "dsync", "direct", "fdatasync:first", "fdatasync:late",
          "fdatasync:nofile")
@@ -39,21 +38,7 @@ MODES = ("none", "fdatasync", "dsync", "direct", "fdatasync:first", "fdatasync:l
 def run_round(address, tasks, report_path, cpus):
     """One producer process sends `tasks` tasks; returns (ack latencies us, span s). With a
     report path, the tasks' start reports are drained meanwhile (brood's and uWSGI's tasks)."""
-    rx = None
-    stop = threading.Event()
-    if report_path:
-        rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        rx.bind(report_path)
-        rx.settimeout(0.2)
-
-        def drain():
-            while not stop.is_set():
-                try:
-                    rx.recv(256)
-                except socket.timeout:
-                    pass
-        t = threading.Thread(target=drain, daemon=True)
-        t.start()
+    reports = start_report.Reports(report_path) if report_path else None
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
     tag = "%x" % time.monotonic_ns()
@@ -61,16 +46,14 @@ def run_round(address, tasks, report_path, cpus):
     def body():
         if cpus is not None:
             os.sched_setaffinity(0, cpus)
-        spooler_bench.producer(address, 0, 1, tasks, tag, report_path or "/nonexistent", out)
+        spooler_bench.producer(address, 0, 1, tasks, tag,
+                               reports.path if reports else "/nonexistent", out)
     pr = ctx.Process(target=body)
     pr.start()
     sent, acked, error, _ = out.get(timeout=300)
     pr.join()
-    if rx:
-        stop.set()
-        t.join()
-        rx.close()
-        os.unlink(report_path)
+    if reports:
+        reports.close()
     if error:
         raise RuntimeError("%s: %s" % (address, error))
     order = sorted(sent.values())

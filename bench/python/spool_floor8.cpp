@@ -19,8 +19,8 @@
 //     tcp:    no record, no commit, no file, no spooler: the server runs the task itself after
 //             the answer (the TCP part's and the task's cost alone: no durability, no file).
 // spooler: inotify on SPOOL_DIR (IN_MOVED_TO); per file: openat, OFD write lock (F_OFD_SETLK),
-//   read, the task run in C (spool_task.py's: one datagram "ID START_NS", CLOCK_MONOTONIC, to the
-//   unix socket named by its `report` var), then renamed into POOL_DIR (pool) or unlinked
+//   read, the task run in C (spool_task.py's: one line "ID START_NS", CLOCK_MONOTONIC, appended to
+//   the file named by its `report` var), then renamed into POOL_DIR (pool) or unlinked
 //   (create), closed.
 // Both print "listening on ..." / "watching ..." once ready; the server prints "tasks N commits C
 // created F" every 1,000 tasks. Built and driven by spool_floor8.py.
@@ -31,7 +31,6 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,27 +110,30 @@ std::string_view var(const unsigned char* p, std::size_t n, std::string_view key
   return {};
 }
 
-// spool_task.py's task: its start time (CLOCK_MONOTONIC) and id as one datagram to `report`.
-void run_task(int tx, const unsigned char* file, std::size_t n) {
+// spool_task.py's task: "ID START_NS" (CLOCK_MONOTONIC) as one line appended to the file
+// named by `report` (start_report.py; the file is kept open while the name stays the same).
+void run_task(const unsigned char* file, std::size_t n) {
+  static std::string open_path;
+  static int open_fd = -1;
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   const std::string_view id = var(file, n, "id"), report = var(file, n, "report");
   char msg[256];
-  const int ml = std::snprintf(msg, sizeof msg, "%.*s %lld", static_cast<int>(id.size()), id.data(),
-                               ts.tv_sec * 1000000000LL + ts.tv_nsec);
-  sockaddr_un to{};
-  to.sun_family = AF_UNIX;
-  if (!report.empty() && report.size() < sizeof to.sun_path) {
-    std::memcpy(to.sun_path, report.data(), report.size());
-    ::sendto(tx, msg, static_cast<std::size_t>(ml), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  const int ml = std::snprintf(msg, sizeof msg, "%.*s %lld\n", static_cast<int>(id.size()),
+                               id.data(), ts.tv_sec * 1000000000LL + ts.tv_nsec);
+  if (report.empty() || ml <= 0 || ml >= static_cast<int>(sizeof msg)) return;
+  if (open_fd < 0 || report != open_path) {
+    if (open_fd >= 0) ::close(open_fd);
+    open_path = std::string(report);
+    open_fd = ::open(open_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (open_fd < 0) return;
   }
+  (void)!::write(open_fd, msg, static_cast<std::size_t>(ml));
 }
 
 int server(const char* host, const std::string& segment, const std::string& dir,
            const std::string& pool, const std::string& method) {
   const bool pooled = method == "pool", tcp = method == "tcp";
-  const int tx = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (tx < 0) die("socket");
   log_segment seg(segment);
   if (pooled) {  // the pool: already allocated, already written files
     std::vector<char> zeros(pool_file_size, 0);
@@ -205,7 +207,7 @@ int server(const char* host, const std::string& segment, const std::string& dir,
     }
     if (tcp) {  // no log, no file: the task run here, the TCP part's and the task's cost alone
       for (conn* cn : ready) {
-        run_task(tx, cn->in.data(), cn->in.size());
+        run_task(cn->in.data(), cn->in.size());
         delete cn;
       }
       ready.clear();
@@ -258,8 +260,6 @@ int spooler(const std::string& dir, const std::string& pool, bool pooled) {
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   const int pfd = ::open(pool.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0 || pfd < 0) die("open dirs");
-  const int tx = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (tx < 0) die("socket");
   std::printf("watching %s\n", dir.c_str());
   std::fflush(stdout);
   alignas(inotify_event) char events[64 * 1024];
@@ -287,7 +287,7 @@ int spooler(const std::string& dir, const std::string& pool, bool pooled) {
       if (r < 4) die("read spool file");
       const std::size_t need = 4u + (file[1] | (static_cast<std::size_t>(file[2]) << 8));
       const std::size_t n = need < static_cast<std::size_t>(r) ? need : r;
-      run_task(tx, file, n);
+      run_task(file, n);
       if (pooled ? ::renameat(dfd, e->name, pfd, e->name) : ::unlinkat(dfd, e->name, 0))
         die("retire spool file");
       ::close(f);

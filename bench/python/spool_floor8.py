@@ -4,13 +4,13 @@ spool_floor8.cpp is the smallest implementation of the per-task work issue 16 re
 processes: a server (epoll, accept4, the uwsgi packet read, a 512-byte record appended to a
 preallocated, fully written log segment, one fdatasync per batch of every connection ready at
 once, FF 00 00 01 and close, then each task's spool file written without fsync) and a spooler
-(inotify IN_MOVED_TO, open, OFD lock, read, spool_task.py's task in C: one datagram with the start
-time, then the file renamed into a pool dir or unlinked, close). Two file methods: floor_pool (a
+(inotify IN_MOVED_TO, open, OFD lock, read, spool_task.py's task in C: one line with the start
+time appended to the report file, then the file renamed into a pool dir or unlinked, close). Two file methods: floor_pool (a
 pooled already allocated file pwritten and renamed into the spool dir; the spooler renames done
 files back into the pool) and floor_create (open O_CREAT + write + rename; the spooler unlinks).
 floor_tcp is neither durable nor a spooler: the server alone answers and closes, then runs the
 task itself (no record, no commit, no file): what any server spends on this client's TCP
-connections plus the task's datagram.
+connections plus the task's report.
 Both, brood (BUILD_DIR: 2 workers, 1 spooler process, spool_task.py) and real uWSGI 2.0.21
 (started as spooler_cpu.py starts it) are driven by spooler_bench.py's client in the same run
 (P producer processes, a new connection per task, each answer read to EOF), TASKS tasks per run,
@@ -25,7 +25,7 @@ floor_create's and uWSGI's CPU per task (bench/RESULTS.md, issue 16, 20:42).
 
 CPU per task as spooler_cpu.py measures it: user + system time of each node process from /proc
 (by role), the producer processes' from getrusage(RUSAGE_CHILDREN); harness_us_per_task is this
-process's own (it receives every task's start datagram, as spooler_bench.py's does), not in the
+process's own (it reads every task's start report, as spooler_bench.py's does), not in the
 bound but in bound_with_harness_tasks_s = 2e6 / (node + client + harness). Prints per system (median of
 the runs) "BENCH spool_floor8 system=... tasks_s node_us_per_task client_us_per_task
 bound_tasks_s bound_over_uwsgi ..." where bound_tasks_s = 2e6 / (node + client) (the 2 vCPUs'

@@ -2,12 +2,10 @@
 (CLOCK_MONOTONIC), and also when its spool file was last written or renamed (its ctime: brood sets the mtime, converted
 from CLOCK_REALTIME to CLOCK_MONOTONIC; the kernel's file timestamps are coarse: a few ms)."""
 import os
-import socket
 import time
 
+import start_report
 import uwsgi
-
-_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 
 
 def task(args):
@@ -17,7 +15,7 @@ def task(args):
         written = os.stat(args.get("spooler_task_name") or args[b"spooler_task_name"]).st_ctime_ns - offset
     except (OSError, KeyError):
         written = 0
-    _sock.sendto(b"%s %d %d" % (args[b"id"], start, written), args[b"report"])
+    start_report.append(args[b"report"], b"%s %d %d" % (args[b"id"], start, written))
     return uwsgi.SPOOL_OK
 
 

@@ -1,20 +1,18 @@
 """The spooler task of spooler_bench.py, the same file on brood and on real uWSGI.
 
-Each task reports its start time (time.monotonic_ns(), CLOCK_MONOTONIC like the benchmark's
-clock) and its id as one datagram to the unix socket named by its `report` var, then returns
-SPOOL_OK so the spooler deletes it.
+Each task reports its id and start time (time.monotonic_ns(), CLOCK_MONOTONIC like the
+benchmark's clock) as one line appended to the file named by its `report` var
+(start_report.py), then returns SPOOL_OK so the spooler deletes it.
 """
-import socket
 import time
 
+import start_report
 import uwsgi
-
-_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 
 
 def task(args):
     start = time.monotonic_ns()
-    _sock.sendto(b"%s %d" % (args[b"id"], start), args[b"report"])
+    start_report.append(args[b"report"], b"%s %d" % (args[b"id"], start))
     return uwsgi.SPOOL_OK
 
 

@@ -34,6 +34,7 @@ import struct
 import time
 
 import cluster
+import start_report
 
 ACK = b"\xff\x00\x00\x01"
 
@@ -81,9 +82,7 @@ def log_counters(stats_path):
 def run_once(address, producers, tasks, report_path, stats_path=None):
     """Enqueues `tasks` tasks from `producers` processes; returns (tasks/s, enqueue latencies
     us, start latencies us, commits/s, tasks per commit, ack-to-start waits us, acked tasks/s)."""
-    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    rx.bind(report_path)
-    rx.settimeout(30.0)
+    reports = start_report.Reports(report_path)
     started = {}
     errors = []
     tag = "%x" % time.monotonic_ns()
@@ -91,18 +90,15 @@ def run_once(address, producers, tasks, report_path, stats_path=None):
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
     procs = [ctx.Process(target=producer,
-                         args=(address, p, producers, tasks, tag, report_path, out))
+                         args=(address, p, producers, tasks, tag, reports.path, out))
              for p in range(producers)]
     first = time.monotonic_ns()
     for pr in procs:
         pr.start()
     try:
-        while len(started) < tasks:
-            data = rx.recv(256).split()
-            started[data[0].decode()] = int(data[1])
-    except socket.timeout:
-        errors.append("only %d of %d tasks started within 30 s of the last one" %
-                      (len(started), tasks))
+        started = {f[0].decode(): int(f[1]) for f in reports.wait(tasks)}
+    except TimeoutError as e:
+        errors.append(str(e))
     sent, acked, ack_at = {}, [], {}
     for _ in procs:
         s, a, e, t = out.get(timeout=60)
@@ -113,8 +109,7 @@ def run_once(address, producers, tasks, report_path, stats_path=None):
             errors.append(e)
     for pr in procs:
         pr.join()
-    rx.close()
-    os.unlink(report_path)
+    reports.close()
     if errors:
         raise RuntimeError("; ".join(errors[:3]))
     last = max(started.values())

@@ -12,13 +12,13 @@ median over the rounds of drain time / N, and of the drain time).
 import argparse
 import os
 import signal
-import socket
 import statistics
 import time
 
 import cluster
 import spooler_bench
 import spooler_strace
+import start_report
 
 
 def spooler_pids(pid):
@@ -26,9 +26,7 @@ def spooler_pids(pid):
 
 
 def one_round(node, burst, producers, report):
-    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    rx.bind(report)
-    rx.settimeout(30.0)
+    reports = start_report.Reports(report)
     pids = spooler_pids(node.pid)
     for p in pids:
         os.kill(p, signal.SIGSTOP)
@@ -37,17 +35,14 @@ def one_round(node, burst, producers, report):
         host, port = addr.rsplit(":", 1)
         tag = "%x" % time.monotonic_ns()
         for i in range(burst):
-            block = cluster._vars_block({"id": "%s-%d" % (tag, i), "report": report, "pad": "x" * 64})
+            block = cluster._vars_block({"id": "%s-%d" % (tag, i), "report": reports.path, "pad": "x" * 64})
             spooler_bench.enqueue(host, int(port), block)
     finally:
         go = time.monotonic_ns()
         for p in pids:
             os.kill(p, signal.SIGCONT)
-    last = 0
-    for _ in range(burst):
-        last = max(last, int(rx.recv(256).split()[1]))
-    rx.close()
-    os.unlink(report)
+    last = max(int(f[1]) for f in reports.wait(burst))
+    reports.close()
     return (last - go) / 1000.0
 
 

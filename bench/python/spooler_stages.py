@@ -19,11 +19,11 @@ reports when its spool file was written (spool_stage_task.py). Per run:
 """
 import argparse
 import os
-import socket
 
 import cluster
 import spooler_bench
 import spooler_cpu
+import start_report
 
 
 def sched_by_role(root):
@@ -61,22 +61,17 @@ def pids_by_role(root):
 
 
 def run_stages(address, producers, tasks, report_path):
-    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    rx.bind(report_path)
-    rx.settimeout(30.0)
+    reports = start_report.Reports(report_path)
     import multiprocessing
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
     tag = "s%x" % os.getpid()
     procs = [ctx.Process(target=spooler_bench.producer,
-                         args=(address, p, producers, tasks, tag, report_path, out))
+                         args=(address, p, producers, tasks, tag, reports.path, out))
              for p in range(producers)]
     for pr in procs:
         pr.start()
-    seen = {}
-    while len(seen) < tasks:
-        f = rx.recv(256).split()
-        seen[f[0].decode()] = (int(f[1]), int(f[2]))
+    seen = {f[0].decode(): (int(f[1]), int(f[2])) for f in reports.wait(tasks)}
     ack_at = {}
     for _ in procs:
         _s, _a, e, t = out.get(timeout=60)
@@ -85,8 +80,7 @@ def run_stages(address, producers, tasks, report_path):
         ack_at.update(t)
     for pr in procs:
         pr.join()
-    rx.close()
-    os.unlink(report_path)
+    reports.close()
     a2f = [(seen[k][1] - ack_at[k]) / 1000.0 for k in seen]
     f2s = [(seen[k][0] - seen[k][1]) / 1000.0 for k in seen]
     a2s = [(seen[k][0] - ack_at[k]) / 1000.0 for k in seen]

@@ -27,13 +27,12 @@ import argparse
 import collections
 import os
 import re
-import socket
 import subprocess
-import threading
 import time
 
 import cluster
 import spooler_bench
+import start_report
 
 NR = {"connect": 42, "accept4": 288, "sendto": 44, "sendmsg": 46, "write": 1, "writev": 20,
       "recvfrom": 45, "epoll_wait": 232, "epoll_pwait": 281, "fdatasync": 75, "close": 3}
@@ -163,18 +162,8 @@ def trace_node(c, build, tasks, warm, label, keep=None):
     roles = {p: role(p, master) for p in [master] + children(master)}
     host, port = node.address.rsplit(":", 1)
     report = os.path.join(c.tmp, "report-" + label)
-    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    rx.bind(report)
-    started = []  # the task starts' reports, drained so that the spooler never blocks
-
-    def drain():
-        while True:
-            try:
-                started.append(rx.recv(256))
-            except OSError:
-                return
-    threading.Thread(target=drain, daemon=True).start()
-    block = lambda i: cluster._vars_block({"id": "%s-%d" % (label, i), "report": report,
+    reports = start_report.Reports(report)
+    block = lambda i: cluster._vars_block({"id": "%s-%d" % (label, i), "report": reports.path,
                                           "pad": "x" * 64})
     for i in range(warm):
         spooler_bench.enqueue(host, int(port), block(i))
@@ -189,13 +178,13 @@ def trace_node(c, build, tasks, warm, label, keep=None):
     for i in range(warm, warm + tasks):
         spooler_bench.enqueue(host, int(port), block(i))
     wall = time.monotonic() - t0
-    deadline = time.monotonic() + 10
-    while len(started) < warm + tasks and time.monotonic() < deadline:
-        time.sleep(0.01)
+    try:
+        reports.wait(warm + tasks, quiet_s=10)
+    except TimeoutError:
+        pass  # the trace shows how far the tasks got
     perf.send_signal(2)
     perf.wait()
-    rx.shutdown(socket.SHUT_RDWR)
-    rx.close()
+    reports.close()
     node.stop()
     if keep:
         os.replace(data, os.path.join(keep, "perf-%s.data" % label))
