@@ -53,8 +53,9 @@ std::string pool_name(std::string_view subdir, unsigned long pid, std::uint64_t 
          "." + std::to_string(n);
 }
 
-file_pool::file_pool(log_env& env, const std::string& spool_dir)
-    : env_(env), spool_dir_(spool_dir), dir_(pool_dir_of(spool_dir)) {}
+file_pool::file_pool(log_env& env, const std::string& spool_dir,
+                     std::chrono::milliseconds idle_release)
+    : env_(env), spool_dir_(spool_dir), dir_(pool_dir_of(spool_dir)), idle_release_(idle_release) {}
 
 file_pool::~file_pool() {
   {
@@ -81,7 +82,8 @@ std::string file_pool::take_name() {
   if (ripe_.empty()) return {};
   std::string n = std::move(ripe_.front());
   ripe_.pop_front();
-  known_.erase(n);
+  ++in_flight_;  // stays in known_ until written: no listing hands it out again meanwhile
+  last_take_ = std::chrono::steady_clock::now();
   return n;
 }
 
@@ -96,9 +98,11 @@ os::status file_pool::write_file(const std::string& dir, const std::string& temp
                      name[pool_dir_name.size()] == '/';
     os::status s = env_.reuse_file(spool_dir_ + "/" + name, dir, old ? temp_name : std::string(),
                                    final_name, data);
-    if (s.ok()) {
+    {
       std::lock_guard lock(mu_);
-      ++reused_;
+      known_.erase(name);
+      --in_flight_;
+      if (s.ok()) ++reused_;
     }
     if (s.code().value() != ENOENT) return s;  // written, or failed after taking the file
   }
@@ -109,7 +113,17 @@ void file_pool::ripen() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return asked_ || stopping_; });
+      if (!cv_.wait_for(lock, idle_release_, [&] { return asked_ || stopping_; })) {
+        // Quiet: the lock goes, with the names it covered (another writer may list them now).
+        if (taker_ && in_flight_ == 0 &&
+            std::chrono::steady_clock::now() - last_take_ >= idle_release_) {
+          ripe_.clear();
+          known_.clear();
+          since_ask_ = 1u << 30;  // the next write asks at once
+          taker_.reset();
+        }
+        continue;
+      }
       if (stopping_) return;
     }
     const bool more = ripen_once();

@@ -35,6 +35,7 @@
 // user, of at most pool_max_file bytes, and at most about pool_max_files of them (the spooler
 // removes instead past that; the ripener removes the excess).
 // Thread-safety: file_pool's members may be called from any thread.
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -66,7 +67,11 @@ std::string pool_name(std::string_view subdir, unsigned long pid, std::uint64_t 
 // write (so it inherits that thread's signal mask).
 class file_pool {
  public:
-  file_pool(log_env& env, const std::string& spool_dir);
+  // The taker lock is given up (and the ripe names forgotten) once no file was taken for
+  // `idle_release`: a process whose pool served only a recovery (a spooler process's own log)
+  // does not keep the dir's pool from the node's master for its whole life.
+  file_pool(log_env& env, const std::string& spool_dir,
+            std::chrono::milliseconds idle_release = std::chrono::seconds(10));
   ~file_pool();  // stops the ripener
   file_pool(const file_pool&) = delete;
   file_pool& operator=(const file_pool&) = delete;
@@ -88,8 +93,11 @@ class file_pool {
   const std::string spool_dir_, dir_;  // the spool dir, the pool's
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> ripe_;     // names whose old directory entry is durably gone
-  std::set<std::string> known_;      // ripe_'s, to list each once
+  const std::chrono::milliseconds idle_release_;
+  std::deque<std::string> ripe_;  // names whose old directory entry is durably gone
+  std::set<std::string> known_;   // ripe_'s and those being written, to list each once
+  unsigned in_flight_ = 0;        // names taken and being written
+  std::chrono::steady_clock::time_point last_take_;
   std::unique_ptr<log_lock> taker_;  // the ripener's: the dir's taker lock, once it has it
   unsigned since_ask_ = 1u << 30;    // writes since the ripener was last asked (the first asks)
   bool asked_ = false, stopping_ = false;

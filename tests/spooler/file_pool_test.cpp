@@ -1,14 +1,16 @@
 // The file pool on the real filesystem (file_pool.hpp): a done file set aside by the spooler's
 // side (under a hidden name in the spool dir itself, which no scanner reads) is reused, same
 // inode, for a later task's file once the ripener handed it over; so is one an earlier version
-// set aside in DIR/.brood_pool/; only the writer holding the taker lock reuses; a file with
-// another link is never written through; without a pool a done file is removed.
+// set aside in DIR/.brood_pool/; only the writer holding the taker lock reuses, and a quiet one
+// gives it up; a file with another link is never written through; without a pool a done file is
+// removed.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -148,6 +150,24 @@ TEST_F(file_pool_test, only_the_writer_holding_the_taker_lock_reuses_pooled_file
     const std::string n = "uwsgi_spoolfile_on_c" + std::to_string(second.reused());
     EXPECT_TRUE(second.write_file(dir(), ".brood_tmp_" + n, n, task_file(n, 40)).ok());
     return second.reused() > 0;
+  }));
+}
+
+// A writer that takes no pooled file for its idle_release gives the taker lock up: a process
+// whose pool served only a recovery does not keep the dir's pool from the node's master.
+TEST_F(file_pool_test, a_quiet_writer_gives_the_taker_lock_up) {
+  os::unique_fd fd = done_file("uwsgi_spoolfile_on_done", "d");
+  const ino_t ino = inode_of(dir() + "/uwsgi_spoolfile_on_done");
+  ASSERT_TRUE(retire_done_file(dir(), dir() + "/uwsgi_spoolfile_on_done", fd.get()).pooled);
+  fd.reset();
+  file_pool quiet(posix_log_env(), dir(), std::chrono::milliseconds(100));
+  ASSERT_TRUE(writes_reach_inode(quiet, dir(), ino, "q"));  // it has the lock
+  file_pool busy(posix_log_env(), dir());
+  int i = 0;
+  EXPECT_TRUE(wait_for([&] {
+    const std::string n = "uwsgi_spoolfile_on_b" + std::to_string(i++);
+    EXPECT_TRUE(busy.write_file(dir(), ".brood_tmp_" + n, n, task_file(n, 40)).ok());
+    return busy.reused() > 0;
   }));
 }
 
