@@ -27,6 +27,10 @@ constexpr unsigned pool_ask_every = 32;
 // Files the ripener makes itself when too few are ripe (named "n.PID.N": never a task's, so
 // ripe at once), at most this many per round.
 constexpr std::size_t pool_make_max = 128;
+// A listing of the spool dir takes at most 1/list_share of the time (see ripen_once), and the
+// spooler's count of its pooled files at most 1/count_share of its time (see pool_open).
+constexpr int list_share = 20;
+constexpr int count_share = 50;
 constexpr std::string_view made_source = "n";
 
 // "SUBDIR.PID.N": the subdir part ("_" or digits, or made_source), or nullopt for a name not
@@ -156,7 +160,14 @@ bool file_pool::ripen_once() {
     if (!lock) return true;
     taker_ = std::move(*lock);
   }
-  std::vector<std::string> names = list_pooled();
+  // A listing reads the whole spool dir, tasks waiting included (50,000 of them: ~20-40 ms): at
+  // most 1/list_share of the ripener's time goes to listing; made files fill in meanwhile.
+  std::vector<std::string> names;
+  if (const auto start = std::chrono::steady_clock::now(); start >= next_list_) {
+    names = list_pooled();
+    const auto end = std::chrono::steady_clock::now();
+    next_list_ = end + (end - start) * list_share;
+  }
   std::set<std::string> sources;
   std::vector<std::string> fresh, excess;
   {
@@ -223,27 +234,34 @@ uid_t pool_euid() {
 
 namespace {
 
-// Whether `spool_dir` has a pool (DIR/.brood_pool) with room, read at the first call for a dir
-// and then every 256 calls (a spooler process serves one dir).
+// Whether `spool_dir` has a pool (DIR/.brood_pool) with room: the pool dir looked for at the
+// first call for a dir and then every 256 calls (a spooler process serves one dir), the pooled
+// files counted then too, unless the last count was too recent (count_share).
 bool pool_open(const std::string& spool_dir) {
   static std::mutex mu;
   static std::string dir;
   static unsigned since = 0;
-  static bool open = false;
+  static bool marked = false, room = false;
+  static std::chrono::steady_clock::time_point next_count;
   std::lock_guard lock(mu);
-  if (dir == spool_dir && ++since % 256 != 0) return open;
+  if (dir == spool_dir && ++since % 256 != 0) return marked && room;
+  const bool first = dir != spool_dir;
   dir = spool_dir;
   since = 0;
   struct stat st {};
-  open = ::stat(pool_dir_of(spool_dir).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-  if (!open) return false;
+  marked = ::stat(pool_dir_of(spool_dir).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  // The count reads the whole dir, tasks waiting included: at most 1/count_share of the time.
+  const auto start = std::chrono::steady_clock::now();
+  if (!marked || (!first && start < next_count)) return marked && room;
   std::size_t n = 0;
   if (std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(spool_dir.c_str()), &::closedir); d) {
     while (const dirent* e = ::readdir(d.get()))
       n += std::string_view(e->d_name).starts_with(pooled_prefix);
   }
-  open = n <= pool_max_files + 2;
-  return open;
+  room = n <= pool_max_files + 2;
+  const auto end = std::chrono::steady_clock::now();
+  next_count = end + (end - start) * count_share;
+  return room;
 }
 
 }  // namespace

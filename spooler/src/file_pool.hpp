@@ -99,7 +99,8 @@ class file_pool {
   unsigned in_flight_ = 0;        // names taken and being written
   std::chrono::steady_clock::time_point last_take_;
   std::unique_ptr<log_lock> taker_;  // the ripener's: the dir's taker lock, once it has it
-  unsigned since_ask_ = 1u << 30;    // writes since the ripener was last asked (the first asks)
+  std::chrono::steady_clock::time_point next_list_;  // the ripener's: its next listing
+  unsigned since_ask_ = 1u << 30;  // writes since the ripener was last asked (the first asks)
   bool asked_ = false, stopping_ = false;
   std::uint64_t reused_ = 0;
   std::uint64_t made_ = 0;  // the ripener's own new files (names)
