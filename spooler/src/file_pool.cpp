@@ -97,7 +97,8 @@ os::status file_pool::write_file(const std::string& dir, const std::string& temp
     const std::string name = take_name();
     if (name.empty()) break;
     // A pooled file of this dir is this writer's alone (the taker lock): written where it lies.
-    // An earlier version's (in dir_) is taken by a rename first, as that version's writers do.
+    // One in dir_ (an earlier version's, or one the ripener made) is taken by a rename first,
+    // as an earlier version's writers take them.
     const bool old = name.starts_with(pool_dir_name) && name.size() > pool_dir_name.size() &&
                      name[pool_dir_name.size()] == '/';
     os::status s = env_.reuse_file(spool_dir_ + "/" + name, dir, old ? temp_name : std::string(),
@@ -202,15 +203,18 @@ bool file_pool::ripen_once() {
     ripe = ripe_.size();
   }
   // Too few done files (the spooler is behind, or just started): new empty files, made here
-  // rather than on the writer's thread (an inode allocation is the cost this pool avoids there).
+  // rather than on the writer's thread (an inode allocation is the cost this pool avoids there),
+  // and in DIR/.brood_pool/, not in the spool dir: a creation holds its directory's lock while
+  // it allocates the inode (slow here after many deletions), and the spool dir's lock is the
+  // one the spooler's and the writer's renames need. They are taken as an earlier version's.
   for (std::size_t i = ripe; i < pool_make_max; ++i) {
     const std::string n =
-        std::string(pooled_prefix) +
         pool_name(made_source, static_cast<unsigned long>(current_pid()), made_++);
-    if (!env_.write_file(spool_dir_, n, n, {}).ok()) break;
+    if (!env_.write_file(dir_, n, n, {}).ok()) break;
+    std::string rel = std::string(pool_dir_name) + "/" + n;
     std::lock_guard lock(mu_);
     if (stopping_) return false;
-    if (known_.insert(n).second) ripe_.push_back(n);
+    if (known_.insert(rel).second) ripe_.push_back(std::move(rel));
   }
   std::lock_guard lock(mu_);
   return !stopping_;

@@ -30,11 +30,11 @@
 //   * a pooled file with another link (a name a crash brought back) is never written through;
 //   * its content is not synced, as a new file's is not: after a power cut the new name may
 //     show the old bytes, which recovery finds (the file differs from its record) and rewrites.
-// When too few are ripe the ripener also makes new empty files there (the inode allocation off
-// the writer's thread). The pool holds only regular files with one link, owned by the spooler's
-// user, of at most pool_max_file bytes, and at most about pool_max_files of them (the spooler
-// removes instead past that; the ripener removes the excess).
-// Thread-safety: file_pool's members may be called from any thread.
+// When too few are ripe the ripener also makes new empty files in DIR/.brood_pool/ (the inode
+// allocation off the writer's thread and outside the spool dir's lock). The pool holds only regular
+// files with one link, owned by the spooler's user, of at most pool_max_file bytes, and at most
+// about pool_max_files of them (the spooler removes instead past that; the ripener removes the
+// excess). Thread-safety: file_pool's members may be called from any thread.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
