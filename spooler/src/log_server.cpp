@@ -3,6 +3,7 @@
 #include "log_server.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -99,7 +100,6 @@ void log_server::state::run() {
     round(evs, n, stop);
     if (stop) break;
   }
-  if (files) files->drain();  // the files of every task answered
   for (auto& [fd, c] : conns) {
     ::close(fd);
     for (const int client : c.clients) ::close(client);
@@ -108,8 +108,8 @@ void log_server::state::run() {
 }
 
 // One round: stage what arrived, one commit per log touched, the answers, then the files of the
-// tasks whose answer was delivered go to the materializer's thread (off the acknowledgment's
-// path, and off this thread's: the next round's commit proceeds while they are written).
+// tasks whose answer was delivered (off the acknowledgment's path: the worker answers its client
+// while this thread writes them).
 void log_server::state::round(const epoll_event* evs, int n, bool& stop) {
   round_bytes.clear();
   round_last.clear();
@@ -141,16 +141,15 @@ void log_server::state::round(const epoll_event* evs, int n, bool& stop) {
     if (s.ok() && log && committed) committed(d, *log);
     outcome.emplace(d, std::move(s));
   }
-  // The answers wait for the last round's files (written while this round was read and
-  // committed): one round's files in flight at most. Unbounded, the acknowledgments ran ahead of
-  // the files under load and the acknowledged tasks waited for them (start p50 9-94 ms).
-  if (files) files->drain();
-  log_materializer::round written;
-  for (const int fd : ready) answer(fd, conns[fd], outcome, written.files);
-  written.last = std::move(round_last);
-  round_last.clear();
-  if (!files) files = std::make_unique<log_materializer>(logs);
-  files->push(std::move(written));
+  std::vector<staged_task> to_write;
+  for (const int fd : ready) answer(fd, conns[fd], outcome, to_write);
+  // The answer woke its worker with a sync wake-up (a unix socket's), which may put the worker on
+  // this thread's CPU, expecting this thread to sleep: with one task in the round (a lone
+  // producer's round trip), let it run before the file is written (else the acknowledgment waits
+  // for the file, ~50-70 us). Not with more: under load a yield puts this thread behind every
+  // runnable task, and the round's files (which the spooler waits for) fall behind.
+  if (to_write.size() == 1) ::sched_yield();
+  write_files(to_write);
 }
 
 void log_server::state::accept_all() {
