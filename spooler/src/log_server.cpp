@@ -152,10 +152,9 @@ void log_server::state::round(const epoll_event* evs, int n, bool& stop) {
     if (s.ok() && log && committed) committed(d, *log);
     outcome.emplace(d, std::move(s));
   }
-  // The last round's files that the helper has not taken are written before this round's
-  // answers: at most one answered round's files wait. (A round that committed nothing, such as
-  // one that only accepted a connection, leaves them to the helper.)
-  if (!round_last.empty()) files->write_queued();
+  // The last round's files that the helper has not taken are written before these answers: at
+  // most one answered round's files wait.
+  files->write_queued();
   std::vector<log_materializer::file> to_write;
   for (const int fd : ready) answer(fd, conns[fd], outcome, to_write);
   // The answer woke its worker with a sync wake-up (a unix socket's), which may put the worker on
