@@ -70,7 +70,6 @@ os::result<std::unique_ptr<log_server>> log_server::start(log_source logs, on_co
   ev.data.fd = st->wake.get();
   if (::epoll_ctl(st->epoll.get(), EPOLL_CTL_ADD, st->wake.get(), &ev) != 0)
     return os::status::last_errno("cannot poll the task log socket");
-  st->files = std::make_unique<log_materializer>(st->logs);
   st->running = true;
   std::thread([st] {
     st->run();
@@ -87,30 +86,20 @@ void log_server::state::run() {
   for (;;) {
     bool backlog = false;
     for (const auto& [fd, c] : conns) backlog |= c.backlog;
-    const bool pending = files->pending();
-    const int n = ::epoll_wait(epoll.get(), evs, 64, backlog || pending ? 0 : 5000);
+    const int n = ::epoll_wait(epoll.get(), evs, 64, backlog ? 0 : 5000);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       os::log("task log socket @", name, ": epoll_wait failed: ", std::strerror(errno));
       break;
     }
     if (n == 0 && !backlog) {
-      // Nothing to read: the last round's files are written here, with no hand-off (a lone
-      // producer's round trip); else reap.
-      if (pending) {
-        files->write_queued();
-      } else {
-        reap_dead_peers();
-      }
+      reap_dead_peers();
       continue;
     }
-    // A new round while the last one's files wait: the helper writes them while this one commits.
-    if (pending) files->wake_helper();
     bool stop = false;
     round(evs, n, stop);
     if (stop) break;
   }
-  files->write_queued(true);  // the files of every task answered
   for (auto& [fd, c] : conns) {
     ::close(fd);
     for (const int client : c.clients) ::close(client);
@@ -119,8 +108,8 @@ void log_server::state::run() {
 }
 
 // One round: stage what arrived, one commit per log touched, the answers, then the files of the
-// tasks whose answer was delivered are queued (off the acknowledgment's path): this thread writes
-// them once nothing is left to read, or its helper while this thread commits the next round.
+// tasks whose answer was delivered (off the acknowledgment's path: the worker answers its client
+// while this thread writes them).
 void log_server::state::round(const epoll_event* evs, int n, bool& stop) {
   round_bytes.clear();
   round_last.clear();
@@ -152,10 +141,7 @@ void log_server::state::round(const epoll_event* evs, int n, bool& stop) {
     if (s.ok() && log && committed) committed(d, *log);
     outcome.emplace(d, std::move(s));
   }
-  // The last round's files that the helper has not taken are written before these answers: at
-  // most one answered round's files wait.
-  files->write_queued();
-  std::vector<log_materializer::file> to_write;
+  std::vector<staged_task> to_write;
   for (const int fd : ready) answer(fd, conns[fd], outcome, to_write);
   // The answer woke its worker with a sync wake-up (a unix socket's), which may put the worker on
   // this thread's CPU, expecting this thread to sleep: with one task in the round (a lone
@@ -163,8 +149,7 @@ void log_server::state::round(const epoll_event* evs, int n, bool& stop) {
   // for the file, ~50-70 us). Not with more: under load a yield puts this thread behind every
   // runnable task, and the round's files (which the spooler waits for) fall behind.
   if (to_write.size() == 1) ::sched_yield();
-  files->queue(std::move(to_write), std::move(round_last));
-  round_last.clear();
+  write_files(to_write);
 }
 
 void log_server::state::accept_all() {

@@ -26,12 +26,10 @@
 // One thread serves every connection (epoll): each round it reads every request that arrived
 // (at most half a segment per log: the rest waits for the next round), stages their records
 // (task_log::stage_task), commits each log touched with one flush(), answers (after a round of
-// one task it first yields the CPU to the worker or client it woke), then queues the op-2 and
-// op-3 files of the round (log_materializer.hpp): it writes them itself once nothing is left to
-// read, and a helper thread writes them while it commits a next round that came meanwhile; while
-// it syncs, the next round's requests gather in the sockets (group commit with no thread hand-off
-// on the commit's path). A file that cannot be written breaks its log (task_log::fail): the task
-// is acknowledged, so its segment stays active until a recovery writes the file.
+// one task it first yields the CPU to the worker or client it woke), then writes the op-2 and
+// op-3 files of the round; while it syncs, the next round's requests gather in the sockets (group
+// commit with no thread hand-off). A file that cannot be written breaks its log (task_log::fail):
+// the task is acknowledged, so its segment stays active until a recovery writes the file.
 //
 // Processes: the server's thread exists only in the process that started it. A forked child must
 // call drop_in_child() (closes its copy of the listening socket, so that a dead master's socket

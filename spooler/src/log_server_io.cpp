@@ -1,11 +1,12 @@
 // log_server's requests and answers (log_server.hpp): reading what the workers sent (with the
-// connections of op 3), staging the records, answering after the commit.
+// connections of op 3), staging the records, answering after the commit, writing the files.
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "brood/os/fd_passing.hpp"
 #include "brood/os/log.hpp"
@@ -62,7 +63,7 @@ void put_answer(wire::bytes& out, const os::result<std::uint64_t>& seq) {
 // cancelled, op 1 or 2: a done record, so that no recovery writes its file again (its client was
 // refused: a local spool removes its own file).
 void log_server::state::answer(int fd, conn& c, std::map<std::size_t, os::status>& outcome,
-                               std::vector<log_materializer::file>& to_write) {
+                               std::vector<staged_task>& to_write) {
   wire::bytes out;
   std::vector<std::size_t> ends;
   ends.reserve(c.staged.size());
@@ -81,7 +82,7 @@ void log_server::state::answer(int fd, conn& c, std::map<std::size_t, os::status
     staged_task& t = c.staged[i];
     if (!t.seq) continue;
     if (ends[i] <= sent) {
-      if (t.file_later) to_write.push_back({t.dir, std::move(t.path), std::move(t.file)});
+      if (t.file_later) to_write.push_back(std::move(t));
     } else if (task_log* log = logs(t.dir)) {
       (void)log->done(t.path);
       ++cancelled;
@@ -107,6 +108,28 @@ bool log_server::state::answer_client(staged_task& t) {
   t.client = -1;
   if (!t.seq) os::log("spooler: refused a task: ", t.seq.error().message());
   return sent;
+}
+
+// Writes the spool files of the tasks acknowledged this round (temp + rename, no fsync), then
+// lets each log's checkpoint pass them. A file that cannot be written breaks its log: the task
+// is acknowledged and its record durable, so its segment must stay active until a recovery
+// writes the file (the next start's), and no new task is taken meanwhile.
+void log_server::state::write_files(std::vector<staged_task>& to_write) {
+  std::set<std::size_t> failed;
+  for (staged_task& t : to_write) {
+    task_log* log = logs(t.dir);
+    if (!log || failed.count(t.dir)) continue;
+    if (os::status s = log->materialize(t.path, t.file); !s.ok()) {
+      failed.insert(t.dir);
+      log->fail(os::status(s.code(), "cannot write the spool file of the acknowledged task " +
+                                         t.path +
+                                         " (its next recovery writes it): " + s.message()));
+    }
+  }
+  for (const auto& [d, last] : round_last) {
+    if (failed.count(d)) continue;
+    if (task_log* log = logs(d)) log->materialized_through(last);
+  }
 }
 
 // Reads what arrived and stages the complete requests (stage_requests); a malformed length or

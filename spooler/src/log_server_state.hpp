@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -16,7 +15,6 @@
 #include "brood/os/status.hpp"
 #include "brood/os/unique_fd.hpp"
 #include "brood/wire/bytes.hpp"
-#include "log_materializer.hpp"
 #include "log_server.hpp"
 
 namespace brood::spooler {
@@ -24,9 +22,7 @@ namespace brood::spooler {
 // One thread serves every connection (epoll): it reads every request that has arrived, stages
 // their records, commits each log touched with one flush() (one pwrite + one fdatasync for the
 // whole round: while it syncs, the next round's requests gather in the sockets), then answers
-// them in order, then queues their files (log_materializer.hpp: written by this thread, or by its
-// helper while this one commits the next round). No thread hand-off, no condition variable on the
-// commit's path.
+// them in order. No thread hand-off, no condition variable on the commit's path.
 struct log_server::state {
   std::string name;  // the socket's, for log lines
   log_source logs;
@@ -62,8 +58,6 @@ struct log_server::state {
   // the files of the round that switched), and the highest seq staged per dir.
   std::map<std::size_t, std::uint64_t> round_bytes;
   std::map<std::size_t, std::uint64_t> round_last;
-  // The answered rounds' files (made by start(); its helper thread starts on first use).
-  std::unique_ptr<log_materializer> files;
 
   void run();
   void round(const epoll_event* evs, int n, bool& stop);
@@ -71,8 +65,9 @@ struct log_server::state {
   void read_conn(int fd, conn& c);
   void stage_requests(conn& c);
   void answer(int fd, conn& c, std::map<std::size_t, os::status>& outcome,
-              std::vector<log_materializer::file>& to_write);
+              std::vector<staged_task>& to_write);
   bool answer_client(staged_task& t);
+  void write_files(std::vector<staged_task>& to_write);
   staged_task stage(const wire::bytes_view req, conn& c);
   void close_conn(int fd);
   void reap_dead_peers();
