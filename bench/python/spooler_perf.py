@@ -2,10 +2,11 @@
 process(es) of a brood node while spooler_bench.py's client enqueues TASKS tasks (P producers),
 then `perf report` of those samples by symbol (self time) and by shared object. Also the
 spooler's CPU per task from /proc/PID/schedstat over the same run (perf's own cost included:
-compare builds within one run of this script, with --base).
+compare builds within one run of this script, with --base). --role master (or worker): the
+same for every thread of the master (the workers) instead.
 
     python3 spooler_perf.py BUILD_DIR [--tasks N] [--producers P] [--base BASE] [--top K]
-        [--spooler-processes N] [--save DIR]
+        [--spooler-processes N] [--save DIR] [--role spooler|master|worker]
 
 Prints "BENCH spooler_perf_Pproducers SYSTEM_spooler_cpu_us=..." and the top K symbols.
 """
@@ -33,8 +34,8 @@ def schedstat_ns(tids):
     return total
 
 
-def profiled(address, pid, tasks, producers, report, perf_out):
-    tids = spooler_strace.tids(pid, "spooler")
+def profiled(address, pid, tasks, producers, report, perf_out, role="spooler"):
+    tids = spooler_strace.tids(pid, role)
     argv = ["perf", "record", "-g", "-q", "-F", "4999", "-o", perf_out,
             "--tid", ",".join(str(t) for t in tids)]
     pr = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -64,11 +65,14 @@ def main(argv=None):
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--spooler-processes", type=int, default=1)
     p.add_argument("--save", help="copy each perf.data here (perf-SYSTEM.data)")
+    p.add_argument("--role", choices=("spooler", "master", "worker"), default="spooler",
+                   help="the node's processes to profile (every thread of them)")
     args = p.parse_args(argv)
     sp = ("--spooler-processes", args.spooler_processes, "--auto-procname")
-    cluster.note("spooler perf: %d tasks, %d producer process(es), perf record -g on the spooler "
+    cluster.note("spooler perf: %d tasks, %d producer process(es), perf record -g on the %s "
                  "process(es); load average %s" % (
-                     args.tasks, args.producers, " ".join("%.2f" % x for x in os.getloadavg())))
+                     args.tasks, args.producers, args.role,
+                     " ".join("%.2f" % x for x in os.getloadavg())))
     with cluster.Cluster(args.build_dir) as c:
         nodes = {"brood": c.brood("--master", "--processes", 2, "--spooler",
                                   os.path.join(c.tmp, "spool-brood"), "--module", "spool_task", *sp)}
@@ -79,9 +83,9 @@ def main(argv=None):
                                    os.path.join(c.tmp, "warm.sock"))
             data = os.path.join(c.tmp, "perf-%s.data" % name)
             cpu = profiled(node.address, node.pid, args.tasks, args.producers,
-                           os.path.join(c.tmp, "report.sock"), data)
-            print("BENCH spooler_perf_%dproducers %s_spooler_cpu_us=%.1f" % (
-                args.producers, name, cpu), flush=True)
+                           os.path.join(c.tmp, "report.sock"), data, args.role)
+            print("BENCH spooler_perf_%dproducers %s_%s_cpu_us=%.1f" % (
+                args.producers, name, args.role, cpu), flush=True)
             if args.save:
                 shutil.copy(data, os.path.join(args.save, os.path.basename(data)))
             for sort in ("dso", "sym"):
