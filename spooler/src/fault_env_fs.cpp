@@ -112,9 +112,8 @@ os::status fault_env::write_file(const std::string& dir, const std::string& temp
   return {};
 }
 
-// A rename out of the pool (none with an empty temp_name), an overwrite in place (the old bytes
-// past the new size dropped from what a reader sees; a crash image may keep them, as it may keep
-// any unsynced state), a rename.
+// A rename out of the pool, an overwrite in place (the old bytes past the new size dropped from
+// what a reader sees; a crash image may keep them, as it may keep any unsynced state), a rename.
 os::status fault_env::reuse_file(const std::string& reuse, const std::string& dir,
                                  const std::string& temp_name, const std::string& final_name,
                                  wire::bytes_view data) {
@@ -126,19 +125,6 @@ os::status fault_env::reuse_file(const std::string& reuse, const std::string& di
   if (it == names_.end()) return err(ENOENT, "cannot take " + reuse);
   if (!dirs_.count(d)) return err(ENOENT, "cannot move " + reuse + " to " + temp);
   inode_ptr ino = it->second;
-  if (temp_name.empty()) {  // in place (the caller's alone), then one rename
-    for (const auto& [path, other] : names_) {
-      if (other == ino && path != reuse) {
-        change({parent(reuse), {{reuse, nullptr}}});
-        return err(ENOENT, reuse + " has another link: not reused");
-      }
-    }
-    ++reused_;
-    ino->write(0, data);
-    if (ino->data.size() > data.size()) ino->data.resize(data.size());
-    change({d, {{reuse, nullptr}, {join(d, final_name), ino}}});
-    return {};
-  }
   change({parent(reuse), {{reuse, nullptr}}});
   for (const auto& [path, other] : names_) {
     if (other == ino) return err(ENOENT, reuse + " has another link: not reused");

@@ -10,7 +10,6 @@
 #include <atomic>
 #include <cerrno>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -27,10 +26,6 @@ constexpr unsigned pool_ask_every = 32;
 // Files the ripener makes itself when too few are ripe (named "n.PID.N": never a task's, so
 // ripe at once), at most this many per round.
 constexpr std::size_t pool_make_max = 128;
-// A listing of the spool dir takes at most 1/list_share of the time (see ripen_once), and the
-// spooler's count of its pooled files at most 1/count_share of its time (see pool_open).
-constexpr int list_share = 20;
-constexpr int count_share = 50;
 constexpr std::string_view made_source = "n";
 
 // "SUBDIR.PID.N": the subdir part ("_" or digits, or made_source), or nullopt for a name not
@@ -57,9 +52,8 @@ std::string pool_name(std::string_view subdir, unsigned long pid, std::uint64_t 
          "." + std::to_string(n);
 }
 
-file_pool::file_pool(log_env& env, const std::string& spool_dir,
-                     std::chrono::milliseconds idle_release)
-    : env_(env), spool_dir_(spool_dir), dir_(pool_dir_of(spool_dir)), idle_release_(idle_release) {}
+file_pool::file_pool(log_env& env, const std::string& spool_dir)
+    : env_(env), spool_dir_(spool_dir), dir_(pool_dir_of(spool_dir)) {}
 
 file_pool::~file_pool() {
   {
@@ -86,8 +80,7 @@ std::string file_pool::take_name() {
   if (ripe_.empty()) return {};
   std::string n = std::move(ripe_.front());
   ripe_.pop_front();
-  ++in_flight_;  // stays in known_ until written: no listing hands it out again meanwhile
-  last_take_ = std::chrono::steady_clock::now();
+  known_.erase(n);
   return n;
 }
 
@@ -96,18 +89,10 @@ os::status file_pool::write_file(const std::string& dir, const std::string& temp
   for (int tries = 0; tries < 4 && data.size() <= pool_max_file; ++tries) {
     const std::string name = take_name();
     if (name.empty()) break;
-    // A pooled file of this dir is this writer's alone (the taker lock): written where it lies.
-    // One in dir_ (an earlier version's, or one the ripener made) is taken by a rename first,
-    // as an earlier version's writers take them.
-    const bool old = name.starts_with(pool_dir_name) && name.size() > pool_dir_name.size() &&
-                     name[pool_dir_name.size()] == '/';
-    os::status s = env_.reuse_file(spool_dir_ + "/" + name, dir, old ? temp_name : std::string(),
-                                   final_name, data);
-    {
+    os::status s = env_.reuse_file(dir_ + "/" + name, dir, temp_name, final_name, data);
+    if (s.ok()) {
       std::lock_guard lock(mu_);
-      known_.erase(name);
-      --in_flight_;
-      if (s.ok()) ++reused_;
+      ++reused_;
     }
     if (s.code().value() != ENOENT) return s;  // written, or failed after taking the file
   }
@@ -118,17 +103,7 @@ void file_pool::ripen() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      if (!cv_.wait_for(lock, idle_release_, [&] { return asked_ || stopping_; })) {
-        // Quiet: the lock goes, with the names it covered (another writer may list them now).
-        if (taker_ && in_flight_ == 0 &&
-            std::chrono::steady_clock::now() - last_take_ >= idle_release_) {
-          ripe_.clear();
-          known_.clear();
-          since_ask_ = 1u << 30;  // the next write asks at once
-          taker_.reset();
-        }
-        continue;
-      }
+      cv_.wait(lock, [&] { return asked_ || stopping_; });
       if (stopping_) return;
     }
     const bool more = ripen_once();
@@ -138,48 +113,20 @@ void file_pool::ripen() {
   }
 }
 
-std::vector<std::string> file_pool::list_pooled() {
-  std::vector<std::string> out;
-  if (auto names = env_.list_dir(spool_dir_)) {
-    for (std::string& n : *names)
-      if (n.starts_with(pooled_prefix)) out.push_back(std::move(n));
-  }
-  if (auto names = env_.list_dir(dir_)) {  // an earlier version's pool
-    for (const std::string& n : *names)
-      if (pool_source(n)) out.push_back(std::string(pool_dir_name) + "/" + n);
-  }
-  return out;
-}
-
-// Takes the dir's taker lock (once), lists the pool, makes the removal of the listed files from
-// their directories durable (their directories fsynced), then hands their names to the writer;
-// the excess past pool_max_files is removed. Without the lock (another writer of the dir has
-// it) nothing is handed over: the writer writes new files.
+// Lists the pool, makes the removal of the listed files from their directories durable (their
+// directories fsynced), then hands their names to the writer; the excess past pool_max_files
+// is removed.
 bool file_pool::ripen_once() {
-  if (!taker_) {
-    auto lock = env_.try_lock(dir_ + "/" + std::string(pool_lock_name));
-    if (!lock) return true;
-    taker_ = std::move(*lock);
-  }
-  // A listing reads the whole spool dir, tasks waiting included (50,000 of them: ~20-40 ms): at
-  // most 1/list_share of the ripener's time goes to listing; made files fill in meanwhile.
-  std::vector<std::string> names;
-  if (const auto start = std::chrono::steady_clock::now(); start >= next_list_) {
-    names = list_pooled();
-    const auto end = std::chrono::steady_clock::now();
-    next_list_ = end + (end - start) * list_share;
-  }
+  auto names = env_.list_dir(dir_);
+  if (!names) return true;
   std::set<std::string> sources;
   std::vector<std::string> fresh, excess;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return false;
     std::size_t held = ripe_.size();
-    for (std::string& n : names) {
-      const auto slash = n.find('/');
-      const auto src =
-          pool_source(slash == std::string::npos ? std::string_view(n).substr(pooled_prefix.size())
-                                                 : std::string_view(n).substr(slash + 1));
+    for (std::string& n : *names) {
+      const auto src = pool_source(n);
       if (!src || known_.count(n)) continue;
       if (held++ >= pool_max_files) {
         excess.push_back(std::move(n));
@@ -189,7 +136,7 @@ bool file_pool::ripen_once() {
       fresh.push_back(std::move(n));
     }
   }
-  for (const std::string& n : excess) (void)env_.remove_file(spool_dir_ + "/" + n);
+  for (const std::string& n : excess) (void)env_.remove_file(dir_ + "/" + n);
   for (const std::string& sub : sources) {
     const std::string d = sub.empty() ? spool_dir_ : spool_dir_ + "/" + sub;
     if (os::status s = env_.sync_dir(d); !s.ok() && s.code().value() != ENOENT) return true;
@@ -203,18 +150,14 @@ bool file_pool::ripen_once() {
     ripe = ripe_.size();
   }
   // Too few done files (the spooler is behind, or just started): new empty files, made here
-  // rather than on the writer's thread (an inode allocation is the cost this pool avoids there),
-  // and in DIR/.brood_pool/, not in the spool dir: a creation holds its directory's lock while
-  // it allocates the inode (slow here after many deletions), and the spool dir's lock is the
-  // one the spooler's and the writer's renames need. They are taken as an earlier version's.
+  // rather than on the writer's thread (an inode allocation is the cost this pool avoids there).
   for (std::size_t i = ripe; i < pool_make_max; ++i) {
     const std::string n =
         pool_name(made_source, static_cast<unsigned long>(current_pid()), made_++);
     if (!env_.write_file(dir_, n, n, {}).ok()) break;
-    std::string rel = std::string(pool_dir_name) + "/" + n;
     std::lock_guard lock(mu_);
     if (stopping_) return false;
-    if (known_.insert(rel).second) ripe_.push_back(std::move(rel));
+    if (known_.insert(n).second) ripe_.push_back(n);
   }
   std::lock_guard lock(mu_);
   return !stopping_;
@@ -236,45 +179,10 @@ uid_t pool_euid() {
 
 }  // namespace
 
-namespace {
-
-// Whether `spool_dir` has a pool (DIR/.brood_pool) with room: the pool dir looked for at the
-// first call for a dir and then every 256 calls (a spooler process serves one dir), the pooled
-// files counted then too, unless the last count was too recent (count_share).
-bool pool_open(const std::string& spool_dir) {
-  static std::mutex mu;
-  static std::string dir;
-  static unsigned since = 0;
-  static bool marked = false, room = false;
-  static std::chrono::steady_clock::time_point next_count;
-  std::lock_guard lock(mu);
-  if (dir == spool_dir && ++since % 256 != 0) return marked && room;
-  const bool first = dir != spool_dir;
-  dir = spool_dir;
-  since = 0;
-  struct stat st {};
-  marked = ::stat(pool_dir_of(spool_dir).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-  // The count reads the whole dir, tasks waiting included: at most 1/count_share of the time.
-  const auto start = std::chrono::steady_clock::now();
-  if (!marked || (!first && start < next_count)) return marked && room;
-  std::size_t n = 0;
-  if (std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(spool_dir.c_str()), &::closedir); d) {
-    while (const dirent* e = ::readdir(d.get()))
-      n += std::string_view(e->d_name).starts_with(pooled_prefix);
-  }
-  room = n <= pool_max_files + 2;
-  const auto end = std::chrono::steady_clock::now();
-  next_count = end + (end - start) * count_share;
-  return room;
-}
-
-}  // namespace
-
 retired retire_done_file(const std::string& spool_dir, const std::string& path, int fd) {
   struct stat st {};
   if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-      st.st_uid == pool_euid() && static_cast<std::uint64_t>(st.st_size) <= pool_max_file &&
-      pool_open(spool_dir)) {
+      st.st_uid == pool_euid() && static_cast<std::uint64_t>(st.st_size) <= pool_max_file) {
     // The priority subdir the file is in ("" for the dir itself).
     std::string_view sub;
     if (path.size() > spool_dir.size() + 1 && path.compare(0, spool_dir.size(), spool_dir) == 0 &&
@@ -283,13 +191,25 @@ retired retire_done_file(const std::string& spool_dir, const std::string& path, 
       const auto slash = rel.find('/');
       if (slash != std::string_view::npos) sub = rel.substr(0, slash);
     }
-    static std::atomic<std::uint64_t> next{0};  // this process's names
-    for (int tries = 0; tries < 3; ++tries) {
-      const std::string target = spool_dir + "/" + std::string(pooled_prefix) +
+    // This process's names and its view of how full the pool is (counted now and then).
+    static std::atomic<std::uint64_t> next{0};
+    static std::atomic<unsigned> since_count{0};
+    static std::atomic<bool> full{false};
+    if (since_count.fetch_add(1, std::memory_order_relaxed) % 256 == 0) {
+      std::size_t n = 0;
+      if (std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(pool_dir_of(spool_dir).c_str()),
+                                                &::closedir);
+          d) {
+        while (::readdir(d.get())) ++n;
+      }
+      full.store(n > pool_max_files + 2, std::memory_order_relaxed);
+    }
+    for (int tries = 0; tries < 3 && !full.load(std::memory_order_relaxed); ++tries) {
+      const std::string target = pool_dir_of(spool_dir) + "/" +
                                  pool_name(sub, static_cast<unsigned long>(current_pid()), next++);
       if (::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0)
         return {true, 0};
-      if (errno != EEXIST) break;  // ENOENT: the file is gone
+      if (errno != EEXIST) break;  // ENOENT: no pool (a dir without a task log), or file gone
     }
   }
   return {false, ::unlink(path.c_str()) == 0 ? 0 : errno};

@@ -53,11 +53,8 @@ class log_env {
   // As write_file(), on the existing file `reuse` (a done task's file set aside for reuse,
   // file_pool.hpp) instead of a new one: moves it to `dir`/`temp_name`, overwrites it with
   // `data` (its size set to data's), then renames it to `dir`/`final_name`. NO sync: after a
-  // power cut the name may hold the old content, or a mix. An empty `temp_name`: `reuse` is
-  // the caller's alone (file_pool's taker lock) and is overwritten where it lies, then renamed
-  // to `dir`/`final_name` (one rename, none within the pool). Code ENOENT, with nothing
-  // written, when `reuse` does not exist or has another link (then only `reuse`'s name is
-  // removed).
+  // power cut the name may hold the old content, or a mix. Code ENOENT, with nothing written,
+  // when `reuse` does not exist or has another link (then only `reuse`'s name is removed).
   virtual os::status reuse_file(const std::string& reuse, const std::string& dir,
                                 const std::string& temp_name, const std::string& final_name,
                                 wire::bytes_view data) = 0;

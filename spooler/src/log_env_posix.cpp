@@ -130,12 +130,10 @@ class posix_env final : public log_env {
   os::status reuse_file(const std::string& reuse, const std::string& dir,
                         const std::string& temp_name, const std::string& final_name,
                         wire::bytes_view data) override {
-    const bool in_place = temp_name.empty();
-    const std::string temp = in_place ? reuse : join(dir, temp_name);
+    const std::string temp = join(dir, temp_name);
     const std::string final_path = join(dir, final_name);
-    if (!in_place && ::rename(reuse.c_str(), temp.c_str()) != 0) return fail("take", reuse);
+    if (::rename(reuse.c_str(), temp.c_str()) != 0) return fail("take", reuse);
     os::unique_fd fd(::open(temp.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd && in_place && errno == ENOENT) return fail("open", reuse);  // gone: nothing taken
     struct stat st {};
     if (fd && (::fstat(fd.get(), &st) != 0 || st.st_nlink != 1)) {
       ::unlink(temp.c_str());  // another name links it (brought back by a crash): not ours

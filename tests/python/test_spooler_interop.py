@@ -10,7 +10,7 @@ import pytest
 
 import brood
 from support import write_module
-from spooler_helpers import TASKS_MODULE, get, records, wait_path, wait_records
+from spooler_helpers import TASKS_MODULE, get, wait_path, wait_records
 
 PLUGINS = "/usr/lib/uwsgi/plugins"
 
@@ -125,28 +125,3 @@ def test_brood_spool_onto_a_uwsgi_spooler(start_node, uwsgi_binary, app):
     with pytest.raises(brood.RemoteError) as e:
         brood.spool(uwsgi.address, {"name": "x", "spooler": str(folder / "unknown")}, timeout=5)
     assert e.value.type == "SpoolerRefused"
-
-
-def test_brood_pooled_done_files_are_not_tasks_for_uwsgi(start_node, uwsgi_binary, brood_binary,
-                                                         app):
-    """A brood spooler sets done task files aside under hidden names in the spool dir itself
-    (.brood_pooled.*, docs/spool_format.md §9.8), their bytes unchanged: uWSGI's scan of that
-    dir must not take them for tasks (it reads only uwsgi_spoolfile_on_* names)."""
-    folder, out, env = app
-    spool = folder / "spool"
-    node = start_node(brood_binary, "--socket", "127.0.0.1:0", "--spooler", spool, "--module",
-                      "tasks", "--pythonpath", folder, env=env)
-    written = [get(node, "/spool", name="pooled", n=str(i))["result"] for i in range(3)]
-    wait_records(out, "pooled", 3, node=node)
-    for p in written:
-        wait_path(p, gone=True)
-    pooled = [n for n in os.listdir(spool) if n.startswith(".brood_pooled.")]
-    assert len(pooled) >= 3, sorted(os.listdir(spool))
-    node.stop()
-    uwsgi = start_uwsgi_spooler(start_node, uwsgi_binary, folder, env, spool)
-    assert brood.spool(uwsgi.address, {"name": "marker"}, timeout=5)
-    wait_records(out, "marker", node=uwsgi)  # after a scan of the dir
-    assert brood.spool(uwsgi.address, {"name": "marker"}, timeout=5)
-    wait_records(out, "marker", 2, node=uwsgi)  # and a second one
-    assert len(records(out, "pooled")) == 3
-    assert all(os.path.exists(spool / n) for n in pooled)

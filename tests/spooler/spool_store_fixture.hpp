@@ -58,15 +58,12 @@ inline decoded_task decode_task_file(const std::string& path) {
 
 // Names in `dir` (not recursive), sorted. The task log's dirs (`.brood_log` and the file pool's
 // `.brood_pool`, made by the first enqueue of a process into a spooler dir: docs/spool_format.md
-// §9) and the pool's files (`.brood_pooled.*`: done files kept for reuse and the empty files its
-// ripener makes, never tasks, §9.8) are left out.
+// §9) are left out.
 inline std::vector<std::string> entries(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    if (e.path().filename() == ".brood_log" || e.path().filename() == ".brood_pool" ||
-        e.path().filename().string().starts_with(".brood_pooled."))
-      continue;
+    if (e.path().filename() == ".brood_log" || e.path().filename() == ".brood_pool") continue;
     names.push_back(e.path().filename().string());
   }
   std::sort(names.begin(), names.end());

@@ -7,7 +7,7 @@
 //   * a completed task whose done record was durable (its seq <= the log's durable_seq) is gone;
 //   * every spool file there is a task that was enqueued (acknowledged or not), never garbage
 //     in place of an acknowledged one.
-// With the file pool, the completer sets done files aside as /spool/.brood_pooled.* (as a spooler
+// With the file pool, the completer sets done files aside in /spool/.brood_pool (as a spooler
 // does, file_pool.hpp) and the log writes new tasks on them: after a cut a task's name may show
 // a done task's bytes, which recovery must replace.
 #include <gtest/gtest.h>
@@ -104,9 +104,9 @@ class task_log_cut_test : public ::testing::Test {
           const auto bytes = content_of(env, "/spool/" + rel);
           if (!bytes) return;
           const std::string name =
-              std::string(pooled_prefix) +
               pool_name(rel.starts_with("3/") ? "3" : "", 1, round * 100000ull + retired_++);
-          if (!env.reuse_file("/spool/" + rel, "/spool", ".t", name, *bytes).ok()) return;
+          if (!env.reuse_file("/spool/" + rel, "/spool/.brood_pool", ".t", name, *bytes).ok())
+            return;
         } else if (!env.remove_file("/spool/" + rel).ok()) {
           return;
         }
