@@ -2,8 +2,8 @@
 
 Both nodes have 2 workers and one spooler process running the same Python task
 (spool_task.py: report the start time, return SPOOL_OK). The same client enqueues onto both:
-P producer processes, each sending its share of TASKS tasks one after another, each on a new
-connection (modifier1 17) whose answer it reads to the end of the connection, as a uWSGI client
+P producer processes (forked first, then started together), each sending its share of TASKS
+tasks one after another, each on a new connection (modifier1 17) whose answer it reads to the end of the connection, as a uWSGI client
 may (both nodes close after the 4-byte answer). brood answers FF 00 00 01 once a group commit of
 its task log covers the task (one fdatasync per batch, docs/spool_format.md §9); uWSGI after a
 plain write with no sync. uWSGI runs with --spooler-frequency 1 (its default is 30 s) so that a
@@ -48,12 +48,15 @@ def enqueue(host, port, vars_block):
         raise RuntimeError("answer %r" % answer)
 
 
-def producer(address, p, producers, tasks, tag, report_path, out):
+def producer(address, p, producers, tasks, tag, report_path, out, start=None):
     """Sends tasks p, p + producers, ...; puts ({id: send time}, [ack latencies us], error,
-    {id: ack time})."""
+    {id: ack time}). With `start` (a multiprocessing barrier), begins once every producer and
+    the benchmark have reached it."""
     host, port = address.rsplit(":", 1)
     sent, acked, error, ack_at = {}, [], None, {}
     try:
+        if start is not None:
+            start.wait(60)
         for i in range(p, tasks, producers):
             tid = "%s-%d" % (tag, i)
             block = cluster._vars_block({"id": tid, "report": report_path, "pad": "x" * 64})
@@ -89,12 +92,17 @@ def run_once(address, producers, tasks, report_path, stats_path=None):
     before = log_counters(stats_path)
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
+    # The producers start sending together once all are forked: the forks of the later ones do
+    # not compete with the first ones' tasks (they made the first ~25 ms of a run the benchmark's
+    # own start-up: a producer's connect returned 10-29 ms after its send time).
+    start = ctx.Barrier(producers + 1)
     procs = [ctx.Process(target=producer,
-                         args=(address, p, producers, tasks, tag, reports.path, out))
+                         args=(address, p, producers, tasks, tag, reports.path, out, start))
              for p in range(producers)]
-    first = time.monotonic_ns()
     for pr in procs:
         pr.start()
+    start.wait(60)
+    first = time.monotonic_ns()
     try:
         started = {f[0].decode(): int(f[1]) for f in reports.wait(tasks)}
     except TimeoutError as e:
