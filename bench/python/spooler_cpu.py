@@ -38,22 +38,29 @@ def role_of(pid, root):
     return "other"
 
 
-def tree_cpu(pid):
-    """User + system seconds of `pid` and its live descendants (their reaped children too), by
-    role (master, worker, spooler, other)."""
-    by_role, todo = {}, [pid]
+def tree(pid):
+    """(process id, role, the fields of /proc/PID/stat after the name) of `pid` and of each of
+    its live descendants."""
+    todo = [pid]
     while todo:
         p = todo.pop()
         try:
             with open("/proc/%d/stat" % p) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            role = role_of(p, pid)
-            by_role[role] = by_role.get(role, 0.0) + \
-                sum(int(x) for x in fields[11:15]) / TICK  # utime stime cutime cstime
             with open("/proc/%d/task/%d/children" % (p, p)) as f:
                 todo += [int(x) for x in f.read().split()]
         except OSError:
-            pass
+            continue
+        yield p, role_of(p, pid), fields
+
+
+def tree_cpu(pid):
+    """User + system seconds of `pid` and its live descendants (their reaped children too), by
+    role (master, worker, spooler, other)."""
+    by_role = {}
+    for _, role, fields in tree(pid):
+        by_role[role] = by_role.get(role, 0.0) + \
+            sum(int(x) for x in fields[11:15]) / TICK  # utime stime cutime cstime
     return by_role
 
 

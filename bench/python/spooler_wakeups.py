@@ -24,15 +24,11 @@ TICK = os.sysconf("SC_CLK_TCK")
 def tree_counts(pid):
     """Per role: [cpu seconds, voluntary switches, involuntary switches] of `pid` and its
     descendants (every thread)."""
-    out, todo = {}, [pid]
-    while todo:
-        p = todo.pop()
+    out = {}
+    for p, role, fields in spooler_cpu.tree(pid):
+        acc = out.setdefault(role, [0.0, 0, 0])
+        acc[0] += sum(int(x) for x in fields[11:13]) / TICK
         try:
-            role = spooler_cpu.role_of(p, pid)
-            acc = out.setdefault(role, [0.0, 0, 0])
-            with open("/proc/%d/stat" % p) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            acc[0] += sum(int(x) for x in fields[11:13]) / TICK
             for t in os.listdir("/proc/%d/task" % p):
                 with open("/proc/%d/task/%s/status" % (p, t)) as f:
                     for line in f:
@@ -40,8 +36,6 @@ def tree_counts(pid):
                             acc[1] += int(line.split()[1])
                         elif line.startswith("nonvoluntary_ctxt_switches"):
                             acc[2] += int(line.split()[1])
-            with open("/proc/%d/task/%d/children" % (p, p)) as f:
-                todo += [int(x) for x in f.read().split()]
         except OSError:
             pass
     return out
