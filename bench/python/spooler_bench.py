@@ -138,16 +138,18 @@ def pct(values, q):
     return values[min(len(values) - 1, int(len(values) * q))]
 
 
-def base_node(c, base, *extra):
+def base_node(c, base, *extra, env=None):
     """The same spooler node as brood's, run by another build's brood and Python package (the
-    `--base` of these benchmarks: A/B against an earlier build in the same run)."""
+    `--base` of these benchmarks: A/B against an earlier build in the same run); `env`: more
+    environment variables for it."""
     base = os.path.abspath(base)
     saved, c.brood_bin = c.brood_bin, os.path.join(base, "cli", "brood")
     try:
         return c.brood(
             "--master", "--processes", 2, "--spooler", os.path.join(c.tmp, "spool-base"),
             "--module", "spool_task", *extra,
-            env=dict(c.env, PYTHONPATH=os.path.join(base, "python") + ":" + cluster.HERE))
+            env=dict(c.env, **(env or {}),
+                     PYTHONPATH=os.path.join(base, "python") + ":" + cluster.HERE))
     finally:
         c.brood_bin = saved
 

@@ -63,10 +63,7 @@ def main():
                                       os.path.join(c.tmp, "spool-" + name), "--module",
                                       "spool_task", "--auto-procname", env=dict(c.env, **env))
             else:
-                os.environ.update(env)
-                nodes[name] = spooler_bench.base_node(c, build, "--auto-procname")
-                for k in env:
-                    del os.environ[k]
+                nodes[name] = spooler_bench.base_node(c, build, "--auto-procname", env=env)
         res = {name: [] for name, _, _ in configs}
         for r in range(args.rounds):
             for name, _, _ in configs:
