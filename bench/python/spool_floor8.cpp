@@ -28,17 +28,22 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +95,60 @@ struct log_segment {
   }
 };
 
+// FLOOR_SHARED=1 with FLOOR_SERVERS=N: the N servers append to ONE segment and group-commit it
+// together (PostgreSQL's WAL flush, LevelDB's writer queue): appends in order under a short lock,
+// then whoever finds its records not yet synced takes the flush lock and syncs everything written
+// so far; a server whose records a flush already covered does not sync. No hand-off to a log
+// process. (A floor: a server dying inside a lock is not handled.)
+struct shared_log {
+  pthread_mutex_t append, flush;
+  std::uint64_t written_end;  // bytes appended (under `append`)
+  std::uint64_t synced_end;   // bytes covered by a completed fdatasync (under `flush`)
+
+  static shared_log* create() {
+    void* m = ::mmap(nullptr, sizeof(shared_log), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) die("mmap");
+    auto* sh = new (m) shared_log{};
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(&sh->append, &a);
+    pthread_mutex_init(&sh->flush, &a);
+    return sh;
+  }
+
+  // Appends `seg`'s batch and returns once a sync covers it; true if this call synced.
+  bool commit(log_segment& seg) {
+    pthread_mutex_lock(&append);
+    const std::uint64_t at = written_end;
+    std::size_t done = 0;
+    while (done < seg.batch.size()) {
+      const std::size_t off = (at + done) % segment_size;
+      std::size_t n = seg.batch.size() - done;
+      if (off + n > segment_size) n = segment_size - off;
+      if (::pwrite(seg.fd, seg.batch.data() + done, n, static_cast<off_t>(off)) !=
+          static_cast<ssize_t>(n))
+        die("pwrite record");
+      done += n;
+    }
+    const std::uint64_t mine = at + done;
+    __atomic_store_n(&written_end, mine, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&append);
+    seg.seq += seg.batch.size() / record_size;
+    seg.batch.clear();
+    pthread_mutex_lock(&flush);
+    const bool sync = synced_end < mine;
+    if (sync) {
+      const std::uint64_t target = __atomic_load_n(&written_end, __ATOMIC_ACQUIRE);
+      if (::fdatasync(seg.fd) != 0) die("fdatasync");
+      synced_end = target;
+    }
+    pthread_mutex_unlock(&flush);
+    return sync;
+  }
+};
+
 struct conn {
   int fd;
   std::vector<unsigned char> in;
@@ -134,7 +193,19 @@ void run_task(const unsigned char* file, std::size_t n) {
 int server(const char* host, const std::string& segment, const std::string& dir,
            const std::string& pool, const std::string& method) {
   const bool pooled = method == "pool", tcp = method == "tcp";
-  log_segment seg(segment);
+  // FLOOR_SERVERS=N: N server processes (forked after the listen) accept from the one listening
+  // socket, each with its own segment (SEGMENT, SEGMENT.1, ...) and commits, as N node workers
+  // that each commit their own log would; a pooled file is then claimed by renaming it (two
+  // servers may list the same one). The "tasks N commits C" lines are then each server's own.
+  const char* servers_env = std::getenv("FLOOR_SERVERS");
+  const int servers = servers_env ? std::max(1, std::atoi(servers_env)) : 1;
+  const char* shared_env = std::getenv("FLOOR_SHARED");
+  shared_log* const shared =
+      servers > 1 && shared_env && std::string(shared_env) == "1" ? shared_log::create() : nullptr;
+  std::vector<std::unique_ptr<log_segment>> segments;
+  for (int i = 0; i < (shared ? 1 : servers); ++i)
+    segments.push_back(
+        std::make_unique<log_segment>(i ? segment + "." + std::to_string(i) : segment));
   if (pooled) {  // the pool: already allocated, already written files
     std::vector<char> zeros(pool_file_size, 0);
     for (std::size_t i = 0; i < pool_files; ++i) {
@@ -148,10 +219,26 @@ int server(const char* host, const std::string& segment, const std::string& dir,
   }
   std::vector<std::string> free_names;
   const int ls = floor_listen(host, 1024, method.c_str());
+  int index = 0;  // this server's
+  for (int i = 1; i < servers && index == 0; ++i) {
+    const pid_t child = ::fork();
+    if (child < 0) die("fork");
+    if (child == 0) index = i;
+  }
+  log_segment& seg = *segments[shared ? 0u : static_cast<std::size_t>(index)];
+  // Lists the pool's names (server 1 takes them from the other end than server 0).
+  auto list_pool = [&] {
+    DIR* d = ::opendir(pool.c_str());
+    if (!d) die("opendir pool");
+    while (dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') free_names.emplace_back(e->d_name);
+    ::closedir(d);
+    if (index % 2) std::reverse(free_names.begin(), free_names.end());
+  };
 
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
-  ev.events = EPOLLIN;
+  ev.events = EPOLLIN | (servers > 1 ? static_cast<std::uint32_t>(EPOLLEXCLUSIVE) : 0u);
   ev.data.ptr = nullptr;  // the listener
   ::epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
   const std::string pid = std::to_string(::getpid());
@@ -198,8 +285,8 @@ int server(const char* host, const std::string& segment, const std::string& dir,
     }
     if (ready.empty()) continue;
     if (!tcp) {
-      seg.commit();
-      ++commits;
+      if (!shared) seg.commit();
+      if (!shared || shared->commit(seg)) ++commits;
     }
     for (conn* cn : ready) {
       ::send(cn->fd, ack, sizeof ack, MSG_NOSIGNAL);
@@ -217,23 +304,27 @@ int server(const char* host, const std::string& segment, const std::string& dir,
       const std::size_t need = 4u + (cn->in[1] | (static_cast<std::size_t>(cn->in[2]) << 8));
       const std::string final_name =
           dir + "/uwsgi_spoolfile_on_floor_" + pid + "_" + std::to_string(n);
-      if (pooled && free_names.empty()) {  // refill the list from the pool dir
-        DIR* d = ::opendir(pool.c_str());
-        if (!d) die("opendir pool");
-        while (dirent* e = ::readdir(d))
-          if (e->d_name[0] != '.') free_names.emplace_back(e->d_name);
-        ::closedir(d);
-      }
-      std::string from;
-      int f;
-      if (pooled && !free_names.empty()) {
-        from = pool + "/" + free_names.back();
+      const std::string tmp = dir + "/.tmp_floor_" + pid + "_" + std::to_string(n);
+      std::string from;  // a pooled file's name (claimed by a rename when several servers run)
+      while (pooled && from.empty()) {
+        if (free_names.empty()) list_pool();  // refill the list from the pool dir
+        if (free_names.empty()) break;        // the pool is empty: a fresh file
+        const std::string name = pool + "/" + free_names.back();
         free_names.pop_back();
+        if (servers == 1)
+          from = name;
+        else if (::rename(name.c_str(), tmp.c_str()) == 0)
+          from = tmp;
+        else if (errno != ENOENT)  // ENOENT: another server took it
+          die("claim pool file");
+      }
+      int f;
+      if (!from.empty()) {
         f = ::open(from.c_str(), O_WRONLY | O_CLOEXEC);
         if (f < 0) die("open pool file");
         if (::pwrite(f, cn->in.data(), need, 0) != static_cast<ssize_t>(need)) die("pwrite");
       } else {
-        from = dir + "/.tmp_floor_" + std::to_string(n);
+        from = tmp;
         f = ::open(from.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
         if (f < 0) die("open spool file");
         if (::write(f, cn->in.data(), need) != static_cast<ssize_t>(need)) die("write");

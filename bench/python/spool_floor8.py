@@ -17,7 +17,8 @@ Both, brood (BUILD_DIR: 2 workers, 1 spooler process, spool_task.py) and real uW
 REPEAT runs per system in a rotating order. Nothing is pinned.
 
     python3 spool_floor8.py BUILD_DIR [--tasks N] [--repeat R] [--producers P]
-                            [--systems floor_pool,...,uwsgi] [--pause SECONDS]
+                            [--systems floor_pool,...,uwsgi] [--pause SECONDS] [--one-session]
+                            [--floor-servers N [--floor-shared]]
 
 --pause idles before each round: ext4 without a journal makes each new inode skip the inodes
 deleted in the last 60 s (300 s while their inode-table block is dirty), which is what moves
@@ -32,12 +33,16 @@ bound_tasks_s bound_over_uwsgi ..." where bound_tasks_s = 2e6 / (node + client) 
 CPU-seconds per second over the CPU per task) and bound_over_uwsgi = that bound / uWSGI's measured
 tasks/s (the median of its runs); then "BENCH spool_floor8_summary" with the best durable
 floor's bound over uWSGI's median and over its best run, floor_tcp's, and the client-only bound
-(2e6 / client: no server CPU at all).
+(2e6 / client: no server CPU at all). Each run's start_p50/p99 (a task's send to its start) and
+wait_p99 (its acknowledgment to its start) are printed as spooler_bench.py defines them; for
+floor_tcp the start is the server's report after its answer (no commit, no file, no spooler):
+the tail this client and machine give any server.
 """
 import argparse
 import os
 import re
 import resource
+import shlex
 import statistics
 import time
 
@@ -52,24 +57,36 @@ SYSTEMS = tuple("floor_" + m for m in METHODS) + ("brood", "uwsgi")
 class Floor:
     """One floor: its spooler process and its server process."""
 
-    def __init__(self, c, binary, method):
+    def __init__(self, c, binary, method, one_session=False, servers=1, shared=False):
         d, pool = (os.path.join(c.tmp, x + "-" + method) for x in ("spool", "pool"))
         os.makedirs(d)
         os.makedirs(pool)
         self.spooler = None
-        if method != "tcp":
-            self.spooler = c.start("floor-spooler-" + method,
-                                   [binary, "spooler", d, pool, method])
-            self.spooler.wait_for(r"watching")
-        self.server = c.start("floor-server-" + method,
-                              [binary, "server", "127.0.0.1",
-                               os.path.join(c.tmp, "segment-" + method), d, pool, method])
+        server = [binary, "server", "127.0.0.1", os.path.join(c.tmp, "segment-" + method), d,
+                  pool, method]
+        spooler = [binary, "spooler", d, pool, method]
+        env = dict(c.env, FLOOR_SERVERS=str(servers), FLOOR_SHARED="1" if shared else "0")
+        if method != "tcp" and one_session:
+            # The spooler is the server's child, in its session (one scheduler autogroup, as a
+            # brood node's processes): sh starts it, then becomes the server.
+            self.server = c.start("floor-" + method, ["sh", "-c", "%s & exec %s" % (
+                shlex.join(spooler), shlex.join(server))], env=env)
+            self.server.wait_for(r"watching")
+        else:
+            if method != "tcp":
+                self.spooler = c.start("floor-spooler-" + method, spooler)
+                self.spooler.wait_for(r"watching")
+            self.server = c.start("floor-server-" + method, server, env=env)
         self.address = self.server.wait_for(r"listening on (\S+)", timeout=120).group(1)
 
     def cpu(self):
-        used = {"server": sum(spooler_cpu.tree_cpu(self.server.pid).values())}
+        by_role = spooler_cpu.tree_cpu(self.server.pid)  # the spooler's title names its role
+        used = {"server": by_role.get("master", 0.0) + by_role.get("other", 0.0)}
         if self.spooler:
-            used["spooler"] = sum(spooler_cpu.tree_cpu(self.spooler.pid).values())
+            by_role = spooler_cpu.tree_cpu(self.spooler.pid)
+            used["spooler"] = sum(by_role.values())
+        elif "spooler" in by_role:
+            used["spooler"] = by_role["spooler"]
         return used
 
     def per_commit(self):
@@ -92,6 +109,15 @@ def main(argv=None):
     p.add_argument("--pause", type=float, default=0.0,
                    help="seconds of idling before each round (files deleted longer ago than "
                    "ext4's no-journal window no longer slow new inodes)")
+    p.add_argument("--one-session", action="store_true",
+                   help="each floor's spooler process in its server's session (one scheduler "
+                   "autogroup for the floor, as for a brood or uWSGI node) instead of its own")
+    p.add_argument("--floor-servers", type=int, default=1,
+                   help="server processes per floor, accepting from one listening socket, each "
+                   "committing its own segment (as node workers that commit their own logs)")
+    p.add_argument("--floor-shared", action="store_true",
+                   help="with --floor-servers N: the servers append to one segment and commit it "
+                   "together (one sync covers every server's records written before it)")
     args = p.parse_args(argv)
     want = args.systems.split(",")
     load = "/".join("%.2f" % x for x in os.getloadavg())
@@ -99,11 +125,11 @@ def main(argv=None):
                  "pinned, load average %s" % (args.tasks, args.producers, args.repeat, load))
     with cluster.Cluster(args.build_dir) as c:
         binary = cluster.floor_binary(c.build, "spool_floor8")
-        nodes = {"floor_" + m: Floor(c, binary, m) for m in METHODS if "floor_" + m in want}
+        nodes = {"floor_" + m: Floor(c, binary, m, args.one_session, args.floor_servers,
+                                     args.floor_shared)
+                 for m in METHODS if "floor_" + m in want}
         if "brood" in want:
-            nodes["brood"] = c.brood("--master", "--processes", 2, "--spooler",
-                                     os.path.join(c.tmp, "spool-brood"), "--module",
-                                     "spool_task", "--auto-procname")
+            nodes["brood"] = spooler_bench.brood_node(c, "--auto-procname")
         if "uwsgi" in want:
             nodes["uwsgi"] = c.uwsgi("--plugin", "spooler", "--spooler",
                                      os.path.join(c.tmp, "spool-uwsgi"), "--spooler-frequency",
@@ -132,7 +158,10 @@ def main(argv=None):
                 client = (kids2.ru_utime + kids2.ru_stime) - (kids.ru_utime + kids.ru_stime)
                 harness = (me2.ru_utime + me2.ru_stime) - (me.ru_utime + me.ru_stime)
                 roles = {k: (after[k] - before.get(k, 0.0)) * 1e6 / args.tasks for k in after}
-                run = {"tasks_s": res[0], "node_us_per_task": sum(roles.values()),
+                run = {"tasks_s": res[0], "start_p50_us": spooler_bench.pct(res[2], 0.5),
+                       "start_p99_us": spooler_bench.pct(res[2], 0.99),
+                       "wait_p99_us": spooler_bench.pct(res[5], 0.99),
+                       "node_us_per_task": sum(roles.values()),
                        "client_us_per_task": client * 1e6 / args.tasks,
                        "harness_us_per_task": harness * 1e6 / args.tasks}
                 run.update({"%s_us_per_task" % k: v for k, v in roles.items()})

@@ -28,9 +28,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     load = " ".join("%.2f" % x for x in os.getloadavg())
     with cluster.Cluster(args.build_dir) as c:
-        nodes = {"brood": c.brood("--master", "--processes", 2, "--spooler",
-                                  os.path.join(c.tmp, "spool-brood"), "--module", "spool_task")}
-        nodes["base"] = spooler_bench.base_node(c, args.base)
+        nodes = spooler_bench.brood_and_base(c, args.base)
         enq = {k: [] for k in nodes}
         start = {k: [] for k in nodes}
         rate = {k: [] for k in nodes}

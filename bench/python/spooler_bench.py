@@ -138,6 +138,13 @@ def pct(values, q):
     return values[min(len(values) - 1, int(len(values) * q))]
 
 
+def brood_node(c, *extra, spool="spool-brood", env=None):
+    """brood's spooler node of these benchmarks: 2 workers and a spooler on c.tmp/`spool` running
+    spool_task.py; `extra`: more options; `env`: its whole environment (the cluster's if None)."""
+    return c.brood("--master", "--processes", 2, "--spooler", os.path.join(c.tmp, spool),
+                   "--module", "spool_task", *extra, env=env)
+
+
 def base_node(c, base, *extra, env=None):
     """The same spooler node as brood's, run by another build's brood and Python package (the
     `--base` of these benchmarks: A/B against an earlier build in the same run); `env`: more
@@ -145,13 +152,20 @@ def base_node(c, base, *extra, env=None):
     base = os.path.abspath(base)
     saved, c.brood_bin = c.brood_bin, os.path.join(base, "cli", "brood")
     try:
-        return c.brood(
-            "--master", "--processes", 2, "--spooler", os.path.join(c.tmp, "spool-base"),
-            "--module", "spool_task", *extra,
-            env=dict(c.env, **(env or {}),
-                     PYTHONPATH=os.path.join(base, "python") + ":" + cluster.HERE))
+        return brood_node(c, *extra, spool="spool-base",
+                          env=dict(c.env, **(env or {}),
+                                   PYTHONPATH=os.path.join(base, "python") + ":" + cluster.HERE))
     finally:
         c.brood_bin = saved
+
+
+def brood_and_base(c, base, *extra):
+    """{"brood": brood_node, and "base": base_node when `base` (a build dir) is given}, both with
+    the options `extra`."""
+    nodes = {"brood": brood_node(c, *extra)}
+    if base:
+        nodes["base"] = base_node(c, base, *extra)
+    return nodes
 
 
 def main(argv=None):
@@ -170,12 +184,11 @@ def main(argv=None):
                  "load average %s" % (args.spooler_processes, args.tasks, args.repeat,
                                       " ".join("%.2f" % x for x in os.getloadavg())))
     with cluster.Cluster(args.build_dir) as c:
-        bdir, udir = os.path.join(c.tmp, "spool-brood"), os.path.join(c.tmp, "spool-uwsgi")
+        udir = os.path.join(c.tmp, "spool-uwsgi")
         os.makedirs(udir)
         stats = os.path.join(c.tmp, "brood-stats.sock")
         nodes = {
-            "brood": c.brood("--master", "--processes", 2, "--spooler", bdir,
-                             "--module", "spool_task", "--stats", stats, *sp),
+            "brood": brood_node(c, "--stats", stats, *sp),
             "uwsgi": c.uwsgi("--plugin", "spooler", "--spooler", udir, "--spooler-frequency", 1,
                              "--import", "spool_task", *sp, processes=2),
         }

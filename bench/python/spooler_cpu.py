@@ -75,9 +75,7 @@ def main():
         args.tasks, args.producers, " ".join("%.2f" % x for x in os.getloadavg())))
     with cluster.Cluster(args.build_dir) as c:
         nodes = {
-            "brood": c.brood("--master", "--processes", 2, "--spooler",
-                             os.path.join(c.tmp, "spool-brood"), "--module", "spool_task",
-                             "--auto-procname"),
+            "brood": spooler_bench.brood_node(c, "--auto-procname"),
             "uwsgi": c.uwsgi("--plugin", "spooler", "--spooler",
                              os.path.join(c.tmp, "spool-uwsgi"), "--spooler-frequency", 1,
                              "--import", "spool_task", "--auto-procname", processes=2),

@@ -59,10 +59,7 @@ def main(argv=None):
                      args.burst, args.rounds, " ".join("%.2f" % x for x in os.getloadavg())))
     sp = ("--auto-procname",)
     with cluster.Cluster(args.build_dir) as c:
-        nodes = {"brood": c.brood("--master", "--processes", 2, "--spooler",
-                                  os.path.join(c.tmp, "spool-brood"), "--module", "spool_task", *sp)}
-        if args.base:
-            nodes["base"] = spooler_bench.base_node(c, args.base, *sp)
+        nodes = spooler_bench.brood_and_base(c, args.base, *sp)
         for name, node in nodes.items():  # warm: the pool filled, Python's first calls made
             spooler_bench.run_once(node.address, 8, 500, os.path.join(c.tmp, "warm.sock"))
         drains = {name: [] for name in nodes}

@@ -19,7 +19,6 @@ import time
 
 import cluster
 import spooler_bench
-import spooler_cpu
 import spooler_strace
 
 
@@ -74,10 +73,7 @@ def main(argv=None):
                      args.tasks, args.producers, args.role,
                      " ".join("%.2f" % x for x in os.getloadavg())))
     with cluster.Cluster(args.build_dir) as c:
-        nodes = {"brood": c.brood("--master", "--processes", 2, "--spooler",
-                                  os.path.join(c.tmp, "spool-brood"), "--module", "spool_task", *sp)}
-        if args.base:
-            nodes["base"] = spooler_bench.base_node(c, args.base, *sp)
+        nodes = spooler_bench.brood_and_base(c, args.base, *sp)
         for name, node in nodes.items():
             spooler_bench.run_once(node.address, args.producers, 500,
                                    os.path.join(c.tmp, "warm.sock"))

@@ -73,10 +73,7 @@ def main(argv=None):
                      args.role + " processes" if args.role else "processes",
                      " ".join("%.2f" % x for x in os.getloadavg())))
     with cluster.Cluster(args.build_dir) as c:
-        nodes = {"brood": c.brood("--master", "--processes", 2, "--spooler",
-                                  os.path.join(c.tmp, "spool-brood"), "--module", "spool_task", *sp)}
-        if args.base:
-            nodes["base"] = spooler_bench.base_node(c, args.base, *sp)
+        nodes = spooler_bench.brood_and_base(c, args.base, *sp)
         if args.uwsgi:
             udir = os.path.join(c.tmp, "spool-uwsgi")
             os.makedirs(udir)
