@@ -90,6 +90,7 @@ task_log* spool_store::logs::get(const std::string& dir, const spool_store_optio
   if (failed.count(dir)) return nullptr;
   task_log_options o;
   o.segment_size = opts.log_segment_size;
+  o.checkpoint_at_close = opts.checkpoint_logs_at_close;
   o.recover_unlocked = recover_unlocked;
   auto l = task_log::open(posix_log_env(), dir, o);
   if (!l) {

@@ -40,6 +40,27 @@ task_log::~task_log() {
     checkpoint_cv_.notify_all();
   }
   if (checkpointer_.joinable()) checkpointer_.join();
+  if (opts_.checkpoint_at_close) close_clean();
+}
+
+// The checkpoint of §9.4 for every segment not clean yet, at a clean close: once it is done no
+// recovery reads them, whatever later happens to the spooler's done records of their tasks.
+void task_log::close_clean() {
+  if (!failed_.ok() || materialized_ < file_later_max_) return;  // the next recovery reads them
+  bool tasks = false;
+  for (int which = 0; which < 2; ++which)
+    tasks = tasks || (!clean_[which] && task_since_ns_[which].load() != 0);
+  os::status s = tasks ? env_.sync_fs(dir_) : os::status{};  // done records only: no file to sync
+  for (int which = 0; which < 2 && s.ok(); ++which) {
+    if (clean_[which]) continue;
+    segment_header h = seg_[which].header;
+    h.state = segment_state::clean;
+    s = write_header(*seg_[which].file, h);
+  }
+  if (!s.ok()) {
+    os::log("task log ", dir_,
+            ": cannot checkpoint at close (the next recovery reads it): ", s.message());
+  }
 }
 
 os::result<std::uint64_t> task_log::enqueue(const std::string& rel_path, wire::bytes_view file) {
@@ -180,7 +201,28 @@ void task_log::lead(std::unique_lock<std::mutex>& lock) {
   cv_.notify_all();
 }
 
+namespace {
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 os::status task_log::write_batch(std::vector<pending_record>& batch, bool sync) {
+  if (switch_due_.exchange(false)) {  // the checkpointer found the segment aged (age_step)
+    const std::int64_t since = task_since_ns_[cur_].load();
+    bool other_clean = false;
+    {
+      std::lock_guard lock(mu_);
+      other_clean = clean_[1 - cur_];
+    }
+    // Rechecked: a switch (full) since then started a younger segment; never a stall here.
+    if (since != 0 && other_clean &&
+        now_ns() - since >= std::chrono::nanoseconds(opts_.max_segment_age).count()) {
+      if (auto s = switch_segment(batch.front().seq, true); !s.ok()) return s;
+    }
+  }
   wire::bytes buf;
   std::uint64_t start = offset_;
   for (const auto& r : batch) {
@@ -191,6 +233,8 @@ os::status task_log::write_batch(std::vector<pending_record>& batch, bool sync) 
       if (auto s = switch_segment(r.seq); !s.ok()) return s;
       start = offset_;
     }
+    if (r.type == record_type::task && task_since_ns_[cur_].load() == 0)
+      task_since_ns_[cur_].store(now_ns());
     append_record(buf, {r.type, seg_[cur_].header.generation, r.seq, r.path, r.data});
   }
   if (auto s = seg_[cur_].file->pwrite(start, buf); !s.ok()) return s;
@@ -199,7 +243,7 @@ os::status task_log::write_batch(std::vector<pending_record>& batch, bool sync) 
 }
 
 // The full segment is synced (its done records too), the other one restarted once clean.
-os::status task_log::switch_segment(std::uint64_t first_seq) {
+os::status task_log::switch_segment(std::uint64_t first_seq, bool aged) {
   const int full = cur_;
   if (auto s = seg_[full].file->datasync(); !s.ok()) return s;
   {
@@ -214,6 +258,7 @@ os::status task_log::switch_segment(std::uint64_t first_seq) {
   checkpoint_todo_ = full;
   checkpoint_last_seq_ = first_seq - 1;
   ++stats_.switches;
+  if (aged) ++stats_.aged_switches;
   checkpoint_cv_.notify_all();
   return {};
 }
@@ -224,7 +269,11 @@ void task_log::checkpointer() {
     int which = -1;
     {
       std::unique_lock lock(mu_);
-      checkpoint_cv_.wait(lock, [&] { return checkpoint_todo_ >= 0 || stopping_; });
+      while (checkpoint_todo_ < 0 && !stopping_) {
+        const auto next = age_step(lock);
+        if (checkpoint_todo_ >= 0 || stopping_) break;
+        checkpoint_cv_.wait_until(lock, next);
+      }
       if (checkpoint_todo_ < 0) return;
       which = checkpoint_todo_;
       // The files of the segment's records staged with file_later must be written before the
@@ -252,6 +301,40 @@ void task_log::checkpointer() {
     }
     cv_.notify_all();
   }
+}
+
+std::chrono::steady_clock::time_point task_log::age_step(std::unique_lock<std::mutex>& lock) {
+  using clock = std::chrono::steady_clock;
+  const auto now = clock::now();
+  const auto age = opts_.max_segment_age;
+  if (age.count() <= 0 || !failed_.ok()) return now + std::chrono::hours(24);
+  // Records staged with no leader to write them: those of done() while this thread led (below).
+  // Both segments are usable now (no checkpoint to do), so this never waits for this thread.
+  if (!leader_ && !pending_.empty() && !pending_task_ && clean_[1 - cur_]) lead(lock);
+  const std::int64_t since = task_since_ns_[cur_].load();
+  // No task record yet: one may come meanwhile (polled, so that a commit wakes nobody).
+  if (since == 0) return now + age;
+  const clock::time_point due{std::chrono::nanoseconds(since) + age};
+  if (now < due) return due;
+  if (!clean_[1 - cur_]) return now + age;  // its checkpoint failed: the log is broken
+  if (leader_ || !pending_.empty()) {       // a writer is at work: it switches first
+    switch_due_ = true;
+    return now + age;
+  }
+  // Idle: the checkpointer leads for one switch (appends wait for it as for any leader).
+  leader_ = true;
+  const std::uint64_t first = next_seq_;
+  lock.unlock();
+  const os::status s = switch_segment(first, true);
+  lock.lock();
+  leader_ = false;
+  switch_due_ = false;
+  if (!s.ok() && failed_.ok()) {
+    os::log("task log ", dir_, ": ", s.message());
+    failed_ = s;
+  }
+  cv_.notify_all();  // an enqueuer that waited leads now; a done record staged meanwhile
+  return now;        // is written at the next step, once the full segment's checkpoint is done
 }
 
 os::status task_log::flush() {

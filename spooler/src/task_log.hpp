@@ -16,8 +16,14 @@
 // durable), then its header is rewritten as clean. Checkpoints are never on the ack path.
 // Before a segment is reused, the slots of dead writers (lock free, a segment active) are
 // recovered, while the done records that segment holds can still be read.
-// Destroying a task_log leaves its segments as they are: the next owner of the slot, a spooler
-// start or another writer's next switch recovers them.
+// A segment holding task records is also switched once its first task record is
+// max_segment_age old, by the next commit or, when none comes, by the checkpointer thread itself:
+// so a live writer's active segment never outlives the done records of its tasks, which the
+// spooler writes into its own slot and reuses once it has filled both of its segments.
+// Destroying a task_log (a clean close) flushes it, then makes every spool file durable
+// (sync_fs) and marks its segments clean, so that no later recovery of the slot reads them: a
+// killed writer leaves them active, and the next owner of the slot, a spooler start or another
+// writer's next switch recovers them.
 //
 // After the first I/O failure of the log itself the log is broken: every later call fails with
 // that error (the files it may have left are recovered by the next open).
@@ -25,6 +31,8 @@
 // Processes: open the log in the process that uses it, after any fork. A child forked while a
 // log is open shares the slot's OFD lock (the slot stays claimed until both close it) and has no
 // checkpointer thread: it must not use the parent's log.
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -44,6 +52,12 @@ struct task_log_options {
   std::uint64_t segment_size = 4 << 20;  // bytes of each preallocated segment
   int max_slots = 256;                   // slots tried by open()
   bool recover_unlocked = false;         // also recover every other unlocked slot (spooler start)
+  // A segment whose first task record is this old is switched and checkpointed, full or not
+  // (zero: only when full).
+  std::chrono::milliseconds max_segment_age{2000};
+  // The destructor checkpoints the segments (false: it leaves them as a killed writer would;
+  // tests of recovery use it).
+  bool checkpoint_at_close = true;
 };
 
 struct task_log_stats {
@@ -54,6 +68,7 @@ struct task_log_stats {
   std::uint64_t last_batch = 0;       // records in the last committed batch
   std::uint64_t max_batch = 0;        // most records in one batch
   std::uint64_t switches = 0;         // segment switches
+  std::uint64_t aged_switches = 0;    // of which switches of a segment not full (max_segment_age)
   std::uint64_t checkpoints = 0;      // segments marked clean by the checkpointer
   std::uint64_t stalls = 0;           // switches that had to wait for a checkpoint
   std::uint64_t dead_slots = 0;       // slots of dead writers recovered before a reuse
@@ -66,7 +81,9 @@ class task_log {
  public:
   static os::result<std::unique_ptr<task_log>> open(log_env& env, std::string spool_dir,
                                                     task_log_options opts = {});
-  // Writes the pending done records, stops the checkpointer, releases the slot.
+  // Writes the pending done records, stops the checkpointer, checkpoints the segments (unless
+  // the log is broken or a file_later record's file was never written: then the next recovery
+  // reads them), releases the slot.
   ~task_log();
   task_log(const task_log&) = delete;
   task_log& operator=(const task_log&) = delete;
@@ -130,7 +147,8 @@ class task_log {
   void lead(std::unique_lock<std::mutex>& lock);  // REQUIRES: lock held, no leader
   os::status sync_only(std::unique_lock<std::mutex>& lock);
   os::status write_batch(std::vector<pending_record>& batch, bool sync);
-  os::status switch_segment(std::uint64_t first_seq);
+  // `aged`: a segment not full, switched for its age (counted in stats().aged_switches).
+  os::status switch_segment(std::uint64_t first_seq, bool aged = false);
   // The spool file of `rel_path` (temp + rename in its dir): on a pooled file when `reuse` and
   // the dir has a pool, else a new one.
   os::status write_spool_file(const std::string& rel_path, wire::bytes_view file, bool reuse);
@@ -139,6 +157,10 @@ class task_log {
   bool needs_recovery(int slot);  // a segment of `slot` is active
   os::status recover_dead_slots();
   void checkpointer();
+  // The checkpointer's idle step: switches an aged segment itself, or asks the leader to
+  // (switch_due_). Returns when to look again. REQUIRES: lock held, no checkpoint to do.
+  std::chrono::steady_clock::time_point age_step(std::unique_lock<std::mutex>& lock);
+  void close_clean();  // the destructor's checkpoint; REQUIRES: no other thread left
 
   log_env& env_;
   const std::string dir_;
@@ -159,10 +181,14 @@ class task_log {
   bool leader_ = false;
   std::uint64_t next_seq_ = 1, written_seq_ = 0, durable_seq_ = 0;
   os::status failed_;
-  int cur_ = 0;               // the segment appended to (owned by the leader)
+  int cur_ = 0;               // the segment appended to (changed by the leader, under mu_)
   std::uint64_t offset_ = 0;  // next write offset in it (owned by the leader)
   std::uint64_t segment_size_ = 0;
   bool clean_[2] = {true, true};
+  // Per segment: when the leader wrote its first task record since its start (steady clock
+  // nanoseconds; 0: none).
+  std::atomic<std::int64_t> task_since_ns_[2] = {0, 0};
+  std::atomic<bool> switch_due_{false};  // the next batch switches first (an aged segment)
   int checkpoint_todo_ = -1;
   std::uint64_t checkpoint_last_seq_ = 0;  // the last record of the segment to checkpoint
   std::uint64_t file_later_max_ = 0;       // the highest seq staged with file_later

@@ -109,9 +109,13 @@ os::status task_log::start_segment(int which, std::uint64_t first_seq) {
     std::lock_guard lock(mu_);
     clean_[which] = false;
   }
+  task_since_ns_[which] = 0;
   if (auto s = write_header(*seg_[which].file, h); !s.ok()) return s;
   seg_[which].header = h;
-  cur_ = which;
+  {
+    std::lock_guard lock(mu_);  // the checkpointer reads it (age_step)
+    cur_ = which;
+  }
   offset_ = header_size;
   return {};
 }

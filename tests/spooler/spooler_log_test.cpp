@@ -13,6 +13,10 @@ namespace {
 
 class spooler_log_test : public spooler_fixture {
  protected:
+  void SetUp() override {
+    spooler_fixture::SetUp();
+    store_ = std::make_unique<spooler::spool_store>(std::vector<std::string>{dir_}, killed());
+  }
   // The count in the spooler's "N file(s) written again" line (-1 when it does not come).
   int rewritten(node_process& p) {
     auto m = p.wait_for_line(
@@ -23,7 +27,13 @@ class spooler_log_test : public spooler_fixture {
   // makes a fresh one.
   void crash_store() {
     store_.reset();
-    store_ = std::make_unique<spooler::spool_store>(std::vector<std::string>{dir_});
+    store_ = std::make_unique<spooler::spool_store>(std::vector<std::string>{dir_}, killed());
+  }
+  // The store whose logs are left as a killed process leaves them.
+  static spooler::spool_store_options killed() {
+    spooler::spool_store_options o;
+    o.checkpoint_logs_at_close = false;
+    return o;
   }
 };
 

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -209,10 +211,12 @@ TEST_F(task_log_test, spooler_start_recovers_unlocked_slots) {
   ASSERT_TRUE(env.make_dir(tasklog::log_dir_of("/spool")).ok());
   auto hold = env.try_lock(tasklog::slot_lock_path("/spool", 0));
   ASSERT_TRUE(hold);
-  auto writer = open();
+  task_log_options killed;
+  killed.checkpoint_at_close = false;
+  auto writer = open(killed);
   ASSERT_EQ(writer->stats().slot, 1);
   ASSERT_TRUE(writer->enqueue(name(5), task_file(name(5))));
-  writer.reset();
+  writer.reset();                                          // killed: its segment stays active
   ASSERT_TRUE(env.remove_file("/spool/" + name(5)).ok());  // lost
   hold->reset();
   task_log_options o;
@@ -228,10 +232,12 @@ TEST_F(task_log_test, a_dead_writers_slot_is_recovered_before_a_segment_is_reuse
   task_log_options o;
   o.segment_size = 4096;
   auto spooler = open(o);
-  auto writer = open(o);
+  task_log_options killed = o;
+  killed.checkpoint_at_close = false;
+  auto writer = open(killed);
   ASSERT_EQ(writer->stats().slot, 1);
   ASSERT_TRUE(writer->enqueue(name(1), task_file(name(1))));
-  writer.reset();                                          // dies: its slot stays active
+  writer.reset();                                          // killed: its slot stays active
   ASSERT_TRUE(env.remove_file("/spool/" + name(1)).ok());  // the spooler ran it
   ASSERT_TRUE(spooler->done(name(1)));
   for (int i = 100; spooler->stats().switches < 3; ++i) {
@@ -246,6 +252,121 @@ TEST_F(task_log_test, a_dead_writers_slot_is_recovered_before_a_segment_is_reuse
   auto again = open(o);
   ASSERT_TRUE(again);
   EXPECT_FALSE(env.exists("/spool/" + name(1)));
+}
+
+// A writer (slot 0) enqueues task 1 and lives on; the spooler (slot 1) runs it, writes its done
+// record and then fills both of its segments with other done records, so that record is gone;
+// then the writer is killed and a spooler start recovers its slot. Returns whether task 1's file
+// was written again (it would run twice).
+bool run_again_after_done_records_reused(fault_env& env, std::chrono::milliseconds max_age,
+                                         const std::function<void(task_log&)>& between) {
+  task_log_options w;
+  w.max_segment_age = max_age;
+  w.checkpoint_at_close = false;  // killed below
+  auto writer = task_log::open(env, "/spool", w);
+  task_log_options sp;
+  sp.segment_size = 4096;
+  auto spooler = task_log::open(env, "/spool", sp);
+  if (!writer || !spooler) return false;
+  const std::string t = "uwsgi_spoolfile_on_h_1_1";
+  EXPECT_TRUE((*writer)->enqueue(t, task_file(t)));
+  EXPECT_TRUE(env.remove_file("/spool/" + t).ok());  // the spooler ran it
+  EXPECT_TRUE((*spooler)->done(t));
+  between(**writer);
+  for (int i = 0; (*spooler)->stats().switches < 3; ++i) {
+    EXPECT_TRUE((*spooler)->done("uwsgi_spoolfile_on_h_1_other_" + std::to_string(i)));
+  }
+  EXPECT_TRUE((*spooler)->flush().ok());
+  writer->reset();  // killed
+  spooler->reset();
+  task_log_options start;
+  start.recover_unlocked = true;
+  auto again = task_log::open(env, "/spool", start);
+  EXPECT_TRUE(again);
+  return env.exists("/spool/" + t);
+}
+
+TEST_F(task_log_test, a_live_writers_segment_is_checkpointed_once_aged_even_idle) {
+  // Without the age limit, the writer's segment outlives the done record of its task: the task
+  // would run again (the limit this closes).
+  EXPECT_TRUE(
+      run_again_after_done_records_reused(env, std::chrono::milliseconds(0), [](task_log&) {}));
+  ASSERT_TRUE(env.remove_file("/spool/uwsgi_spoolfile_on_h_1_1").ok());
+  // With it, the idle writer's checkpointer switches the aged segment and checkpoints it.
+  EXPECT_FALSE(
+      run_again_after_done_records_reused(env, std::chrono::milliseconds(20), [](task_log& w) {
+        EXPECT_TRUE(wait_for([&] { return w.stats().checkpoints >= 1; }));
+        EXPECT_EQ(w.stats().aged_switches, 1U);
+        EXPECT_EQ(w.stats().switches, 1U);
+      }));
+}
+
+TEST_F(task_log_test, a_busy_writers_aged_segment_is_switched_by_its_commits) {
+  env.set_sync_delay(std::chrono::milliseconds(2));  // the leader is mostly in its sync
+  task_log_options o;
+  o.max_segment_age = std::chrono::milliseconds(20);
+  auto log = open(o);
+  ASSERT_TRUE(log);
+  std::atomic<bool> stop{false};
+  std::atomic<int> next{0}, failures{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t) {
+    ts.emplace_back([&] {
+      while (!stop) {
+        const std::string n = name(next++);
+        if (!log->enqueue(n, task_file(n))) ++failures;
+      }
+    });
+  }
+  EXPECT_TRUE(wait_for([&] { return log->stats().checkpoints >= 3; }));
+  stop = true;
+  for (auto& t : ts) t.join();
+  const task_log_stats st = log->stats();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(st.stalls, 0U);  // an aged switch never waits for a checkpoint
+  EXPECT_GE(st.aged_switches, 3U);
+  EXPECT_EQ(st.aged_switches, st.switches);  // never full
+  // Nothing acknowledged is lost across the switches.
+  const int tasks = next;
+  env.cut_now();
+  log.reset();
+  env.reboot();
+  log = open();
+  ASSERT_TRUE(log);
+  for (int i = 0; i < tasks; ++i)
+    EXPECT_EQ(content_of(env, "/spool/" + name(i)), task_file(name(i))) << i;
+}
+
+TEST_F(task_log_test, a_clean_close_checkpoints_so_no_recovery_reads_the_slot) {
+  auto log = open();
+  ASSERT_TRUE(log);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(log->enqueue(name(i), task_file(name(i))));
+  const std::uint64_t fs_syncs = env.fs_syncs();
+  log.reset();
+  EXPECT_EQ(env.fs_syncs(), fs_syncs + 1);  // its files made durable
+  // A cut now loses nothing: the files are durable on their own.
+  env.cut_now();
+  env.reboot();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(content_of(env, "/spool/" + name(i)), task_file(name(i)));
+  // The spooler runs task 0, whose done record is then lost (or overwritten): no recovery
+  // brings it back, since the slot's segments are clean.
+  ASSERT_TRUE(env.remove_file("/spool/" + name(0)).ok());
+  task_log_options start;
+  start.recover_unlocked = true;
+  auto spooler = open(start);
+  ASSERT_TRUE(spooler);
+  EXPECT_FALSE(env.exists("/spool/" + name(0)));
+  EXPECT_EQ(spooler->stats().recovery.tasks, 0U);
+  EXPECT_EQ(spooler->stats().recovery.segments_recovered, 0U);
+}
+
+TEST_F(task_log_test, a_close_with_done_records_only_syncs_no_file) {
+  auto log = open();
+  ASSERT_TRUE(log);
+  ASSERT_TRUE(log->done(name(1)));
+  const std::uint64_t fs_syncs = env.fs_syncs();
+  log.reset();
+  EXPECT_EQ(env.fs_syncs(), fs_syncs);
 }
 
 }  // namespace

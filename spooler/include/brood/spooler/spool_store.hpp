@@ -55,6 +55,10 @@ struct spool_store_options {
   // covers the tasks of every process (docs/spool_format.md §9). Without it, or when the
   // server is gone, each process opens a log of its own.
   bool shared_log = false;
+  // Destroying the store closes its logs cleanly: every spool file made durable (syncfs) and
+  // their segments marked clean, so that no recovery reads them again. false: they are left as a
+  // killed process leaves them (tests of recovery).
+  bool checkpoint_logs_at_close = true;
 };
 
 // The task logs of one dir as the node's stats show them. The counters add up every process
