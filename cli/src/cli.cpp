@@ -50,7 +50,7 @@ std::optional<std::shared_ptr<const spooler::spool_store>> open_spool_store(
   try {
     // The node's processes share one task log per dir, served by this process (the master).
     return std::make_shared<const spooler::spool_store>(
-        dirs, spooler::spool_store_options{cfg.dirs.size(), cfg.log_size, true});
+        dirs, spooler::spool_store_options::of(cfg, true));
   } catch (const std::system_error& e) {
     std::cerr << "brood: cannot use the spooler dir: " << e.what() << "\n";
     status = status_usage;

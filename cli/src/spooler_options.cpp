@@ -48,7 +48,11 @@ po::options_description spooler_option_group(unsigned help_width) {
           "spooler-log-size",
           uint_value(65536, std::uint64_t{1} << 30)->default_value(4 << 20)->value_name("BYTES"),
           "bytes of each preallocated segment of a spooler dir's task log (brood; "
-          "docs/spool_format.md)");
+          "docs/spool_format.md)")(
+          "spooler-log-max-age",
+          uint_value(0, max_milliseconds)->default_value(2000)->value_name("MS"),
+          "a task log segment is checkpointed once its first task is this old, full or not; 0: "
+          "only when full (brood; docs/spool_format.md)");
   return spooler;
 }
 
@@ -69,6 +73,7 @@ spooler::spooler_config to_spooler_config(const po::variables_map& vm) {
   s.retry_delay = milliseconds(number(vm, "spooler-retry-delay"));
   s.retry_max_delay = milliseconds(number(vm, "spooler-retry-max-delay"));
   s.log_size = number(vm, "spooler-log-size");
+  s.log_max_age = milliseconds(number(vm, "spooler-log-max-age"));
   if (s.retry_max_delay < s.retry_delay)
     throw option_error("spooler-retry-max-delay (" + std::to_string(s.retry_max_delay.count()) +
                        " ms) is less than spooler-retry-delay (" +

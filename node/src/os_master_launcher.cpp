@@ -57,8 +57,8 @@ bool os_master_launcher::prepare_spoolers() {
   all.insert(all.end(), sc.external_dirs.begin(), sc.external_dirs.end());
   std::vector<std::string> slot_dirs;
   try {
-    store_ = std::make_unique<spooler::spool_store>(
-        all, spooler::spool_store_options{sc.dirs.size(), sc.log_size});
+    store_ =
+        std::make_unique<spooler::spool_store>(all, spooler::spool_store_options::of(sc, false));
     for (std::size_t d = 0; d < sc.dirs.size(); ++d)
       for (unsigned i = 0; i < std::max(1u, sc.processes); ++i)
         slot_dirs.push_back(store_->dirs()[d]);

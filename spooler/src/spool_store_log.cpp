@@ -91,6 +91,7 @@ task_log* spool_store::logs::get(const std::string& dir, const spool_store_optio
   task_log_options o;
   o.segment_size = opts.log_segment_size;
   o.checkpoint_at_close = opts.checkpoint_logs_at_close;
+  o.max_segment_age = opts.log_max_age;
   o.recover_unlocked = recover_unlocked;
   auto l = task_log::open(posix_log_env(), dir, o);
   if (!l) {
@@ -109,6 +110,15 @@ task_log* spool_store::logs::get(const std::string& dir, const spool_store_optio
                std::to_string(r.torn_tails) + " torn tail(s)";
   }
   return open.emplace(dir, std::move(*l)).first->second.get();
+}
+
+spool_store_options spool_store_options::of(const spooler_config& cfg, bool shared_log) {
+  spool_store_options o;
+  o.logged_dirs = cfg.dirs.size();
+  o.log_segment_size = cfg.log_size;
+  o.shared_log = shared_log;
+  o.log_max_age = cfg.log_max_age;
+  return o;
 }
 
 spool_store::spool_store(const std::vector<std::string>& dirs, spool_store_options opts)

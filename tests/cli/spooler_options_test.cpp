@@ -33,6 +33,8 @@ TEST_F(spooler_options_test, DefaultsMatchUwsgi) {
   EXPECT_EQ(s.max_attempts, 10u);
   EXPECT_EQ(s.retry_delay, milliseconds(1000));
   EXPECT_EQ(s.retry_max_delay, milliseconds(300000));
+  EXPECT_EQ(s.log_size, 4u << 20);
+  EXPECT_EQ(s.log_max_age, milliseconds(2000));
 }
 
 TEST_F(spooler_options_test, CommandLineFillsEveryField) {
@@ -61,7 +63,9 @@ TEST_F(spooler_options_test, CommandLineFillsEveryField) {
                                      "--spooler-retry-max-delay",
                                      "40",
                                      "--spooler-log-size",
-                                     "1048576"});
+                                     "1048576",
+                                     "--spooler-log-max-age",
+                                     "250"});
   const spooler::spooler_config& s = c.spooler;
   EXPECT_EQ(s.dirs, (std::vector<std::string>{"/a", "/b"}));
   EXPECT_EQ(s.external_dirs, (std::vector<std::string>{"/c"}));
@@ -76,6 +80,7 @@ TEST_F(spooler_options_test, CommandLineFillsEveryField) {
   EXPECT_EQ(s.retry_delay, milliseconds(5));
   EXPECT_EQ(s.retry_max_delay, milliseconds(40));
   EXPECT_EQ(s.log_size, 1048576u);
+  EXPECT_EQ(s.log_max_age, milliseconds(250));
   EXPECT_TRUE(c.master) << "a spooler implies the master, as in uWSGI";
 }
 
@@ -135,7 +140,8 @@ TEST_F(spooler_options_test, HelpListsTheSpoolerOptions) {
        {"--spooler", "-Q", "--spooler-external", "--spooler-processes", "--spooler-frequency",
         "--spooler-freq", "--spooler-ordered", "--spooler-max-tasks", "--spooler-harakiri",
         "--spooler-chdir", "--spooler-quiet", "--spooler-max-attempts", "--spooler-retry-delay",
-        "--spooler-retry-max-delay", "--spooler-log-size", "brood spool ADDR"})
+        "--spooler-retry-max-delay", "--spooler-log-size", "--spooler-log-max-age",
+        "brood spool ADDR"})
     EXPECT_NE(help.find(name), std::string::npos) << name;
 }
 

@@ -162,8 +162,8 @@ std::shared_ptr<const spooler::spool_store> open_store(const spooler::spooler_co
   if (!cfg.any()) return nullptr;
   std::vector<std::string> dirs = cfg.dirs;
   dirs.insert(dirs.end(), cfg.external_dirs.begin(), cfg.external_dirs.end());
-  return std::make_shared<const spooler::spool_store>(
-      dirs, spooler::spool_store_options{cfg.dirs.size(), cfg.log_size});
+  return std::make_shared<const spooler::spool_store>(dirs,
+                                                      spooler::spool_store_options::of(cfg, false));
 }
 
 // What the uwsgi module tells the application about its node (numproc, opt['spooler'], ...).

@@ -28,6 +28,9 @@ struct spooler_config {
   std::chrono::milliseconds retry_max_delay{300000};  // spooler-retry-max-delay (ms)
   // brood: bytes of each segment of a spooler dir's task log (docs/spool_format.md §9).
   std::uint64_t log_size = 4 << 20;  // spooler-log-size
+  // brood: a task log segment is checkpointed once its first task record is this old (0: only
+  // when full).
+  std::chrono::milliseconds log_max_age{2000};  // spooler-log-max-age (ms)
   // brood, not an option: with several processes on a dir, each takes its own share of the files
   // first and another's once it has waited this long past its due time (spool_share).
   std::chrono::milliseconds steal_after{5};

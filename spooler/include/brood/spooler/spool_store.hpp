@@ -14,6 +14,7 @@
 #include <system_error>
 #include <vector>
 
+#include "brood/spooler/config.hpp"
 #include "brood/spooler/spool.hpp"
 #include "brood/wire/bytes.hpp"
 
@@ -59,6 +60,12 @@ struct spool_store_options {
   // their segments marked clean, so that no recovery reads them again. false: they are left as a
   // killed process leaves them (tests of recovery).
   bool checkpoint_logs_at_close = true;
+  // spooler-log-max-age: a log segment whose first task record is this old is checkpointed, full
+  // or not (zero: only when full; docs/spool_format.md §9).
+  std::chrono::milliseconds log_max_age{2000};
+
+  // A node's store: its spooler and spooler-external dirs (in that order) as `cfg` sets them.
+  static spool_store_options of(const spooler_config& cfg, bool shared_log);
 };
 
 // The task logs of one dir as the node's stats show them. The counters add up every process
