@@ -190,13 +190,16 @@ class task_log_cut_test : public ::testing::Test {
 
   // `rounds` cuts; with `two_writers`, the producers and the completer (a spooler) write to
   // two logs (two slots), so done records and task records are in different slots.
-  void run_rounds(int rounds, bool two_writers, bool pool = false) {
+  // `max_age`: the segments' age limit (task_log_options::max_segment_age).
+  void run_rounds(int rounds, bool two_writers, bool pool = false,
+                  std::chrono::milliseconds max_age = std::chrono::milliseconds(2000)) {
     std::mt19937 rng(7);
     task_log_options o;
     o.segment_size = 16 * 1024;  // a switch and checkpoint every ~30 tasks
-    o.recover_unlocked = true;   // the spooler's start
+    o.max_segment_age = max_age;
+    o.recover_unlocked = true;  // the spooler's start
     int cuts = 0, recovery_cuts = 0;
-    std::uint64_t acked = 0, materialized = 0, checkpoints = 0, stalls = 0;
+    std::uint64_t acked = 0, materialized = 0, checkpoints = 0, stalls = 0, aged = 0;
     for (int round = 0; round < rounds; ++round) {
       const bool in_recovery = rng() % 4 == 0;
       env.cut_after(in_recovery ? rng() % 40 : 40 + rng() % 3000);
@@ -221,6 +224,7 @@ class task_log_cut_test : public ::testing::Test {
       acked += prod.stats().tasks;
       checkpoints += spooler->stats().checkpoints + (two_writers ? prod.stats().checkpoints : 0);
       stalls += prod.stats().stalls;
+      aged += prod.stats().aged_switches;
       producer.reset();
       spooler.reset();
       env.reboot();
@@ -231,11 +235,13 @@ class task_log_cut_test : public ::testing::Test {
     check(-1);
     std::printf(
         "cuts: %d (%d during recovery), tasks committed %llu, re-materialized %llu, "
-        "checkpoints %llu, stalls %llu, live after recovery %llu, torn unacknowledged %llu\n",
+        "checkpoints %llu, stalls %llu, switches for age %llu, live after recovery %llu, torn "
+        "unacknowledged %llu\n",
         cuts, recovery_cuts, static_cast<unsigned long long>(acked),
         static_cast<unsigned long long>(materialized), static_cast<unsigned long long>(checkpoints),
-        static_cast<unsigned long long>(stalls), static_cast<unsigned long long>(live_),
-        static_cast<unsigned long long>(torn_unacked_));
+        static_cast<unsigned long long>(stalls), static_cast<unsigned long long>(aged),
+        static_cast<unsigned long long>(live_), static_cast<unsigned long long>(torn_unacked_));
+    if (max_age < std::chrono::milliseconds(10)) EXPECT_GT(aged, 0U);
     EXPECT_GT(acked, 5000U);
     EXPECT_GT(materialized, 0U);
     EXPECT_GT(recovery_cuts, 0);
@@ -262,6 +268,12 @@ TEST_F(task_log_cut_test, same_with_done_records_in_the_spoolers_own_slot) {
 
 TEST_F(task_log_cut_test, same_with_done_files_reused_for_new_tasks) {
   run_rounds(100, true, true);
+}
+
+// Segments switched for their age too (by a commit, or by the checkpointer while the producers
+// are idle), so that cuts also fall in those switches and their checkpoints.
+TEST_F(task_log_cut_test, same_with_segments_switched_for_age) {
+  run_rounds(100, true, true, std::chrono::milliseconds(1));
 }
 
 }  // namespace
