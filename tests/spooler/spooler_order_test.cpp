@@ -15,7 +15,7 @@ using std::chrono::system_clock;
 class spooler_order_test : public spooler_fixture {};
 
 // The cause of the flaky TaskWithAtInTheFutureWaitsForIt (and Python's test_at_delays_the_task):
-// "later" (`at` one second ahead) is written before "now"; a spooler process that reads both
+// "later" (`at` a second or two ahead) is written before "now"; a spooler process that reads both
 // events only after "later" is due queued each at the time it read its event, "later" first, and
 // ran it first. Stopping the spooler process across the `at` makes that every time.
 TEST_F(spooler_order_test, AnAtTaskDueWhileTheSpoolerWasStoppedRunsAfterAnOlderOne) {
@@ -24,7 +24,9 @@ TEST_F(spooler_order_test, AnAtTaskDueWhileTheSpoolerWasStoppedRunsAfterAnOlderO
   auto first = records_.next();
   ASSERT_TRUE(first) << spooler.all_output();
   ASSERT_EQ(::kill(spooler.pid(), SIGSTOP), 0);
-  const std::time_t at = std::time(nullptr) + 1;
+  // Two seconds ahead: "now" must be written (its mtime) before the whole second `at`, even when
+  // time() was read just before a second ended (with +1 a slow enqueue could cross it).
+  const std::time_t at = std::time(nullptr) + 2;
   enqueue("later", {{"at", std::to_string(at)}});
   enqueue("now");
   // Both due before the spooler reads their events.
@@ -45,7 +47,9 @@ TEST_F(spooler_order_test, ManyFilesFoundAtOnceRunInMtimeOrder) {
   enqueue("first");
   ASSERT_TRUE(records_.next()) << spooler.all_output();
   ASSERT_EQ(::kill(spooler.pid(), SIGSTOP), 0);
-  const std::time_t at = std::time(nullptr) + 1;
+  // Two seconds ahead, as above: the plain ones are written before `at` (failed under the
+  // sanitizers with +1 when time() was read just before a second ended: their mtimes were later).
+  const std::time_t at = std::time(nullptr) + 2;
   for (int i = 0; i < 3; ++i) enqueue("at" + std::to_string(i), {{"at", std::to_string(at)}});
   for (int i = 0; i < 3; ++i) enqueue("plain" + std::to_string(i));
   while (system_clock::now() < system_clock::from_time_t(at) + 50ms)
