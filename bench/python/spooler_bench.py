@@ -3,8 +3,8 @@
 Both nodes have 2 workers and one spooler process running the same Python task
 (spool_task.py: report the start time, return SPOOL_OK). The same client enqueues onto both:
 P producer processes (forked first, then started together), each sending its share of TASKS
-tasks one after another, each on a new connection (modifier1 17) whose answer it reads to the end of the connection, as a uWSGI client
-may (both nodes close after the 4-byte answer). brood answers FF 00 00 01 once a group commit of
+tasks one after another, each on a new connection (modifier1 17) whose answer it reads to the
+end of the connection, as a uWSGI client may (both nodes close after the 4-byte answer). brood answers FF 00 00 01 once a group commit of
 its task log covers the task (one fdatasync per batch, docs/spool_format.md §9); uWSGI after a
 plain write with no sync. uWSGI runs with --spooler-frequency 1 (its default is 30 s) so that a
 missed wake-up costs it at most a second. Nothing is pinned.

@@ -316,8 +316,10 @@ std::chrono::steady_clock::time_point task_log::age_step(std::unique_lock<std::m
   if (since == 0) return now + age;
   const clock::time_point due{std::chrono::nanoseconds(since) + age};
   if (now < due) return due;
-  if (!clean_[1 - cur_]) return now + age;  // its checkpoint failed: the log is broken
-  if (leader_ || !pending_.empty()) {       // a writer is at work: it switches first
+  // Not reached while this thread has a checkpoint to do (checkpointer() does it first); kept so
+  // that the switch below can never wait for a checkpoint only this thread would make.
+  if (!clean_[1 - cur_]) return now + age;
+  if (leader_ || !pending_.empty()) {  // a writer is at work: it switches first
     switch_due_ = true;
     return now + age;
   }
